@@ -1,0 +1,269 @@
+#include "replay.h"
+
+#include <algorithm>
+
+#include "address_map.h"
+
+namespace tidemark {
+
+using format::RecordType;
+
+namespace {
+
+struct Block {
+  uint64_t size;
+  StackId stack;
+};
+
+struct Region {
+  uint64_t end;
+  StackId stack;
+};
+
+// Exact per-stack bytes at the heap peak without copying every stack at every new peak: each new
+// peak starts an epoch; a stack's value at the latest peak is saved lazily, the first time the
+// stack changes after that peak. A stack untouched since the peak still holds its peak value.
+class Replayer {
+ public:
+  explicit Replayer(ReplayResult& r) : r_(r) {}
+
+  void onRecord(const Record& rec) {
+    r_.last_seq = std::max(r_.last_seq, rec.seq == UINT64_MAX ? 0 : rec.seq);
+    switch (rec.type) {
+      case RecordType::Alloc:
+        alloc(rec.addr, rec.size, static_cast<StackId>(rec.stack));
+        checkPeak(rec.seq);
+        break;
+      case RecordType::Free:
+        release(rec.addr);
+        break;
+      case RecordType::Realloc:
+        release(rec.addr);
+        ++r_.reallocs;
+        alloc(rec.addr2, rec.size, static_cast<StackId>(rec.stack));
+        checkPeak(rec.seq);
+        break;
+      case RecordType::Mmap:
+        mapRegion(rec.addr, rec.size, static_cast<StackId>(rec.stack));
+        break;
+      case RecordType::Munmap:
+        unmapRegion(rec.addr, rec.size);
+        break;
+      case RecordType::Mremap: {
+        StackId stack = static_cast<StackId>(rec.stack);
+        unmapRegion(rec.addr, rec.size);
+        mapRegion(rec.addr2, rec.size2, stack);
+        break;
+      }
+      case RecordType::StackDef: {
+        auto id = static_cast<StackId>(rec.stack);
+        StackDef& def = r_.stack_defs[id];
+        def.generation = static_cast<uint32_t>(rec.a);
+        def.frames = rec.frames;
+        break;
+      }
+      case RecordType::ModuleMapBegin:
+        r_.module_maps[static_cast<uint32_t>(rec.stack)];
+        break;
+      case RecordType::Module: {
+        ModuleInfo m;
+        m.path = std::string(rec.text);
+        m.build_id = std::string(rec.text2);
+        m.bias = rec.bias;
+        for (size_t i = 0; i + 1 < rec.segments.size(); i += 2) {
+          uint64_t start = static_cast<uint64_t>(rec.bias) + rec.segments[i];
+          m.segments.emplace_back(start, start + rec.segments[i + 1]);
+        }
+        r_.module_maps[static_cast<uint32_t>(rec.stack)].push_back(std::move(m));
+        break;
+      }
+      case RecordType::Sample:
+        r_.timeline.push_back({rec.a, rec.seq, rec.b, r_.heap_live, r_.mmap_live});
+        if (rec.b > r_.rss_peak) {
+          r_.rss_peak = rec.b;
+          r_.rss_peak_time_ns = rec.a;
+        }
+        r_.rss_last = rec.b;
+        r_.duration_ns = std::max(r_.duration_ns, rec.a);
+        break;
+      case RecordType::ProcessInfo: {
+        r_.pid = rec.a;
+        r_.ppid = rec.b;
+        r_.exe = std::string(rec.text);
+        r_.argv.clear();
+        std::string_view cmd = rec.text2;
+        while (!cmd.empty()) {
+          size_t nul = cmd.find('\0');
+          r_.argv.emplace_back(cmd.substr(0, nul));
+          if (nul == std::string_view::npos) break;
+          cmd.remove_prefix(nul + 1);
+        }
+        r_.memory_limit = rec.c;
+        break;
+      }
+      case RecordType::Marker:
+        r_.markers.push_back({rec.a, rec.seq, static_cast<uint32_t>(rec.b), std::string(rec.text)});
+        break;
+      case RecordType::Exit:
+        if (r_.end.state == EndState::Unknown) r_.end = {EndState::ExitCalled, 0, rec.a};
+        r_.duration_ns = std::max(r_.duration_ns, rec.a);
+        break;
+      case RecordType::ProcessEnd:
+        r_.end.state = rec.b == static_cast<uint64_t>(format::EndKind::Signaled) ? EndState::Signaled : EndState::Exited;
+        r_.end.code = static_cast<int>(rec.c);
+        r_.end.time_ns = rec.a;
+        break;
+      case RecordType::TrackerError:
+        r_.tracker_errors.emplace_back(rec.text);
+        break;
+      case RecordType::CodeObject:
+      case RecordType::ThreadName:
+      case RecordType::End:
+      case RecordType::Count:
+        break;
+    }
+  }
+
+  void finish() {
+    r_.live_blocks = blocks_.size();
+    if (r_.end.state == EndState::Exited || r_.end.state == EndState::Signaled)
+      r_.duration_ns = std::max(r_.duration_ns, r_.end.time_ns);
+    r_.heap_peak_time_ns = r_.timeAtSeq(r_.heap_peak_seq);
+  }
+
+ private:
+  StackStats& stats(StackId id) {
+    if (id >= r_.stacks.size()) r_.stacks.resize(std::max<size_t>(id + 1, r_.stacks.size() * 2));
+    return r_.stacks[id];
+  }
+
+  // Saves the stack's value at the latest peak before it changes for the first time after it.
+  StackStats& touch(StackId id) {
+    StackStats& s = stats(id);
+    if (s.touched_epoch != r_.peak_epoch) {
+      s.peak_bytes = s.live_bytes;
+      s.peak_blocks = s.live_blocks;
+      s.touched_epoch = r_.peak_epoch;
+    }
+    return s;
+  }
+
+  void alloc(uint64_t addr, uint64_t size, StackId stack) {
+    Block old;
+    if (blocks_.erase(addr, old)) {
+      // The address is live again without a free in between: a free we did not see (made inside
+      // a hook, or before the tracker started). Release the old block to keep totals honest.
+      ++r_.overwritten_allocs;
+      removeBlock(old);
+    }
+    blocks_.insert(addr, {size, stack});
+    StackStats& s = touch(stack);
+    s.live_bytes += size;
+    ++s.live_blocks;
+    ++s.alloc_count;
+    s.alloc_bytes += size;
+    r_.heap_live += size;
+    ++r_.allocations;
+    r_.allocated_bytes += size;
+  }
+
+  void release(uint64_t addr) {
+    Block b;
+    if (!blocks_.erase(addr, b)) {
+      ++r_.unknown_frees;
+      return;
+    }
+    ++r_.frees;
+    removeBlock(b);
+  }
+
+  void removeBlock(const Block& b) {
+    StackStats& s = touch(b.stack);
+    s.live_bytes -= b.size;
+    --s.live_blocks;
+    r_.heap_live -= b.size;
+  }
+
+  void checkPeak(uint64_t seq) {
+    if (r_.heap_live > r_.heap_peak) {
+      r_.heap_peak = r_.heap_live;
+      r_.heap_peak_seq = seq;
+      ++r_.peak_epoch;
+    }
+  }
+
+  void mapRegion(uint64_t addr, uint64_t size, StackId stack) {
+    if (!size) return;
+    unmapRegion(addr, size);  // MAP_FIXED over an existing mapping replaces it
+    regions_[addr] = {addr + size, stack};
+    stats(stack).mmap_bytes += size;
+    r_.mmap_live += size;
+    r_.mmap_peak = std::max(r_.mmap_peak, r_.mmap_live);
+  }
+
+  void unmapRegion(uint64_t addr, uint64_t size) {
+    uint64_t end = addr + size;
+    auto it = regions_.upper_bound(addr);
+    if (it != regions_.begin()) --it;
+    while (it != regions_.end() && it->first < end) {
+      uint64_t start = it->first;
+      Region reg = it->second;
+      if (reg.end <= addr) {
+        ++it;
+        continue;
+      }
+      it = regions_.erase(it);
+      uint64_t cut_lo = std::max(start, addr), cut_hi = std::min(reg.end, end);
+      stats(reg.stack).mmap_bytes -= cut_hi - cut_lo;
+      r_.mmap_live -= cut_hi - cut_lo;
+      if (start < cut_lo) regions_[start] = {cut_lo, reg.stack};
+      if (cut_hi < reg.end) it = regions_.emplace(cut_hi, Region{reg.end, reg.stack}).first, ++it;
+    }
+  }
+
+  ReplayResult& r_;
+  AddressMap<Block> blocks_;
+  std::map<uint64_t, Region> regions_;
+};
+
+}  // namespace
+
+uint64_t ReplayResult::peakBytes(StackId id) const {
+  if (id >= stacks.size()) return 0;
+  const StackStats& s = stacks[id];
+  return s.touched_epoch == peak_epoch ? s.peak_bytes : s.live_bytes;
+}
+
+uint64_t ReplayResult::peakBlocks(StackId id) const {
+  if (id >= stacks.size()) return 0;
+  const StackStats& s = stacks[id];
+  return s.touched_epoch == peak_epoch ? s.peak_blocks : s.live_blocks;
+}
+
+uint64_t ReplayResult::timeAtSeq(uint64_t seq) const {
+  if (timeline.empty()) return 0;
+  auto it = std::lower_bound(timeline.begin(), timeline.end(), seq,
+                             [](const TimelineSample& s, uint64_t q) { return s.seq < q; });
+  if (it == timeline.begin()) return it->time_ns;
+  if (it == timeline.end()) return timeline.back().time_ns;
+  const TimelineSample& hi = *it;
+  const TimelineSample& lo = *(it - 1);
+  if (hi.seq == lo.seq) return lo.time_ns;
+  double f = static_cast<double>(seq - lo.seq) / static_cast<double>(hi.seq - lo.seq);
+  return lo.time_ns + static_cast<uint64_t>(f * static_cast<double>(hi.time_ns - lo.time_ns));
+}
+
+ReplayResult replay(TraceReader& reader) {
+  ReplayResult r;
+  r.start_realtime_ns = reader.header().start_realtime_ns;
+  r.sample_interval_ns = reader.header().sample_interval_ns;
+  Replayer rp(r);
+  reader.forEach([&](const Record& rec) { rp.onRecord(rec); });
+  rp.finish();
+  r.warnings = reader.warnings();
+  for (StackId id = 1; id < r.stacks.size(); ++id)
+    if (r.stacks[id].alloc_count && !r.stack_defs.count(id)) ++r.undefined_stacks;
+  return r;
+}
+
+}  // namespace tidemark

@@ -1,0 +1,113 @@
+// Replays a trace's events in order and keeps what the findings need: per-stack live bytes now,
+// at the heap peak (exact, without snapshots: see PeakTracker) and at the end; the timeline; the
+// process's identity, end and module maps.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "trace_reader.h"
+
+namespace tidemark {
+
+using StackId = uint32_t;
+
+struct ModuleInfo {
+  std::string path;
+  std::string build_id;  // raw bytes
+  int64_t bias = 0;
+  std::vector<std::pair<uint64_t, uint64_t>> segments;  // [start, end) absolute addresses
+};
+
+struct StackDef {
+  uint32_t generation = 0;        // module map the addresses belong to
+  std::vector<uint64_t> frames;   // return addresses, leaf first
+};
+
+struct StackStats {
+  uint64_t live_bytes = 0, live_blocks = 0;
+  uint64_t peak_bytes = 0, peak_blocks = 0;  // valid when touched_epoch == epoch of the last peak
+  uint64_t touched_epoch = 0;
+  uint64_t alloc_count = 0, alloc_bytes = 0;
+  uint64_t mmap_bytes = 0;  // live anonymous-mmap bytes
+};
+
+struct TimelineSample {
+  uint64_t time_ns;
+  uint64_t seq;
+  uint64_t rss;
+  uint64_t heap;
+  uint64_t mmap;
+};
+
+struct Marker {
+  uint64_t time_ns;
+  uint64_t seq;
+  uint32_t kind;
+  std::string text;
+};
+
+enum class EndState { Unknown, ExitCalled, Exited, Signaled };
+
+struct ProcessEnd {
+  EndState state = EndState::Unknown;
+  int code = 0;  // exit code or signal number
+  uint64_t time_ns = 0;
+};
+
+struct ReplayResult {
+  // Identity
+  uint64_t pid = 0, ppid = 0;
+  std::string exe;
+  std::vector<std::string> argv;
+  uint64_t memory_limit = 0;  // cgroup limit seen by the process, 0 = none
+  uint64_t start_realtime_ns = 0;
+  uint64_t sample_interval_ns = 0;
+
+  ProcessEnd end;
+  uint64_t duration_ns = 0;
+
+  // Heap (malloc family)
+  uint64_t heap_live = 0;
+  uint64_t heap_peak = 0;
+  uint64_t heap_peak_seq = 0;
+  uint64_t heap_peak_time_ns = 0;
+  uint64_t allocations = 0, frees = 0, reallocs = 0;
+  uint64_t allocated_bytes = 0;
+  uint64_t live_blocks = 0;
+
+  // Anonymous mmap
+  uint64_t mmap_live = 0, mmap_peak = 0;
+
+  // RSS
+  uint64_t rss_peak = 0, rss_peak_time_ns = 0, rss_last = 0;
+
+  // Oddities that a correct trace of a well-behaved program does not have.
+  uint64_t unknown_frees = 0;      // free of an address never allocated in the trace
+  uint64_t overwritten_allocs = 0;  // allocation at an address that was still live
+  uint64_t undefined_stacks = 0;
+
+  std::vector<StackStats> stacks;  // by stack id
+  std::map<StackId, StackDef> stack_defs;
+  std::map<uint32_t, std::vector<ModuleInfo>> module_maps;  // by generation
+  std::vector<TimelineSample> timeline;
+  std::vector<Marker> markers;
+  std::vector<std::string> tracker_errors;
+  std::vector<std::string> warnings;
+  uint64_t last_seq = 0;
+
+  // Per-stack bytes and blocks live at the heap peak.
+  uint64_t peakBytes(StackId id) const;
+  uint64_t peakBlocks(StackId id) const;
+  uint64_t peak_epoch = 0;
+
+  // Wall time of an event, interpolated between the timeline samples around it.
+  uint64_t timeAtSeq(uint64_t seq) const;
+};
+
+ReplayResult replay(TraceReader& reader);
+
+}  // namespace tidemark

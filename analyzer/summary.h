@@ -1,0 +1,44 @@
+// What `tidemark summary` reports, computed from a replayed trace: the run, the heap and RSS peaks,
+// the stacks that held the heap at its peak, and what was still live at the end.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "replay.h"
+#include "symbolizer.h"
+
+namespace tidemark {
+
+// Stacks that fold to the same frames, with what they hold together.
+struct StackGroup {
+  std::vector<Frame> frames;  // leaf first; allocator and library frames folded unless --full
+  uint64_t bytes = 0;
+  uint64_t blocks = 0;
+  bool runtime = false;  // no frame outside the C/C++ runtime and system libraries
+};
+
+struct SummaryOptions {
+  size_t top = 10;
+  bool full = false;  // keep allocator and library frames
+};
+
+struct Summary {
+  std::string trace_path;
+  uint64_t trace_bytes = 0;
+  const ReplayResult* run = nullptr;
+  std::vector<StackGroup> peak;  // largest first
+  std::vector<StackGroup> leaks;  // user code, largest first
+  uint64_t leaked_bytes = 0, leaked_blocks = 0;  // user code
+  uint64_t runtime_leaked_bytes = 0, runtime_leaked_blocks = 0;
+  bool ended_cleanly = false;  // exit() was reached: what is live at the end is a leak
+};
+
+// Drops the allocator and library frames at the leaf end (unless full). Sets runtime when every
+// frame is a library frame, in which case the stack is kept whole.
+std::vector<Frame> foldStack(const std::vector<Frame>& frames, bool full, bool& runtime);
+
+Summary summarize(const ReplayResult& run, Symbolizer& symbols, const SummaryOptions& options);
+
+}  // namespace tidemark

@@ -1,0 +1,228 @@
+#include "symbolizer.h"
+
+#include <cxxabi.h>
+#include <dwarf.h>
+#include <elfutils/libdw.h>
+#include <elfutils/libdwfl.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <cstring>
+
+#include <fmt/format.h>
+
+namespace tidemark {
+
+namespace {
+
+const Dwfl_Callbacks kCallbacks = {
+    .find_elf = dwfl_build_id_find_elf,
+    .find_debuginfo = dwfl_standard_find_debuginfo,
+    .section_address = dwfl_offline_section_address,
+    .debuginfo_path = nullptr,
+};
+
+bool startsWith(const std::string& s, const char* prefix) { return s.rfind(prefix, 0) == 0; }
+
+bool isSystemModule(const std::string& path) {
+  return startsWith(path, "/lib/") || startsWith(path, "/usr/lib/") || startsWith(path, "/lib64/") ||
+         startsWith(path, "/usr/lib64/") || path.find("libtidemark_preload") != std::string::npos ||
+         startsWith(path, "linux-vdso");
+}
+
+bool isLibraryFunction(const std::string& f) {
+  static const char* const kPrefixes[] = {"std::",        "__gnu_cxx::",     "operator new", "operator delete",
+                                          "__cxa_",       "__libc_",         "_dl_",         "__static_initialization",
+                                          "_GLOBAL__sub", "__pthread",       "malloc",       "calloc",
+                                          "realloc",      "aligned_alloc",   "posix_memalign", "memalign",
+                                          "valloc",       "pvalloc",         "reallocarray", "void std::",
+                                          "__new_allocator", "allocator_traits"};
+  for (const char* p : kPrefixes)
+    if (startsWith(f, p)) return true;
+  return false;
+}
+
+bool isLibraryFile(const std::string& file) {
+  return startsWith(file, "/usr/include/") || startsWith(file, "/usr/lib/gcc/") || startsWith(file, "./") ||
+         startsWith(file, "../sysdeps") || startsWith(file, "../nptl");
+}
+
+std::string dieName(Dwarf_Die* die) {
+  Dwarf_Attribute attr;
+  for (int at : {DW_AT_linkage_name, DW_AT_MIPS_linkage_name}) {
+    if (dwarf_attr_integrate(die, at, &attr)) {
+      if (const char* s = dwarf_formstring(&attr)) return withoutParameters(demangle(s));
+    }
+  }
+  if (dwarf_attr_integrate(die, DW_AT_name, &attr)) {
+    if (const char* s = dwarf_formstring(&attr)) return s;
+  }
+  return "??";
+}
+
+}  // namespace
+
+std::string demangle(const char* name) {
+  int status = 0;
+  char* out = abi::__cxa_demangle(name, nullptr, nullptr, &status);
+  if (status == 0 && out) {
+    std::string s(out);
+    free(out);
+    return s;
+  }
+  free(out);
+  return name;
+}
+
+std::string withoutParameters(const std::string& demangled) {
+  std::string s = demangled;
+  for (const char* suffix : {" const", " volatile", " &&", " &", " noexcept"}) {
+    size_t n = strlen(suffix);
+    while (s.size() > n && s.compare(s.size() - n, n, suffix) == 0) s.resize(s.size() - n);
+  }
+  if (s.empty() || s.back() != ')') return s;
+  int depth = 0;
+  for (size_t i = s.size(); i-- > 0;) {
+    if (s[i] == ')') ++depth;
+    else if (s[i] == '(' && --depth == 0) {
+      // "operator()" keeps its own parentheses.
+      if (i >= 8 && s.compare(i - 8, 8, "operator") == 0 && i + 1 < s.size() && s[i + 1] == ')') return s;
+      return i > 0 ? s.substr(0, i) : s;
+    }
+  }
+  return s;
+}
+
+struct Symbolizer::Session {
+  Dwfl* dwfl = nullptr;
+  Dwfl_Module* module = nullptr;
+  ~Session() {
+    if (dwfl) dwfl_end(dwfl);
+  }
+};
+
+Symbolizer::Symbolizer(const std::map<uint32_t, std::vector<ModuleInfo>>& module_maps) : maps_(module_maps) {
+  char buf[4096];
+  if (getcwd(buf, sizeof buf)) cwd_ = std::string(buf) + "/";
+}
+
+Symbolizer::~Symbolizer() = default;
+
+Symbolizer::Session* Symbolizer::sessionFor(const ModuleInfo& m) {
+  auto key = std::make_pair(m.path, m.bias);
+  auto it = sessions_.find(key);
+  if (it != sessions_.end()) return it->second.get();
+  auto s = std::make_unique<Session>();
+  if (access(m.path.c_str(), R_OK) == 0) {
+    s->dwfl = dwfl_begin(&kCallbacks);
+    if (s->dwfl) {
+      dwfl_report_begin(s->dwfl);
+      s->module = dwfl_report_elf(s->dwfl, m.path.c_str(), m.path.c_str(), -1, static_cast<GElf_Addr>(m.bias), false);
+      dwfl_report_end(s->dwfl, nullptr, nullptr);
+    }
+  }
+  return sessions_.emplace(key, std::move(s)).first->second.get();
+}
+
+std::vector<Frame> Symbolizer::resolve(uint32_t generation, uint64_t ip) {
+  std::vector<Frame> out;
+  const ModuleInfo* mod = nullptr;
+  auto findIn = [&](const std::vector<ModuleInfo>& mods) {
+    for (const ModuleInfo& m : mods)
+      for (auto [lo, hi] : m.segments)
+        if (ip >= lo && ip < hi) return &m;
+    return static_cast<const ModuleInfo*>(nullptr);
+  };
+  // The map in force is the newest one at or before the stack's generation; fall back to the others.
+  auto in_force = maps_.upper_bound(generation);
+  if (in_force != maps_.begin()) mod = findIn(std::prev(in_force)->second);
+  for (auto it = maps_.rbegin(); !mod && it != maps_.rend(); ++it) mod = findIn(it->second);
+  Frame base;
+  base.ip = ip;
+  if (ip & kInterpretedFrame) {
+    base.function = fmt::format("<interpreted code {}>", (ip & ~kInterpretedFrame) >> 24);
+    base.line = static_cast<int>(ip & 0xffffff);
+    out.push_back(base);
+    return out;
+  }
+  if (!mod) {
+    base.function = fmt::format("0x{:x}", ip);
+    out.push_back(base);
+    return out;
+  }
+  base.module = mod->path;
+  bool system = isSystemModule(mod->path);
+  Session* s = sessionFor(*mod);
+  uint64_t addr = ip - 1;  // a return address points after the call
+  if (s->module) {
+    Dwarf_Addr bias = 0;
+    Dwarf_Die* cu = dwfl_module_addrdie(s->module, addr, &bias);
+    std::string file;
+    int line = 0;
+    if (Dwfl_Line* l = dwfl_module_getsrc(s->module, addr)) {
+      if (const char* f = dwfl_lineinfo(l, nullptr, &line, nullptr, nullptr, nullptr)) file = f;
+    }
+    if (cu) {
+      Dwarf_Die* scopes = nullptr;
+      int n = dwarf_getscopes(cu, addr - bias, &scopes);
+      Dwarf_Files* files = nullptr;
+      size_t nfiles = 0;
+      dwarf_getsrcfiles(cu, &files, &nfiles);
+      for (int i = 0; i < n; ++i) {
+        int tag = dwarf_tag(&scopes[i]);
+        if (tag != DW_TAG_inlined_subroutine && tag != DW_TAG_subprogram) continue;
+        Frame f = base;
+        f.function = dieName(&scopes[i]);
+        f.file = file;
+        f.line = line;
+        f.inlined = tag == DW_TAG_inlined_subroutine;
+        out.push_back(f);
+        if (tag == DW_TAG_subprogram) break;
+        // The inlined call's site is the location within the caller.
+        Dwarf_Attribute attr;
+        Dwarf_Word value = 0;
+        file.clear();
+        line = 0;
+        if (files && dwarf_formudata(dwarf_attr(&scopes[i], DW_AT_call_file, &attr), &value) == 0) {
+          if (const char* f2 = dwarf_filesrc(files, value, nullptr, nullptr)) file = f2;
+        }
+        if (dwarf_formudata(dwarf_attr(&scopes[i], DW_AT_call_line, &attr), &value) == 0) line = static_cast<int>(value);
+      }
+      free(scopes);
+    }
+    if (out.empty()) {
+      const char* sym = dwfl_module_addrname(s->module, addr);
+      Frame f = base;
+      f.function = sym ? withoutParameters(demangle(sym)) : fmt::format("{}+0x{:x}", mod->path, addr - mod->bias);
+      f.file = file;
+      f.line = line;
+      out.push_back(f);
+    }
+  } else {
+    base.function = fmt::format("{}+0x{:x}", mod->path, addr - static_cast<uint64_t>(mod->bias));
+    out.push_back(base);
+  }
+  for (Frame& f : out) {
+    if (!cwd_.empty() && startsWith(f.file, cwd_.c_str())) f.file = f.file.substr(cwd_.size());
+    f.library = system || isLibraryFunction(f.function) || isLibraryFile(f.file);
+  }
+  return out;
+}
+
+const std::vector<Frame>& Symbolizer::frames(uint32_t generation, uint64_t ip) {
+  uint64_t key = ip ^ (static_cast<uint64_t>(generation) << 56);
+  auto it = cache_.find(key);
+  if (it != cache_.end()) return it->second;
+  return cache_.emplace(key, resolve(generation, ip)).first->second;
+}
+
+std::vector<Frame> Symbolizer::stack(const StackDef& def) {
+  std::vector<Frame> out;
+  for (uint64_t ip : def.frames) {
+    const auto& fs = frames(def.generation, ip);
+    out.insert(out.end(), fs.begin(), fs.end());
+  }
+  return out;
+}
+
+}  // namespace tidemark

@@ -1,0 +1,53 @@
+// Offline symbolization with elfutils libdwfl: an address in a module map becomes a chain of
+// frames (inlined functions first), each with a demangled function name and file:line.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "replay.h"
+
+namespace tidemark {
+
+struct Frame {
+  std::string function;  // demangled, without its parameter list
+  std::string file;      // as the debug info says (relative for tidemark's own builds)
+  int line = 0;
+  std::string module;    // path of the module
+  uint64_t ip = 0;
+  bool inlined = false;
+  bool library = false;  // allocator, C/C++ runtime or standard library: folded away by default
+};
+
+class Symbolizer {
+ public:
+  explicit Symbolizer(const std::map<uint32_t, std::vector<ModuleInfo>>& module_maps);
+  ~Symbolizer();
+  Symbolizer(const Symbolizer&) = delete;
+  Symbolizer& operator=(const Symbolizer&) = delete;
+
+  // Frames for one return address, innermost (inlined) first.
+  const std::vector<Frame>& frames(uint32_t generation, uint64_t return_address);
+  // The whole stack, leaf first, inline frames expanded.
+  std::vector<Frame> stack(const StackDef& def);
+
+ private:
+  struct Session;
+  std::vector<Frame> resolve(uint32_t generation, uint64_t ip);
+  Session* sessionFor(const ModuleInfo& m);
+
+  const std::map<uint32_t, std::vector<ModuleInfo>>& maps_;
+  std::map<std::pair<std::string, int64_t>, std::unique_ptr<Session>> sessions_;
+  std::unordered_map<uint64_t, std::vector<Frame>> cache_;  // key: ip ^ generation << 56
+  std::string cwd_;
+};
+
+// Removes a trailing parameter list and qualifiers: "ns::f(int) const" -> "ns::f".
+std::string withoutParameters(const std::string& demangled);
+std::string demangle(const char* name);
+
+}  // namespace tidemark

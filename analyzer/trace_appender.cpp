@@ -1,0 +1,53 @@
+#include "trace_appender.h"
+
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <vector>
+
+#include <fmt/format.h>
+
+#include "error.h"
+#include "tidemark/trace_format.h"
+
+namespace tidemark {
+
+void appendProcessEnd(const std::string& path, bool signaled, int code, uint64_t time_ns) {
+  int fd = ::open(path.c_str(), O_RDWR | O_CLOEXEC);
+  if (fd < 0) throw Error(fmt::format("cannot open trace {}: {}", path, strerror(errno)));
+  void* m = mmap(nullptr, format::kHeaderSize, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+  if (m == MAP_FAILED) {
+    ::close(fd);
+    throw Error(fmt::format("cannot map trace {}: {}", path, strerror(errno)));
+  }
+  auto* h = static_cast<format::FileHeader*>(m);
+  if (memcmp(h->magic, format::kMagic, sizeof h->magic) != 0) {
+    munmap(m, format::kHeaderSize);
+    ::close(fd);
+    throw Error(fmt::format("{} is not a tidemark trace", path));
+  }
+  uint64_t index = __atomic_fetch_add(&h->chunks_allocated, 1, __ATOMIC_RELAXED);
+  uint64_t offset = h->header_size + index * h->chunk_size;
+
+  std::vector<uint8_t> chunk(4096 + 64, 0);
+  format::ChunkHeader ch{format::kChunkMagic, kWrapperStream, 0, 0};
+  memcpy(chunk.data(), &ch, sizeof ch);
+  uint8_t* p = chunk.data() + sizeof ch;
+  *p++ = static_cast<uint8_t>(format::RecordType::ProcessEnd);
+  p = format::putVarint(p, format::zigzag(-1));  // seq: after every event of the process
+  p = format::putVarint(p, time_ns);
+  p = format::putVarint(p, static_cast<uint64_t>(signaled ? format::EndKind::Signaled : format::EndKind::Exited));
+  p = format::putVarint(p, static_cast<uint64_t>(code));
+  // The chunk keeps the file a whole number of chunks long, so a reader can tell a cut file.
+  bool ok = ftruncate(fd, static_cast<off_t>(offset + h->chunk_size)) == 0 &&
+            pwrite(fd, chunk.data(), chunk.size(), static_cast<off_t>(offset)) == static_cast<ssize_t>(chunk.size());
+  int err = errno;
+  munmap(m, format::kHeaderSize);
+  ::close(fd);
+  if (!ok) throw Error(fmt::format("cannot append to trace {}: {}", path, strerror(err)));
+}
+
+}  // namespace tidemark

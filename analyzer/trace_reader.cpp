@@ -1,0 +1,271 @@
+#include "trace_reader.h"
+
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <queue>
+
+#include <fmt/format.h>
+
+#include "error.h"
+
+namespace tidemark {
+
+using format::RecordType;
+
+TraceReader::TraceReader(const std::string& path) : path_(path) {
+  fd_ = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd_ < 0) throw Error(fmt::format("cannot open trace {}: {}", path, strerror(errno)));
+  struct stat st {};
+  if (fstat(fd_, &st) != 0 || !S_ISREG(st.st_mode)) {
+    ::close(fd_);
+    throw Error(fmt::format("{} is not a regular file", path));
+  }
+  size_ = static_cast<uint64_t>(st.st_size);
+  if (size_ < sizeof(format::FileHeader)) {
+    ::close(fd_);
+    throw Error(fmt::format("{} is not a tidemark trace: {} bytes, shorter than a trace header", path, size_));
+  }
+  void* m = mmap(nullptr, size_, PROT_READ, MAP_PRIVATE, fd_, 0);
+  if (m == MAP_FAILED) {
+    ::close(fd_);
+    throw Error(fmt::format("cannot map trace {}: {}", path, strerror(errno)));
+  }
+  data_ = static_cast<const uint8_t*>(m);
+  memcpy(&header_, data_, sizeof header_);
+  auto fail = [&](const std::string& why) {
+    munmap(const_cast<uint8_t*>(data_), size_);
+    ::close(fd_);
+    data_ = nullptr;
+    throw Error(fmt::format("{}: {}", path, why));
+  };
+  if (memcmp(header_.magic, format::kMagic, sizeof header_.magic) != 0) {
+    bool empty = std::all_of(data_, data_ + sizeof header_.magic, [](uint8_t b) { return b == 0; });
+    fail(empty ? "not a tidemark trace (the header was never written: the process died while starting?)"
+               : "not a tidemark trace (wrong magic)");
+  }
+  if (header_.version > format::kVersion)
+    fail(fmt::format("trace format version {} is newer than this tidemark reads ({}); upgrade tidemark",
+                     header_.version, format::kVersion));
+  if (header_.version == 0) fail("corrupt trace header (version 0)");
+  if (header_.header_size < sizeof(format::FileHeader) || header_.header_size > (1u << 20))
+    fail(fmt::format("corrupt trace header (header size {})", header_.header_size));
+  if (header_.chunk_size < 4096 || header_.chunk_size > (1u << 30) || header_.chunk_size % 4096)
+    fail(fmt::format("corrupt trace header (chunk size {})", header_.chunk_size));
+  if (size_ < header_.header_size) fail(fmt::format("trace is cut inside its header ({} bytes)", size_));
+
+  uint64_t cs = header_.chunk_size;
+  uint64_t present = (size_ - header_.header_size + cs - 1) / cs;
+  if ((size_ - header_.header_size) % cs != 0)
+    warnings_.push_back(fmt::format("the trace file is cut short: it ends {} bytes into chunk {}; events after "
+                                    "that point are missing",
+                                    (size_ - header_.header_size) % cs, present - 1));
+  else if (present < header_.chunks_allocated && header_.chunks_allocated - present > 1)
+    warnings_.push_back(fmt::format("the trace file is cut short: {} of {} chunks present",
+                                    present, header_.chunks_allocated));
+  for (uint64_t i = 0; i < present; ++i) {
+    uint64_t off = header_.header_size + i * cs;
+    uint64_t len = std::min(cs, size_ - off);
+    if (len < sizeof(format::ChunkHeader)) continue;
+    format::ChunkHeader ch;
+    memcpy(&ch, data_ + off, sizeof ch);
+    if (ch.magic == 0) continue;  // taken but never written (the writer died right after)
+    if (ch.magic != format::kChunkMagic)
+      fail(fmt::format("corrupt trace: chunk {} at offset {} has a bad magic", i, off));
+    chunks_.push_back({off, len, ch.stream_id, ch.stream_chunk});
+  }
+  std::sort(chunks_.begin(), chunks_.end(), [](const Chunk& a, const Chunk& b) {
+    return a.stream != b.stream ? a.stream < b.stream : a.stream_chunk < b.stream_chunk;
+  });
+}
+
+TraceReader::~TraceReader() {
+  if (data_) munmap(const_cast<uint8_t*>(data_), size_);
+  if (fd_ >= 0) ::close(fd_);
+}
+
+namespace {
+
+// Decodes one stream (its chunks in order) record by record.
+class Cursor {
+ public:
+  Cursor(const uint8_t* data, uint64_t chunk_size, std::vector<std::pair<uint64_t, uint64_t>> chunks,
+         uint32_t stream, const std::string& path)
+      : data_(data), chunk_size_(chunk_size), chunks_(std::move(chunks)), stream_(stream), path_(path) {}
+
+  // Decodes the next record into rec; false at the end of the stream.
+  bool next(Record& rec) {
+    for (;;) {
+      if (!p_) {
+        if (index_ >= chunks_.size()) return false;
+        auto [off, len] = chunks_[index_++];
+        chunk_off_ = off;
+        p_ = data_ + off + sizeof(format::ChunkHeader);
+        end_ = data_ + off + len;
+        cut_ = len < chunk_size_;
+        prev_seq_ = prev_addr_ = 0;
+      }
+      if (p_ >= end_ || *p_ == 0) {
+        p_ = nullptr;
+        continue;
+      }
+      const uint8_t* start = p_;
+      if (decode(rec)) return true;
+      if (cut_) {  // the file ends inside this record: that is where the trace stops
+        p_ = nullptr;
+        continue;
+      }
+      throw Error(fmt::format("{}: corrupt trace: undecodable {} record at offset {}", path_,
+                              *start < static_cast<uint8_t>(RecordType::Count)
+                                  ? format::recordTypeName(static_cast<RecordType>(*start))
+                                  : fmt::format("type-{}", *start),
+                              start - data_));
+    }
+  }
+
+ private:
+  bool v(uint64_t& out) { return (p_ = format::getVarint(p_, end_, out)) != nullptr; }
+  bool z(int64_t& out) {
+    uint64_t u;
+    if (!v(u)) return false;
+    out = format::unzigzag(u);
+    return true;
+  }
+  bool addr(uint64_t& out) {
+    int64_t d;
+    if (!z(d)) return false;
+    prev_addr_ += static_cast<uint64_t>(d);
+    out = prev_addr_;
+    return true;
+  }
+  bool str(std::string_view& out) {
+    uint64_t n;
+    if (!v(n) || n > static_cast<uint64_t>(end_ - p_)) return false;
+    out = std::string_view(reinterpret_cast<const char*>(p_), n);
+    p_ += n;
+    return true;
+  }
+
+  bool decode(Record& r) {
+    uint8_t type = *p_++;
+    if (type == 0 || type >= static_cast<uint8_t>(RecordType::Count)) return false;
+    r.type = static_cast<RecordType>(type);
+    r.stream = stream_;
+    int64_t seq_delta;
+    if (!z(seq_delta)) return false;
+    prev_seq_ += static_cast<uint64_t>(seq_delta);
+    r.seq = prev_seq_;
+    switch (r.type) {
+      case RecordType::ProcessInfo:
+        return v(r.a) && v(r.b) && str(r.text) && str(r.text2) && v(r.c);
+      case RecordType::ModuleMapBegin:
+        return v(r.stack) && v(r.a);
+      case RecordType::Module: {
+        uint64_t n;
+        if (!v(r.stack) || !z(r.bias) || !str(r.text) || !str(r.text2) || !v(n) || n > 64) return false;
+        r.segments.resize(n * 2);
+        for (auto& s : r.segments)
+          if (!v(s)) return false;
+        return true;
+      }
+      case RecordType::StackDef: {
+        uint64_t n;
+        if (!v(r.stack) || !v(r.a) || !v(n) || n > 4 * format::kMaxFrames) return false;
+        r.frames.clear();
+        uint64_t prev_ip = 0;
+        for (uint64_t i = 0; i < n; ++i) {
+          uint64_t f;
+          if (!v(f)) return false;
+          if (f & 1) {  // interpreted frame: code id, line (reserved for Python)
+            uint64_t line;
+            if (!v(line)) return false;
+            r.frames.push_back(kInterpretedFrame | (f >> 1) << 24 | (line & 0xffffff));
+          } else {
+            prev_ip += static_cast<uint64_t>(format::unzigzag(f >> 1));
+            r.frames.push_back(prev_ip);
+          }
+        }
+        return true;
+      }
+      case RecordType::Alloc:
+      case RecordType::Mmap:
+        return v(r.stack) && addr(r.addr) && v(r.size);
+      case RecordType::Free:
+        return addr(r.addr);
+      case RecordType::Realloc:
+        return v(r.stack) && addr(r.addr) && addr(r.addr2) && v(r.size);
+      case RecordType::Munmap:
+        return addr(r.addr) && v(r.size);
+      case RecordType::Mremap:
+        return v(r.stack) && addr(r.addr) && v(r.size) && addr(r.addr2) && v(r.size2);
+      case RecordType::Sample:
+        return v(r.a) && v(r.b);
+      case RecordType::Marker:
+        return v(r.a) && v(r.b) && str(r.text);
+      case RecordType::CodeObject:
+        return v(r.a) && str(r.text) && str(r.text2) && v(r.b);
+      case RecordType::Exit:
+        return v(r.a);
+      case RecordType::ProcessEnd:
+        return v(r.a) && v(r.b) && v(r.c);
+      case RecordType::TrackerError:
+        return v(r.a) && str(r.text);
+      case RecordType::ThreadName:
+        return v(r.a) && str(r.text);
+      case RecordType::End:
+      case RecordType::Count:
+        break;
+    }
+    return false;
+  }
+
+  const uint8_t* data_;
+  uint64_t chunk_size_;
+  std::vector<std::pair<uint64_t, uint64_t>> chunks_;
+  size_t index_ = 0;
+  uint32_t stream_;
+  const std::string& path_;
+  const uint8_t* p_ = nullptr;
+  const uint8_t* end_ = nullptr;
+  uint64_t chunk_off_ = 0;
+  bool cut_ = false;
+  uint64_t prev_seq_ = 0;
+  uint64_t prev_addr_ = 0;
+};
+
+}  // namespace
+
+void TraceReader::forEach(const std::function<void(const Record&)>& fn) {
+  std::vector<Cursor> cursors;
+  for (size_t i = 0; i < chunks_.size();) {
+    std::vector<std::pair<uint64_t, uint64_t>> list;
+    uint32_t stream = chunks_[i].stream;
+    for (; i < chunks_.size() && chunks_[i].stream == stream; ++i) list.emplace_back(chunks_[i].offset, chunks_[i].length);
+    cursors.emplace_back(data_, header_.chunk_size, std::move(list), stream, path_);
+  }
+  std::vector<Record> heads(cursors.size());
+  using Entry = std::pair<uint64_t, size_t>;  // (seq, cursor)
+  std::priority_queue<Entry, std::vector<Entry>, std::greater<>> queue;
+  for (size_t i = 0; i < cursors.size(); ++i)
+    if (cursors[i].next(heads[i])) queue.emplace(heads[i].seq, i);
+  while (!queue.empty()) {
+    size_t i = queue.top().second;
+    queue.pop();
+    // Stay on this stream while it is still the earliest: one stream at a time is the common case.
+    for (;;) {
+      fn(heads[i]);
+      if (!cursors[i].next(heads[i])) break;
+      if (!queue.empty() && queue.top().first < heads[i].seq) {
+        queue.emplace(heads[i].seq, i);
+        break;
+      }
+    }
+  }
+}
+
+}  // namespace tidemark

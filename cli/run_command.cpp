@@ -1,0 +1,188 @@
+#include "run_command.h"
+
+#include <elf.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <iostream>
+
+#include <fmt/format.h>
+
+#include "error.h"
+#include "trace_appender.h"
+#include "units.h"
+
+namespace tidemark {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+pid_t g_child = -1;
+
+void forwardSignal(int sig) {
+  if (g_child > 0) kill(g_child, sig);
+}
+
+// Resolves a command like execvp does.
+std::string resolveCommand(const std::string& name) {
+  if (name.find('/') != std::string::npos) {
+    if (access(name.c_str(), F_OK) != 0) throw Error(fmt::format("command not found: {}", name));
+    return name;
+  }
+  const char* path = getenv("PATH");
+  std::string dirs = path ? path : "/usr/local/bin:/usr/bin:/bin";
+  size_t start = 0;
+  while (start <= dirs.size()) {
+    size_t end = dirs.find(':', start);
+    if (end == std::string::npos) end = dirs.size();
+    std::string dir = dirs.substr(start, end - start);
+    std::string candidate = (dir.empty() ? "." : dir) + "/" + name;
+    if (access(candidate.c_str(), X_OK) == 0 && fs::is_regular_file(candidate)) return candidate;
+    start = end + 1;
+  }
+  throw Error(fmt::format("command not found: {}", name));
+}
+
+// Refuses programs that LD_PRELOAD cannot enter, with the reason.
+void checkPreloadable(const std::string& path) {
+  struct stat st {};
+  if (stat(path.c_str(), &st) != 0) throw Error(fmt::format("cannot run {}: {}", path, strerror(errno)));
+  if (!S_ISREG(st.st_mode)) throw Error(fmt::format("cannot run {}: not a regular file", path));
+  if (access(path.c_str(), X_OK) != 0) throw Error(fmt::format("cannot run {}: not executable", path));
+  if ((st.st_mode & (S_ISUID | S_ISGID)) && geteuid() != 0)
+    throw Error(fmt::format("cannot preload into {}: it is setuid/setgid, and the loader ignores LD_PRELOAD for such programs", path));
+  int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) throw Error(fmt::format("cannot read {}: {}", path, strerror(errno)));
+  Elf64_Ehdr eh{};
+  ssize_t n = pread(fd, &eh, sizeof eh, 0);
+  if (n >= 2 && memcmp(&eh, "#!", 2) == 0) {  // a script: its interpreter is what gets preloaded
+    close(fd);
+    return;
+  }
+  if (n != static_cast<ssize_t>(sizeof eh) || memcmp(eh.e_ident, ELFMAG, SELFMAG) != 0) {
+    close(fd);
+    return;  // not ELF: let exec say what it thinks
+  }
+  if (eh.e_ident[EI_CLASS] != ELFCLASS64 || eh.e_machine != EM_X86_64) {
+    close(fd);
+    throw Error(fmt::format("cannot preload into {}: not an x86-64 program", path));
+  }
+  bool dynamic = false;
+  for (int i = 0; i < eh.e_phnum; ++i) {
+    Elf64_Phdr ph{};
+    if (pread(fd, &ph, sizeof ph, static_cast<off_t>(eh.e_phoff + i * eh.e_phentsize)) != sizeof ph) break;
+    if (ph.p_type == PT_INTERP) dynamic = true;
+  }
+  close(fd);
+  if (!dynamic)
+    throw Error(fmt::format("cannot preload into {}: it is statically linked, so LD_PRELOAD has no effect "
+                            "(rebuild it dynamically linked)", path));
+}
+
+uint64_t monotonicNs() {
+  timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<uint64_t>(ts.tv_sec) * 1000000000ull + static_cast<uint64_t>(ts.tv_nsec);
+}
+
+}  // namespace
+
+std::string findPreload() {
+  if (const char* env = getenv("TIDEMARK_PRELOAD"); env && *env) {
+    if (access(env, R_OK) != 0) throw Error(fmt::format("TIDEMARK_PRELOAD={} does not exist", env));
+    return fs::absolute(env).string();
+  }
+  std::error_code ec;
+  fs::path self = fs::read_symlink("/proc/self/exe", ec);
+  if (!ec) {
+    for (fs::path candidate : {self.parent_path() / "libtidemark_preload.so",
+                               self.parent_path().parent_path() / "lib" / "tidemark" / "libtidemark_preload.so"}) {
+      if (fs::exists(candidate)) return candidate.string();
+    }
+  }
+  throw Error("cannot find libtidemark_preload.so beside the tidemark executable; set TIDEMARK_PRELOAD");
+}
+
+int runCommand(const RunOptions& options) {
+  if (options.command.empty()) throw Error("run: no command given (usage: tidemark run [options] -- CMD ARGS...)");
+  std::string program = resolveCommand(options.command[0]);
+  checkPreloadable(program);
+  std::string preload = findPreload();
+
+  std::string output = options.output;
+  if (output.empty())
+    output = fmt::format("tidemark.{}.{}.tmtrace", fs::path(options.command[0]).filename().string(), getpid());
+  output = fs::absolute(output).string();
+  std::error_code ec;
+  fs::remove(output, ec);  // the tracker never overwrites a trace: make room for this run's
+
+  // The child's environment: ours, with the tracker's variables set.
+  std::vector<std::string> env;
+  std::string ld_preload = preload;
+  for (char** e = environ; *e; ++e) {
+    std::string_view kv(*e);
+    if (kv.rfind("LD_PRELOAD=", 0) == 0) {
+      if (kv.size() > 11) ld_preload += ":" + std::string(kv.substr(11));
+      continue;
+    }
+    if (kv.rfind("TIDEMARK_", 0) == 0 && kv.rfind("TIDEMARK_PRELOAD=", 0) != 0) continue;
+    env.emplace_back(kv);
+  }
+  env.push_back("LD_PRELOAD=" + ld_preload);
+  env.push_back("TIDEMARK_OUTPUT=" + output);
+  env.push_back(fmt::format("TIDEMARK_INTERVAL_MS={}", options.interval_ms));
+  env.push_back(fmt::format("TIDEMARK_MAX_FRAMES={}", options.max_frames));
+  env.push_back(fmt::format("TIDEMARK_TRACK_MMAP={}", options.track_mmap ? 1 : 0));
+  std::vector<char*> envp, argv;
+  for (std::string& e : env) envp.push_back(e.data());
+  envp.push_back(nullptr);
+  for (const std::string& a : options.command) argv.push_back(const_cast<char*>(a.c_str()));
+  argv.push_back(nullptr);
+
+  uint64_t start = monotonicNs();
+  pid_t child = fork();
+  if (child < 0) throw Error(fmt::format("fork: {}", strerror(errno)));
+  if (child == 0) {
+    execve(program.c_str(), argv.data(), envp.data());
+    fmt::print(stderr, "tidemark: cannot execute {}: {}\n", program, strerror(errno));
+    _exit(127);
+  }
+  g_child = child;
+  struct sigaction sa {};
+  sa.sa_handler = forwardSignal;
+  sigemptyset(&sa.sa_mask);
+  for (int sig : {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2}) sigaction(sig, &sa, nullptr);
+
+  int status = 0;
+  while (waitpid(child, &status, 0) < 0) {
+    if (errno != EINTR) throw Error(fmt::format("waitpid: {}", strerror(errno)));
+  }
+  uint64_t elapsed = monotonicNs() - start;
+  bool signaled = WIFSIGNALED(status);
+  int code = signaled ? WTERMSIG(status) : WEXITSTATUS(status);
+  std::string cmd = fs::path(options.command[0]).filename().string();
+  if (!fs::exists(output)) {
+    if (!signaled && code == 127)
+      throw Error(fmt::format("{} could not be started, and no trace was written", cmd));
+    throw Error(fmt::format("{} ran but wrote no trace: the tracker was not loaded (a program that clears "
+                            "LD_PRELOAD, or one the loader will not preload into)", cmd));
+  }
+  appendProcessEnd(output, signaled, code, elapsed);
+  if (signaled)
+    fmt::print(stderr, "tidemark: {} was killed by {} ({})\n", cmd, signalName(code), code);
+  else
+    fmt::print(stderr, "tidemark: {} exited with code {}\n", cmd, code);
+  fmt::print(stderr, "tidemark: trace written to {} ({}); read it with: tidemark summary {}\n", output,
+             humanBytes(fs::file_size(output, ec)), output);
+  return signaled ? 128 + code : code;
+}
+
+}  // namespace tidemark

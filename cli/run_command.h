@@ -1,0 +1,23 @@
+// `tidemark run`: runs a command under the tracker and reports how it ended.
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace tidemark {
+
+struct RunOptions {
+  std::string output;          // trace path; empty: tidemark.<command>.<pid>.tmtrace
+  unsigned interval_ms = 10;
+  unsigned max_frames = 64;
+  bool track_mmap = true;
+  std::vector<std::string> command;
+};
+
+// Returns the exit code for tidemark itself: the command's exit code, 128+N for a signal death.
+int runCommand(const RunOptions& options);
+
+// Where libtidemark_preload.so is: $TIDEMARK_PRELOAD, beside this executable, or ../lib/tidemark.
+std::string findPreload();
+
+}  // namespace tidemark

@@ -1,0 +1,310 @@
+// The interposed allocation functions. Hot path order: guard check, guard set, real call (or, for
+// a release, the record first), unwind outside any lock, intern, append. errno is what the real
+// function left.
+#include <sys/mman.h>
+
+#include <cerrno>
+#include <cstdarg>
+#include <cstring>
+
+#include "sys.h"
+#include "tracker.h"
+
+using namespace tidemark::preload;
+using tidemark::format::RecordType;
+
+namespace {
+
+#define TM_LIKELY(x) __builtin_expect(!!(x), 1)
+#define TM_UNLIKELY(x) __builtin_expect(!!(x), 0)
+#define TM_CALLER reinterpret_cast<uintptr_t>(__builtin_return_address(0))
+
+// The thread state when this call should be recorded, nullptr when it passes straight through.
+inline ThreadState* enter() {
+  if (TM_UNLIKELY(!trackerReady())) {
+    ensureStarted();
+    if (!trackerReady()) return nullptr;
+  }
+  ThreadState* t = &t_state;
+  if (t->busy) return nullptr;
+  t->busy = true;
+  return t;
+}
+
+inline void leave(ThreadState* t, int saved_errno) {
+  errno = saved_errno;
+  t->busy = false;
+}
+
+void recordAlloc(ThreadState* t, RecordType type, void* p, size_t size, uintptr_t caller) {
+  StackId stack = captureStack(*t, caller);
+  RecordBuilder r(t->stream, type, writer().nextSeq(), 48);
+  if (!r.ok()) return;
+  r.v(stack);
+  r.addr(reinterpret_cast<uint64_t>(p));
+  r.v(size);
+  r.commit();
+}
+
+void recordFree(ThreadState* t, void* p) {
+  RecordBuilder r(t->stream, RecordType::Free, writer().nextSeq(), 24);
+  if (!r.ok()) return;
+  r.addr(reinterpret_cast<uint64_t>(p));
+  r.commit();
+}
+
+inline bool ensureReal() { return TM_LIKELY(real.malloc != nullptr) || resolveRealFunctions(); }
+
+void* allocateTracked(size_t size, uintptr_t caller) {
+  ThreadState* t = enter();
+  if (!t) return real.malloc(size);
+  void* p = real.malloc(size);
+  int e = errno;
+  if (p) recordAlloc(t, RecordType::Alloc, p, size, caller);
+  leave(t, e);
+  return p;
+}
+
+void* alignedTracked(void* (*fn)(size_t, size_t), size_t align, size_t size, uintptr_t caller) {
+  ThreadState* t = enter();
+  if (!t) return fn(align, size);
+  void* p = fn(align, size);
+  int e = errno;
+  if (p) recordAlloc(t, RecordType::Alloc, p, size, caller);
+  leave(t, e);
+  return p;
+}
+
+void* reallocTracked(void* p, size_t size, uintptr_t caller) {
+  ThreadState* t = enter();
+  if (!t) return real.realloc(p, size);
+  if (!p) {
+    void* q = real.realloc(nullptr, size);
+    int e = errno;
+    if (q) recordAlloc(t, RecordType::Alloc, q, size, caller);
+    leave(t, e);
+    return q;
+  }
+  // Numbered before the call: once realloc releases p, another thread may get it back.
+  StackId stack = size ? captureStack(*t, caller) : 0;
+  uint64_t seq = writer().nextSeq();
+  void* q = real.realloc(p, size);
+  int e = errno;
+  if (q) {
+    RecordBuilder r(t->stream, RecordType::Realloc, seq, 64);
+    if (r.ok()) {
+      r.v(stack);
+      r.addr(reinterpret_cast<uint64_t>(p));
+      r.addr(reinterpret_cast<uint64_t>(q));
+      r.v(size);
+      r.commit();
+    }
+  } else if (size == 0) {
+    // glibc: realloc(p, 0) frees p and returns NULL.
+    RecordBuilder r(t->stream, RecordType::Free, seq, 24);
+    if (r.ok()) {
+      r.addr(reinterpret_cast<uint64_t>(p));
+      r.commit();
+    }
+  }  // else: failed, p untouched, nothing happened
+  leave(t, e);
+  return q;
+}
+
+}  // namespace
+
+extern "C" {
+
+__attribute__((visibility("default"))) void* malloc(size_t size) {
+  if (TM_UNLIKELY(!ensureReal())) return bootstrapAlloc(size, 16);
+  return allocateTracked(size, TM_CALLER);
+}
+
+__attribute__((visibility("default"))) void free(void* p) {
+  if (!p || TM_UNLIKELY(isBootstrap(p))) return;
+  if (TM_UNLIKELY(!ensureReal())) return;  // only while dlsym runs: leak rather than crash
+  ThreadState* t = enter();
+  if (!t) {
+    real.free(p);
+    return;
+  }
+  int e = errno;
+  recordFree(t, p);  // before the memory can be handed to another thread
+  real.free(p);
+  leave(t, e);
+}
+
+__attribute__((visibility("default"))) void* calloc(size_t n, size_t size) {
+  if (TM_UNLIKELY(!ensureReal())) {
+    size_t total;
+    if (__builtin_mul_overflow(n, size, &total)) return nullptr;
+    return bootstrapAlloc(total, 16);  // static storage: already zero
+  }
+  ThreadState* t = enter();
+  if (!t) return real.calloc(n, size);
+  void* p = real.calloc(n, size);
+  int e = errno;
+  if (p) recordAlloc(t, RecordType::Alloc, p, n * size, TM_CALLER);
+  leave(t, e);
+  return p;
+}
+
+__attribute__((visibility("default"))) void* realloc(void* p, size_t size) {
+  if (TM_UNLIKELY(!ensureReal() || isBootstrap(p))) {
+    if (!p || !isBootstrap(p)) return bootstrapAlloc(size, 16);
+    // Moving a block out of the bootstrap arena into the real allocator.
+    size_t old = bootstrapSize(p);
+    void* q = real.malloc ? malloc(size) : bootstrapAlloc(size, 16);
+    if (q) memcpy(q, p, old < size ? old : size);
+    return q;
+  }
+  return reallocTracked(p, size, TM_CALLER);
+}
+
+__attribute__((visibility("default"))) void* reallocarray(void* p, size_t n, size_t size) {
+  size_t total;
+  if (__builtin_mul_overflow(n, size, &total)) {
+    errno = ENOMEM;
+    return nullptr;
+  }
+  if (TM_UNLIKELY(!ensureReal() || isBootstrap(p))) return realloc(p, total);
+  return reallocTracked(p, total, TM_CALLER);
+}
+
+__attribute__((visibility("default"))) int posix_memalign(void** out, size_t align, size_t size) {
+  if (TM_UNLIKELY(!ensureReal())) {
+    *out = bootstrapAlloc(size, align);
+    return *out ? 0 : ENOMEM;
+  }
+  ThreadState* t = enter();
+  if (!t) return real.posix_memalign(out, align, size);
+  int rc = real.posix_memalign(out, align, size);
+  int e = errno;
+  if (rc == 0) recordAlloc(t, RecordType::Alloc, *out, size, TM_CALLER);
+  leave(t, e);
+  return rc;
+}
+
+__attribute__((visibility("default"))) void* aligned_alloc(size_t align, size_t size) {
+  if (TM_UNLIKELY(!ensureReal())) return bootstrapAlloc(size, align);
+  return alignedTracked(real.aligned_alloc, align, size, TM_CALLER);
+}
+
+__attribute__((visibility("default"))) void* memalign(size_t align, size_t size) {
+  if (TM_UNLIKELY(!ensureReal())) return bootstrapAlloc(size, align);
+  return alignedTracked(real.memalign, align, size, TM_CALLER);
+}
+
+__attribute__((visibility("default"))) void* valloc(size_t size) {
+  if (TM_UNLIKELY(!ensureReal())) return bootstrapAlloc(size, 4096);
+  ThreadState* t = enter();
+  if (!t) return real.valloc(size);
+  void* p = real.valloc(size);
+  int e = errno;
+  if (p) recordAlloc(t, RecordType::Alloc, p, size, TM_CALLER);
+  leave(t, e);
+  return p;
+}
+
+__attribute__((visibility("default"))) void* pvalloc(size_t size) {
+  if (TM_UNLIKELY(!ensureReal())) return bootstrapAlloc(size, 4096);
+  ThreadState* t = enter();
+  if (!t) return real.pvalloc(size);
+  void* p = real.pvalloc(size);
+  int e = errno;
+  size_t page = 4096;
+  if (p) recordAlloc(t, RecordType::Alloc, p, size ? (size + page - 1) & ~(page - 1) : page, TM_CALLER);
+  leave(t, e);
+  return p;
+}
+
+// ---- anonymous mappings -------------------------------------------------------------------------
+
+__attribute__((visibility("default"))) void* mmap(void* addr, size_t len, int prot, int flags, int fd, off_t off) {
+  if (TM_UNLIKELY(!real.mmap)) {
+    long r = sys::raw(SYS_mmap, (long)addr, (long)len, prot, flags, fd, off);
+    if (r < 0 && r > -4096) {
+      errno = static_cast<int>(-r);
+      return MAP_FAILED;
+    }
+    return reinterpret_cast<void*>(r);
+  }
+  if (!(flags & MAP_ANONYMOUS) || !options.track_mmap) return real.mmap(addr, len, prot, flags, fd, off);
+  uintptr_t caller = TM_CALLER;
+  ThreadState* t = enter();
+  if (!t) return real.mmap(addr, len, prot, flags, fd, off);
+  void* p = real.mmap(addr, len, prot, flags, fd, off);
+  int e = errno;
+  if (p != MAP_FAILED) recordAlloc(t, RecordType::Mmap, p, (len + 4095) & ~size_t{4095}, caller);
+  leave(t, e);
+  return p;
+}
+
+__attribute__((visibility("default"), alias("mmap"))) void* mmap64(void*, size_t, int, int, int, off_t);
+
+__attribute__((visibility("default"))) int munmap(void* addr, size_t len) {
+  if (TM_UNLIKELY(!real.munmap)) {
+    long r = sys::raw(SYS_munmap, (long)addr, (long)len);
+    if (r < 0) {
+      errno = static_cast<int>(-r);
+      return -1;
+    }
+    return 0;
+  }
+  if (!options.track_mmap) return real.munmap(addr, len);
+  ThreadState* t = enter();
+  if (!t) return real.munmap(addr, len);
+  uint64_t seq = writer().nextSeq();
+  int rc = real.munmap(addr, len);
+  int e = errno;
+  if (rc == 0) {
+    RecordBuilder r(t->stream, RecordType::Munmap, seq, 32);
+    if (r.ok()) {
+      r.addr(reinterpret_cast<uint64_t>(addr));
+      r.v((len + 4095) & ~size_t{4095});
+      r.commit();
+    }
+  }
+  leave(t, e);
+  return rc;
+}
+
+__attribute__((visibility("default"))) void* mremap(void* old, size_t old_size, size_t new_size, int flags, ...) {
+  void* wanted = nullptr;
+  if (flags & MREMAP_FIXED) {
+    va_list ap;
+    va_start(ap, flags);
+    wanted = va_arg(ap, void*);
+    va_end(ap);
+  }
+  if (TM_UNLIKELY(!real.mremap)) {
+    long r = sys::raw(SYS_mremap, (long)old, (long)old_size, (long)new_size, flags, (long)wanted);
+    if (r < 0 && r > -4096) {
+      errno = static_cast<int>(-r);
+      return MAP_FAILED;
+    }
+    return reinterpret_cast<void*>(r);
+  }
+  uintptr_t caller = TM_CALLER;
+  ThreadState* t = options.track_mmap ? enter() : nullptr;
+  if (!t) return real.mremap(old, old_size, new_size, flags, wanted);
+  StackId stack = captureStack(*t, caller);
+  uint64_t seq = writer().nextSeq();
+  void* p = real.mremap(old, old_size, new_size, flags, wanted);
+  int e = errno;
+  if (p != MAP_FAILED) {
+    RecordBuilder r(t->stream, RecordType::Mremap, seq, 64);
+    if (r.ok()) {
+      r.v(stack);
+      r.addr(reinterpret_cast<uint64_t>(old));
+      r.v((old_size + 4095) & ~size_t{4095});
+      r.addr(reinterpret_cast<uint64_t>(p));
+      r.v((new_size + 4095) & ~size_t{4095});
+      r.commit();
+    }
+  }
+  leave(t, e);
+  return p;
+}
+
+}  // extern "C"

@@ -1,0 +1,52 @@
+// Raw system calls for the tracker. They never enter the hooked allocator or the hooked mmap,
+// and never touch errno (the callers save and restore it around the whole hook anyway).
+#pragma once
+
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <cstddef>
+#include <cstdint>
+
+namespace tidemark::preload::sys {
+
+inline long raw(long n, long a = 0, long b = 0, long c = 0, long d = 0, long e = 0, long f = 0) {
+  long ret;
+  register long r10 asm("r10") = d;
+  register long r8 asm("r8") = e;
+  register long r9 asm("r9") = f;
+  asm volatile("syscall"
+               : "=a"(ret)
+               : "a"(n), "D"(a), "S"(b), "d"(c), "r"(r10), "r"(r8), "r"(r9)
+               : "rcx", "r11", "memory");
+  return ret;  // -errno on failure
+}
+
+inline void* mmap(void* addr, size_t len, int prot, int flags, int fd, long off) {
+  long r = raw(SYS_mmap, (long)addr, (long)len, prot, flags, fd, off);
+  return (r < 0 && r > -4096) ? nullptr : reinterpret_cast<void*>(r);
+}
+inline int munmap(void* addr, size_t len) { return (int)raw(SYS_munmap, (long)addr, (long)len); }
+inline int open(const char* path, int flags, int mode = 0) {
+  return (int)raw(SYS_openat, -100 /* AT_FDCWD */, (long)path, flags, mode);
+}
+inline int close(int fd) { return (int)raw(SYS_close, fd); }
+inline long read(int fd, void* buf, size_t n) { return raw(SYS_read, fd, (long)buf, (long)n); }
+inline long pread(int fd, void* buf, size_t n, long off) { return raw(SYS_pread64, fd, (long)buf, (long)n, off); }
+inline long write(int fd, const void* buf, size_t n) { return raw(SYS_write, fd, (long)buf, (long)n); }
+inline int fallocate(int fd, long off, long len) { return (int)raw(SYS_fallocate, fd, 0, off, len); }
+inline int ftruncate(int fd, long len) { return (int)raw(SYS_ftruncate, fd, len); }
+inline int rename(const char* a, const char* b) { return (int)raw(SYS_renameat, -100, (long)a, -100, (long)b); }
+inline long readlink(const char* path, char* buf, size_t n) { return raw(SYS_readlinkat, -100, (long)path, (long)buf, (long)n); }
+inline int getpid() { return (int)raw(SYS_getpid); }
+inline int getppid() { return (int)raw(SYS_getppid); }
+inline int gettid() { return (int)raw(SYS_gettid); }
+
+// Monotonic/realtime clocks through the vDSO are fine (no allocation); kept here for one place.
+uint64_t monotonicNs();
+uint64_t realtimeNs();
+
+// Writes "tidemark: <msg>\n" to stderr unless the tracker is quiet.
+void message(const char* msg, const char* detail = nullptr);
+
+}  // namespace tidemark::preload::sys

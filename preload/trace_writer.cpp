@@ -1,0 +1,246 @@
+#include "trace_writer.h"
+
+#include <fcntl.h>
+#include <sys/mman.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "spinlock.h"
+#include "sys.h"
+
+namespace tidemark::preload {
+
+using format::ChunkHeader;
+using format::FileHeader;
+
+namespace {
+
+SpinLock g_grow_lock;  // only for file systems without fallocate
+uint64_t g_file_size = 0;
+
+// Appends the decimal form of v at p; returns the end.
+char* putDecimal(char* p, uint64_t v) {
+  char tmp[24];
+  int n = 0;
+  do {
+    tmp[n++] = static_cast<char>('0' + v % 10);
+    v /= 10;
+  } while (v);
+  while (n) *p++ = tmp[--n];
+  *p = '\0';
+  return p;
+}
+
+// Expands %p in pattern into out (at most size-1 chars). Returns whether %p occurred.
+bool expandPattern(const char* pattern, uint64_t pid, char* out, size_t size) {
+  bool had_pid = false;
+  char* o = out;
+  char* limit = out + size - 24;
+  for (const char* s = pattern; *s && o < limit; ++s) {
+    if (s[0] == '%' && s[1] == 'p') {
+      o = putDecimal(o, pid);
+      had_pid = true;
+      ++s;
+    } else {
+      *o++ = *s;
+    }
+  }
+  *o = '\0';
+  return had_pid;
+}
+
+// Inserts ".<tag>" before the extension ".tmtrace" (or at the end): trace.tmtrace -> trace.42.tmtrace
+void insertTag(char* path, size_t size, const char* tag) {
+  size_t len = strlen(path);
+  size_t tag_len = strlen(tag);
+  if (len + tag_len + 2 >= size) return;
+  static const char kExt[] = ".tmtrace";
+  size_t ext_len = sizeof(kExt) - 1;
+  size_t at = (len >= ext_len && strcmp(path + len - ext_len, kExt) == 0) ? len - ext_len : len;
+  memmove(path + at + tag_len + 1, path + at, len - at + 1);
+  path[at] = '.';
+  memcpy(path + at + 1, tag, tag_len);
+}
+
+uint64_t existingTracePid(const char* path) {
+  int fd = sys::open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return 0;
+  FileHeader h{};
+  long n = sys::pread(fd, &h, sizeof h, 0);
+  sys::close(fd);
+  if (n != static_cast<long>(sizeof h) || memcmp(h.magic, format::kMagic, sizeof h.magic) != 0) return 0;
+  return h.pid;
+}
+
+}  // namespace
+
+TraceWriter& writer() {
+  static TraceWriter w;  // constant-initialized: no guard, no constructor at load time
+  return w;
+}
+
+int TraceWriter::openFile(const char* path) {
+  int fd = sys::open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+  if (fd < 0) return fd;
+  int rc = sys::fallocate(fd, 0, format::kHeaderSize);
+  if (rc != 0) rc = sys::ftruncate(fd, format::kHeaderSize);
+  void* h = rc == 0 ? sys::mmap(nullptr, format::kHeaderSize, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0) : nullptr;
+  if (!h) {
+    sys::close(fd);
+    return rc != 0 ? rc : -ENOMEM;
+  }
+  fd_ = fd;
+  header_ = static_cast<FileHeader*>(h);
+  g_file_size = format::kHeaderSize;
+  return 0;
+}
+
+bool TraceWriter::open(const char* pattern, bool is_fork_child, uint64_t interval_ns) {
+  uint64_t pid = static_cast<uint64_t>(sys::getpid());
+  char pid_text[24];
+  putDecimal(pid_text, pid);
+  bool had_pid = expandPattern(pattern, pid, path_, sizeof path_);
+  if (!had_pid && is_fork_child) insertTag(path_, sizeof path_, pid_text);
+
+  // Never overwrite another process's trace. The one case of an existing file with our own pid
+  // is the image we were before exec(): keep it under a ".pre-exec" name and take the path.
+  bool ok = false;
+  for (int attempt = 0; attempt < 4 && !ok; ++attempt) {
+    int rc = openFile(path_);
+    if (rc == 0) {
+      ok = true;
+      break;
+    }
+    if (rc != -EEXIST) break;  // the directory is missing or not writable
+    if (existingTracePid(path_) == pid) {
+      char moved[sizeof path_];
+      memcpy(moved, path_, sizeof moved);
+      insertTag(moved, sizeof moved, "pre-exec");
+      sys::rename(path_, moved);
+      continue;
+    }
+    if (strstr(path_, pid_text) != nullptr) {
+      // A file named after our pid from an earlier run with the same pid: stale, replace it.
+      char stale[sizeof path_];
+      memcpy(stale, path_, sizeof stale);
+      insertTag(stale, sizeof stale, "stale");
+      sys::rename(path_, stale);
+      continue;
+    }
+    insertTag(path_, sizeof path_, pid_text);
+  }
+  if (!ok) {
+    sys::message("cannot create the trace file, not tracking this process:", path_);
+    return false;
+  }
+
+  start_ns_ = sys::monotonicNs();
+  FileHeader& h = *header_;
+  h.version = format::kVersion;
+  h.header_size = format::kHeaderSize;
+  h.chunk_size = chunk_size_;
+  h.flags = 0;
+  h.pid = pid;
+  h.ppid = static_cast<uint64_t>(sys::getppid());
+  h.start_realtime_ns = sys::realtimeNs();
+  h.start_monotonic_ns = start_ns_;
+  h.chunks_allocated = 0;
+  h.sample_interval_ns = interval_ns;
+  __atomic_thread_fence(__ATOMIC_RELEASE);
+  memcpy(h.magic, format::kMagic, sizeof h.magic);
+  __atomic_store_n(&active_, true, __ATOMIC_RELEASE);
+  return true;
+}
+
+void TraceWriter::deactivate(const char* why) {
+  if (__atomic_exchange_n(&active_, false, __ATOMIC_ACQ_REL)) sys::message(why, path_);
+}
+
+void TraceWriter::resetAfterFork() {
+  // The parent's mappings stay mapped in the child but are never written again: every stream
+  // sees a new generation. The parent keeps its file descriptor; ours is closed.
+  if (fd_ >= 0) sys::close(fd_);
+  fd_ = -1;
+  header_ = nullptr;
+  seq_ = 1;
+  next_stream_ = 1;
+  ++generation_;
+  active_ = false;
+  g_grow_lock.reset();
+}
+
+bool TraceWriter::newChunk(Stream& s) {
+  if (!active()) return false;
+  uint64_t index = __atomic_fetch_add(&header_->chunks_allocated, 1, __ATOMIC_RELAXED);
+  uint64_t offset = format::kHeaderSize + index * chunk_size_;
+  int rc = sys::fallocate(fd_, static_cast<long>(offset), chunk_size_);
+  if (rc == -EOPNOTSUPP) {
+    LockGuard guard(g_grow_lock);
+    if (g_file_size < offset + chunk_size_) {
+      rc = sys::ftruncate(fd_, static_cast<long>(offset + chunk_size_));
+      if (rc == 0) g_file_size = offset + chunk_size_;
+    } else {
+      rc = 0;
+    }
+  }
+  if (rc != 0) {
+    deactivate("the trace file cannot grow (disk full?); stopped recording:");
+    return false;
+  }
+  void* p = sys::mmap(nullptr, chunk_size_, PROT_READ | PROT_WRITE, MAP_SHARED, fd_, static_cast<long>(offset));
+  if (!p) {
+    deactivate("cannot map the trace file; stopped recording:");
+    return false;
+  }
+  if (s.chunk) sys::munmap(s.chunk, chunk_size_);
+  auto* ch = static_cast<ChunkHeader*>(p);
+  ch->stream_id = s.id;
+  ch->stream_chunk = s.chunk_count++;
+  ch->tid = static_cast<uint32_t>(sys::gettid());
+  __atomic_store_n(&ch->magic, format::kChunkMagic, __ATOMIC_RELEASE);
+  s.chunk = static_cast<uint8_t*>(p);
+  s.pos = s.chunk + sizeof(ChunkHeader);
+  s.end = s.chunk + chunk_size_;
+  s.prev_seq = 0;
+  s.prev_addr = 0;
+  return true;
+}
+
+uint8_t* TraceWriter::reserve(Stream& s, size_t size) {
+  if (s.generation != generation_) {
+    // First record of this thread (or first in a forked child): a new stream.
+    if (s.chunk && s.generation != 0 && s.generation != generation_) sys::munmap(s.chunk, chunk_size_);
+    s = Stream{};
+    s.generation = generation_;
+    s.id = __atomic_fetch_add(&next_stream_, 1, __ATOMIC_RELAXED);
+  }
+  if (!s.chunk || static_cast<size_t>(s.end - s.pos) < size) {
+    if (!newChunk(s)) return nullptr;
+  }
+  return s.pos;
+}
+
+RecordBuilder::RecordBuilder(Stream& s, format::RecordType type, uint64_t seq, size_t max_size)
+    : stream_(s), type_(type), seq_(seq) {
+  start_ = writer().reserve(s, max_size);
+  if (!start_) return;
+  p_ = start_ + 1;
+  z(static_cast<int64_t>(seq - s.prev_seq));
+}
+
+void RecordBuilder::bytes(const void* data, size_t n) {
+  v(n);
+  memcpy(p_, data, n);
+  p_ += n;
+}
+
+void RecordBuilder::commit() {
+  if (!start_) return;
+  stream_.prev_seq = seq_;
+  stream_.pos = p_;
+  // The type byte goes last: a reader that sees it non-zero sees the whole record.
+  __atomic_store_n(start_, static_cast<uint8_t>(type_), __ATOMIC_RELEASE);
+}
+
+}  // namespace tidemark::preload

@@ -1,0 +1,421 @@
+#include "tracker.h"
+
+#include <dlfcn.h>
+#include <fcntl.h>
+#include <link.h>
+#include <pthread.h>
+#include <signal.h>
+#include <time.h>
+
+#define UNW_LOCAL_ONLY
+#include <libunwind.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+
+#include "module_map.h"
+#include "spinlock.h"
+#include "sys.h"
+
+namespace tidemark::preload {
+
+RealFunctions real;
+Options options;
+__thread ThreadState t_state __attribute__((tls_model("initial-exec")));
+int g_tracker_state = 0;
+
+namespace {
+
+SpinLock g_start_lock;
+int g_resolve_state = 0;  // 0 = not yet, 1 = under way, 2 = done
+bool g_is_fork_child = false;
+uint64_t g_self_lo = 0, g_self_hi = 0;  // our own text, dropped from the top of every stack
+int g_statm_fd = -1;
+uint64_t g_page_size = 4096;
+
+// ---- bootstrap arena --------------------------------------------------------------------------
+
+alignas(64) uint8_t g_boot[256 * 1024];
+size_t g_boot_used = 0;
+
+}  // namespace
+
+void* bootstrapAlloc(size_t size, size_t align) {
+  if (align < 16) align = 16;
+  size_t start = (g_boot_used + 16 + align - 1) & ~(align - 1);
+  if (start + size > sizeof g_boot) return nullptr;
+  g_boot_used = start + size;
+  memcpy(g_boot + start - 8, &size, sizeof size);
+  return g_boot + start;
+}
+
+bool isBootstrap(const void* p) {
+  auto* b = static_cast<const uint8_t*>(p);
+  return b >= g_boot && b < g_boot + sizeof g_boot;
+}
+
+size_t bootstrapSize(const void* p) {
+  size_t size;
+  memcpy(&size, static_cast<const uint8_t*>(p) - 8, sizeof size);
+  return size;
+}
+
+// ---- small helpers of sys.h ---------------------------------------------------------------------
+
+uint64_t sys::monotonicNs() {
+  timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<uint64_t>(ts.tv_sec) * 1000000000ull + static_cast<uint64_t>(ts.tv_nsec);
+}
+
+uint64_t sys::realtimeNs() {
+  timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return static_cast<uint64_t>(ts.tv_sec) * 1000000000ull + static_cast<uint64_t>(ts.tv_nsec);
+}
+
+void sys::message(const char* msg, const char* detail) {
+  if (options.quiet) return;
+  char line[1024];
+  size_t n = 0;
+  auto add = [&](const char* s) {
+    while (s && *s && n < sizeof line - 2) line[n++] = *s++;
+  };
+  add("tidemark: ");
+  add(msg);
+  if (detail) {
+    add(" ");
+    add(detail);
+  }
+  line[n++] = '\n';
+  sys::write(2, line, n);
+}
+
+// ---- real functions ---------------------------------------------------------------------------
+
+bool resolveRealFunctions() {
+  if (__atomic_load_n(&g_resolve_state, __ATOMIC_ACQUIRE) == 2) return true;
+  if (t_state.resolving) return false;  // dlsym allocating: the caller uses the bootstrap arena
+  static SpinLock lock;
+  LockGuard guard(lock);
+  if (g_resolve_state == 2) return true;
+  t_state.resolving = true;
+  g_resolve_state = 1;
+  auto next = [](const char* name) { return dlsym(RTLD_NEXT, name); };
+  real.malloc = reinterpret_cast<decltype(real.malloc)>(next("malloc"));
+  real.free = reinterpret_cast<decltype(real.free)>(next("free"));
+  real.calloc = reinterpret_cast<decltype(real.calloc)>(next("calloc"));
+  real.realloc = reinterpret_cast<decltype(real.realloc)>(next("realloc"));
+  real.reallocarray = reinterpret_cast<decltype(real.reallocarray)>(next("reallocarray"));
+  real.posix_memalign = reinterpret_cast<decltype(real.posix_memalign)>(next("posix_memalign"));
+  real.aligned_alloc = reinterpret_cast<decltype(real.aligned_alloc)>(next("aligned_alloc"));
+  real.memalign = reinterpret_cast<decltype(real.memalign)>(next("memalign"));
+  real.valloc = reinterpret_cast<decltype(real.valloc)>(next("valloc"));
+  real.pvalloc = reinterpret_cast<decltype(real.pvalloc)>(next("pvalloc"));
+  real.mmap = reinterpret_cast<decltype(real.mmap)>(next("mmap"));
+  real.munmap = reinterpret_cast<decltype(real.munmap)>(next("munmap"));
+  real.mremap = reinterpret_cast<decltype(real.mremap)>(next("mremap"));
+  t_state.resolving = false;
+  if (!real.malloc || !real.free || !real.calloc || !real.realloc || !real.mmap || !real.munmap) {
+    static const char kMsg[] = "tidemark: cannot find the real allocator (dlsym failed); aborting\n";
+    sys::write(2, kMsg, sizeof kMsg - 1);
+    _exit(127);  // before main: there is no allocator to fall back to
+  }
+  __atomic_store_n(&g_resolve_state, 2, __ATOMIC_RELEASE);
+  return true;
+}
+
+// ---- stack capture ----------------------------------------------------------------------------
+
+StackId captureStack(ThreadState& t, uintptr_t caller) {
+  void* raw[format::kMaxFrames + 24];
+  int limit = static_cast<int>(options.max_frames) + 24;
+  int n = unw_backtrace(raw, limit);
+  // Drop the unwinder's and the tracker's own frames: the stack starts at the return address into
+  // the code that called the allocation function.
+  int start = -1;
+  for (int i = 0; i < n && i < 24; ++i) {
+    if (reinterpret_cast<uintptr_t>(raw[i]) == caller) {
+      start = i;
+      break;
+    }
+  }
+  if (start < 0) {
+    start = 0;
+    while (start < n && (reinterpret_cast<uintptr_t>(raw[start]) - g_self_lo) < (g_self_hi - g_self_lo)) ++start;
+  }
+  uint32_t count = static_cast<uint32_t>(n - start);
+  if (count > options.max_frames) count = static_cast<uint32_t>(options.max_frames);
+  const uint64_t* frames = reinterpret_cast<const uint64_t*>(raw + start);
+  bool is_new = false;
+  StackId id = depot().intern(frames, count, is_new);
+  if (is_new) {
+    uint32_t generation = currentModuleMap(t.stream);
+    RecordBuilder r(t.stream, format::RecordType::StackDef, writer().nextSeq(), 32 + count * 11);
+    if (r.ok()) {
+      r.v(id);
+      r.v(generation);
+      r.v(count);
+      uint64_t prev = 0;
+      for (uint32_t i = 0; i < count; ++i) {
+        r.v(format::zigzag(static_cast<int64_t>(frames[i] - prev)) << 1);
+        prev = frames[i];
+      }
+      r.commit();
+    }
+  }
+  return id;
+}
+
+// ---- start, fork, exit --------------------------------------------------------------------------
+
+namespace {
+
+uint64_t parseNumber(const char* s, uint64_t fallback) {
+  if (!s || !*s) return fallback;
+  uint64_t v = 0;
+  for (; *s; ++s) {
+    if (*s < '0' || *s > '9') return fallback;
+    v = v * 10 + static_cast<uint64_t>(*s - '0');
+  }
+  return v;
+}
+
+void readOptions() {
+#define TIDEMARK_TEXT_OPTION(field, env, def, help) \
+  options.field = getenv(env);                      \
+  if (!options.field || !*options.field) options.field = def;
+#define TIDEMARK_NUMBER_OPTION(field, env, def, help) options.field = parseNumber(getenv(env), def);
+#include "options.inc"
+#undef TIDEMARK_TEXT_OPTION
+#undef TIDEMARK_NUMBER_OPTION
+  if (options.max_frames > format::kMaxFrames) options.max_frames = format::kMaxFrames;
+  if (options.max_frames == 0) options.max_frames = 1;
+}
+
+int findSelf(struct dl_phdr_info* info, size_t, void*) {
+  auto here = reinterpret_cast<uint64_t>(&findSelf);
+  for (int i = 0; i < info->dlpi_phnum; ++i) {
+    const ElfW(Phdr)& ph = info->dlpi_phdr[i];
+    if (ph.p_type != PT_LOAD || !(ph.p_flags & PF_X)) continue;
+    uint64_t lo = info->dlpi_addr + ph.p_vaddr;
+    if (here >= lo && here < lo + ph.p_memsz) {
+      g_self_lo = lo;
+      g_self_hi = lo + ph.p_memsz;
+      return 1;
+    }
+  }
+  return 0;
+}
+
+// Reads a small file with raw syscalls; returns bytes read (0 on failure), NUL-terminated.
+size_t readSmallFile(const char* path, char* buf, size_t size) {
+  int fd = sys::open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return 0;
+  size_t total = 0;
+  while (total < size - 1) {
+    long n = sys::read(fd, buf + total, size - 1 - total);
+    if (n <= 0) break;
+    total += static_cast<size_t>(n);
+  }
+  sys::close(fd);
+  buf[total] = '\0';
+  return total;
+}
+
+uint64_t parseLimit(const char* text) {
+  if (text[0] < '0' || text[0] > '9') return 0;  // "max"
+  uint64_t v = 0;
+  for (const char* s = text; *s >= '0' && *s <= '9'; ++s) v = v * 10 + static_cast<uint64_t>(*s - '0');
+  return v >= (1ull << 62) ? 0 : v;  // cgroup v1 writes a huge number for "no limit"
+}
+
+// The tightest memory limit of the cgroup we run in and its ancestors (v2 memory.max, v1
+// memory.limit_in_bytes); 0 when there is none.
+uint64_t cgroupMemoryLimit() {
+  char cgroups[4096];
+  if (!readSmallFile("/proc/self/cgroup", cgroups, sizeof cgroups)) return 0;
+  uint64_t best = 0;
+  for (char* line = cgroups; *line;) {
+    char* eol = strchr(line, '\n');
+    if (eol) *eol = '\0';
+    const char* dir = nullptr;
+    const char* file = nullptr;
+    char* rel = nullptr;
+    if (strncmp(line, "0::", 3) == 0) {
+      dir = "/sys/fs/cgroup";
+      file = "memory.max";
+      rel = line + 3;
+    } else if (char* m = strstr(line, ":memory:")) {
+      dir = "/sys/fs/cgroup/memory";
+      file = "memory.limit_in_bytes";
+      rel = m + 8;
+    }
+    if (dir) {
+      char path[4096];
+      char value[64];
+      for (;;) {
+        size_t n = 0;
+        for (const char* parts[] = {dir, rel, "/", file}; const char* part : parts) {
+          size_t len = strnlen(part, 1500);
+          if (n + len >= sizeof path) break;
+          memcpy(path + n, part, len);
+          n += len;
+        }
+        path[n] = '\0';
+        if (readSmallFile(path, value, sizeof value)) {
+          uint64_t limit = parseLimit(value);
+          if (limit && (!best || limit < best)) best = limit;
+        }
+        char* slash = strrchr(rel, '/');
+        if (!slash || slash == rel) {
+          if (rel[0] == '\0') break;
+          rel[0] = '\0';  // one more round for the root of the hierarchy
+          continue;
+        }
+        *slash = '\0';
+      }
+    }
+    if (!eol) break;
+    line = eol + 1;
+  }
+  return best;
+}
+
+void writeProcessInfo(ThreadState& t) {
+  static char exe[4096];
+  long n = sys::readlink("/proc/self/exe", exe, sizeof exe - 1);
+  exe[n > 0 ? n : 0] = '\0';
+  setExecutablePath(exe);
+  static char cmdline[8192];
+  size_t cmd_len = readSmallFile("/proc/self/cmdline", cmdline, sizeof cmdline);
+  RecordBuilder r(t.stream, format::RecordType::ProcessInfo, writer().nextSeq());
+  if (!r.ok()) return;
+  r.v(static_cast<uint64_t>(sys::getpid()));
+  r.v(static_cast<uint64_t>(sys::getppid()));
+  r.bytes(exe, strnlen(exe, 4000));
+  r.bytes(cmdline, cmd_len);
+  r.v(cgroupMemoryLimit());
+  r.commit();
+}
+
+void writeSample(ThreadState& t) {
+  char statm[128];
+  uint64_t rss = 0;
+  long n = g_statm_fd >= 0 ? sys::pread(g_statm_fd, statm, sizeof statm - 1, 0) : -1;
+  if (n > 0) {
+    statm[n] = '\0';
+    const char* s = strchr(statm, ' ');
+    if (s) rss = strtoull(s + 1, nullptr, 10) * g_page_size;
+  }
+  RecordBuilder r(t.stream, format::RecordType::Sample, writer().nextSeq(), 32);
+  if (!r.ok()) return;
+  r.v(sys::monotonicNs() - writer().startNs());
+  r.v(rss);
+  r.commit();
+}
+
+void* samplerMain(void*) {
+  ThreadState& t = t_state;
+  t.busy = true;  // the sampler's own allocations (none expected) are not the program's
+  uint32_t generation = writer().generation();
+  timespec interval{static_cast<time_t>(options.interval_ms / 1000),
+                    static_cast<long>(options.interval_ms % 1000) * 1000000L};
+  while (writer().active() && writer().generation() == generation) {
+    writeSample(t);
+    clock_nanosleep(CLOCK_MONOTONIC, 0, &interval, nullptr);
+  }
+  return nullptr;
+}
+
+void startSampler() {
+  if (options.interval_ms == 0) return;
+  sigset_t all, old;
+  sigfillset(&all);
+  pthread_sigmask(SIG_SETMASK, &all, &old);  // the sampler never takes the program's signals
+  pthread_attr_t attr;
+  pthread_attr_init(&attr);
+  pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+  pthread_attr_setstacksize(&attr, 64 * 1024);
+  pthread_t thread;
+  bool was_busy = t_state.busy;
+  t_state.busy = true;
+  pthread_create(&thread, &attr, samplerMain, nullptr);
+  t_state.busy = was_busy;
+  pthread_attr_destroy(&attr);
+  pthread_sigmask(SIG_SETMASK, &old, nullptr);
+}
+
+void beginTrace(ThreadState& t) {
+  if (!writer().open(options.output, g_is_fork_child, options.interval_ms * 1000000ull)) {
+    __atomic_store_n(&g_tracker_state, 3, __ATOMIC_RELEASE);
+    return;
+  }
+  if (g_statm_fd < 0) g_statm_fd = sys::open("/proc/self/statm", O_RDONLY | O_CLOEXEC);
+  writeProcessInfo(t);
+  currentModuleMap(t.stream);
+  writeSample(t);
+  __atomic_store_n(&g_tracker_state, 2, __ATOMIC_RELEASE);
+}
+
+void forkPrepare() { g_start_lock.lock(); }
+void forkParent() { g_start_lock.unlock(); }
+void forkChild() {
+  g_start_lock.reset();
+  ThreadState& t = t_state;
+  bool was_busy = t.busy;
+  t.busy = true;
+  writer().resetAfterFork();
+  depot().resetAfterFork();
+  resetModuleMapAfterFork();
+  g_is_fork_child = true;
+  g_statm_fd = -1;  // the parent's descriptor is shared; ours is reopened
+  beginTrace(t);
+  if (trackerReady()) startSampler();
+  t.busy = was_busy;
+}
+
+}  // namespace
+
+void ensureStarted() {
+  int state = __atomic_load_n(&g_tracker_state, __ATOMIC_ACQUIRE);
+  if (state >= 2) return;
+  ThreadState& t = t_state;
+  if (t.busy) return;
+  LockGuard guard(g_start_lock);
+  if (g_tracker_state >= 2) return;
+  t.busy = true;
+  g_tracker_state = 1;
+  resolveRealFunctions();
+  readOptions();
+  g_page_size = static_cast<uint64_t>(sysconf(_SC_PAGESIZE));
+  dl_iterate_phdr(findSelf, nullptr);
+  unw_set_caching_policy(unw_local_addr_space, UNW_CACHE_PER_THREAD);
+  beginTrace(t);
+  if (trackerReady()) pthread_atfork(forkPrepare, forkParent, forkChild);
+  t.busy = false;
+}
+
+namespace {
+
+__attribute__((constructor)) void onLoad() {
+  ensureStarted();
+  if (trackerReady()) startSampler();
+}
+
+__attribute__((destructor)) void onExit() {
+  if (!trackerReady()) return;
+  ThreadState& t = t_state;
+  bool was_busy = t.busy;
+  t.busy = true;
+  writeSample(t);
+  RecordBuilder r(t.stream, format::RecordType::Exit, writer().nextSeq(), 32);
+  r.v(sys::monotonicNs() - writer().startNs());
+  r.commit();
+  t.busy = was_busy;
+}
+
+}  // namespace
+
+}  // namespace tidemark::preload

@@ -1,0 +1,66 @@
+// State shared by the hooks: the real allocator functions, the per-thread state, options, and
+// the life cycle of the tracker (start, fork, exit).
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstddef>
+#include <cstdint>
+
+#include "stack_depot.h"
+#include "trace_writer.h"
+
+namespace tidemark::preload {
+
+struct RealFunctions {
+  void* (*malloc)(size_t);
+  void (*free)(void*);
+  void* (*calloc)(size_t, size_t);
+  void* (*realloc)(void*, size_t);
+  void* (*reallocarray)(void*, size_t, size_t);
+  int (*posix_memalign)(void**, size_t, size_t);
+  void* (*aligned_alloc)(size_t, size_t);
+  void* (*memalign)(size_t, size_t);
+  void* (*valloc)(size_t);
+  void* (*pvalloc)(size_t);
+  void* (*mmap)(void*, size_t, int, int, int, off_t);
+  int (*munmap)(void*, size_t);
+  void* (*mremap)(void*, size_t, size_t, int, ...);
+};
+extern RealFunctions real;
+
+struct Options {
+#define TIDEMARK_TEXT_OPTION(field, env, def, help) const char* field;
+#define TIDEMARK_NUMBER_OPTION(field, env, def, help) uint64_t field;
+#include "options.inc"
+#undef TIDEMARK_TEXT_OPTION
+#undef TIDEMARK_NUMBER_OPTION
+};
+extern Options options;
+
+// Per-thread state, in initial-exec TLS: no allocation and no constructor on first access.
+struct ThreadState {
+  bool busy;       // inside a hook: nested allocations pass straight through
+  bool resolving;  // this thread is looking up the real functions (dlsym may allocate)
+  Stream stream;
+};
+extern __thread ThreadState t_state __attribute__((tls_model("initial-exec")));
+
+// 0 = not started, 1 = starting, 2 = recording, 3 = disabled (no trace: pass everything through)
+extern int g_tracker_state;
+inline bool trackerReady() { return __atomic_load_n(&g_tracker_state, __ATOMIC_ACQUIRE) == 2; }
+
+// Resolves the real functions; returns false while that is under way on this thread.
+bool resolveRealFunctions();
+// Starts the tracker on first use (before main, or at the first allocation if that is earlier).
+void ensureStarted();
+
+// Allocations made while dlsym itself allocates: served from a static arena, never freed.
+void* bootstrapAlloc(size_t size, size_t align);
+bool isBootstrap(const void* p);
+size_t bootstrapSize(const void* p);
+
+// Unwinds the calling thread (frames above `caller` dropped) and interns the stack.
+StackId captureStack(ThreadState& t, uintptr_t caller);
+
+}  // namespace tidemark::preload

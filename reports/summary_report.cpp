@@ -1,0 +1,145 @@
+#include "summary_report.h"
+
+#include <fmt/format.h>
+
+#include "units.h"
+
+namespace tidemark {
+
+std::string describeEnd(const ProcessEnd& end) {
+  switch (end.state) {
+    case EndState::Exited: return fmt::format("exited with code {}", end.code);
+    case EndState::Signaled: return fmt::format("killed by {} ({})", signalName(end.code), end.code);
+    case EndState::ExitCalled: return "exited (exit code not recorded: run without `tidemark run`)";
+    case EndState::Unknown: break;
+  }
+  return "did not exit: killed (e.g. SIGKILL) or still running when the trace was read";
+}
+
+namespace {
+
+std::string frameText(const Frame& f) {
+  std::string s = f.function;
+  if (!f.file.empty()) s += fmt::format(" ({}:{})", f.file, f.line);
+  else if (!f.module.empty()) s += fmt::format(" [{}]", f.module);
+  if (f.inlined) s += " [inlined]";
+  return s;
+}
+
+void writeGroups(std::ostream& out, const std::vector<StackGroup>& groups, uint64_t total, bool full) {
+  int n = 0;
+  for (const StackGroup& g : groups) {
+    double share = total ? 100.0 * static_cast<double>(g.bytes) / static_cast<double>(total) : 0.0;
+    out << fmt::format("  #{:<2} {:>10}  {:5.1f}%  {} bytes in {} block{}{}\n", ++n, humanBytes(g.bytes), share,
+                       groupedNumber(g.bytes), groupedNumber(g.blocks), g.blocks == 1 ? "" : "s",
+                       g.runtime ? "  (C/C++ runtime)" : "");
+    size_t shown = full ? g.frames.size() : std::min<size_t>(g.frames.size(), 6);
+    for (size_t i = 0; i < shown; ++i) out << "        " << (i ? "  " : "") << frameText(g.frames[i]) << '\n';
+    if (shown < g.frames.size()) out << fmt::format("          ... {} more frames\n", g.frames.size() - shown);
+  }
+}
+
+nlohmann::json framesJson(const std::vector<Frame>& frames) {
+  nlohmann::json a = nlohmann::json::array();
+  for (const Frame& f : frames) {
+    a.push_back({{"function", f.function}, {"file", f.file}, {"line", f.line}, {"module", f.module},
+                 {"inlined", f.inlined}, {"ip", fmt::format("0x{:x}", f.ip)}});
+  }
+  return a;
+}
+
+nlohmann::json groupsJson(const std::vector<StackGroup>& groups, uint64_t total) {
+  nlohmann::json a = nlohmann::json::array();
+  for (const StackGroup& g : groups) {
+    a.push_back({{"bytes", g.bytes},
+                 {"blocks", g.blocks},
+                 {"share", total ? static_cast<double>(g.bytes) / static_cast<double>(total) : 0.0},
+                 {"runtime", g.runtime},
+                 {"frames", framesJson(g.frames)}});
+  }
+  return a;
+}
+
+}  // namespace
+
+void writeSummaryText(std::ostream& out, const Summary& s, bool full) {
+  const ReplayResult& r = *s.run;
+  for (const std::string& w : r.warnings) out << "warning: " << w << '\n';
+  for (const std::string& e : r.tracker_errors) out << "warning: the tracker stopped early: " << e << '\n';
+  std::string cmd;
+  for (const std::string& a : r.argv) cmd += (cmd.empty() ? "" : " ") + a;
+  out << fmt::format("trace     {} ({})\n", s.trace_path, humanBytes(s.trace_bytes));
+  out << fmt::format("command   {}\n", cmd.empty() ? r.exe : cmd);
+  out << fmt::format("process   pid {}, ran {}, {}\n", r.pid, humanDuration(r.duration_ns), describeEnd(r.end));
+  if (r.memory_limit) out << fmt::format("limit     {} (cgroup memory limit)\n", humanBytes(r.memory_limit));
+  out << fmt::format("peak heap {} ({} bytes) at {}\n", humanBytes(r.heap_peak), groupedNumber(r.heap_peak),
+                     humanDuration(r.heap_peak_time_ns));
+  out << fmt::format("peak RSS  {} at {}\n", humanBytes(r.rss_peak), humanDuration(r.rss_peak_time_ns));
+  out << fmt::format("calls     {} allocations ({} allocated in total), {} frees, {} reallocs\n",
+                     groupedNumber(r.allocations), humanBytes(r.allocated_bytes), groupedNumber(r.frees),
+                     groupedNumber(r.reallocs));
+  if (r.mmap_peak) out << fmt::format("mmap      peak {} of anonymous mappings, {} at the end\n", humanBytes(r.mmap_peak), humanBytes(r.mmap_live));
+  if (r.unknown_frees || r.overwritten_allocs)
+    out << fmt::format("note      {} frees of unknown blocks, {} reused addresses without a free (made "
+                       "before the tracker started or inside a signal handler during a hook)\n",
+                       r.unknown_frees, r.overwritten_allocs);
+
+  out << fmt::format("\nHeap at its peak, by stack: {} ({} bytes)\n", humanBytes(r.heap_peak), groupedNumber(r.heap_peak));
+  writeGroups(out, s.peak, r.heap_peak, full);
+
+  const char* what = s.ended_cleanly ? "Leaked at exit" : "Live when the process died";
+  out << fmt::format("\n{}: {} ({} bytes) in {} block{}\n", what, humanBytes(s.leaked_bytes), groupedNumber(s.leaked_bytes),
+                     groupedNumber(s.leaked_blocks), s.leaked_blocks == 1 ? "" : "s");
+  if (s.runtime_leaked_blocks)
+    out << fmt::format("  (plus {} bytes in {} block{} held by the C/C++ runtime, e.g. libstdc++'s exception pool; "
+                       "not counted)\n",
+                       groupedNumber(s.runtime_leaked_bytes), s.runtime_leaked_blocks, s.runtime_leaked_blocks == 1 ? "" : "s");
+  writeGroups(out, s.leaks, s.leaked_bytes, full);
+}
+
+nlohmann::json summaryJson(const Summary& s) {
+  const ReplayResult& r = *s.run;
+  nlohmann::json end = {{"state", "unknown"}};
+  switch (r.end.state) {
+    case EndState::Exited: end = {{"state", "exited"}, {"code", r.end.code}}; break;
+    case EndState::Signaled: end = {{"state", "signaled"}, {"signal", r.end.code}, {"signal_name", signalName(r.end.code)}}; break;
+    case EndState::ExitCalled: end = {{"state", "exit-called"}}; break;
+    case EndState::Unknown: break;
+  }
+  end["description"] = describeEnd(r.end);
+  return {
+      {"trace", s.trace_path},
+      {"trace_bytes", s.trace_bytes},
+      {"pid", r.pid},
+      {"ppid", r.ppid},
+      {"exe", r.exe},
+      {"argv", r.argv},
+      {"memory_limit", r.memory_limit},
+      {"duration_ns", r.duration_ns},
+      {"end", end},
+      {"peak_heap", {{"bytes", r.heap_peak}, {"time_ns", r.heap_peak_time_ns}}},
+      {"peak_rss", {{"bytes", r.rss_peak}, {"time_ns", r.rss_peak_time_ns}}},
+      {"final_heap_bytes", r.heap_live},
+      {"final_heap_blocks", r.live_blocks},
+      {"allocations", r.allocations},
+      {"frees", r.frees},
+      {"reallocs", r.reallocs},
+      {"allocated_bytes", r.allocated_bytes},
+      {"mmap", {{"peak_bytes", r.mmap_peak}, {"final_bytes", r.mmap_live}}},
+      {"anomalies", {{"unknown_frees", r.unknown_frees}, {"overwritten_allocations", r.overwritten_allocs},
+                     {"undefined_stacks", r.undefined_stacks}}},
+      {"top_at_peak", groupsJson(s.peak, r.heap_peak)},
+      {"leaks",
+       {{"ended_cleanly", s.ended_cleanly},
+        {"bytes", s.leaked_bytes},
+        {"blocks", s.leaked_blocks},
+        {"runtime_bytes", s.runtime_leaked_bytes},
+        {"runtime_blocks", s.runtime_leaked_blocks},
+        {"stacks", groupsJson(s.leaks, s.leaked_bytes)}}},
+      {"timeline_samples", r.timeline.size()},
+      {"warnings", r.warnings},
+      {"tracker_errors", r.tracker_errors},
+  };
+}
+
+}  // namespace tidemark

@@ -1,7 +1,6 @@
 #include "summary.h"
 
 #include <algorithm>
-#include <functional>
 #include <map>
 
 namespace tidemark {
@@ -39,13 +38,12 @@ std::string groupKey(const std::vector<Frame>& frames) {
   return key;
 }
 
-// Groups stacks by their folded frames, using measure(id) -> (bytes, blocks); largest first.
-std::vector<StackGroup> groupStacks(const ReplayResult& run, Symbolizer& symbols, bool full,
-                                    const std::function<std::pair<uint64_t, uint64_t>(StackId)>& measure) {
+// Groups every stack by its folded frames.
+std::vector<StackGroup> groupStacks(const ReplayResult& run, Symbolizer& symbols, bool full) {
   std::map<std::string, StackGroup> groups;
   for (StackId id = 0; id < run.stacks.size(); ++id) {
-    auto [bytes, blocks] = measure(id);
-    if (!bytes && !blocks) continue;
+    const StackStats& st = run.stacks[id];
+    if (!st.alloc_count && !st.live_blocks) continue;
     std::vector<Frame> frames;
     bool runtime = false;
     auto def = run.stack_defs.find(id);
@@ -61,16 +59,25 @@ std::vector<StackGroup> groupStacks(const ReplayResult& run, Symbolizer& symbols
       g.frames = std::move(frames);
       g.runtime = runtime;
     }
-    g.bytes += bytes;
-    g.blocks += blocks;
+    g.peak_bytes += run.peakBytes(id);
+    g.peak_blocks += run.peakBlocks(id);
+    g.live_bytes += st.live_bytes;
+    g.live_blocks += st.live_blocks;
+    g.allocations += st.alloc_count;
+    g.allocated_bytes += st.alloc_bytes;
   }
   std::vector<StackGroup> out;
   out.reserve(groups.size());
   for (auto& [key, g] : groups) out.push_back(std::move(g));
-  std::stable_sort(out.begin(), out.end(), [](const StackGroup& a, const StackGroup& b) {
-    return a.bytes != b.bytes ? a.bytes > b.bytes : a.blocks > b.blocks;
-  });
   return out;
+}
+
+template <typename Key>
+std::vector<StackGroup> topBy(std::vector<StackGroup> groups, Key key, size_t top) {
+  std::erase_if(groups, [&](const StackGroup& g) { return key(g) == 0; });
+  std::stable_sort(groups.begin(), groups.end(), [&](const StackGroup& a, const StackGroup& b) { return key(a) > key(b); });
+  if (groups.size() > top) groups.resize(top);
+  return groups;
 }
 
 }  // namespace
@@ -78,25 +85,22 @@ std::vector<StackGroup> groupStacks(const ReplayResult& run, Symbolizer& symbols
 Summary summarize(const ReplayResult& run, Symbolizer& symbols, const SummaryOptions& options) {
   Summary s;
   s.run = &run;
-  s.ended_cleanly = run.end.state == EndState::ExitCalled ||
-                    (run.end.state == EndState::Exited);
-  s.peak = groupStacks(run, symbols, options.full,
-                       [&](StackId id) { return std::make_pair(run.peakBytes(id), run.peakBlocks(id)); });
-  if (s.peak.size() > options.top) s.peak.resize(options.top);
-  auto live = groupStacks(run, symbols, options.full, [&](StackId id) {
-    return std::make_pair(run.stacks[id].live_bytes, run.stacks[id].live_blocks);
-  });
-  for (StackGroup& g : live) {
+  s.ended_cleanly = run.end.state == EndState::ExitCalled || run.end.state == EndState::Exited;
+  std::vector<StackGroup> all = groupStacks(run, symbols, options.full);
+  std::vector<StackGroup> user;
+  for (const StackGroup& g : all) {
     if (g.runtime) {
-      s.runtime_leaked_bytes += g.bytes;
-      s.runtime_leaked_blocks += g.blocks;
+      s.runtime_leaked_bytes += g.live_bytes;
+      s.runtime_leaked_blocks += g.live_blocks;
     } else {
-      s.leaked_bytes += g.bytes;
-      s.leaked_blocks += g.blocks;
-      s.leaks.push_back(std::move(g));
+      s.leaked_bytes += g.live_bytes;
+      s.leaked_blocks += g.live_blocks;
+      user.push_back(g);
     }
   }
-  if (s.leaks.size() > options.top) s.leaks.resize(options.top);
+  s.peak = topBy(all, [](const StackGroup& g) { return g.peak_bytes; }, options.top);
+  s.leaks = topBy(std::move(user), [](const StackGroup& g) { return g.live_bytes; }, options.top);
+  s.sites = topBy(std::move(all), [](const StackGroup& g) { return g.allocated_bytes; }, options.top);
   return s;
 }
 

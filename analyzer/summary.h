@@ -11,11 +11,12 @@
 
 namespace tidemark {
 
-// Stacks that fold to the same frames, with what they hold together.
+// Stacks that fold to the same frames (an allocation site), with what they did together.
 struct StackGroup {
   std::vector<Frame> frames;  // leaf first; allocator and library frames folded unless --full
-  uint64_t bytes = 0;
-  uint64_t blocks = 0;
+  uint64_t peak_bytes = 0, peak_blocks = 0;  // live at the heap peak
+  uint64_t live_bytes = 0, live_blocks = 0;  // live at the end of the trace
+  uint64_t allocations = 0, allocated_bytes = 0;
   bool runtime = false;  // no frame outside the C/C++ runtime and system libraries
 };
 
@@ -28,8 +29,9 @@ struct Summary {
   std::string trace_path;
   uint64_t trace_bytes = 0;
   const ReplayResult* run = nullptr;
-  std::vector<StackGroup> peak;  // largest first
-  std::vector<StackGroup> leaks;  // user code, largest first
+  std::vector<StackGroup> peak;   // by peak_bytes, largest first
+  std::vector<StackGroup> leaks;  // user code, by live_bytes, largest first
+  std::vector<StackGroup> sites;  // every site, by allocated_bytes, largest first
   uint64_t leaked_bytes = 0, leaked_blocks = 0;  // user code
   uint64_t runtime_leaked_bytes = 0, runtime_leaked_blocks = 0;
   bool ended_cleanly = false;  // exit() was reached: what is live at the end is a leak

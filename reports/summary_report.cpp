@@ -26,16 +26,21 @@ std::string frameText(const Frame& f) {
   return s;
 }
 
-void writeGroups(std::ostream& out, const std::vector<StackGroup>& groups, uint64_t total, bool full) {
+void writeGroups(std::ostream& out, const std::vector<StackGroup>& groups, bool at_peak, uint64_t total, bool full) {
   int n = 0;
-  for (const StackGroup& g : groups) {
+  for (const StackGroup& group : groups) {
+    struct {
+      uint64_t bytes, blocks;
+      bool runtime;
+    } g{at_peak ? group.peak_bytes : group.live_bytes, at_peak ? group.peak_blocks : group.live_blocks, group.runtime};
+    const std::vector<Frame>& frames = group.frames;
     double share = total ? 100.0 * static_cast<double>(g.bytes) / static_cast<double>(total) : 0.0;
     out << fmt::format("  #{:<2} {:>10}  {:5.1f}%  {} bytes in {} block{}{}\n", ++n, humanBytes(g.bytes), share,
                        groupedNumber(g.bytes), groupedNumber(g.blocks), g.blocks == 1 ? "" : "s",
                        g.runtime ? "  (C/C++ runtime)" : "");
-    size_t shown = full ? g.frames.size() : std::min<size_t>(g.frames.size(), 6);
-    for (size_t i = 0; i < shown; ++i) out << "        " << (i ? "  " : "") << frameText(g.frames[i]) << '\n';
-    if (shown < g.frames.size()) out << fmt::format("          ... {} more frames\n", g.frames.size() - shown);
+    size_t shown = full ? frames.size() : std::min<size_t>(frames.size(), 6);
+    for (size_t i = 0; i < shown; ++i) out << "        " << (i ? "  " : "") << frameText(frames[i]) << '\n';
+    if (shown < frames.size()) out << fmt::format("          ... {} more frames\n", frames.size() - shown);
   }
 }
 
@@ -48,12 +53,15 @@ nlohmann::json framesJson(const std::vector<Frame>& frames) {
   return a;
 }
 
-nlohmann::json groupsJson(const std::vector<StackGroup>& groups, uint64_t total) {
+nlohmann::json groupsJson(const std::vector<StackGroup>& groups) {
   nlohmann::json a = nlohmann::json::array();
   for (const StackGroup& g : groups) {
-    a.push_back({{"bytes", g.bytes},
-                 {"blocks", g.blocks},
-                 {"share", total ? static_cast<double>(g.bytes) / static_cast<double>(total) : 0.0},
+    a.push_back({{"peak_bytes", g.peak_bytes},
+                 {"peak_blocks", g.peak_blocks},
+                 {"live_bytes", g.live_bytes},
+                 {"live_blocks", g.live_blocks},
+                 {"allocations", g.allocations},
+                 {"allocated_bytes", g.allocated_bytes},
                  {"runtime", g.runtime},
                  {"frames", framesJson(g.frames)}});
   }
@@ -85,7 +93,7 @@ void writeSummaryText(std::ostream& out, const Summary& s, bool full) {
                        r.unknown_frees, r.overwritten_allocs);
 
   out << fmt::format("\nHeap at its peak, by stack: {} ({} bytes)\n", humanBytes(r.heap_peak), groupedNumber(r.heap_peak));
-  writeGroups(out, s.peak, r.heap_peak, full);
+  writeGroups(out, s.peak, true, r.heap_peak, full);
 
   const char* what = s.ended_cleanly ? "Leaked at exit" : "Live when the process died";
   out << fmt::format("\n{}: {} ({} bytes) in {} block{}\n", what, humanBytes(s.leaked_bytes), groupedNumber(s.leaked_bytes),
@@ -94,7 +102,7 @@ void writeSummaryText(std::ostream& out, const Summary& s, bool full) {
     out << fmt::format("  (plus {} bytes in {} block{} held by the C/C++ runtime, e.g. libstdc++'s exception pool; "
                        "not counted)\n",
                        groupedNumber(s.runtime_leaked_bytes), s.runtime_leaked_blocks, s.runtime_leaked_blocks == 1 ? "" : "s");
-  writeGroups(out, s.leaks, s.leaked_bytes, full);
+  writeGroups(out, s.leaks, false, s.leaked_bytes, full);
 }
 
 nlohmann::json summaryJson(const Summary& s) {
@@ -128,14 +136,15 @@ nlohmann::json summaryJson(const Summary& s) {
       {"mmap", {{"peak_bytes", r.mmap_peak}, {"final_bytes", r.mmap_live}}},
       {"anomalies", {{"unknown_frees", r.unknown_frees}, {"overwritten_allocations", r.overwritten_allocs},
                      {"undefined_stacks", r.undefined_stacks}}},
-      {"top_at_peak", groupsJson(s.peak, r.heap_peak)},
+      {"top_at_peak", groupsJson(s.peak)},
+      {"sites", groupsJson(s.sites)},
       {"leaks",
        {{"ended_cleanly", s.ended_cleanly},
         {"bytes", s.leaked_bytes},
         {"blocks", s.leaked_blocks},
         {"runtime_bytes", s.runtime_leaked_bytes},
         {"runtime_blocks", s.runtime_leaked_blocks},
-        {"stacks", groupsJson(s.leaks, s.leaked_bytes)}}},
+        {"stacks", groupsJson(s.leaks)}}},
       {"timeline_samples", r.timeline.size()},
       {"warnings", r.warnings},
       {"tracker_errors", r.tracker_errors},

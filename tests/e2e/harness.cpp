@@ -1,0 +1,106 @@
+#include "harness.h"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+
+#include <fmt/format.h>
+#include <gtest/gtest.h>
+
+extern char** environ;
+
+namespace tmtest {
+
+Result run(const std::vector<std::string>& argv, const std::vector<std::string>& env, const std::string& input) {
+  int in[2], out[2], err[2];
+  if (pipe(in) || pipe(out) || pipe(err)) throw std::runtime_error("pipe");
+  pid_t pid = fork();
+  if (pid == 0) {
+    dup2(in[0], 0);
+    dup2(out[1], 1);
+    dup2(err[1], 2);
+    for (int fd : {in[0], in[1], out[0], out[1], err[0], err[1]}) close(fd);
+    for (const std::string& e : env) putenv(const_cast<char*>(e.c_str()));
+    std::vector<char*> args;
+    for (const std::string& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+    args.push_back(nullptr);
+    execvp(args[0], args.data());
+    fmt::print(stderr, "exec {}: {}\n", argv[0], strerror(errno));
+    _exit(127);
+  }
+  close(in[0]);
+  close(out[1]);
+  close(err[1]);
+  if (!input.empty()) (void)!write(in[1], input.data(), input.size());
+  close(in[1]);
+  Result r;
+  pollfd fds[2] = {{out[0], POLLIN, 0}, {err[0], POLLIN, 0}};
+  int open_fds = 2;
+  char buf[65536];
+  while (open_fds > 0) {
+    if (poll(fds, 2, -1) < 0) break;
+    for (int i = 0; i < 2; ++i) {
+      if (fds[i].fd < 0 || !(fds[i].revents & (POLLIN | POLLHUP))) continue;
+      ssize_t n = read(fds[i].fd, buf, sizeof buf);
+      if (n <= 0) {
+        close(fds[i].fd);
+        fds[i].fd = -1;
+        --open_fds;
+      } else {
+        (i == 0 ? r.out : r.err).append(buf, static_cast<size_t>(n));
+      }
+    }
+  }
+  int status = 0;
+  waitpid(pid, &status, 0);
+  r.signaled = WIFSIGNALED(status);
+  r.code = r.signaled ? WTERMSIG(status) : WEXITSTATUS(status);
+  return r;
+}
+
+std::string tidemark() { return std::string(TM_BIN_DIR) + "/tidemark"; }
+std::string preload() { return std::string(TM_BIN_DIR) + "/libtidemark_preload.so"; }
+std::string program(const std::string& name) { return std::string(TM_PROGRAMS_DIR) + "/" + name; }
+
+std::string tempDir() {
+  const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
+  std::filesystem::path dir = std::filesystem::temp_directory_path() /
+                              fmt::format("tidemark-test-{}-{}-{}", getpid(), info->test_suite_name(), info->name());
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  return dir.string();
+}
+
+nlohmann::json summary(const std::string& trace) {
+  Result r = run({tidemark(), "summary", "--json", "--top", "1000", trace});
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_FALSE(r.signaled);
+  try {
+    return nlohmann::json::parse(r.out);
+  } catch (const std::exception& e) {
+    ADD_FAILURE() << "summary --json did not print JSON: " << e.what() << "\n" << r.out << r.err;
+    return nlohmann::json::object();
+  }
+}
+
+const nlohmann::json* group(const nlohmann::json& groups, const std::string& function) {
+  for (const auto& g : groups) {
+    if (!g["frames"].empty() && g["frames"][0]["function"] == function) return &g;
+  }
+  return nullptr;
+}
+
+uint64_t total(const nlohmann::json& groups, const std::string& function, const std::string& field) {
+  uint64_t sum = 0;
+  for (const auto& g : groups) {
+    if (!g["frames"].empty() && g["frames"][0]["function"] == function) sum += g[field].get<uint64_t>();
+  }
+  return sum;
+}
+
+}  // namespace tmtest

@@ -1,0 +1,35 @@
+// Runs programs for the end-to-end tests and reads their traces through `tidemark summary --json`.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+namespace tmtest {
+
+struct Result {
+  bool signaled = false;
+  int code = 0;  // exit code, or signal number
+  std::string out, err;
+};
+
+// Runs argv with extra environment variables ("NAME=value") and the given standard input.
+Result run(const std::vector<std::string>& argv, const std::vector<std::string>& env = {}, const std::string& input = "");
+
+std::string tidemark();                        // path of the tidemark executable
+std::string preload();                         // path of libtidemark_preload.so
+std::string program(const std::string& name);  // path of a test program
+std::string tempDir();                         // fresh directory for this test
+
+// `tidemark summary --json --top 1000 TRACE`, parsed; fails the test on a non-zero exit.
+nlohmann::json summary(const std::string& trace);
+
+// The group (site) whose first frame is `function`, or null.
+const nlohmann::json* group(const nlohmann::json& groups, const std::string& function);
+
+// Sum of `field` over every group whose first frame is `function` (one function may be reached
+// from several call sites, each its own group).
+uint64_t total(const nlohmann::json& groups, const std::string& function, const std::string& field);
+
+}  // namespace tmtest

@@ -1,0 +1,127 @@
+// kill -9 at a random point: every allocation the program completed is in the trace.
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <cstring>
+#include <random>
+
+#include <gtest/gtest.h>
+
+#include "harness.h"
+
+using namespace tmtest;
+
+namespace {
+
+struct Killed {
+  uint64_t live_bytes = 0;
+  int status = 0;
+};
+
+// Starts argv with env, lets the program run `steps` steps, then kills it with SIGKILL and returns
+// the live bytes it reported after its last completed step.
+Killed runAndKill(const std::vector<std::string>& argv, const std::vector<std::string>& env, int steps) {
+  int to_child[2], from_child[2];
+  EXPECT_EQ(pipe(to_child), 0);
+  EXPECT_EQ(pipe(from_child), 0);
+  pid_t pid = fork();
+  if (pid == 0) {
+    dup2(to_child[0], 0);
+    dup2(from_child[1], 1);
+    close(to_child[1]);
+    close(from_child[0]);
+    for (const std::string& e : env) putenv(const_cast<char*>(e.c_str()));
+    std::vector<char*> args;
+    for (const std::string& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+    args.push_back(nullptr);
+    execvp(args[0], args.data());
+    _exit(127);
+  }
+  close(to_child[0]);
+  close(from_child[1]);
+  FILE* in = fdopen(from_child[0], "r");
+  char line[256];
+  int target = 0;
+  Killed k;
+  for (int step = 0; step <= steps && fgets(line, sizeof line, in);) {
+    unsigned long long live = 0;
+    int n = 0, p = 0;
+    if (sscanf(line, "pid %d", &p) == 1) {
+      target = p;
+      continue;
+    }
+    if (sscanf(line, "step %d live_bytes %llu", &n, &live) == 2) {
+      k.live_bytes = live;
+      step = n;
+      if (step == steps) break;
+      (void)!write(to_child[1], "go\n", 3);
+    }
+  }
+  EXPECT_GT(target, 0);
+  kill(target, SIGKILL);
+  waitpid(pid, &k.status, 0);
+  fclose(in);
+  close(to_child[1]);
+  return k;
+}
+
+TEST(Robustness, KillNineUnderTheWrapperLosesNothing) {
+  std::mt19937 rng(std::random_device{}());
+  int steps = 1 + static_cast<int>(rng() % 400);
+  std::string trace = tempDir() + "/killed.tmtrace";
+  Killed k = runAndKill({tidemark(), "run", "-o", trace, "--", program("tm-test-kill_target")}, {}, steps);
+  ASSERT_TRUE(WIFEXITED(k.status));
+  EXPECT_EQ(WEXITSTATUS(k.status), 128 + SIGKILL);
+  auto s = summary(trace);
+  const auto* site = group(s["sites"], "stepAllocate");
+  ASSERT_TRUE(site) << "killed at step " << steps;
+  EXPECT_EQ((*site)["live_bytes"], k.live_bytes) << "killed at step " << steps;
+  EXPECT_EQ(s["end"]["state"], "signaled");
+  EXPECT_EQ(s["end"]["signal_name"], "SIGKILL");
+  EXPECT_FALSE(s["leaks"]["ended_cleanly"]);
+  Result text = run({tidemark(), "summary", trace});
+  EXPECT_NE(text.out.find("killed by SIGKILL"), std::string::npos) << text.out;
+  EXPECT_NE(text.out.find("Live when the process died"), std::string::npos) << text.out;
+}
+
+TEST(Robustness, KillNineWithTheEnvironmentAloneLosesNothing) {
+  std::mt19937 rng(std::random_device{}());
+  int steps = 1 + static_cast<int>(rng() % 400);
+  std::string dir = tempDir();
+  Killed k = runAndKill({program("tm-test-kill_target")},
+                        {"LD_PRELOAD=" + preload(), "TIDEMARK_OUTPUT=" + dir + "/pod.%p.tmtrace"}, steps);
+  ASSERT_TRUE(WIFSIGNALED(k.status));
+  std::string trace;
+  for (const auto& e : std::filesystem::directory_iterator(dir)) trace = e.path().string();
+  ASSERT_FALSE(trace.empty());
+  auto s = summary(trace);
+  const auto* site = group(s["sites"], "stepAllocate");
+  ASSERT_TRUE(site);
+  EXPECT_EQ((*site)["live_bytes"], k.live_bytes) << "killed at step " << steps;
+  EXPECT_EQ(s["end"]["state"], "unknown");  // no wrapper to see the signal, and no exit()
+  EXPECT_NE(s["end"]["description"].get<std::string>().find("did not exit"), std::string::npos);
+}
+
+TEST(Robustness, ExitCodeAndSignalPassThrough) {
+  std::string dir = tempDir();
+  Result r = run({tidemark(), "run", "-o", dir + "/a.tmtrace", "--", "sh", "-c", "exit 7"});
+  EXPECT_EQ(r.code, 7) << r.err;
+  EXPECT_NE(r.err.find("exited with code 7"), std::string::npos) << r.err;
+  r = run({tidemark(), "run", "-o", dir + "/b.tmtrace", "--", "sh", "-c", "kill -SEGV $$"});
+  EXPECT_EQ(r.code, 128 + SIGSEGV) << r.err;
+  EXPECT_NE(r.err.find("killed by SIGSEGV"), std::string::npos) << r.err;
+}
+
+TEST(Robustness, ResultsOfTheProgramAreUnchanged) {
+  Result plain = run({program("tm-test-threads")});
+  std::string trace = tempDir() + "/t.tmtrace";
+  Result traced = run({tidemark(), "run", "-o", trace, "--", program("tm-test-threads")});
+  ASSERT_EQ(plain.code, 0);
+  ASSERT_EQ(traced.code, 0);
+  EXPECT_EQ(plain.out, traced.out);
+}
+
+}  // namespace

@@ -1,0 +1,140 @@
+// Programs whose allocations are known, run under `tidemark run`: the summary must match to the byte.
+#include <gtest/gtest.h>
+
+#include <regex>
+
+#include "harness.h"
+
+using namespace tmtest;
+
+namespace {
+
+constexpr uint64_t kMiB = 1 << 20;
+
+TEST(Summary, KnownPeakIsExactAndAttributedToSites) {
+  std::string trace = tempDir() + "/peak.tmtrace";
+  Result r = run({tidemark(), "run", "-o", trace, "--", program("tm-test-known_peak")});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.err.find("trace written to " + trace), std::string::npos) << r.err;
+  auto s = summary(trace);
+  EXPECT_EQ(s["peak_heap"]["bytes"], 20 * kMiB);
+  const auto& peak = s["top_at_peak"];
+  const auto* a = group(peak, "allocateInSiteA");
+  const auto* b = group(peak, "allocateInSiteB");
+  ASSERT_TRUE(a && b) << peak.dump(1);
+  EXPECT_EQ((*a)["peak_bytes"], 10 * kMiB);
+  EXPECT_EQ((*a)["peak_blocks"], 10);
+  EXPECT_EQ((*b)["peak_bytes"], 10 * kMiB);
+  EXPECT_EQ((*b)["peak_blocks"], 5);
+  EXPECT_EQ((*a)["frames"][0]["file"], "tests/programs/known_peak.cpp");
+  EXPECT_EQ((*a)["frames"][0]["line"], 11);
+  EXPECT_EQ((*a)["frames"][1]["function"], "main");
+  EXPECT_EQ(group(peak, "allocateInSiteC"), nullptr);  // C came after the peak
+
+  // Leaks: C's 3 MiB and B's last 2 MiB block, plus glibc's stdout buffer (4,096 bytes from main).
+  const auto& leaks = s["leaks"]["stacks"];
+  const auto* c = group(leaks, "allocateInSiteC");
+  const auto* b_left = group(leaks, "allocateInSiteB");
+  ASSERT_TRUE(c && b_left) << leaks.dump(1);
+  EXPECT_EQ((*c)["live_bytes"], 3 * kMiB);
+  EXPECT_EQ((*c)["live_blocks"], 1);
+  EXPECT_EQ((*b_left)["live_bytes"], 2 * kMiB);
+  EXPECT_EQ(s["leaks"]["bytes"], 5 * kMiB + 4096);
+  EXPECT_EQ(s["leaks"]["blocks"], 3);
+  EXPECT_EQ(s["end"]["state"], "exited");
+  EXPECT_EQ(s["end"]["code"], 0);
+
+  // The text summary says the same in human units, with function names and file:line.
+  Result text = run({tidemark(), "summary", trace});
+  ASSERT_EQ(text.code, 0) << text.err;
+  EXPECT_NE(text.out.find("peak heap 20.0 MiB (20,971,520 bytes)"), std::string::npos) << text.out;
+  EXPECT_NE(text.out.find("allocateInSiteA (tests/programs/known_peak.cpp:11)"), std::string::npos) << text.out;
+  EXPECT_NE(text.out.find("Leaked at exit: 5.00 MiB (5,246,976 bytes) in 3 blocks"), std::string::npos) << text.out;
+}
+
+TEST(Summary, EightThreadsWithCrossThreadFreesAreExact) {
+  std::string trace = tempDir() + "/threads.tmtrace";
+  Result r = run({tidemark(), "run", "-o", trace, "--", program("tm-test-threads")});
+  ASSERT_EQ(r.code, 0) << r.err;
+  std::smatch m;
+  ASSERT_TRUE(std::regex_search(r.out, m, std::regex("allocations=(\\d+) live_bytes=(\\d+) live_blocks=(\\d+)"))) << r.out;
+  uint64_t allocations = std::stoull(m[1]), live_bytes = std::stoull(m[2]), live_blocks = std::stoull(m[3]);
+  auto s = summary(trace);
+  const auto* site = group(s["sites"], "workerAllocate");
+  ASSERT_TRUE(site) << s["sites"].dump(1);
+  EXPECT_EQ((*site)["allocations"], allocations);
+  EXPECT_EQ((*site)["live_bytes"], live_bytes);
+  EXPECT_EQ((*site)["live_blocks"], live_blocks);
+  // Every free matched an allocation and no address was handed out twice: the merge is exact.
+  EXPECT_EQ(s["anomalies"]["unknown_frees"], 0);
+  EXPECT_EQ(s["anomalies"]["overwritten_allocations"], 0);
+  EXPECT_EQ(s["final_heap_bytes"], s["leaks"]["bytes"].get<uint64_t>() + s["leaks"]["runtime_bytes"].get<uint64_t>());
+}
+
+TEST(Summary, ForkedChildWritesItsOwnTrace) {
+  std::string dir = tempDir();
+  std::string trace = dir + "/fork.tmtrace";
+  Result r = run({tidemark(), "run", "-o", trace, "--", program("tm-test-fork_child")});
+  ASSERT_EQ(r.code, 0) << r.err;
+  std::smatch m;
+  ASSERT_TRUE(std::regex_search(r.out, m, std::regex("child (\\d+)"))) << r.out;
+  std::string child_trace = dir + "/fork." + m[1].str() + ".tmtrace";
+  auto parent = summary(trace);
+  auto child = summary(child_trace);
+  EXPECT_EQ(total(parent["leaks"]["stacks"], "leakInParent", "live_bytes"), 4000u) << parent.dump(1);
+  EXPECT_EQ(group(parent["leaks"]["stacks"], "leakInChild"), nullptr);
+  const auto* child_leak = group(child["leaks"]["stacks"], "leakInChild");
+  ASSERT_TRUE(child_leak) << child.dump(1);
+  EXPECT_EQ((*child_leak)["live_bytes"], 2000);
+  EXPECT_EQ(group(child["leaks"]["stacks"], "leakInParent"), nullptr);
+  EXPECT_EQ(child["ppid"], parent["pid"]);
+}
+
+TEST(Summary, DlopenChurnIsSymbolizedAfterUnload) {
+  std::string trace = tempDir() + "/dl.tmtrace";
+  Result r = run({tidemark(), "run", "-o", trace, "--", program("tm-test-dlopen_churn"), program("libtm-test-plugin.so")});
+  ASSERT_EQ(r.code, 0) << r.err;
+  auto s = summary(trace);
+  const auto* site = group(s["leaks"]["stacks"], "pluginAllocate");
+  ASSERT_TRUE(site) << s["leaks"].dump(1);
+  EXPECT_EQ((*site)["live_bytes"], 5000);  // the kept blocks: one call site in main
+  EXPECT_EQ((*site)["live_blocks"], 50);
+  EXPECT_EQ((*site)["frames"][0]["file"], "tests/programs/plugin.cpp");
+  EXPECT_EQ(total(s["sites"], "pluginAllocate", "allocations"), 100u);
+  EXPECT_EQ(total(s["leaks"]["stacks"], "pluginAllocate", "live_bytes"), 5000u);
+}
+
+TEST(Summary, ReallocAndAlignedEdgeCases) {
+  std::string trace = tempDir() + "/edge.tmtrace";
+  Result r = run({tidemark(), "run", "-o", trace, "--", program("tm-test-edge_cases")});
+  ASSERT_EQ(r.code, 0) << r.out << r.err;  // the program checks errno, alignment and contents itself
+  auto s = summary(trace);
+  // main keeps 7 blocks through keepBlock: what is live from main's allocation sites.
+  uint64_t bytes = 0, blocks = 0;
+  for (const auto& g : s["leaks"]["stacks"]) {
+    for (const auto& f : g["frames"]) {
+      if (f["function"] == "main") {
+        bytes += g["live_bytes"].get<uint64_t>();
+        blocks += g["live_blocks"].get<uint64_t>();
+        break;
+      }
+    }
+  }
+  EXPECT_EQ(bytes, 100 + 64 + 4096 + 128 + 8192 + 256 + 4096 + 4096 /* stdout buffer */);
+  EXPECT_EQ(blocks, 8);
+  EXPECT_EQ(s["anomalies"]["unknown_frees"], 0);
+}
+
+TEST(Summary, AllocationsBeforeMainAreTracked) {
+  std::string trace = tempDir() + "/start.tmtrace";
+  Result r = run({tidemark(), "run", "-o", trace, "--", program("tm-test-startup_alloc")});
+  ASSERT_EQ(r.code, 0) << r.err;
+  auto s = summary(trace);
+  const auto* global = group(s["leaks"]["stacks"], "AllocatesAtStartup::AllocatesAtStartup");
+  const auto* ctor = group(s["leaks"]["stacks"], "constructorFunction");
+  ASSERT_TRUE(global && ctor) << s["leaks"].dump(1);
+  EXPECT_EQ((*global)["live_bytes"], 12345);
+  EXPECT_EQ((*ctor)["live_bytes"], 777);
+}
+
+}  // namespace

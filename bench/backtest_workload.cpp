@@ -41,7 +41,7 @@
 
 namespace bt {
 
-constexpr int kDefaultDays = 60;
+constexpr int kDefaultDays = 75;
 constexpr std::size_t kAssets = 48;
 constexpr int kBarsPerDay = 78;  // 5-minute bars over a 6.5 hour session
 constexpr std::size_t kHistoryCacheCapacity = 96;

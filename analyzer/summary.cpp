@@ -9,6 +9,10 @@ std::vector<Frame> foldStack(const std::vector<Frame>& frames, bool full, bool& 
   size_t first_user = 0;
   while (first_user < frames.size() && frames[first_user].library) ++first_user;
   runtime = first_user == frames.size();
+  // A stdio buffer belongs to the C library (freed by __libc_freeres at exit under valgrind), even
+  // though user code's printf made it.
+  for (size_t i = 0; i < first_user && !runtime; ++i)
+    runtime = frames[i].function.find("_IO_file_doallocate") != std::string::npos;
   if (full) return frames;
   if (runtime) {
     // Nothing but runtime code: keep it, minus the tracker's own frames.

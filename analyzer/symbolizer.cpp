@@ -159,12 +159,22 @@ std::vector<Frame> Symbolizer::resolve(uint32_t generation, uint64_t ip) {
     Dwarf_Die* cu = dwfl_module_addrdie(s->module, addr, &bias);
     std::string file;
     int line = 0;
-    if (Dwfl_Line* l = dwfl_module_getsrc(s->module, addr)) {
-      if (const char* f = dwfl_lineinfo(l, nullptr, &line, nullptr, nullptr, nullptr)) file = f;
+    if (cu) {  // without a CU the nearest line entry belongs to other code
+      if (Dwfl_Line* l = dwfl_module_getsrc(s->module, addr)) {
+        if (const char* f = dwfl_lineinfo(l, nullptr, &line, nullptr, nullptr, nullptr)) file = f;
+      }
     }
     if (cu) {
+      // The innermost scope at the address, then its physical nesting: inlined subroutines inside
+      // one another, up to the function they were all inlined into.
+      Dwarf_Die* at_pc = nullptr;
+      int n = dwarf_getscopes(cu, addr - bias, &at_pc);
+      Dwarf_Die innermost{};
+      bool found = n > 0;
+      if (found) innermost = at_pc[0];
+      free(at_pc);
       Dwarf_Die* scopes = nullptr;
-      int n = dwarf_getscopes(cu, addr - bias, &scopes);
+      n = found ? dwarf_getscopes_die(&innermost, &scopes) : 0;
       Dwarf_Files* files = nullptr;
       size_t nfiles = 0;
       dwarf_getsrcfiles(cu, &files, &nfiles);
@@ -189,6 +199,10 @@ std::vector<Frame> Symbolizer::resolve(uint32_t generation, uint64_t ip) {
         if (dwarf_formudata(dwarf_attr(&scopes[i], DW_AT_call_line, &attr), &value) == 0) line = static_cast<int>(value);
       }
       free(scopes);
+      if (out.empty()) {  // the address is in no function of this CU: its line entry is not ours
+        file.clear();
+        line = 0;
+      }
     }
     if (out.empty()) {
       const char* sym = dwfl_module_addrname(s->module, addr);

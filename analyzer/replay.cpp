@@ -25,7 +25,7 @@ struct Region {
 // stack changes after that peak. A stack untouched since the peak still holds its peak value.
 class Replayer {
  public:
-  explicit Replayer(ReplayResult& r) : r_(r) {}
+  Replayer(ReplayResult& r, bool aggregated) : r_(r), aggregated_(aggregated) {}
 
   void onRecord(const Record& rec) {
     r_.last_seq = std::max(r_.last_seq, rec.seq == UINT64_MAX ? 0 : rec.seq);
@@ -78,7 +78,10 @@ class Replayer {
         break;
       }
       case RecordType::Sample:
-        r_.timeline.push_back({rec.a, rec.seq, rec.b, r_.heap_live, r_.mmap_live});
+        if (aggregated_)
+          r_.timeline.push_back({rec.a, rec.seq, rec.b, rec.c, rec.size});
+        else
+          r_.timeline.push_back({rec.a, rec.seq, rec.b, r_.heap_live, r_.mmap_live});
         if (rec.b > r_.rss_peak) {
           r_.rss_peak = rec.b;
           r_.rss_peak_time_ns = rec.a;
@@ -125,7 +128,7 @@ class Replayer {
   }
 
   void finish() {
-    r_.live_blocks = blocks_.size();
+    if (!aggregated_) r_.live_blocks = blocks_.size();
     if (r_.end.state == EndState::Exited || r_.end.state == EndState::Signaled)
       r_.duration_ns = std::max(r_.duration_ns, r_.end.time_ns);
     r_.heap_peak_time_ns = r_.timeAtSeq(r_.heap_peak_seq);
@@ -222,6 +225,7 @@ class Replayer {
   }
 
   ReplayResult& r_;
+  bool aggregated_;
   AddressMap<Block> blocks_;
   std::map<uint64_t, Region> regions_;
 };
@@ -257,8 +261,35 @@ ReplayResult replay(TraceReader& reader) {
   ReplayResult r;
   r.start_realtime_ns = reader.header().start_realtime_ns;
   r.sample_interval_ns = reader.header().sample_interval_ns;
-  Replayer rp(r);
+  r.aggregated = reader.aggregated();
+  Replayer rp(r, reader.aggregated());
   reader.forEach([&](const Record& rec) { rp.onRecord(rec); });
+  if (reader.aggregated()) {
+    // The tracker did the replay itself; take its counters.
+    const format::AggregateTotals& t = reader.header().aggregate;
+    std::vector<format::StackCounters> counters = reader.stackCounters();
+    r.stacks.assign(counters.size(), StackStats{});
+    uint64_t live = 0, blocks = 0;
+    for (size_t id = 0; id < counters.size(); ++id) {
+      const format::StackCounters& c = counters[id];
+      r.stacks[id] = {c.live_bytes, c.live_blocks, c.peak_bytes, c.peak_blocks, c.touched_epoch,
+                      c.alloc_count, c.alloc_bytes, c.mmap_bytes};
+      live += c.live_bytes;
+      blocks += c.live_blocks;
+    }
+    r.heap_live = live;  // the sum is consistent even if the process died inside an update
+    r.live_blocks = blocks;
+    r.heap_peak = t.heap_peak;
+    r.heap_peak_seq = t.peak_seq;
+    r.peak_epoch = t.peak_epoch;
+    r.allocations = t.allocations;
+    r.frees = t.frees;
+    r.reallocs = t.reallocs;
+    r.allocated_bytes = t.allocated_bytes;
+    r.unknown_frees = t.unknown_frees;
+    r.mmap_live = t.mmap_live;
+    r.mmap_peak = t.mmap_peak;
+  }
   rp.finish();
   r.warnings = reader.warnings();
   for (StackId id = 1; id < r.stacks.size(); ++id)

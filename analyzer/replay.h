@@ -67,6 +67,7 @@ struct ReplayResult {
   uint64_t start_realtime_ns = 0;
   uint64_t sample_interval_ns = 0;
 
+  bool aggregated = false;  // the trace holds per-stack counters, not events
   ProcessEnd end;
   uint64_t duration_ns = 0;
 

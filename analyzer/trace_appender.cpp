@@ -33,7 +33,7 @@ void appendProcessEnd(const std::string& path, bool signaled, int code, uint64_t
   uint64_t offset = h->header_size + index * h->chunk_size;
 
   std::vector<uint8_t> chunk(4096 + 64, 0);
-  format::ChunkHeader ch{format::kChunkMagic, kWrapperStream, 0, 0};
+  format::ChunkHeader ch{format::kChunkMagic, format::kWrapperStream, 0, 0};
   memcpy(chunk.data(), &ch, sizeof ch);
   uint8_t* p = chunk.data() + sizeof ch;
   *p++ = static_cast<uint8_t>(format::RecordType::ProcessEnd);

@@ -7,9 +7,6 @@
 
 namespace tidemark {
 
-// Stream id reserved for records written by the wrapper.
-inline constexpr uint32_t kWrapperStream = 0xffffffffu;
-
 // Records that the process exited with `code`, or was killed by signal `code`, `time_ns` after it
 // started. Throws Error when the trace cannot be opened or grown.
 void appendProcessEnd(const std::string& path, bool signaled, int code, uint64_t time_ns);

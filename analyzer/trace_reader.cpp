@@ -77,11 +77,31 @@ TraceReader::TraceReader(const std::string& path) : path_(path) {
     if (ch.magic == 0) continue;  // taken but never written (the writer died right after)
     if (ch.magic != format::kChunkMagic)
       fail(fmt::format("corrupt trace: chunk {} at offset {} has a bad magic", i, off));
-    chunks_.push_back({off, len, ch.stream_id, ch.stream_chunk});
+    if (ch.stream_id == format::kAggregateStream)
+      aggregate_chunks_.push_back({off, len, ch.stream_id, ch.stream_chunk});
+    else
+      chunks_.push_back({off, len, ch.stream_id, ch.stream_chunk});
   }
   std::sort(chunks_.begin(), chunks_.end(), [](const Chunk& a, const Chunk& b) {
     return a.stream != b.stream ? a.stream < b.stream : a.stream_chunk < b.stream_chunk;
   });
+}
+
+std::vector<format::StackCounters> TraceReader::stackCounters() const {
+  std::vector<format::StackCounters> out;
+  uint64_t per_page = format::countersPerChunk(header_.chunk_size);
+  uint64_t max_id = header_.aggregate.max_stack_id;
+  if (max_id > (1ull << 26)) throw Error(fmt::format("{}: corrupt trace header (stack id {})", path_, max_id));
+  out.resize(max_id + 1, format::StackCounters{});
+  for (const Chunk& c : aggregate_chunks_) {
+    uint64_t first = c.stream_chunk * per_page;
+    for (uint64_t i = 0; i < per_page && first + i <= max_id; ++i) {
+      uint64_t at = 64 + i * sizeof(format::StackCounters);
+      if (at + sizeof(format::StackCounters) > c.length) break;  // the file was cut here
+      memcpy(&out[first + i], data_ + c.offset + at, sizeof(format::StackCounters));
+    }
+  }
+  return out;
 }
 
 TraceReader::~TraceReader() {
@@ -204,7 +224,7 @@ class Cursor {
       case RecordType::Mremap:
         return v(r.stack) && addr(r.addr) && v(r.size) && addr(r.addr2) && v(r.size2);
       case RecordType::Sample:
-        return v(r.a) && v(r.b);
+        return v(r.a) && v(r.b) && v(r.c) && v(r.size);
       case RecordType::Marker:
         return v(r.a) && v(r.b) && str(r.text);
       case RecordType::CodeObject:

@@ -47,6 +47,10 @@ class TraceReader {
   uint64_t fileSize() const { return size_; }
   const std::vector<std::string>& warnings() const { return warnings_; }
 
+  // Aggregated mode: process totals from the header and the per-stack counters (by stack id).
+  bool aggregated() const { return header_.flags & format::kFlagAggregate; }
+  std::vector<format::StackCounters> stackCounters() const;
+
   // Calls fn for every record, in seq order. Throws Error on a corrupt record.
   void forEach(const std::function<void(const Record&)>& fn);
 
@@ -62,7 +66,8 @@ class TraceReader {
   const uint8_t* data_ = nullptr;
   uint64_t size_ = 0;
   format::FileHeader header_{};
-  std::vector<Chunk> chunks_;  // sorted by (stream, stream_chunk)
+  std::vector<Chunk> chunks_;  // record chunks, sorted by (stream, stream_chunk)
+  std::vector<Chunk> aggregate_chunks_;
   std::vector<std::string> warnings_;
 };
 

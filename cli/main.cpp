@@ -66,12 +66,17 @@ int main(int argc, char** argv) {
   run_cmd->add_option("--max-frames", run.max_frames, "Deepest native stack recorded")
       ->capture_default_str()
       ->check(CLI::Range(1u, 128u));
+  run_cmd->add_option("--mode", run.mode,
+                      "full: a record per allocation and free; aggregate: per-stack counters only, for long runs "
+                      "(the trace grows with the number of stacks, not of allocations)")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"full", "aggregate"}));
   bool no_mmap = false;
   run_cmd->add_flag("--no-mmap", no_mmap, "Do not record anonymous mmap/munmap/mremap");
   run_cmd->add_option("command", run.command, "The command and its arguments, after --")->required();
   run_cmd->footer(
       "Without the wrapper, set LD_PRELOAD=.../libtidemark_preload.so and TIDEMARK_OUTPUT=/path/%p.tmtrace "
-      "(also TIDEMARK_INTERVAL_MS, TIDEMARK_MAX_FRAMES, TIDEMARK_TRACK_MMAP, TIDEMARK_QUIET).");
+      "(also TIDEMARK_MODE, TIDEMARK_INTERVAL_MS, TIDEMARK_MAX_FRAMES, TIDEMARK_TRACK_MMAP, TIDEMARK_QUIET).");
 
   std::string trace;
   bool json = false, full = false;

@@ -141,6 +141,7 @@ int runCommand(const RunOptions& options) {
   env.push_back(fmt::format("TIDEMARK_INTERVAL_MS={}", options.interval_ms));
   env.push_back(fmt::format("TIDEMARK_MAX_FRAMES={}", options.max_frames));
   env.push_back(fmt::format("TIDEMARK_TRACK_MMAP={}", options.track_mmap ? 1 : 0));
+  env.push_back("TIDEMARK_MODE=" + options.mode);
   std::vector<char*> envp, argv;
   for (std::string& e : env) envp.push_back(e.data());
   envp.push_back(nullptr);

@@ -7,6 +7,7 @@
 #include <cstdarg>
 #include <cstring>
 
+#include "aggregator.h"
 #include "sys.h"
 #include "tracker.h"
 
@@ -38,6 +39,13 @@ inline void leave(ThreadState* t, int saved_errno) {
 
 void recordAlloc(ThreadState* t, RecordType type, void* p, size_t size, uintptr_t caller) {
   StackId stack = captureStack(*t, caller);
+  if (g_aggregate) {
+    if (type == RecordType::Mmap)
+      aggregator().mapped(stack, reinterpret_cast<uint64_t>(p), size);
+    else
+      aggregator().allocated(stack, reinterpret_cast<uint64_t>(p), size);
+    return;
+  }
   RecordBuilder r(t->stream, type, writer().nextSeq(), 48);
   if (!r.ok()) return;
   r.v(stack);
@@ -47,6 +55,10 @@ void recordAlloc(ThreadState* t, RecordType type, void* p, size_t size, uintptr_
 }
 
 void recordFree(ThreadState* t, void* p) {
+  if (g_aggregate) {
+    aggregator().released(reinterpret_cast<uint64_t>(p));
+    return;
+  }
   RecordBuilder r(t->stream, RecordType::Free, writer().nextSeq(), 24);
   if (!r.ok()) return;
   r.addr(reinterpret_cast<uint64_t>(p));
@@ -87,6 +99,19 @@ void* reallocTracked(void* p, size_t size, uintptr_t caller) {
   }
   // Numbered before the call: once realloc releases p, another thread may get it back.
   StackId stack = size ? captureStack(*t, caller) : 0;
+  if (g_aggregate) {
+    Aggregator::Taken old = aggregator().take(reinterpret_cast<uint64_t>(p));
+    void* q = real.realloc(p, size);
+    int e = errno;
+    if (q)
+      aggregator().reallocated(old, stack, reinterpret_cast<uint64_t>(q), size);
+    else if (size == 0)
+      aggregator().reallocated(old, 0, 0, 0);
+    else
+      aggregator().restore(reinterpret_cast<uint64_t>(p), old);
+    leave(t, e);
+    return q;
+  }
   uint64_t seq = writer().nextSeq();
   void* q = real.realloc(p, size);
   int e = errno;
@@ -254,6 +279,12 @@ __attribute__((visibility("default"))) int munmap(void* addr, size_t len) {
   if (!options.track_mmap) return real.munmap(addr, len);
   ThreadState* t = enter();
   if (!t) return real.munmap(addr, len);
+  if (g_aggregate) {
+    aggregator().unmapped(reinterpret_cast<uint64_t>(addr), (len + 4095) & ~size_t{4095});
+    int rc = real.munmap(addr, len);
+    leave(t, errno);
+    return rc;
+  }
   uint64_t seq = writer().nextSeq();
   int rc = real.munmap(addr, len);
   int e = errno;
@@ -289,6 +320,18 @@ __attribute__((visibility("default"))) void* mremap(void* old, size_t old_size, 
   ThreadState* t = options.track_mmap ? enter() : nullptr;
   if (!t) return real.mremap(old, old_size, new_size, flags, wanted);
   StackId stack = captureStack(*t, caller);
+  if (g_aggregate) {
+    uint64_t old_len = (old_size + 4095) & ~size_t{4095};
+    aggregator().unmapped(reinterpret_cast<uint64_t>(old), old_len);
+    void* p = real.mremap(old, old_size, new_size, flags, wanted);
+    int e = errno;
+    if (p != MAP_FAILED)
+      aggregator().mapped(stack, reinterpret_cast<uint64_t>(p), (new_size + 4095) & ~size_t{4095});
+    else
+      aggregator().mapped(stack, reinterpret_cast<uint64_t>(old), old_len);
+    leave(t, e);
+    return p;
+  }
   uint64_t seq = writer().nextSeq();
   void* p = real.mremap(old, old_size, new_size, flags, wanted);
   int e = errno;

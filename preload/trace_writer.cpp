@@ -96,7 +96,7 @@ int TraceWriter::openFile(const char* path) {
   return 0;
 }
 
-bool TraceWriter::open(const char* pattern, bool is_fork_child, uint64_t interval_ns) {
+bool TraceWriter::open(const char* pattern, bool is_fork_child, uint64_t interval_ns, bool aggregate) {
   uint64_t pid = static_cast<uint64_t>(sys::getpid());
   char pid_text[24];
   putDecimal(pid_text, pid);
@@ -140,7 +140,7 @@ bool TraceWriter::open(const char* pattern, bool is_fork_child, uint64_t interva
   h.version = format::kVersion;
   h.header_size = format::kHeaderSize;
   h.chunk_size = chunk_size_;
-  h.flags = 0;
+  h.flags = aggregate ? format::kFlagAggregate : 0;
   h.pid = pid;
   h.ppid = static_cast<uint64_t>(sys::getppid());
   h.start_realtime_ns = sys::realtimeNs();
@@ -205,6 +205,13 @@ bool TraceWriter::newChunk(Stream& s) {
   s.prev_seq = 0;
   s.prev_addr = 0;
   return true;
+}
+
+uint8_t* TraceWriter::mapAggregatePage(uint32_t page) {
+  Stream s{};
+  s.id = format::kAggregateStream;
+  s.chunk_count = page;
+  return newChunk(s) ? s.chunk : nullptr;
 }
 
 uint8_t* TraceWriter::reserve(Stream& s, size_t size) {

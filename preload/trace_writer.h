@@ -47,7 +47,7 @@ class RecordBuilder {
 class TraceWriter {
  public:
   // Opens the trace for this process. Returns false (and reports once) when it cannot.
-  bool open(const char* pattern, bool is_fork_child, uint64_t interval_ns);
+  bool open(const char* pattern, bool is_fork_child, uint64_t interval_ns, bool aggregate);
   bool active() const { return __atomic_load_n(&active_, __ATOMIC_RELAXED); }
   // Stops recording: called when the file cannot grow (disk full) so the target keeps running.
   void deactivate(const char* why);
@@ -58,6 +58,9 @@ class TraceWriter {
 
   // Makes room for a record of at most `size` bytes in `s`, taking a new chunk when needed.
   uint8_t* reserve(Stream& s, size_t size);
+  // Maps the page of per-stack counters with the given index (aggregated mode); nullptr on failure.
+  uint8_t* mapAggregatePage(uint32_t page);
+  format::AggregateTotals* totals() { return &header_->aggregate; }
   // Forgets everything after a fork, in the child, before open() is called again.
   void resetAfterFork();
 

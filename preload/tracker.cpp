@@ -14,6 +14,7 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "aggregator.h"
 #include "module_map.h"
 #include "spinlock.h"
 #include "sys.h"
@@ -22,6 +23,7 @@ namespace tidemark::preload {
 
 RealFunctions real;
 Options options;
+bool g_aggregate = false;
 __thread ThreadState t_state __attribute__((tls_model("initial-exec")));
 int g_tracker_state = 0;
 
@@ -190,6 +192,7 @@ void readOptions() {
 #include "options.inc"
 #undef TIDEMARK_TEXT_OPTION
 #undef TIDEMARK_NUMBER_OPTION
+  g_aggregate = strcmp(options.mode, "aggregate") == 0;
   if (options.max_frames > format::kMaxFrames) options.max_frames = format::kMaxFrames;
   if (options.max_frames == 0) options.max_frames = 1;
 }
@@ -313,6 +316,8 @@ void writeSample(ThreadState& t) {
   if (!r.ok()) return;
   r.v(sys::monotonicNs() - writer().startNs());
   r.v(rss);
+  r.v(aggregator().heapLive());
+  r.v(aggregator().mmapLive());
   r.commit();
 }
 
@@ -348,10 +353,11 @@ void startSampler() {
 }
 
 void beginTrace(ThreadState& t) {
-  if (!writer().open(options.output, g_is_fork_child, options.interval_ms * 1000000ull)) {
+  if (!writer().open(options.output, g_is_fork_child, options.interval_ms * 1000000ull, g_aggregate)) {
     __atomic_store_n(&g_tracker_state, 3, __ATOMIC_RELEASE);
     return;
   }
+  if (g_aggregate) aggregator().start(writer().totals(), format::kDefaultChunkSize);
   if (g_statm_fd < 0) g_statm_fd = sys::open("/proc/self/statm", O_RDONLY | O_CLOEXEC);
   writeProcessInfo(t);
   currentModuleMap(t.stream);
@@ -368,6 +374,7 @@ void forkChild() {
   t.busy = true;
   writer().resetAfterFork();
   depot().resetAfterFork();
+  aggregator().resetAfterFork();
   resetModuleMapAfterFork();
   g_is_fork_child = true;
   g_statm_fd = -1;  // the parent's descriptor is shared; ours is reopened

@@ -37,6 +37,7 @@ struct Options {
 #undef TIDEMARK_NUMBER_OPTION
 };
 extern Options options;
+extern bool g_aggregate;  // options.mode is "aggregate"
 
 // Per-thread state, in initial-exec TLS: no allocation and no constructor on first access.
 struct ThreadState {

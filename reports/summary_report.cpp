@@ -76,7 +76,8 @@ void writeSummaryText(std::ostream& out, const Summary& s, bool full) {
   for (const std::string& e : r.tracker_errors) out << "warning: the tracker stopped early: " << e << '\n';
   std::string cmd;
   for (const std::string& a : r.argv) cmd += (cmd.empty() ? "" : " ") + a;
-  out << fmt::format("trace     {} ({})\n", s.trace_path, humanBytes(s.trace_bytes));
+  out << fmt::format("trace     {} ({}, {})\n", s.trace_path, humanBytes(s.trace_bytes),
+                     r.aggregated ? "aggregated" : "full event log");
   out << fmt::format("command   {}\n", cmd.empty() ? r.exe : cmd);
   out << fmt::format("process   pid {}, ran {}, {}\n", r.pid, humanDuration(r.duration_ns), describeEnd(r.end));
   if (r.memory_limit) out << fmt::format("limit     {} (cgroup memory limit)\n", humanBytes(r.memory_limit));
@@ -118,6 +119,7 @@ nlohmann::json summaryJson(const Summary& s) {
   return {
       {"trace", s.trace_path},
       {"trace_bytes", s.trace_bytes},
+      {"mode", r.aggregated ? "aggregate" : "full"},
       {"pid", r.pid},
       {"ppid", r.ppid},
       {"exe", r.exe},

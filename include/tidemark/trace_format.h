@@ -30,18 +30,57 @@ inline constexpr uint32_t kDefaultChunkSize = 256 * 1024;
 inline constexpr uint32_t kMaxFrames = 128;
 inline constexpr uint32_t kMaxRecordSize = 16 * 1024;  // a record never spans chunks
 
+// Aggregated mode: instead of one record per event, the tracker keeps per-stack counters and
+// process totals in the file itself (so they survive kill -9 too). The trace grows with the number
+// of distinct stacks and timeline samples, not with the number of allocations.
+struct AggregateTotals {
+  uint64_t heap_live;
+  uint64_t heap_peak;
+  uint64_t peak_epoch;   // bumped at every new heap peak (see StackCounters)
+  uint64_t peak_seq;     // sequence number of the event that reached the peak
+  uint64_t allocations;
+  uint64_t frees;
+  uint64_t reallocs;
+  uint64_t allocated_bytes;
+  uint64_t unknown_frees;
+  uint64_t mmap_live;
+  uint64_t mmap_peak;
+  uint64_t max_stack_id;
+};
+
+// One per stack id, 64 bytes, in aggregate chunks (stream kAggregateStream, stream_chunk = page).
+// Value at the heap peak: peak_* when touched_epoch == the final peak_epoch, else live_*.
+struct StackCounters {
+  uint64_t live_bytes;
+  uint64_t live_blocks;
+  uint64_t peak_bytes;
+  uint64_t peak_blocks;
+  uint64_t touched_epoch;
+  uint64_t alloc_count;
+  uint64_t alloc_bytes;
+  uint64_t mmap_bytes;
+};
+static_assert(sizeof(StackCounters) == 64);
+inline constexpr uint32_t kAggregateStream = 0xfffffffe;
+inline constexpr uint32_t kWrapperStream = 0xffffffff;
+inline constexpr uint32_t kFlagAggregate = 1;
+// An aggregate chunk: ChunkHeader, padding to 64 bytes, then counters for ids
+// [page * countersPerChunk, (page + 1) * countersPerChunk).
+inline constexpr uint32_t countersPerChunk(uint32_t chunk_size) { return (chunk_size - 64) / 64; }
+
 struct FileHeader {
   char magic[8];
   uint32_t version;
   uint32_t header_size;
   uint32_t chunk_size;
-  uint32_t flags;                // reserved, 0
+  uint32_t flags;                // kFlagAggregate for an aggregated trace
   uint64_t pid;
   uint64_t ppid;
   uint64_t start_realtime_ns;    // CLOCK_REALTIME at start
   uint64_t start_monotonic_ns;   // CLOCK_MONOTONIC at start; record times are relative to it
   uint64_t chunks_allocated;     // updated atomically by writers; the file holds at least this many
   uint64_t sample_interval_ns;
+  AggregateTotals aggregate;     // aggregated mode only; all zero in a full event log
 };
 static_assert(sizeof(FileHeader) <= kHeaderSize);
 
@@ -85,7 +124,7 @@ enum class RecordType : uint8_t {
   Mmap = 8,     // v stack id, z address delta, v size          (anonymous mappings only)
   Munmap = 9,   // z address delta, v size
   Mremap = 10,  // v stack id, z old address delta, v old size, z new address delta, v new size
-  Sample = 11,  // v time ns since start, v rss bytes
+  Sample = 11,  // v time ns since start, v rss bytes, v heap bytes, v mmap bytes (both 0 in a full log)
   Marker = 12,  // v time ns, v marker kind, s text
   CodeObject = 13,  // v code id, s function, s file, v first line   (interpreted code, reserved)
   Exit = 14,        // v time ns: the process called exit() / returned from main

@@ -68,11 +68,13 @@ Killed runAndKill(const std::vector<std::string>& argv, const std::vector<std::s
   return k;
 }
 
-TEST(Robustness, KillNineUnderTheWrapperLosesNothing) {
+class KillNine : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(KillNine, UnderTheWrapperLosesNothing) {
   std::mt19937 rng(std::random_device{}());
   int steps = 1 + static_cast<int>(rng() % 400);
   std::string trace = tempDir() + "/killed.tmtrace";
-  Killed k = runAndKill({tidemark(), "run", "-o", trace, "--", program("tm-test-kill_target")}, {}, steps);
+  Killed k = runAndKill({tidemark(), "run", "--mode", GetParam(), "-o", trace, "--", program("tm-test-kill_target")}, {}, steps);
   ASSERT_TRUE(WIFEXITED(k.status));
   EXPECT_EQ(WEXITSTATUS(k.status), 128 + SIGKILL);
   auto s = summary(trace);
@@ -87,12 +89,12 @@ TEST(Robustness, KillNineUnderTheWrapperLosesNothing) {
   EXPECT_NE(text.out.find("Live when the process died"), std::string::npos) << text.out;
 }
 
-TEST(Robustness, KillNineWithTheEnvironmentAloneLosesNothing) {
+TEST_P(KillNine, WithTheEnvironmentAloneLosesNothing) {
   std::mt19937 rng(std::random_device{}());
   int steps = 1 + static_cast<int>(rng() % 400);
   std::string dir = tempDir();
   Killed k = runAndKill({program("tm-test-kill_target")},
-                        {"LD_PRELOAD=" + preload(), "TIDEMARK_OUTPUT=" + dir + "/pod.%p.tmtrace"}, steps);
+                        {"LD_PRELOAD=" + preload(), "TIDEMARK_OUTPUT=" + dir + "/pod.%p.tmtrace", "TIDEMARK_MODE=" + GetParam()}, steps);
   ASSERT_TRUE(WIFSIGNALED(k.status));
   std::string trace;
   for (const auto& e : std::filesystem::directory_iterator(dir)) trace = e.path().string();
@@ -104,6 +106,8 @@ TEST(Robustness, KillNineWithTheEnvironmentAloneLosesNothing) {
   EXPECT_EQ(s["end"]["state"], "unknown");  // no wrapper to see the signal, and no exit()
   EXPECT_NE(s["end"]["description"].get<std::string>().find("did not exit"), std::string::npos);
 }
+
+INSTANTIATE_TEST_SUITE_P(Modes, KillNine, ::testing::Values("full", "aggregate"));
 
 TEST(Robustness, ExitCodeAndSignalPassThrough) {
   std::string dir = tempDir();

@@ -120,6 +120,8 @@ TraceBuilder& TraceBuilder::sample(uint64_t seq, uint64_t time_ns, uint64_t rss)
   Rec r = begin(RecordType::Sample, seq);
   r.v(time_ns);
   r.v(rss);
+  r.v(0);  // heap and mmap bytes: only an aggregated trace fills them in
+  r.v(0);
   finish(r);
   return *this;
 }

@@ -1,0 +1,231 @@
+#include "aggregator.h"
+
+#include <sys/mman.h>
+
+#include <cstring>
+
+#include "spinlock.h"
+#include "sys.h"
+#include "trace_writer.h"
+
+namespace tidemark::preload {
+
+namespace {
+
+SpinLock g_lock;
+
+uint64_t slotOf(uint64_t addr, uint64_t mask) { return ((addr * 0x9e3779b97f4a7c15ull) >> 24) & mask; }
+
+void* mapAnonymous(size_t size) {
+  return sys::mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+}
+
+}  // namespace
+
+Aggregator& aggregator() {
+  static Aggregator a;
+  return a;
+}
+
+void Aggregator::start(format::AggregateTotals* totals, uint32_t chunk_size) {
+  per_page_ = format::countersPerChunk(chunk_size);
+  totals_ = totals;
+}
+
+void Aggregator::resetAfterFork() {
+  // The child has its own trace: the parent's blocks are not its own (frees of them are unknown).
+  g_lock.reset();
+  totals_ = nullptr;
+  memset(pages_, 0, sizeof pages_);
+  blocks_ = nullptr;
+  mask_ = used_ = 0;
+  regions_ = nullptr;
+  region_count_ = region_capacity_ = 0;
+}
+
+format::StackCounters* Aggregator::counters(StackId id) {
+  uint32_t page = id / per_page_;
+  if (page >= sizeof pages_ / sizeof pages_[0]) page = 0, id = 0;  // out of pages: the unknown stack
+  if (!pages_[page]) {
+    uint8_t* chunk = writer().mapAggregatePage(page);
+    if (!chunk) return nullptr;
+    pages_[page] = reinterpret_cast<format::StackCounters*>(chunk + 64);
+  }
+  format::StackCounters* c = &pages_[page][id % per_page_];
+  if (id > totals_->max_stack_id) totals_->max_stack_id = id;
+  // Lazy snapshot for the heap peak: the value this stack had at the latest peak is saved the
+  // first time it changes after that peak.
+  if (c->touched_epoch != totals_->peak_epoch) {
+    c->peak_bytes = c->live_bytes;
+    c->peak_blocks = c->live_blocks;
+    c->touched_epoch = totals_->peak_epoch;
+  }
+  return c;
+}
+
+bool Aggregator::grow() {
+  uint64_t slots = mask_ ? (mask_ + 1) * 2 : (1u << 16);
+  auto* fresh = static_cast<Block*>(mapAnonymous(slots * sizeof(Block)));
+  if (!fresh) return false;
+  Block* old = blocks_;
+  uint64_t old_slots = mask_ ? mask_ + 1 : 0;
+  blocks_ = fresh;
+  mask_ = slots - 1;
+  used_ = 0;
+  for (uint64_t i = 0; i < old_slots; ++i)
+    if (old[i].addr) insert(old[i]);
+  if (old) sys::munmap(old, old_slots * sizeof(Block));
+  return true;
+}
+
+bool Aggregator::insert(const Block& b) {
+  if ((used_ + 1) * 2 > mask_ + 1 && !grow()) return false;
+  for (uint64_t i = slotOf(b.addr, mask_);; i = (i + 1) & mask_) {
+    if (blocks_[i].addr == b.addr || blocks_[i].addr == 0) {
+      if (blocks_[i].addr == 0) ++used_;
+      blocks_[i] = b;
+      return true;
+    }
+  }
+}
+
+bool Aggregator::erase(uint64_t addr, Block& out) {
+  if (!blocks_) return false;
+  uint64_t i = slotOf(addr, mask_);
+  for (;; i = (i + 1) & mask_) {
+    if (blocks_[i].addr == addr) break;
+    if (blocks_[i].addr == 0) return false;
+  }
+  out = blocks_[i];
+  for (uint64_t j = (i + 1) & mask_;; j = (j + 1) & mask_) {  // backward-shift deletion
+    if (blocks_[j].addr == 0) break;
+    uint64_t home = slotOf(blocks_[j].addr, mask_);
+    bool movable = (j > i) ? (home <= i || home > j) : (home <= i && home > j);
+    if (movable) {
+      blocks_[i] = blocks_[j];
+      i = j;
+    }
+  }
+  blocks_[i].addr = 0;
+  --used_;
+  return true;
+}
+
+void Aggregator::checkPeak() {
+  if (totals_->heap_live > totals_->heap_peak) {
+    totals_->heap_peak = totals_->heap_live;
+    totals_->peak_seq = writer().nextSeq();
+    ++totals_->peak_epoch;
+  }
+}
+
+void Aggregator::addBlock(uint64_t addr, uint64_t size, StackId stack) {
+  Block old;
+  if (erase(addr, old)) removeBlock(old.size, old.stack);  // a free we never saw
+  insert({addr, size, stack});
+  if (format::StackCounters* c = counters(stack)) {
+    c->live_bytes += size;
+    ++c->live_blocks;
+    ++c->alloc_count;
+    c->alloc_bytes += size;
+  }
+  totals_->heap_live += size;
+  ++totals_->allocations;
+  totals_->allocated_bytes += size;
+}
+
+void Aggregator::removeBlock(uint64_t size, StackId stack) {
+  if (format::StackCounters* c = counters(stack)) {
+    c->live_bytes -= size;
+    --c->live_blocks;
+  }
+  totals_->heap_live -= size;
+}
+
+void Aggregator::allocated(StackId stack, uint64_t addr, uint64_t size) {
+  LockGuard guard(g_lock);
+  addBlock(addr, size, stack);
+  checkPeak();
+}
+
+bool Aggregator::released(uint64_t addr) {
+  LockGuard guard(g_lock);
+  Block b;
+  if (!erase(addr, b)) {
+    ++totals_->unknown_frees;
+    return false;
+  }
+  removeBlock(b.size, b.stack);
+  ++totals_->frees;
+  return true;
+}
+
+Aggregator::Taken Aggregator::take(uint64_t addr) {
+  LockGuard guard(g_lock);
+  Block b;
+  if (!erase(addr, b)) return {false, 0, 0};
+  return {true, b.size, b.stack};
+}
+
+void Aggregator::reallocated(const Taken& old, StackId stack, uint64_t new_addr, uint64_t size) {
+  LockGuard guard(g_lock);
+  if (old.known) {
+    removeBlock(old.size, old.stack);
+    ++totals_->frees;
+  } else {
+    ++totals_->unknown_frees;
+  }
+  if (new_addr) {
+    addBlock(new_addr, size, stack);
+    ++totals_->reallocs;
+    checkPeak();
+  }
+}
+
+void Aggregator::restore(uint64_t addr, const Taken& old) {
+  if (!old.known) return;
+  LockGuard guard(g_lock);
+  insert({addr, old.size, old.stack});
+}
+
+void Aggregator::mapped(StackId stack, uint64_t addr, uint64_t size) {
+  if (!size) return;
+  unmapped(addr, size);  // MAP_FIXED over an existing mapping replaces it
+  LockGuard guard(g_lock);
+  if (region_count_ == region_capacity_) {
+    uint64_t cap = region_capacity_ ? region_capacity_ * 2 : 1024;
+    auto* fresh = static_cast<Region*>(mapAnonymous(cap * sizeof(Region)));
+    if (!fresh) return;
+    if (regions_) {
+      memcpy(fresh, regions_, region_count_ * sizeof(Region));
+      sys::munmap(regions_, region_capacity_ * sizeof(Region));
+    }
+    regions_ = fresh;
+    region_capacity_ = cap;
+  }
+  regions_[region_count_++] = {addr, addr + size, stack};
+  if (format::StackCounters* c = counters(stack)) c->mmap_bytes += size;
+  totals_->mmap_live += size;
+  if (totals_->mmap_live > totals_->mmap_peak) totals_->mmap_peak = totals_->mmap_live;
+}
+
+void Aggregator::unmapped(uint64_t addr, uint64_t size) {
+  LockGuard guard(g_lock);
+  uint64_t end = addr + size;
+  // Anonymous mappings are few: a linear scan, splitting regions the range cuts through.
+  for (uint64_t i = 0; i < region_count_;) {
+    Region r = regions_[i];
+    if (r.end <= addr || r.start >= end) {
+      ++i;
+      continue;
+    }
+    uint64_t lo = r.start > addr ? r.start : addr, hi = r.end < end ? r.end : end;
+    if (format::StackCounters* c = counters(r.stack)) c->mmap_bytes -= hi - lo;
+    totals_->mmap_live -= hi - lo;
+    regions_[i] = regions_[--region_count_];
+    if (r.start < lo) regions_[region_count_++] = {r.start, lo, r.stack};
+    if (hi < r.end && region_count_ < region_capacity_) regions_[region_count_++] = {hi, r.end, r.stack};
+  }
+}
+
+}  // namespace tidemark::preload

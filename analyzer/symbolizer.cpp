@@ -1,5 +1,7 @@
 #include "symbolizer.h"
 
+#include "scope_index.h"
+
 #include <cxxabi.h>
 #include <dwarf.h>
 #include <elfutils/libdw.h>
@@ -96,6 +98,7 @@ std::string withoutParameters(const std::string& demangled) {
 struct Symbolizer::Session {
   Dwfl* dwfl = nullptr;
   Dwfl_Module* module = nullptr;
+  std::unordered_map<Dwarf_Off, std::unique_ptr<ScopeIndex>> cus;
   ~Session() {
     if (dwfl) dwfl_end(dwfl);
   }
@@ -165,16 +168,11 @@ std::vector<Frame> Symbolizer::resolve(uint32_t generation, uint64_t ip) {
       }
     }
     if (cu) {
-      // The innermost scope at the address, then its physical nesting: inlined subroutines inside
-      // one another, up to the function they were all inlined into.
-      Dwarf_Die* at_pc = nullptr;
-      int n = dwarf_getscopes(cu, addr - bias, &at_pc);
-      Dwarf_Die innermost{};
-      bool found = n > 0;
-      if (found) innermost = at_pc[0];
-      free(at_pc);
-      Dwarf_Die* scopes = nullptr;
-      n = found ? dwarf_getscopes_die(&innermost, &scopes) : 0;
+      // The function and inlined calls at the address, innermost first.
+      auto& index = s->cus[dwarf_dieoffset(cu)];
+      if (!index) index = std::make_unique<ScopeIndex>(cu);
+      std::vector<Dwarf_Die> scopes = index->chainAt(addr - bias);
+      int n = static_cast<int>(scopes.size());
       Dwarf_Files* files = nullptr;
       size_t nfiles = 0;
       dwarf_getsrcfiles(cu, &files, &nfiles);
@@ -198,7 +196,6 @@ std::vector<Frame> Symbolizer::resolve(uint32_t generation, uint64_t ip) {
         }
         if (dwarf_formudata(dwarf_attr(&scopes[i], DW_AT_call_line, &attr), &value) == 0) line = static_cast<int>(value);
       }
-      free(scopes);
       if (out.empty()) {  // the address is in no function of this CU: its line entry is not ours
         file.clear();
         line = 0;

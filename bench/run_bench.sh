@@ -85,11 +85,13 @@ args=()
 [[ -n $scale ]] && args=("$scale")
 
 echo "workload: $workload ${args[*]:-(default scale)}"
-echo "[1/5] uninstrumented run"
+echo "[1/6] uninstrumented run"
 measure plain "$workload" "${args[@]}"
-echo "[2/5] under tidemark"
-measure tidemark "$tidemark" run -o "$tmp/t.tmtrace" -- "$workload" "${args[@]}"
-echo "[3/5] under heaptrack"
+echo "[2/6] under tidemark, full event log"
+measure tidemark "$tidemark" run --mode full -o "$tmp/t.tmtrace" -- "$workload" "${args[@]}"
+echo "[3/6] under tidemark, aggregated"
+measure tidemark_agg "$tidemark" run --mode aggregate -o "$tmp/a.tmtrace" -- "$workload" "${args[@]}"
+echo "[4/6] under heaptrack"
 measure heaptrack heaptrack -o "$tmp/h" "$workload" "${args[@]}"
 
 # The tracker must not change what the program computes: the workload's own
@@ -97,7 +99,7 @@ measure heaptrack heaptrack -o "$tmp/h" "$workload" "${args[@]}"
 results() { grep -E '^(days|checksum)=' "$tmp/$1.out" || true; }
 expected=$(results plain)
 [[ -n $expected ]] || die "the uninstrumented run printed no checksum line; its output is in $tmp/plain.out"
-for run in tidemark heaptrack; do
+for run in tidemark tidemark_agg heaptrack; do
   if [[ $(results "$run") != "$expected" ]]; then
     trap - EXIT
     {
@@ -118,9 +120,10 @@ shopt -u nullglob
 htrace=${htrace[0]}
 [[ -f $tmp/t.tmtrace ]] || die "tidemark wrote no trace at $tmp/t.tmtrace"
 
-echo "[4/5] tidemark summary"
+echo "[5/6] tidemark summary (both traces)"
 measure tm_summary "$tidemark" summary "$tmp/t.tmtrace"
-echo "[5/5] heaptrack_print"
+measure tm_agg_summary "$tidemark" summary "$tmp/a.tmtrace"
+echo "[6/6] heaptrack_print"
 measure ht_print heaptrack_print "$htrace"
 
 allocs=$(sed -n 's/^calls to allocation functions: \([0-9]*\).*/\1/p' "$tmp/ht_print.out")
@@ -128,10 +131,13 @@ allocs=$(sed -n 's/^calls to allocation functions: \([0-9]*\).*/\1/p' "$tmp/ht_p
 
 tm_bytes=$(bytes "$tmp/t.tmtrace")
 tm_zst_bytes=$(zstd -3 -q -c "$tmp/t.tmtrace" | wc -c)
+agg_bytes=$(bytes "$tmp/a.tmtrace")
+agg_zst_bytes=$(zstd -3 -q -c "$tmp/a.tmtrace" | wc -c)
 ht_bytes=$(bytes "$htrace")
 
 plain_wall=$(field plain 1) plain_cpu=$(cpu plain)
 tm_wall=$(field tidemark 1) tm_cpu=$(cpu tidemark)
+agg_wall=$(field tidemark_agg 1) agg_cpu=$(cpu tidemark_agg)
 ht_wall=$(field heaptrack 1) ht_cpu=$(cpu heaptrack)
 
 echo
@@ -140,20 +146,25 @@ echo "allocations (heaptrack_print): $allocs"
 echo
 printf '%-16s %9s %9s %12s %12s %14s\n' "run" "wall s" "cpu s" "wall ratio" "cpu ratio" "max RSS KiB"
 printf '%-16s %9s %9s %12s %12s %14s\n' "uninstrumented" "$plain_wall" "$plain_cpu" "1.00x" "1.00x" "$(field plain 4)"
-printf '%-16s %9s %9s %12s %12s %14s\n' "tidemark" "$tm_wall" "$tm_cpu" \
+printf '%-16s %9s %9s %12s %12s %14s\n' "tidemark full" "$tm_wall" "$tm_cpu" \
   "$(ratio "$tm_wall" "$plain_wall")" "$(ratio "$tm_cpu" "$plain_cpu")" "$(field tidemark 4)"
+printf '%-16s %9s %9s %12s %12s %14s\n' "tidemark aggr." "$agg_wall" "$agg_cpu" \
+  "$(ratio "$agg_wall" "$plain_wall")" "$(ratio "$agg_cpu" "$plain_cpu")" "$(field tidemark_agg 4)"
 printf '%-16s %9s %9s %12s %12s %14s\n' "heaptrack" "$ht_wall" "$ht_cpu" \
   "$(ratio "$ht_wall" "$plain_wall")" "$(ratio "$ht_cpu" "$plain_cpu")" "$(field heaptrack 4)"
 echo
 printf '%-28s %14s %14s\n' "trace" "bytes" "bytes/alloc"
-printf '%-28s %14s %14s\n' "tidemark .tmtrace" "$tm_bytes" "$(per "$tm_bytes" "$allocs")"
-printf '%-28s %14s %14s\n' "tidemark .tmtrace, zstd -3" "$tm_zst_bytes" "$(per "$tm_zst_bytes" "$allocs")"
+printf '%-28s %14s %14s\n' "tidemark full" "$tm_bytes" "$(per "$tm_bytes" "$allocs")"
+printf '%-28s %14s %14s\n' "tidemark full, zstd -3" "$tm_zst_bytes" "$(per "$tm_zst_bytes" "$allocs")"
+printf '%-28s %14s %14s\n' "tidemark aggregated" "$agg_bytes" "$(per "$agg_bytes" "$allocs")"
+printf '%-28s %14s %14s\n' "tidemark aggregated, zstd -3" "$agg_zst_bytes" "$(per "$agg_zst_bytes" "$allocs")"
 printf '%-28s %14s %14s\n' "heaptrack ${htrace##*/}" "$ht_bytes" "$(per "$ht_bytes" "$allocs")"
 echo
 printf '%-28s %9s %9s\n' "analysis" "wall s" "cpu s"
-printf '%-28s %9s %9s\n' "tidemark summary" "$(field tm_summary 1)" "$(cpu tm_summary)"
+printf '%-28s %9s %9s\n' "tidemark summary (full)" "$(field tm_summary 1)" "$(cpu tm_summary)"
+printf '%-28s %9s %9s\n' "tidemark summary (aggr.)" "$(field tm_agg_summary 1)" "$(cpu tm_agg_summary)"
 printf '%-28s %9s %9s\n' "heaptrack_print" "$(field ht_print 1)" "$(cpu ht_print)"
-printf '%-28s %9s\n' "ratio (tidemark/heaptrack)" "$(ratio "$(field tm_summary 1)" "$(field ht_print 1)")"
+printf '%-28s %9s\n' "ratio full/heaptrack_print" "$(ratio "$(field tm_summary 1)" "$(field ht_print 1)")"
 echo
 echo "Every figure comes from a single run on a possibly shared, noisy machine:"
 echo "treat the ratios as rough, and rerun before drawing conclusions."

@@ -16,10 +16,6 @@ SpinLock g_lock;
 
 uint64_t slotOf(uint64_t addr, uint64_t mask) { return ((addr * 0x9e3779b97f4a7c15ull) >> 24) & mask; }
 
-void* mapAnonymous(size_t size) {
-  return sys::mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-}
-
 }  // namespace
 
 Aggregator& aggregator() {
@@ -65,7 +61,7 @@ format::StackCounters* Aggregator::counters(StackId id) {
 
 bool Aggregator::grow() {
   uint64_t slots = mask_ ? (mask_ + 1) * 2 : (1u << 16);
-  auto* fresh = static_cast<Block*>(mapAnonymous(slots * sizeof(Block)));
+  auto* fresh = static_cast<Block*>(sys::mapAnonymous(slots * sizeof(Block)));
   if (!fresh) return false;
   Block* old = blocks_;
   uint64_t old_slots = mask_ ? mask_ + 1 : 0;
@@ -194,7 +190,7 @@ void Aggregator::mapped(StackId stack, uint64_t addr, uint64_t size) {
   LockGuard guard(g_lock);
   if (region_count_ == region_capacity_) {
     uint64_t cap = region_capacity_ ? region_capacity_ * 2 : 1024;
-    auto* fresh = static_cast<Region*>(mapAnonymous(cap * sizeof(Region)));
+    auto* fresh = static_cast<Region*>(sys::mapAnonymous(cap * sizeof(Region)));
     if (!fresh) return;
     if (regions_) {
       memcpy(fresh, regions_, region_count_ * sizeof(Region));

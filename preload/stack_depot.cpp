@@ -25,10 +25,6 @@ uint64_t hashFrames(const uint64_t* frames, uint32_t n) {
   return h ? h : 1;
 }
 
-void* mapAnonymous(size_t size) {
-  return sys::mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-}
-
 }  // namespace
 
 StackDepot& depot() {
@@ -48,7 +44,7 @@ StackId StackDepot::find(const Table* t, uint64_t hash, const uint64_t* frames, 
 const uint64_t* StackDepot::store(const uint64_t* frames, uint32_t n) {
   size_t bytes = n * sizeof(uint64_t);
   if (arena_left_ < bytes) {
-    void* block = mapAnonymous(kArenaBlock);
+    void* block = sys::mapAnonymous(kArenaBlock);
     if (!block) return nullptr;
     arena_ = static_cast<uint8_t*>(block);
     arena_left_ = kArenaBlock;
@@ -63,7 +59,7 @@ const uint64_t* StackDepot::store(const uint64_t* frames, uint32_t n) {
 bool StackDepot::grow() {
   const Table* old = table_;
   uint64_t slots = old ? (old->mask + 1) * 2 : kInitialSlots;
-  void* mem = mapAnonymous(sizeof(Table) + slots * sizeof(Slot));
+  void* mem = sys::mapAnonymous(sizeof(Table) + slots * sizeof(Slot));
   if (!mem) return false;
   auto* t = static_cast<Table*>(mem);
   t->slots = reinterpret_cast<Slot*>(t + 1);

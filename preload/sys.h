@@ -2,6 +2,7 @@
 // and never touch errno (the callers save and restore it around the whole hook anyway).
 #pragma once
 
+#include <sys/mman.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -25,6 +26,10 @@ inline long raw(long n, long a = 0, long b = 0, long c = 0, long d = 0, long e =
 inline void* mmap(void* addr, size_t len, int prot, int flags, int fd, long off) {
   long r = raw(SYS_mmap, (long)addr, (long)len, prot, flags, fd, off);
   return (r < 0 && r > -4096) ? nullptr : reinterpret_cast<void*>(r);
+}
+// Private zero-filled memory for the tracker's own tables, never from the tracked allocator.
+inline void* mapAnonymous(size_t len) {
+  return mmap(nullptr, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 }
 inline int munmap(void* addr, size_t len) { return (int)raw(SYS_munmap, (long)addr, (long)len); }
 inline int open(const char* path, int flags, int mode = 0) {

@@ -149,6 +149,15 @@ TEST_P(Summary, AllocationsBeforeMainAreTracked) {
   EXPECT_EQ((*ctor)["live_bytes"], 777);
 }
 
+TEST_P(Summary, AnonymousMappingsAreTheirOwnKind) {
+  std::string trace = tempDir() + "/mmap.tmtrace";
+  Result r = run({tidemark(), "run", "--mode", GetParam(), "-o", trace, "--", program("tm-test-anon_mmap")});
+  ASSERT_EQ(r.code, 0) << r.err;
+  auto s = summary(trace);
+  EXPECT_EQ(s["mmap"]["final_bytes"], 176 * 1024);
+  EXPECT_EQ(s["mmap"]["peak_bytes"], 240 * 1024);
+}
+
 INSTANTIATE_TEST_SUITE_P(Modes, Summary, ::testing::Values("full", "aggregate"));
 
 }  // namespace

@@ -1,6 +1,7 @@
 // Programs whose allocations are known, run under `tidemark run`: the summary must match to the byte.
 #include <gtest/gtest.h>
 
+#include <filesystem>
 #include <regex>
 
 #include "harness.h"
@@ -156,6 +157,20 @@ TEST_P(Summary, AnonymousMappingsAreTheirOwnKind) {
   auto s = summary(trace);
   EXPECT_EQ(s["mmap"]["final_bytes"], 176 * 1024);
   EXPECT_EQ(s["mmap"]["peak_bytes"], 240 * 1024);
+}
+
+TEST_P(Summary, ExecKeepsThePathForTheNewImage) {
+  std::string dir = tempDir();
+  std::string trace = dir + "/exec.tmtrace";
+  Result r = run({tidemark(), "run", "--mode", GetParam(), "-o", trace, "--", "/bin/sh", "-c",
+                  "exec " + program("tm-test-known_peak")});
+  ASSERT_EQ(r.code, 0) << r.err;
+  auto s = summary(trace);  // the program's trace, not the shell's
+  const auto* a = group(s["top_at_peak"], "allocateInSiteA");
+  ASSERT_TRUE(a) << s.dump(1);
+  EXPECT_EQ((*a)["peak_bytes"], 10 * kMiB);
+  EXPECT_EQ(s["end"]["state"], "exited");
+  EXPECT_TRUE(std::filesystem::exists(dir + "/exec.pre-exec.tmtrace"));  // the shell's, kept aside
 }
 
 INSTANTIATE_TEST_SUITE_P(Modes, Summary, ::testing::Values("full", "aggregate"));

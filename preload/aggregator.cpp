@@ -19,7 +19,7 @@ uint64_t slotOf(uint64_t addr, uint64_t mask) { return ((addr * 0x9e3779b97f4a7c
 }  // namespace
 
 Aggregator& aggregator() {
-  static Aggregator a;
+  static constinit Aggregator a;
   return a;
 }
 

@@ -57,7 +57,7 @@ class Aggregator {
 
   format::AggregateTotals* totals_ = nullptr;
   uint32_t per_page_ = 0;
-  format::StackCounters* pages_[16384];  // up to 16384 pages of counters (67 M stacks)
+  format::StackCounters* pages_[16384] = {};  // up to 16384 pages of counters (67 M stacks)
   Block* blocks_ = nullptr;
   uint64_t mask_ = 0, used_ = 0;
   Region* regions_ = nullptr;

@@ -28,7 +28,7 @@ uint64_t hashFrames(const uint64_t* frames, uint32_t n) {
 }  // namespace
 
 StackDepot& depot() {
-  static StackDepot d;
+  static constinit StackDepot d;
   return d;
 }
 

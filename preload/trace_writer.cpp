@@ -76,7 +76,7 @@ uint64_t existingTracePid(const char* path) {
 }  // namespace
 
 TraceWriter& writer() {
-  static TraceWriter w;  // constant-initialized: no guard, no constructor at load time
+  static constinit TraceWriter w;  // no guard, no constructor at load time
   return w;
 }
 

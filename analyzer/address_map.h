@@ -6,6 +6,8 @@
 #include <cstdint>
 #include <vector>
 
+#include "tidemark/address_table.h"
+
 namespace tidemark {
 
 template <typename Value>
@@ -15,50 +17,25 @@ class AddressMap {
 
   // Returns the value for addr, nullptr when absent. Address 0 is never stored.
   Value* find(uint64_t addr) {
-    for (size_t i = index(addr);; i = (i + 1) & mask()) {
-      Slot& s = slots_[i];
-      if (s.key == addr) return &s.value;
-      if (s.key == 0) return nullptr;
-    }
+    Slot& s = slots_[address_table::locate(slots_.data(), mask(), addr)];
+    return s.key ? &s.value : nullptr;
   }
 
   // Inserts or overwrites.
   void insert(uint64_t addr, const Value& value) {
     if ((size_ + 1) * 4 > slots_.size() * 3) grow();
-    for (size_t i = index(addr);; i = (i + 1) & mask()) {
-      Slot& s = slots_[i];
-      if (s.key == addr) {
-        s.value = value;
-        return;
-      }
-      if (s.key == 0) {
-        s.key = addr;
-        s.value = value;
-        ++size_;
-        return;
-      }
-    }
+    Slot& s = slots_[address_table::locate(slots_.data(), mask(), addr)];
+    if (!s.key) ++size_;
+    s.key = addr;
+    s.value = value;
   }
 
   // Removes addr; returns whether it was there (its value copied to out).
   bool erase(uint64_t addr, Value& out) {
-    size_t i = index(addr);
-    for (;; i = (i + 1) & mask()) {
-      if (slots_[i].key == addr) break;
-      if (slots_[i].key == 0) return false;
-    }
+    uint64_t i = address_table::locate(slots_.data(), mask(), addr);
+    if (!slots_[i].key) return false;
     out = slots_[i].value;
-    // Backward shift: pull later members of the probe run into the hole.
-    for (size_t j = (i + 1) & mask();; j = (j + 1) & mask()) {
-      if (slots_[j].key == 0) break;
-      size_t home = index(slots_[j].key);
-      bool movable = (j > i) ? (home <= i || home > j) : (home <= i && home > j);
-      if (movable) {
-        slots_[i] = slots_[j];
-        i = j;
-      }
-    }
-    slots_[i].key = 0;
+    address_table::vacate(slots_.data(), mask(), i);
     --size_;
     return true;
   }
@@ -77,7 +54,6 @@ class AddressMap {
     Value value{};
   };
   size_t mask() const { return slots_.size() - 1; }
-  size_t index(uint64_t addr) const { return static_cast<size_t>((addr * 0x9e3779b97f4a7c15ull) >> 20) & mask(); }
   void grow() {
     std::vector<Slot> old;
     old.swap(slots_);

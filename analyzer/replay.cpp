@@ -28,7 +28,6 @@ class Replayer {
   Replayer(ReplayResult& r, bool aggregated) : r_(r), aggregated_(aggregated) {}
 
   void onRecord(const Record& rec) {
-    r_.last_seq = std::max(r_.last_seq, rec.seq == UINT64_MAX ? 0 : rec.seq);
     switch (rec.type) {
       case RecordType::Alloc:
         alloc(rec.addr, rec.size, static_cast<StackId>(rec.stack));

@@ -98,7 +98,6 @@ struct ReplayResult {
   std::vector<Marker> markers;
   std::vector<std::string> tracker_errors;
   std::vector<std::string> warnings;
-  uint64_t last_seq = 0;
 
   // Per-stack bytes and blocks live at the heap peak.
   uint64_t peakBytes(StackId id) const;

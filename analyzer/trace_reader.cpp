@@ -124,7 +124,6 @@ class Cursor {
       if (!p_) {
         if (index_ >= chunks_.size()) return false;
         auto [off, len] = chunks_[index_++];
-        chunk_off_ = off;
         p_ = data_ + off + sizeof(format::ChunkHeader);
         end_ = data_ + off + len;
         cut_ = len < chunk_size_;
@@ -252,7 +251,6 @@ class Cursor {
   const std::string& path_;
   const uint8_t* p_ = nullptr;
   const uint8_t* end_ = nullptr;
-  uint64_t chunk_off_ = 0;
   bool cut_ = false;
   uint64_t prev_seq_ = 0;
   uint64_t prev_addr_ = 0;

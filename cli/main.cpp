@@ -1,8 +1,4 @@
 // tidemark: the command line in front of the tracker, the analyzer and the reports.
-#include <unistd.h>
-
-#include <filesystem>
-#include <fstream>
 #include <iostream>
 
 #include <CLI/CLI.hpp>
@@ -42,10 +38,28 @@ int dumpCommand(const std::string& path) {
   const auto& h = reader.header();
   fmt::print("header: version {} pid {} chunk_size {} chunks {}\n", h.version, h.pid, h.chunk_size, h.chunks_allocated);
   for (const auto& w : reader.warnings()) fmt::print("warning: {}\n", w);
+  // Only the fields of each record's own type: a Record is reused from one record to the next.
   reader.forEach([](const Record& r) {
-    fmt::print("{:>10} s{:<3} {:<14} stack={} addr=0x{:x} addr2=0x{:x} size={} size2={} a={} b={} c={} text={:?} frames={}\n",
-               r.seq, r.stream, format::recordTypeName(r.type), r.stack, r.addr, r.addr2, r.size, r.size2, r.a, r.b,
-               r.c, std::string(r.text.substr(0, 60)), r.frames.size());
+    std::string fields;
+    switch (r.type) {
+      case format::RecordType::ProcessInfo: fields = fmt::format("pid={} ppid={} exe={:?} limit={}", r.a, r.b, std::string(r.text), r.c); break;
+      case format::RecordType::ModuleMapBegin: fields = fmt::format("generation={} modules={}", r.stack, r.a); break;
+      case format::RecordType::Module: fields = fmt::format("generation={} bias=0x{:x} path={:?}", r.stack, r.bias, std::string(r.text)); break;
+      case format::RecordType::StackDef: fields = fmt::format("id={} generation={} frames={}", r.stack, r.a, r.frames.size()); break;
+      case format::RecordType::Alloc:
+      case format::RecordType::Mmap: fields = fmt::format("stack={} addr=0x{:x} size={}", r.stack, r.addr, r.size); break;
+      case format::RecordType::Free: fields = fmt::format("addr=0x{:x}", r.addr); break;
+      case format::RecordType::Realloc: fields = fmt::format("stack={} old=0x{:x} new=0x{:x} size={}", r.stack, r.addr, r.addr2, r.size); break;
+      case format::RecordType::Munmap: fields = fmt::format("addr=0x{:x} size={}", r.addr, r.size); break;
+      case format::RecordType::Mremap: fields = fmt::format("stack={} old=0x{:x}+{} new=0x{:x}+{}", r.stack, r.addr, r.size, r.addr2, r.size2); break;
+      case format::RecordType::Sample: fields = fmt::format("time_ns={} rss={} heap={} mmap={}", r.a, r.b, r.c, r.size); break;
+      case format::RecordType::Marker: fields = fmt::format("time_ns={} kind={} text={:?}", r.a, r.b, std::string(r.text)); break;
+      case format::RecordType::Exit: fields = fmt::format("time_ns={}", r.a); break;
+      case format::RecordType::ProcessEnd: fields = fmt::format("time_ns={} kind={} code={}", r.a, r.b, r.c); break;
+      case format::RecordType::TrackerError: fields = fmt::format("time_ns={} message={:?}", r.a, std::string(r.text)); break;
+      default: break;
+    }
+    fmt::print("{:>10} s{:<3} {:<14} {}\n", r.seq, r.stream, format::recordTypeName(r.type), fields);
   });
   return 0;
 }

@@ -5,6 +5,7 @@
 #include <cstring>
 
 #include "spinlock.h"
+#include "tidemark/address_table.h"
 #include "sys.h"
 #include "trace_writer.h"
 
@@ -13,8 +14,6 @@ namespace tidemark::preload {
 namespace {
 
 SpinLock g_lock;
-
-uint64_t slotOf(uint64_t addr, uint64_t mask) { return ((addr * 0x9e3779b97f4a7c15ull) >> 24) & mask; }
 
 }  // namespace
 
@@ -69,40 +68,25 @@ bool Aggregator::grow() {
   mask_ = slots - 1;
   used_ = 0;
   for (uint64_t i = 0; i < old_slots; ++i)
-    if (old[i].addr) insert(old[i]);
+    if (old[i].key) insert(old[i]);
   if (old) sys::munmap(old, old_slots * sizeof(Block));
   return true;
 }
 
 bool Aggregator::insert(const Block& b) {
   if ((used_ + 1) * 2 > mask_ + 1 && !grow()) return false;
-  for (uint64_t i = slotOf(b.addr, mask_);; i = (i + 1) & mask_) {
-    if (blocks_[i].addr == b.addr || blocks_[i].addr == 0) {
-      if (blocks_[i].addr == 0) ++used_;
-      blocks_[i] = b;
-      return true;
-    }
-  }
+  Block& slot = blocks_[address_table::locate(blocks_, mask_, b.key)];
+  if (!slot.key) ++used_;
+  slot = b;
+  return true;
 }
 
 bool Aggregator::erase(uint64_t addr, Block& out) {
   if (!blocks_) return false;
-  uint64_t i = slotOf(addr, mask_);
-  for (;; i = (i + 1) & mask_) {
-    if (blocks_[i].addr == addr) break;
-    if (blocks_[i].addr == 0) return false;
-  }
+  uint64_t i = address_table::locate(blocks_, mask_, addr);
+  if (!blocks_[i].key) return false;
   out = blocks_[i];
-  for (uint64_t j = (i + 1) & mask_;; j = (j + 1) & mask_) {  // backward-shift deletion
-    if (blocks_[j].addr == 0) break;
-    uint64_t home = slotOf(blocks_[j].addr, mask_);
-    bool movable = (j > i) ? (home <= i || home > j) : (home <= i && home > j);
-    if (movable) {
-      blocks_[i] = blocks_[j];
-      i = j;
-    }
-  }
-  blocks_[i].addr = 0;
+  address_table::vacate(blocks_, mask_, i);
   --used_;
   return true;
 }
@@ -110,7 +94,7 @@ bool Aggregator::erase(uint64_t addr, Block& out) {
 void Aggregator::checkPeak() {
   if (totals_->heap_live > totals_->heap_peak) {
     totals_->heap_peak = totals_->heap_live;
-    totals_->peak_seq = writer().nextSeq();
+    totals_->peak_seq = writer().peekSeq();  // only to time the peak between samples: no atomic add
     ++totals_->peak_epoch;
   }
 }

@@ -39,7 +39,7 @@ class Aggregator {
 
  private:
   struct Block {
-    uint64_t addr;  // 0 = empty
+    uint64_t key;  // the address; 0 = empty
     uint64_t size;
     StackId stack;
   };

@@ -52,6 +52,8 @@ class TraceWriter {
   // Stops recording: called when the file cannot grow (disk full) so the target keeps running.
   void deactivate(const char* why);
   uint64_t nextSeq() { return __atomic_fetch_add(&seq_, 1, __ATOMIC_RELAXED); }
+  // The next number to be handed out, without taking it: places an event among the records.
+  uint64_t peekSeq() const { return __atomic_load_n(&seq_, __ATOMIC_RELAXED); }
   uint32_t generation() const { return generation_; }
   uint64_t startNs() const { return start_ns_; }
   const char* path() const { return path_; }

@@ -426,3 +426,27 @@ __attribute__((destructor)) void onExit() {
 }  // namespace
 
 }  // namespace tidemark::preload
+
+// The entry point of include/tidemark/marker.h, found by the program with dlsym. A sample is
+// written with every marker, so the timeline has a point exactly where the program said it was.
+extern "C" __attribute__((visibility("default"))) void tidemark_marker_v1(int kind, const char* text) {
+  using namespace tidemark::preload;
+  if (!trackerReady() || kind < 0 || kind > 255) return;
+  ThreadState& t = t_state;
+  if (t.busy) return;
+  t.busy = true;
+  int saved_errno = errno;
+  size_t len = text ? strnlen(text, 255) : 0;
+  {
+    RecordBuilder r(t.stream, tidemark::format::RecordType::Marker, writer().nextSeq(), 32 + len);
+    if (r.ok()) {
+      r.v(sys::monotonicNs() - writer().startNs());
+      r.v(static_cast<uint64_t>(kind));
+      r.bytes(text ? text : "", len);
+      r.commit();
+    }
+  }
+  writeSample(t);
+  errno = saved_errno;
+  t.busy = false;
+}

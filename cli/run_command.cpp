@@ -132,7 +132,13 @@ int runCommand(const RunOptions& options) {
       if (kv.size() > 11) ld_preload += ":" + std::string(kv.substr(11));
       continue;
     }
-    if (kv.rfind("TIDEMARK_", 0) == 0 && kv.rfind("TIDEMARK_PRELOAD=", 0) != 0) continue;
+    // The variables set below come from the command line; others (TIDEMARK_QUIET,
+    // TIDEMARK_VERIFY_STACKS) pass through.
+    bool set_below = false;
+    for (std::string_view name : {"TIDEMARK_OUTPUT=", "TIDEMARK_INTERVAL_MS=", "TIDEMARK_MAX_FRAMES=",
+                                  "TIDEMARK_TRACK_MMAP=", "TIDEMARK_MODE="})
+      set_below = set_below || kv.starts_with(name);
+    if (set_below) continue;
     env.emplace_back(kv);
   }
   env.push_back("LD_PRELOAD=" + ld_preload);

@@ -8,6 +8,7 @@
 #include <cstring>
 
 #include "aggregator.h"
+#include "frame_rules.h"
 #include "sys.h"
 #include "tracker.h"
 
@@ -18,7 +19,13 @@ namespace {
 
 #define TM_LIKELY(x) __builtin_expect(!!(x), 1)
 #define TM_UNLIKELY(x) __builtin_expect(!!(x), 0)
-#define TM_CALLER reinterpret_cast<uintptr_t>(__builtin_return_address(0))
+// Evaluated in each exported function: __builtin_frame_address gives every hook a frame pointer,
+// so the caller's rbp and return address sit at known places (see stack_cache.h).
+#define TM_CALLER                                                      \
+  CallSite {                                                           \
+    reinterpret_cast<uintptr_t>(__builtin_return_address(0)),         \
+        reinterpret_cast<uintptr_t>(__builtin_frame_address(0))        \
+  }
 
 // The thread state when this call should be recorded, nullptr when it passes straight through.
 inline ThreadState* enter() {
@@ -37,7 +44,7 @@ inline void leave(ThreadState* t, int saved_errno) {
   t->busy = false;
 }
 
-void recordAlloc(ThreadState* t, RecordType type, void* p, size_t size, uintptr_t caller) {
+void recordAlloc(ThreadState* t, RecordType type, void* p, size_t size, CallSite caller) {
   StackId stack = captureStack(*t, caller);
   if (g_aggregate) {
     if (type == RecordType::Mmap)
@@ -67,7 +74,7 @@ void recordFree(ThreadState* t, void* p) {
 
 inline bool ensureReal() { return TM_LIKELY(real.malloc != nullptr) || resolveRealFunctions(); }
 
-void* allocateTracked(size_t size, uintptr_t caller) {
+void* allocateTracked(size_t size, CallSite caller) {
   ThreadState* t = enter();
   if (!t) return real.malloc(size);
   void* p = real.malloc(size);
@@ -77,7 +84,7 @@ void* allocateTracked(size_t size, uintptr_t caller) {
   return p;
 }
 
-void* alignedTracked(void* (*fn)(size_t, size_t), size_t align, size_t size, uintptr_t caller) {
+void* alignedTracked(void* (*fn)(size_t, size_t), size_t align, size_t size, CallSite caller) {
   ThreadState* t = enter();
   if (!t) return fn(align, size);
   void* p = fn(align, size);
@@ -87,7 +94,7 @@ void* alignedTracked(void* (*fn)(size_t, size_t), size_t align, size_t size, uin
   return p;
 }
 
-void* reallocTracked(void* p, size_t size, uintptr_t caller) {
+void* reallocTracked(void* p, size_t size, CallSite caller) {
   ThreadState* t = enter();
   if (!t) return real.realloc(p, size);
   if (!p) {
@@ -255,7 +262,7 @@ __attribute__((visibility("default"))) void* mmap(void* addr, size_t len, int pr
     return reinterpret_cast<void*>(r);
   }
   if (!(flags & MAP_ANONYMOUS) || !options.track_mmap) return real.mmap(addr, len, prot, flags, fd, off);
-  uintptr_t caller = TM_CALLER;
+  CallSite caller = TM_CALLER;
   ThreadState* t = enter();
   if (!t) return real.mmap(addr, len, prot, flags, fd, off);
   void* p = real.mmap(addr, len, prot, flags, fd, off);
@@ -316,7 +323,7 @@ __attribute__((visibility("default"))) void* mremap(void* old, size_t old_size, 
     }
     return reinterpret_cast<void*>(r);
   }
-  uintptr_t caller = TM_CALLER;
+  CallSite caller = TM_CALLER;
   ThreadState* t = options.track_mmap ? enter() : nullptr;
   if (!t) return real.mremap(old, old_size, new_size, flags, wanted);
   StackId stack = captureStack(*t, caller);
@@ -351,3 +358,15 @@ __attribute__((visibility("default"))) void* mremap(void* old, size_t old_size, 
 }
 
 }  // extern "C"
+
+// Code unloaded by dlclose may be replaced by other code at the same addresses: the learned frame
+// rules and the cached stacks are forgotten.
+extern "C" __attribute__((visibility("default"))) int dlclose(void* handle) {
+  if (TM_UNLIKELY(!ensureReal()) || !real.dlclose) return -1;
+  int rc = real.dlclose(handle);
+  int e = errno;
+  forgetFrameRules();
+  invalidateStackCaches();
+  errno = e;
+  return rc;
+}

@@ -75,10 +75,7 @@ uint64_t existingTracePid(const char* path) {
 
 }  // namespace
 
-TraceWriter& writer() {
-  static constinit TraceWriter w;  // no guard, no constructor at load time
-  return w;
-}
+constinit TraceWriter g_trace_writer;
 
 int TraceWriter::openFile(const char* path) {
   int fd = sys::open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
@@ -214,7 +211,7 @@ uint8_t* TraceWriter::mapAggregatePage(uint32_t page) {
   return newChunk(s) ? s.chunk : nullptr;
 }
 
-uint8_t* TraceWriter::reserve(Stream& s, size_t size) {
+uint8_t* TraceWriter::reserveSlow(Stream& s, size_t size) {
   if (s.generation != generation_) {
     // First record of this thread (or first in a forked child): a new stream.
     if (s.chunk && s.generation != 0 && s.generation != generation_) sys::munmap(s.chunk, chunk_size_);
@@ -228,26 +225,11 @@ uint8_t* TraceWriter::reserve(Stream& s, size_t size) {
   return s.pos;
 }
 
-RecordBuilder::RecordBuilder(Stream& s, format::RecordType type, uint64_t seq, size_t max_size)
-    : stream_(s), type_(type), seq_(seq) {
-  start_ = writer().reserve(s, max_size);
-  if (!start_) return;
-  p_ = start_ + 1;
-  z(static_cast<int64_t>(seq - s.prev_seq));
-}
-
 void RecordBuilder::bytes(const void* data, size_t n) {
   v(n);
   memcpy(p_, data, n);
   p_ += n;
 }
 
-void RecordBuilder::commit() {
-  if (!start_) return;
-  stream_.prev_seq = seq_;
-  stream_.pos = p_;
-  // The type byte goes last: a reader that sees it non-zero sees the whole record.
-  __atomic_store_n(start_, static_cast<uint8_t>(type_), __ATOMIC_RELEASE);
-}
 
 }  // namespace tidemark::preload

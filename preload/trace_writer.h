@@ -59,7 +59,11 @@ class TraceWriter {
   const char* path() const { return path_; }
 
   // Makes room for a record of at most `size` bytes in `s`, taking a new chunk when needed.
-  uint8_t* reserve(Stream& s, size_t size);
+  uint8_t* reserve(Stream& s, size_t size) {
+    if (__builtin_expect(s.generation == generation_ && s.chunk && static_cast<size_t>(s.end - s.pos) >= size, 1))
+      return s.pos;
+    return reserveSlow(s, size);
+  }
   // Maps the page of per-stack counters with the given index (aggregated mode); nullptr on failure.
   uint8_t* mapAggregatePage(uint32_t page);
   format::AggregateTotals* totals() { return &header_->aggregate; }
@@ -67,6 +71,7 @@ class TraceWriter {
   void resetAfterFork();
 
  private:
+  uint8_t* reserveSlow(Stream& s, size_t size);
   int openFile(const char* path);  // 0 or -errno
   bool newChunk(Stream& s);
 
@@ -81,6 +86,24 @@ class TraceWriter {
   char path_[4096] = {};
 };
 
-TraceWriter& writer();
+// Constant-initialized: no constructor runs at load time, no guard on access.
+extern TraceWriter g_trace_writer;
+inline TraceWriter& writer() { return g_trace_writer; }
+
+inline RecordBuilder::RecordBuilder(Stream& s, format::RecordType type, uint64_t seq, size_t max_size)
+    : stream_(s), type_(type), seq_(seq) {
+  start_ = writer().reserve(s, max_size);
+  if (!start_) return;
+  p_ = start_ + 1;
+  z(static_cast<int64_t>(seq - s.prev_seq));
+}
+
+inline void RecordBuilder::commit() {
+  if (!start_) return;
+  stream_.prev_seq = seq_;
+  stream_.pos = p_;
+  // The type byte goes last: a reader that sees it non-zero sees the whole record.
+  __atomic_store_n(start_, static_cast<uint8_t>(type_), __ATOMIC_RELEASE);
+}
 
 }  // namespace tidemark::preload

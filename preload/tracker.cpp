@@ -17,6 +17,8 @@
 #include "aggregator.h"
 #include "module_map.h"
 #include "spinlock.h"
+#include "frame_rules.h"
+#include "stack_cache.h"
 #include "sys.h"
 
 namespace tidemark::preload {
@@ -118,6 +120,7 @@ bool resolveRealFunctions() {
   real.mmap = reinterpret_cast<decltype(real.mmap)>(next("mmap"));
   real.munmap = reinterpret_cast<decltype(real.munmap)>(next("munmap"));
   real.mremap = reinterpret_cast<decltype(real.mremap)>(next("mremap"));
+  real.dlclose = reinterpret_cast<decltype(real.dlclose)>(next("dlclose"));
   t_state.resolving = false;
   if (!real.malloc || !real.free || !real.calloc || !real.realloc || !real.mmap || !real.munmap) {
     static const char kMsg[] = "tidemark: cannot find the real allocator (dlsym failed); aborting\n";
@@ -130,26 +133,9 @@ bool resolveRealFunctions() {
 
 // ---- stack capture ----------------------------------------------------------------------------
 
-StackId captureStack(ThreadState& t, uintptr_t caller) {
-  void* raw[format::kMaxFrames + 24];
-  int limit = static_cast<int>(options.max_frames) + 24;
-  int n = unw_backtrace(raw, limit);
-  // Drop the unwinder's and the tracker's own frames: the stack starts at the return address into
-  // the code that called the allocation function.
-  int start = -1;
-  for (int i = 0; i < n && i < 24; ++i) {
-    if (reinterpret_cast<uintptr_t>(raw[i]) == caller) {
-      start = i;
-      break;
-    }
-  }
-  if (start < 0) {
-    start = 0;
-    while (start < n && (reinterpret_cast<uintptr_t>(raw[start]) - g_self_lo) < (g_self_hi - g_self_lo)) ++start;
-  }
-  uint32_t count = static_cast<uint32_t>(n - start);
-  if (count > options.max_frames) count = static_cast<uint32_t>(options.max_frames);
-  const uint64_t* frames = reinterpret_cast<const uint64_t*>(raw + start);
+namespace {
+
+StackId internFrames(ThreadState& t, const uint64_t* frames, uint32_t count) {
   bool is_new = false;
   StackId id = depot().intern(frames, count, is_new);
   if (is_new) {
@@ -166,6 +152,220 @@ StackId captureStack(ThreadState& t, uintptr_t caller) {
       }
       r.commit();
     }
+  }
+  return id;
+}
+
+// libunwind's fast trace, for stacks that are not cached.
+StackId unwindFast(ThreadState& t, CallSite caller) {
+  void* raw[format::kMaxFrames + 24];
+  int limit = static_cast<int>(options.max_frames) + 24;
+  int n = unw_backtrace(raw, limit);
+  // Drop the unwinder's and the tracker's own frames: the stack starts at the return address into
+  // the code that called the allocation function.
+  int start = -1;
+  for (int i = 0; i < n && i < 24; ++i) {
+    if (reinterpret_cast<uintptr_t>(raw[i]) == caller.ret) {
+      start = i;
+      break;
+    }
+  }
+  if (start < 0) {
+    start = 0;
+    while (start < n && (reinterpret_cast<uintptr_t>(raw[start]) - g_self_lo) < (g_self_hi - g_self_lo)) ++start;
+  }
+  uint32_t count = static_cast<uint32_t>(n - start);
+  if (count > options.max_frames) count = static_cast<uint32_t>(options.max_frames);
+  return internFrames(t, reinterpret_cast<const uint64_t*>(raw + start), count);
+}
+
+// The highest CFA libunwind has shown on this thread: the tracker's own unwinder never reads above.
+__thread uint64_t t_stack_top __attribute__((tls_model("initial-exec")));
+
+// Unwinds with libunwind's DWARF stepper from the hook's caller outward and learns each pc's rule
+// (frame_rules.h). Slow (libunwind blocks signals around its look-ups), so it runs only for pcs
+// not seen before.
+void learnStack(CallSite caller) {
+  unw_context_t context;
+  unw_cursor_t cursor;
+  if (unw_getcontext(&context) != 0 || unw_init_local(&cursor, &context) != 0) return;
+  for (int skipped = 0;; ++skipped) {
+    unw_word_t ip = 0, sp = 0;
+    unw_get_reg(&cursor, UNW_REG_IP, &ip);
+    unw_get_reg(&cursor, UNW_REG_SP, &sp);
+    if (ip == caller.ret && sp == caller.cfa()) break;
+    if (skipped > 24 || unw_step(&cursor) <= 0) return;
+  }
+  for (uint32_t n = 0; n < options.max_frames; ++n) {
+    unw_word_t ip = 0, sp = 0, rbp = 0;
+    unw_get_reg(&cursor, UNW_REG_IP, &ip);
+    unw_get_reg(&cursor, UNW_REG_SP, &sp);
+    unw_get_reg(&cursor, UNW_X86_64_RBP, &rbp);
+    if (unw_is_signal_frame(&cursor) > 0) {
+      learnFrameRule(ip, {FrameKind::Unusable, false, 0, 0});
+      return;
+    }
+    int stepped = unw_step(&cursor);
+    if (stepped <= 0) {
+      if (stepped == 0) learnFrameRule(ip, {FrameKind::Outermost, false, 0, 0});
+      return;
+    }
+    unw_word_t next_ip = 0, cfa = 0, next_rbp = 0;
+    unw_get_reg(&cursor, UNW_REG_IP, &next_ip);
+    unw_get_reg(&cursor, UNW_REG_SP, &cfa);
+    unw_get_reg(&cursor, UNW_X86_64_RBP, &next_rbp);
+    unw_save_loc_t loc;
+    bool in_memory = unw_get_save_loc(&cursor, UNW_X86_64_RBP, &loc) == 0 && loc.type == UNW_SLT_MEMORY;
+    if (cfa > t_stack_top) t_stack_top = cfa;
+    FrameRule rule{FrameKind::Unusable, false, 0, 0};
+    if (cfa <= sp || cfa - sp > (1u << 30) || *reinterpret_cast<const uint64_t*>(cfa - 8) != next_ip) {
+      // the return address was not where a call leaves it: leave the rule Unusable
+    } else if (rbp == cfa - 16 && in_memory && loc.u.addr == cfa - 16) {
+      rule = {FrameKind::FramePointer, false, 0, 0};
+    } else if (in_memory && loc.u.addr >= sp && loc.u.addr < cfa) {
+      rule = {FrameKind::Fixed, true, static_cast<int16_t>(static_cast<int64_t>(loc.u.addr - cfa)),
+              static_cast<uint32_t>(cfa - sp)};
+    } else if (next_rbp == rbp) {
+      rule = {FrameKind::Fixed, false, 0, static_cast<uint32_t>(cfa - sp)};
+    }
+    learnFrameRule(ip, rule);
+    if (next_ip == 0) return;
+  }
+}
+
+enum class Unwound { Done, NeedsLearning, Unusable };
+
+// The tracker's own unwinder: follows the learned rules from the hook's caller, collects the
+// frames and, in e, every stack word the result depended on (see stack_cache.h).
+Unwound unwindWithRules(CallSite caller, uint64_t* frames, uint32_t& n, StackCache::Entry& e) {
+  const uint64_t cfa0 = caller.cfa();
+  const uint64_t top = t_stack_top;
+  if (top <= cfa0) return Unwound::NeedsLearning;
+  const auto max = static_cast<uint32_t>(options.max_frames);
+  uint32_t checks = 0;
+  auto check = [&](uint64_t address, uint64_t value) {
+    if (checks < StackCache::kMaxChecks) {
+      e.offset[checks] = static_cast<int32_t>(static_cast<int64_t>(address - cfa0));
+      e.value[checks] = value;
+    }
+    ++checks;
+  };
+  auto word = [](uint64_t address) { return *reinterpret_cast<const uint64_t*>(address); };
+  uint64_t ip = caller.ret;
+  uint64_t sp = cfa0;
+  uint64_t rbp_from = caller.frame;  // where the current rbp value was read
+  uint64_t rbp = word(rbp_from);
+  n = 0;
+  for (;;) {
+    frames[n++] = ip;
+    if (n == max) break;
+    FrameRule rule = frameRule(ip);
+    uint64_t cfa = 0;
+    switch (rule.kind) {
+      case FrameKind::Unknown: return Unwound::NeedsLearning;
+      case FrameKind::Unusable: return Unwound::Unusable;
+      case FrameKind::Outermost: goto done;
+      case FrameKind::FramePointer:
+        cfa = rbp + 16;
+        if (cfa < sp + 16 || cfa > top) return Unwound::NeedsLearning;
+        check(rbp_from, rbp);  // this frame's size came from that word
+        rbp_from = rbp;
+        rbp = word(rbp_from);
+        break;
+      case FrameKind::Fixed:
+        cfa = sp + rule.size;
+        if (cfa > top) return Unwound::NeedsLearning;
+        if (rule.saves_rbp) {
+          rbp_from = cfa + static_cast<int64_t>(rule.rbp_offset);
+          rbp = word(rbp_from);
+        }
+        break;
+    }
+    ip = word(cfa - 8);
+    check(cfa - 8, ip);
+    sp = cfa;
+    if (ip == 0) {
+      --checks;
+      break;
+    }
+  }
+done:
+  e.checks = checks <= StackCache::kMaxChecks ? static_cast<uint16_t>(checks) : StackCache::kUncacheable;
+  return Unwound::Done;
+}
+
+// A hash of the return address after the caller's, read with the learned rules (0 where a
+// rule is missing): it only spreads the cache's sets, the entries' checks decide a hit.
+uint64_t spreadHash(CallSite caller) {
+  const uint64_t top = t_stack_top;
+  uint64_t ip = caller.ret, sp = caller.cfa();
+  uint64_t rbp = *reinterpret_cast<const uint64_t*>(caller.frame);
+  uint64_t h = 0;
+  for (int i = 0; i < 1; ++i) {
+    FrameRule rule = frameRule(ip);
+    uint64_t cfa;
+    if (rule.kind == FrameKind::Fixed) {
+      cfa = sp + rule.size;
+      if (cfa > top) break;
+      if (rule.saves_rbp) rbp = *reinterpret_cast<const uint64_t*>(cfa + static_cast<int64_t>(rule.rbp_offset));
+    } else if (rule.kind == FrameKind::FramePointer) {
+      cfa = rbp + 16;
+      if (cfa < sp + 16 || cfa > top) break;
+      rbp = *reinterpret_cast<const uint64_t*>(rbp);
+    } else {
+      break;
+    }
+    ip = *reinterpret_cast<const uint64_t*>(cfa - 8);
+    sp = cfa;
+    h = (h ^ ip) * 0x9e3779b97f4a7c15ull;
+  }
+  return h;
+}
+
+void verify(ThreadState& t, CallSite caller, StackId id) {
+  StackCacheStats& stats = stackCacheStats();
+  __atomic_add_fetch(&stats.verified, 1, __ATOMIC_RELAXED);
+  if (unwindFast(t, caller) != id && __atomic_fetch_add(&stats.mismatches, 1, __ATOMIC_RELAXED) == 0)
+    sys::message("stack cache: a stack differs from libunwind's");
+}
+
+}  // namespace
+
+StackId captureStack(ThreadState& t, CallSite caller) {
+  StackCache* cache = threadStackCache();
+  if (!cache) return unwindFast(t, caller);
+  const uint32_t epoch = stackCacheEpoch();
+  StackCache::Entry* victim = nullptr;
+  if (StackId id = cache->find(caller, spreadHash(caller), epoch, victim)) {
+    if (options.verify_stacks) {
+      __atomic_add_fetch(&stackCacheStats().hits, 1, __ATOMIC_RELAXED);
+      verify(t, caller, id);
+    }
+    return id;
+  }
+  StackCache::Entry& e = *victim;
+  e.epoch = 0;  // invalid while it is rewritten
+  uint64_t frames[format::kMaxFrames];
+  uint32_t n = 0;
+  Unwound result = unwindWithRules(caller, frames, n, e);
+  if (result == Unwound::NeedsLearning) {
+    learnStack(caller);
+    result = unwindWithRules(caller, frames, n, e);
+  }
+  if (result != Unwound::Done) {
+    if (options.verify_stacks) __atomic_add_fetch(&stackCacheStats().uncacheable, 1, __ATOMIC_RELAXED);
+    return unwindFast(t, caller);
+  }
+  StackId id = internFrames(t, frames, n);
+  if (options.verify_stacks) {
+    __atomic_add_fetch(&stackCacheStats().misses, 1, __ATOMIC_RELAXED);
+    verify(t, caller, id);
+  }
+  if (id && e.checks != StackCache::kUncacheable) {
+    e.ret = caller.ret;
+    e.cfa = caller.cfa();
+    e.id = id;
+    e.epoch = epoch;
   }
   return id;
 }
@@ -374,6 +574,7 @@ void forkChild() {
   t.busy = true;
   writer().resetAfterFork();
   depot().resetAfterFork();
+  invalidateStackCaches();
   aggregator().resetAfterFork();
   resetModuleMapAfterFork();
   g_is_fork_child = true;
@@ -399,6 +600,7 @@ void ensureStarted() {
   g_page_size = static_cast<uint64_t>(sysconf(_SC_PAGESIZE));
   dl_iterate_phdr(findSelf, nullptr);
   unw_set_caching_policy(unw_local_addr_space, UNW_CACHE_PER_THREAD);
+  initStackCache();
   beginTrace(t);
   if (trackerReady()) pthread_atfork(forkPrepare, forkParent, forkChild);
   t.busy = false;
@@ -411,8 +613,36 @@ __attribute__((constructor)) void onLoad() {
   if (trackerReady()) startSampler();
 }
 
+void reportStackCache() {
+  const StackCacheStats& st = stackCacheStats();
+  char line[256];
+  size_t n = 0;
+  auto text = [&](const char* s) {
+    while (*s && n < sizeof line - 1) line[n++] = *s++;
+  };
+  auto number = [&](uint64_t v) {
+    char digits[24];
+    int k = 0;
+    do digits[k++] = static_cast<char>('0' + v % 10); while ((v /= 10) != 0);
+    while (k > 0 && n < sizeof line - 1) line[n++] = digits[--k];
+  };
+  text("stack cache: hits ");
+  number(st.hits);
+  text(", misses ");
+  number(st.misses);
+  text(", uncacheable ");
+  number(st.uncacheable);
+  text(", verified ");
+  number(st.verified);
+  text(", mismatches ");
+  number(st.mismatches);
+  line[n] = '\0';
+  sys::message(line);
+}
+
 __attribute__((destructor)) void onExit() {
   if (!trackerReady()) return;
+  if (options.verify_stacks) reportStackCache();
   ThreadState& t = t_state;
   bool was_busy = t.busy;
   t.busy = true;

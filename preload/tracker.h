@@ -7,6 +7,7 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "stack_cache.h"
 #include "stack_depot.h"
 #include "trace_writer.h"
 
@@ -26,6 +27,7 @@ struct RealFunctions {
   void* (*mmap)(void*, size_t, int, int, int, off_t);
   int (*munmap)(void*, size_t);
   void* (*mremap)(void*, size_t, size_t, int, ...);
+  int (*dlclose)(void*);
 };
 extern RealFunctions real;
 
@@ -62,6 +64,6 @@ bool isBootstrap(const void* p);
 size_t bootstrapSize(const void* p);
 
 // Unwinds the calling thread (frames above `caller` dropped) and interns the stack.
-StackId captureStack(ThreadState& t, uintptr_t caller);
+StackId captureStack(ThreadState& t, CallSite caller);
 
 }  // namespace tidemark::preload

@@ -3,6 +3,7 @@
 
 #include <filesystem>
 #include <regex>
+#include <sstream>
 
 #include "harness.h"
 
@@ -165,6 +166,46 @@ TEST_P(Summary, ExecKeepsThePathForTheNewImage) {
   EXPECT_EQ((*a)["peak_bytes"], 10 * kMiB);
   EXPECT_EQ(s["end"]["state"], "exited");
   EXPECT_TRUE(std::filesystem::exists(dir + "/exec.pre-exec.tmtrace"));  // the shell's, kept aside
+}
+
+// Bytes allocated by every site whose stack passes through `function` (at any depth).
+uint64_t bytesThrough(const nlohmann::json& groups, const std::string& function) {
+  uint64_t bytes = 0;
+  for (const auto& g : groups) {
+    for (const auto& f : g["frames"]) {
+      std::string name = f["function"];
+      if (name == function || name.ends_with("::" + function)) {
+        bytes += g["allocated_bytes"].get<uint64_t>();
+        break;
+      }
+    }
+  }
+  return bytes;
+}
+
+// The tracker's stack cache and its own unwinder against libunwind on stacks that defeat simple
+// caching: one wrapper called from eight places at the same depth, compensating VLAs, recursion
+// of random depth, frame-pointer code with alloca, exceptions, four threads.
+TEST_P(Summary, HardStackShapesAreAttributedExactly) {
+  std::string trace = tempDir() + "/shapes.tmtrace";
+  Result r = run({tidemark(), "run", "--mode", GetParam(), "-o", trace, "--", program("tm-test-stack_shapes")},
+                 {"TIDEMARK_VERIFY_STACKS=1"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  std::smatch m;
+  ASSERT_TRUE(std::regex_search(r.err, m, std::regex("stack cache: hits (\\d+), misses (\\d+), uncacheable (\\d+), verified (\\d+), mismatches (\\d+)")))
+      << r.err;
+  EXPECT_GT(std::stoull(m[1]), 100000u);  // the cache is used...
+  EXPECT_EQ(std::stoull(m[5]), 0u);       // ...and never disagrees with a fresh libunwind unwind
+  auto s = summary(trace);
+  std::istringstream expected(r.out);
+  std::string site;
+  uint64_t bytes = 0;
+  int sites = 0;
+  while (expected >> site >> bytes) {
+    EXPECT_EQ(bytesThrough(s["sites"], site), bytes) << site;
+    ++sites;
+  }
+  EXPECT_EQ(sites, 14) << r.out;
 }
 
 INSTANTIATE_TEST_SUITE_P(Modes, Summary, ::testing::Values("full", "aggregate"));

@@ -1,0 +1,91 @@
+// A per-thread cache of unwound stacks, so that an allocation site reached again through the same
+// chain of calls costs a few compares instead of a DWARF unwind and a depot look-up.
+//
+// Key: the hook's return address and its CFA (where the caller's frame begins). An entry holds the
+// stack id and the list of stack words that decided the unwind: each frame's return-address slot
+// and, for frames whose CFA comes from rbp (frame pointers, alloca, VLAs), the slot where that rbp
+// was saved. Unwinding is a function of the registers at the hook (fixed by the key: the hook keeps
+// a frame pointer) and of those words, and every other frame has a size fixed by its pc, so if
+// every recorded word still holds its value, a fresh unwind would give the same frames. Stacks with
+// a signal frame or an unusual frame (rbp inside its own frame but not the standard frame pointer,
+// as after stack realignment) are not cached.
+//
+// TIDEMARK_VERIFY_STACKS=1 unwinds on every hit as well and counts disagreements (tests use it).
+#pragma once
+
+#include <cstdint>
+
+#include "stack_depot.h"
+
+namespace tidemark::preload {
+
+// Where an allocation function was called from: its return address and its frame pointer (the
+// hooks keep one, so the caller's rbp is at frame[0], the return address at frame[1]).
+struct CallSite {
+  uintptr_t ret;
+  uintptr_t frame;
+  uintptr_t cfa() const { return frame + 16; }
+};
+
+struct StackCacheStats {
+  uint64_t hits, misses, uncacheable, verified, mismatches;
+};
+
+class StackCache {
+ public:
+  static constexpr uint32_t kEntries = 512;
+  static constexpr uint32_t kMaxChecks = 48;
+
+  struct Entry {
+    uint64_t ret;
+    uint64_t cfa;
+    StackId id;
+    uint32_t epoch;
+    uint16_t checks;    // number of (offset, value) pairs; kUncacheable: unwind without recording
+    uint16_t unused;
+    int32_t offset[kMaxChecks];  // from the CFA
+    uint64_t value[kMaxChecks];
+  };
+  static constexpr uint16_t kUncacheable = 0xffff;
+
+  static constexpr uint32_t kWays = 4;  // one call site reached through several chains
+
+  void clear(uint32_t i) { entries_[i].epoch = 0; }
+
+  // The cached id for this call, or 0; `victim` is the entry to overwrite after a miss.
+  // `spread` (the next return addresses, hashed) picks the set, so that one wrapper such as
+  // operator new, called at the same depth from many places, does not crowd a single set.
+  StackId find(CallSite c, uint64_t spread, uint32_t epoch, Entry*& victim) {
+    uint64_t h = (c.ret ^ (c.cfa() * 0x9e3779b97f4a7c15ull) ^ spread) * 0xff51afd7ed558ccdull;
+    uint32_t set = static_cast<uint32_t>(h >> 40) & (kEntries / kWays - 1);
+    Entry* ways = &entries_[set * kWays];
+    const auto* base = reinterpret_cast<const uint8_t*>(c.cfa());
+    for (uint32_t w = 0; w < kWays; ++w) {
+      Entry& e = ways[w];
+      if (e.ret != c.ret || e.cfa != c.cfa() || e.epoch != epoch) continue;
+      uint32_t i = 0;
+      while (i < e.checks && *reinterpret_cast<const uint64_t*>(base + e.offset[i]) == e.value[i]) ++i;
+      if (i == e.checks) return e.id;
+    }
+    // Round robin within the set.
+    uint8_t& next = next_way_[set];
+    victim = &ways[next];
+    next = static_cast<uint8_t>((next + 1) % kWays);
+    return 0;
+  }
+
+ private:
+  Entry entries_[kEntries];
+  uint8_t next_way_[kEntries / kWays];
+};
+
+// The calling thread's cache (mapped on first use, returned to a pool when the thread exits), or
+// nullptr when none can be had.
+StackCache* threadStackCache();
+// Makes every thread's entries stale (after fork, the depot's ids start over).
+void invalidateStackCaches();
+uint32_t stackCacheEpoch();
+StackCacheStats& stackCacheStats();
+void initStackCache();
+
+}  // namespace tidemark::preload

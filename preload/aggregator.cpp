@@ -100,9 +100,19 @@ void Aggregator::checkPeak() {
 }
 
 void Aggregator::addBlock(uint64_t addr, uint64_t size, StackId stack) {
-  Block old;
-  if (erase(addr, old)) removeBlock(old.size, old.stack);  // a free we never saw
-  insert({addr, size, stack});
+  // One probe: the slot is either empty or holds a block whose free we never saw.
+  if (blocks_ && (used_ + 1) * 2 <= mask_ + 1) {
+    Block& slot = blocks_[address_table::locate(blocks_, mask_, addr)];
+    if (slot.key)
+      removeBlock(slot.size, slot.stack);
+    else
+      ++used_;
+    slot = {addr, size, stack};
+  } else {
+    Block old;
+    if (erase(addr, old)) removeBlock(old.size, old.stack);
+    insert({addr, size, stack});
+  }
   if (format::StackCounters* c = counters(stack)) {
     c->live_bytes += size;
     ++c->live_blocks;

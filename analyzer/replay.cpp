@@ -77,6 +77,7 @@ class Replayer {
         break;
       }
       case RecordType::Sample:
+        now_ns_ = std::max(now_ns_, rec.a);
         if (aggregated_)
           r_.timeline.push_back({rec.a, rec.seq, rec.b, rec.c, rec.size});
         else
@@ -104,6 +105,7 @@ class Replayer {
         break;
       }
       case RecordType::Marker:
+        now_ns_ = std::max(now_ns_, rec.a);
         r_.markers.push_back({rec.a, rec.seq, static_cast<uint32_t>(rec.b), std::string(rec.text)});
         break;
       case RecordType::Exit:
@@ -131,6 +133,8 @@ class Replayer {
     if (r_.end.state == EndState::Exited || r_.end.state == EndState::Signaled)
       r_.duration_ns = std::max(r_.duration_ns, r_.end.time_ns);
     r_.heap_peak_time_ns = r_.timeAtSeq(r_.heap_peak_seq);
+    r_.has_series = !aggregated_;
+    r_.series.extendTo(r_.duration_ns);
   }
 
  private:
@@ -161,6 +165,7 @@ class Replayer {
     blocks_.insert(addr, {size, stack});
     StackStats& s = touch(stack);
     s.live_bytes += size;
+    r_.series.update(stack, now_ns_, s.live_bytes);
     ++s.live_blocks;
     ++s.alloc_count;
     s.alloc_bytes += size;
@@ -182,6 +187,7 @@ class Replayer {
   void removeBlock(const Block& b) {
     StackStats& s = touch(b.stack);
     s.live_bytes -= b.size;
+    r_.series.update(b.stack, now_ns_, s.live_bytes);
     --s.live_blocks;
     r_.heap_live -= b.size;
   }
@@ -225,6 +231,7 @@ class Replayer {
 
   ReplayResult& r_;
   bool aggregated_;
+  uint64_t now_ns_ = 0;  // time of the latest sample or marker: events between take it
   AddressMap<Block> blocks_;
   std::map<uint64_t, Region> regions_;
 };

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "site_series.h"
 #include "trace_reader.h"
 
 namespace tidemark {
@@ -95,6 +96,9 @@ struct ReplayResult {
   std::map<StackId, StackDef> stack_defs;
   std::map<uint32_t, std::vector<ModuleInfo>> module_maps;  // by generation
   std::vector<TimelineSample> timeline;
+  // Per-stack live heap bytes over time (full event logs only: has_series).
+  SeriesRecorder series;
+  bool has_series = false;
   std::vector<Marker> markers;
   std::vector<std::string> tracker_errors;
   std::vector<std::string> warnings;

@@ -63,6 +63,7 @@ std::vector<StackGroup> groupStacks(const ReplayResult& run, Symbolizer& symbols
       g.frames = std::move(frames);
       g.runtime = runtime;
     }
+    g.stacks.push_back(id);
     g.peak_bytes += run.peakBytes(id);
     g.peak_blocks += run.peakBlocks(id);
     g.live_bytes += st.live_bytes;
@@ -102,6 +103,7 @@ Summary summarize(const ReplayResult& run, Symbolizer& symbols, const SummaryOpt
       user.push_back(g);
     }
   }
+  s.growth = findGrowth(run, all, options.growth);
   s.peak = topBy(all, [](const StackGroup& g) { return g.peak_bytes; }, options.top);
   s.leaks = topBy(std::move(user), [](const StackGroup& g) { return g.live_bytes; }, options.top);
   s.sites = topBy(std::move(all), [](const StackGroup& g) { return g.allocated_bytes; }, options.top);

@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "findings.h"
 #include "replay.h"
 #include "symbolizer.h"
 
@@ -18,11 +19,13 @@ struct StackGroup {
   uint64_t live_bytes = 0, live_blocks = 0;  // live at the end of the trace
   uint64_t allocations = 0, allocated_bytes = 0;
   bool runtime = false;  // no frame outside the C/C++ runtime and system libraries
+  std::vector<StackId> stacks;  // the stacks folded into this group
 };
 
 struct SummaryOptions {
   size_t top = 10;
   bool full = false;  // keep allocator and library frames
+  GrowthOptions growth;
 };
 
 struct Summary {
@@ -35,6 +38,7 @@ struct Summary {
   uint64_t leaked_bytes = 0, leaked_blocks = 0;  // user code
   uint64_t runtime_leaked_bytes = 0, runtime_leaked_blocks = 0;
   bool ended_cleanly = false;  // exit() was reached: what is live at the end is a leak
+  GrowthFindings growth;
 };
 
 // Drops the allocator and library frames at the leaf end (unless full). Sets runtime when every

@@ -16,13 +16,14 @@ using namespace tidemark;
 
 namespace {
 
-int summaryCommand(const std::string& path, bool json, bool full, size_t top) {
+int summaryCommand(const std::string& path, bool json, bool full, size_t top, uint64_t limit) {
   TraceReader reader(path);
   ReplayResult run = replay(reader);
   Symbolizer symbols(run.module_maps);
   SummaryOptions options;
   options.full = full;
   options.top = top;
+  options.growth.limit = limit;
   Summary s = summarize(run, symbols, options);
   s.trace_path = path;
   s.trace_bytes = reader.fileSize();
@@ -95,11 +96,18 @@ int main(int argc, char** argv) {
   std::string trace;
   bool json = false, full = false;
   size_t top = 10;
+  uint64_t limit = 0;
   auto* summary_cmd = app.add_subcommand("summary", "Peak heap and RSS, the stacks that held the peak, leaks at exit");
   summary_cmd->add_option("trace", trace, "Trace file")->required();
   summary_cmd->add_flag("--json", json, "Machine-readable output");
   summary_cmd->add_flag("--full", full, "Keep allocator and standard-library frames in stacks");
   summary_cmd->add_option("--top", top, "How many stacks to list")->capture_default_str()->check(CLI::Range(1, 100000));
+
+  summary_cmd
+      ->add_option("--limit", limit,
+                   "Memory limit for the time-to-limit finding, e.g. 8GiB or 512MB (default: the cgroup limit the "
+                   "trace recorded)")
+      ->transform(CLI::AsSizeValue(false));
 
   auto* dump_cmd = app.add_subcommand("dump", "Print every record of a trace (for debugging tidemark)");
   dump_cmd->add_option("trace", trace, "Trace file")->required();
@@ -116,7 +124,7 @@ int main(int argc, char** argv) {
       run.track_mmap = !no_mmap;
       return runCommand(run);
     }
-    if (*summary_cmd) return summaryCommand(trace, json, full, top);
+    if (*summary_cmd) return summaryCommand(trace, json, full, top, limit);
     if (*dump_cmd) return dumpCommand(trace);
   } catch (const Error& e) {
     std::cerr << "tidemark: " << e.what() << '\n';

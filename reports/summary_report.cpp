@@ -1,5 +1,7 @@
 #include "summary_report.h"
 
+#include <cmath>
+
 #include <fmt/format.h>
 
 #include "units.h"
@@ -68,6 +70,111 @@ nlohmann::json groupsJson(const std::vector<StackGroup>& groups) {
   return a;
 }
 
+
+std::string signedBytes(double v) {
+  return (v < 0 ? "-" : "") + humanBytes(static_cast<uint64_t>(std::llround(std::fabs(v))));
+}
+
+std::string siteLine(const SiteTrend& t) {
+  const Frame& f = t.frames.front();
+  std::string where = f.file.empty() ? f.module : fmt::format("{}:{}", f.file, f.line);
+  return fmt::format("{} ({})", f.function, where);
+}
+
+std::string describeVerdict(const SiteTrend& t, bool days) {
+  const TrendVerdict& v = t.verdict;
+  switch (v.trend) {
+    case Trend::Unbounded:
+      if (days && t.rate_per_day != 0)
+        return fmt::format("unbounded growth: +{} per simulated day (+{} per 21 days), +{}/h; {} at the end",
+                           signedBytes(t.rate_per_day), signedBytes(t.rate_per_day * 21), signedBytes(t.rate_per_hour),
+                           humanBytes(t.final_bytes));
+      return fmt::format("unbounded growth: +{}/h; {} at the end", signedBytes(t.rate_per_hour), humanBytes(t.final_bytes));
+    case Trend::Plateau:
+      if (t.level_reached_day > 0)
+        return fmt::format("plateau at {} since simulated day {:.0f} ({})", signedBytes(v.level), t.level_reached_day,
+                           humanDuration(static_cast<uint64_t>(v.level_reached_s * 1e9)));
+      return fmt::format("plateau at {} since {}", signedBytes(v.level), humanDuration(static_cast<uint64_t>(v.level_reached_s * 1e9)));
+    case Trend::Periodic:
+      return fmt::format("periodic: {} cycles, every {}, amplitude {}", v.cycles,
+                         humanDuration(static_cast<uint64_t>(v.period_s * 1e9)), signedBytes(v.amplitude));
+    case Trend::Transient:
+      return fmt::format("transient: up to {}, {} at the end", humanBytes(t.peak_bytes), humanBytes(t.final_bytes));
+    case Trend::Steady:
+      return fmt::format("steady: {} to {}", signedBytes(v.min), signedBytes(v.max));
+  }
+  return "";
+}
+
+void writeFindings(std::ostream& out, const Summary& s) {
+  const GrowthFindings& g = s.growth;
+  out << "\nFindings\n";
+  if (g.process.available) {
+    const ProcessTrend& p = g.process;
+    out << fmt::format("  RSS: {}, {}/h over the last 40% of the run\n", trendName(p.rss.trend), signedBytes(p.rss_rate_per_hour));
+    if (p.limit) {
+      if (p.seconds_to_limit == 0)
+        out << fmt::format("  limit {} ({}): already reached\n", humanBytes(p.limit), p.limit_source);
+      else if (p.seconds_to_limit > 0)
+        out << fmt::format("  limit {} ({}): reached in {}{} at this rate\n", humanBytes(p.limit), p.limit_source,
+                           humanDuration(static_cast<uint64_t>(p.seconds_to_limit * 1e9)),
+                           p.days_to_limit >= 0 ? fmt::format(" (about {:.0f} simulated days)", p.days_to_limit) : "");
+      else
+        out << fmt::format("  limit {} ({}): not on course to reach it\n", humanBytes(p.limit), p.limit_source);
+    }
+  }
+  if (!g.available) {
+    out << "  " << g.unavailable_reason << '\n';
+    return;
+  }
+  if (g.sites.empty()) {
+    out << "  no allocation site held 1% of the heap\n";
+    return;
+  }
+  for (const SiteTrend& t : g.sites)
+    out << fmt::format("  {}\n      {}\n", siteLine(t), describeVerdict(t, g.simulated_days >= 2));
+}
+
+nlohmann::json growthJson(const GrowthFindings& g) {
+  nlohmann::json sites = nlohmann::json::array();
+  for (const SiteTrend& t : g.sites) {
+    const TrendVerdict& v = t.verdict;
+    sites.push_back({{"verdict", trendName(v.trend)},
+                     {"function", t.frames.front().function},
+                     {"file", t.frames.front().file},
+                     {"line", t.frames.front().line},
+                     {"frames", framesJson(t.frames)},
+                     {"stack_groups", t.stack_groups},
+                     {"peak_bytes", t.peak_bytes},
+                     {"final_bytes", t.final_bytes},
+                     {"rate_bytes_per_hour", t.rate_per_hour},
+                     {"rate_bytes_per_day", t.rate_per_day},
+                     {"level_bytes", v.level},
+                     {"level_reached_s", v.level_reached_s},
+                     {"level_reached_day", t.level_reached_day},
+                     {"period_s", v.period_s},
+                     {"amplitude_bytes", v.amplitude},
+                     {"cycles", v.cycles}});
+  }
+  nlohmann::json process = nullptr;
+  if (g.process.available) {
+    const ProcessTrend& p = g.process;
+    process = {{"rss_verdict", trendName(p.rss.trend)},
+               {"rss_rate_bytes_per_hour", p.rss_rate_per_hour},
+               {"limit_bytes", p.limit},
+               {"limit_source", p.limit_source},
+               {"seconds_to_limit", p.seconds_to_limit},
+               {"days_to_limit", p.days_to_limit}};
+  }
+  return {{"available", g.available},
+          {"unavailable_reason", g.unavailable_reason},
+          {"bin_width_ns", g.bin_width_ns},
+          {"window_end_ns", g.window_end_ns},
+          {"simulated_days", g.simulated_days},
+          {"sites", sites},
+          {"process", process}};
+}
+
 }  // namespace
 
 void writeSummaryText(std::ostream& out, const Summary& s, bool full) {
@@ -104,6 +211,7 @@ void writeSummaryText(std::ostream& out, const Summary& s, bool full) {
                        "not counted)\n",
                        groupedNumber(s.runtime_leaked_bytes), s.runtime_leaked_blocks, s.runtime_leaked_blocks == 1 ? "" : "s");
   writeGroups(out, s.leaks, false, s.leaked_bytes, full);
+  writeFindings(out, s);
 }
 
 nlohmann::json summaryJson(const Summary& s) {
@@ -148,6 +256,7 @@ nlohmann::json summaryJson(const Summary& s) {
         {"runtime_blocks", s.runtime_leaked_blocks},
         {"stacks", groupsJson(s.leaks)}}},
       {"timeline_samples", r.timeline.size()},
+      {"findings", growthJson(s.growth)},
       {"warnings", r.warnings},
       {"tracker_errors", r.tracker_errors},
   };

@@ -1,0 +1,187 @@
+#include "findings.h"
+
+#include <algorithm>
+#include <cmath>
+#include <map>
+
+#include "summary.h"
+
+namespace tidemark {
+
+namespace {
+
+constexpr double kNsPerSecond = 1e9;
+
+// Fractional simulated day at time t: day k (1-based) starts at the k-th date marker.
+class DayClock {
+ public:
+  explicit DayClock(const std::vector<Marker>& markers) {
+    for (const Marker& m : markers)
+      if (m.kind == 1) starts_.push_back(static_cast<double>(m.time_ns) / kNsPerSecond);
+    std::sort(starts_.begin(), starts_.end());
+  }
+  bool available() const { return starts_.size() >= 2; }
+  size_t days() const { return starts_.size(); }
+  double dayAt(double t) const {
+    if (starts_.empty() || t < starts_.front()) return 0;
+    auto it = std::upper_bound(starts_.begin(), starts_.end(), t);
+    size_t k = static_cast<size_t>(it - starts_.begin());  // days started by t
+    if (k >= starts_.size()) {
+      double len = (starts_.back() - starts_.front()) / static_cast<double>(starts_.size() - 1);
+      return static_cast<double>(k) + std::min(1.0, len > 0 ? (t - starts_.back()) / len : 0.0);
+    }
+    double a = starts_[k - 1], b = starts_[k];
+    return static_cast<double>(k) + (b > a ? (t - a) / (b - a) : 0.0);
+  }
+  double secondsPerDayNear(double t_from, double t_to) const {
+    double d = dayAt(t_to) - dayAt(t_from);
+    return d > 0 ? (t_to - t_from) / d : 0;
+  }
+
+ private:
+  std::vector<double> starts_;
+};
+
+// Where the analysis window ends, in ns: before the teardown at the end of a run (the destructors
+// at the end of main free everything within moments, which would make every structure that grew
+// look transient). A teardown is a fall of the heap to under half of its recent high, starting
+// within the last 5% of the run.
+uint64_t analysisEnd(const ReplayResult& run) {
+  uint64_t end = run.duration_ns;
+  const auto& tl = run.timeline;
+  if (tl.size() < 8 || end == 0) return end;
+  uint64_t recent_max = 0;
+  for (const TimelineSample& x : tl)
+    if (x.time_ns >= end - end / 5) recent_max = std::max(recent_max, x.heap);
+  uint64_t final_heap = tl.back().heap;
+  if (final_heap * 2 >= recent_max) return end;  // no collapse at the end
+  for (size_t j = tl.size(); j-- > 0;) {
+    // The teardown starts from about the top: the last moment within 10% of the recent high.
+    if (tl[j].heap * 10 >= recent_max * 9) return end - tl[j].time_ns <= end / 20 ? tl[j].time_ns : end;
+  }
+  return end;
+}
+
+std::string siteKey(const Frame& f) { return f.function + '@' + f.file + ':' + std::to_string(f.line); }
+
+}  // namespace
+
+GrowthFindings findGrowth(const ReplayResult& run, const std::vector<StackGroup>& groups, const GrowthOptions& options) {
+  GrowthFindings out;
+  DayClock clock(run.markers);
+  out.simulated_days = clock.days();
+  const uint64_t window_end = analysisEnd(run);
+  out.window_end_ns = window_end;
+
+  // The process: RSS from the timeline.
+  if (run.timeline.size() >= 16) {
+    std::vector<double> t, y;
+    size_t step = std::max<size_t>(1, run.timeline.size() / 4000);
+    for (size_t i = 0; i < run.timeline.size(); i += step) {
+      if (run.timeline[i].time_ns > window_end) break;
+      t.push_back(static_cast<double>(run.timeline[i].time_ns) / kNsPerSecond);
+      y.push_back(static_cast<double>(run.timeline[i].rss));
+    }
+    ProcessTrend& p = out.process;
+    p.available = true;
+    p.rss = classifyTrend(t, y);
+    p.rss_rate_per_hour = p.rss.rate_per_s * 3600;
+    p.limit = options.limit ? options.limit : run.memory_limit;
+    p.limit_source = options.limit ? "--limit" : run.memory_limit ? "cgroup" : "";
+    double last = y.back();
+    if (p.limit && p.rss.rate_per_s > 0 && static_cast<double>(p.limit) > last) {
+      p.seconds_to_limit = (static_cast<double>(p.limit) - last) / p.rss.rate_per_s;
+      double tail_from = t[static_cast<size_t>(static_cast<double>(t.size()) * 0.6)];
+      double spd = clock.available() ? clock.secondsPerDayNear(tail_from, t.back()) : 0;
+      if (spd > 0) p.days_to_limit = p.seconds_to_limit / spd;
+    } else if (p.limit && last >= static_cast<double>(p.limit)) {
+      p.seconds_to_limit = 0;
+      p.days_to_limit = 0;
+    }
+  }
+
+  if (!run.has_series) {
+    out.unavailable_reason =
+        "per-site growth needs the full event log: this trace was recorded with --mode aggregate";
+    return out;
+  }
+  out.available = true;
+  out.bin_width_ns = run.series.binWidthNs();
+
+  // Sites: the first frame of each folded stack; the stacks of all its groups summed.
+  struct Site {
+    const StackGroup* largest = nullptr;
+    size_t groups = 0;
+    std::vector<uint32_t> stacks;
+  };
+  std::map<std::string, Site> sites;
+  for (const StackGroup& g : groups) {
+    if (g.frames.empty() || g.runtime) continue;
+    Site& s = sites[siteKey(g.frames[0])];
+    ++s.groups;
+    s.stacks.insert(s.stacks.end(), g.stacks.begin(), g.stacks.end());
+    if (!s.largest || g.peak_bytes + g.allocated_bytes > s.largest->peak_bytes + s.largest->allocated_bytes) s.largest = &g;
+  }
+
+  uint32_t bins = run.series.bins();
+  double width_s = static_cast<double>(run.series.binWidthNs()) / kNsPerSecond;
+  std::vector<double> t(bins);
+  for (uint32_t b = 0; b < bins; ++b) t[b] = (b + 1) * width_s;  // end of each bin
+  // Bins after the end of the run carry nothing new; stop at the run's end.
+  uint32_t used = bins;
+  // The bin holding the window's end also holds the events just after it (events take the time of
+  // the latest sample): stop at the bin before, unless the run ended at its natural end.
+  if (window_end && window_end < run.duration_ns)
+    used = std::clamp<uint32_t>(static_cast<uint32_t>(window_end / run.series.binWidthNs()), 1, bins);
+  else if (window_end)
+    used = std::min<uint32_t>(bins, static_cast<uint32_t>(window_end / run.series.binWidthNs()) + 1);
+  t.resize(used);
+  std::vector<double> days;
+  if (clock.available())
+    for (double x : t) days.push_back(clock.dayAt(x));
+
+  // "Final" is the heap where the analysis window ends (before the teardown).
+  double heap_peak = static_cast<double>(run.heap_peak), heap_final = static_cast<double>(run.heap_live);
+  for (const TimelineSample& x : run.timeline)
+    if (x.time_ns <= window_end) heap_final = static_cast<double>(x.heap);
+  std::vector<double> last, peaks;
+  for (auto& [key, site] : sites) {
+    run.series.sum(site.stacks, last, peaks);
+    last.resize(used);
+    peaks.resize(used);
+    double peak = *std::max_element(peaks.begin(), peaks.end());
+    double final_value = last.empty() ? 0 : last.back();
+    bool matters = (peak >= options.min_share * heap_peak || final_value >= options.min_share * heap_final) &&
+                   peak >= static_cast<double>(options.min_bytes);
+    if (!matters) continue;
+    SiteTrend st;
+    st.frames = site.largest->frames;
+    st.stack_groups = site.groups;
+    st.verdict = classifyTrend(t, last, peaks);
+    st.peak_bytes = static_cast<uint64_t>(peak);
+    st.final_bytes = static_cast<uint64_t>(final_value);
+    if (st.verdict.trend == Trend::Unbounded) {
+      st.rate_per_hour = st.verdict.rate_per_s * 3600;
+      if (!days.empty()) {
+        // Slope against simulated days over the tail: exact for a leak of so much per day.
+        size_t from = static_cast<size_t>(static_cast<double>(days.size()) * (1 - TrendThresholds::kTailShare));
+        std::vector<double> dx(days.begin() + static_cast<long>(from), days.end());
+        std::vector<double> dy(last.begin() + static_cast<long>(from), last.end());
+        st.rate_per_day = theilSen(dx, dy);
+      }
+    }
+    if (st.verdict.trend == Trend::Plateau && !days.empty()) {
+      double reached = st.verdict.level_reached_s;
+      st.level_reached_day = std::max(1.0, std::ceil(clock.dayAt(reached)));
+    }
+    out.sites.push_back(std::move(st));
+  }
+  std::stable_sort(out.sites.begin(), out.sites.end(), [](const SiteTrend& a, const SiteTrend& b) {
+    bool ua = a.verdict.trend == Trend::Unbounded, ub = b.verdict.trend == Trend::Unbounded;
+    if (ua != ub) return ua;
+    return a.peak_bytes > b.peak_bytes;
+  });
+  return out;
+}
+
+}  // namespace tidemark

@@ -1,0 +1,57 @@
+// The growth findings: for every allocation site that matters, is its memory growing without
+// bound, levelling off (a cache, a warm-up), cycling (chunked work) or neither; and for the whole
+// process, the RSS trend and when a memory limit will be reached at that rate.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "growth.h"
+#include "replay.h"
+#include "symbolizer.h"
+
+namespace tidemark {
+
+struct StackGroup;
+
+struct SiteTrend {
+  std::vector<Frame> frames;  // of the site's largest stack group; frames[0] is the site
+  size_t stack_groups = 0;    // folded stacks merged into this site
+  TrendVerdict verdict;
+  double rate_per_hour = 0;   // bytes per hour of wall time (unbounded)
+  double rate_per_day = 0;    // bytes per simulated day (unbounded, when the run has date markers)
+  double level_reached_day = -1;  // plateau: the simulated day (1-based) it was reached, -1 unknown
+  uint64_t peak_bytes = 0;    // highest live bytes of the site
+  uint64_t final_bytes = 0;
+};
+
+struct ProcessTrend {
+  bool available = false;
+  TrendVerdict rss;
+  double rss_rate_per_hour = 0;
+  uint64_t limit = 0;
+  std::string limit_source;     // "--limit", "cgroup" or empty
+  double seconds_to_limit = -1;  // from the end of the trace, at the current RSS rate; -1: not on course
+  double days_to_limit = -1;     // in simulated days, when the run has date markers
+};
+
+struct GrowthFindings {
+  bool available = false;
+  std::string unavailable_reason;
+  uint64_t bin_width_ns = 0;
+  uint64_t window_end_ns = 0;  // the analysis stops here: before the teardown at the end of the run
+  size_t simulated_days = 0;  // date markers seen
+  std::vector<SiteTrend> sites;  // unbounded first, then by peak bytes
+  ProcessTrend process;
+};
+
+struct GrowthOptions {
+  uint64_t limit = 0;               // bytes; 0: the cgroup limit the trace recorded, if any
+  double min_share = 0.01;          // sites below 1% of the heap peak and of the final heap are skipped
+  uint64_t min_bytes = 64 * 1024;   // ... and below 64 KiB
+};
+
+GrowthFindings findGrowth(const ReplayResult& run, const std::vector<StackGroup>& groups, const GrowthOptions& options);
+
+}  // namespace tidemark

@@ -1,0 +1,188 @@
+#include "growth.h"
+
+#include <algorithm>
+#include <cmath>
+
+namespace tidemark {
+
+const char* trendName(Trend t) {
+  switch (t) {
+    case Trend::Steady: return "steady";
+    case Trend::Unbounded: return "unbounded growth";
+    case Trend::Plateau: return "plateau";
+    case Trend::Periodic: return "periodic";
+    case Trend::Transient: return "transient";
+  }
+  return "?";
+}
+
+double theilSen(const std::vector<double>& x, const std::vector<double>& y, size_t max_points) {
+  size_t n = std::min(x.size(), y.size());
+  if (n < 2) return 0;
+  std::vector<size_t> idx;
+  if (n <= max_points) {
+    for (size_t i = 0; i < n; ++i) idx.push_back(i);
+  } else {
+    for (size_t k = 0; k < max_points; ++k) idx.push_back(k * (n - 1) / (max_points - 1));
+  }
+  std::vector<double> slopes;
+  slopes.reserve(idx.size() * (idx.size() - 1) / 2);
+  for (size_t a = 0; a < idx.size(); ++a)
+    for (size_t b = a + 1; b < idx.size(); ++b) {
+      double dx = x[idx[b]] - x[idx[a]];
+      if (dx > 0) slopes.push_back((y[idx[b]] - y[idx[a]]) / dx);
+    }
+  if (slopes.empty()) return 0;
+  auto mid = slopes.begin() + static_cast<long>(slopes.size() / 2);
+  std::nth_element(slopes.begin(), mid, slopes.end());
+  return *mid;
+}
+
+namespace {
+
+double median(std::vector<double> v) {
+  if (v.empty()) return 0;
+  auto mid = v.begin() + static_cast<long>(v.size() / 2);
+  std::nth_element(v.begin(), mid, v.end());
+  return *mid;
+}
+
+struct Swings {
+  std::vector<double> peaks, troughs;     // values
+  std::vector<double> fall_times;         // when each fall completed
+  std::vector<double> trough_times;
+};
+
+// Walks the series with hysteresis: a fall is a drop of `swing` below the running peak, a rise a
+// climb of `swing` above the running trough. Noise smaller than the swing never counts.
+Swings findSwings(const std::vector<double>& t, const std::vector<double>& y, double swing) {
+  Swings s;
+  bool rising = true;  // looking for a fall
+  double extreme = y[0];
+  double extreme_t = t[0];
+  for (size_t i = 1; i < y.size(); ++i) {
+    if (rising) {
+      if (y[i] > extreme) extreme = y[i], extreme_t = t[i];
+      if (y[i] < extreme - swing) {
+        s.peaks.push_back(extreme);
+        s.fall_times.push_back(t[i]);
+        rising = false;
+        extreme = y[i];
+        extreme_t = t[i];
+      }
+    } else {
+      if (y[i] < extreme) extreme = y[i], extreme_t = t[i];
+      if (y[i] > extreme + swing) {
+        s.troughs.push_back(extreme);
+        s.trough_times.push_back(extreme_t);
+        rising = true;
+        extreme = y[i];
+        extreme_t = t[i];
+      }
+    }
+  }
+  return s;
+}
+
+}  // namespace
+
+TrendVerdict classifyTrend(const std::vector<double>& t, const std::vector<double>& y_in,
+                           const std::vector<double>& peaks_in) {
+  using T = TrendThresholds;
+  TrendVerdict v;
+  size_t n = std::min(t.size(), y_in.size());
+  if (n == 0) return v;
+  // A value that lasts a moment only (realloc holding the old and the new buffer while it copies)
+  // is not a level: each step takes the lowest value of the next 1% of the run (at least two
+  // steps). Short spikes stay visible through `peaks`.
+  std::vector<double> y(y_in.begin(), y_in.begin() + static_cast<long>(n));
+  size_t window = std::max<size_t>(2, n / 100);
+  for (size_t i = 0; i < n; ++i)
+    for (size_t k = i + 1; k < std::min(n, i + window); ++k) y[i] = std::min(y[i], y_in[k]);
+  v.start = y.front();
+  v.end = y.back();
+  v.min = *std::min_element(y.begin(), y.end());
+  v.max = *std::max_element(y.begin(), y.end());
+  double peak_max = v.max;
+  if (peaks_in.size() >= n) peak_max = std::max(peak_max, *std::max_element(peaks_in.begin(), peaks_in.begin() + static_cast<long>(n)));
+  double range = v.max - v.min;
+  double duration = t[n - 1] - t[0];
+
+  // Tail slope, for every verdict (the RSS trend uses it).
+  size_t tail_from = static_cast<size_t>(static_cast<double>(n) * (1.0 - T::kTailShare));
+  std::vector<double> tail_t(t.begin() + static_cast<long>(tail_from), t.begin() + static_cast<long>(n));
+  std::vector<double> tail_y(y.begin() + static_cast<long>(tail_from), y.end());
+  v.rate_per_s = theilSen(tail_t, tail_y);
+
+  if (n < 8 || duration <= 0) return v;  // too short to say more than steady
+  if (range <= T::kFlat * v.max || v.max <= 0) {
+    // Flat at the end-of-step resolution; a short spike may still show in the per-step peaks.
+    if (peak_max > v.max * (1 + T::kSwing) && peak_max - v.max > T::kFlat * peak_max) v.trend = Trend::Transient;
+    return v;
+  }
+
+  Swings sw = findSwings(t, y, T::kSwing * range);
+  v.cycles = static_cast<int>(sw.fall_times.size());
+  if (v.cycles >= 2) {
+    std::vector<double> gaps;
+    for (size_t i = 1; i < sw.fall_times.size(); ++i) gaps.push_back(sw.fall_times[i] - sw.fall_times[i - 1]);
+    v.period_s = median(gaps);
+    v.amplitude = median(sw.peaks) - (sw.troughs.empty() ? v.min : median(sw.troughs));
+    // Cycles riding on growth: the troughs (or the peaks) keep rising.
+    double trough_rise = 0;
+    if (sw.troughs.size() >= 2) trough_rise = sw.troughs.back() - sw.troughs.front();
+    double peak_rise = sw.peaks.back() - sw.peaks.front();
+    if (std::min(trough_rise, peak_rise) > T::kTrendUnderCycles * v.amplitude && v.end > sw.troughs.front() + T::kTrendUnderCycles * v.amplitude) {
+      v.trend = Trend::Unbounded;
+      v.rate_per_s = theilSen(t, y);
+    } else {
+      v.trend = Trend::Periodic;
+    }
+    return v;
+  }
+
+  // A container that doubles its capacity as it fills grows in steps at geometric intervals: flat
+  // between steps, so the tail alone may look levelled. Three or more jumps of 30% or more, the
+  // last in the second half of the run (the next is due within the run's length again), is growth.
+  {
+    std::vector<double> jump_t, jump_y;
+    for (size_t i = 1; i < n; ++i)
+      if (y[i] > y[i - 1] * 1.3 && y[i] - y[i - 1] > T::kFlat * range) {
+        jump_t.push_back(t[i]);
+        jump_y.push_back(y[i]);
+      }
+    if (jump_t.size() >= 3 && v.cycles == 0 && jump_t.back() - t[0] >= 0.5 * duration &&
+        v.end >= v.max - T::kFlat * range) {
+      v.trend = Trend::Unbounded;
+      v.rate_per_s = theilSen(jump_t, jump_y);
+      return v;
+    }
+  }
+
+  double tail_growth = v.rate_per_s * (tail_t.back() - tail_t.front());
+  if (tail_growth > T::kTailGrowth * range && v.end >= v.max - T::kSwing * range) {
+    v.trend = Trend::Unbounded;
+    return v;
+  }
+  double level = median(tail_y);
+  if (v.cycles == 1 && v.end < v.min + T::kSwing * range) {
+    v.trend = Trend::Transient;  // rose and came back down once
+    return v;
+  }
+  if (level - v.start > T::kRose * range) {
+    v.trend = Trend::Plateau;
+    v.level = level;
+    // Reached: the first time the series comes within 10% of the range of its level.
+    double target = level - 0.1 * range;
+    for (size_t i = 0; i < n; ++i)
+      if (y[i] >= target) {
+        v.level_reached_s = t[i];
+        break;
+      }
+    return v;
+  }
+  v.trend = v.max > v.end + T::kSwing * range ? Trend::Transient : Trend::Steady;
+  return v;
+}
+
+}  // namespace tidemark

@@ -1,0 +1,72 @@
+#include "site_series.h"
+
+#include <algorithm>
+
+namespace tidemark {
+
+uint32_t SeriesRecorder::binOf(uint64_t time_ns) {
+  while (time_ns / width_ns_ >= kMaxBins) halve();
+  auto bin = static_cast<uint32_t>(time_ns / width_ns_);
+  last_bin_ = std::max(last_bin_, bin);
+  return bin;
+}
+
+void SeriesRecorder::extendTo(uint64_t time_ns) { binOf(time_ns); }
+
+void SeriesRecorder::halve() {
+  width_ns_ *= 2;
+  last_bin_ /= 2;
+  for (auto& points : series_) {
+    size_t out = 0;
+    for (size_t i = 0; i < points.size(); ++i) {
+      SeriesPoint p = points[i];
+      p.bin /= 2;
+      if (out > 0 && points[out - 1].bin == p.bin) {
+        points[out - 1].last = p.last;
+        points[out - 1].max = std::max(points[out - 1].max, p.max);
+      } else {
+        points[out++] = p;
+      }
+    }
+    points.resize(out);
+  }
+}
+
+void SeriesRecorder::update(uint32_t stack, uint64_t time_ns, uint64_t value) {
+  uint32_t bin = binOf(time_ns);
+  if (stack >= series_.size()) series_.resize(std::max<size_t>(stack + 1, series_.size() * 2));
+  auto& points = series_[stack];
+  if (!points.empty() && points.back().bin == bin) {
+    points.back().last = value;
+    points.back().max = std::max(points.back().max, value);
+    return;
+  }
+  // The bin starts at the previous value; the max covers it too.
+  uint64_t before = points.empty() ? 0 : points.back().last;
+  points.push_back({bin, value, std::max(before, value)});
+}
+
+void SeriesRecorder::sum(const std::vector<uint32_t>& stacks, std::vector<double>& last,
+                         std::vector<double>& max) const {
+  uint32_t n = bins();
+  last.assign(n, 0.0);
+  max.assign(n, 0.0);
+  for (uint32_t id : stacks) {
+    if (id >= series_.size()) continue;
+    const auto& points = series_[id];
+    size_t k = 0;
+    uint64_t value = 0;
+    for (uint32_t b = 0; b < n; ++b) {
+      uint64_t peak = value;
+      if (k < points.size() && points[k].bin == b) {
+        value = points[k].last;
+        peak = points[k].max;
+        ++k;
+      }
+      last[b] += static_cast<double>(value);
+      max[b] += static_cast<double>(std::max(peak, value));
+    }
+  }
+}
+
+}  // namespace tidemark

@@ -48,6 +48,17 @@ class DayClock {
 // within the last 5% of the run.
 uint64_t analysisEnd(const ReplayResult& run) {
   uint64_t end = run.duration_ns;
+  // With simulation dates, the simulation ends half a day after the last date began.
+  std::vector<uint64_t> starts;
+  for (const Marker& m : run.markers)
+    if (m.kind == 1) starts.push_back(m.time_ns);
+  if (starts.size() >= 2) {
+    std::sort(starts.begin(), starts.end());
+    std::vector<uint64_t> lengths;
+    for (size_t i = 1; i < starts.size(); ++i) lengths.push_back(starts[i] - starts[i - 1]);
+    std::nth_element(lengths.begin(), lengths.begin() + static_cast<long>(lengths.size() / 2), lengths.end());
+    return std::min(end, starts.back() + lengths[lengths.size() / 2] / 2);
+  }
   const auto& tl = run.timeline;
   if (tl.size() < 8 || end == 0) return end;
   uint64_t recent_max = 0;
@@ -149,6 +160,21 @@ GrowthFindings findGrowth(const ReplayResult& run, const std::vector<StackGroup>
     run.series.sum(site.stacks, last, peaks);
     last.resize(used);
     peaks.resize(used);
+    // The site's own teardown: events between two samples carry the earlier sample's time, so
+    // the frees at the very end of a run can land inside the window. A fall to under half within
+    // the last 3% of the steps is trimmed.
+    std::vector<double> site_t = t;
+    if (last.size() >= 32) {
+      size_t recent_from = last.size() - last.size() / 5;
+      double recent_max = *std::max_element(last.begin() + static_cast<long>(recent_from), last.end());
+      size_t k = last.size() - 1;
+      while (k > 0 && last[k] < 0.5 * recent_max) --k;
+      if (last.size() - 1 - k <= std::max<size_t>(2, last.size() * 3 / 100) && last.back() < 0.5 * last[k]) {
+        last.resize(k + 1);
+        peaks.resize(k + 1);
+        site_t.resize(k + 1);
+      }
+    }
     double peak = *std::max_element(peaks.begin(), peaks.end());
     double final_value = last.empty() ? 0 : last.back();
     bool matters = (peak >= options.min_share * heap_peak || final_value >= options.min_share * heap_final) &&
@@ -157,7 +183,7 @@ GrowthFindings findGrowth(const ReplayResult& run, const std::vector<StackGroup>
     SiteTrend st;
     st.frames = site.largest->frames;
     st.stack_groups = site.groups;
-    st.verdict = classifyTrend(t, last, peaks);
+    st.verdict = classifyTrend(site_t, last, peaks);
     st.peak_bytes = static_cast<uint64_t>(peak);
     st.final_bytes = static_cast<uint64_t>(final_value);
     if (st.verdict.trend == Trend::Unbounded) {
@@ -169,6 +195,10 @@ GrowthFindings findGrowth(const ReplayResult& run, const std::vector<StackGroup>
         std::vector<double> dy(last.begin() + static_cast<long>(from), last.end());
         st.rate_per_day = theilSen(dx, dy);
       }
+    }
+    if (st.verdict.trend == Trend::Periodic && clock.available()) {
+      double spd = clock.secondsPerDayNear(t.front(), t.back());
+      if (spd > 0) st.period_days = st.verdict.period_s / spd;
     }
     if (st.verdict.trend == Trend::Plateau && !days.empty()) {
       double reached = st.verdict.level_reached_s;

@@ -21,6 +21,7 @@ struct SiteTrend {
   TrendVerdict verdict;
   double rate_per_hour = 0;   // bytes per hour of wall time (unbounded)
   double rate_per_day = 0;    // bytes per simulated day (unbounded, when the run has date markers)
+  double period_days = -1;         // periodic: the period in simulated days, -1 unknown
   double level_reached_day = -1;  // plateau: the simulated day (1-based) it was reached, -1 unknown
   uint64_t peak_bytes = 0;    // highest live bytes of the site
   uint64_t final_bytes = 0;

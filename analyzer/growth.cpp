@@ -115,7 +115,18 @@ TrendVerdict classifyTrend(const std::vector<double>& t, const std::vector<doubl
   v.rate_per_s = theilSen(tail_t, tail_y);
 
   if (n < 8 || duration <= 0) return v;  // too short to say more than steady
-  if (range <= T::kFlat * v.max || v.max <= 0) {
+  // Is there a trend at all? The whole-run Theil-Sen line against the noise around it (median
+  // absolute deviation): a change over the run smaller than 3 of those is jitter.
+  double slope = theilSen(t, y);
+  std::vector<double> residuals(n);
+  double t0 = t[0];
+  std::vector<double> offsets(n);
+  for (size_t i = 0; i < n; ++i) offsets[i] = y[i] - slope * (t[i] - t0);
+  double intercept = median(offsets);
+  for (size_t i = 0; i < n; ++i) residuals[i] = std::fabs(offsets[i] - intercept);
+  double noise = 1.4826 * median(residuals);
+  bool trending = std::fabs(slope * duration) > 3 * noise + 1e-9;
+  if ((range <= T::kFlat * v.max && !trending) || v.max <= 0) {
     // Flat at the end-of-step resolution; a short spike may still show in the per-step peaks.
     if (peak_max > v.max * (1 + T::kSwing) && peak_max - v.max > T::kFlat * peak_max) v.trend = Trend::Transient;
     return v;
@@ -164,7 +175,8 @@ TrendVerdict classifyTrend(const std::vector<double>& t, const std::vector<doubl
     v.trend = Trend::Unbounded;
     return v;
   }
-  double level = median(tail_y);
+  // The level from the raw values (the filtered ones lean low).
+  double level = median(std::vector<double>(y_in.begin() + static_cast<long>(tail_from), y_in.begin() + static_cast<long>(n)));
   if (v.cycles == 1 && v.end < v.min + T::kSwing * range) {
     v.trend = Trend::Transient;  // rose and came back down once
     return v;

@@ -96,6 +96,9 @@ std::string describeVerdict(const SiteTrend& t, bool days) {
                            humanDuration(static_cast<uint64_t>(v.level_reached_s * 1e9)));
       return fmt::format("plateau at {} since {}", signedBytes(v.level), humanDuration(static_cast<uint64_t>(v.level_reached_s * 1e9)));
     case Trend::Periodic:
+      if (t.period_days > 0)
+        return fmt::format("periodic: {} cycles, every {:.1f} simulated days ({}), amplitude {}", v.cycles, t.period_days,
+                           humanDuration(static_cast<uint64_t>(v.period_s * 1e9)), signedBytes(v.amplitude));
       return fmt::format("periodic: {} cycles, every {}, amplitude {}", v.cycles,
                          humanDuration(static_cast<uint64_t>(v.period_s * 1e9)), signedBytes(v.amplitude));
     case Trend::Transient:
@@ -153,6 +156,7 @@ nlohmann::json growthJson(const GrowthFindings& g) {
                      {"level_reached_s", v.level_reached_s},
                      {"level_reached_day", t.level_reached_day},
                      {"period_s", v.period_s},
+                     {"period_days", t.period_days},
                      {"amplitude_bytes", v.amplitude},
                      {"cycles", v.cycles}});
   }

@@ -208,6 +208,58 @@ TEST_P(Summary, HardStackShapesAreAttributedExactly) {
   EXPECT_EQ(sites, 14) << r.out;
 }
 
+const nlohmann::json* finding(const nlohmann::json& findings, const std::string& function) {
+  for (const auto& f : findings["sites"])
+    if (f["function"] == function) return &f;
+  return nullptr;
+}
+
+// 200 simulated days with date markers: a leak of 64 KiB a day, a 40-entry LRU cache, results
+// dropped every 25 days, a one-day 24 MiB spike. Each behaviour must get its verdict.
+TEST(Findings, GrowthVerdictsOnKnownPatterns) {
+  std::string trace = tempDir() + "/growth.tmtrace";
+  Result r = run({tidemark(), "run", "-o", trace, "--", program("tm-test-growth_patterns")});
+  ASSERT_EQ(r.code, 0) << r.err;
+  auto s = summary(trace);
+  const auto& f = s["findings"];
+  ASSERT_TRUE(f["available"].get<bool>()) << f.dump(1);
+  EXPECT_EQ(f["simulated_days"], 200);
+
+  const auto* leak = finding(f, "leakPerDay");
+  ASSERT_TRUE(leak) << f.dump(1);
+  EXPECT_EQ((*leak)["verdict"], "unbounded growth");
+  EXPECT_NEAR((*leak)["rate_bytes_per_day"].get<double>(), 65536.0, 65536.0 * 0.05);
+
+  const auto* cache = finding(f, "cacheInsert");
+  ASSERT_TRUE(cache) << f.dump(1);
+  EXPECT_EQ((*cache)["verdict"], "plateau");
+  EXPECT_NEAR((*cache)["level_bytes"].get<double>(), 40 * 32768.0, 40 * 32768.0 * 0.05);
+  EXPECT_NEAR((*cache)["level_reached_day"].get<double>(), 40, 5);
+
+  const auto* chunks = finding(f, "chunkResults");
+  ASSERT_TRUE(chunks) << f.dump(1);
+  EXPECT_EQ((*chunks)["verdict"], "periodic");
+  EXPECT_NEAR((*chunks)["period_days"].get<double>(), 25, 2);
+
+  const auto* spike = finding(f, "spikeWorkspace");
+  ASSERT_TRUE(spike) << f.dump(1);
+  EXPECT_EQ((*spike)["verdict"], "transient");
+  EXPECT_EQ((*spike)["peak_bytes"], 24u << 20);
+
+  int unbounded = 0;
+  for (const auto& site : f["sites"]) unbounded += site["verdict"] == "unbounded growth";
+  EXPECT_EQ(unbounded, 1) << f.dump(1);
+}
+
+TEST(Findings, AggregatedTraceSaysWhyThereAreNoSiteTrends) {
+  std::string trace = tempDir() + "/growth.tmtrace";
+  Result r = run({tidemark(), "run", "--mode", "aggregate", "-o", trace, "--", program("tm-test-growth_patterns")});
+  ASSERT_EQ(r.code, 0) << r.err;
+  auto s = summary(trace);
+  EXPECT_FALSE(s["findings"]["available"].get<bool>());
+  EXPECT_NE(s["findings"]["unavailable_reason"].get<std::string>().find("--mode aggregate"), std::string::npos);
+}
+
 INSTANTIATE_TEST_SUITE_P(Modes, Summary, ::testing::Values("full", "aggregate"));
 
 }  // namespace

@@ -1,0 +1,117 @@
+// The trend classifier on synthetic series whose truth is known by construction.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <random>
+
+#include "growth.h"
+
+using namespace tidemark;
+
+namespace {
+
+constexpr size_t kN = 1000;
+
+struct Series {
+  std::vector<double> t, y;
+};
+
+template <typename F>
+Series make(F f, double noise = 0, unsigned seed = 7) {
+  std::mt19937 rng(seed);
+  std::normal_distribution<double> gauss(0, 1);
+  Series s;
+  for (size_t i = 0; i < kN; ++i) {
+    double t = static_cast<double>(i);  // one step per second
+    s.t.push_back(t);
+    s.y.push_back(std::max(0.0, f(t) + noise * gauss(rng)));
+  }
+  return s;
+}
+
+constexpr double kMiB = 1 << 20;
+
+}  // namespace
+
+TEST(Growth, TheilSenIgnoresOutliers) {
+  std::vector<double> x, y;
+  for (int i = 0; i < 100; ++i) {
+    x.push_back(i);
+    y.push_back(3.0 * i + (i % 10 == 0 ? 1e6 : 0.0));  // 10% wild points
+  }
+  EXPECT_DOUBLE_EQ(theilSen(x, y), 3.0);
+}
+
+TEST(Growth, LinearGrowthIsUnboundedWithItsRate) {
+  auto s = make([](double t) { return 50 * kMiB + 1000.0 * t; }, 2000.0);
+  TrendVerdict v = classifyTrend(s.t, s.y);
+  EXPECT_EQ(v.trend, Trend::Unbounded) << trendName(v.trend);
+  EXPECT_NEAR(v.rate_per_s, 1000.0, 50.0);
+}
+
+TEST(Growth, LogarithmicLevellingOffIsAPlateau) {
+  auto s = make([](double t) { return kMiB * std::log1p(t); });
+  TrendVerdict v = classifyTrend(s.t, s.y);
+  EXPECT_EQ(v.trend, Trend::Plateau) << trendName(v.trend);
+}
+
+TEST(Growth, BoundedCacheWithNoiseIsAPlateauAtItsLevel) {
+  // Fills to 100 MiB over the first fifth, then churns around it by +-3 MiB.
+  auto s = make([](double t) { return t < 200 ? 100 * kMiB * t / 200 : 100 * kMiB; }, 3 * kMiB);
+  TrendVerdict v = classifyTrend(s.t, s.y);
+  EXPECT_EQ(v.trend, Trend::Plateau) << trendName(v.trend);
+  EXPECT_NEAR(v.level, 100 * kMiB, 2 * kMiB);
+  EXPECT_NEAR(v.level_reached_s, 180, 25);
+}
+
+TEST(Growth, SawtoothIsPeriodicWithItsPeriodAndAmplitude) {
+  auto s = make([](double t) { return 10 * kMiB + 40 * kMiB * std::fmod(t, 125.0) / 125.0; }, 0.5 * kMiB);
+  TrendVerdict v = classifyTrend(s.t, s.y);
+  EXPECT_EQ(v.trend, Trend::Periodic) << trendName(v.trend);
+  EXPECT_NEAR(v.period_s, 125, 3);
+  EXPECT_NEAR(v.amplitude, 40 * kMiB, 4 * kMiB);
+  EXPECT_GE(v.cycles, 7);
+}
+
+TEST(Growth, SawtoothOnALeakIsUnbounded) {
+  auto s = make([](double t) { return 20 * kMiB * std::fmod(t, 100.0) / 100.0 + 0.1 * kMiB * t; });
+  TrendVerdict v = classifyTrend(s.t, s.y);
+  EXPECT_EQ(v.trend, Trend::Unbounded) << trendName(v.trend);
+}
+
+TEST(Growth, ASingleSpikeIsTransient) {
+  auto s = make([](double t) { return (t >= 500 && t < 520) ? 300 * kMiB : 10 * kMiB; }, 0.2 * kMiB);
+  TrendVerdict v = classifyTrend(s.t, s.y);
+  EXPECT_EQ(v.trend, Trend::Transient) << trendName(v.trend);
+}
+
+TEST(Growth, ASpikeShorterThanAStepShowsInThePeaks) {
+  auto s = make([](double) { return 10 * kMiB; });
+  std::vector<double> peaks = s.y;
+  peaks[400] = 200 * kMiB;
+  EXPECT_EQ(classifyTrend(s.t, s.y).trend, Trend::Steady);
+  EXPECT_EQ(classifyTrend(s.t, s.y, peaks).trend, Trend::Transient);
+}
+
+TEST(Growth, NoiseAroundAConstantIsSteady) {
+  auto s = make([](double) { return 64 * kMiB; }, 0.5 * kMiB);
+  EXPECT_EQ(classifyTrend(s.t, s.y).trend, Trend::Steady);
+}
+
+TEST(Growth, DoublingContainerIsUnbounded) {
+  // A vector filled at a constant rate: capacity doubles at t = 15, 31, 62, 125, 250, 500, 999...
+  auto s = make([](double t) { return std::exp2(std::ceil(std::log2(1 + 1000.0 * (t + 1) / 16))) * 16; });
+  TrendVerdict v = classifyTrend(s.t, s.y);
+  EXPECT_EQ(v.trend, Trend::Unbounded) << trendName(v.trend);
+}
+
+TEST(Growth, WarmUpThenFlatIsAPlateauNotGrowth) {
+  // Doubling steps early on (a hash table warming up), then 80% of the run flat.
+  auto s = make([](double t) { return t < 200 ? std::exp2(std::ceil(std::log2(1 + t))) * kMiB / 4 : 64 * kMiB; });
+  EXPECT_EQ(classifyTrend(s.t, s.y).trend, Trend::Plateau);
+}
+
+TEST(Growth, TooShortOrEmptyIsSteady) {
+  EXPECT_EQ(classifyTrend({}, {}).trend, Trend::Steady);
+  EXPECT_EQ(classifyTrend({0, 1, 2}, {1, 5, 9}).trend, Trend::Steady);
+}

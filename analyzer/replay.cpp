@@ -1,5 +1,7 @@
 #include "replay.h"
 
+#include "error.h"
+
 #include <algorithm>
 
 #include "address_map.h"
@@ -104,6 +106,45 @@ class Replayer {
         r_.memory_limit = rec.c;
         break;
       }
+      case RecordType::ScanBegin:
+        r_.scan = ScanGraph{};
+        r_.scan.present = true;
+        r_.scan.time_ns = rec.a;
+        r_.scan.reason = static_cast<uint32_t>(rec.c);
+        if (rec.b > (1ull << 32)) throw Error("corrupt trace: a heap scan of more than 2^32 blocks");
+        r_.scan.addr.resize(rec.b);
+        r_.scan.size.resize(rec.b);
+        r_.scan.stack.resize(rec.b);
+        r_.scan.root_kind.assign(rec.b, 0);
+        break;
+      case RecordType::ScanBlocks:
+        for (size_t i = 0; i * 3 < rec.frames.size(); ++i) {
+          uint64_t index = rec.a + i;
+          if (index >= r_.scan.addr.size()) throw Error("corrupt trace: scan block index out of range");
+          r_.scan.addr[index] = rec.frames[i * 3];
+          r_.scan.size[index] = rec.frames[i * 3 + 1];
+          r_.scan.stack[index] = static_cast<StackId>(rec.frames[i * 3 + 2]);
+        }
+        break;
+      case RecordType::ScanRoots:
+        for (size_t i = 0; i * 2 < rec.frames.size(); ++i) {
+          if (rec.frames[i * 2] >= r_.scan.root_kind.size()) throw Error("corrupt trace: scan root index out of range");
+          r_.scan.root_kind[rec.frames[i * 2]] = static_cast<uint8_t>(std::max<uint64_t>(1, rec.frames[i * 2 + 1]));
+        }
+        break;
+      case RecordType::ScanEdges:
+        for (size_t i = 0; i * 2 < rec.frames.size(); ++i) {
+          uint64_t from = rec.frames[i * 2], to = rec.frames[i * 2 + 1];
+          if (from >= r_.scan.addr.size() || to >= r_.scan.addr.size()) throw Error("corrupt trace: scan edge out of range");
+          r_.scan.edges.emplace_back(static_cast<uint32_t>(from), static_cast<uint32_t>(to));
+        }
+        break;
+      case RecordType::ScanEnd:
+        r_.scan.complete = r_.scan.present;
+        r_.scan.words = rec.b;
+        r_.scan.root_bytes = rec.c;
+        r_.scan.duration_ns = rec.size;
+        break;
       case RecordType::Marker:
         now_ns_ = std::max(now_ns_, rec.a);
         r_.markers.push_back({rec.a, rec.seq, static_cast<uint32_t>(rec.b), std::string(rec.text)});

@@ -59,6 +59,18 @@ struct ProcessEnd {
   uint64_t time_ns = 0;
 };
 
+// The heap graph of the last conservative scan in the trace (blocks in address order).
+struct ScanGraph {
+  bool present = false;
+  bool complete = false;  // ScanEnd seen: a scan cut by a kill is not used
+  uint64_t time_ns = 0, duration_ns = 0, words = 0, root_bytes = 0;
+  uint32_t reason = 0;
+  std::vector<uint64_t> addr, size;
+  std::vector<StackId> stack;
+  std::vector<uint8_t> root_kind;  // per block: 0 = not referenced from a root
+  std::vector<std::pair<uint32_t, uint32_t>> edges;
+};
+
 struct ReplayResult {
   // Identity
   uint64_t pid = 0, ppid = 0;
@@ -100,6 +112,7 @@ struct ReplayResult {
   SeriesRecorder series;
   bool has_series = false;
   std::vector<Marker> markers;
+  ScanGraph scan;
   std::vector<std::string> tracker_errors;
   std::vector<std::string> warnings;
 

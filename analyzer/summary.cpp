@@ -104,6 +104,22 @@ Summary summarize(const ReplayResult& run, Symbolizer& symbols, const SummaryOpt
     }
   }
   s.growth = findGrowth(run, all, options.growth);
+  std::map<StackId, std::string> site_names;
+  s.lost = analyzeLeakGraph(run.scan, [&](StackId id) -> const std::string& {
+    auto it = site_names.find(id);
+    if (it != site_names.end()) return it->second;
+    std::string name = "<unknown site>";
+    auto def = run.stack_defs.find(id);
+    if (def != run.stack_defs.end()) {
+      bool runtime = false;
+      std::vector<Frame> frames = foldStack(symbols.stack(def->second), options.full, runtime);
+      if (!frames.empty()) {
+        const Frame& f = frames.front();
+        name = f.file.empty() ? f.function : f.function + " (" + f.file + ":" + std::to_string(f.line) + ")";
+      }
+    }
+    return site_names.emplace(id, std::move(name)).first->second;
+  });
   s.peak = topBy(all, [](const StackGroup& g) { return g.peak_bytes; }, options.top);
   s.leaks = topBy(std::move(user), [](const StackGroup& g) { return g.live_bytes; }, options.top);
   s.sites = topBy(std::move(all), [](const StackGroup& g) { return g.allocated_bytes; }, options.top);

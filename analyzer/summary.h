@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "cycles.h"
 #include "findings.h"
 #include "replay.h"
 #include "symbolizer.h"
@@ -39,6 +40,7 @@ struct Summary {
   uint64_t runtime_leaked_bytes = 0, runtime_leaked_blocks = 0;
   bool ended_cleanly = false;  // exit() was reached: what is live at the end is a leak
   GrowthFindings growth;
+  LeakGraph lost;  // from the heap scan, when the trace has one
 };
 
 // Drops the allocator and library frames at the leaf end (unless full). Sets runtime when every

@@ -236,6 +236,53 @@ class Cursor {
         return v(r.a) && str(r.text);
       case RecordType::ThreadName:
         return v(r.a) && str(r.text);
+      case RecordType::ScanBegin:
+        return v(r.a) && v(r.b) && v(r.c);
+      case RecordType::ScanBlocks: {
+        // frames: address, size, stack id per block
+        uint64_t n;
+        if (!v(r.a) || !v(n) || n > format::kMaxRecordSize) return false;
+        r.frames.resize(n * 3);
+        uint64_t prev = 0;
+        for (uint64_t i = 0; i < n; ++i) {
+          uint64_t delta;
+          if (!v(delta) || !v(r.frames[i * 3 + 1]) || !v(r.frames[i * 3 + 2])) return false;
+          prev += delta;
+          r.frames[i * 3] = prev;
+        }
+        return true;
+      }
+      case RecordType::ScanRoots: {
+        // frames: block index, root kind per rooted block
+        uint64_t n;
+        if (!v(n) || n > format::kMaxRecordSize) return false;
+        r.frames.resize(n * 2);
+        uint64_t prev = 0;
+        for (uint64_t i = 0; i < n; ++i) {
+          uint64_t delta;
+          if (!v(delta) || !v(r.frames[i * 2 + 1])) return false;
+          prev += delta;
+          r.frames[i * 2] = prev;
+        }
+        return true;
+      }
+      case RecordType::ScanEdges: {
+        // frames: source, target per edge
+        uint64_t n;
+        if (!v(n) || n > format::kMaxRecordSize) return false;
+        r.frames.resize(n * 2);
+        uint64_t source = 0;
+        for (uint64_t i = 0; i < n; ++i) {
+          int64_t ds, dt;
+          if (!z(ds) || !z(dt)) return false;
+          source += static_cast<uint64_t>(ds);
+          r.frames[i * 2] = source;
+          r.frames[i * 2 + 1] = source + static_cast<uint64_t>(dt);
+        }
+        return true;
+      }
+      case RecordType::ScanEnd:
+        return v(r.a) && v(r.b) && v(r.c) && v(r.size);
       case RecordType::End:
       case RecordType::Count:
         break;

@@ -88,10 +88,13 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember({"full", "aggregate"}));
   bool no_mmap = false;
   run_cmd->add_flag("--no-mmap", no_mmap, "Do not record anonymous mmap/munmap/mremap");
+  run_cmd->add_flag("--scan", run.scan,
+                    "Scan the heap at exit for lost blocks and leaked cycles (always done in aggregate mode; in "
+                    "full mode it costs a live-block table inside the program)");
   run_cmd->add_option("command", run.command, "The command and its arguments, after --")->required();
   run_cmd->footer(
       "Without the wrapper, set LD_PRELOAD=.../libtidemark_preload.so and TIDEMARK_OUTPUT=/path/%p.tmtrace "
-      "(also TIDEMARK_MODE, TIDEMARK_INTERVAL_MS, TIDEMARK_MAX_FRAMES, TIDEMARK_TRACK_MMAP, TIDEMARK_QUIET).");
+      "(also TIDEMARK_MODE, TIDEMARK_INTERVAL_MS, TIDEMARK_MAX_FRAMES, TIDEMARK_TRACK_MMAP, TIDEMARK_SCAN, TIDEMARK_QUIET).");
 
   std::string trace;
   bool json = false, full = false;

@@ -132,13 +132,13 @@ int runCommand(const RunOptions& options) {
       if (kv.size() > 11) ld_preload += ":" + std::string(kv.substr(11));
       continue;
     }
-    // The variables set below come from the command line; others (TIDEMARK_QUIET,
+    // The variables set below come from the command line; others (TIDEMARK_QUIET, TIDEMARK_SCAN,
     // TIDEMARK_VERIFY_STACKS) pass through.
     bool set_below = false;
     for (std::string_view name : {"TIDEMARK_OUTPUT=", "TIDEMARK_INTERVAL_MS=", "TIDEMARK_MAX_FRAMES=",
                                   "TIDEMARK_TRACK_MMAP=", "TIDEMARK_MODE="})
       set_below = set_below || kv.starts_with(name);
-    if (set_below) continue;
+    if (set_below || (options.scan && kv.starts_with("TIDEMARK_SCAN="))) continue;
     env.emplace_back(kv);
   }
   env.push_back("LD_PRELOAD=" + ld_preload);
@@ -146,6 +146,7 @@ int runCommand(const RunOptions& options) {
   env.push_back(fmt::format("TIDEMARK_INTERVAL_MS={}", options.interval_ms));
   env.push_back(fmt::format("TIDEMARK_MAX_FRAMES={}", options.max_frames));
   env.push_back(fmt::format("TIDEMARK_TRACK_MMAP={}", options.track_mmap ? 1 : 0));
+  if (options.scan) env.push_back("TIDEMARK_SCAN=1");
   env.push_back("TIDEMARK_MODE=" + options.mode);
   std::vector<char*> envp, argv;
   for (std::string& e : env) envp.push_back(e.data());

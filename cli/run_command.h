@@ -11,6 +11,7 @@ struct RunOptions {
   unsigned interval_ms = 10;
   unsigned max_frames = 64;
   bool track_mmap = true;
+  bool scan = false;
   std::string mode = "full";   // or "aggregate"
   std::vector<std::string> command;
 };

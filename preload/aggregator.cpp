@@ -58,6 +58,8 @@ format::StackCounters* Aggregator::counters(StackId id) {
   return c;
 }
 
+static_assert(sizeof(LiveBlockSlot) == 24);
+
 bool Aggregator::grow() {
   uint64_t slots = mask_ ? (mask_ + 1) * 2 : (1u << 16);
   auto* fresh = static_cast<Block*>(sys::mapAnonymous(slots * sizeof(Block)));
@@ -69,7 +71,7 @@ bool Aggregator::grow() {
   used_ = 0;
   for (uint64_t i = 0; i < old_slots; ++i)
     if (old[i].key) insert(old[i]);
-  if (old) sys::munmap(old, old_slots * sizeof(Block));
+  if (old) sys::unmapAnonymous(old, old_slots * sizeof(Block));
   return true;
 }
 
@@ -132,6 +134,22 @@ void Aggregator::removeBlock(uint64_t size, StackId stack) {
   totals_->heap_live -= size;
 }
 
+void lockAggregator() { g_lock.lock(); }
+void unlockAggregator() { g_lock.unlock(); }
+
+void Aggregator::track(uint64_t addr, uint64_t size, StackId stack) {
+  LockGuard guard(g_lock);
+  Block old;
+  erase(addr, old);
+  insert({addr, size, stack});
+}
+
+void Aggregator::untrack(uint64_t addr) {
+  LockGuard guard(g_lock);
+  Block old;
+  erase(addr, old);
+}
+
 void Aggregator::allocated(StackId stack, uint64_t addr, uint64_t size) {
   LockGuard guard(g_lock);
   addBlock(addr, size, stack);
@@ -188,7 +206,7 @@ void Aggregator::mapped(StackId stack, uint64_t addr, uint64_t size) {
     if (!fresh) return;
     if (regions_) {
       memcpy(fresh, regions_, region_count_ * sizeof(Region));
-      sys::munmap(regions_, region_capacity_ * sizeof(Region));
+      sys::unmapAnonymous(regions_, region_capacity_ * sizeof(Region));
     }
     regions_ = fresh;
     region_capacity_ = cap;

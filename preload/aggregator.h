@@ -34,6 +34,15 @@ class Aggregator {
   void mapped(StackId stack, uint64_t addr, uint64_t size);
   void unmapped(uint64_t addr, uint64_t size);
 
+  // Full mode with the heap scan on: the live-block table alone, without counters.
+  void track(uint64_t addr, uint64_t size, StackId stack);
+  void untrack(uint64_t addr);
+
+  // The heap scan: holds the lock (no block can be released meanwhile) and visits every block.
+  template <typename F>
+  void withBlocks(F&& visit);
+  uint64_t blockCount() const { return used_; }
+
   uint64_t heapLive() const { return totals_ ? __atomic_load_n(&totals_->heap_live, __ATOMIC_RELAXED) : 0; }
   uint64_t mmapLive() const { return totals_ ? __atomic_load_n(&totals_->mmap_live, __ATOMIC_RELAXED) : 0; }
 
@@ -65,5 +74,22 @@ class Aggregator {
 };
 
 Aggregator& aggregator();
+
+void lockAggregator();
+void unlockAggregator();
+
+template <typename F>
+void Aggregator::withBlocks(F&& visit) {
+  lockAggregator();
+  visit(static_cast<const void*>(blocks_), blocks_ ? mask_ + 1 : 0, used_);
+  unlockAggregator();
+}
+
+// A slot of the block table as the scan reads it.
+struct LiveBlockSlot {
+  uint64_t key;
+  uint64_t size;
+  StackId stack;
+};
 
 }  // namespace tidemark::preload

@@ -53,6 +53,7 @@ void recordAlloc(ThreadState* t, RecordType type, void* p, size_t size, CallSite
       aggregator().allocated(stack, reinterpret_cast<uint64_t>(p), size);
     return;
   }
+  if (options.scan && type != RecordType::Mmap) aggregator().track(reinterpret_cast<uint64_t>(p), size, stack);
   RecordBuilder r(t->stream, type, writer().nextSeq(), 48);
   if (!r.ok()) return;
   r.v(stack);
@@ -66,6 +67,7 @@ void recordFree(ThreadState* t, void* p) {
     aggregator().released(reinterpret_cast<uint64_t>(p));
     return;
   }
+  if (options.scan) aggregator().untrack(reinterpret_cast<uint64_t>(p));
   RecordBuilder r(t->stream, RecordType::Free, writer().nextSeq(), 24);
   if (!r.ok()) return;
   r.addr(reinterpret_cast<uint64_t>(p));
@@ -120,8 +122,16 @@ void* reallocTracked(void* p, size_t size, CallSite caller) {
     return q;
   }
   uint64_t seq = writer().nextSeq();
+  Aggregator::Taken taken{};
+  if (options.scan) taken = aggregator().take(reinterpret_cast<uint64_t>(p));
   void* q = real.realloc(p, size);
   int e = errno;
+  if (options.scan) {
+    if (q)
+      aggregator().track(reinterpret_cast<uint64_t>(q), size, stack);
+    else if (size != 0)
+      aggregator().restore(reinterpret_cast<uint64_t>(p), taken);  // failed: p still stands
+  }
   if (q) {
     RecordBuilder r(t->stream, RecordType::Realloc, seq, 64);
     if (r.ok()) {

@@ -31,7 +31,7 @@ void releaseCache(void* p) {
   if (g_pool_size < sizeof g_pool / sizeof g_pool[0])
     g_pool[g_pool_size++] = cache;
   else
-    sys::munmap(cache, sizeof(StackCache));
+    sys::unmapAnonymous(cache, sizeof(StackCache));
 }
 
 }  // namespace
@@ -53,7 +53,7 @@ StackCache* threadStackCache() {
   if (!cache) return nullptr;
   // Keys below PTHREAD_KEY_2NDLEVEL_SIZE (32) live in the thread descriptor: no allocation.
   if (pthread_setspecific(g_key, cache) != 0) {
-    sys::munmap(cache, sizeof(StackCache));
+    sys::unmapAnonymous(cache, sizeof(StackCache));
     t_cache_gone = true;
     return nullptr;
   }

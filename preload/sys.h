@@ -27,11 +27,21 @@ inline void* mmap(void* addr, size_t len, int prot, int flags, int fd, long off)
   long r = raw(SYS_mmap, (long)addr, (long)len, prot, flags, fd, off);
   return (r < 0 && r > -4096) ? nullptr : reinterpret_cast<void*>(r);
 }
+inline int munmap(void* addr, size_t len) { return (int)raw(SYS_munmap, (long)addr, (long)len); }
+// The tracker's own memory is registered so that the heap scan never takes it for the program's
+// roots (its tables hold the address of every live block).
+void registerOwnMemory(const void* addr, size_t len);
+void unregisterOwnMemory(const void* addr);
 // Private zero-filled memory for the tracker's own tables, never from the tracked allocator.
 inline void* mapAnonymous(size_t len) {
-  return mmap(nullptr, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  void* p = mmap(nullptr, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  if (p) registerOwnMemory(p, len);
+  return p;
 }
-inline int munmap(void* addr, size_t len) { return (int)raw(SYS_munmap, (long)addr, (long)len); }
+inline void unmapAnonymous(void* addr, size_t len) {
+  unregisterOwnMemory(addr);
+  munmap(addr, len);
+}
 inline int open(const char* path, int flags, int mode = 0) {
   return (int)raw(SYS_openat, -100 /* AT_FDCWD */, (long)path, flags, mode);
 }

@@ -18,6 +18,7 @@
 #include "module_map.h"
 #include "spinlock.h"
 #include "frame_rules.h"
+#include "scanner.h"
 #include "stack_cache.h"
 #include "sys.h"
 
@@ -647,6 +648,9 @@ __attribute__((destructor)) void onExit() {
   bool was_busy = t.busy;
   t.busy = true;
   writeSample(t);
+  // After main returned and the program's static destructors ran (this library was loaded
+  // first, so its destructor runs last): what is unreachable now is lost.
+  scanHeap(t, static_cast<uint8_t>(format::ScanReason::Exit));
   RecordBuilder r(t.stream, format::RecordType::Exit, writer().nextSeq(), 32);
   r.v(sys::monotonicNs() - writer().startNs());
   r.commit();

@@ -179,6 +179,47 @@ nlohmann::json growthJson(const GrowthFindings& g) {
           {"process", process}};
 }
 
+void writeLost(std::ostream& out, const LeakGraph& g) {
+  if (!g.available) return;
+  out << fmt::format("\nHeap scan at exit: {} live blocks, {} words in {:.2f} s\n", groupedNumber(g.blocks),
+                     groupedNumber(g.words), g.scan_seconds);
+  out << fmt::format("  reachable          {:>12} in {} blocks\n", humanBytes(g.reachable_bytes), groupedNumber(g.reachable_blocks));
+  out << fmt::format("  leaked cycles      {:>12} in {} blocks, {} cycle{}\n", humanBytes(g.cycle_bytes),
+                     groupedNumber(g.cycle_blocks), groupedNumber(g.cycle_count), g.cycle_count == 1 ? "" : "s");
+  out << fmt::format("  plain leaks        {:>12} in {} blocks (nothing points to them)\n", humanBytes(g.plain_bytes),
+                     groupedNumber(g.plain_blocks));
+  out << fmt::format("  held by lost ones  {:>12} in {} blocks\n", humanBytes(g.held_bytes), groupedNumber(g.held_blocks));
+  out << fmt::format("  as valgrind counts: definitely lost {} bytes in {} blocks, indirectly lost {} bytes in {} blocks\n",
+                     groupedNumber(g.definite_bytes), groupedNumber(g.definite_blocks), groupedNumber(g.indirect_bytes),
+                     groupedNumber(g.indirect_blocks));
+  if (g.reachable_cycles)
+    out << fmt::format("  ({} cycles are still reachable, e.g. held by a cache: not leaks)\n", groupedNumber(g.reachable_cycles));
+  for (const CycleGroup& c : g.cycle_groups)
+    out << fmt::format("  {} leaked cycle{}, {} in {} blocks:\n      {}\n", groupedNumber(c.cycles), c.cycles == 1 ? "" : "s",
+                       humanBytes(c.bytes), groupedNumber(c.blocks), c.shape);
+}
+
+nlohmann::json lostJson(const LeakGraph& g) {
+  nlohmann::json cycles = nlohmann::json::array();
+  for (const CycleGroup& c : g.cycle_groups)
+    cycles.push_back({{"shape", c.shape}, {"sites", c.sites}, {"cycles", c.cycles}, {"blocks", c.blocks}, {"bytes", c.bytes}});
+  nlohmann::json plain = nlohmann::json::array();
+  for (const LostSite& p : g.plain_sites) plain.push_back({{"site", p.site}, {"blocks", p.blocks}, {"bytes", p.bytes}});
+  return {{"available", g.available},
+          {"unavailable_reason", g.unavailable_reason},
+          {"scan_seconds", g.scan_seconds},
+          {"words", g.words},
+          {"root_bytes", g.root_bytes},
+          {"blocks", g.blocks},
+          {"reachable", {{"blocks", g.reachable_blocks}, {"bytes", g.reachable_bytes}}},
+          {"reachable_cycles", g.reachable_cycles},
+          {"leaked_cycles", {{"count", g.cycle_count}, {"blocks", g.cycle_blocks}, {"bytes", g.cycle_bytes}, {"groups", cycles}}},
+          {"plain_leaks", {{"blocks", g.plain_blocks}, {"bytes", g.plain_bytes}, {"sites", plain}}},
+          {"held_by_lost", {{"blocks", g.held_blocks}, {"bytes", g.held_bytes}}},
+          {"valgrind", {{"definitely_lost_bytes", g.definite_bytes}, {"definitely_lost_blocks", g.definite_blocks},
+                        {"indirectly_lost_bytes", g.indirect_bytes}, {"indirectly_lost_blocks", g.indirect_blocks}}}};
+}
+
 }  // namespace
 
 void writeSummaryText(std::ostream& out, const Summary& s, bool full) {
@@ -215,6 +256,7 @@ void writeSummaryText(std::ostream& out, const Summary& s, bool full) {
                        "not counted)\n",
                        groupedNumber(s.runtime_leaked_bytes), s.runtime_leaked_blocks, s.runtime_leaked_blocks == 1 ? "" : "s");
   writeGroups(out, s.leaks, false, s.leaked_bytes, full);
+  writeLost(out, s.lost);
   writeFindings(out, s);
 }
 
@@ -261,6 +303,7 @@ nlohmann::json summaryJson(const Summary& s) {
         {"stacks", groupsJson(s.leaks)}}},
       {"timeline_samples", r.timeline.size()},
       {"findings", growthJson(s.growth)},
+      {"heap_scan", lostJson(s.lost)},
       {"warnings", r.warnings},
       {"tracker_errors", r.tracker_errors},
   };

@@ -23,7 +23,7 @@ namespace tidemark::format {
 // The file is a MAP_SHARED mapping in the writer: every record is in the kernel's page cache the
 // moment it is written, so a trace survives kill -9 of the target. Unwritten space is zero.
 inline constexpr char kMagic[8] = {'T', 'M', 'T', 'R', 'A', 'C', 'E', '\0'};
-inline constexpr uint32_t kVersion = 1;
+inline constexpr uint32_t kVersion = 2;  // 2: scan records (18-22)
 inline constexpr uint32_t kHeaderSize = 4096;
 inline constexpr uint32_t kChunkMagic = 0x4b434d54;  // "TMCK" little-endian
 inline constexpr uint32_t kDefaultChunkSize = 256 * 1024;
@@ -131,11 +131,22 @@ enum class RecordType : uint8_t {
   ProcessEnd = 15,  // v time ns, v status kind (EndKind), v code: written by the `tidemark run` wrapper
   TrackerError = 16,  // v time ns, s message: the tracker stopped recording for the reason given
   ThreadName = 17,    // v tid, s name   (reserved)
+  // The heap graph from a conservative scan (at exit, or on the scan signal). Blocks are numbered
+  // in address order; every index below refers to that numbering.
+  ScanBegin = 18,   // v time ns, v live block count, v reason (ScanReason)
+  ScanBlocks = 19,  // v first index, v n, n x (v address delta from the previous, v size, v stack id)
+  ScanRoots = 20,   // v n, n x (v index delta from the previous, v root kind (RootKind))
+  ScanEdges = 21,   // v n, n x (z source delta from the previous source, z target - source)
+  ScanEnd = 22,     // v time ns, v words scanned, v root bytes scanned, v duration ns
   Count
 };
 // s = v length followed by that many bytes.
 
 enum class EndKind : uint8_t { Exited = 1, Signaled = 2 };
+
+enum class ScanReason : uint8_t { Exit = 0, Signal = 1 };
+// Where the pointer that makes a block reachable was found.
+enum class RootKind : uint8_t { Stack = 1, Data = 2, Other = 3 };
 
 enum class MarkerKind : uint8_t { Text = 0, SimulationDate = 1, PhaseBegin = 2, PhaseEnd = 3 };
 
@@ -159,6 +170,11 @@ inline const char* recordTypeName(RecordType t) {
     case RecordType::ProcessEnd: return "ProcessEnd";
     case RecordType::TrackerError: return "TrackerError";
     case RecordType::ThreadName: return "ThreadName";
+    case RecordType::ScanBegin: return "ScanBegin";
+    case RecordType::ScanBlocks: return "ScanBlocks";
+    case RecordType::ScanRoots: return "ScanRoots";
+    case RecordType::ScanEdges: return "ScanEdges";
+    case RecordType::ScanEnd: return "ScanEnd";
     case RecordType::Count: break;
   }
   return "?";

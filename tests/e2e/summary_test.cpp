@@ -260,6 +260,65 @@ TEST(Findings, AggregatedTraceSaysWhyThereAreNoSiteTrends) {
   EXPECT_NE(s["findings"]["unavailable_reason"].get<std::string>().find("--mode aggregate"), std::string::npos);
 }
 
+// N2 Order<->Fill cycles, N3 Node->Edge->Label cycles, M plain leaks, K reachable cycles.
+TEST_P(Summary, HeapScanFindsExactlyTheLeakedCycles) {
+  std::string trace = tempDir() + "/cycles.tmtrace";
+  Result r = run({tidemark(), "run", "--scan", "--mode", GetParam(), "-o", trace, "--", program("tm-test-cycles"),
+                  "1000", "500", "300", "200"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  auto s = summary(trace);
+  const auto& h = s["heap_scan"];
+  ASSERT_TRUE(h["available"].get<bool>()) << h.dump(1);
+  EXPECT_EQ(h["leaked_cycles"]["count"], 1500);
+  ASSERT_EQ(h["leaked_cycles"]["groups"].size(), 2u) << h.dump(1);
+  const auto& pairs = h["leaked_cycles"]["groups"][0];
+  EXPECT_EQ(pairs["cycles"], 1000);
+  EXPECT_EQ(pairs["blocks"], 2000);
+  ASSERT_EQ(pairs["sites"].size(), 2u);
+  EXPECT_NE(pairs["sites"][0].get<std::string>().find("makeFill"), std::string::npos) << pairs.dump();
+  EXPECT_NE(pairs["sites"][1].get<std::string>().find("makeOrder"), std::string::npos) << pairs.dump();
+  const auto& triples = h["leaked_cycles"]["groups"][1];
+  EXPECT_EQ(triples["cycles"], 500);
+  EXPECT_EQ(triples["blocks"], 1500);
+  EXPECT_EQ(triples["sites"].size(), 3u);
+  // The plain leaks, by site; the cycles a global still holds are not leaks.
+  EXPECT_EQ(h["plain_leaks"]["blocks"], 300);
+  EXPECT_EQ(h["plain_leaks"]["bytes"], 300 * 40);
+  ASSERT_EQ(h["plain_leaks"]["sites"].size(), 1u);
+  EXPECT_NE(h["plain_leaks"]["sites"][0]["site"].get<std::string>().find("plainLeak"), std::string::npos);
+  EXPECT_EQ(h["held_by_lost"]["blocks"], 0);
+  EXPECT_EQ(h["reachable_cycles"], 200);
+}
+
+// The same program under valgrind memcheck: the same definitely and indirectly lost totals.
+TEST(HeapScan, AgreesWithValgrind) {
+  Result which = run({"/bin/sh", "-c", "command -v valgrind"});
+  if (which.code != 0) GTEST_SKIP() << "valgrind is not installed";
+  Result vg = run({"valgrind", "--leak-check=full", program("tm-test-cycles"), "300", "200", "100", "50"});
+  ASSERT_EQ(vg.code, 0) << vg.err;
+  std::smatch m;
+  auto figure = [&](const std::string& what) {
+    std::regex re(what + ": ([0-9,]+) bytes in ([0-9,]+) blocks");
+    EXPECT_TRUE(std::regex_search(vg.err, m, re)) << vg.err;
+    auto number = [](std::string x) {
+      std::erase(x, ',');
+      return std::stoull(x);
+    };
+    return std::pair{number(m[1]), number(m[2])};
+  };
+  auto [definite_bytes, definite_blocks] = figure("definitely lost");
+  auto [indirect_bytes, indirect_blocks] = figure("indirectly lost");
+  std::string trace = tempDir() + "/cycles.tmtrace";
+  Result r = run({tidemark(), "run", "--scan", "-o", trace, "--", program("tm-test-cycles"), "300", "200", "100", "50"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  auto s = summary(trace);
+  const auto& v = s["heap_scan"]["valgrind"];
+  EXPECT_EQ(v["definitely_lost_bytes"], definite_bytes);
+  EXPECT_EQ(v["definitely_lost_blocks"], definite_blocks);
+  EXPECT_EQ(v["indirectly_lost_bytes"], indirect_bytes);
+  EXPECT_EQ(v["indirectly_lost_blocks"], indirect_blocks);
+}
+
 INSTANTIATE_TEST_SUITE_P(Modes, Summary, ::testing::Values("full", "aggregate"));
 
 }  // namespace

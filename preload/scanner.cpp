@@ -1,0 +1,348 @@
+#include "scanner.h"
+
+#include <fcntl.h>
+#include <sys/uio.h>
+
+#include <cstdlib>
+#include <cstring>
+
+#include "aggregator.h"
+#include "spinlock.h"
+#include "sys.h"
+
+namespace tidemark::preload {
+
+// ---- the tracker's own memory -----------------------------------------------------------------
+
+namespace {
+
+struct OwnRange {
+  uint64_t lo, hi;
+};
+constexpr uint32_t kMaxOwn = 8192;
+OwnRange g_own[kMaxOwn];
+uint32_t g_own_count = 0;
+SpinLock g_own_lock;
+
+}  // namespace
+
+void sys::registerOwnMemory(const void* addr, size_t len) {
+  LockGuard guard(g_own_lock);
+  if (g_own_count < kMaxOwn) g_own[g_own_count++] = {reinterpret_cast<uint64_t>(addr), reinterpret_cast<uint64_t>(addr) + len};
+}
+
+void sys::unregisterOwnMemory(const void* addr) {
+  LockGuard guard(g_own_lock);
+  for (uint32_t i = 0; i < g_own_count; ++i)
+    if (g_own[i].lo == reinterpret_cast<uint64_t>(addr)) {
+      g_own[i] = g_own[--g_own_count];
+      return;
+    }
+}
+
+bool scanEnabled() { return g_aggregate || options.scan; }
+
+namespace {
+
+struct ScanBlock {
+  uint64_t addr, size;
+  StackId stack;
+};
+
+// Scratch arrays from mmap, unmapped when the scan ends (registered: never scanned as roots).
+template <typename T>
+struct Scratch {
+  T* data = nullptr;
+  size_t bytes = 0;
+  bool allocate(size_t n) {
+    bytes = (n * sizeof(T) + 4095) & ~size_t{4095};
+    if (!bytes) bytes = 4096;
+    data = static_cast<T*>(sys::mapAnonymous(bytes));
+    return data != nullptr;
+  }
+  ~Scratch() {
+    if (data) sys::unmapAnonymous(data, bytes);
+  }
+};
+
+// LSD radix sort of blocks by address, 16 bits at a time (user-space addresses fit in 48 bits).
+void sortByAddress(ScanBlock* a, ScanBlock* tmp, size_t n) {
+  static uint32_t count[65536];
+  for (int shift = 0; shift < 48; shift += 16) {
+    memset(count, 0, sizeof count);
+    for (size_t i = 0; i < n; ++i) ++count[(a[i].addr >> shift) & 0xffff];
+    uint32_t sum = 0;
+    for (uint32_t& c : count) {
+      uint32_t k = c;
+      c = sum;
+      sum += k;
+    }
+    for (size_t i = 0; i < n; ++i) tmp[count[(a[i].addr >> shift) & 0xffff]++] = a[i];
+    memcpy(a, tmp, n * sizeof(ScanBlock));
+  }
+}
+
+class Graph {
+ public:
+  Graph(const ScanBlock* blocks, size_t n) : blocks_(blocks), n_(n) {
+    if (n) {
+      lo_ = blocks[0].addr;
+      hi_ = blocks[n - 1].addr + (blocks[n - 1].size ? blocks[n - 1].size : 1);
+    }
+  }
+  // Index of the block containing address w (at its start or inside), or -1.
+  int64_t find(uint64_t w) const {
+    if (w < lo_ || w >= hi_) return -1;
+    size_t l = 0, r = n_;  // first block with addr > w
+    while (l < r) {
+      size_t m = (l + r) / 2;
+      if (blocks_[m].addr <= w)
+        l = m + 1;
+      else
+        r = m;
+    }
+    if (l == 0) return -1;
+    const ScanBlock& b = blocks_[l - 1];
+    uint64_t extent = b.size ? b.size : 1;
+    return w - b.addr < extent ? static_cast<int64_t>(l - 1) : -1;
+  }
+  bool anyBlockIn(uint64_t lo, uint64_t hi) const {
+    int64_t i = find(lo);
+    if (i >= 0) return true;
+    size_t l = 0, r = n_;
+    while (l < r) {
+      size_t m = (l + r) / 2;
+      if (blocks_[m].addr < lo)
+        l = m + 1;
+      else
+        r = m;
+    }
+    return l < n_ && blocks_[l].addr < hi;
+  }
+
+ private:
+  const ScanBlock* blocks_;
+  size_t n_;
+  uint64_t lo_ = 0, hi_ = 0;
+};
+
+// Reads another part of our own address space without faulting on what is not mapped.
+long safeRead(uint64_t addr, void* buf, size_t n) {
+  static int mem_fd = -2;
+  iovec local{buf, n}, remote{reinterpret_cast<void*>(addr), n};
+  long r = sys::raw(SYS_process_vm_readv, sys::getpid(), reinterpret_cast<long>(&local), 1,
+                    reinterpret_cast<long>(&remote), 1, 0);
+  if (r >= 0) return r;
+  if (mem_fd == -2) mem_fd = sys::open("/proc/self/mem", O_RDONLY | O_CLOEXEC);
+  if (mem_fd < 0) return -1;
+  return sys::pread(mem_fd, buf, n, static_cast<long>(addr));
+}
+
+struct Writer {
+  ThreadState& t;
+  // Root references: block index and kind, in the order found (deduplicated by a flag per block).
+  uint8_t* rooted;  // per block: 0, or the RootKind of the first root found
+
+  void begin(uint64_t count, uint8_t reason) {
+    RecordBuilder r(t.stream, format::RecordType::ScanBegin, writer().nextSeq(), 64);
+    if (!r.ok()) return;
+    r.v(sys::monotonicNs() - writer().startNs());
+    r.v(count);
+    r.v(reason);
+    r.commit();
+  }
+  void blocks(const ScanBlock* b, size_t n) {
+    constexpr size_t kBatch = 500;  // <= 25 bytes each: under the 16 KiB record limit
+    for (size_t first = 0; first < n; first += kBatch) {
+      size_t count = n - first < kBatch ? n - first : kBatch;
+      RecordBuilder r(t.stream, format::RecordType::ScanBlocks, writer().nextSeq(), 32 + count * 26);
+      if (!r.ok()) return;
+      r.v(first);
+      r.v(count);
+      uint64_t prev = 0;
+      for (size_t i = first; i < first + count; ++i) {
+        r.v(b[i].addr - prev);
+        prev = b[i].addr;
+        r.v(b[i].size);
+        r.v(b[i].stack);
+      }
+      r.commit();
+    }
+  }
+  void roots(size_t n) {
+    constexpr size_t kBatch = 1000;
+    size_t i = 0;
+    while (i < n) {
+      size_t count = 0;
+      for (size_t j = i; j < n && count < kBatch; ++j) count += rooted[j] != 0;
+      if (!count) break;
+      RecordBuilder r(t.stream, format::RecordType::ScanRoots, writer().nextSeq(), 32 + count * 12);
+      if (!r.ok()) return;
+      r.v(count);
+      uint64_t prev = 0;
+      for (size_t written = 0; written < count; ++i) {
+        if (!rooted[i]) continue;
+        r.v(i - prev);
+        prev = i;
+        r.v(rooted[i]);
+        ++written;
+      }
+      r.commit();
+    }
+  }
+  // Edges are buffered and written 600 at a time (<= 20 bytes each).
+  uint64_t pending[600][2] = {};
+  size_t pending_count = 0;
+  void edge(uint64_t from, uint64_t to) {
+    pending[pending_count][0] = from;
+    pending[pending_count][1] = to;
+    if (++pending_count == 600) flushEdges();
+  }
+  void flushEdges() {
+    if (!pending_count) return;
+    RecordBuilder r(t.stream, format::RecordType::ScanEdges, writer().nextSeq(), 32 + pending_count * 20);
+    if (r.ok()) {
+      r.v(pending_count);
+      uint64_t prev = 0;
+      for (size_t i = 0; i < pending_count; ++i) {
+        r.z(static_cast<int64_t>(pending[i][0] - prev));
+        prev = pending[i][0];
+        r.z(static_cast<int64_t>(pending[i][1] - pending[i][0]));
+      }
+      r.commit();
+    }
+    pending_count = 0;
+  }
+  void end(uint64_t start_ns, uint64_t words, uint64_t root_bytes) {
+    RecordBuilder r(t.stream, format::RecordType::ScanEnd, writer().nextSeq(), 64);
+    if (!r.ok()) return;
+    uint64_t now = sys::monotonicNs();
+    r.v(now - writer().startNs());
+    r.v(words);
+    r.v(root_bytes);
+    r.v(now - start_ns);
+    r.commit();
+  }
+};
+
+// Calls scan(lo, hi) for the parts of [lo, hi) that are not the tracker's own memory.
+template <typename F>
+void withoutOwn(uint64_t lo, uint64_t hi, F&& scan) {
+  while (lo < hi) {
+    // The first of our ranges that overlaps what is left.
+    uint64_t own_lo = hi, own_hi = hi;
+    for (uint32_t i = 0; i < g_own_count; ++i)
+      if (g_own[i].lo < hi && lo < g_own[i].hi && g_own[i].lo < own_lo) {
+        own_lo = g_own[i].lo;
+        own_hi = g_own[i].hi;
+      }
+    if (own_lo > lo) scan(lo, own_lo < hi ? own_lo : hi);
+    lo = own_hi > lo ? own_hi : hi;
+  }
+}
+
+}  // namespace
+
+void scanHeap(ThreadState& t, uint8_t reason) {
+  if (!scanEnabled()) return;
+  const uint64_t start_ns = sys::monotonicNs();
+  uint64_t stack_here = reinterpret_cast<uint64_t>(__builtin_frame_address(0));
+
+  // /proc/self/maps first: reading it may not allocate, and the blocks must not change after.
+  Scratch<char> maps;
+  size_t maps_len = 0;
+  for (size_t cap = 1 << 20; cap <= (64u << 20); cap *= 4) {
+    if (!maps.allocate(cap)) return;
+    int fd = sys::open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return;
+    maps_len = 0;
+    long n;
+    while ((n = sys::read(fd, maps.data + maps_len, cap - 1 - maps_len)) > 0) maps_len += static_cast<size_t>(n);
+    sys::close(fd);
+    if (maps_len < cap - 1) break;
+    sys::unmapAnonymous(maps.data, maps.bytes);
+    maps.data = nullptr;
+  }
+  if (!maps.data) return;
+  maps.data[maps_len] = '\0';
+
+  aggregator().withBlocks([&](const void* table, uint64_t slots, uint64_t used) {
+    auto* slot = static_cast<const LiveBlockSlot*>(table);
+    Scratch<ScanBlock> blocks, tmp;
+    Scratch<uint8_t> rooted;
+    if (!blocks.allocate(used) || !tmp.allocate(used) || !rooted.allocate(used)) return;
+    size_t n = 0;
+    for (uint64_t i = 0; i < slots && n < used; ++i)
+      if (slot[i].key) blocks.data[n++] = {slot[i].key, slot[i].size, slot[i].stack};
+    sortByAddress(blocks.data, tmp.data, n);
+    Graph graph(blocks.data, n);
+    Writer out{t, rooted.data};
+    out.begin(n, reason);
+    out.blocks(blocks.data, n);
+
+    uint64_t words = 0, root_bytes = 0;
+    // Roots: every private writable mapping that holds no live block, except the tracker's own
+    // memory and its library; the calling thread's stack only above the current frame.
+    uint64_t* buffer = reinterpret_cast<uint64_t*>(tmp.data);  // reused as the read buffer
+    const size_t buffer_bytes = tmp.bytes < (1u << 20) ? tmp.bytes : (1u << 20);
+    auto scanRange = [&](uint64_t lo, uint64_t hi, uint8_t kind) {
+      lo = (lo + 7) & ~uint64_t{7};
+      while (lo + 8 <= hi) {
+        size_t len = hi - lo < buffer_bytes ? static_cast<size_t>(hi - lo) & ~size_t{7} : buffer_bytes;
+        long got = safeRead(lo, buffer, len);
+        if (got <= 0) return;  // unreadable: skip the rest of this range
+        root_bytes += static_cast<uint64_t>(got);
+        for (long k = 0; k < got / 8; ++k) {
+          int64_t j = graph.find(buffer[k]);
+          if (j >= 0 && !rooted.data[j]) rooted.data[j] = kind;
+        }
+        words += static_cast<uint64_t>(got) / 8;
+        lo += static_cast<uint64_t>(got);
+      }
+    };
+    for (char* line = maps.data; *line;) {
+      char* next = strchr(line, '\n');
+      if (next) *next = '\0';
+      uint64_t lo = strtoull(line, &line, 16);
+      uint64_t hi = strtoull(line + 1, &line, 16);
+      const char* perms = line + 1;
+      const char* path = strchr(perms, '/');
+      if (!path) path = strchr(perms, '[');
+      bool writable_private = perms[0] == 'r' && perms[1] == 'w' && perms[3] == 'p';
+      bool skip = !writable_private || (path && (strstr(path, "libtidemark_preload") || strncmp(path, "[v", 2) == 0));
+      if (!skip && !graph.anyBlockIn(lo, hi)) {
+        uint8_t kind = static_cast<uint8_t>(format::RootKind::Other);
+        if (path && path[0] == '/') kind = static_cast<uint8_t>(format::RootKind::Data);
+        if (path && strncmp(path, "[stack", 6) == 0) kind = static_cast<uint8_t>(format::RootKind::Stack);
+        if (stack_here >= lo && stack_here < hi) {
+          lo = stack_here;  // below the current frame is dead stack
+          kind = static_cast<uint8_t>(format::RootKind::Stack);
+        }
+        withoutOwn(lo, hi, [&](uint64_t a, uint64_t b) { scanRange(a, b, kind); });
+      }
+      if (!next) break;
+      line = next + 1;
+    }
+    out.roots(n);
+
+    // Edges: the words inside every block (read in place: the lock keeps every block allocated).
+    for (size_t i = 0; i < n; ++i) {
+      const ScanBlock& b = blocks.data[i];
+      auto* words_in = reinterpret_cast<const uint64_t*>(b.addr);
+      uint64_t count = b.size / 8;
+      int64_t last = -1;
+      for (uint64_t k = 0; k < count; ++k) {
+        int64_t j = graph.find(words_in[k]);
+        if (j >= 0 && j != last) {
+          out.edge(i, static_cast<uint64_t>(j));
+          last = j;
+        }
+      }
+      words += count;
+    }
+    out.flushEdges();
+    out.end(start_ns, words, root_bytes);
+  });
+}
+
+}  // namespace tidemark::preload

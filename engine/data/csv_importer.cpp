@@ -61,7 +61,7 @@ class CsvFileParser {
     std::ifstream in(file_);
     if (!in) throw EngineError(fmt::format("cannot read {}", file_));
     std::string line;
-    if (!std::getline(in, line)) throw error("empty file, expected a header line");
+    if (!std::getline(in, line)) throw EngineError(fmt::format("{}: empty file, expected a header line", file_));
     ++line_no_;
     readHeader(line);
     while (std::getline(in, line)) {
@@ -220,6 +220,12 @@ CsvImportReport importCsvDirectory(const std::string& dir, const std::string& bu
       throw EngineError(fmt::format("{}: minute and daily files cannot be mixed in one bundle", file.string()));
     minute = parser.minuteBars();
   }
+
+  // Assets in symbol order, whatever the case of the file names.
+  std::sort(assets.begin(), assets.end(), [](const CsvAsset& a, const CsvAsset& b) { return a.symbol < b.symbol; });
+  for (size_t i = 1; i < assets.size(); ++i)
+    if (assets[i].symbol == assets[i - 1].symbol)
+      throw EngineError(fmt::format("{}: two files for the symbol {}", dir, assets[i].symbol));
 
   std::vector<int32_t> days;
   for (const CsvAsset& a : assets)

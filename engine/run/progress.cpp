@@ -30,7 +30,9 @@ void ProgressReporter::update(const ProgressFigures& f) {
 }
 
 void ProgressReporter::finish(const ProgressFigures& f) {
-  if (enabled_) write(f, true);
+  if (!enabled_) return;
+  if (written_ && last_done_ == f.done && !terminal_) return;  // that line is already out
+  write(f, true);
 }
 
 void ProgressReporter::write(const ProgressFigures& f, bool last) {
@@ -41,6 +43,7 @@ void ProgressReporter::write(const ProgressFigures& f, bool last) {
     fmt::print(stderr, "{}\n", line);
   std::fflush(stderr);
   written_ = true;
+  last_done_ = f.done;
 }
 
 }  // namespace tidemark::engine

@@ -37,6 +37,7 @@ class ProgressReporter {
   std::chrono::steady_clock::duration interval_;
   std::chrono::steady_clock::time_point last_{};
   bool written_ = false;
+  uint32_t last_done_ = 0;
 };
 
 }  // namespace tidemark::engine

@@ -108,6 +108,8 @@ int runCommand(const RunOptions& o) {
   if (o.commission_per_share < 0 || o.commission_min < 0) throw EngineError("commissions cannot be negative");
   if (o.volume_limit < 0 || o.volume_limit > 1) throw EngineError("--volume-limit must be between 0 and 1");
   if (o.progress_interval < 0) throw EngineError("--progress-interval cannot be negative");
+  if (!o.results.empty() && !o.results.ends_with(".json") && !o.results.ends_with(".csv"))
+    throw EngineError(fmt::format("--results {}: the name must end in .json or .csv", o.results));
 
   SimulationConfig base;
   base.strategy = info.name;

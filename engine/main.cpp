@@ -40,7 +40,8 @@ int strategiesCommand() {
     fmt::print("{}: {}\n", s.name, s.description);
     fmt::print("  generated bundle: {} assets, {} bars, {} sessions after the warm-up\n", s.bundle_assets,
                s.bundle_frequency == Frequency::Minute ? "minute" : "daily", s.bundle_days);
-    for (const ParamSpec& p : s.params) fmt::print("  --param {}={:<10} {}\n", p.name, p.default_value, p.help);
+    for (const ParamSpec& p : s.params)
+      fmt::print("  --param {:<26} {}\n", fmt::format("{}={}", p.name, p.default_value), p.help);
   }
   return 0;
 }

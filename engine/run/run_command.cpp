@@ -84,7 +84,7 @@ void printRun(const SimulationConfig& c, const RunResult& r, const Bundle& bundl
   fmt::print("  orders {}  fills {}  cancelled {}  commissions {}\n", s.orders, s.fills, s.cancelled,
              s.commissions.str());
   if (seconds > 0)
-    fmt::print("  bar events {} in {:.2f} s ({:.1f} M/s)\n", s.bar_events, seconds, s.bar_events / seconds / 1e6);
+    fmt::print("  bar events {} in {:.3f} s ({:.1f} M/s)\n", s.bar_events, seconds, s.bar_events / seconds / 1e6);
   fmt::print("{}", cacheLine("1d", s.daily_cache, c.portal.cache));
   fmt::print("{}", cacheLine("1m", s.minute_cache, c.portal.cache));
   if (s.pipeline_chunks)

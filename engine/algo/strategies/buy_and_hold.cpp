@@ -37,7 +37,7 @@ StrategyInfo buyAndHoldStrategy() {
   s.bundle_days = 252;
   s.needs_minute_bars = false;
   s.params = {{"assets", 10, "names in the basket: the first that trade"}};
-  s.warmup = [](const StrategyParams&) { return 1u; };
+  s.warmup = [](const StrategyParams&) { return 0u; };
   s.make = [](const StrategyParams& p) { return std::make_unique<BuyAndHold>(p); };
   return s;
 }

@@ -85,7 +85,6 @@ BarQuote DataPortal::quote(AssetId asset) const {
 
 double DataPortal::current(AssetId asset, Field field) const {
   if (field == Field::Price) return last_price_[index(asset)] ? last_price_[index(asset)] * kDollarsPerTick : kNaN;
-  if (!any_bar_seen_) return kNaN;
   uint64_t bar = currentBarIndex();
   if (!bar_seen_today_) {
     // Before the session's first bar, the current bar is the previous session's last.

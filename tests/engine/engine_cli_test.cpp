@@ -56,13 +56,13 @@ TEST_F(EngineCli, IngestInfoAndRun) {
   std::string results = dir_->file("bh.json");
   ProcessResult run = engine({"run", "--bundle", minute(), "--strategy", "buy-and-hold", "--results", results});
   ASSERT_EQ(run.code, 0) << run.err;
-  EXPECT_NE(run.out.find("buy-and-hold on 15 assets, 2020-01-03 .. 2020-01-09 (5 sessions, minute bars)"),
+  EXPECT_NE(run.out.find("buy-and-hold on 15 assets, 2020-01-02 .. 2020-01-09 (6 sessions, minute bars)"),
             std::string::npos)
       << run.out;
   EXPECT_NE(run.err.find("[100.0%] 2020-01-09"), std::string::npos) << run.err;  // the progress line
   auto doc = nlohmann::json::parse(readFile(results));
-  EXPECT_EQ(doc["runs"][0]["summary"]["sessions"], 5);
-  EXPECT_EQ(doc["runs"][0]["summary"]["bar_events"], 5 * 390 * 15);
+  EXPECT_EQ(doc["runs"][0]["summary"]["sessions"], 6);
+  EXPECT_EQ(doc["runs"][0]["summary"]["bar_events"], 6 * 390 * 15);
   EXPECT_EQ(doc["bundle"]["minute_bars"], true);
 }
 

@@ -156,10 +156,12 @@ TEST_F(SimulationTest, MinuteStrategiesNeedMinuteBars) {
 TEST_F(SimulationTest, DailyOrdersFillAtTheNextBar) {
   SimulationConfig c = config("buy-and-hold", *daily_, {{"assets", 3}});
   RunResult r = runSimulation(*daily_, c);
-  // Ordered before the first session's bar: filled in it, and never traded again.
-  EXPECT_EQ(r.days.front().orders, 3u);
-  EXPECT_GE(r.days.front().fills, 3u);
-  EXPECT_EQ(r.days.front().positions, 3u);
+  // Ordered at the first session's bar, filled at the second's, and never traded again.
+  EXPECT_EQ(r.days[0].orders, 3u);
+  EXPECT_EQ(r.days[0].fills, 0u);
+  EXPECT_EQ(r.days[0].positions, 0u);
+  EXPECT_GE(r.days[1].fills, 3u);
+  EXPECT_EQ(r.days[1].positions, 3u);
   EXPECT_EQ(r.summary.orders, 3u);
 }
 

@@ -1,4 +1,4 @@
-// buy-and-hold: buys an equal-weight basket on the first session and holds it. It trades almost
+// buy-and-hold: buys an equal-weight basket at the first bar and holds it. It trades almost
 // nothing, so a run measures the engine's own bar loop.
 #include "algo/strategy_registry.h"
 
@@ -12,7 +12,8 @@ class BuyAndHold final : public Algorithm {
 
   void initialize(TradingContext&) override {}
 
-  void beforeTradingStart(TradingContext& context, DataPortal& data) override {
+  // At the first bar, when the first prices are known (orders fill from the next bar).
+  void handleData(TradingContext& context, DataPortal& data) override {
     if (bought_) return;
     std::vector<AssetId> basket;
     for (uint32_t a = 0; a < data.assetCount() && basket.size() < assets_; ++a)
@@ -31,7 +32,7 @@ class BuyAndHold final : public Algorithm {
 StrategyInfo buyAndHoldStrategy() {
   StrategyInfo s;
   s.name = "buy-and-hold";
-  s.description = "an equal-weight basket bought on the first session and held (measures the bar loop)";
+  s.description = "an equal-weight basket bought at the first bar and held (measures the bar loop)";
   s.bundle_frequency = Frequency::Minute;
   s.bundle_assets = 500;
   s.bundle_days = 252;

@@ -186,6 +186,13 @@ int runCommand(const RunOptions& o) {
   if (run.begin >= run.end)
     throw EngineError(fmt::format("no session to simulate: the bundle has sessions {} .. {}", calendar.session(0).str(),
                                   calendar.session(bundle.sessionCount() - 1).str()));
+  if (base.faults.spike && base.faults.spike_date) {
+    uint32_t s = calendar.firstOnOrAfter(*base.faults.spike_date);
+    if (!run.contains(s))
+      throw EngineError(fmt::format("--spike-date {} is outside the simulated sessions {} .. {}",
+                                    base.faults.spike_date->str(), calendar.session(run.begin).str(),
+                                    calendar.session(run.end - 1).str()));
+  }
   for (SimulationConfig& c : configs) {
     c.run = run;
     c.frequency = frequency;

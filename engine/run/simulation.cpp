@@ -87,7 +87,7 @@ class Simulation {
     }
     spike.release();
     progress_.finish(figures());
-    summarize(result, info);
+    summarize(result);
     return result;
   }
 
@@ -124,7 +124,7 @@ class Simulation {
     return f;
   }
 
-  void summarize(RunResult& result, const StrategyInfo&) {
+  void summarize(RunResult& result) {
     const MetricsTracker& m = state_.metrics;
     RunSummary& s = result.summary;
     result.days = m.days();

@@ -159,6 +159,7 @@ TEST_F(EngineCli, BadInputGetsOneLine) {
       {{"run", "--bundle", daily(), "--data-frequency", "1m"}, "has daily bars only"},
       {{"run", "--bundle", daily(), "--slippage", "magic"}, "unknown slippage model 'magic'"},
       {{"run", "--bundle", daily(), "--workers", "0"}, "--workers must be between 1 and 256"},
+      {{"run", "--bundle", daily(), "--fault", "spike", "--spike-date", "2019-01-02"}, "is outside the simulated"},
       {{"run", "--bundle", daily(), "--history-cache-assets", "-3"}, "--history-cache-assets"},
       {{"ingest", "--assets", "0", "-o", "x"}, "--assets"},
       {{"ingest-csv", "/no/such/dir", "-o", "x"}, "/no/such/dir: not a directory"},

@@ -175,6 +175,14 @@ GrowthFindings findGrowth(const ReplayResult& run, const std::vector<StackGroup>
         site_t.resize(k + 1);
       }
     }
+    // Before its first allocation a site has no behaviour yet: its series starts there.
+    size_t first_used = 0;
+    while (first_used + 1 < last.size() && last[first_used] == 0 && peaks[first_used] == 0) ++first_used;
+    if (first_used > 0) {
+      last.erase(last.begin(), last.begin() + static_cast<long>(first_used));
+      peaks.erase(peaks.begin(), peaks.begin() + static_cast<long>(first_used));
+      site_t.erase(site_t.begin(), site_t.begin() + static_cast<long>(first_used));
+    }
     double peak = *std::max_element(peaks.begin(), peaks.end());
     double final_value = last.empty() ? 0 : last.back();
     bool matters = (peak >= options.min_share * heap_peak || final_value >= options.min_share * heap_final) &&
@@ -196,9 +204,13 @@ GrowthFindings findGrowth(const ReplayResult& run, const std::vector<StackGroup>
         st.rate_per_day = theilSen(dx, dy);
       }
     }
-    if (st.verdict.trend == Trend::Periodic && clock.available()) {
-      double spd = clock.secondsPerDayNear(t.front(), t.back());
-      if (spd > 0) st.period_days = st.verdict.period_s / spd;
+    if (st.verdict.trend == Trend::Periodic && clock.available() && st.verdict.fall_times.size() >= 2) {
+      // The period in simulated days from the days of the falls (days need not take equal time).
+      std::vector<double> gaps;
+      for (size_t k = 1; k < st.verdict.fall_times.size(); ++k)
+        gaps.push_back(clock.dayAt(st.verdict.fall_times[k]) - clock.dayAt(st.verdict.fall_times[k - 1]));
+      std::nth_element(gaps.begin(), gaps.begin() + static_cast<long>(gaps.size() / 2), gaps.end());
+      st.period_days = gaps[gaps.size() / 2];
     }
     if (st.verdict.trend == Trend::Plateau && !days.empty()) {
       double reached = st.verdict.level_reached_s;

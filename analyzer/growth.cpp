@@ -134,6 +134,7 @@ TrendVerdict classifyTrend(const std::vector<double>& t, const std::vector<doubl
 
   Swings sw = findSwings(t, y, T::kSwing * range);
   v.cycles = static_cast<int>(sw.fall_times.size());
+  v.fall_times = sw.fall_times;
   if (v.cycles >= 2) {
     std::vector<double> gaps;
     for (size_t i = 1; i < sw.fall_times.size(); ++i) gaps.push_back(sw.fall_times[i] - sw.fall_times[i - 1]);
@@ -162,7 +163,9 @@ TrendVerdict classifyTrend(const std::vector<double>& t, const std::vector<doubl
         jump_t.push_back(t[i]);
         jump_y.push_back(y[i]);
       }
-    if (jump_t.size() >= 3 && v.cycles == 0 && jump_t.back() - t[0] >= 0.5 * duration &&
+    bool climbing = jump_y.size() >= 3 && jump_y.back() >= 2 * jump_y.front();
+    for (size_t k = 1; climbing && k < jump_y.size(); ++k) climbing = jump_y[k] >= jump_y[k - 1];
+    if (climbing && v.cycles == 0 && jump_t.back() - t[0] >= 0.5 * duration &&
         v.end >= v.max - T::kFlat * range) {
       v.trend = Trend::Unbounded;
       v.rate_per_s = theilSen(jump_t, jump_y);

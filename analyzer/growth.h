@@ -19,6 +19,7 @@ struct TrendVerdict {
   double level = 0, level_reached_s = 0;         // Plateau
   double period_s = 0, amplitude = 0;            // Periodic
   int cycles = 0;                                // falls of at least half the range
+  std::vector<double> fall_times;                // Periodic: when each fall happened (seconds)
 };
 
 // Theil-Sen slope of y over x: the median of the pairwise slopes (at most `max_points` points,

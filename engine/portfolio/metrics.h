@@ -41,6 +41,7 @@ class MetricsTracker {
   const DailyRecord& endOfSession(Date date, Money value, Money cash, uint32_t positions, uint32_t orders,
                                   uint32_t fills);
 
+  void reserve(size_t sessions) { days_.reserve(sessions); }
   const std::vector<DailyRecord>& days() const { return days_; }
   Money startingValue() const { return starting_value_; }
   double cumulativeReturn() const { return days_.empty() ? 0.0 : days_.back().cumulative_return; }

@@ -52,6 +52,8 @@ class Simulation {
     for (const auto& [name, value] : state_.params.values()) result.params[name] = value;
 
     state_.portal.primeLastPrices(range.begin);
+    // One daily record per session, known in advance: one allocation, not a vector doubling all run.
+    state_.metrics.reserve(range.size());
     const bool minute = config_.frequency == Frequency::Minute;
     for (uint32_t s = range.begin; s < range.end; ++s) {
       char date[11];

@@ -39,6 +39,9 @@ HistoryCache::Entry& HistoryCache::findOrLoad(AssetId asset, uint32_t first_bar,
   Entry& e = lru_.front();
   if (first_bar < e.first_bar || end_bar > e.end_bar) {
     refreshed = true;
+    // A cache that never evicts never drops old bars either: the window only extends (the
+    // unbounded-cache fault grows with the simulated time, not just with the assets touched).
+    if (limits_.never_evict) first_bar = std::min(first_bar, e.first_bar);
     resetWindow(e, first_bar, end_bar);
   }
   return e;

@@ -147,9 +147,6 @@ GrowthFindings findGrowth(const ReplayResult& run, const std::vector<StackGroup>
   else if (window_end)
     used = std::min<uint32_t>(bins, static_cast<uint32_t>(window_end / run.series.binWidthNs()) + 1);
   t.resize(used);
-  std::vector<double> days;
-  if (clock.available())
-    for (double x : t) days.push_back(clock.dayAt(x));
 
   // "Final" is the heap where the analysis window ends (before the teardown).
   double heap_peak = static_cast<double>(run.heap_peak), heap_final = static_cast<double>(run.heap_live);
@@ -196,11 +193,14 @@ GrowthFindings findGrowth(const ReplayResult& run, const std::vector<StackGroup>
     st.final_bytes = static_cast<uint64_t>(final_value);
     if (st.verdict.trend == Trend::Unbounded) {
       st.rate_per_hour = st.verdict.rate_per_s * 3600;
-      if (!days.empty()) {
+      if (clock.available()) {
         // Slope against simulated days over the tail: exact for a leak of so much per day.
-        size_t from = static_cast<size_t>(static_cast<double>(days.size()) * (1 - TrendThresholds::kTailShare));
-        std::vector<double> dx(days.begin() + static_cast<long>(from), days.end());
-        std::vector<double> dy(last.begin() + static_cast<long>(from), last.end());
+        size_t from = static_cast<size_t>(static_cast<double>(last.size()) * (1 - TrendThresholds::kTailShare));
+        std::vector<double> dx, dy;
+        for (size_t i = from; i < last.size(); ++i) {
+          dx.push_back(clock.dayAt(site_t[i]));
+          dy.push_back(last[i]);
+        }
         st.rate_per_day = theilSen(dx, dy);
       }
     }
@@ -212,7 +212,7 @@ GrowthFindings findGrowth(const ReplayResult& run, const std::vector<StackGroup>
       std::nth_element(gaps.begin(), gaps.begin() + static_cast<long>(gaps.size() / 2), gaps.end());
       st.period_days = gaps[gaps.size() / 2];
     }
-    if (st.verdict.trend == Trend::Plateau && !days.empty()) {
+    if (st.verdict.trend == Trend::Plateau && clock.available()) {
       double reached = st.verdict.level_reached_s;
       st.level_reached_day = std::max(1.0, std::ceil(clock.dayAt(reached)));
     }

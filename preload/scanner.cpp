@@ -104,7 +104,13 @@ class Graph {
     if (l == 0) return -1;
     const ScanBlock& b = blocks_[l - 1];
     uint64_t extent = b.size ? b.size : 1;
-    return w - b.addr < extent ? static_cast<int64_t>(l - 1) : -1;
+    uint64_t offset = w - b.addr;
+    if (offset >= extent) return -1;
+    // glibc's bins and the arena's top point at free chunk headers, which sit 16 bytes before the
+    // chunk's memory and so can fall in the last 8 bytes of the live block before it, at a
+    // 16-byte-aligned offset. Such a word is the allocator's, not a reference to this block.
+    if (offset != 0 && offset + 8 >= b.size && (offset & 15) == 0) return -1;
+    return static_cast<int64_t>(l - 1);
   }
   bool anyBlockIn(uint64_t lo, uint64_t hi) const {
     int64_t i = find(lo);

@@ -79,7 +79,11 @@ void Blotter::endOfSession(uint64_t last_bar) {
 void Blotter::releaseClosed() {
   if (break_cycles_)
     for (auto& o : closed_today_) o->releaseFills();
-  closed_today_.clear();
+  else
+    for (auto& o : closed_today_) stats_.leaked_cycles += !o->fills.empty();
+  // Freed rather than cleared: a cleared vector's buffer still holds the old pointers, which a
+  // conservative heap scan would take for references to the dropped orders.
+  std::vector<std::shared_ptr<Order>>().swap(closed_today_);
 }
 
 }  // namespace tidemark::engine

@@ -22,6 +22,7 @@ struct BlotterStats {
   uint64_t fills = 0;
   uint64_t cancelled = 0;  // orders with shares left at the end of their session
   uint64_t shares = 0;     // traded, both sides
+  uint64_t leaked_cycles = 0;  // leak-cycles fault: closed orders dropped with their fills (one cycle each)
 };
 
 class Blotter {

@@ -56,6 +56,7 @@ json runResultJson(const RunResult& r) {
       {"orders", s.orders},
       {"fills", s.fills},
       {"cancelled", s.cancelled},
+      {"leaked_cycles", s.leaked_cycles},
       {"shares", s.shares},
       {"bar_events", s.bar_events},
       {"history_cache_daily", cacheJson(s.daily_cache)},
@@ -101,6 +102,7 @@ RunResult runResultFromJson(const json& j) {
     o.orders = s.at("orders");
     o.fills = s.at("fills");
     o.cancelled = s.at("cancelled");
+    o.leaked_cycles = s.at("leaked_cycles");
     o.shares = s.at("shares");
     o.bar_events = s.at("bar_events");
     o.daily_cache = cacheFromJson(s.at("history_cache_daily"));

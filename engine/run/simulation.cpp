@@ -147,6 +147,7 @@ class Simulation {
     s.orders = b.orders;
     s.fills = b.fills;
     s.cancelled = b.cancelled;
+    s.leaked_cycles = b.leaked_cycles;
     s.shares = b.shares;
     s.bar_events = state_.portal.barEvents();
     s.daily_cache = state_.portal.dailyCache().stats();

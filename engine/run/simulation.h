@@ -45,6 +45,7 @@ struct RunSummary {
   Money starting_value, final_value, pnl, commissions;
   double total_return = 0, sharpe = 0, max_drawdown = 0, annual_volatility = 0;
   uint64_t orders = 0, fills = 0, cancelled = 0, shares = 0;
+  uint64_t leaked_cycles = 0;  // leak-cycles fault: order/fill groups dropped holding each other
   uint64_t bar_events = 0;
   HistoryCacheStats daily_cache, minute_cache;
   uint32_t pipeline_chunks = 0;

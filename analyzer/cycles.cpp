@@ -29,6 +29,8 @@ LeakGraph analyzeLeakGraph(const ScanGraph& scan, const std::function<std::strin
   }
   out.available = true;
   out.scan_seconds = static_cast<double>(scan.duration_ns) / 1e9;
+  out.on_signal = scan.reason == 1;
+  out.time_ns = scan.time_ns;
   out.words = scan.words;
   out.root_bytes = scan.root_bytes;
   const size_t n = scan.addr.size();

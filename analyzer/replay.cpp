@@ -107,43 +107,49 @@ class Replayer {
         break;
       }
       case RecordType::ScanBegin:
-        r_.scan = ScanGraph{};
-        r_.scan.present = true;
-        r_.scan.time_ns = rec.a;
-        r_.scan.reason = static_cast<uint32_t>(rec.c);
+        // A trace may hold several scans (on the scan signal, then at exit): the last complete one
+        // is kept, and one cut by a kill does not replace it.
+        pending_scan_ = ScanGraph{};
+        pending_scan_.present = true;
+        pending_scan_.time_ns = rec.a;
+        pending_scan_.reason = static_cast<uint32_t>(rec.c);
         if (rec.b > (1ull << 32)) throw Error("corrupt trace: a heap scan of more than 2^32 blocks");
-        r_.scan.addr.resize(rec.b);
-        r_.scan.size.resize(rec.b);
-        r_.scan.stack.resize(rec.b);
-        r_.scan.root_kind.assign(rec.b, 0);
+        pending_scan_.addr.resize(rec.b);
+        pending_scan_.size.resize(rec.b);
+        pending_scan_.stack.resize(rec.b);
+        pending_scan_.root_kind.assign(rec.b, 0);
         break;
       case RecordType::ScanBlocks:
         for (size_t i = 0; i * 3 < rec.frames.size(); ++i) {
           uint64_t index = rec.a + i;
-          if (index >= r_.scan.addr.size()) throw Error("corrupt trace: scan block index out of range");
-          r_.scan.addr[index] = rec.frames[i * 3];
-          r_.scan.size[index] = rec.frames[i * 3 + 1];
-          r_.scan.stack[index] = static_cast<StackId>(rec.frames[i * 3 + 2]);
+          if (index >= pending_scan_.addr.size()) throw Error("corrupt trace: scan block index out of range");
+          pending_scan_.addr[index] = rec.frames[i * 3];
+          pending_scan_.size[index] = rec.frames[i * 3 + 1];
+          pending_scan_.stack[index] = static_cast<StackId>(rec.frames[i * 3 + 2]);
         }
         break;
       case RecordType::ScanRoots:
         for (size_t i = 0; i * 2 < rec.frames.size(); ++i) {
-          if (rec.frames[i * 2] >= r_.scan.root_kind.size()) throw Error("corrupt trace: scan root index out of range");
-          r_.scan.root_kind[rec.frames[i * 2]] = static_cast<uint8_t>(std::max<uint64_t>(1, rec.frames[i * 2 + 1]));
+          if (rec.frames[i * 2] >= pending_scan_.root_kind.size()) throw Error("corrupt trace: scan root index out of range");
+          pending_scan_.root_kind[rec.frames[i * 2]] = static_cast<uint8_t>(std::max<uint64_t>(1, rec.frames[i * 2 + 1]));
         }
         break;
       case RecordType::ScanEdges:
         for (size_t i = 0; i * 2 < rec.frames.size(); ++i) {
           uint64_t from = rec.frames[i * 2], to = rec.frames[i * 2 + 1];
-          if (from >= r_.scan.addr.size() || to >= r_.scan.addr.size()) throw Error("corrupt trace: scan edge out of range");
-          r_.scan.edges.emplace_back(static_cast<uint32_t>(from), static_cast<uint32_t>(to));
+          if (from >= pending_scan_.addr.size() || to >= pending_scan_.addr.size())
+            throw Error("corrupt trace: scan edge out of range");
+          pending_scan_.edges.emplace_back(static_cast<uint32_t>(from), static_cast<uint32_t>(to));
         }
         break;
       case RecordType::ScanEnd:
-        r_.scan.complete = r_.scan.present;
-        r_.scan.words = rec.b;
-        r_.scan.root_bytes = rec.c;
-        r_.scan.duration_ns = rec.size;
+        if (!pending_scan_.present) break;
+        pending_scan_.complete = true;
+        pending_scan_.words = rec.b;
+        pending_scan_.root_bytes = rec.c;
+        pending_scan_.duration_ns = rec.size;
+        r_.scan = std::move(pending_scan_);
+        pending_scan_ = ScanGraph{};
         break;
       case RecordType::Marker:
         now_ns_ = std::max(now_ns_, rec.a);
@@ -175,6 +181,7 @@ class Replayer {
       r_.duration_ns = std::max(r_.duration_ns, r_.end.time_ns);
     r_.heap_peak_time_ns = r_.timeAtSeq(r_.heap_peak_seq);
     r_.has_series = !aggregated_;
+    if (!r_.scan.present && pending_scan_.present) r_.scan = std::move(pending_scan_);  // cut short: says so
     r_.series.extendTo(r_.duration_ns);
   }
 
@@ -273,6 +280,7 @@ class Replayer {
   ReplayResult& r_;
   bool aggregated_;
   uint64_t now_ns_ = 0;  // time of the latest sample or marker: events between take it
+  ScanGraph pending_scan_;  // the scan being read
   AddressMap<Block> blocks_;
   std::map<uint64_t, Region> regions_;
 };

@@ -522,6 +522,21 @@ void writeSample(ThreadState& t) {
   r.commit();
 }
 
+// The scan signal only raises a flag: the scan runs on the sampler thread, not in a handler.
+int g_scan_requested = 0;
+void onScanSignal(int) { __atomic_store_n(&g_scan_requested, 1, __ATOMIC_RELEASE); }
+
+void installScanSignal() {
+  if (!options.scan_signal || options.scan_signal >= 65 || !scanEnabled() || options.interval_ms == 0) return;
+  struct sigaction sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = onScanSignal;
+  sa.sa_flags = SA_RESTART;
+  sigemptyset(&sa.sa_mask);
+  if (sigaction(static_cast<int>(options.scan_signal), &sa, nullptr) != 0)
+    sys::message("cannot install the scan signal handler; TIDEMARK_SCAN_SIGNAL ignored");
+}
+
 void* samplerMain(void*) {
   ThreadState& t = t_state;
   t.busy = true;  // the sampler's own allocations (none expected) are not the program's
@@ -530,6 +545,7 @@ void* samplerMain(void*) {
                     static_cast<long>(options.interval_ms % 1000) * 1000000L};
   while (writer().active() && writer().generation() == generation) {
     writeSample(t);
+    if (__atomic_exchange_n(&g_scan_requested, 0, __ATOMIC_ACQ_REL)) scanHeap(t, static_cast<uint8_t>(format::ScanReason::Signal));
     clock_nanosleep(CLOCK_MONOTONIC, 0, &interval, nullptr);
   }
   return nullptr;
@@ -611,7 +627,10 @@ namespace {
 
 __attribute__((constructor)) void onLoad() {
   ensureStarted();
-  if (trackerReady()) startSampler();
+  if (trackerReady()) {
+    installScanSignal();
+    startSampler();
+  }
 }
 
 void reportStackCache() {

@@ -181,8 +181,9 @@ nlohmann::json growthJson(const GrowthFindings& g) {
 
 void writeLost(std::ostream& out, const LeakGraph& g) {
   if (!g.available) return;
-  out << fmt::format("\nHeap scan at exit: {} live blocks, {} words in {:.2f} s\n", groupedNumber(g.blocks),
-                     groupedNumber(g.words), g.scan_seconds);
+  out << fmt::format("\nHeap scan {}: {} live blocks, {} words in {:.2f} s\n",
+                     g.on_signal ? fmt::format("on the scan signal at {}", humanDuration(g.time_ns)) : "at exit",
+                     groupedNumber(g.blocks), groupedNumber(g.words), g.scan_seconds);
   out << fmt::format("  reachable          {:>12} in {} blocks\n", humanBytes(g.reachable_bytes), groupedNumber(g.reachable_blocks));
   out << fmt::format("  leaked cycles      {:>12} in {} blocks, {} cycle{}\n", humanBytes(g.cycle_bytes),
                      groupedNumber(g.cycle_blocks), groupedNumber(g.cycle_count), g.cycle_count == 1 ? "" : "s");
@@ -208,6 +209,8 @@ nlohmann::json lostJson(const LeakGraph& g) {
   return {{"available", g.available},
           {"unavailable_reason", g.unavailable_reason},
           {"scan_seconds", g.scan_seconds},
+          {"reason", g.on_signal ? "signal" : "exit"},
+          {"time_ns", g.time_ns},
           {"words", g.words},
           {"root_bytes", g.root_bytes},
           {"blocks", g.blocks},

@@ -290,6 +290,26 @@ TEST_P(Summary, HeapScanFindsExactlyTheLeakedCycles) {
   EXPECT_EQ(h["reachable_cycles"], 200);
 }
 
+// The scan signal: a scan while the program runs, kept in the trace when the program is then killed.
+TEST(HeapScan, ScanSignalLeavesAScanInAKilledRunsTrace) {
+  std::string trace = tempDir() + "/cycles.tmtrace";
+  Result r = run({tidemark(), "run", "--mode", "aggregate", "-o", trace, "--", program("tm-test-cycles"), "100", "50",
+                  "30", "20", "signal"},
+                 {"TIDEMARK_SCAN_SIGNAL=12"});
+  EXPECT_EQ(r.code, 128 + 9) << r.err;  // tidemark run passes a death by SIGKILL on as 137
+  auto s = summary(trace);
+  const auto& h = s["heap_scan"];
+  ASSERT_TRUE(h["available"].get<bool>()) << h.dump(1);
+  EXPECT_EQ(h["reason"], "signal");
+  // While the program runs its live registers and stack are roots, and the last object it touched
+  // may still be in one: a cycle or two can look reachable (never the other way round).
+  uint64_t leaked = h["leaked_cycles"]["count"], reachable = h["reachable_cycles"];
+  EXPECT_EQ(leaked + reachable, 150u + 20u);
+  EXPECT_GE(leaked, 147u);
+  EXPECT_GE(h["plain_leaks"]["blocks"].get<uint64_t>(), 28u);
+  EXPECT_LE(h["plain_leaks"]["blocks"].get<uint64_t>(), 30u);
+}
+
 // The same program under valgrind memcheck: the same definitely and indirectly lost totals.
 TEST(HeapScan, AgreesWithValgrind) {
   Result which = run({"/bin/sh", "-c", "command -v valgrind"});

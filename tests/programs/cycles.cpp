@@ -4,9 +4,15 @@
 //   M plain leaks (malloc'd 40-byte buffers whose pointer is dropped);
 //   K Order <-> Fill cycles still held by a global (never destroyed): reachable, not leaks.
 // Prints nothing. Compare with: valgrind --leak-check=full.
+// With a fifth argument "signal": raises SIGUSR2 (the tracker's scan signal in the tests), waits
+// for the scan, then dies by SIGKILL, so the trace holds only the scan made while it ran.
+#include <unistd.h>
+
+#include <csignal>
 #include <cstdlib>
 #include <cstring>
 #include <memory>
+#include <string_view>
 #include <vector>
 
 #define NOINLINE __attribute__((noinline))
@@ -101,5 +107,10 @@ int main(int argc, char** argv) {
   long m = argc > 3 ? atol(argv[3]) : 300, k = argc > 4 ? atol(argv[4]) : 200;
   leakEverything(n2, n3, m, k);
   scrubStack();
+  if (argc > 5 && std::string_view(argv[5]) == "signal") {
+    raise(SIGUSR2);
+    usleep(500000);
+    raise(SIGKILL);
+  }
   return 0;
 }

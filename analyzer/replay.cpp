@@ -3,6 +3,7 @@
 #include "error.h"
 
 #include <algorithm>
+#include <unordered_map>
 
 #include "address_map.h"
 
@@ -33,12 +34,18 @@ class Replayer {
     switch (rec.type) {
       case RecordType::Alloc:
         alloc(rec.addr, rec.size, static_cast<StackId>(rec.stack));
+        last_alloc_[rec.stream] = rec.addr;
         checkPeak(rec.seq);
         break;
-      case RecordType::Free:
-        release(rec.addr);
+      case RecordType::Free: {
+        auto last = last_alloc_.find(rec.stream);
+        bool temporary = last != last_alloc_.end() && last->second == rec.addr;
+        if (temporary) last->second = 0;
+        release(rec.addr, temporary);
         break;
+      }
       case RecordType::Realloc:
+        last_alloc_[rec.stream] = rec.addr2;
         release(rec.addr);
         ++r_.reallocs;
         alloc(rec.addr2, rec.size, static_cast<StackId>(rec.stack));
@@ -222,13 +229,18 @@ class Replayer {
     r_.allocated_bytes += size;
   }
 
-  void release(uint64_t addr) {
+  void release(uint64_t addr, bool temporary = false) {
     Block b;
     if (!blocks_.erase(addr, b)) {
       ++r_.unknown_frees;
       return;
     }
     ++r_.frees;
+    if (temporary) {
+      StackStats& s = stats(b.stack);
+      ++s.temporary_count;
+      s.temporary_bytes += b.size;
+    }
     removeBlock(b);
   }
 
@@ -281,6 +293,7 @@ class Replayer {
   bool aggregated_;
   uint64_t now_ns_ = 0;  // time of the latest sample or marker: events between take it
   ScanGraph pending_scan_;  // the scan being read
+  std::unordered_map<uint32_t, uint64_t> last_alloc_;  // per stream (thread): its latest allocation
   AddressMap<Block> blocks_;
   std::map<uint64_t, Region> regions_;
 };

@@ -33,6 +33,8 @@ struct StackStats {
   uint64_t peak_bytes = 0, peak_blocks = 0;  // valid when touched_epoch == epoch of the last peak
   uint64_t touched_epoch = 0;
   uint64_t alloc_count = 0, alloc_bytes = 0;
+  // Temporary: freed by the same thread before that thread allocated anything else (as heaptrack).
+  uint64_t temporary_count = 0, temporary_bytes = 0;
   uint64_t mmap_bytes = 0;  // live anonymous-mmap bytes
 };
 

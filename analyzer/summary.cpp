@@ -42,6 +42,16 @@ std::string groupKey(const std::vector<Frame>& frames) {
   return key;
 }
 
+template <typename Key>
+std::vector<StackGroup> topBy(std::vector<StackGroup> groups, Key key, size_t top) {
+  std::erase_if(groups, [&](const StackGroup& g) { return key(g) == 0; });
+  std::stable_sort(groups.begin(), groups.end(), [&](const StackGroup& a, const StackGroup& b) { return key(a) > key(b); });
+  if (groups.size() > top) groups.resize(top);
+  return groups;
+}
+
+}  // namespace
+
 // Groups every stack by its folded frames.
 std::vector<StackGroup> groupStacks(const ReplayResult& run, Symbolizer& symbols, bool full) {
   std::map<std::string, StackGroup> groups;
@@ -70,22 +80,14 @@ std::vector<StackGroup> groupStacks(const ReplayResult& run, Symbolizer& symbols
     g.live_blocks += st.live_blocks;
     g.allocations += st.alloc_count;
     g.allocated_bytes += st.alloc_bytes;
+    g.temporary += st.temporary_count;
+    g.temporary_bytes += st.temporary_bytes;
   }
   std::vector<StackGroup> out;
   out.reserve(groups.size());
   for (auto& [key, g] : groups) out.push_back(std::move(g));
   return out;
 }
-
-template <typename Key>
-std::vector<StackGroup> topBy(std::vector<StackGroup> groups, Key key, size_t top) {
-  std::erase_if(groups, [&](const StackGroup& g) { return key(g) == 0; });
-  std::stable_sort(groups.begin(), groups.end(), [&](const StackGroup& a, const StackGroup& b) { return key(a) > key(b); });
-  if (groups.size() > top) groups.resize(top);
-  return groups;
-}
-
-}  // namespace
 
 Summary summarize(const ReplayResult& run, Symbolizer& symbols, const SummaryOptions& options) {
   Summary s;

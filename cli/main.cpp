@@ -1,4 +1,5 @@
 // tidemark: the command line in front of the tracker, the analyzer and the reports.
+#include <fstream>
 #include <iostream>
 
 #include <CLI/CLI.hpp>
@@ -8,6 +9,7 @@
 #include "replay.h"
 #include "run_command.h"
 #include "summary.h"
+#include "flamegraph.h"
 #include "summary_report.h"
 #include "symbolizer.h"
 #include "trace_reader.h"
@@ -31,6 +33,62 @@ int summaryCommand(const std::string& path, bool json, bool full, size_t top, ui
     std::cout << summaryJson(s).dump(2) << '\n';
   else
     writeSummaryText(std::cout, s, full);
+  return 0;
+}
+
+std::string replaceAll(std::string s, const std::string& from, const std::string& to) {
+  for (size_t at = s.find(from); at != std::string::npos; at = s.find(from, at + to.size())) s.replace(at, from.size(), to);
+  return s;
+}
+
+struct FlameArgs {
+  std::string trace, metric = "peak", format = "svg", output;
+  bool inverted = false, full = false;
+};
+
+int flamegraphCommand(const FlameArgs& a) {
+  TraceReader reader(a.trace);
+  ReplayResult run = replay(reader);
+  Symbolizer symbols(run.module_maps);
+  std::vector<StackGroup> groups = groupStacks(run, symbols, a.full);
+  std::vector<FlameStack> stacks;
+  for (const StackGroup& g : groups) {
+    uint64_t value = a.metric == "peak"        ? g.peak_bytes
+                     : a.metric == "leaked"    ? (g.runtime ? 0 : g.live_bytes)
+                     : a.metric == "allocated" ? g.allocated_bytes
+                                               : g.temporary_bytes;
+    if (!value) continue;
+    FlameStack fs;
+    fs.value = value;
+    for (auto it = g.frames.rbegin(); it != g.frames.rend(); ++it)
+      fs.frames.push_back({it->function, it->file.empty() ? it->module : fmt::format("{}:{}", it->file, it->line)});
+    stacks.push_back(std::move(fs));
+  }
+  FlameOptions options;
+  options.metric = a.metric + " bytes";
+  options.inverted = a.inverted;
+  std::string cmd;
+  for (const std::string& arg : run.argv) cmd += (cmd.empty() ? "" : " ") + arg;
+  options.title = cmd.empty() ? run.exe : cmd;
+  std::string text;
+  if (a.format == "folded")
+    text = foldedStacks(stacks, options);
+  else if (a.format == "speedscope")
+    text = speedscope(stacks, options).dump() + "\n";
+  else if (a.format == "html")
+    text = "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>" + escapeXml(options.title) +
+           "</title></head><body style=\"margin:0\">\n" + replaceAll(flameSvg(stacks, options).substr(39), "xhtml:input", "input") + "</body></html>\n";
+  else
+    text = flameSvg(stacks, options);
+  if (a.output.empty() || a.output == "-") {
+    std::cout << text;
+  } else {
+    std::ofstream out(a.output, std::ios::binary);
+    if (!out) throw Error(fmt::format("cannot write {}", a.output));
+    out << text;
+    if (!out.flush()) throw Error(fmt::format("cannot write {}", a.output));
+    std::cerr << fmt::format("tidemark: {} flamegraph ({}) written to {}\n", a.metric, a.format, a.output);
+  }
   return 0;
 }
 
@@ -112,6 +170,21 @@ int main(int argc, char** argv) {
                    "trace recorded)")
       ->transform(CLI::AsSizeValue(false));
 
+  FlameArgs flame;
+  auto* flame_cmd = app.add_subcommand("flamegraph", "Flamegraph of the stacks by bytes: at the peak, leaked, allocated or temporary");
+  flame_cmd->add_option("trace", flame.trace, "Trace file")->required();
+  flame_cmd->add_option("--metric", flame.metric,
+                        "peak (live at the heap peak), leaked (live at the end, user code), allocated (all bytes ever "
+                        "allocated), temporary (freed by the same thread before its next allocation)")
+      ->check(CLI::IsMember({"peak", "leaked", "allocated", "temporary"}))
+      ->capture_default_str();
+  flame_cmd->add_option("--format", flame.format, "svg, html, folded (collapsed stacks) or speedscope (JSON)")
+      ->check(CLI::IsMember({"svg", "html", "folded", "speedscope"}))
+      ->capture_default_str();
+  flame_cmd->add_option("-o,--output", flame.output, "File to write (default: standard output)");
+  flame_cmd->add_flag("--inverted", flame.inverted, "Leaf frames at the root: who allocates, by caller");
+  flame_cmd->add_flag("--full", flame.full, "Keep allocator and standard-library frames");
+
   auto* dump_cmd = app.add_subcommand("dump", "Print every record of a trace (for debugging tidemark)");
   dump_cmd->add_option("trace", trace, "Trace file")->required();
 
@@ -129,6 +202,7 @@ int main(int argc, char** argv) {
     }
     if (*summary_cmd) return summaryCommand(trace, json, full, top, limit);
     if (*dump_cmd) return dumpCommand(trace);
+    if (*flame_cmd) return flamegraphCommand(flame);
   } catch (const Error& e) {
     std::cerr << "tidemark: " << e.what() << '\n';
     return 2;

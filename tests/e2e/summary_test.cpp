@@ -310,6 +310,26 @@ TEST(HeapScan, ScanSignalLeavesAScanInAKilledRunsTrace) {
   EXPECT_LE(h["plain_leaks"]["blocks"].get<uint64_t>(), 30u);
 }
 
+// tidemark flamegraph on the known peak: folded stacks with the exact bytes of each site.
+TEST(Flamegraph, KnownPeakFoldedAndSvg) {
+  std::string dir = tempDir();
+  std::string trace = dir + "/peak.tmtrace";
+  Result r = run({tidemark(), "run", "-o", trace, "--", program("tm-test-known_peak")});
+  ASSERT_EQ(r.code, 0) << r.err;
+  Result folded = run({tidemark(), "flamegraph", trace, "--format", "folded"});
+  ASSERT_EQ(folded.code, 0) << folded.err;
+  EXPECT_NE(folded.out.find("main;allocateInSiteA 10485760\n"), std::string::npos) << folded.out;
+  EXPECT_NE(folded.out.find("main;allocateInSiteB 10485760\n"), std::string::npos) << folded.out;
+  EXPECT_EQ(folded.out.find("allocateInSiteC"), std::string::npos) << folded.out;  // after the peak
+  Result leaked = run({tidemark(), "flamegraph", trace, "--metric", "leaked", "--format", "folded"});
+  EXPECT_NE(leaked.out.find("main;allocateInSiteC 3145728\n"), std::string::npos) << leaked.out;
+  Result svg = run({tidemark(), "flamegraph", trace, "-o", dir + "/peak.svg"});
+  ASSERT_EQ(svg.code, 0) << svg.err;
+  EXPECT_TRUE(std::filesystem::file_size(dir + "/peak.svg") > 1000);
+  Result bad = run({tidemark(), "flamegraph", trace, "--metric", "nonsense"});
+  EXPECT_EQ(bad.code, 2);
+}
+
 // The same program under valgrind memcheck: the same definitely and indirectly lost totals.
 TEST(HeapScan, AgreesWithValgrind) {
   Result which = run({"/bin/sh", "-c", "command -v valgrind"});

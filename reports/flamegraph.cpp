@@ -1,0 +1,273 @@
+#include "flamegraph.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <map>
+#include <memory>
+
+#include "units.h"
+
+namespace tidemark {
+
+std::string escapeXml(const std::string& s) {
+  std::string out;
+  out.reserve(s.size());
+  for (char c : s) {
+    switch (c) {
+      case '&': out += "&amp;"; break;
+      case '<': out += "&lt;"; break;
+      case '>': out += "&gt;"; break;
+      case '"': out += "&quot;"; break;
+      case '\'': out += "&#39;"; break;
+      default:
+        // Control characters are not allowed in XML 1.0 text.
+        if (static_cast<unsigned char>(c) < 0x20 && c != '\t')
+          out += ' ';
+        else
+          out += c;
+    }
+  }
+  return out;
+}
+
+namespace {
+
+std::string foldName(const std::string& s) {
+  std::string out = s;
+  for (char& c : out)
+    if (c == ';' || c == '\n' || c == '\r') c = ':';
+  return out;
+}
+
+std::vector<FlameStack> oriented(const std::vector<FlameStack>& stacks, bool inverted) {
+  std::vector<FlameStack> out;
+  for (const FlameStack& s : stacks) {
+    if (!s.value) continue;
+    out.push_back(s);
+    if (inverted) std::reverse(out.back().frames.begin(), out.back().frames.end());
+  }
+  return out;
+}
+
+struct Node {
+  FlameFrame frame;
+  uint64_t value = 0;
+  std::map<std::string, std::unique_ptr<Node>> children;  // sorted by name: deterministic layout
+};
+
+Node buildTree(const std::vector<FlameStack>& stacks) {
+  Node root;
+  for (const FlameStack& s : stacks) {
+    root.value += s.value;
+    Node* at = &root;
+    for (const FlameFrame& f : s.frames) {
+      std::string key = f.name + '\x1f' + f.detail;
+      auto& child = at->children[key];
+      if (!child) {
+        child = std::make_unique<Node>();
+        child->frame = f;
+      }
+      child->value += s.value;
+      at = child.get();
+    }
+  }
+  return root;
+}
+
+// A warm colour from a hash of the name (FNV-1a): the same function, the same colour, every run.
+std::string colour(const std::string& name) {
+  uint32_t h = 2166136261u;
+  for (unsigned char c : name) h = (h ^ c) * 16777619u;
+  int r = 205 + static_cast<int>(h % 50);
+  int g = 80 + static_cast<int>((h >> 8) % 130);
+  int b = static_cast<int>((h >> 16) % 55);
+  return fmt::format("rgb({},{},{})", r, g, b);
+}
+
+}  // namespace
+
+std::string foldedStacks(const std::vector<FlameStack>& stacks, const FlameOptions& options) {
+  std::map<std::string, uint64_t> lines;  // the same folded path from several groups adds up
+  for (const FlameStack& s : oriented(stacks, options.inverted)) {
+    std::string path;
+    for (const FlameFrame& f : s.frames) {
+      if (!path.empty()) path += ';';
+      path += foldName(f.name);
+    }
+    if (path.empty()) path = "[unknown]";
+    lines[path] += s.value;
+  }
+  std::string out;
+  for (const auto& [path, value] : lines) out += fmt::format("{} {}\n", path, value);
+  return out;
+}
+
+nlohmann::json speedscope(const std::vector<FlameStack>& stacks, const FlameOptions& options) {
+  std::map<std::pair<std::string, std::string>, size_t> index;
+  nlohmann::json frames = nlohmann::json::array();
+  nlohmann::json samples = nlohmann::json::array();
+  nlohmann::json weights = nlohmann::json::array();
+  uint64_t total = 0;
+  for (const FlameStack& s : oriented(stacks, options.inverted)) {
+    nlohmann::json sample = nlohmann::json::array();
+    for (const FlameFrame& f : s.frames) {
+      auto [it, fresh] = index.emplace(std::pair{f.name, f.detail}, frames.size());
+      if (fresh) {
+        nlohmann::json frame = {{"name", f.name}};
+        auto colon = f.detail.rfind(':');
+        if (colon != std::string::npos && colon > 0) {
+          frame["file"] = f.detail.substr(0, colon);
+          try {
+            frame["line"] = std::stoi(f.detail.substr(colon + 1));
+          } catch (const std::exception&) {
+            frame["file"] = f.detail;
+          }
+        } else if (!f.detail.empty()) {
+          frame["file"] = f.detail;
+        }
+        frames.push_back(frame);
+      }
+      sample.push_back(it->second);
+    }
+    samples.push_back(sample);
+    weights.push_back(s.value);
+    total += s.value;
+  }
+  return {{"$schema", "https://www.speedscope.app/file-format-schema.json"},
+          {"shared", {{"frames", frames}}},
+          {"profiles",
+           {{{"type", "sampled"},
+             {"name", options.title + " (" + options.metric + ")"},
+             {"unit", "bytes"},
+             {"startValue", 0},
+             {"endValue", total},
+             {"samples", samples},
+             {"weights", weights}}}},
+          {"name", options.title},
+          {"exporter", "tidemark"}};
+}
+
+std::string flameSvg(const std::vector<FlameStack>& stacks, const FlameOptions& options) {
+  Node root = buildTree(oriented(stacks, options.inverted));
+  root.frame.name = "all";
+  root.frame.detail = options.metric;
+  const int width = options.width, row = 17, top = 60, pad = 10;
+  const double usable = width - 2 * pad;
+  // Lay out: every node with its x (fraction of the total) and depth.
+  struct Placed {
+    const Node* node;
+    double x, w;
+    int depth;
+  };
+  std::vector<Placed> placed;
+  int max_depth = 0;
+  const double total = root.value ? static_cast<double>(root.value) : 1.0;
+  std::vector<Placed> todo{{&root, 0.0, 1.0, 0}};
+  while (!todo.empty()) {
+    Placed p = todo.back();
+    todo.pop_back();
+    if (p.w * usable < 0.3) continue;  // narrower than a third of a pixel: not drawn
+    placed.push_back(p);
+    max_depth = std::max(max_depth, p.depth);
+    double x = p.x;
+    std::vector<Placed> kids;
+    for (const auto& [key, child] : p.node->children) {
+      double w = static_cast<double>(child->value) / total;
+      kids.push_back({child.get(), x, w, p.depth + 1});
+      x += w;
+    }
+    for (auto it = kids.rbegin(); it != kids.rend(); ++it) todo.push_back(*it);
+  }
+  std::sort(placed.begin(), placed.end(), [](const Placed& a, const Placed& b) {
+    return a.depth != b.depth ? a.depth < b.depth : a.x < b.x;
+  });
+  const int height = top + (max_depth + 1) * row + 30;
+  std::string out;
+  out += fmt::format(
+      "<?xml version=\"1.0\" standalone=\"no\"?>\n"
+      "<svg version=\"1.1\" width=\"{0}\" height=\"{1}\" viewBox=\"0 0 {0} {1}\" xmlns=\"http://www.w3.org/2000/svg\" "
+      "xmlns:xhtml=\"http://www.w3.org/1999/xhtml\" id=\"flamegraph\" data-width=\"{2}\" data-pad=\"{3}\">\n",
+      width, height, usable, pad);
+  out += "<style>\n"
+         "text { font-family: monospace; font-size: 12px; fill: #000; pointer-events: none; }\n"
+         ".f rect { stroke: #fff; stroke-width: 0.5; cursor: pointer; }\n"
+         ".f.match rect { fill: rgb(230,0,230) !important; }\n"
+         ".f.hidden { display: none; }\n"
+         "#details { font-size: 12px; }\n"
+         "</style>\n";
+  out += fmt::format("<rect x=\"0\" y=\"0\" width=\"{}\" height=\"{}\" fill=\"#fdfdf6\"/>\n", width, height);
+  out += fmt::format("<text x=\"{}\" y=\"20\" style=\"font-size:16px\">{} — {}</text>\n", pad,
+                     escapeXml(options.title), escapeXml(options.metric));
+  out += fmt::format(
+      "<foreignObject x=\"{}\" y=\"4\" width=\"320\" height=\"26\"><xhtml:input id=\"search\" type=\"search\" "
+      "placeholder=\"search (regex)\" style=\"width:300px\"/></foreignObject>\n",
+      width - 330);
+  out += fmt::format("<text id=\"reset\" x=\"{}\" y=\"44\" style=\"cursor:pointer;fill:#06c\">reset zoom</text>\n", pad);
+  out += fmt::format("<text id=\"details\" x=\"{}\" y=\"{}\"> </text>\n", pad, height - 10);
+  for (size_t i = 0; i < placed.size(); ++i) {
+    const Placed& p = placed[i];
+    double x = pad + p.x * usable, w = p.w * usable;
+    int y = options.inverted ? top + p.depth * row : top + (max_depth - p.depth) * row;
+    std::string label = p.node->frame.name;
+    std::string tip = fmt::format("{} — {} ({} bytes, {:.2f}%)", p.node->frame.name, humanBytes(p.node->value),
+                                  p.node->value, 100.0 * static_cast<double>(p.node->value) / total);
+    if (!p.node->frame.detail.empty()) tip += " at " + p.node->frame.detail;
+    size_t chars = static_cast<size_t>(std::max(0.0, (w - 6) / 7.2));
+    std::string shown = label.size() <= chars ? label : (chars > 2 ? label.substr(0, chars - 2) + ".." : "");
+    out += fmt::format(
+        "<g class=\"f\" data-x=\"{:.6f}\" data-w=\"{:.6f}\" data-depth=\"{}\" data-name=\"{}\"><title>{}</title>"
+        "<rect x=\"{:.2f}\" y=\"{}\" width=\"{:.2f}\" height=\"{}\" fill=\"{}\"/><text x=\"{:.2f}\" y=\"{}\">{}</text></g>\n",
+        p.x, p.w, p.depth, escapeXml(label), escapeXml(tip), x, y, w, row - 1,
+        p.depth == 0 ? "rgb(240,240,225)" : colour(label), x + 3, y + row - 5, escapeXml(shown));
+  }
+  // Zoom: a clicked frame fills the width; its ancestors stay, everything outside hides.
+  out += R"JS(<script type="text/ecmascript"><![CDATA[
+(function () {
+  var svg = document.getElementById('flamegraph');
+  var W = parseFloat(svg.getAttribute('data-width')), P = parseFloat(svg.getAttribute('data-pad'));
+  var frames = Array.prototype.slice.call(document.querySelectorAll('g.f'));
+  var details = document.getElementById('details');
+  function fit(g, x0, w0) {
+    var x = parseFloat(g.getAttribute('data-x')), w = parseFloat(g.getAttribute('data-w'));
+    var r = g.querySelector('rect'), t = g.querySelector('text');
+    var nx = P + (x - x0) / w0 * W, nw = w / w0 * W;
+    r.setAttribute('x', nx.toFixed(2)); r.setAttribute('width', nw.toFixed(2));
+    t.setAttribute('x', (nx + 3).toFixed(2));
+    var name = g.getAttribute('data-name'), chars = Math.floor((nw - 6) / 7.2);
+    t.textContent = name.length <= chars ? name : (chars > 2 ? name.substring(0, chars - 2) + '..' : '');
+  }
+  function zoom(target) {
+    var x0 = parseFloat(target.getAttribute('data-x')), w0 = parseFloat(target.getAttribute('data-w'));
+    var d0 = parseInt(target.getAttribute('data-depth'), 10);
+    frames.forEach(function (g) {
+      var x = parseFloat(g.getAttribute('data-x')), w = parseFloat(g.getAttribute('data-w'));
+      var d = parseInt(g.getAttribute('data-depth'), 10);
+      var inside = x >= x0 - 1e-9 && x + w <= x0 + w0 + 1e-9 && d >= d0;
+      var ancestor = d < d0 && x <= x0 + 1e-9 && x + w >= x0 + w0 - 1e-9;
+      if (inside) { g.classList.remove('hidden'); fit(g, x0, w0); }
+      else if (ancestor) { g.classList.remove('hidden'); fit(g, x, w); }
+      else g.classList.add('hidden');
+    });
+  }
+  frames.forEach(function (g) {
+    g.addEventListener('click', function () { zoom(g); });
+    g.addEventListener('mouseover', function () { details.textContent = g.querySelector('title').textContent; });
+  });
+  document.getElementById('reset').addEventListener('click', function () { zoom(frames[0]); });
+  var search = document.getElementById('search');
+  if (search) search.addEventListener('input', function () {
+    var re = null;
+    try { re = search.value ? new RegExp(search.value) : null; } catch (e) { re = null; }
+    frames.forEach(function (g) {
+      if (re && re.test(g.getAttribute('data-name'))) g.classList.add('match'); else g.classList.remove('match');
+    });
+  });
+})();
+]]></script>
+</svg>
+)JS";
+  return out;
+}
+
+}  // namespace tidemark

@@ -1,0 +1,41 @@
+// Flamegraphs of a trace's memory: the stacks of a metric (bytes at the peak, leaked, allocated,
+// temporary) as folded stacks (Brendan Gregg's collapsed format), a standalone interactive SVG,
+// or speedscope JSON. Output is deterministic: sorted frames, colours from a hash of the name.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+namespace tidemark {
+
+struct FlameFrame {
+  std::string name;    // function
+  std::string detail;  // "file:line" (or the module), shown on hover
+};
+
+struct FlameStack {
+  std::vector<FlameFrame> frames;  // root first
+  uint64_t value = 0;              // bytes
+};
+
+struct FlameOptions {
+  std::string title = "tidemark";
+  std::string metric = "peak";  // for the labels
+  bool inverted = false;        // leaf first (an icicle of callers)
+  int width = 1200;
+};
+
+// "main;load;parse 4096" lines, sorted; frame names have ';' and newlines replaced.
+std::string foldedStacks(const std::vector<FlameStack>& stacks, const FlameOptions& options);
+// A self-contained SVG (no network): hover for details, click to zoom, a search box.
+std::string flameSvg(const std::vector<FlameStack>& stacks, const FlameOptions& options);
+// speedscope's file format, one "sampled" profile with bytes as the unit.
+nlohmann::json speedscope(const std::vector<FlameStack>& stacks, const FlameOptions& options);
+
+// Escapes text for XML/HTML element content and attribute values.
+std::string escapeXml(const std::string& s);
+
+}  // namespace tidemark

@@ -10,9 +10,11 @@
 #include "run_command.h"
 #include "summary.h"
 #include "flamegraph.h"
+#include "html_report.h"
 #include "summary_report.h"
 #include "symbolizer.h"
 #include "trace_reader.h"
+#include "units.h"
 
 using namespace tidemark;
 
@@ -51,19 +53,7 @@ int flamegraphCommand(const FlameArgs& a) {
   ReplayResult run = replay(reader);
   Symbolizer symbols(run.module_maps);
   std::vector<StackGroup> groups = groupStacks(run, symbols, a.full);
-  std::vector<FlameStack> stacks;
-  for (const StackGroup& g : groups) {
-    uint64_t value = a.metric == "peak"        ? g.peak_bytes
-                     : a.metric == "leaked"    ? (g.runtime ? 0 : g.live_bytes)
-                     : a.metric == "allocated" ? g.allocated_bytes
-                                               : g.temporary_bytes;
-    if (!value) continue;
-    FlameStack fs;
-    fs.value = value;
-    for (auto it = g.frames.rbegin(); it != g.frames.rend(); ++it)
-      fs.frames.push_back({it->function, it->file.empty() ? it->module : fmt::format("{}:{}", it->file, it->line)});
-    stacks.push_back(std::move(fs));
-  }
+  std::vector<FlameStack> stacks = flameStacks(groups, a.metric);
   FlameOptions options;
   options.metric = a.metric + " bytes";
   options.inverted = a.inverted;
@@ -89,6 +79,27 @@ int flamegraphCommand(const FlameArgs& a) {
     if (!out.flush()) throw Error(fmt::format("cannot write {}", a.output));
     std::cerr << fmt::format("tidemark: {} flamegraph ({}) written to {}\n", a.metric, a.format, a.output);
   }
+  return 0;
+}
+
+int reportCommand(const std::string& path, const std::string& output, uint64_t limit) {
+  TraceReader reader(path);
+  ReplayResult run = replay(reader);
+  Symbolizer symbols(run.module_maps);
+  SummaryOptions options;
+  options.top = 20;
+  options.growth.limit = limit;
+  Summary s = summarize(run, symbols, options);
+  s.trace_path = path;
+  s.trace_bytes = reader.fileSize();
+  std::vector<StackGroup> groups = groupStacks(run, symbols, false);
+  ReportFlames flames{flameStacks(groups, "peak"), flameStacks(groups, "leaked"), flameStacks(groups, "allocated")};
+  std::string html = htmlReport(s, flames);
+  std::ofstream out(output, std::ios::binary);
+  if (!out) throw Error(fmt::format("cannot write {}", output));
+  out << html;
+  if (!out.flush()) throw Error(fmt::format("cannot write {}", output));
+  std::cerr << fmt::format("tidemark: report written to {} ({})\n", output, humanBytes(html.size()));
   return 0;
 }
 
@@ -185,6 +196,13 @@ int main(int argc, char** argv) {
   flame_cmd->add_flag("--inverted", flame.inverted, "Leaf frames at the root: who allocates, by caller");
   flame_cmd->add_flag("--full", flame.full, "Keep allocator and standard-library frames");
 
+  std::string report_output = "report.html";
+  auto* report_cmd = app.add_subcommand("report", "One self-contained HTML report: timeline, flamegraphs, findings");
+  report_cmd->add_option("trace", trace, "Trace file")->required();
+  report_cmd->add_option("-o,--output", report_output, "HTML file to write")->capture_default_str();
+  report_cmd->add_option("--limit", limit, "Memory limit for the time-to-limit finding, e.g. 8GiB")
+      ->transform(CLI::AsSizeValue(false));
+
   auto* dump_cmd = app.add_subcommand("dump", "Print every record of a trace (for debugging tidemark)");
   dump_cmd->add_option("trace", trace, "Trace file")->required();
 
@@ -203,6 +221,7 @@ int main(int argc, char** argv) {
     if (*summary_cmd) return summaryCommand(trace, json, full, top, limit);
     if (*dump_cmd) return dumpCommand(trace);
     if (*flame_cmd) return flamegraphCommand(flame);
+    if (*report_cmd) return reportCommand(trace, report_output, limit);
   } catch (const Error& e) {
     std::cerr << "tidemark: " << e.what() << '\n';
     return 2;

@@ -11,3 +11,5 @@ rm -f "$trace"
 export TIDEMARK_ENGINE_CACHE="${TIDEMARK_ENGINE_CACHE:-$PWD/build/engine-cache}"
 build/bin/tidemark run --scan -o "$trace" -- build/bin/tidemark-engine run --results build/demo-results.json
 build/bin/tidemark summary "$trace"
+build/bin/tidemark report "$trace" -o build/report.html
+echo "demo: open $PWD/build/report.html in a browser (timeline, flamegraphs, findings)"

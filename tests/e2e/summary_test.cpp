@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <fstream>
 #include <regex>
 #include <sstream>
 
@@ -328,6 +329,41 @@ TEST(Flamegraph, KnownPeakFoldedAndSvg) {
   EXPECT_TRUE(std::filesystem::file_size(dir + "/peak.svg") > 1000);
   Result bad = run({tidemark(), "flamegraph", trace, "--metric", "nonsense"});
   EXPECT_EQ(bad.code, 2);
+}
+
+size_t occurrences(const std::string& text, const std::string& what) {
+  size_t n = 0;
+  for (size_t at = text.find(what); at != std::string::npos; at = text.find(what, at + 1)) ++n;
+  return n;
+}
+
+// tidemark report: one self-contained file; the timeline with one hover band per simulated date;
+// the findings; and a command line crafted to inject script comes out as text.
+TEST(Report, SelfContainedEscapedAndComplete) {
+  std::string dir = tempDir();
+  std::string trace = dir + "/growth.tmtrace";
+  std::string evil = "<script>alert(1)</script>&\"'";
+  Result r = run({tidemark(), "run", "-o", trace, "--", program("tm-test-growth_patterns"), evil});
+  ASSERT_EQ(r.code, 0) << r.err;
+  Result rep = run({tidemark(), "report", trace, "-o", dir + "/report.html"});
+  ASSERT_EQ(rep.code, 0) << rep.err;
+  std::ifstream in(dir + "/report.html");
+  std::stringstream buffer;
+  buffer << in.rdbuf();
+  std::string html = buffer.str();
+  EXPECT_LT(html.size(), 5u << 20);
+  EXPECT_EQ(occurrences(html, "<script"), 4u);  // three flamegraphs and the tabs: tidemark's own
+  EXPECT_EQ(html.find("<script>alert(1)"), std::string::npos);
+  EXPECT_NE(html.find("&lt;script&gt;alert(1)&lt;/script&gt;&amp;&quot;&#39;"), std::string::npos);
+  EXPECT_EQ(html.find("http://"), html.find("http://www.w3.org"));  // no link outside but XML namespaces
+  EXPECT_EQ(html.find("https://"), std::string::npos);
+  EXPECT_EQ(occurrences(html, "class=\"series\""), 2u);  // RSS and heap
+  EXPECT_EQ(occurrences(html, "class=\"date\""), 200u);  // one per simulated day
+  EXPECT_NE(html.find("simulated day-120"), std::string::npos);
+  EXPECT_NE(html.find("id=\"peak-mark\""), std::string::npos);
+  EXPECT_EQ(occurrences(html, "id=\"flamegraph-"), 3u);
+  EXPECT_NE(html.find("<td>leakPerDay (tests/programs/growth_patterns.cpp:22)</td><td>unbounded growth</td>"), std::string::npos);
+  EXPECT_NE(html.find("<td>chunkResults (tests/programs/growth_patterns.cpp:34)</td><td>periodic</td>"), std::string::npos);
 }
 
 // The same program under valgrind memcheck: the same definitely and indirectly lost totals.

@@ -1,0 +1,229 @@
+#include "html_report.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+
+#include "summary_report.h"
+#include "units.h"
+
+namespace tidemark {
+
+std::vector<FlameStack> flameStacks(const std::vector<StackGroup>& groups, const std::string& metric) {
+  std::vector<FlameStack> stacks;
+  for (const StackGroup& g : groups) {
+    uint64_t value = metric == "peak"        ? g.peak_bytes
+                     : metric == "leaked"    ? (g.runtime ? 0 : g.live_bytes)
+                     : metric == "allocated" ? g.allocated_bytes
+                                             : g.temporary_bytes;
+    if (!value) continue;
+    FlameStack fs;
+    fs.value = value;
+    for (auto it = g.frames.rbegin(); it != g.frames.rend(); ++it)
+      fs.frames.push_back({it->function, it->file.empty() ? it->module : fmt::format("{}:{}", it->file, it->line)});
+    stacks.push_back(std::move(fs));
+  }
+  return stacks;
+}
+
+namespace {
+
+std::string e(const std::string& s) { return escapeXml(s); }
+
+std::string frameText(const Frame& f) {
+  return f.file.empty() ? f.function : fmt::format("{} ({}:{})", f.function, f.file, f.line);
+}
+
+// The timeline: RSS and heap as polylines over at most 1,500 points, the heap peak marked, and
+// one hover target per simulated date (thinned to at most 400).
+std::string timelineSvg(const ReplayResult& r, const GrowthFindings& g) {
+  const auto& tl = r.timeline;
+  const int W = 1100, H = 280, L = 70, B = 30, T = 10;
+  std::string out = fmt::format(
+      "<svg id=\"timeline\" width=\"{}\" height=\"{}\" viewBox=\"0 0 {} {}\" xmlns=\"http://www.w3.org/2000/svg\">\n", W,
+      H, W, H);
+  if (tl.size() < 2) return out + "<text x=\"10\" y=\"20\">no timeline samples in this trace</text></svg>\n";
+  double t_end = static_cast<double>(std::max<uint64_t>(r.duration_ns, tl.back().time_ns));
+  double y_max = 1;
+  for (const auto& s : tl) y_max = std::max({y_max, static_cast<double>(s.rss), static_cast<double>(s.heap)});
+  y_max = std::max(y_max, static_cast<double>(r.heap_peak)) * 1.05;
+  auto X = [&](double t) { return L + (W - L - 10) * t / t_end; };
+  auto Y = [&](double v) { return T + (H - T - B) * (1 - v / y_max); };
+  // Axes and grid: four horizontal lines with sizes.
+  for (int k = 0; k <= 4; ++k) {
+    double v = y_max * k / 4;
+    out += fmt::format("<line x1=\"{}\" x2=\"{}\" y1=\"{:.1f}\" y2=\"{:.1f}\" stroke=\"#ddd\"/><text x=\"2\" y=\"{:.1f}\" "
+                       "class=\"axis\">{}</text>\n",
+                       L, W - 10, Y(v), Y(v), Y(v) + 4, humanBytes(static_cast<uint64_t>(v)));
+  }
+  out += fmt::format("<text x=\"{}\" y=\"{}\" class=\"axis\">0</text><text x=\"{}\" y=\"{}\" class=\"axis\" "
+                     "text-anchor=\"end\">{}</text>\n",
+                     L, H - 8, W - 10, H - 8, e(humanDuration(static_cast<uint64_t>(t_end))));
+  size_t step = std::max<size_t>(1, tl.size() / 1500);
+  std::string rss, heap;
+  for (size_t i = 0; i < tl.size(); i += step) {
+    rss += fmt::format("{:.1f},{:.1f} ", X(static_cast<double>(tl[i].time_ns)), Y(static_cast<double>(tl[i].rss)));
+    heap += fmt::format("{:.1f},{:.1f} ", X(static_cast<double>(tl[i].time_ns)), Y(static_cast<double>(tl[i].heap)));
+  }
+  out += fmt::format("<polyline id=\"rss-line\" class=\"series\" points=\"{}\" fill=\"none\" stroke=\"#1f77b4\" "
+                     "stroke-width=\"1.5\"/>\n",
+                     rss);
+  out += fmt::format("<polyline id=\"heap-line\" class=\"series\" points=\"{}\" fill=\"none\" stroke=\"#d62728\" "
+                     "stroke-width=\"1.5\"/>\n",
+                     heap);
+  double px = X(static_cast<double>(r.heap_peak_time_ns)), py = Y(static_cast<double>(r.heap_peak));
+  out += fmt::format("<circle id=\"peak-mark\" cx=\"{:.1f}\" cy=\"{:.1f}\" r=\"5\" fill=\"#d62728\"><title>heap peak {} at "
+                     "{}</title></circle>\n",
+                     px, py, e(humanBytes(r.heap_peak)), e(humanDuration(r.heap_peak_time_ns)));
+  if (g.window_end_ns && g.window_end_ns < r.duration_ns)
+    out += fmt::format("<line x1=\"{0:.1f}\" x2=\"{0:.1f}\" y1=\"{1}\" y2=\"{2}\" stroke=\"#999\" stroke-dasharray=\"4 3\">"
+                       "<title>findings window ends (teardown after)</title></line>\n",
+                       X(static_cast<double>(g.window_end_ns)), T, H - B);
+  // Simulation dates: thin vertical hover bands.
+  std::vector<const Marker*> dates;
+  for (const Marker& m : r.markers)
+    if (m.kind == 1) dates.push_back(&m);
+  size_t every = std::max<size_t>(1, dates.size() / 400);
+  for (size_t i = 0; i < dates.size(); i += every) {
+    double x0 = X(static_cast<double>(dates[i]->time_ns));
+    double x1 = i + every < dates.size() ? X(static_cast<double>(dates[i + every]->time_ns)) : W - 10.0;
+    out += fmt::format("<rect class=\"date\" x=\"{:.1f}\" y=\"{}\" width=\"{:.1f}\" height=\"{}\" fill=\"transparent\">"
+                       "<title>simulated {} (at {})</title></rect>\n",
+                       x0, T, std::max(1.0, x1 - x0), H - T - B, e(dates[i]->text),
+                       e(humanDuration(dates[i]->time_ns)));
+  }
+  out += "<text x=\"80\" y=\"24\" fill=\"#1f77b4\">RSS</text><text x=\"120\" y=\"24\" fill=\"#d62728\">heap</text>\n";
+  return out + "</svg>\n";
+}
+
+std::string row(const std::vector<std::string>& cells) {
+  std::string out = "<tr>";
+  for (const std::string& c : cells) out += "<td>" + c + "</td>";
+  return out + "</tr>\n";
+}
+
+}  // namespace
+
+std::string htmlReport(const Summary& s, const ReportFlames& flames) {
+  const ReplayResult& r = *s.run;
+  std::string cmd;
+  for (const std::string& a : r.argv) cmd += (cmd.empty() ? "" : " ") + a;
+  if (cmd.empty()) cmd = r.exe;
+  std::string out;
+  out += "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n";
+  out += "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'; "
+         "script-src 'unsafe-inline'; img-src data:\">\n";
+  out += "<title>tidemark: " + e(cmd) + "</title>\n";
+  out += "<style>body{font-family:sans-serif;margin:20px;max-width:1200px} table{border-collapse:collapse;margin:8px 0}"
+         "td,th{border:1px solid #ccc;padding:3px 8px;font-size:13px;text-align:left} td.n{text-align:right}"
+         ".axis{font-size:11px;fill:#555} .tabs button{margin-right:6px} .tabs button.on{font-weight:bold}"
+         ".flame{display:none} .flame.on{display:block} h2{margin-top:28px} code{font-size:12px}</style>\n";
+  out += "</head><body>\n";
+  out += "<h1>tidemark report</h1>\n<table id=\"run\">\n";
+  out += row({"command", "<code>" + e(cmd) + "</code>"});
+  out += row({"process", e(fmt::format("pid {}, ran {}, {}", r.pid, humanDuration(r.duration_ns), describeEnd(r.end)))});
+  out += row({"peak heap", e(fmt::format("{} at {}", humanBytes(r.heap_peak), humanDuration(r.heap_peak_time_ns)))});
+  out += row({"peak RSS", e(fmt::format("{} at {}", humanBytes(r.rss_peak), humanDuration(r.rss_peak_time_ns)))});
+  if (r.memory_limit) out += row({"memory limit", e(humanBytes(r.memory_limit))});
+  out += row({"calls", e(fmt::format("{} allocations, {} frees", groupedNumber(r.allocations), groupedNumber(r.frees)))});
+  out += "</table>\n";
+
+  out += "<h2>Memory over time</h2>\n" + timelineSvg(r, s.growth);
+
+  out += "<h2>Flamegraph</h2>\n<div class=\"tabs\">"
+         "<button id=\"tab-peak\" class=\"on\" data-flame=\"peak\">at the peak</button>"
+         "<button id=\"tab-leaked\" data-flame=\"leaked\">leaked</button>"
+         "<button id=\"tab-allocated\" data-flame=\"allocated\">allocated</button></div>\n";
+  auto flame = [&](const char* id, const std::vector<FlameStack>& stacks, const char* metric, bool on) {
+    FlameOptions o;
+    o.title = cmd;
+    o.metric = metric;
+    std::string svg = flameSvg(stacks, o).substr(39);  // without the XML declaration
+    // Inline in HTML: each graph gets its own ids, the search box is a plain input.
+    for (const char* name : {"flamegraph", "search", "reset", "details"}) {
+      std::string from = fmt::format("id=\"{}\"", name), to = fmt::format("id=\"{}-{}\"", name, id);
+      for (size_t at = svg.find(from); at != std::string::npos; at = svg.find(from, at + to.size())) svg.replace(at, from.size(), to);
+      std::string js_from = fmt::format("getElementById('{}')", name), js_to = fmt::format("getElementById('{}-{}')", name, id);
+      for (size_t at = svg.find(js_from); at != std::string::npos; at = svg.find(js_from, at + js_to.size()))
+        svg.replace(at, js_from.size(), js_to);
+    }
+    for (size_t at = svg.find("xhtml:input"); at != std::string::npos; at = svg.find("xhtml:input", at)) svg.replace(at, 11, "input");
+    std::string scope = fmt::format("document.getElementById('flamegraph-{}').querySelectorAll('g.f')", id);
+    for (size_t at = svg.find("document.querySelectorAll('g.f')"); at != std::string::npos;
+         at = svg.find("document.querySelectorAll('g.f')", at + scope.size()))
+      svg.replace(at, 32, scope);
+    return fmt::format("<div class=\"flame{}\" id=\"flame-{}\">{}</div>\n", on ? " on" : "", id, svg);
+  };
+  out += flame("peak", flames.peak, "bytes live at the heap peak", true);
+  out += flame("leaked", flames.leaked, "bytes leaked at exit", false);
+  out += flame("allocated", flames.allocated, "bytes allocated", false);
+
+  out += "<h2>Top stacks at the peak</h2>\n<table id=\"peak-table\"><tr><th>bytes</th><th>share</th><th>site</th></tr>\n";
+  for (const StackGroup& g : s.peak)
+    out += row({e(humanBytes(g.peak_bytes)),
+                e(fmt::format("{:.1f}%", r.heap_peak ? 100.0 * static_cast<double>(g.peak_bytes) / static_cast<double>(r.heap_peak) : 0.0)),
+                g.frames.empty() ? "" : e(frameText(g.frames.front()))});
+  out += "</table>\n";
+
+  out += "<h2>Growth findings</h2>\n";
+  if (!s.growth.available) {
+    out += "<p>" + e(s.growth.unavailable_reason) + "</p>\n";
+  } else {
+    out += "<table id=\"findings\"><tr><th>site</th><th>verdict</th><th>detail</th></tr>\n";
+    for (const SiteTrend& t : s.growth.sites) {
+      std::string detail;
+      const TrendVerdict& v = t.verdict;
+      if (v.trend == Trend::Unbounded)
+        detail = t.rate_per_day != 0 ? fmt::format("+{} per simulated day", humanBytes(static_cast<uint64_t>(std::max(0.0, t.rate_per_day))))
+                                     : fmt::format("+{}/h", humanBytes(static_cast<uint64_t>(std::max(0.0, t.rate_per_hour))));
+      else if (v.trend == Trend::Plateau)
+        detail = fmt::format("level {}", humanBytes(static_cast<uint64_t>(std::max(0.0, v.level))));
+      else if (v.trend == Trend::Periodic)
+        detail = t.period_days > 0 ? fmt::format("every {:.1f} simulated days", t.period_days)
+                                   : fmt::format("every {}", humanDuration(static_cast<uint64_t>(v.period_s * 1e9)));
+      else
+        detail = fmt::format("up to {}", humanBytes(t.peak_bytes));
+      out += row({e(frameText(t.frames.front())), e(trendName(v.trend)), e(detail)});
+    }
+    out += "</table>\n";
+  }
+  if (s.growth.process.available) {
+    const ProcessTrend& p = s.growth.process;
+    out += "<p id=\"rss-trend\">RSS: " + e(trendName(p.rss.trend));
+    if (p.limit && p.seconds_to_limit > 0)
+      out += e(fmt::format("; the limit of {} is reached in {} at this rate", humanBytes(p.limit),
+                           humanDuration(static_cast<uint64_t>(p.seconds_to_limit * 1e9))));
+    out += "</p>\n";
+  }
+
+  out += "<h2>Leaks</h2>\n";
+  out += "<p>" + e(fmt::format("{} in {} blocks live at the end ({})", humanBytes(s.leaked_bytes), groupedNumber(s.leaked_blocks),
+                               s.ended_cleanly ? "leaked at exit" : "the process did not exit normally")) + "</p>\n";
+  out += "<table id=\"leak-table\"><tr><th>bytes</th><th>blocks</th><th>site</th></tr>\n";
+  for (const StackGroup& g : s.leaks)
+    out += row({e(humanBytes(g.live_bytes)), e(groupedNumber(g.live_blocks)), g.frames.empty() ? "" : e(frameText(g.frames.front()))});
+  out += "</table>\n";
+  if (s.lost.available) {
+    const LeakGraph& l = s.lost;
+    out += "<h2>Heap scan: lost blocks and leaked cycles</h2>\n<table id=\"cycles\"><tr><th>cycles</th><th>bytes</th><th>shape</th></tr>\n";
+    for (const CycleGroup& c : l.cycle_groups) out += row({e(groupedNumber(c.cycles)), e(humanBytes(c.bytes)), e(c.shape)});
+    out += "</table>\n";
+    out += "<p>" + e(fmt::format("plain leaks {} in {} blocks; reachable cycles (not leaks) {}", humanBytes(l.plain_bytes),
+                                 groupedNumber(l.plain_blocks), groupedNumber(l.reachable_cycles))) + "</p>\n";
+  }
+  out += R"JS(<script>
+document.querySelectorAll('.tabs button').forEach(function (b) {
+  b.addEventListener('click', function () {
+    document.querySelectorAll('.tabs button').forEach(function (x) { x.classList.remove('on'); });
+    document.querySelectorAll('.flame').forEach(function (x) { x.classList.remove('on'); });
+    b.classList.add('on');
+    document.getElementById('flame-' + b.getAttribute('data-flame')).classList.add('on');
+  });
+});
+</script>
+)JS";
+  out += "</body></html>\n";
+  return out;
+}
+
+}  // namespace tidemark

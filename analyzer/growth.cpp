@@ -178,6 +178,24 @@ TrendVerdict classifyTrend(const std::vector<double>& t, const std::vector<doubl
     v.trend = Trend::Unbounded;
     return v;
   }
+  // Cycles too short for the step values (work that holds two chunks only while it computes the
+  // next, say) still show in the per-step highs: two or more regular bursts there are periodic.
+  if (peaks_in.size() >= n) {
+    std::vector<double> highs(peaks_in.begin(), peaks_in.begin() + static_cast<long>(n));
+    double high_min = *std::min_element(highs.begin(), highs.end());
+    double high_range = *std::max_element(highs.begin(), highs.end()) - high_min;
+    Swings bursts = findSwings(t, highs, T::kSwing * high_range);
+    if (high_range > T::kFlat * peak_max && bursts.fall_times.size() >= 2) {
+      std::vector<double> gaps;
+      for (size_t i = 1; i < bursts.fall_times.size(); ++i) gaps.push_back(bursts.fall_times[i] - bursts.fall_times[i - 1]);
+      v.trend = Trend::Periodic;
+      v.cycles = static_cast<int>(bursts.fall_times.size());
+      v.fall_times = bursts.fall_times;
+      v.period_s = median(gaps);
+      v.amplitude = median(bursts.peaks) - (bursts.troughs.empty() ? high_min : median(bursts.troughs));
+      return v;
+    }
+  }
   // The level from the raw values (the filtered ones lean low).
   double level = median(std::vector<double>(y_in.begin() + static_cast<long>(tail_from), y_in.begin() + static_cast<long>(n)));
   if (v.cycles == 1 && v.end < v.min + T::kSwing * range) {

@@ -38,11 +38,6 @@ int summaryCommand(const std::string& path, bool json, bool full, size_t top, ui
   return 0;
 }
 
-std::string replaceAll(std::string s, const std::string& from, const std::string& to) {
-  for (size_t at = s.find(from); at != std::string::npos; at = s.find(from, at + to.size())) s.replace(at, from.size(), to);
-  return s;
-}
-
 struct FlameArgs {
   std::string trace, metric = "peak", format = "svg", output;
   bool inverted = false, full = false;
@@ -65,9 +60,12 @@ int flamegraphCommand(const FlameArgs& a) {
     text = foldedStacks(stacks, options);
   else if (a.format == "speedscope")
     text = speedscope(stacks, options).dump() + "\n";
-  else if (a.format == "html")
+  else if (a.format == "html") {
     text = "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>" + escapeXml(options.title) +
-           "</title></head><body style=\"margin:0\">\n" + replaceAll(flameSvg(stacks, options).substr(39), "xhtml:input", "input") + "</body></html>\n";
+           "</title></head><body style=\"margin:0\">\n" +
+           inlineSvg(stacks, options) + "<script>\n" + flameScript() +
+           "tidemarkFlame(document.querySelector('svg.flamegraph'));\n</script>\n</body></html>\n";
+  }
   else
     text = flameSvg(stacks, options);
   if (a.output.empty() || a.output == "-") {

@@ -148,6 +148,54 @@ nlohmann::json speedscope(const std::vector<FlameStack>& stacks, const FlameOpti
           {"exporter", "tidemark"}};
 }
 
+// Zoom: a clicked frame fills the width, its ancestors stay, everything outside hides. Search: a
+// regular expression highlights the frames whose names match. No '<' in the code, so it reads
+// the same inside an SVG CDATA section and inside an HTML script element.
+std::string flameScript() {
+  return R"JS(function tidemarkFlame(svg) {
+  var W = parseFloat(svg.getAttribute('data-width')), P = parseFloat(svg.getAttribute('data-pad'));
+  var frames = Array.prototype.slice.call(svg.querySelectorAll('g.f'));
+  var details = svg.querySelector('.details');
+  function fit(g, x0, w0) {
+    var x = parseFloat(g.getAttribute('data-x')), w = parseFloat(g.getAttribute('data-w'));
+    var r = g.querySelector('rect'), t = g.querySelector('text');
+    var nx = P + (x - x0) / w0 * W, nw = w / w0 * W;
+    r.setAttribute('x', nx.toFixed(2)); r.setAttribute('width', nw.toFixed(2));
+    t.setAttribute('x', (nx + 3).toFixed(2));
+    var name = g.getAttribute('data-name'), chars = Math.floor((nw - 6) / 7.2);
+    t.textContent = chars >= name.length ? name : (chars > 2 ? name.substring(0, chars - 2) + '..' : '');
+  }
+  function zoom(target) {
+    var x0 = parseFloat(target.getAttribute('data-x')), w0 = parseFloat(target.getAttribute('data-w'));
+    var d0 = parseInt(target.getAttribute('data-depth'), 10), eps = 1e-9;
+    frames.forEach(function (g) {
+      var x = parseFloat(g.getAttribute('data-x')), w = parseFloat(g.getAttribute('data-w'));
+      var d = parseInt(g.getAttribute('data-depth'), 10);
+      var inside = x >= x0 - eps && x0 + w0 + eps >= x + w && d >= d0;
+      var ancestor = d0 > d && x0 + eps >= x && x + w >= x0 + w0 - eps;
+      if (inside) { g.classList.remove('hidden'); fit(g, x0, w0); }
+      else if (ancestor) { g.classList.remove('hidden'); fit(g, x, w); }
+      else g.classList.add('hidden');
+    });
+    svg.setAttribute('data-zoomed', target.getAttribute('data-name'));
+  }
+  frames.forEach(function (g) {
+    g.addEventListener('click', function () { zoom(g); });
+    g.addEventListener('mouseover', function () { details.textContent = g.querySelector('title').textContent; });
+  });
+  svg.querySelector('.reset').addEventListener('click', function () { zoom(frames[0]); });
+  var search = svg.querySelector('.search');
+  if (search) search.addEventListener('input', function () {
+    var re = null;
+    try { re = search.value ? new RegExp(search.value) : null; } catch (e) { re = null; }
+    frames.forEach(function (g) {
+      if (re !== null && re.test(g.getAttribute('data-name'))) g.classList.add('match'); else g.classList.remove('match');
+    });
+  });
+}
+)JS";
+}
+
 std::string flameSvg(const std::vector<FlameStack>& stacks, const FlameOptions& options) {
   Node root = buildTree(oriented(stacks, options.inverted));
   root.frame.name = "all";
@@ -187,24 +235,24 @@ std::string flameSvg(const std::vector<FlameStack>& stacks, const FlameOptions& 
   out += fmt::format(
       "<?xml version=\"1.0\" standalone=\"no\"?>\n"
       "<svg version=\"1.1\" width=\"{0}\" height=\"{1}\" viewBox=\"0 0 {0} {1}\" xmlns=\"http://www.w3.org/2000/svg\" "
-      "xmlns:xhtml=\"http://www.w3.org/1999/xhtml\" id=\"flamegraph\" data-width=\"{2}\" data-pad=\"{3}\">\n",
+      "xmlns:xhtml=\"http://www.w3.org/1999/xhtml\" class=\"flamegraph\" data-width=\"{2}\" data-pad=\"{3}\">\n",
       width, height, usable, pad);
   out += "<style>\n"
          "text { font-family: monospace; font-size: 12px; fill: #000; pointer-events: none; }\n"
          ".f rect { stroke: #fff; stroke-width: 0.5; cursor: pointer; }\n"
          ".f.match rect { fill: rgb(230,0,230) !important; }\n"
          ".f.hidden { display: none; }\n"
-         "#details { font-size: 12px; }\n"
+         ".details { font-size: 12px; }\n"
          "</style>\n";
   out += fmt::format("<rect x=\"0\" y=\"0\" width=\"{}\" height=\"{}\" fill=\"#fdfdf6\"/>\n", width, height);
   out += fmt::format("<text x=\"{}\" y=\"20\" style=\"font-size:16px\">{} — {}</text>\n", pad,
                      escapeXml(options.title), escapeXml(options.metric));
   out += fmt::format(
-      "<foreignObject x=\"{}\" y=\"4\" width=\"320\" height=\"26\"><xhtml:input id=\"search\" type=\"search\" "
+      "<foreignObject x=\"{}\" y=\"4\" width=\"320\" height=\"26\"><xhtml:input class=\"search\" type=\"search\" "
       "placeholder=\"search (regex)\" style=\"width:300px\"/></foreignObject>\n",
       width - 330);
-  out += fmt::format("<text id=\"reset\" x=\"{}\" y=\"44\" style=\"cursor:pointer;fill:#06c\">reset zoom</text>\n", pad);
-  out += fmt::format("<text id=\"details\" x=\"{}\" y=\"{}\"> </text>\n", pad, height - 10);
+  out += fmt::format("<text class=\"reset\" x=\"{}\" y=\"44\" style=\"cursor:pointer;fill:#06c\">reset zoom</text>\n", pad);
+  out += fmt::format("<text class=\"details\" x=\"{}\" y=\"{}\"> </text>\n", pad, height - 10);
   for (size_t i = 0; i < placed.size(); ++i) {
     const Placed& p = placed[i];
     double x = pad + p.x * usable, w = p.w * usable;
@@ -221,53 +269,20 @@ std::string flameSvg(const std::vector<FlameStack>& stacks, const FlameOptions& 
         p.x, p.w, p.depth, escapeXml(label), escapeXml(tip), x, y, w, row - 1,
         p.depth == 0 ? "rgb(240,240,225)" : colour(label), x + 3, y + row - 5, escapeXml(shown));
   }
-  // Zoom: a clicked frame fills the width; its ancestors stay, everything outside hides.
-  out += R"JS(<script type="text/ecmascript"><![CDATA[
-(function () {
-  var svg = document.getElementById('flamegraph');
-  var W = parseFloat(svg.getAttribute('data-width')), P = parseFloat(svg.getAttribute('data-pad'));
-  var frames = Array.prototype.slice.call(document.querySelectorAll('g.f'));
-  var details = document.getElementById('details');
-  function fit(g, x0, w0) {
-    var x = parseFloat(g.getAttribute('data-x')), w = parseFloat(g.getAttribute('data-w'));
-    var r = g.querySelector('rect'), t = g.querySelector('text');
-    var nx = P + (x - x0) / w0 * W, nw = w / w0 * W;
-    r.setAttribute('x', nx.toFixed(2)); r.setAttribute('width', nw.toFixed(2));
-    t.setAttribute('x', (nx + 3).toFixed(2));
-    var name = g.getAttribute('data-name'), chars = Math.floor((nw - 6) / 7.2);
-    t.textContent = name.length <= chars ? name : (chars > 2 ? name.substring(0, chars - 2) + '..' : '');
-  }
-  function zoom(target) {
-    var x0 = parseFloat(target.getAttribute('data-x')), w0 = parseFloat(target.getAttribute('data-w'));
-    var d0 = parseInt(target.getAttribute('data-depth'), 10);
-    frames.forEach(function (g) {
-      var x = parseFloat(g.getAttribute('data-x')), w = parseFloat(g.getAttribute('data-w'));
-      var d = parseInt(g.getAttribute('data-depth'), 10);
-      var inside = x >= x0 - 1e-9 && x + w <= x0 + w0 + 1e-9 && d >= d0;
-      var ancestor = d < d0 && x <= x0 + 1e-9 && x + w >= x0 + w0 - 1e-9;
-      if (inside) { g.classList.remove('hidden'); fit(g, x0, w0); }
-      else if (ancestor) { g.classList.remove('hidden'); fit(g, x, w); }
-      else g.classList.add('hidden');
-    });
-  }
-  frames.forEach(function (g) {
-    g.addEventListener('click', function () { zoom(g); });
-    g.addEventListener('mouseover', function () { details.textContent = g.querySelector('title').textContent; });
-  });
-  document.getElementById('reset').addEventListener('click', function () { zoom(frames[0]); });
-  var search = document.getElementById('search');
-  if (search) search.addEventListener('input', function () {
-    var re = null;
-    try { re = search.value ? new RegExp(search.value) : null; } catch (e) { re = null; }
-    frames.forEach(function (g) {
-      if (re && re.test(g.getAttribute('data-name'))) g.classList.add('match'); else g.classList.remove('match');
-    });
-  });
-})();
-]]></script>
-</svg>
-)JS";
+  if (options.embed_script)
+    out += "<script type=\"text/ecmascript\"><![CDATA[\n" + flameScript() +
+           "tidemarkFlame(document.documentElement);\n]]></script>\n";
+  out += "</svg>\n";
   return out;
+}
+
+std::string inlineSvg(const std::vector<FlameStack>& stacks, FlameOptions options) {
+  options.embed_script = false;
+  std::string svg = flameSvg(stacks, options);
+  size_t declaration_end = svg.find("?>\n");
+  if (declaration_end != std::string::npos) svg.erase(0, declaration_end + 3);
+  for (size_t at = svg.find("xhtml:input"); at != std::string::npos; at = svg.find("xhtml:input", at)) svg.replace(at, 11, "input");
+  return svg;
 }
 
 }  // namespace tidemark

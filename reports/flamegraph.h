@@ -26,12 +26,18 @@ struct FlameOptions {
   std::string metric = "peak";  // for the labels
   bool inverted = false;        // leaf first (an icicle of callers)
   int width = 1200;
+  bool embed_script = true;  // false inside HTML: the page runs flameScript() itself
 };
 
 // "main;load;parse 4096" lines, sorted; frame names have ';' and newlines replaced.
 std::string foldedStacks(const std::vector<FlameStack>& stacks, const FlameOptions& options);
+// The JavaScript of an interactive flamegraph: defines tidemarkFlame(svgElement).
+std::string flameScript();
 // A self-contained SVG (no network): hover for details, click to zoom, a search box.
 std::string flameSvg(const std::vector<FlameStack>& stacks, const FlameOptions& options);
+// The SVG without its XML declaration, for inlining into HTML (whose parser wants plain elements:
+// the search box becomes a plain input, and the page runs flameScript() itself).
+std::string inlineSvg(const std::vector<FlameStack>& stacks, FlameOptions options);
 // speedscope's file format, one "sampled" profile with bytes as the unit.
 nlohmann::json speedscope(const std::vector<FlameStack>& stacks, const FlameOptions& options);
 

@@ -138,20 +138,7 @@ std::string htmlReport(const Summary& s, const ReportFlames& flames) {
     FlameOptions o;
     o.title = cmd;
     o.metric = metric;
-    std::string svg = flameSvg(stacks, o).substr(39);  // without the XML declaration
-    // Inline in HTML: each graph gets its own ids, the search box is a plain input.
-    for (const char* name : {"flamegraph", "search", "reset", "details"}) {
-      std::string from = fmt::format("id=\"{}\"", name), to = fmt::format("id=\"{}-{}\"", name, id);
-      for (size_t at = svg.find(from); at != std::string::npos; at = svg.find(from, at + to.size())) svg.replace(at, from.size(), to);
-      std::string js_from = fmt::format("getElementById('{}')", name), js_to = fmt::format("getElementById('{}-{}')", name, id);
-      for (size_t at = svg.find(js_from); at != std::string::npos; at = svg.find(js_from, at + js_to.size()))
-        svg.replace(at, js_from.size(), js_to);
-    }
-    for (size_t at = svg.find("xhtml:input"); at != std::string::npos; at = svg.find("xhtml:input", at)) svg.replace(at, 11, "input");
-    std::string scope = fmt::format("document.getElementById('flamegraph-{}').querySelectorAll('g.f')", id);
-    for (size_t at = svg.find("document.querySelectorAll('g.f')"); at != std::string::npos;
-         at = svg.find("document.querySelectorAll('g.f')", at + scope.size()))
-      svg.replace(at, 32, scope);
+    std::string svg = inlineSvg(stacks, o);
     return fmt::format("<div class=\"flame{}\" id=\"flame-{}\">{}</div>\n", on ? " on" : "", id, svg);
   };
   out += flame("peak", flames.peak, "bytes live at the heap peak", true);
@@ -211,6 +198,8 @@ std::string htmlReport(const Summary& s, const ReportFlames& flames) {
     out += "<p>" + e(fmt::format("plain leaks {} in {} blocks; reachable cycles (not leaks) {}", humanBytes(l.plain_bytes),
                                  groupedNumber(l.plain_blocks), groupedNumber(l.reachable_cycles))) + "</p>\n";
   }
+  out += "<script>\n" + flameScript() +
+         "document.querySelectorAll('svg.flamegraph').forEach(function (svg) { tidemarkFlame(svg); });\n</script>\n";
   out += R"JS(<script>
 document.querySelectorAll('.tabs button').forEach(function (b) {
   b.addEventListener('click', function () {

@@ -7,7 +7,7 @@ packages=(
   libunwind-dev libdw-dev libelf-dev
   libfmt-dev libspdlog-dev libboost-graph-dev libcli11-dev nlohmann-json3-dev libzstd-dev
   libgtest-dev
-  zstd time valgrind
+  zstd time valgrind chromium
 )
 missing=()
 for p in "${packages[@]}"; do

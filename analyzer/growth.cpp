@@ -149,6 +149,21 @@ TrendVerdict classifyTrend(const std::vector<double>& t, const std::vector<doubl
       v.rate_per_s = theilSen(t, y);
     } else {
       v.trend = Trend::Periodic;
+      // The per-step highs see every cycle even when some dips are shorter than the smoothing:
+      // when they count more, their falls give the period.
+      if (peaks_in.size() >= n) {
+        std::vector<double> highs(peaks_in.begin(), peaks_in.begin() + static_cast<long>(n));
+        double high_range = *std::max_element(highs.begin(), highs.end()) - *std::min_element(highs.begin(), highs.end());
+        Swings bursts = findSwings(t, highs, T::kBurstSwing * high_range);
+        if (bursts.fall_times.size() > sw.fall_times.size()) {
+          std::vector<double> burst_gaps;
+          for (size_t i = 1; i < bursts.fall_times.size(); ++i)
+            burst_gaps.push_back(bursts.fall_times[i] - bursts.fall_times[i - 1]);
+          v.period_s = median(burst_gaps);
+          v.cycles = static_cast<int>(bursts.fall_times.size());
+          v.fall_times = bursts.fall_times;
+        }
+      }
     }
     return v;
   }
@@ -184,7 +199,7 @@ TrendVerdict classifyTrend(const std::vector<double>& t, const std::vector<doubl
     std::vector<double> highs(peaks_in.begin(), peaks_in.begin() + static_cast<long>(n));
     double high_min = *std::min_element(highs.begin(), highs.end());
     double high_range = *std::max_element(highs.begin(), highs.end()) - high_min;
-    Swings bursts = findSwings(t, highs, T::kSwing * high_range);
+    Swings bursts = findSwings(t, highs, T::kBurstSwing * high_range);
     if (high_range > T::kFlat * peak_max && bursts.fall_times.size() >= 2) {
       std::vector<double> gaps;
       for (size_t i = 1; i < bursts.fall_times.size(); ++i) gaps.push_back(bursts.fall_times[i] - bursts.fall_times[i - 1]);

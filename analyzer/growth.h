@@ -35,6 +35,8 @@ TrendVerdict classifyTrend(const std::vector<double>& t, const std::vector<doubl
 struct TrendThresholds {
   static constexpr double kFlat = 0.05;         // range below 5% of the max: steady
   static constexpr double kSwing = 0.5;         // a fall or rise counts when it spans half the range
+  static constexpr double kBurstSwing = 0.35;   // in the per-step highs: a burst to twice a level
+                                                // is a fall of half the range at most, so less
   static constexpr double kTailShare = 0.4;     // the tail is the last 40% of the run
   static constexpr double kTailGrowth = 0.15;   // tail growth above 15% of the range: unbounded
   static constexpr double kRose = 0.2;          // grew by 20% of the range before the tail: plateau

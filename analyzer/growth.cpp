@@ -84,6 +84,12 @@ Swings findSwings(const std::vector<double>& t, const std::vector<double>& y, do
   return s;
 }
 
+double medianGap(const std::vector<double>& times) {
+  std::vector<double> gaps;
+  for (size_t i = 1; i < times.size(); ++i) gaps.push_back(times[i] - times[i - 1]);
+  return median(gaps);
+}
+
 }  // namespace
 
 TrendVerdict classifyTrend(const std::vector<double>& t, const std::vector<double>& y_in,
@@ -134,11 +140,19 @@ TrendVerdict classifyTrend(const std::vector<double>& t, const std::vector<doubl
 
   Swings sw = findSwings(t, y, T::kSwing * range);
   v.cycles = static_cast<int>(sw.fall_times.size());
+  // The per-step highs see cycles too short for the smoothed values (work that holds two chunks
+  // only while it computes the next, say).
+  Swings bursts;
+  double high_min = 0, high_range = 0;
+  if (peaks_in.size() >= n) {
+    std::vector<double> highs(peaks_in.begin(), peaks_in.begin() + static_cast<long>(n));
+    high_min = *std::min_element(highs.begin(), highs.end());
+    high_range = *std::max_element(highs.begin(), highs.end()) - high_min;
+    bursts = findSwings(t, highs, T::kBurstSwing * high_range);
+  }
   v.fall_times = sw.fall_times;
   if (v.cycles >= 2) {
-    std::vector<double> gaps;
-    for (size_t i = 1; i < sw.fall_times.size(); ++i) gaps.push_back(sw.fall_times[i] - sw.fall_times[i - 1]);
-    v.period_s = median(gaps);
+    v.period_s = medianGap(sw.fall_times);
     v.amplitude = median(sw.peaks) - (sw.troughs.empty() ? v.min : median(sw.troughs));
     // Cycles riding on growth: the troughs (or the peaks) keep rising.
     double trough_rise = 0;
@@ -149,20 +163,11 @@ TrendVerdict classifyTrend(const std::vector<double>& t, const std::vector<doubl
       v.rate_per_s = theilSen(t, y);
     } else {
       v.trend = Trend::Periodic;
-      // The per-step highs see every cycle even when some dips are shorter than the smoothing:
-      // when they count more, their falls give the period.
-      if (peaks_in.size() >= n) {
-        std::vector<double> highs(peaks_in.begin(), peaks_in.begin() + static_cast<long>(n));
-        double high_range = *std::max_element(highs.begin(), highs.end()) - *std::min_element(highs.begin(), highs.end());
-        Swings bursts = findSwings(t, highs, T::kBurstSwing * high_range);
-        if (bursts.fall_times.size() > sw.fall_times.size()) {
-          std::vector<double> burst_gaps;
-          for (size_t i = 1; i < bursts.fall_times.size(); ++i)
-            burst_gaps.push_back(bursts.fall_times[i] - bursts.fall_times[i - 1]);
-          v.period_s = median(burst_gaps);
-          v.cycles = static_cast<int>(bursts.fall_times.size());
-          v.fall_times = bursts.fall_times;
-        }
+      // When the highs count more cycles (some dips shorter than the smoothing), they give the period.
+      if (bursts.fall_times.size() > sw.fall_times.size()) {
+        v.period_s = medianGap(bursts.fall_times);
+        v.cycles = static_cast<int>(bursts.fall_times.size());
+        v.fall_times = bursts.fall_times;
       }
     }
     return v;
@@ -193,23 +198,14 @@ TrendVerdict classifyTrend(const std::vector<double>& t, const std::vector<doubl
     v.trend = Trend::Unbounded;
     return v;
   }
-  // Cycles too short for the step values (work that holds two chunks only while it computes the
-  // next, say) still show in the per-step highs: two or more regular bursts there are periodic.
-  if (peaks_in.size() >= n) {
-    std::vector<double> highs(peaks_in.begin(), peaks_in.begin() + static_cast<long>(n));
-    double high_min = *std::min_element(highs.begin(), highs.end());
-    double high_range = *std::max_element(highs.begin(), highs.end()) - high_min;
-    Swings bursts = findSwings(t, highs, T::kBurstSwing * high_range);
-    if (high_range > T::kFlat * peak_max && bursts.fall_times.size() >= 2) {
-      std::vector<double> gaps;
-      for (size_t i = 1; i < bursts.fall_times.size(); ++i) gaps.push_back(bursts.fall_times[i] - bursts.fall_times[i - 1]);
-      v.trend = Trend::Periodic;
-      v.cycles = static_cast<int>(bursts.fall_times.size());
-      v.fall_times = bursts.fall_times;
-      v.period_s = median(gaps);
-      v.amplitude = median(bursts.peaks) - (bursts.troughs.empty() ? high_min : median(bursts.troughs));
-      return v;
-    }
+  // Two or more regular bursts in the per-step highs alone: periodic.
+  if (high_range > T::kFlat * peak_max && bursts.fall_times.size() >= 2) {
+    v.trend = Trend::Periodic;
+    v.cycles = static_cast<int>(bursts.fall_times.size());
+    v.fall_times = bursts.fall_times;
+    v.period_s = medianGap(bursts.fall_times);
+    v.amplitude = median(bursts.peaks) - (bursts.troughs.empty() ? high_min : median(bursts.troughs));
+    return v;
   }
   // The level from the raw values (the filtered ones lean low).
   double level = median(std::vector<double>(y_in.begin() + static_cast<long>(tail_from), y_in.begin() + static_cast<long>(n)));

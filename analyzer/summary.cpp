@@ -115,10 +115,7 @@ Summary summarize(const ReplayResult& run, Symbolizer& symbols, const SummaryOpt
     if (def != run.stack_defs.end()) {
       bool runtime = false;
       std::vector<Frame> frames = foldStack(symbols.stack(def->second), options.full, runtime);
-      if (!frames.empty()) {
-        const Frame& f = frames.front();
-        name = f.file.empty() ? f.function : f.function + " (" + f.file + ":" + std::to_string(f.line) + ")";
-      }
+      if (!frames.empty()) name = siteName(frames.front());
     }
     return site_names.emplace(id, std::move(name)).first->second;
   });

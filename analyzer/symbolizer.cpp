@@ -236,4 +236,10 @@ std::vector<Frame> Symbolizer::stack(const StackDef& def) {
   return out;
 }
 
+std::string siteName(const Frame& f) {
+  if (!f.file.empty()) return fmt::format("{} ({}:{})", f.function, f.file, f.line);
+  if (!f.module.empty()) return fmt::format("{} [{}]", f.function, f.module);
+  return f.function;
+}
+
 }  // namespace tidemark

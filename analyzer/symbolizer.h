@@ -23,6 +23,10 @@ struct Frame {
   bool library = false;  // allocator, C/C++ runtime or standard library: folded away by default
 };
 
+// An allocation site as every report names it: "function (file:line)", "function [module]"
+// without debug info, or the function alone.
+std::string siteName(const Frame& f);
+
 class Symbolizer {
  public:
   explicit Symbolizer(const std::map<uint32_t, std::vector<ModuleInfo>>& module_maps);

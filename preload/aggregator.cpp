@@ -58,8 +58,6 @@ format::StackCounters* Aggregator::counters(StackId id) {
   return c;
 }
 
-static_assert(sizeof(LiveBlockSlot) == 24);
-
 bool Aggregator::grow() {
   uint64_t slots = mask_ ? (mask_ + 1) * 2 : (1u << 16);
   auto* fresh = static_cast<Block*>(sys::mapAnonymous(slots * sizeof(Block)));
@@ -139,9 +137,7 @@ void unlockAggregator() { g_lock.unlock(); }
 
 void Aggregator::track(uint64_t addr, uint64_t size, StackId stack) {
   LockGuard guard(g_lock);
-  Block old;
-  erase(addr, old);
-  insert({addr, size, stack});
+  insert({addr, size, stack});  // a live block at this address (a free we never saw) is overwritten
 }
 
 void Aggregator::untrack(uint64_t addr) {

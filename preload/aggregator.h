@@ -38,20 +38,20 @@ class Aggregator {
   void track(uint64_t addr, uint64_t size, StackId stack);
   void untrack(uint64_t addr);
 
-  // The heap scan: holds the lock (no block can be released meanwhile) and visits every block.
-  template <typename F>
-  void withBlocks(F&& visit);
-  uint64_t blockCount() const { return used_; }
-
-  uint64_t heapLive() const { return totals_ ? __atomic_load_n(&totals_->heap_live, __ATOMIC_RELAXED) : 0; }
-  uint64_t mmapLive() const { return totals_ ? __atomic_load_n(&totals_->mmap_live, __ATOMIC_RELAXED) : 0; }
-
- private:
   struct Block {
     uint64_t key;  // the address; 0 = empty
     uint64_t size;
     StackId stack;
   };
+  // The heap scan: holds the lock (no block can be released meanwhile) and hands over the table
+  // (slots, slot count, blocks in use).
+  template <typename F>
+  void withBlocks(F&& visit);
+
+  uint64_t heapLive() const { return totals_ ? __atomic_load_n(&totals_->heap_live, __ATOMIC_RELAXED) : 0; }
+  uint64_t mmapLive() const { return totals_ ? __atomic_load_n(&totals_->mmap_live, __ATOMIC_RELAXED) : 0; }
+
+ private:
   struct Region {
     uint64_t start, end;
     StackId stack;
@@ -81,15 +81,8 @@ void unlockAggregator();
 template <typename F>
 void Aggregator::withBlocks(F&& visit) {
   lockAggregator();
-  visit(static_cast<const void*>(blocks_), blocks_ ? mask_ + 1 : 0, used_);
+  visit(static_cast<const Block*>(blocks_), blocks_ ? mask_ + 1 : 0, used_);
   unlockAggregator();
 }
-
-// A slot of the block table as the scan reads it.
-struct LiveBlockSlot {
-  uint64_t key;
-  uint64_t size;
-  StackId stack;
-};
 
 }  // namespace tidemark::preload

@@ -40,6 +40,8 @@ void sys::unregisterOwnMemory(const void* addr) {
     }
 }
 
+void sys::resetOwnMemoryLockAfterFork() { g_own_lock.reset(); }
+
 bool scanEnabled() { return g_aggregate || options.scan; }
 
 namespace {
@@ -93,14 +95,7 @@ class Graph {
   // Index of the block containing address w (at its start or inside), or -1.
   int64_t find(uint64_t w) const {
     if (w < lo_ || w >= hi_) return -1;
-    size_t l = 0, r = n_;  // first block with addr > w
-    while (l < r) {
-      size_t m = (l + r) / 2;
-      if (blocks_[m].addr <= w)
-        l = m + 1;
-      else
-        r = m;
-    }
+    size_t l = firstAbove(w);
     if (l == 0) return -1;
     const ScanBlock& b = blocks_[l - 1];
     uint64_t extent = b.size ? b.size : 1;
@@ -112,21 +107,28 @@ class Graph {
     if (offset != 0 && offset + 8 >= b.size && (offset & 15) == 0) return -1;
     return static_cast<int64_t>(l - 1);
   }
+  // Whether any block lies (even partly) in [lo, hi).
   bool anyBlockIn(uint64_t lo, uint64_t hi) const {
-    int64_t i = find(lo);
-    if (i >= 0) return true;
-    size_t l = 0, r = n_;
-    while (l < r) {
-      size_t m = (l + r) / 2;
-      if (blocks_[m].addr < lo)
-        l = m + 1;
-      else
-        r = m;
-    }
+    if (!n_ || hi <= lo_ || lo >= hi_) return false;
+    size_t l = firstAbove(lo);
+    if (l > 0 && lo - blocks_[l - 1].addr < (blocks_[l - 1].size ? blocks_[l - 1].size : 1)) return true;
     return l < n_ && blocks_[l].addr < hi;
   }
 
  private:
+  // The first block whose address is above w (binary search; n_ when none).
+  size_t firstAbove(uint64_t w) const {
+    size_t l = 0, r = n_;
+    while (l < r) {
+      size_t m = (l + r) / 2;
+      if (blocks_[m].addr <= w)
+        l = m + 1;
+      else
+        r = m;
+    }
+    return l;
+  }
+
   const ScanBlock* blocks_;
   size_t n_;
   uint64_t lo_ = 0, hi_ = 0;
@@ -272,8 +274,7 @@ void scanHeap(ThreadState& t, uint8_t reason) {
   if (!maps.data) return;
   maps.data[maps_len] = '\0';
 
-  aggregator().withBlocks([&](const void* table, uint64_t slots, uint64_t used) {
-    auto* slot = static_cast<const LiveBlockSlot*>(table);
+  aggregator().withBlocks([&](const Aggregator::Block* slot, uint64_t slots, uint64_t used) {
     Scratch<ScanBlock> blocks, tmp;
     Scratch<uint8_t> rooted;
     if (!blocks.allocate(used) || !tmp.allocate(used) || !rooted.allocate(used)) return;

@@ -8,9 +8,11 @@
 
 namespace tidemark::preload {
 
+__thread StackCache* t_stack_cache __attribute__((tls_model("initial-exec")));
+uint32_t g_stack_cache_epoch = 1;
+
 namespace {
 
-uint32_t g_epoch = 1;
 StackCacheStats g_stats;
 pthread_key_t g_key;
 bool g_key_ready = false;
@@ -18,13 +20,12 @@ SpinLock g_pool_lock;
 StackCache* g_pool[64];  // caches of exited threads, reused by new ones
 uint32_t g_pool_size = 0;
 
-__thread StackCache* t_cache __attribute__((tls_model("initial-exec")));
-__thread bool t_cache_gone __attribute__((tls_model("initial-exec")));  // thread is exiting
+__thread bool t_stack_cache_gone __attribute__((tls_model("initial-exec")));  // thread is exiting
 
 void releaseCache(void* p) {
   auto* cache = static_cast<StackCache*>(p);
-  t_cache = nullptr;
-  t_cache_gone = true;
+  t_stack_cache = nullptr;
+  t_stack_cache_gone = true;
   // Another thread's stack may later occupy these addresses with a different extent: start empty.
   for (uint32_t i = 0; i < StackCache::kEntries; ++i) cache->clear(i);
   LockGuard guard(g_pool_lock);
@@ -41,9 +42,8 @@ void initStackCache() {
   g_key_ready = pthread_key_create(&g_key, releaseCache) == 0;
 }
 
-StackCache* threadStackCache() {
-  if (__builtin_expect(t_cache != nullptr, 1)) return t_cache;
-  if (t_cache_gone || !g_key_ready) return nullptr;
+StackCache* mapThreadStackCache() {
+  if (t_stack_cache_gone || !g_key_ready) return nullptr;
   StackCache* cache = nullptr;
   {
     LockGuard guard(g_pool_lock);
@@ -54,15 +54,19 @@ StackCache* threadStackCache() {
   // Keys below PTHREAD_KEY_2NDLEVEL_SIZE (32) live in the thread descriptor: no allocation.
   if (pthread_setspecific(g_key, cache) != 0) {
     sys::unmapAnonymous(cache, sizeof(StackCache));
-    t_cache_gone = true;
+    t_stack_cache_gone = true;
     return nullptr;
   }
-  t_cache = cache;
+  t_stack_cache = cache;
   return cache;
 }
 
-void invalidateStackCaches() { __atomic_add_fetch(&g_epoch, 1, __ATOMIC_RELEASE); }
-uint32_t stackCacheEpoch() { return __atomic_load_n(&g_epoch, __ATOMIC_ACQUIRE); }
+void invalidateStackCaches() { __atomic_add_fetch(&g_stack_cache_epoch, 1, __ATOMIC_RELEASE); }
+
+void resetStackCachesAfterFork() {
+  g_pool_lock.reset();
+  invalidateStackCaches();
+}
 StackCacheStats& stackCacheStats() { return g_stats; }
 
 }  // namespace tidemark::preload

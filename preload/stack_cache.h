@@ -41,12 +41,11 @@ class StackCache {
     uint64_t cfa;
     StackId id;
     uint32_t epoch;
-    uint16_t checks;    // number of (offset, value) pairs; kUncacheable: unwind without recording
-    uint16_t unused;
+    uint32_t checks;    // number of (offset, value) pairs; kUncacheable: not valid for a hit
     int32_t offset[kMaxChecks];  // from the CFA
     uint64_t value[kMaxChecks];
   };
-  static constexpr uint16_t kUncacheable = 0xffff;
+  static constexpr uint32_t kUncacheable = 0xffffffff;
 
   static constexpr uint32_t kWays = 4;  // one call site reached through several chains
 
@@ -79,12 +78,21 @@ class StackCache {
   uint8_t next_way_[kEntries / kWays];
 };
 
+extern __thread StackCache* t_stack_cache __attribute__((tls_model("initial-exec")));
+extern uint32_t g_stack_cache_epoch;
+
+StackCache* mapThreadStackCache();
 // The calling thread's cache (mapped on first use, returned to a pool when the thread exits), or
-// nullptr when none can be had.
-StackCache* threadStackCache();
-// Makes every thread's entries stale (after fork, the depot's ids start over).
+// nullptr when none can be had. Inline: it is read on every allocation.
+inline StackCache* threadStackCache() {
+  StackCache* cache = t_stack_cache;
+  return __builtin_expect(cache != nullptr, 1) ? cache : mapThreadStackCache();
+}
+// Makes every thread's entries stale (after fork, the depot's ids start over; after dlclose).
 void invalidateStackCaches();
-uint32_t stackCacheEpoch();
+inline uint32_t stackCacheEpoch() { return __atomic_load_n(&g_stack_cache_epoch, __ATOMIC_ACQUIRE); }
+// In a forked child: the pool's lock may have been held by a thread that does not exist there.
+void resetStackCachesAfterFork();
 StackCacheStats& stackCacheStats();
 void initStackCache();
 

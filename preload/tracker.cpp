@@ -591,7 +591,9 @@ void forkChild() {
   t.busy = true;
   writer().resetAfterFork();
   depot().resetAfterFork();
-  invalidateStackCaches();
+  resetStackCachesAfterFork();
+  resetFrameRules();
+  sys::resetOwnMemoryLockAfterFork();
   aggregator().resetAfterFork();
   resetModuleMapAfterFork();
   g_is_fork_child = true;

@@ -30,10 +30,6 @@ namespace {
 
 std::string e(const std::string& s) { return escapeXml(s); }
 
-std::string frameText(const Frame& f) {
-  return f.file.empty() ? f.function : fmt::format("{} ({}:{})", f.function, f.file, f.line);
-}
-
 // The timeline: RSS and heap as polylines over at most 1,500 points, the heap peak marked, and
 // one hover target per simulated date (thinned to at most 400).
 std::string timelineSvg(const ReplayResult& r, const GrowthFindings& g) {
@@ -149,7 +145,7 @@ std::string htmlReport(const Summary& s, const ReportFlames& flames) {
   for (const StackGroup& g : s.peak)
     out += row({e(humanBytes(g.peak_bytes)),
                 e(fmt::format("{:.1f}%", r.heap_peak ? 100.0 * static_cast<double>(g.peak_bytes) / static_cast<double>(r.heap_peak) : 0.0)),
-                g.frames.empty() ? "" : e(frameText(g.frames.front()))});
+                g.frames.empty() ? "" : e(siteName(g.frames.front()))});
   out += "</table>\n";
 
   out += "<h2>Growth findings</h2>\n";
@@ -170,7 +166,7 @@ std::string htmlReport(const Summary& s, const ReportFlames& flames) {
                                    : fmt::format("every {}", humanDuration(static_cast<uint64_t>(v.period_s * 1e9)));
       else
         detail = fmt::format("up to {}", humanBytes(t.peak_bytes));
-      out += row({e(frameText(t.frames.front())), e(trendName(v.trend)), e(detail)});
+      out += row({e(siteName(t.frames.front())), e(trendName(v.trend)), e(detail)});
     }
     out += "</table>\n";
   }
@@ -188,7 +184,7 @@ std::string htmlReport(const Summary& s, const ReportFlames& flames) {
                                s.ended_cleanly ? "leaked at exit" : "the process did not exit normally")) + "</p>\n";
   out += "<table id=\"leak-table\"><tr><th>bytes</th><th>blocks</th><th>site</th></tr>\n";
   for (const StackGroup& g : s.leaks)
-    out += row({e(humanBytes(g.live_bytes)), e(groupedNumber(g.live_blocks)), g.frames.empty() ? "" : e(frameText(g.frames.front()))});
+    out += row({e(humanBytes(g.live_bytes)), e(groupedNumber(g.live_blocks)), g.frames.empty() ? "" : e(siteName(g.frames.front()))});
   out += "</table>\n";
   if (s.lost.available) {
     const LeakGraph& l = s.lost;

@@ -75,12 +75,6 @@ std::string signedBytes(double v) {
   return (v < 0 ? "-" : "") + humanBytes(static_cast<uint64_t>(std::llround(std::fabs(v))));
 }
 
-std::string siteLine(const SiteTrend& t) {
-  const Frame& f = t.frames.front();
-  std::string where = f.file.empty() ? f.module : fmt::format("{}:{}", f.file, f.line);
-  return fmt::format("{} ({})", f.function, where);
-}
-
 std::string describeVerdict(const SiteTrend& t, bool days) {
   const TrendVerdict& v = t.verdict;
   switch (v.trend) {
@@ -135,7 +129,7 @@ void writeFindings(std::ostream& out, const Summary& s) {
     return;
   }
   for (const SiteTrend& t : g.sites)
-    out << fmt::format("  {}\n      {}\n", siteLine(t), describeVerdict(t, g.simulated_days >= 2));
+    out << fmt::format("  {}\n      {}\n", siteName(t.frames.front()), describeVerdict(t, g.simulated_days >= 2));
 }
 
 nlohmann::json growthJson(const GrowthFindings& g) {

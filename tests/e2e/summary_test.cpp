@@ -357,6 +357,8 @@ TEST(Report, SelfContainedEscapedAndComplete) {
   EXPECT_NE(html.find("&lt;script&gt;alert(1)&lt;/script&gt;&amp;&quot;&#39;"), std::string::npos);
   EXPECT_EQ(html.find("http://"), html.find("http://www.w3.org"));  // no link outside but XML namespaces
   EXPECT_EQ(html.find("https://"), std::string::npos);
+  EXPECT_EQ(html.find(" src="), std::string::npos);  // nothing loaded from anywhere
+  EXPECT_EQ(html.find(" href="), std::string::npos);
   EXPECT_EQ(occurrences(html, "class=\"series\""), 2u);  // RSS and heap
   EXPECT_EQ(occurrences(html, "class=\"date\""), 200u);  // one per simulated day
   EXPECT_NE(html.find("simulated day-120"), std::string::npos);

@@ -209,8 +209,7 @@ GrowthFindings findGrowth(const ReplayResult& run, const std::vector<StackGroup>
       std::vector<double> gaps;
       for (size_t k = 1; k < st.verdict.fall_times.size(); ++k)
         gaps.push_back(clock.dayAt(st.verdict.fall_times[k]) - clock.dayAt(st.verdict.fall_times[k - 1]));
-      std::nth_element(gaps.begin(), gaps.begin() + static_cast<long>(gaps.size() / 2), gaps.end());
-      st.period_days = gaps[gaps.size() / 2];
+      st.period_days = periodOfGaps(std::move(gaps));
     }
     if (st.verdict.trend == Trend::Plateau && clock.available()) {
       double reached = st.verdict.level_reached_s;

@@ -87,10 +87,28 @@ Swings findSwings(const std::vector<double>& t, const std::vector<double>& y, do
 double medianGap(const std::vector<double>& times) {
   std::vector<double> gaps;
   for (size_t i = 1; i < times.size(); ++i) gaps.push_back(times[i] - times[i - 1]);
-  return median(gaps);
+  return periodOfGaps(std::move(gaps));
 }
 
 }  // namespace
+
+double periodOfGaps(std::vector<double> gaps) {
+  if (gaps.empty()) return 0;
+  double usual = median(gaps);
+  // The shortest gap that is not a stray (at least 40% of the median).
+  double base = usual;
+  for (double g : gaps)
+    if (g >= 0.4 * usual && g < base) base = g;
+  if (base <= 0) return usual;
+  double total = 0, periods = 0;
+  for (double g : gaps) {
+    double k = std::round(g / base);
+    if (k < 1 || std::fabs(g / base - k) > 0.2) return usual;
+    total += g;
+    periods += k;
+  }
+  return total / periods;
+}
 
 TrendVerdict classifyTrend(const std::vector<double>& t, const std::vector<double>& y_in,
                            const std::vector<double>& peaks_in) {

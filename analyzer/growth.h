@@ -26,6 +26,12 @@ struct TrendVerdict {
 // taken evenly, so the cost stays bounded).
 double theilSen(const std::vector<double>& x, const std::vector<double>& y, size_t max_points = 600);
 
+// The period of a cycle from the gaps between its falls. A cycle the series could not resolve (two
+// bursts that fell into neighbouring bins) leaves a gap of twice the period: when every gap is
+// within 20% of a whole multiple of the shortest usual gap, the period is their total over the
+// number of periods they span; otherwise the median gap.
+double periodOfGaps(std::vector<double> gaps);
+
 // t: seconds, increasing; y: values at those times (same length). `peaks`, if not empty, holds the
 // highest value within each step (for spikes shorter than a step).
 TrendVerdict classifyTrend(const std::vector<double>& t, const std::vector<double>& y,

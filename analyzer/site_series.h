@@ -18,7 +18,7 @@ struct SeriesPoint {
 class SeriesRecorder {
  public:
   static constexpr uint32_t kMaxBins = 1024;
-  static constexpr uint64_t kInitialWidthNs = 1'000'000;  // 1 ms, doubled as needed
+  static constexpr uint64_t kInitialWidthNs = 16'384;  // about 16 us, doubled as needed
 
   void update(uint32_t stack, uint64_t time_ns, uint64_t value);
 

@@ -73,6 +73,18 @@ TEST(Growth, SawtoothIsPeriodicWithItsPeriodAndAmplitude) {
   EXPECT_GE(v.cycles, 7);
 }
 
+TEST(Growth, AnUnresolvedCycleDoesNotDoubleThePeriod) {
+  // Two bursts merged into one (the engine's pipeline on a loaded machine): gaps of 42 and 83.4.
+  EXPECT_NEAR(periodOfGaps({42.0, 83.4}), 125.4 / 3, 1e-9);
+  EXPECT_NEAR(periodOfGaps({41.0, 84.0, 43.0, 42.0}), 210.0 / 5, 1e-9);
+  // A regular cycle keeps its period; a stray short gap does not become it.
+  EXPECT_DOUBLE_EQ(periodOfGaps({83.0, 83.0, 83.0}), 83.0);
+  EXPECT_DOUBLE_EQ(periodOfGaps({42.0, 5.0, 42.0}), 42.0);
+  // Gaps that are not multiples of one period: the median.
+  EXPECT_DOUBLE_EQ(periodOfGaps({30.0, 50.0, 70.0}), 50.0);
+  EXPECT_DOUBLE_EQ(periodOfGaps({}), 0.0);
+}
+
 TEST(Growth, SawtoothOnALeakIsUnbounded) {
   auto s = make([](double t) { return 20 * kMiB * std::fmod(t, 100.0) / 100.0 + 0.1 * kMiB * t; });
   TrendVerdict v = classifyTrend(s.t, s.y);

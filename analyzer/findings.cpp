@@ -73,6 +73,26 @@ uint64_t analysisEnd(const ReplayResult& run) {
   return end;
 }
 
+// Resamples a series of bins onto an even grid of simulated days from day 1: each point takes the
+// value at the end of its stretch of days and the highest value within it.
+void dayGrid(const DayClock& clock, const std::vector<double>& t, const std::vector<double>& last,
+             const std::vector<double>& peaks, std::vector<double>& x, std::vector<double>& y, std::vector<double>& high) {
+  double first_day = 1, last_day = t.empty() ? 0 : clock.dayAt(t.back());
+  size_t points = std::min<size_t>(t.size(), 1024);
+  if (last_day < first_day + 2 || points < 8) return;
+  size_t i = 0;
+  for (size_t k = 0; k < points; ++k) {
+    double day = first_day + (last_day - first_day) * static_cast<double>(k + 1) / static_cast<double>(points);
+    size_t before = i;
+    double top = 0;
+    while (i < t.size() && clock.dayAt(t[i]) <= day) top = std::max(top, peaks[i++]);
+    if (i == 0) continue;
+    x.push_back(day);
+    y.push_back(last[i - 1]);
+    high.push_back(i > before ? top : last[i - 1]);
+  }
+}
+
 std::string siteKey(const Frame& f) { return f.function + '@' + f.file + ':' + std::to_string(f.line); }
 
 }  // namespace
@@ -189,21 +209,30 @@ GrowthFindings findGrowth(const ReplayResult& run, const std::vector<StackGroup>
     st.frames = site.largest->frames;
     st.stack_groups = site.groups;
     st.verdict = classifyTrend(site_t, last, peaks);
+    // The same series against simulated days, on an even grid of days (the bins are even in
+    // time, so a slow day would weigh as much as the many bins it took).
+    TrendVerdict by_day;
+    if (clock.available()) {
+      std::vector<double> day_x, day_y, day_peaks;
+      dayGrid(clock, site_t, last, peaks, day_x, day_y, day_peaks);
+      by_day = classifyTrend(day_x, day_y, day_peaks);
+    }
+    // A process that slows down (stalled in reclaim near its memory limit, or waiting on I/O)
+    // takes longer per day: its growth per second flattens while its growth per day does not.
+    bool slowed = by_day.trend == Trend::Unbounded && (st.verdict.trend == Trend::Plateau || st.verdict.trend == Trend::Steady);
+    if (slowed) st.verdict.trend = Trend::Unbounded;
     st.peak_bytes = static_cast<uint64_t>(peak);
     st.final_bytes = static_cast<uint64_t>(final_value);
-    if (st.verdict.trend == Trend::Unbounded) {
-      st.rate_per_hour = st.verdict.rate_per_s * 3600;
-      if (clock.available()) {
-        // Slope against simulated days over the tail: exact for a leak of so much per day.
-        size_t from = static_cast<size_t>(static_cast<double>(last.size()) * (1 - TrendThresholds::kTailShare));
-        std::vector<double> dx, dy;
-        for (size_t i = from; i < last.size(); ++i) {
-          dx.push_back(clock.dayAt(site_t[i]));
-          dy.push_back(last[i]);
-        }
-        st.rate_per_day = theilSen(dx, dy);
+    if (st.verdict.trend == Trend::Unbounded && clock.available()) {
+      // The day grid's tail slope: exact for a leak of so much per day.
+      st.rate_per_day = by_day.rate_per_s;
+      if (slowed) {
+        size_t from = static_cast<size_t>(static_cast<double>(site_t.size()) * (1 - TrendThresholds::kTailShare));
+        double spd = clock.secondsPerDayNear(site_t[from], site_t.back());
+        if (spd > 0) st.verdict.rate_per_s = by_day.rate_per_s / spd;
       }
     }
+    if (st.verdict.trend == Trend::Unbounded) st.rate_per_hour = st.verdict.rate_per_s * 3600;
     if (st.verdict.trend == Trend::Periodic && clock.available() && st.verdict.fall_times.size() >= 2) {
       // The period in simulated days from the days of the falls (days need not take equal time).
       std::vector<double> gaps;

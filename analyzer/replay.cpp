@@ -171,6 +171,12 @@ class Replayer {
         r_.end.code = static_cast<int>(rec.c);
         r_.end.time_ns = rec.a;
         break;
+      case RecordType::MemoryLimit:
+        r_.run_limit = {rec.a, static_cast<uint32_t>(rec.b)};
+        break;
+      case RecordType::OomKill:
+        r_.oom = {true, rec.a, static_cast<uint32_t>(rec.b), rec.c};
+        break;
       case RecordType::TrackerError:
         r_.tracker_errors.emplace_back(rec.text);
         break;
@@ -184,6 +190,7 @@ class Replayer {
 
   void finish() {
     if (!aggregated_) r_.live_blocks = blocks_.size();
+    r_.last_event_time_ns = std::max(r_.duration_ns, now_ns_);
     if (r_.end.state == EndState::Exited || r_.end.state == EndState::Signaled)
       r_.duration_ns = std::max(r_.duration_ns, r_.end.time_ns);
     r_.heap_peak_time_ns = r_.timeAtSeq(r_.heap_peak_seq);

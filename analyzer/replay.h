@@ -61,6 +61,18 @@ struct ProcessEnd {
   uint64_t time_ns = 0;
 };
 
+// The limit `tidemark run --memory-limit` ran the process under, and the out-of-memory kill it saw.
+struct RunLimit {
+  uint64_t bytes = 0;  // 0: none was set by the wrapper
+  uint32_t kind = 0;   // format::LimitKind
+};
+struct OomKill {
+  bool seen = false;
+  uint64_t time_ns = 0;
+  uint32_t evidence = 0;  // format::OomEvidence
+  uint64_t usage = 0;     // memory in use at the limit
+};
+
 // The heap graph of the last conservative scan in the trace (blocks in address order).
 struct ScanGraph {
   bool present = false;
@@ -84,7 +96,10 @@ struct ReplayResult {
 
   bool aggregated = false;  // the trace holds per-stack counters, not events
   ProcessEnd end;
+  RunLimit run_limit;
+  OomKill oom;
   uint64_t duration_ns = 0;
+  uint64_t last_event_time_ns = 0;  // time of the latest sample, marker or exit: where the trace stops
 
   // Heap (malloc family)
   uint64_t heap_live = 0;

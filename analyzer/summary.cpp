@@ -1,7 +1,12 @@
 #include "summary.h"
 
 #include <algorithm>
+#include <csignal>
 #include <map>
+
+#include <fmt/format.h>
+
+#include "tidemark/trace_format.h"
 
 namespace tidemark {
 
@@ -89,9 +94,45 @@ std::vector<StackGroup> groupStacks(const ReplayResult& run, Symbolizer& symbols
   return out;
 }
 
+Death assessDeath(const ReplayResult& run) {
+  Death d;
+  bool sigkill = run.end.state == EndState::Signaled && run.end.code == SIGKILL;
+  bool vanished = run.end.state == EndState::Unknown;  // no exit, no wrapper: killed or crashed
+  if (!run.oom.seen && !sigkill && !vanished) return d;
+  d.limit = run.run_limit.bytes ? run.run_limit.bytes : run.memory_limit;
+  d.rss = run.rss_last;
+  d.time_ns = run.oom.seen ? run.oom.time_ns : run.end.state == EndState::Signaled ? run.end.time_ns : run.last_event_time_ns;
+  const Marker* date = nullptr;
+  for (const Marker& m : run.markers)
+    if (m.kind == static_cast<uint32_t>(format::MarkerKind::SimulationDate) && m.time_ns <= std::max(d.time_ns, run.last_event_time_ns))
+      if (!date || m.seq > date->seq) date = &m;
+  if (date) d.simulation_date = date->text;
+  double share = d.limit ? static_cast<double>(d.rss) / static_cast<double>(d.limit) : 0;
+  if (run.oom.seen) {
+    d.kind = Death::Kind::OomKilled;
+    d.usage = run.oom.usage;
+    switch (static_cast<format::OomEvidence>(run.oom.evidence)) {
+      case format::OomEvidence::CgroupEvents: d.evidence = "the kernel's OOM killer: the cgroup's memory.events counted an oom_kill"; break;
+      case format::OomEvidence::CgroupOomControl: d.evidence = "the kernel's OOM killer: the cgroup's memory.oom_control counted an oom_kill"; break;
+      case format::OomEvidence::Watchdog: d.evidence = "tidemark's watchdog: RSS passed the limit, and it sent SIGKILL"; break;
+    }
+  } else if (d.limit && share >= kNearLimitShare) {
+    d.kind = Death::Kind::OomLikely;
+    d.evidence = fmt::format("{} with RSS at {:.0f}% of the limit at the last sample: the OOM killer's signature",
+                             sigkill ? "SIGKILL" : "the trace stops without an exit", 100 * share);
+  } else {
+    d.kind = Death::Kind::Killed;
+    d.evidence = sigkill ? std::string("SIGKILL, not near a known memory limit")
+                         : std::string("the trace stops without an exit: SIGKILL or a crash (neither leaves a record)");
+    if (d.limit) d.evidence += fmt::format("; RSS was {:.0f}% of the limit", 100 * share);
+  }
+  return d;
+}
+
 Summary summarize(const ReplayResult& run, Symbolizer& symbols, const SummaryOptions& options) {
   Summary s;
   s.run = &run;
+  s.death = assessDeath(run);
   s.ended_cleanly = run.end.state == EndState::ExitCalled || run.end.state == EndState::Exited;
   std::vector<StackGroup> all = groupStacks(run, symbols, options.full);
   std::vector<StackGroup> user;

@@ -30,6 +30,30 @@ struct SummaryOptions {
   GrowthOptions growth;
 };
 
+// How the process died, when it did not exit: the opening verdict of a post-mortem.
+struct Death {
+  enum class Kind {
+    None,       // exited, or still running
+    OomKilled,  // the out-of-memory killer, on the evidence of the cgroup or tidemark's watchdog
+    OomLikely,  // SIGKILL, or a trace that stops without an exit, with RSS near the memory limit
+    Killed      // SIGKILL or a crash, not near any known limit
+  };
+  Kind kind = Kind::None;
+  uint64_t time_ns = 0;    // since the start
+  std::string simulation_date;  // the last date marker before death, if any
+  uint64_t rss = 0;        // the last RSS sample
+  uint64_t limit = 0;      // the memory limit (tidemark run --memory-limit, or the cgroup's)
+  uint64_t usage = 0;      // the cgroup's peak usage, or the RSS the watchdog saw (0: unknown)
+  std::string evidence;    // one line: why this verdict
+};
+
+// RSS within this share of the limit at the last sample counts as "at the limit" for a SIGKILL
+// without other evidence (the last sample is up to one interval old, and the cgroup also counts
+// page cache and kernel memory that RSS does not).
+inline constexpr double kNearLimitShare = 0.85;
+
+Death assessDeath(const ReplayResult& run);
+
 struct Summary {
   std::string trace_path;
   uint64_t trace_bytes = 0;
@@ -41,7 +65,8 @@ struct Summary {
   uint64_t runtime_leaked_bytes = 0, runtime_leaked_blocks = 0;
   bool ended_cleanly = false;  // exit() was reached: what is live at the end is a leak
   GrowthFindings growth;
-  LeakGraph lost;  // from the heap scan, when the trace has one
+  LeakGraph lost;
+  Death death;  // from the heap scan, when the trace has one
 };
 
 // Drops the allocator and library frames at the leaf end (unless full). Sets runtime when every

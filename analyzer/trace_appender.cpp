@@ -15,7 +15,7 @@
 
 namespace tidemark {
 
-void appendProcessEnd(const std::string& path, bool signaled, int code, uint64_t time_ns) {
+void appendProcessEnd(const std::string& path, const WrapperRecords& end) {
   int fd = ::open(path.c_str(), O_RDWR | O_CLOEXEC);
   if (fd < 0) throw Error(fmt::format("cannot open trace {}: {}", path, strerror(errno)));
   void* m = mmap(nullptr, format::kHeaderSize, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
@@ -36,11 +36,29 @@ void appendProcessEnd(const std::string& path, bool signaled, int code, uint64_t
   format::ChunkHeader ch{format::kChunkMagic, format::kWrapperStream, 0, 0};
   memcpy(chunk.data(), &ch, sizeof ch);
   uint8_t* p = chunk.data() + sizeof ch;
-  *p++ = static_cast<uint8_t>(format::RecordType::ProcessEnd);
-  p = format::putVarint(p, format::zigzag(-1));  // seq: after every event of the process
-  p = format::putVarint(p, time_ns);
-  p = format::putVarint(p, static_cast<uint64_t>(signaled ? format::EndKind::Signaled : format::EndKind::Exited));
-  p = format::putVarint(p, static_cast<uint64_t>(code));
+  // Every record gets seq 2^64-1 (after every event of the process); within the chunk they keep
+  // this order.
+  bool first = true;
+  auto record = [&](format::RecordType type) {
+    *p++ = static_cast<uint8_t>(type);
+    p = format::putVarint(p, format::zigzag(first ? -1 : 0));
+    first = false;
+  };
+  if (end.limit) {
+    record(format::RecordType::MemoryLimit);
+    p = format::putVarint(p, end.limit);
+    p = format::putVarint(p, end.limit_kind);
+  }
+  if (end.oom_killed) {
+    record(format::RecordType::OomKill);
+    p = format::putVarint(p, end.time_ns);
+    p = format::putVarint(p, end.oom_evidence);
+    p = format::putVarint(p, end.oom_usage);
+  }
+  record(format::RecordType::ProcessEnd);
+  p = format::putVarint(p, end.time_ns);
+  p = format::putVarint(p, static_cast<uint64_t>(end.signaled ? format::EndKind::Signaled : format::EndKind::Exited));
+  p = format::putVarint(p, static_cast<uint64_t>(end.code));
   // The chunk keeps the file a whole number of chunks long, so a reader can tell a cut file.
   bool ok = ftruncate(fd, static_cast<off_t>(offset + h->chunk_size)) == 0 &&
             pwrite(fd, chunk.data(), chunk.size(), static_cast<off_t>(offset)) == static_cast<ssize_t>(chunk.size());

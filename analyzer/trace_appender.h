@@ -7,8 +7,19 @@
 
 namespace tidemark {
 
-// Records that the process exited with `code`, or was killed by signal `code`, `time_ns` after it
-// started. Throws Error when the trace cannot be opened or grown.
-void appendProcessEnd(const std::string& path, bool signaled, int code, uint64_t time_ns);
+struct WrapperRecords {
+  bool signaled = false;
+  int code = 0;              // exit code, or the signal that killed the process
+  uint64_t time_ns = 0;      // when it ended, since it started
+  uint64_t limit = 0;        // --memory-limit, 0: none
+  uint8_t limit_kind = 0;    // format::LimitKind
+  bool oom_killed = false;   // the out-of-memory killer ended it
+  uint8_t oom_evidence = 0;  // format::OomEvidence
+  uint64_t oom_usage = 0;    // memory in use at the limit
+};
+
+// Records how the process ended (and its memory limit and an out-of-memory kill, when there was
+// one). Throws Error when the trace cannot be opened or grown.
+void appendProcessEnd(const std::string& path, const WrapperRecords& end);
 
 }  // namespace tidemark

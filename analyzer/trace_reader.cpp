@@ -283,6 +283,10 @@ class Cursor {
       }
       case RecordType::ScanEnd:
         return v(r.a) && v(r.b) && v(r.c) && v(r.size);
+      case RecordType::MemoryLimit:
+        return v(r.a) && v(r.b);
+      case RecordType::OomKill:
+        return v(r.a) && v(r.b) && v(r.c);
       case RecordType::End:
       case RecordType::Count:
         break;

@@ -124,6 +124,8 @@ int dumpCommand(const std::string& path) {
       case format::RecordType::Marker: fields = fmt::format("time_ns={} kind={} text={:?}", r.a, r.b, std::string(r.text)); break;
       case format::RecordType::Exit: fields = fmt::format("time_ns={}", r.a); break;
       case format::RecordType::ProcessEnd: fields = fmt::format("time_ns={} kind={} code={}", r.a, r.b, r.c); break;
+      case format::RecordType::MemoryLimit: fields = fmt::format("limit={} kind={}", r.a, r.b); break;
+      case format::RecordType::OomKill: fields = fmt::format("time_ns={} evidence={} usage={}", r.a, r.b, r.c); break;
       case format::RecordType::TrackerError: fields = fmt::format("time_ns={} message={:?}", r.a, std::string(r.text)); break;
       default: break;
     }
@@ -158,6 +160,11 @@ int main(int argc, char** argv) {
   run_cmd->add_flag("--scan", run.scan,
                     "Scan the heap at exit for lost blocks and leaked cycles (always done in aggregate mode; in "
                     "full mode it costs a live-block table inside the program)");
+  run_cmd
+      ->add_option("--memory-limit", run.memory_limit,
+                   "Run the command under this memory limit, e.g. 512M or 2GiB: a cgroup (v2 memory.max, else v1), "
+                   "or tidemark's RSS watchdog where no cgroup can be made; an out-of-memory kill is recorded")
+      ->transform(CLI::AsSizeValue(false));
   run_cmd->add_option("command", run.command, "The command and its arguments, after --")->required();
   run_cmd->footer(
       "Without the wrapper, set LD_PRELOAD=.../libtidemark_preload.so and TIDEMARK_OUTPUT=/path/%p.tmtrace "

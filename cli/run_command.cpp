@@ -11,10 +11,13 @@
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
+#include <memory>
 
 #include <fmt/format.h>
 
 #include "error.h"
+#include "memory_cage.h"
+#include "tidemark/trace_format.h"
 #include "trace_appender.h"
 #include "units.h"
 
@@ -154,10 +157,22 @@ int runCommand(const RunOptions& options) {
   for (const std::string& a : options.command) argv.push_back(const_cast<char*>(a.c_str()));
   argv.push_back(nullptr);
 
+  std::unique_ptr<MemoryCage> cage;
+  if (options.memory_limit) {
+    std::string note;
+    cage = std::make_unique<MemoryCage>(options.memory_limit, note);
+    if (!note.empty()) fmt::print(stderr, "tidemark: {}\n", note);
+  }
+
   uint64_t start = monotonicNs();
   pid_t child = fork();
   if (child < 0) throw Error(fmt::format("fork: {}", strerror(errno)));
   if (child == 0) {
+    if (cage && !cage->enter()) {
+      static const char msg[] = "tidemark: cannot move the command into its memory cgroup\n";
+      (void)!write(2, msg, sizeof msg - 1);
+      _exit(125);
+    }
     execve(program.c_str(), argv.data(), envp.data());
     fmt::print(stderr, "tidemark: cannot execute {}: {}\n", program, strerror(errno));
     _exit(127);
@@ -169,8 +184,20 @@ int runCommand(const RunOptions& options) {
   for (int sig : {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2}) sigaction(sig, &sa, nullptr);
 
   int status = 0;
-  while (waitpid(child, &status, 0) < 0) {
-    if (errno != EINTR) throw Error(fmt::format("waitpid: {}", strerror(errno)));
+  if (cage && cage->usesWatchdog()) {
+    // Poll: the RSS every millisecond or so, against the limit.
+    for (;;) {
+      pid_t done = waitpid(child, &status, WNOHANG);
+      if (done == child) break;
+      if (done < 0 && errno != EINTR) throw Error(fmt::format("waitpid: {}", strerror(errno)));
+      cage->watch(child);
+      timespec ts{0, 1'000'000};
+      nanosleep(&ts, nullptr);
+    }
+  } else {
+    while (waitpid(child, &status, 0) < 0) {
+      if (errno != EINTR) throw Error(fmt::format("waitpid: {}", strerror(errno)));
+    }
   }
   uint64_t elapsed = monotonicNs() - start;
   bool signaled = WIFSIGNALED(status);
@@ -182,8 +209,32 @@ int runCommand(const RunOptions& options) {
     throw Error(fmt::format("{} ran but wrote no trace: the tracker was not loaded (a program that clears "
                             "LD_PRELOAD, or one the loader will not preload into)", cmd));
   }
-  appendProcessEnd(output, signaled, code, elapsed);
-  if (signaled)
+  WrapperRecords end;
+  end.signaled = signaled;
+  end.code = code;
+  end.time_ns = elapsed;
+  MemoryCage::Outcome oom;
+  if (cage) {
+    end.limit = cage->limit();
+    end.limit_kind = cage->kind();
+    oom = cage->outcome();
+    // The out-of-memory killer sends SIGKILL; a kill of another process of the group (a worker)
+    // while the command itself went on is not its death.
+    if (oom.oom_killed && signaled && code == SIGKILL) {
+      end.oom_killed = true;
+      end.oom_evidence = oom.evidence;
+      end.oom_usage = oom.usage;
+    }
+  }
+  appendProcessEnd(output, end);
+  if (end.oom_killed)
+    fmt::print(stderr, "tidemark: {} was OOM-killed at the memory limit of {} ({}; {})\n", cmd, humanBytes(end.limit),
+               cage->description(), oom.evidence_text);
+  else if (oom.oom_killed)
+    fmt::print(stderr, "tidemark: the out-of-memory killer ended a process of {}'s group ({})\n", cmd, oom.evidence_text);
+  if (end.oom_killed) {
+    // said above
+  } else if (signaled)
     fmt::print(stderr, "tidemark: {} was killed by {} ({})\n", cmd, signalName(code), code);
   else
     fmt::print(stderr, "tidemark: {} exited with code {}\n", cmd, code);

@@ -13,6 +13,7 @@ struct RunOptions {
   bool track_mmap = true;
   bool scan = false;
   std::string mode = "full";   // or "aggregate"
+  uint64_t memory_limit = 0;   // bytes; 0: none
   std::vector<std::string> command;
 };
 

@@ -4,6 +4,7 @@
 
 #include <fmt/format.h>
 
+#include "tidemark/trace_format.h"
 #include "units.h"
 
 namespace tidemark {
@@ -217,10 +218,78 @@ nlohmann::json lostJson(const LeakGraph& g) {
                         {"indirectly_lost_bytes", g.indirect_bytes}, {"indirectly_lost_blocks", g.indirect_blocks}}}};
 }
 
+const char* deathKindName(Death::Kind k) {
+  switch (k) {
+    case Death::Kind::None: return "none";
+    case Death::Kind::OomKilled: return "oom-killed";
+    case Death::Kind::OomLikely: return "oom-likely";
+    case Death::Kind::Killed: return "killed";
+  }
+  return "?";
+}
+
+// The opening of a post-mortem: how it died, what held the memory then, what grew towards it.
+void writeDeath(std::ostream& out, const Summary& s) {
+  const Death& d = s.death;
+  std::string when = humanDuration(d.time_ns);
+  if (!d.simulation_date.empty()) when += fmt::format(" (simulation date {})", d.simulation_date);
+  std::string memory = d.limit ? fmt::format("RSS {} of limit {}", humanBytes(d.rss), humanBytes(d.limit))
+                               : fmt::format("RSS {}", humanBytes(d.rss));
+  switch (d.kind) {
+    case Death::Kind::OomKilled: out << fmt::format("OOM-killed at {} with {}\n", when, memory); break;
+    case Death::Kind::OomLikely: out << fmt::format("Probably OOM-killed at {} with {}\n", when, memory); break;
+    case Death::Kind::Killed: out << fmt::format("Killed at {} with {}\n", when, memory); break;
+    case Death::Kind::None: return;
+  }
+  out << "  evidence: " << d.evidence;
+  if (d.usage) out << fmt::format("; the cgroup's memory use peaked at {}", humanBytes(d.usage));
+  out << '\n';
+  out << fmt::format("  held at death: {} of heap in {} blocks (user code), by stack:\n", humanBytes(s.leaked_bytes),
+                     groupedNumber(s.leaked_blocks));
+  int n = 0;
+  for (const StackGroup& g : s.leaks) {
+    if (++n > 5 || g.live_bytes == 0) break;
+    double share = s.leaked_bytes ? 100.0 * static_cast<double>(g.live_bytes) / static_cast<double>(s.leaked_bytes) : 0;
+    out << fmt::format("    #{} {:>10} {:5.1f}%  {}\n", n, humanBytes(g.live_bytes), share,
+                       g.frames.empty() ? std::string("?") : frameText(g.frames.front()));
+  }
+  bool growth = false;
+  for (const SiteTrend& t : s.growth.sites) {
+    if (t.verdict.trend != Trend::Unbounded || t.frames.empty()) continue;
+    if (!growth) out << "  growth that led there:\n";
+    growth = true;
+    out << fmt::format("    {}: {}\n", siteName(t.frames.front()), describeVerdict(t, s.growth.simulated_days >= 2));
+  }
+  if (!growth && s.growth.available) out << "  growth that led there: no site grew without bound; see Findings\n";
+  out << '\n';
+}
+
+nlohmann::json deathJson(const Summary& s) {
+  const Death& d = s.death;
+  nlohmann::json growth = nlohmann::json::array();
+  for (const SiteTrend& t : s.growth.sites)
+    if (t.verdict.trend == Trend::Unbounded && !t.frames.empty()) growth.push_back(siteName(t.frames.front()));
+  nlohmann::json held = nlohmann::json::array();
+  for (const StackGroup& g : s.leaks)
+    if (g.live_bytes && !g.frames.empty())
+      held.push_back({{"site", siteName(g.frames.front())}, {"bytes", g.live_bytes}, {"blocks", g.live_blocks}});
+  return {{"verdict", deathKindName(d.kind)},
+          {"time_ns", d.time_ns},
+          {"simulation_date", d.simulation_date},
+          {"rss", d.rss},
+          {"limit", d.limit},
+          {"usage", d.usage},
+          {"evidence", d.evidence},
+          {"held_bytes", s.leaked_bytes},
+          {"held", held},
+          {"unbounded_sites", growth}};
+}
+
 }  // namespace
 
 void writeSummaryText(std::ostream& out, const Summary& s, bool full) {
   const ReplayResult& r = *s.run;
+  writeDeath(out, s);
   for (const std::string& w : r.warnings) out << "warning: " << w << '\n';
   for (const std::string& e : r.tracker_errors) out << "warning: the tracker stopped early: " << e << '\n';
   std::string cmd;
@@ -229,7 +298,13 @@ void writeSummaryText(std::ostream& out, const Summary& s, bool full) {
                      r.aggregated ? "aggregated" : "full event log");
   out << fmt::format("command   {}\n", cmd.empty() ? r.exe : cmd);
   out << fmt::format("process   pid {}, ran {}, {}\n", r.pid, humanDuration(r.duration_ns), describeEnd(r.end));
-  if (r.memory_limit) out << fmt::format("limit     {} (cgroup memory limit)\n", humanBytes(r.memory_limit));
+  if (r.run_limit.bytes)
+    out << fmt::format("limit     {} ({})\n", humanBytes(r.run_limit.bytes),
+                       r.run_limit.kind == static_cast<uint32_t>(format::LimitKind::Watchdog)
+                           ? "tidemark run --memory-limit, enforced by its RSS watchdog"
+                           : "tidemark run --memory-limit, a cgroup");
+  else if (r.memory_limit)
+    out << fmt::format("limit     {} (cgroup memory limit)\n", humanBytes(r.memory_limit));
   out << fmt::format("peak heap {} ({} bytes) at {}\n", humanBytes(r.heap_peak), groupedNumber(r.heap_peak),
                      humanDuration(r.heap_peak_time_ns));
   out << fmt::format("peak RSS  {} at {}\n", humanBytes(r.rss_peak), humanDuration(r.rss_peak_time_ns));
@@ -275,9 +350,10 @@ nlohmann::json summaryJson(const Summary& s) {
       {"ppid", r.ppid},
       {"exe", r.exe},
       {"argv", r.argv},
-      {"memory_limit", r.memory_limit},
+      {"memory_limit", r.run_limit.bytes ? r.run_limit.bytes : r.memory_limit},
       {"duration_ns", r.duration_ns},
       {"end", end},
+      {"death", deathJson(s)},
       {"peak_heap", {{"bytes", r.heap_peak}, {"time_ns", r.heap_peak_time_ns}}},
       {"peak_rss", {{"bytes", r.rss_peak}, {"time_ns", r.rss_peak_time_ns}}},
       {"final_heap_bytes", r.heap_live},

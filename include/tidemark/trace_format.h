@@ -23,7 +23,7 @@ namespace tidemark::format {
 // The file is a MAP_SHARED mapping in the writer: every record is in the kernel's page cache the
 // moment it is written, so a trace survives kill -9 of the target. Unwritten space is zero.
 inline constexpr char kMagic[8] = {'T', 'M', 'T', 'R', 'A', 'C', 'E', '\0'};
-inline constexpr uint32_t kVersion = 2;  // 2: scan records (18-22)
+inline constexpr uint32_t kVersion = 3;  // 2: scan records (18-22); 3: memory limit and OOM kill (23-24)
 inline constexpr uint32_t kHeaderSize = 4096;
 inline constexpr uint32_t kChunkMagic = 0x4b434d54;  // "TMCK" little-endian
 inline constexpr uint32_t kDefaultChunkSize = 256 * 1024;
@@ -138,6 +138,12 @@ enum class RecordType : uint8_t {
   ScanRoots = 20,   // v n, n x (v index delta from the previous, v root kind (RootKind))
   ScanEdges = 21,   // v n, n x (z source delta from the previous source, z target - source)
   ScanEnd = 22,     // v time ns, v words scanned, v root bytes scanned, v duration ns
+  // Written by `tidemark run --memory-limit`: the limit it ran the process under and how (LimitKind).
+  MemoryLimit = 23,  // v limit bytes, v kind
+  // Written by `tidemark run` when the out-of-memory killer ended the process: when, the evidence
+  // (OomEvidence), and the memory in use at the limit (the cgroup's peak usage, or the RSS that
+  // tidemark's watchdog saw).
+  OomKill = 24,  // v time ns, v evidence, v usage bytes
   Count
 };
 // s = v length followed by that many bytes.
@@ -145,6 +151,9 @@ enum class RecordType : uint8_t {
 enum class EndKind : uint8_t { Exited = 1, Signaled = 2 };
 
 enum class ScanReason : uint8_t { Exit = 0, Signal = 1 };
+
+enum class LimitKind : uint8_t { CgroupV2 = 1, CgroupV1 = 2, Watchdog = 3 };
+enum class OomEvidence : uint8_t { CgroupEvents = 1, CgroupOomControl = 2, Watchdog = 3 };
 // Where the pointer that makes a block reachable was found.
 enum class RootKind : uint8_t { Stack = 1, Data = 2, Other = 3 };
 
@@ -175,6 +184,8 @@ inline const char* recordTypeName(RecordType t) {
     case RecordType::ScanRoots: return "ScanRoots";
     case RecordType::ScanEdges: return "ScanEdges";
     case RecordType::ScanEnd: return "ScanEnd";
+    case RecordType::MemoryLimit: return "MemoryLimit";
+    case RecordType::OomKill: return "OomKill";
     case RecordType::Count: break;
   }
   return "?";

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <sstream>
@@ -105,6 +106,12 @@ std::string makeChild(const std::string& parent, std::string& why) {
 }  // namespace
 
 MemoryCage::MemoryCage(uint64_t limit, std::string& note) : limit_(limit) {
+  if (const char* w = getenv("TIDEMARK_LIMIT_WATCHDOG"); w && *w == '1') {
+    kind_ = static_cast<uint8_t>(format::LimitKind::Watchdog);
+    note = fmt::format("TIDEMARK_LIMIT_WATCHDOG=1: tidemark enforces the limit itself, killing the command with "
+                       "SIGKILL when its RSS passes {}", humanBytes(limit));
+    return;
+  }
   std::vector<Mount> mounts = cgroupMounts();
   std::string own = readFile("/proc/self/cgroup");
   std::string why_v2 = "no cgroup v2 hierarchy is mounted", why_v1 = "no cgroup v1 memory hierarchy is mounted";

@@ -133,6 +133,7 @@ Summary summarize(const ReplayResult& run, Symbolizer& symbols, const SummaryOpt
   Summary s;
   s.run = &run;
   s.death = assessDeath(run);
+  s.listed_limit = options.top;
   s.ended_cleanly = run.end.state == EndState::ExitCalled || run.end.state == EndState::Exited;
   std::vector<StackGroup> all = groupStacks(run, symbols, options.full);
   std::vector<StackGroup> user;

@@ -65,8 +65,9 @@ struct Summary {
   uint64_t runtime_leaked_bytes = 0, runtime_leaked_blocks = 0;
   bool ended_cleanly = false;  // exit() was reached: what is live at the end is a leak
   GrowthFindings growth;
-  LeakGraph lost;
-  Death death;  // from the heap scan, when the trace has one
+  LeakGraph lost;  // from the heap scan, when the trace has one
+  Death death;
+  size_t listed_limit = 0;  // --top: the stack lists hold at most this many
 };
 
 // Drops the allocator and library frames at the leaf end (unless full). Sets runtime when every

@@ -10,6 +10,7 @@
 #include "run_command.h"
 #include "summary.h"
 #include "flamegraph.h"
+#include "gate.h"
 #include "html_report.h"
 #include "summary_report.h"
 #include "symbolizer.h"
@@ -35,6 +36,54 @@ int summaryCommand(const std::string& path, bool json, bool full, size_t top, ui
     std::cout << summaryJson(s).dump(2) << '\n';
   else
     writeSummaryText(std::cout, s, full);
+  return 0;
+}
+
+struct GateArgs {
+  std::string trace, junit;
+  bool json = false;
+  GateOptions rules;
+};
+
+void writeFile(const std::string& path, const std::string& text) {
+  std::ofstream out(path, std::ios::binary);
+  out << text;
+  out.close();
+  if (!out) throw Error(fmt::format("cannot write {}", path));
+}
+
+int gateCommand(const GateArgs& a) {
+  MemoryProfile run = loadProfile(a.trace);
+  std::optional<MemoryProfile> base;
+  if (!a.rules.baseline.empty()) base = loadProfile(a.rules.baseline);
+  GateResult r = runGate(run, base ? &*base : nullptr, a.rules);
+  if (!a.junit.empty()) writeFile(a.junit, gateJunit(r, a.trace));
+  if (a.json)
+    std::cout << gateJson(r, a.trace).dump(2) << '\n';
+  else
+    std::cout << gateText(r);
+  return r.passed() ? 0 : 1;
+}
+
+int diffCommand(const std::string& base_path, const std::string& new_path, const std::string& format,
+                const std::string& metric, const std::string& output, size_t top) {
+  MemoryProfile base = loadProfile(base_path), next = loadProfile(new_path);
+  std::string text = format == "folded" ? diffFolded(base, next, metric)
+                     : format == "json" ? diffJson(base, next).dump(2) + "\n"
+                                        : diffText(base, next, top);
+  if (output.empty())
+    std::cout << text;
+  else
+    writeFile(output, text);
+  return 0;
+}
+
+int recommendCommand(const std::string& path) {
+  TraceReader reader(path);
+  ReplayResult run = replay(reader);
+  Symbolizer symbols(run.module_maps);
+  Summary s = summarize(run, symbols, SummaryOptions{});
+  std::cout << recommend(s);
   return 0;
 }
 
@@ -208,6 +257,41 @@ int main(int argc, char** argv) {
   report_cmd->add_option("--limit", limit, "Memory limit for the time-to-limit finding, e.g. 8GiB")
       ->transform(CLI::AsSizeValue(false));
 
+  GateArgs gate;
+  auto* gate_cmd = app.add_subcommand(
+      "gate", "CI memory gate: exit 0 when every rule holds, 1 when one is broken, 2 on bad input");
+  gate_cmd->add_option("trace", gate.trace, "Trace, or a JSON summary (tidemark summary --json)")->required();
+  gate_cmd->add_option("--max-peak", gate.rules.max_peak, "Largest peak heap allowed, e.g. 512MiB")
+      ->transform(CLI::AsSizeValue(false));
+  gate_cmd->add_option("--max-leaked", gate.rules.max_leaked, "Most bytes leaked at exit allowed (user code), e.g. 1MiB")
+      ->transform(CLI::AsSizeValue(false));
+  gate_cmd->add_flag("--no-unbounded-growth", gate.rules.no_unbounded_growth, "Fail when any site grows without bound");
+  gate_cmd->add_option("--baseline", gate.rules.baseline, "Trace or JSON summary to compare with");
+  gate_cmd->add_option("--max-peak-increase", gate.rules.max_peak_increase, "Percent the peak heap may rise over the baseline")
+      ->check(CLI::Range(0.0, 1e6));
+  gate_cmd->add_option("--max-leaked-increase", gate.rules.max_leaked_increase, "Percent the leaked bytes may rise over the baseline")
+      ->check(CLI::Range(0.0, 1e6));
+  gate_cmd->add_option("--junit", gate.junit, "Also write the rules as a JUnit XML report to this file");
+  gate_cmd->add_flag("--json", gate.json, "Machine-readable output");
+
+  std::string diff_base, diff_new, diff_format = "text", diff_metric = "peak", diff_output;
+  size_t diff_top = 20;
+  auto* diff_cmd = app.add_subcommand("diff", "Per-site change between two runs (traces or JSON summaries), largest first");
+  diff_cmd->add_option("base", diff_base, "The baseline: trace or JSON summary")->required();
+  diff_cmd->add_option("new", diff_new, "The new run: trace or JSON summary")->required();
+  diff_cmd->add_option("--format", diff_format,
+                       "text, json, or folded (\"frame;frame base new\" lines for differential flamegraphs)")
+      ->check(CLI::IsMember({"text", "json", "folded"}))
+      ->capture_default_str();
+  diff_cmd->add_option("--metric", diff_metric, "For --format folded: peak (live at the heap peak) or leaked")
+      ->check(CLI::IsMember({"peak", "leaked"}))
+      ->capture_default_str();
+  diff_cmd->add_option("-o,--output", diff_output, "File to write (default: standard output)");
+  diff_cmd->add_option("--top", diff_top, "Sites listed per section")->capture_default_str()->check(CLI::Range(1, 100000));
+
+  auto* recommend_cmd = app.add_subcommand("recommend", "Kubernetes memory request and limit for the job, with the reasoning");
+  recommend_cmd->add_option("trace", trace, "Trace file")->required();
+
   auto* dump_cmd = app.add_subcommand("dump", "Print every record of a trace (for debugging tidemark)");
   dump_cmd->add_option("trace", trace, "Trace file")->required();
 
@@ -225,6 +309,9 @@ int main(int argc, char** argv) {
     }
     if (*summary_cmd) return summaryCommand(trace, json, full, top, limit);
     if (*dump_cmd) return dumpCommand(trace);
+    if (*gate_cmd) return gateCommand(gate);
+    if (*diff_cmd) return diffCommand(diff_base, diff_new, diff_format, diff_metric, diff_output, diff_top);
+    if (*recommend_cmd) return recommendCommand(trace);
     if (*flame_cmd) return flamegraphCommand(flame);
     if (*report_cmd) return reportCommand(trace, report_output, limit);
   } catch (const Error& e) {

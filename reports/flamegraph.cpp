@@ -243,6 +243,7 @@ std::string flameSvg(const std::vector<FlameStack>& stacks, const FlameOptions& 
          ".f.match rect { fill: rgb(230,0,230) !important; }\n"
          ".f.hidden { display: none; }\n"
          ".details { font-size: 12px; }\n"
+         "text.reset { pointer-events: auto; }\n"
          "</style>\n";
   out += fmt::format("<rect x=\"0\" y=\"0\" width=\"{}\" height=\"{}\" fill=\"#fdfdf6\"/>\n", width, height);
   out += fmt::format("<text x=\"{}\" y=\"20\" style=\"font-size:16px\">{} — {}</text>\n", pad,

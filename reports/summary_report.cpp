@@ -366,6 +366,7 @@ nlohmann::json summaryJson(const Summary& s) {
       {"anomalies", {{"unknown_frees", r.unknown_frees}, {"overwritten_allocations", r.overwritten_allocs},
                      {"undefined_stacks", r.undefined_stacks}}},
       {"top_at_peak", groupsJson(s.peak)},
+      {"listed_stacks", s.listed_limit},
       {"sites", groupsJson(s.sites)},
       {"leaks",
        {{"ended_cleanly", s.ended_cleanly},

@@ -60,6 +60,7 @@ void HistoryCache::resetWindow(Entry& e, uint32_t first_bar, uint32_t end_bar) {
 // points here.
 [[gnu::noinline]] const std::vector<double>& HistoryCache::decodeColumn(Entry& e, Field field) {
   std::vector<double>& column = e.columns[index(field)];
+  if (limits_.bloated) column.reserve((e.end_bar - e.first_bar) * 11 / 10);  // 10% that is never used
   column.resize(e.end_bar - e.first_bar);
   source_.decode(e.asset, field, e.first_bar, column);
   uint64_t added = column.size() * sizeof(double);

@@ -23,6 +23,7 @@ struct HistoryCacheLimits {
   uint32_t max_assets = 1000;  // 0: no bound
   uint64_t max_bytes = 0;      // 0: no bound; counts decoded values (8 bytes a bar and field)
   bool never_evict = false;    // the unbounded-cache fault: both bounds ignored
+  bool bloated = false;        // the bloated-cache fault: each window keeps 10% spare capacity
 };
 
 // Counted per window() call (one asset, one field).

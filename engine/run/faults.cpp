@@ -18,9 +18,11 @@ void FaultConfig::enable(std::string_view name) {
     leak_per_day = true;
   else if (name == "spike")
     spike = true;
+  else if (name == "bloated-cache")
+    bloated_cache = true;
   else
     throw EngineError(
-        fmt::format("unknown fault '{}' (one of: unbounded-cache, leak-cycles, leak-per-day, spike)", name));
+        fmt::format("unknown fault '{}' (one of: unbounded-cache, leak-cycles, leak-per-day, spike, bloated-cache)", name));
 }
 
 std::vector<std::string> FaultConfig::enabledNames() const {
@@ -29,6 +31,7 @@ std::vector<std::string> FaultConfig::enabledNames() const {
   if (leak_cycles) out.emplace_back("leak-cycles");
   if (leak_per_day) out.emplace_back("leak-per-day");
   if (spike) out.emplace_back("spike");
+  if (bloated_cache) out.emplace_back("bloated-cache");
   return out;
 }
 

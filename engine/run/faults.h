@@ -17,6 +17,7 @@ struct FaultConfig {
   bool leak_cycles = false;      // closed orders and their fills keep each other alive, unreachable
   bool leak_per_day = false;     // leak_bytes_per_day leaked at the start of every simulated session
   bool spike = false;            // spike_bytes of working set on spike_date, freed the next session
+  bool bloated_cache = false;    // the history cache's windows take 10% more memory (a regression to gate)
   uint64_t leak_bytes_per_day = 1 << 20;
   std::optional<Date> spike_date;  // default: the middle session of the run
   uint64_t spike_bytes = 256ull << 20;

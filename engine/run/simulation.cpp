@@ -97,6 +97,7 @@ class Simulation {
   static DataPortalConfig portalConfig(const SimulationConfig& c) {
     DataPortalConfig p = c.portal;
     p.cache.never_evict = p.cache.never_evict || c.faults.unbounded_cache;
+    p.cache.bloated = p.cache.bloated || c.faults.bloated_cache;
     return p;
   }
 

@@ -32,7 +32,7 @@ std::string e(const std::string& s) { return escapeXml(s); }
 
 // The timeline: RSS and heap as polylines over at most 1,500 points, the heap peak marked, and
 // one hover target per simulated date (thinned to at most 400).
-std::string timelineSvg(const ReplayResult& r, const GrowthFindings& g) {
+std::string timelineSvg(const ReplayResult& r, const GrowthFindings& g, const Death& death) {
   const auto& tl = r.timeline;
   const int W = 1100, H = 280, L = 70, B = 30, T = 10;
   std::string out = fmt::format(
@@ -88,7 +88,60 @@ std::string timelineSvg(const ReplayResult& r, const GrowthFindings& g) {
                        x0, T, std::max(1.0, x1 - x0), H - T - B, e(dates[i]->text),
                        e(humanDuration(dates[i]->time_ns)));
   }
+  // Growth findings, each as one group of class "finding" drawn in the site's own bytes: the
+  // fitted tail line of an unbounded site, the level of a plateau from when it was reached, the
+  // falls of a periodic site as ticks.
+  int shown = 0;
+  for (const SiteTrend& t : g.sites) {
+    const TrendVerdict& v = t.verdict;
+    std::string name = e(siteName(t.frames.front()));
+    std::string body;
+    const char* colour = "#ff7f0e";
+    if (v.trend == Trend::Unbounded && v.rate_per_s > 0) {
+      double end_s = static_cast<double>(g.window_end_ns ? g.window_end_ns : r.duration_ns) / 1e9;
+      double from_s = end_s * (1 - TrendThresholds::kTailShare);
+      double v1 = static_cast<double>(t.final_bytes), v0 = std::max(0.0, v1 - v.rate_per_s * (end_s - from_s));
+      body = fmt::format("<line x1=\"{:.1f}\" y1=\"{:.1f}\" x2=\"{:.1f}\" y2=\"{:.1f}\" stroke=\"{}\" stroke-width=\"3\" "
+                         "stroke-dasharray=\"6 3\"/>",
+                         X(from_s * 1e9), Y(v0), X(end_s * 1e9), Y(v1), colour);
+    } else if (v.trend == Trend::Plateau) {
+      colour = "#2ca02c";
+      double end_s = static_cast<double>(g.window_end_ns ? g.window_end_ns : r.duration_ns) / 1e9;
+      body = fmt::format("<line x1=\"{:.1f}\" y1=\"{:.1f}\" x2=\"{:.1f}\" y2=\"{:.1f}\" stroke=\"{}\" stroke-width=\"3\" "
+                         "stroke-dasharray=\"2 3\"/>",
+                         X(v.level_reached_s * 1e9), Y(v.level), X(end_s * 1e9), Y(v.level), colour);
+    } else if (v.trend == Trend::Periodic) {
+      colour = "#9467bd";
+      for (double f : v.fall_times)
+        body += fmt::format("<line x1=\"{0:.1f}\" x2=\"{0:.1f}\" y1=\"{1}\" y2=\"{2}\" stroke=\"{3}\" stroke-width=\"2\"/>",
+                            X(f * 1e9), H - B - 12, H - B, colour);
+    } else {
+      continue;
+    }
+    std::string detail = v.trend == Trend::Unbounded ? fmt::format("+{}/h", humanBytes(static_cast<uint64_t>(t.rate_per_hour)))
+                         : v.trend == Trend::Plateau ? fmt::format("level {}", humanBytes(static_cast<uint64_t>(v.level)))
+                                                     : fmt::format("{} cycles", v.cycles);
+    if (v.trend == Trend::Unbounded && t.rate_per_day > 0)
+      detail = fmt::format("+{} per simulated day", humanBytes(static_cast<uint64_t>(t.rate_per_day)));
+    out += fmt::format("<g class=\"finding\" data-verdict=\"{}\"><title>{}: {}, {}</title>{}</g>\n", trendName(v.trend), name,
+                       trendName(v.trend), e(detail), body);
+    ++shown;
+  }
+  if (death.kind != Death::Kind::None) {
+    double x = X(static_cast<double>(death.time_ns));
+    const char* what = death.kind == Death::Kind::OomKilled ? "OOM-killed" : death.kind == Death::Kind::OomLikely ? "probably OOM-killed" : "killed";
+    out += fmt::format("<g id=\"death-mark\"><line x1=\"{0:.1f}\" x2=\"{0:.1f}\" y1=\"{1}\" y2=\"{2}\" stroke=\"#000\" "
+                       "stroke-width=\"2\"/><title>{3} at {4}</title></g>\n",
+                       x, T, H - B, what, e(humanDuration(death.time_ns)));
+  }
+  if (death.limit && static_cast<double>(death.limit) <= y_max)
+    out += fmt::format("<line id=\"limit-line\" x1=\"{}\" x2=\"{}\" y1=\"{:.1f}\" y2=\"{:.1f}\" stroke=\"#000\" "
+                       "stroke-dasharray=\"8 4\"><title>memory limit {}</title></line>\n",
+                       L, W - 10, Y(static_cast<double>(death.limit)), Y(static_cast<double>(death.limit)), e(humanBytes(death.limit)));
   out += "<text x=\"80\" y=\"24\" fill=\"#1f77b4\">RSS</text><text x=\"120\" y=\"24\" fill=\"#d62728\">heap</text>\n";
+  if (shown)
+    out += "<text x=\"170\" y=\"24\" fill=\"#ff7f0e\">growth</text><text x=\"230\" y=\"24\" fill=\"#2ca02c\">plateau</text>"
+           "<text x=\"295\" y=\"24\" fill=\"#9467bd\">periodic falls</text>\n";
   return out + "</svg>\n";
 }
 
@@ -124,7 +177,16 @@ std::string htmlReport(const Summary& s, const ReportFlames& flames) {
   out += row({"calls", e(fmt::format("{} allocations, {} frees", groupedNumber(r.allocations), groupedNumber(r.frees)))});
   out += "</table>\n";
 
-  out += "<h2>Memory over time</h2>\n" + timelineSvg(r, s.growth);
+  if (s.death.kind != Death::Kind::None) {
+    const Death& d = s.death;
+    const char* what = d.kind == Death::Kind::OomKilled ? "OOM-killed" : d.kind == Death::Kind::OomLikely ? "Probably OOM-killed" : "Killed";
+    std::string when = humanDuration(d.time_ns);
+    if (!d.simulation_date.empty()) when += " (simulation date " + d.simulation_date + ")";
+    out += "<p id=\"death\"><b>" + e(fmt::format("{} at {} with RSS {}{}", what, when, humanBytes(d.rss),
+                                                 d.limit ? " of limit " + humanBytes(d.limit) : std::string())) +
+           "</b><br>" + e(d.evidence) + "</p>\n";
+  }
+  out += "<h2>Memory over time</h2>\n" + timelineSvg(r, s.growth, s.death);
 
   out += "<h2>Flamegraph</h2>\n<div class=\"tabs\">"
          "<button id=\"tab-peak\" class=\"on\" data-flame=\"peak\">at the peak</button>"

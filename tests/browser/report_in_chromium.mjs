@@ -90,6 +90,19 @@ try {
       check('timeline', points.length >= 2 && points.every((p) => /^-?[\d.]+,-?[\d.]+$/.test(p)),
             `#${id} has ${points.length} points, or points that are not x,y pairs`);
     }
+    // Growth findings drawn on the timeline: one g.finding per unbounded, plateau or periodic row
+    // of the findings table, each rendered (a box with a size) and titled with its site.
+    const rows = await page.locator('#findings tr td:nth-child(2)').allTextContents();
+    const drawn = rows.filter((v) => ['unbounded growth', 'plateau', 'periodic'].includes(v)).length;
+    const marks = page.locator('#timeline g.finding');
+    const nMarks = await marks.count();
+    facts.findings = nMarks;
+    check('timeline', nMarks === drawn && drawn > 0, `${nMarks} growth findings drawn on the timeline, ${drawn} in the findings table`);
+    for (let i = 0; i < nMarks; ++i) {
+      const b = await marks.nth(i).boundingBox();
+      const title = await marks.nth(i).locator('title').textContent();
+      check('timeline', b !== null && (b.width > 0 || b.height > 0), `finding ${i} (${title}) is not drawn`);
+    }
     const box = await page.locator('#timeline').boundingBox();
     check('timeline', box !== null && box.width > 1000 && box.height > 200,
           `#timeline is not drawn at its size (box ${JSON.stringify(box)})`);
@@ -229,6 +242,6 @@ try {
   playwrightVersion = JSON.parse(readFileSync(new URL('./node_modules/playwright-core/package.json', import.meta.url))).version;
 } catch {}
 console.log(`${reportName} renders and responds in Chromium ${facts.version} (playwright-core ${playwrightVersion}): ` +
-            `2 series, ${facts.dates} date bands (${facts.firstDate} to ${facts.lastDate}), 3 flamegraphs, ` +
+            `2 series, ${facts.findings} growth findings drawn, ${facts.dates} date bands (${facts.firstDate} to ${facts.lastDate}), 3 flamegraphs, ` +
             `${facts.peakFrames} frames at the peak, zoom hides ${facts.hidden}, search "${SEARCH}" marks ${facts.matches}, ` +
             'tabs switch, no console errors');

@@ -367,6 +367,17 @@ TEST(Report, SelfContainedEscapedAndComplete) {
   EXPECT_EQ(html.find("<?xml"), std::string::npos);
   EXPECT_NE(html.find("<td>leakPerDay (tests/programs/growth_patterns.cpp:22)</td><td>unbounded growth</td>"), std::string::npos);
   EXPECT_NE(html.find("<td>chunkResults (tests/programs/growth_patterns.cpp:34)</td><td>periodic</td>"), std::string::npos);
+  // The growth findings are drawn on the timeline: one mark per unbounded, plateau and periodic
+  // site of the findings table.
+  for (const char* verdict : {"unbounded growth", "plateau", "periodic"})
+    EXPECT_EQ(occurrences(html, std::string("class=\"finding\" data-verdict=\"") + verdict + "\""),
+              occurrences(html, std::string("</td><td>") + verdict + "</td>"))
+        << verdict;
+  EXPECT_NE(html.find("<g class=\"finding\" data-verdict=\"unbounded growth\"><title>leakPerDay "
+                      "(tests/programs/growth_patterns.cpp:22): unbounded growth, +"),
+            std::string::npos);
+  EXPECT_NE(html.find("<g class=\"finding\" data-verdict=\"periodic\"><title>chunkResults"), std::string::npos);
+  EXPECT_EQ(html.find("id=\"death\""), std::string::npos);  // it exited
 }
 
 // The same program under valgrind memcheck: the same definitely and indirectly lost totals.

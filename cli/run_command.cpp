@@ -227,14 +227,12 @@ int runCommand(const RunOptions& options) {
     }
   }
   appendProcessEnd(output, end);
+  if (oom.oom_killed && !end.oom_killed)
+    fmt::print(stderr, "tidemark: the out-of-memory killer ended a process of {}'s group ({})\n", cmd, oom.evidence_text);
   if (end.oom_killed)
     fmt::print(stderr, "tidemark: {} was OOM-killed at the memory limit of {} ({}; {})\n", cmd, humanBytes(end.limit),
                cage->description(), oom.evidence_text);
-  else if (oom.oom_killed)
-    fmt::print(stderr, "tidemark: the out-of-memory killer ended a process of {}'s group ({})\n", cmd, oom.evidence_text);
-  if (end.oom_killed) {
-    // said above
-  } else if (signaled)
+  else if (signaled)
     fmt::print(stderr, "tidemark: {} was killed by {} ({})\n", cmd, signalName(code), code);
   else
     fmt::print(stderr, "tidemark: {} exited with code {}\n", cmd, code);

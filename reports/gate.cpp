@@ -334,7 +334,6 @@ std::string recommend(const Summary& s) {
                          humanBytes(static_cast<uint64_t>(p.rss.rate_per_s * 3600)));
   } else if (growing) {
     double more = p.rss.rate_per_s * duration_s;  // room for as long a run again
-    request = peak * 1.15;
     limit = (peak + more) * 1.25;
     why = fmt::format("peak RSS {}, still growing {}/h at the end: the limit leaves room for as long a run again (+{}) "
                       "and 25% over it; the growth itself is the finding to fix",

@@ -128,11 +128,9 @@ std::string timelineSvg(const ReplayResult& r, const GrowthFindings& g, const De
     ++shown;
   }
   if (death.kind != Death::Kind::None) {
-    double x = X(static_cast<double>(death.time_ns));
-    const char* what = death.kind == Death::Kind::OomKilled ? "OOM-killed" : death.kind == Death::Kind::OomLikely ? "probably OOM-killed" : "killed";
     out += fmt::format("<g id=\"death-mark\"><line x1=\"{0:.1f}\" x2=\"{0:.1f}\" y1=\"{1}\" y2=\"{2}\" stroke=\"#000\" "
-                       "stroke-width=\"2\"/><title>{3} at {4}</title></g>\n",
-                       x, T, H - B, what, e(humanDuration(death.time_ns)));
+                       "stroke-width=\"2\"/><title>{3}</title></g>\n",
+                       X(static_cast<double>(death.time_ns)), T, H - B, e(deathHeadline(death)));
   }
   if (death.limit && static_cast<double>(death.limit) <= y_max)
     out += fmt::format("<line id=\"limit-line\" x1=\"{}\" x2=\"{}\" y1=\"{:.1f}\" y2=\"{:.1f}\" stroke=\"#000\" "
@@ -177,15 +175,8 @@ std::string htmlReport(const Summary& s, const ReportFlames& flames) {
   out += row({"calls", e(fmt::format("{} allocations, {} frees", groupedNumber(r.allocations), groupedNumber(r.frees)))});
   out += "</table>\n";
 
-  if (s.death.kind != Death::Kind::None) {
-    const Death& d = s.death;
-    const char* what = d.kind == Death::Kind::OomKilled ? "OOM-killed" : d.kind == Death::Kind::OomLikely ? "Probably OOM-killed" : "Killed";
-    std::string when = humanDuration(d.time_ns);
-    if (!d.simulation_date.empty()) when += " (simulation date " + d.simulation_date + ")";
-    out += "<p id=\"death\"><b>" + e(fmt::format("{} at {} with RSS {}{}", what, when, humanBytes(d.rss),
-                                                 d.limit ? " of limit " + humanBytes(d.limit) : std::string())) +
-           "</b><br>" + e(d.evidence) + "</p>\n";
-  }
+  if (s.death.kind != Death::Kind::None)
+    out += "<p id=\"death\"><b>" + e(deathHeadline(s.death)) + "</b><br>" + e(s.death.evidence) + "</p>\n";
   out += "<h2>Memory over time</h2>\n" + timelineSvg(r, s.growth, s.death);
 
   out += "<h2>Flamegraph</h2>\n<div class=\"tabs\">"

@@ -218,6 +218,22 @@ nlohmann::json lostJson(const LeakGraph& g) {
                         {"indirectly_lost_bytes", g.indirect_bytes}, {"indirectly_lost_blocks", g.indirect_blocks}}}};
 }
 
+}  // namespace
+
+std::string deathHeadline(const Death& d) {
+  const char* what = d.kind == Death::Kind::OomKilled   ? "OOM-killed"
+                     : d.kind == Death::Kind::OomLikely ? "Probably OOM-killed"
+                     : d.kind == Death::Kind::Killed    ? "Killed"
+                                                        : "";
+  if (!*what) return "";
+  std::string when = humanDuration(d.time_ns);
+  if (!d.simulation_date.empty()) when += fmt::format(" (simulation date {})", d.simulation_date);
+  return fmt::format("{} at {} with RSS {}{}", what, when, humanBytes(d.rss),
+                     d.limit ? " of limit " + humanBytes(d.limit) : std::string());
+}
+
+namespace {
+
 const char* deathKindName(Death::Kind k) {
   switch (k) {
     case Death::Kind::None: return "none";
@@ -231,16 +247,8 @@ const char* deathKindName(Death::Kind k) {
 // The opening of a post-mortem: how it died, what held the memory then, what grew towards it.
 void writeDeath(std::ostream& out, const Summary& s) {
   const Death& d = s.death;
-  std::string when = humanDuration(d.time_ns);
-  if (!d.simulation_date.empty()) when += fmt::format(" (simulation date {})", d.simulation_date);
-  std::string memory = d.limit ? fmt::format("RSS {} of limit {}", humanBytes(d.rss), humanBytes(d.limit))
-                               : fmt::format("RSS {}", humanBytes(d.rss));
-  switch (d.kind) {
-    case Death::Kind::OomKilled: out << fmt::format("OOM-killed at {} with {}\n", when, memory); break;
-    case Death::Kind::OomLikely: out << fmt::format("Probably OOM-killed at {} with {}\n", when, memory); break;
-    case Death::Kind::Killed: out << fmt::format("Killed at {} with {}\n", when, memory); break;
-    case Death::Kind::None: return;
-  }
+  if (d.kind == Death::Kind::None) return;
+  out << deathHeadline(d) << '\n';
   out << "  evidence: " << d.evidence;
   if (d.usage) out << fmt::format("; the cgroup's memory use peaked at {}", humanBytes(d.usage));
   out << '\n';

@@ -12,6 +12,10 @@ namespace tidemark {
 void writeSummaryText(std::ostream& out, const Summary& s, bool full);
 nlohmann::json summaryJson(const Summary& s);
 
+// "OOM-killed at 170 ms (simulation date 2020-10-19) with RSS 79.8 MiB of limit 64.0 MiB", or
+// empty when the process did not die.
+std::string deathHeadline(const Death& d);
+
 // "exited with code 0", "killed by SIGKILL", ...
 std::string describeEnd(const ProcessEnd& end);
 

@@ -97,7 +97,8 @@ std::string siteKey(const Frame& f) { return f.function + '@' + f.file + ':' + s
 
 }  // namespace
 
-GrowthFindings findGrowth(const ReplayResult& run, const std::vector<StackGroup>& groups, const GrowthOptions& options) {
+GrowthFindings findGrowth(const ReplayResult& run, const std::vector<StackGroup>& groups, const GrowthOptions& options,
+                          uint64_t limit_bytes) {
   GrowthFindings out;
   DayClock clock(run.markers);
   out.simulated_days = clock.days();
@@ -117,15 +118,14 @@ GrowthFindings findGrowth(const ReplayResult& run, const std::vector<StackGroup>
     p.available = true;
     p.rss = classifyTrend(t, y);
     p.rss_rate_per_hour = p.rss.rate_per_s * 3600;
-    p.limit = options.limit ? options.limit : run.memory_limit;
-    p.limit_source = options.limit ? "--limit" : run.memory_limit ? "cgroup" : "";
+    const double limit = static_cast<double>(limit_bytes);
     double last = y.back();
-    if (p.limit && p.rss.rate_per_s > 0 && static_cast<double>(p.limit) > last) {
-      p.seconds_to_limit = (static_cast<double>(p.limit) - last) / p.rss.rate_per_s;
+    if (limit_bytes && p.rss.rate_per_s > 0 && limit > last) {
+      p.seconds_to_limit = (limit - last) / p.rss.rate_per_s;
       double tail_from = t[static_cast<size_t>(static_cast<double>(t.size()) * 0.6)];
       double spd = clock.available() ? clock.secondsPerDayNear(tail_from, t.back()) : 0;
       if (spd > 0) p.days_to_limit = p.seconds_to_limit / spd;
-    } else if (p.limit && last >= static_cast<double>(p.limit)) {
+    } else if (limit_bytes && last >= limit) {
       p.seconds_to_limit = 0;
       p.days_to_limit = 0;
     }

@@ -31,9 +31,7 @@ struct ProcessTrend {
   bool available = false;
   TrendVerdict rss;
   double rss_rate_per_hour = 0;
-  uint64_t limit = 0;
-  std::string limit_source;     // "--limit", "cgroup" or empty
-  double seconds_to_limit = -1;  // from the end of the trace, at the current RSS rate; -1: not on course
+  double seconds_to_limit = -1;  // to the effective limit, from the end of the trace, at the current RSS rate; -1: not on course
   double days_to_limit = -1;     // in simulated days, when the run has date markers
 };
 
@@ -48,11 +46,12 @@ struct GrowthFindings {
 };
 
 struct GrowthOptions {
-  uint64_t limit = 0;               // bytes; 0: the cgroup limit the trace recorded, if any
   double min_share = 0.01;          // sites below 1% of the heap peak and of the final heap are skipped
   uint64_t min_bytes = 64 * 1024;   // ... and below 64 KiB
 };
 
-GrowthFindings findGrowth(const ReplayResult& run, const std::vector<StackGroup>& groups, const GrowthOptions& options);
+// limit_bytes: the run's effective memory limit (Summary::limit), 0 for none.
+GrowthFindings findGrowth(const ReplayResult& run, const std::vector<StackGroup>& groups, const GrowthOptions& options,
+                          uint64_t limit_bytes);
 
 }  // namespace tidemark

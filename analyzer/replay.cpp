@@ -32,153 +32,186 @@ class Replayer {
 
   void onRecord(const Record& rec) {
     switch (rec.type) {
-      case RecordType::Alloc:
-        alloc(rec.addr, rec.size, static_cast<StackId>(rec.stack));
-        last_alloc_[rec.stream] = rec.addr;
+      case RecordType::Alloc: {
+        const auto& a = rec.get<format::Alloc>();
+        alloc(a.address, a.size, static_cast<StackId>(a.stack_id));
+        last_alloc_[rec.stream] = a.address;
         checkPeak(rec.seq);
-        break;
-      case RecordType::Free: {
-        auto last = last_alloc_.find(rec.stream);
-        bool temporary = last != last_alloc_.end() && last->second == rec.addr;
-        if (temporary) last->second = 0;
-        release(rec.addr, temporary);
         break;
       }
-      case RecordType::Realloc:
-        last_alloc_[rec.stream] = rec.addr2;
-        release(rec.addr);
+      case RecordType::Free: {
+        uint64_t address = rec.get<format::Free>().address;
+        auto last = last_alloc_.find(rec.stream);
+        bool temporary = last != last_alloc_.end() && last->second == address;
+        if (temporary) last->second = 0;
+        release(address, temporary);
+        break;
+      }
+      case RecordType::Realloc: {
+        const auto& re = rec.get<format::Realloc>();
+        last_alloc_[rec.stream] = re.new_address;
+        release(re.old_address);
         ++r_.reallocs;
-        alloc(rec.addr2, rec.size, static_cast<StackId>(rec.stack));
+        alloc(re.new_address, re.size, static_cast<StackId>(re.stack_id));
         checkPeak(rec.seq);
         break;
-      case RecordType::Mmap:
-        mapRegion(rec.addr, rec.size, static_cast<StackId>(rec.stack));
+      }
+      case RecordType::Mmap: {
+        const auto& m = rec.get<format::Mmap>();
+        mapRegion(m.address, m.size, static_cast<StackId>(m.stack_id));
         break;
-      case RecordType::Munmap:
-        unmapRegion(rec.addr, rec.size);
+      }
+      case RecordType::Munmap: {
+        const auto& m = rec.get<format::Munmap>();
+        unmapRegion(m.address, m.size);
         break;
+      }
       case RecordType::Mremap: {
-        StackId stack = static_cast<StackId>(rec.stack);
-        unmapRegion(rec.addr, rec.size);
-        mapRegion(rec.addr2, rec.size2, stack);
+        const auto& m = rec.get<format::Mremap>();
+        unmapRegion(m.old_address, m.old_size);
+        mapRegion(m.new_address, m.new_size, static_cast<StackId>(m.stack_id));
         break;
       }
       case RecordType::StackDef: {
-        auto id = static_cast<StackId>(rec.stack);
-        StackDef& def = r_.stack_defs[id];
-        def.generation = static_cast<uint32_t>(rec.a);
-        def.frames = rec.frames;
+        const auto& d = rec.get<format::StackDef>();
+        StackDef& def = r_.stack_defs[static_cast<StackId>(d.stack_id)];
+        def.generation = static_cast<uint32_t>(d.module_generation);
+        def.frames.clear();
+        for (const format::StackFrame& f : d.elements)
+          def.frames.push_back(f.interpreted ? kInterpretedFrame | f.code_id << 24 | (f.line & 0xffffff) : f.ip);
         break;
       }
       case RecordType::ModuleMapBegin:
-        r_.module_maps[static_cast<uint32_t>(rec.stack)];
+        r_.module_maps[static_cast<uint32_t>(rec.get<format::ModuleMapBegin>().generation)];
         break;
       case RecordType::Module: {
+        const auto& mod = rec.get<format::Module>();
         ModuleInfo m;
-        m.path = std::string(rec.text);
-        m.build_id = std::string(rec.text2);
-        m.bias = rec.bias;
-        for (size_t i = 0; i + 1 < rec.segments.size(); i += 2) {
-          uint64_t start = static_cast<uint64_t>(rec.bias) + rec.segments[i];
-          m.segments.emplace_back(start, start + rec.segments[i + 1]);
+        m.path = std::string(mod.path);
+        m.build_id = std::string(mod.build_id);
+        m.bias = mod.load_bias;
+        for (const format::ModuleSegment& seg : mod.elements) {
+          uint64_t start = static_cast<uint64_t>(mod.load_bias) + seg.vaddr;
+          m.segments.emplace_back(start, start + seg.memsz);
         }
-        r_.module_maps[static_cast<uint32_t>(rec.stack)].push_back(std::move(m));
+        r_.module_maps[static_cast<uint32_t>(mod.generation)].push_back(std::move(m));
         break;
       }
-      case RecordType::Sample:
-        now_ns_ = std::max(now_ns_, rec.a);
+      case RecordType::Sample: {
+        const auto& s = rec.get<format::Sample>();
+        now_ns_ = std::max(now_ns_, s.time_ns);
         if (aggregated_)
-          r_.timeline.push_back({rec.a, rec.seq, rec.b, rec.c, rec.size});
+          r_.timeline.push_back({.time_ns = s.time_ns, .seq = rec.seq, .rss = s.rss, .heap = s.heap, .mmap = s.mmap});
         else
-          r_.timeline.push_back({rec.a, rec.seq, rec.b, r_.heap_live, r_.mmap_live});
-        if (rec.b > r_.rss_peak) {
-          r_.rss_peak = rec.b;
-          r_.rss_peak_time_ns = rec.a;
+          r_.timeline.push_back(
+              {.time_ns = s.time_ns, .seq = rec.seq, .rss = s.rss, .heap = r_.heap_live, .mmap = r_.mmap_live});
+        if (s.rss > r_.rss_peak) {
+          r_.rss_peak = s.rss;
+          r_.rss_peak_time_ns = s.time_ns;
         }
-        r_.rss_last = rec.b;
-        r_.duration_ns = std::max(r_.duration_ns, rec.a);
+        r_.rss_last = s.rss;
+        r_.duration_ns = std::max(r_.duration_ns, s.time_ns);
         break;
+      }
       case RecordType::ProcessInfo: {
-        r_.pid = rec.a;
-        r_.ppid = rec.b;
-        r_.exe = std::string(rec.text);
+        const auto& p = rec.get<format::ProcessInfo>();
+        r_.pid = p.pid;
+        r_.ppid = p.ppid;
+        r_.exe = std::string(p.exe);
         r_.argv.clear();
-        std::string_view cmd = rec.text2;
+        std::string_view cmd = p.cmdline;
         while (!cmd.empty()) {
           size_t nul = cmd.find('\0');
           r_.argv.emplace_back(cmd.substr(0, nul));
           if (nul == std::string_view::npos) break;
           cmd.remove_prefix(nul + 1);
         }
-        r_.memory_limit = rec.c;
+        r_.cgroup_limit = p.cgroup_limit;
         break;
       }
-      case RecordType::ScanBegin:
+      case RecordType::ScanBegin: {
         // A trace may hold several scans (on the scan signal, then at exit): the last complete one
         // is kept, and one cut by a kill does not replace it.
+        const auto& b = rec.get<format::ScanBegin>();
         pending_scan_ = ScanGraph{};
         pending_scan_.present = true;
-        pending_scan_.time_ns = rec.a;
-        pending_scan_.reason = static_cast<uint32_t>(rec.c);
-        if (rec.b > (1ull << 32)) throw Error("corrupt trace: a heap scan of more than 2^32 blocks");
-        pending_scan_.addr.resize(rec.b);
-        pending_scan_.size.resize(rec.b);
-        pending_scan_.stack.resize(rec.b);
-        pending_scan_.root_kind.assign(rec.b, 0);
+        pending_scan_.time_ns = b.time_ns;
+        pending_scan_.reason = static_cast<uint32_t>(b.reason);
+        if (b.block_count > (1ull << 32)) throw Error("corrupt trace: a heap scan of more than 2^32 blocks");
+        pending_scan_.addr.resize(b.block_count);
+        pending_scan_.size.resize(b.block_count);
+        pending_scan_.stack.resize(b.block_count);
+        pending_scan_.root_kind.assign(b.block_count, 0);
         break;
-      case RecordType::ScanBlocks:
-        for (size_t i = 0; i * 3 < rec.frames.size(); ++i) {
-          uint64_t index = rec.a + i;
+      }
+      case RecordType::ScanBlocks: {
+        const auto& blocks = rec.get<format::ScanBlocks>();
+        for (size_t i = 0; i < blocks.elements.size(); ++i) {
+          uint64_t index = blocks.first_index + i;
           if (index >= pending_scan_.addr.size()) throw Error("corrupt trace: scan block index out of range");
-          pending_scan_.addr[index] = rec.frames[i * 3];
-          pending_scan_.size[index] = rec.frames[i * 3 + 1];
-          pending_scan_.stack[index] = static_cast<StackId>(rec.frames[i * 3 + 2]);
+          const format::ScanBlock& b = blocks.elements[i];
+          pending_scan_.addr[index] = b.address;
+          pending_scan_.size[index] = b.size;
+          pending_scan_.stack[index] = static_cast<StackId>(b.stack_id);
         }
         break;
+      }
       case RecordType::ScanRoots:
-        for (size_t i = 0; i * 2 < rec.frames.size(); ++i) {
-          if (rec.frames[i * 2] >= pending_scan_.root_kind.size()) throw Error("corrupt trace: scan root index out of range");
-          pending_scan_.root_kind[rec.frames[i * 2]] = static_cast<uint8_t>(std::max<uint64_t>(1, rec.frames[i * 2 + 1]));
+        for (const format::ScanRoot& root : rec.get<format::ScanRoots>().elements) {
+          if (root.block_index >= pending_scan_.root_kind.size()) throw Error("corrupt trace: scan root index out of range");
+          pending_scan_.root_kind[root.block_index] = static_cast<uint8_t>(std::max<uint64_t>(1, root.kind));
         }
         break;
       case RecordType::ScanEdges:
-        for (size_t i = 0; i * 2 < rec.frames.size(); ++i) {
-          uint64_t from = rec.frames[i * 2], to = rec.frames[i * 2 + 1];
-          if (from >= pending_scan_.addr.size() || to >= pending_scan_.addr.size())
+        for (const format::ScanEdge& edge : rec.get<format::ScanEdges>().elements) {
+          if (edge.source >= pending_scan_.addr.size() || edge.target >= pending_scan_.addr.size())
             throw Error("corrupt trace: scan edge out of range");
-          pending_scan_.edges.emplace_back(static_cast<uint32_t>(from), static_cast<uint32_t>(to));
+          pending_scan_.edges.emplace_back(static_cast<uint32_t>(edge.source), static_cast<uint32_t>(edge.target));
         }
         break;
-      case RecordType::ScanEnd:
+      case RecordType::ScanEnd: {
         if (!pending_scan_.present) break;
+        const auto& e = rec.get<format::ScanEnd>();
         pending_scan_.complete = true;
-        pending_scan_.words = rec.b;
-        pending_scan_.root_bytes = rec.c;
-        pending_scan_.duration_ns = rec.size;
+        pending_scan_.words = e.words;
+        pending_scan_.root_bytes = e.root_bytes;
+        pending_scan_.duration_ns = e.duration_ns;
         r_.scan = std::move(pending_scan_);
         pending_scan_ = ScanGraph{};
         break;
-      case RecordType::Marker:
-        now_ns_ = std::max(now_ns_, rec.a);
-        r_.markers.push_back({rec.a, rec.seq, static_cast<uint32_t>(rec.b), std::string(rec.text)});
+      }
+      case RecordType::Marker: {
+        const auto& m = rec.get<format::Marker>();
+        now_ns_ = std::max(now_ns_, m.time_ns);
+        r_.markers.push_back(
+            {.time_ns = m.time_ns, .seq = rec.seq, .kind = static_cast<uint32_t>(m.kind), .text = std::string(m.text)});
         break;
-      case RecordType::Exit:
-        if (r_.end.state == EndState::Unknown) r_.end = {EndState::ExitCalled, 0, rec.a};
-        r_.duration_ns = std::max(r_.duration_ns, rec.a);
+      }
+      case RecordType::Exit: {
+        uint64_t time_ns = rec.get<format::Exit>().time_ns;
+        if (r_.end.state == EndState::Unknown) r_.end = {.state = EndState::ExitCalled, .code = 0, .time_ns = time_ns};
+        r_.duration_ns = std::max(r_.duration_ns, time_ns);
         break;
-      case RecordType::ProcessEnd:
-        r_.end.state = rec.b == static_cast<uint64_t>(format::EndKind::Signaled) ? EndState::Signaled : EndState::Exited;
-        r_.end.code = static_cast<int>(rec.c);
-        r_.end.time_ns = rec.a;
+      }
+      case RecordType::ProcessEnd: {
+        const auto& e = rec.get<format::ProcessEnd>();
+        r_.end = {.state = e.kind == static_cast<uint64_t>(format::EndKind::Signaled) ? EndState::Signaled : EndState::Exited,
+                  .code = static_cast<int>(e.code),
+                  .time_ns = e.time_ns};
         break;
-      case RecordType::MemoryLimit:
-        r_.run_limit = {rec.a, static_cast<uint32_t>(rec.b)};
+      }
+      case RecordType::MemoryLimit: {
+        const auto& l = rec.get<format::MemoryLimit>();
+        r_.run_limit = {.bytes = l.bytes, .kind = static_cast<uint32_t>(l.kind)};
         break;
-      case RecordType::OomKill:
-        r_.oom = {true, rec.a, static_cast<uint32_t>(rec.b), rec.c};
+      }
+      case RecordType::OomKill: {
+        const auto& o = rec.get<format::OomKill>();
+        r_.oom = {.seen = true, .time_ns = o.time_ns, .evidence = static_cast<uint32_t>(o.evidence), .usage = o.usage};
         break;
+      }
       case RecordType::TrackerError:
-        r_.tracker_errors.emplace_back(rec.text);
+        r_.tracker_errors.emplace_back(rec.get<format::TrackerError>().message);
         break;
       case RecordType::CodeObject:
       case RecordType::ThreadName:
@@ -224,7 +257,7 @@ class Replayer {
       ++r_.overwritten_allocs;
       removeBlock(old);
     }
-    blocks_.insert(addr, {size, stack});
+    blocks_.insert(addr, {.size = size, .stack = stack});
     StackStats& s = touch(stack);
     s.live_bytes += size;
     r_.series.update(stack, now_ns_, s.live_bytes);
@@ -270,7 +303,7 @@ class Replayer {
   void mapRegion(uint64_t addr, uint64_t size, StackId stack) {
     if (!size) return;
     unmapRegion(addr, size);  // MAP_FIXED over an existing mapping replaces it
-    regions_[addr] = {addr + size, stack};
+    regions_[addr] = {.end = addr + size, .stack = stack};
     stats(stack).mmap_bytes += size;
     r_.mmap_live += size;
     r_.mmap_peak = std::max(r_.mmap_peak, r_.mmap_live);
@@ -347,8 +380,14 @@ ReplayResult replay(TraceReader& reader) {
     uint64_t live = 0, blocks = 0;
     for (size_t id = 0; id < counters.size(); ++id) {
       const format::StackCounters& c = counters[id];
-      r.stacks[id] = {c.live_bytes, c.live_blocks, c.peak_bytes, c.peak_blocks, c.touched_epoch,
-                      c.alloc_count, c.alloc_bytes, c.mmap_bytes};
+      r.stacks[id] = {.live_bytes = c.live_bytes,
+                      .live_blocks = c.live_blocks,
+                      .peak_bytes = c.peak_bytes,
+                      .peak_blocks = c.peak_blocks,
+                      .touched_epoch = c.touched_epoch,
+                      .alloc_count = c.alloc_count,
+                      .alloc_bytes = c.alloc_bytes,
+                      .mmap_bytes = c.mmap_bytes};
       live += c.live_bytes;
       blocks += c.live_blocks;
     }

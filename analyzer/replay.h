@@ -23,6 +23,9 @@ struct ModuleInfo {
   std::vector<std::pair<uint64_t, uint64_t>> segments;  // [start, end) absolute addresses
 };
 
+// A frame word of an interpreted frame in StackDef::frames: kInterpretedFrame | code id << 24 | line.
+inline constexpr uint64_t kInterpretedFrame = 1ull << 63;
+
 struct StackDef {
   uint32_t generation = 0;        // module map the addresses belong to
   std::vector<uint64_t> frames;   // return addresses, leaf first
@@ -90,7 +93,7 @@ struct ReplayResult {
   uint64_t pid = 0, ppid = 0;
   std::string exe;
   std::vector<std::string> argv;
-  uint64_t memory_limit = 0;  // cgroup limit seen by the process, 0 = none
+  uint64_t cgroup_limit = 0;  // the container's cgroup memory limit seen at start, 0 = none
   uint64_t start_realtime_ns = 0;
   uint64_t sample_interval_ns = 0;
 

@@ -94,12 +94,11 @@ std::vector<StackGroup> groupStacks(const ReplayResult& run, Symbolizer& symbols
   return out;
 }
 
-Death assessDeath(const ReplayResult& run) {
+Death assessDeath(const ReplayResult& run, const EffectiveLimit& limit) {
   Death d;
   bool sigkill = run.end.state == EndState::Signaled && run.end.code == SIGKILL;
   bool vanished = run.end.state == EndState::Unknown;  // no exit, no wrapper: killed or crashed
   if (!run.oom.seen && !sigkill && !vanished) return d;
-  d.limit = run.run_limit.bytes ? run.run_limit.bytes : run.memory_limit;
   d.rss = run.rss_last;
   d.time_ns = run.oom.seen ? run.oom.time_ns : run.end.state == EndState::Signaled ? run.end.time_ns : run.last_event_time_ns;
   const Marker* date = nullptr;
@@ -107,7 +106,7 @@ Death assessDeath(const ReplayResult& run) {
     if (m.kind == static_cast<uint32_t>(format::MarkerKind::SimulationDate) && m.time_ns <= std::max(d.time_ns, run.last_event_time_ns))
       if (!date || m.seq > date->seq) date = &m;
   if (date) d.simulation_date = date->text;
-  double share = d.limit ? static_cast<double>(d.rss) / static_cast<double>(d.limit) : 0;
+  double share = limit.bytes ? static_cast<double>(d.rss) / static_cast<double>(limit.bytes) : 0;
   if (run.oom.seen) {
     d.kind = Death::Kind::OomKilled;
     d.usage = run.oom.usage;
@@ -116,7 +115,11 @@ Death assessDeath(const ReplayResult& run) {
       case format::OomEvidence::CgroupOomControl: d.evidence = "the kernel's OOM killer: the cgroup's memory.oom_control counted an oom_kill"; break;
       case format::OomEvidence::Watchdog: d.evidence = "tidemark's watchdog: RSS passed the limit, and it sent SIGKILL"; break;
     }
-  } else if (d.limit && share >= kNearLimitShare) {
+    if (d.usage)
+      d.usage_source = run.oom.evidence == static_cast<uint32_t>(format::OomEvidence::Watchdog)
+                           ? Death::Usage::WatchdogRss
+                           : Death::Usage::CgroupPeak;
+  } else if (limit.bytes && share >= kNearLimitShare) {
     d.kind = Death::Kind::OomLikely;
     d.evidence = fmt::format("{} with RSS at {:.0f}% of the limit at the last sample: the OOM killer's signature",
                              sigkill ? "SIGKILL" : "the trace stops without an exit", 100 * share);
@@ -124,15 +127,15 @@ Death assessDeath(const ReplayResult& run) {
     d.kind = Death::Kind::Killed;
     d.evidence = sigkill ? std::string("SIGKILL, not near a known memory limit")
                          : std::string("the trace stops without an exit: SIGKILL or a crash (neither leaves a record)");
-    if (d.limit) d.evidence += fmt::format("; RSS was {:.0f}% of the limit", 100 * share);
+    if (limit.bytes) d.evidence += fmt::format("; RSS was {:.0f}% of the limit", 100 * share);
   }
   return d;
 }
 
 Summary summarize(const ReplayResult& run, Symbolizer& symbols, const SummaryOptions& options) {
   Summary s;
-  s.run = &run;
-  s.death = assessDeath(run);
+  s.limit = effectiveLimit(run, options.limit);
+  s.death = assessDeath(run, s.limit);
   s.listed_limit = options.top;
   s.ended_cleanly = run.end.state == EndState::ExitCalled || run.end.state == EndState::Exited;
   std::vector<StackGroup> all = groupStacks(run, symbols, options.full);
@@ -147,7 +150,7 @@ Summary summarize(const ReplayResult& run, Symbolizer& symbols, const SummaryOpt
       user.push_back(g);
     }
   }
-  s.growth = findGrowth(run, all, options.growth);
+  s.growth = findGrowth(run, all, options.growth, s.limit.bytes);
   std::map<StackId, std::string> site_names;
   s.lost = analyzeLeakGraph(run.scan, [&](StackId id) -> const std::string& {
     auto it = site_names.find(id);

@@ -8,6 +8,7 @@
 
 #include "cycles.h"
 #include "findings.h"
+#include "memory_limit.h"
 #include "replay.h"
 #include "symbolizer.h"
 
@@ -28,6 +29,7 @@ struct SummaryOptions {
   size_t top = 10;
   bool full = false;  // keep allocator and library frames
   GrowthOptions growth;
+  uint64_t limit = 0;  // --limit: replaces the memory limit the trace recorded (0: keep it)
 };
 
 // How the process died, when it did not exit: the opening verdict of a post-mortem.
@@ -42,8 +44,9 @@ struct Death {
   uint64_t time_ns = 0;    // since the start
   std::string simulation_date;  // the last date marker before death, if any
   uint64_t rss = 0;        // the last RSS sample
-  uint64_t limit = 0;      // the memory limit (tidemark run --memory-limit, or the cgroup's)
-  uint64_t usage = 0;      // the cgroup's peak usage, or the RSS the watchdog saw (0: unknown)
+  uint64_t usage = 0;      // the memory in use at the limit (0: unknown), measured as usage_source says
+  enum class Usage { Unknown, CgroupPeak, WatchdogRss };
+  Usage usage_source = Usage::Unknown;
   std::string evidence;    // one line: why this verdict
 };
 
@@ -52,12 +55,12 @@ struct Death {
 // page cache and kernel memory that RSS does not).
 inline constexpr double kNearLimitShare = 0.85;
 
-Death assessDeath(const ReplayResult& run);
+// Judged against the run's effective memory limit (summary.limit).
+Death assessDeath(const ReplayResult& run, const EffectiveLimit& limit);
 
+// The model every report renders: computed once per trace by TraceAnalysis (analysis.h).
 struct Summary {
-  std::string trace_path;
-  uint64_t trace_bytes = 0;
-  const ReplayResult* run = nullptr;
+  EffectiveLimit limit;           // the memory limit the run is judged against
   std::vector<StackGroup> peak;   // by peak_bytes, largest first
   std::vector<StackGroup> leaks;  // user code, by live_bytes, largest first
   std::vector<StackGroup> sites;  // every site, by allocated_bytes, largest first

@@ -127,7 +127,7 @@ class Cursor {
         p_ = data_ + off + sizeof(format::ChunkHeader);
         end_ = data_ + off + len;
         cut_ = len < chunk_size_;
-        prev_seq_ = prev_addr_ = 0;
+        deltas_ = format::ChunkDeltas{};
       }
       if (p_ >= end_ || *p_ == 0) {
         p_ = nullptr;
@@ -148,150 +148,44 @@ class Cursor {
   }
 
  private:
-  bool v(uint64_t& out) { return (p_ = format::getVarint(p_, end_, out)) != nullptr; }
-  bool z(int64_t& out) {
-    uint64_t u;
-    if (!v(u)) return false;
-    out = format::unzigzag(u);
-    return true;
-  }
-  bool addr(uint64_t& out) {
-    int64_t d;
-    if (!z(d)) return false;
-    prev_addr_ += static_cast<uint64_t>(d);
-    out = prev_addr_;
-    return true;
-  }
-  bool str(std::string_view& out) {
-    uint64_t n;
-    if (!v(n) || n > static_cast<uint64_t>(end_ - p_)) return false;
-    out = std::string_view(reinterpret_cast<const char*>(p_), n);
-    p_ += n;
+  template <class T>
+  static bool decodeFields(format::FieldDecoder& d, Decoded<T>& out) {
+    static_cast<T&>(out) = T{};
+    if (!T::fields(d, static_cast<T&>(out))) return false;
+    if constexpr (format::HasElements<T>) {
+      uint64_t n = out.*T::kCount;
+      if (n > T::kMaxElements) return false;
+      out.elements.resize(n);
+      typename T::Element previous{};
+      for (auto& e : out.elements) {
+        if (!T::Element::fields(d, e, previous)) return false;
+        previous = e;
+      }
+    }
     return true;
   }
 
   bool decode(Record& r) {
-    uint8_t type = *p_++;
+    uint8_t type = *p_;
     if (type == 0 || type >= static_cast<uint8_t>(RecordType::Count)) return false;
+    format::FieldDecoder d(p_ + 1, end_, deltas_);
+    int64_t seq_delta;
+    if (!d.signedVarint("seq", seq_delta)) return false;
+    deltas_.seq += static_cast<uint64_t>(seq_delta);
     r.type = static_cast<RecordType>(type);
     r.stream = stream_;
-    int64_t seq_delta;
-    if (!z(seq_delta)) return false;
-    prev_seq_ += static_cast<uint64_t>(seq_delta);
-    r.seq = prev_seq_;
+    r.seq = deltas_.seq;
+    bool ok = false;
     switch (r.type) {
-      case RecordType::ProcessInfo:
-        return v(r.a) && v(r.b) && str(r.text) && str(r.text2) && v(r.c);
-      case RecordType::ModuleMapBegin:
-        return v(r.stack) && v(r.a);
-      case RecordType::Module: {
-        uint64_t n;
-        if (!v(r.stack) || !z(r.bias) || !str(r.text) || !str(r.text2) || !v(n) || n > 64) return false;
-        r.segments.resize(n * 2);
-        for (auto& s : r.segments)
-          if (!v(s)) return false;
-        return true;
-      }
-      case RecordType::StackDef: {
-        uint64_t n;
-        if (!v(r.stack) || !v(r.a) || !v(n) || n > 4 * format::kMaxFrames) return false;
-        r.frames.clear();
-        uint64_t prev_ip = 0;
-        for (uint64_t i = 0; i < n; ++i) {
-          uint64_t f;
-          if (!v(f)) return false;
-          if (f & 1) {  // interpreted frame: code id, line (reserved for Python)
-            uint64_t line;
-            if (!v(line)) return false;
-            r.frames.push_back(kInterpretedFrame | (f >> 1) << 24 | (line & 0xffffff));
-          } else {
-            prev_ip += static_cast<uint64_t>(format::unzigzag(f >> 1));
-            r.frames.push_back(prev_ip);
-          }
-        }
-        return true;
-      }
-      case RecordType::Alloc:
-      case RecordType::Mmap:
-        return v(r.stack) && addr(r.addr) && v(r.size);
-      case RecordType::Free:
-        return addr(r.addr);
-      case RecordType::Realloc:
-        return v(r.stack) && addr(r.addr) && addr(r.addr2) && v(r.size);
-      case RecordType::Munmap:
-        return addr(r.addr) && v(r.size);
-      case RecordType::Mremap:
-        return v(r.stack) && addr(r.addr) && v(r.size) && addr(r.addr2) && v(r.size2);
-      case RecordType::Sample:
-        return v(r.a) && v(r.b) && v(r.c) && v(r.size);
-      case RecordType::Marker:
-        return v(r.a) && v(r.b) && str(r.text);
-      case RecordType::CodeObject:
-        return v(r.a) && str(r.text) && str(r.text2) && v(r.b);
-      case RecordType::Exit:
-        return v(r.a);
-      case RecordType::ProcessEnd:
-        return v(r.a) && v(r.b) && v(r.c);
-      case RecordType::TrackerError:
-        return v(r.a) && str(r.text);
-      case RecordType::ThreadName:
-        return v(r.a) && str(r.text);
-      case RecordType::ScanBegin:
-        return v(r.a) && v(r.b) && v(r.c);
-      case RecordType::ScanBlocks: {
-        // frames: address, size, stack id per block
-        uint64_t n;
-        if (!v(r.a) || !v(n) || n > format::kMaxRecordSize) return false;
-        r.frames.resize(n * 3);
-        uint64_t prev = 0;
-        for (uint64_t i = 0; i < n; ++i) {
-          uint64_t delta;
-          if (!v(delta) || !v(r.frames[i * 3 + 1]) || !v(r.frames[i * 3 + 2])) return false;
-          prev += delta;
-          r.frames[i * 3] = prev;
-        }
-        return true;
-      }
-      case RecordType::ScanRoots: {
-        // frames: block index, root kind per rooted block
-        uint64_t n;
-        if (!v(n) || n > format::kMaxRecordSize) return false;
-        r.frames.resize(n * 2);
-        uint64_t prev = 0;
-        for (uint64_t i = 0; i < n; ++i) {
-          uint64_t delta;
-          if (!v(delta) || !v(r.frames[i * 2 + 1])) return false;
-          prev += delta;
-          r.frames[i * 2] = prev;
-        }
-        return true;
-      }
-      case RecordType::ScanEdges: {
-        // frames: source, target per edge
-        uint64_t n;
-        if (!v(n) || n > format::kMaxRecordSize) return false;
-        r.frames.resize(n * 2);
-        uint64_t source = 0;
-        for (uint64_t i = 0; i < n; ++i) {
-          int64_t ds, dt;
-          if (!z(ds) || !z(dt)) return false;
-          source += static_cast<uint64_t>(ds);
-          r.frames[i * 2] = source;
-          r.frames[i * 2 + 1] = source + static_cast<uint64_t>(dt);
-        }
-        return true;
-      }
-      case RecordType::ScanEnd:
-        return v(r.a) && v(r.b) && v(r.c) && v(r.size);
-      case RecordType::MemoryLimit:
-        return v(r.a) && v(r.b);
-      case RecordType::OomKill:
-        return v(r.a) && v(r.b) && v(r.c);
+#define TIDEMARK_DECODE_CASE(name, code) \
+  case RecordType::name: ok = decodeFields<format::name>(d, r.slot<format::name>()); break;
+      TIDEMARK_RECORD_TYPES(TIDEMARK_DECODE_CASE)
+#undef TIDEMARK_DECODE_CASE
       case RecordType::End:
-      case RecordType::Count:
-        break;
+      case RecordType::Count: break;
     }
-    return false;
+    if (ok) p_ = d.position();
+    return ok;
   }
 
   const uint8_t* data_;
@@ -303,8 +197,7 @@ class Cursor {
   const uint8_t* p_ = nullptr;
   const uint8_t* end_ = nullptr;
   bool cut_ = false;
-  uint64_t prev_seq_ = 0;
-  uint64_t prev_addr_ = 0;
+  format::ChunkDeltas deltas_{};
 };
 
 }  // namespace

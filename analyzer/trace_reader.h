@@ -2,35 +2,54 @@
 // merged across streams in seq order (the order in which the events happened).
 #pragma once
 
+#include <cassert>
 #include <cstdint>
 #include <functional>
 #include <string>
 #include <string_view>
+#include <tuple>
+#include <type_traits>
 #include <vector>
 
-#include "tidemark/trace_format.h"
+#include "tidemark/trace_codec.h"
 
 namespace tidemark {
 
-inline constexpr uint64_t kInterpretedFrame = 1ull << 63;
+// A decoded record of type T: its fields, and its repeated elements when it has them.
+template <class T>
+struct WithElements : T {
+  std::vector<typename T::Element> elements;
+};
+template <class T>
+using Decoded = std::conditional_t<format::HasElements<T>, WithElements<T>, T>;
 
-// One decoded record. Which fields are set depends on `type` (see trace_format.h).
+namespace detail {
+struct NoRecord {};
+#define TIDEMARK_DECODED_TYPE(name, code) Decoded<format::name>,
+using RecordPayloads = std::tuple<TIDEMARK_RECORD_TYPES(TIDEMARK_DECODED_TYPE) NoRecord>;
+#undef TIDEMARK_DECODED_TYPE
+}  // namespace detail
+
+// One decoded record: its type, its place in the merged order and the stream (thread) that wrote
+// it, and its fields as the typed struct of trace_records.h. Reused from one record to the next.
 struct Record {
   format::RecordType type = format::RecordType::End;
   uint64_t seq = 0;
   uint32_t stream = 0;
-  uint64_t stack = 0;  // stack id, or module-map / stack-def generation where noted
-  uint64_t addr = 0;
-  uint64_t addr2 = 0;  // new address (Realloc, Mremap)
-  uint64_t size = 0;
-  uint64_t size2 = 0;  // new size (Mremap)
-  uint64_t a = 0, b = 0, c = 0;  // small fields: times, pids, kinds, ids, counts
-  int64_t bias = 0;
-  std::string_view text, text2;
-  // StackDef, leaf first: native return addresses, or interpreted frames marked with
-  // kInterpretedFrame | code id << 24 | line.
-  std::vector<uint64_t> frames;
-  std::vector<uint64_t> segments;  // Module: vaddr, memsz pairs
+
+  // The fields of this record; T must be the struct of `type`.
+  template <class T>
+  const Decoded<T>& get() const {
+    assert(T::kType == type);
+    return std::get<Decoded<T>>(payloads_);
+  }
+  template <class T>
+  Decoded<T>& slot() {
+    return std::get<Decoded<T>>(payloads_);
+  }
+
+ private:
+  detail::RecordPayloads payloads_;
 };
 
 class TraceReader {

@@ -5,15 +5,15 @@
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
+#include "analysis.h"
+#include "diff.h"
 #include "error.h"
-#include "replay.h"
-#include "run_command.h"
-#include "summary.h"
 #include "flamegraph.h"
 #include "gate.h"
 #include "html_report.h"
+#include "recommend.h"
+#include "run_command.h"
 #include "summary_report.h"
-#include "symbolizer.h"
 #include "trace_reader.h"
 #include "units.h"
 
@@ -22,20 +22,11 @@ using namespace tidemark;
 namespace {
 
 int summaryCommand(const std::string& path, bool json, bool full, size_t top, uint64_t limit) {
-  TraceReader reader(path);
-  ReplayResult run = replay(reader);
-  Symbolizer symbols(run.module_maps);
-  SummaryOptions options;
-  options.full = full;
-  options.top = top;
-  options.growth.limit = limit;
-  Summary s = summarize(run, symbols, options);
-  s.trace_path = path;
-  s.trace_bytes = reader.fileSize();
+  TraceAnalysis analysis(path, {.top = top, .full = full, .limit = limit});
   if (json)
-    std::cout << summaryJson(s).dump(2) << '\n';
+    std::cout << summaryJson(analysis).dump(2) << '\n';
   else
-    writeSummaryText(std::cout, s, full);
+    writeSummaryText(std::cout, analysis, full);
   return 0;
 }
 
@@ -79,11 +70,8 @@ int diffCommand(const std::string& base_path, const std::string& new_path, const
 }
 
 int recommendCommand(const std::string& path) {
-  TraceReader reader(path);
-  ReplayResult run = replay(reader);
-  Symbolizer symbols(run.module_maps);
-  Summary s = summarize(run, symbols, SummaryOptions{});
-  std::cout << recommend(s);
+  TraceAnalysis analysis(path, SummaryOptions{});
+  std::cout << recommend(analysis);
   return 0;
 }
 
@@ -93,10 +81,9 @@ struct FlameArgs {
 };
 
 int flamegraphCommand(const FlameArgs& a) {
-  TraceReader reader(a.trace);
-  ReplayResult run = replay(reader);
-  Symbolizer symbols(run.module_maps);
-  std::vector<StackGroup> groups = groupStacks(run, symbols, a.full);
+  TraceAnalysis analysis(a.trace, SummaryOptions{});
+  const ReplayResult& run = analysis.run();
+  std::vector<StackGroup> groups = analysis.stackGroups(a.full);
   std::vector<FlameStack> stacks = flameStacks(groups, a.metric);
   FlameOptions options;
   options.metric = a.metric + " bytes";
@@ -130,18 +117,12 @@ int flamegraphCommand(const FlameArgs& a) {
 }
 
 int reportCommand(const std::string& path, const std::string& output, uint64_t limit) {
-  TraceReader reader(path);
-  ReplayResult run = replay(reader);
-  Symbolizer symbols(run.module_maps);
-  SummaryOptions options;
-  options.top = 20;
-  options.growth.limit = limit;
-  Summary s = summarize(run, symbols, options);
-  s.trace_path = path;
-  s.trace_bytes = reader.fileSize();
-  std::vector<StackGroup> groups = groupStacks(run, symbols, false);
-  ReportFlames flames{flameStacks(groups, "peak"), flameStacks(groups, "leaked"), flameStacks(groups, "allocated")};
-  std::string html = htmlReport(s, flames);
+  TraceAnalysis analysis(path, {.top = 20, .limit = limit});
+  std::vector<StackGroup> groups = analysis.stackGroups(false);
+  ReportFlames flames{.peak = flameStacks(groups, "peak"),
+                      .leaked = flameStacks(groups, "leaked"),
+                      .allocated = flameStacks(groups, "allocated")};
+  std::string html = htmlReport(analysis, flames);
   std::ofstream out(output, std::ios::binary);
   if (!out) throw Error(fmt::format("cannot write {}", output));
   out << html;
@@ -150,35 +131,40 @@ int reportCommand(const std::string& path, const std::string& output, uint64_t l
   return 0;
 }
 
+// Prints a record's fields as name=value, in wire order, from the record's own definition.
+class FieldPrinter {
+ public:
+  std::string text;
+  bool varint(const char* name, uint64_t v) { return add(fmt::format("{}={}", name, v)); }
+  bool signedVarint(const char* name, int64_t v) { return add(fmt::format("{}={}", name, v)); }
+  bool address(const char* name, uint64_t v) { return add(fmt::format("{}=0x{:x}", name, v)); }
+  bool bytes(const char* name, std::string_view v) { return add(fmt::format("{}={:?}", name, std::string(v))); }
+
+ private:
+  bool add(const std::string& field) {
+    text += (text.empty() ? "" : " ") + field;
+    return true;
+  }
+};
+
 int dumpCommand(const std::string& path) {
   TraceReader reader(path);
   const auto& h = reader.header();
   fmt::print("header: version {} pid {} chunk_size {} chunks {}\n", h.version, h.pid, h.chunk_size, h.chunks_allocated);
   for (const auto& w : reader.warnings()) fmt::print("warning: {}\n", w);
-  // Only the fields of each record's own type: a Record is reused from one record to the next.
   reader.forEach([](const Record& r) {
-    std::string fields;
+    FieldPrinter fields;
     switch (r.type) {
-      case format::RecordType::ProcessInfo: fields = fmt::format("pid={} ppid={} exe={:?} limit={}", r.a, r.b, std::string(r.text), r.c); break;
-      case format::RecordType::ModuleMapBegin: fields = fmt::format("generation={} modules={}", r.stack, r.a); break;
-      case format::RecordType::Module: fields = fmt::format("generation={} bias=0x{:x} path={:?}", r.stack, r.bias, std::string(r.text)); break;
-      case format::RecordType::StackDef: fields = fmt::format("id={} generation={} frames={}", r.stack, r.a, r.frames.size()); break;
-      case format::RecordType::Alloc:
-      case format::RecordType::Mmap: fields = fmt::format("stack={} addr=0x{:x} size={}", r.stack, r.addr, r.size); break;
-      case format::RecordType::Free: fields = fmt::format("addr=0x{:x}", r.addr); break;
-      case format::RecordType::Realloc: fields = fmt::format("stack={} old=0x{:x} new=0x{:x} size={}", r.stack, r.addr, r.addr2, r.size); break;
-      case format::RecordType::Munmap: fields = fmt::format("addr=0x{:x} size={}", r.addr, r.size); break;
-      case format::RecordType::Mremap: fields = fmt::format("stack={} old=0x{:x}+{} new=0x{:x}+{}", r.stack, r.addr, r.size, r.addr2, r.size2); break;
-      case format::RecordType::Sample: fields = fmt::format("time_ns={} rss={} heap={} mmap={}", r.a, r.b, r.c, r.size); break;
-      case format::RecordType::Marker: fields = fmt::format("time_ns={} kind={} text={:?}", r.a, r.b, std::string(r.text)); break;
-      case format::RecordType::Exit: fields = fmt::format("time_ns={}", r.a); break;
-      case format::RecordType::ProcessEnd: fields = fmt::format("time_ns={} kind={} code={}", r.a, r.b, r.c); break;
-      case format::RecordType::MemoryLimit: fields = fmt::format("limit={} kind={}", r.a, r.b); break;
-      case format::RecordType::OomKill: fields = fmt::format("time_ns={} evidence={} usage={}", r.a, r.b, r.c); break;
-      case format::RecordType::TrackerError: fields = fmt::format("time_ns={} message={:?}", r.a, std::string(r.text)); break;
-      default: break;
+#define TIDEMARK_DUMP_CASE(name, code)                              \
+  case format::RecordType::name:                                    \
+    format::name::fields(fields, r.get<format::name>());            \
+    break;
+      TIDEMARK_RECORD_TYPES(TIDEMARK_DUMP_CASE)
+#undef TIDEMARK_DUMP_CASE
+      case format::RecordType::End:
+      case format::RecordType::Count: break;
     }
-    fmt::print("{:>10} s{:<3} {:<14} {}\n", r.seq, r.stream, format::recordTypeName(r.type), fields);
+    fmt::print("{:>10} s{:<3} {:<14} {}\n", r.seq, r.stream, format::recordTypeName(r.type), fields.text);
   });
   return 0;
 }

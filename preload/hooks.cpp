@@ -13,7 +13,7 @@
 #include "tracker.h"
 
 using namespace tidemark::preload;
-using tidemark::format::RecordType;
+namespace format = tidemark::format;
 
 namespace {
 
@@ -44,72 +44,61 @@ inline void leave(ThreadState* t, int saved_errno) {
   t->busy = false;
 }
 
-void recordAlloc(ThreadState* t, RecordType type, void* p, size_t size, CallSite caller) {
+void recordAlloc(ThreadState* t, void* p, size_t size, CallSite caller) {
   StackId stack = captureStack(*t, caller);
+  const auto address = reinterpret_cast<uint64_t>(p);
   if (g_aggregate) {
-    if (type == RecordType::Mmap)
-      aggregator().mapped(stack, reinterpret_cast<uint64_t>(p), size);
-    else
-      aggregator().allocated(stack, reinterpret_cast<uint64_t>(p), size);
+    aggregator().allocated(stack, address, size);
     return;
   }
-  if (options.scan && type != RecordType::Mmap) aggregator().track(reinterpret_cast<uint64_t>(p), size, stack);
-  RecordBuilder r(t->stream, type, writer().nextSeq(), 48);
-  if (!r.ok()) return;
-  r.v(stack);
-  r.addr(reinterpret_cast<uint64_t>(p));
-  r.v(size);
-  r.commit();
+  if (options.scan) aggregator().track(address, size, stack);
+  writeRecord(t->stream, writer().nextSeq(), format::Alloc{.stack_id = stack, .address = address, .size = size});
+}
+
+void recordMmap(ThreadState* t, void* p, size_t size, CallSite caller) {
+  StackId stack = captureStack(*t, caller);
+  const auto address = reinterpret_cast<uint64_t>(p);
+  if (g_aggregate) {
+    aggregator().mapped(stack, address, size);
+    return;
+  }
+  writeRecord(t->stream, writer().nextSeq(), format::Mmap{.stack_id = stack, .address = address, .size = size});
 }
 
 void recordFree(ThreadState* t, void* p) {
+  const auto address = reinterpret_cast<uint64_t>(p);
   if (g_aggregate) {
-    aggregator().released(reinterpret_cast<uint64_t>(p));
+    aggregator().released(address);
     return;
   }
-  if (options.scan) aggregator().untrack(reinterpret_cast<uint64_t>(p));
-  RecordBuilder r(t->stream, RecordType::Free, writer().nextSeq(), 24);
-  if (!r.ok()) return;
-  r.addr(reinterpret_cast<uint64_t>(p));
-  r.commit();
+  if (options.scan) aggregator().untrack(address);
+  writeRecord(t->stream, writer().nextSeq(), format::Free{.address = address});
 }
 
 inline bool ensureReal() { return TM_LIKELY(real.malloc != nullptr) || resolveRealFunctions(); }
 
-void* allocateTracked(size_t size, CallSite caller) {
+// The one body of every hook that returns a new block: the real call, then the record of what it
+// returned (recorded_size: what the program asked for, or what it got where that is defined).
+template <class RealCall>
+inline void* allocateTracked(CallSite caller, size_t recorded_size, RealCall call) {
   ThreadState* t = enter();
-  if (!t) return real.malloc(size);
-  void* p = real.malloc(size);
+  if (!t) return call();
+  void* p = call();
   int e = errno;
-  if (p) recordAlloc(t, RecordType::Alloc, p, size, caller);
-  leave(t, e);
-  return p;
-}
-
-void* alignedTracked(void* (*fn)(size_t, size_t), size_t align, size_t size, CallSite caller) {
-  ThreadState* t = enter();
-  if (!t) return fn(align, size);
-  void* p = fn(align, size);
-  int e = errno;
-  if (p) recordAlloc(t, RecordType::Alloc, p, size, caller);
+  if (p) recordAlloc(t, p, recorded_size, caller);
   leave(t, e);
   return p;
 }
 
 void* reallocTracked(void* p, size_t size, CallSite caller) {
+  if (!p) return allocateTracked(caller, size, [&] { return real.realloc(nullptr, size); });
   ThreadState* t = enter();
   if (!t) return real.realloc(p, size);
-  if (!p) {
-    void* q = real.realloc(nullptr, size);
-    int e = errno;
-    if (q) recordAlloc(t, RecordType::Alloc, q, size, caller);
-    leave(t, e);
-    return q;
-  }
   // Numbered before the call: once realloc releases p, another thread may get it back.
   StackId stack = size ? captureStack(*t, caller) : 0;
+  const auto old_address = reinterpret_cast<uint64_t>(p);
   if (g_aggregate) {
-    Aggregator::Taken old = aggregator().take(reinterpret_cast<uint64_t>(p));
+    Aggregator::Taken old = aggregator().take(old_address);
     void* q = real.realloc(p, size);
     int e = errno;
     if (q)
@@ -117,41 +106,35 @@ void* reallocTracked(void* p, size_t size, CallSite caller) {
     else if (size == 0)
       aggregator().reallocated(old, 0, 0, 0);
     else
-      aggregator().restore(reinterpret_cast<uint64_t>(p), old);
+      aggregator().restore(old_address, old);
     leave(t, e);
     return q;
   }
   uint64_t seq = writer().nextSeq();
   Aggregator::Taken taken{};
-  if (options.scan) taken = aggregator().take(reinterpret_cast<uint64_t>(p));
+  if (options.scan) taken = aggregator().take(old_address);
   void* q = real.realloc(p, size);
   int e = errno;
   if (options.scan) {
     if (q)
       aggregator().track(reinterpret_cast<uint64_t>(q), size, stack);
     else if (size != 0)
-      aggregator().restore(reinterpret_cast<uint64_t>(p), taken);  // failed: p still stands
+      aggregator().restore(old_address, taken);  // failed: p still stands
   }
-  if (q) {
-    RecordBuilder r(t->stream, RecordType::Realloc, seq, 64);
-    if (r.ok()) {
-      r.v(stack);
-      r.addr(reinterpret_cast<uint64_t>(p));
-      r.addr(reinterpret_cast<uint64_t>(q));
-      r.v(size);
-      r.commit();
-    }
-  } else if (size == 0) {
-    // glibc: realloc(p, 0) frees p and returns NULL.
-    RecordBuilder r(t->stream, RecordType::Free, seq, 24);
-    if (r.ok()) {
-      r.addr(reinterpret_cast<uint64_t>(p));
-      r.commit();
-    }
-  }  // else: failed, p untouched, nothing happened
+  if (q)
+    writeRecord(t->stream, seq,
+                format::Realloc{.stack_id = stack,
+                                .old_address = old_address,
+                                .new_address = reinterpret_cast<uint64_t>(q),
+                                .size = size});
+  else if (size == 0)
+    writeRecord(t->stream, seq, format::Free{.address = old_address});  // glibc: realloc(p, 0) frees p
+  // else: failed, p untouched, nothing happened
   leave(t, e);
   return q;
 }
+
+inline size_t pageRound(size_t len) { return (len + 4095) & ~size_t{4095}; }
 
 }  // namespace
 
@@ -159,7 +142,7 @@ extern "C" {
 
 __attribute__((visibility("default"))) void* malloc(size_t size) {
   if (TM_UNLIKELY(!ensureReal())) return bootstrapAlloc(size, 16);
-  return allocateTracked(size, TM_CALLER);
+  return allocateTracked(TM_CALLER, size, [&] { return real.malloc(size); });
 }
 
 __attribute__((visibility("default"))) void free(void* p) {
@@ -182,13 +165,7 @@ __attribute__((visibility("default"))) void* calloc(size_t n, size_t size) {
     if (__builtin_mul_overflow(n, size, &total)) return nullptr;
     return bootstrapAlloc(total, 16);  // static storage: already zero
   }
-  ThreadState* t = enter();
-  if (!t) return real.calloc(n, size);
-  void* p = real.calloc(n, size);
-  int e = errno;
-  if (p) recordAlloc(t, RecordType::Alloc, p, n * size, TM_CALLER);
-  leave(t, e);
-  return p;
+  return allocateTracked(TM_CALLER, n * size, [&] { return real.calloc(n, size); });
 }
 
 __attribute__((visibility("default"))) void* realloc(void* p, size_t size) {
@@ -218,46 +195,32 @@ __attribute__((visibility("default"))) int posix_memalign(void** out, size_t ali
     *out = bootstrapAlloc(size, align);
     return *out ? 0 : ENOMEM;
   }
-  ThreadState* t = enter();
-  if (!t) return real.posix_memalign(out, align, size);
-  int rc = real.posix_memalign(out, align, size);
-  int e = errno;
-  if (rc == 0) recordAlloc(t, RecordType::Alloc, *out, size, TM_CALLER);
-  leave(t, e);
+  int rc = 0;
+  allocateTracked(TM_CALLER, size, [&]() -> void* {
+    rc = real.posix_memalign(out, align, size);
+    return rc == 0 ? *out : nullptr;
+  });
   return rc;
 }
 
 __attribute__((visibility("default"))) void* aligned_alloc(size_t align, size_t size) {
   if (TM_UNLIKELY(!ensureReal())) return bootstrapAlloc(size, align);
-  return alignedTracked(real.aligned_alloc, align, size, TM_CALLER);
+  return allocateTracked(TM_CALLER, size, [&] { return real.aligned_alloc(align, size); });
 }
 
 __attribute__((visibility("default"))) void* memalign(size_t align, size_t size) {
   if (TM_UNLIKELY(!ensureReal())) return bootstrapAlloc(size, align);
-  return alignedTracked(real.memalign, align, size, TM_CALLER);
+  return allocateTracked(TM_CALLER, size, [&] { return real.memalign(align, size); });
 }
 
 __attribute__((visibility("default"))) void* valloc(size_t size) {
   if (TM_UNLIKELY(!ensureReal())) return bootstrapAlloc(size, 4096);
-  ThreadState* t = enter();
-  if (!t) return real.valloc(size);
-  void* p = real.valloc(size);
-  int e = errno;
-  if (p) recordAlloc(t, RecordType::Alloc, p, size, TM_CALLER);
-  leave(t, e);
-  return p;
+  return allocateTracked(TM_CALLER, size, [&] { return real.valloc(size); });
 }
 
 __attribute__((visibility("default"))) void* pvalloc(size_t size) {
   if (TM_UNLIKELY(!ensureReal())) return bootstrapAlloc(size, 4096);
-  ThreadState* t = enter();
-  if (!t) return real.pvalloc(size);
-  void* p = real.pvalloc(size);
-  int e = errno;
-  size_t page = 4096;
-  if (p) recordAlloc(t, RecordType::Alloc, p, size ? (size + page - 1) & ~(page - 1) : page, TM_CALLER);
-  leave(t, e);
-  return p;
+  return allocateTracked(TM_CALLER, size ? pageRound(size) : 4096, [&] { return real.pvalloc(size); });
 }
 
 // ---- anonymous mappings -------------------------------------------------------------------------
@@ -277,7 +240,7 @@ __attribute__((visibility("default"))) void* mmap(void* addr, size_t len, int pr
   if (!t) return real.mmap(addr, len, prot, flags, fd, off);
   void* p = real.mmap(addr, len, prot, flags, fd, off);
   int e = errno;
-  if (p != MAP_FAILED) recordAlloc(t, RecordType::Mmap, p, (len + 4095) & ~size_t{4095}, caller);
+  if (p != MAP_FAILED) recordMmap(t, p, pageRound(len), caller);
   leave(t, e);
   return p;
 }
@@ -297,7 +260,7 @@ __attribute__((visibility("default"))) int munmap(void* addr, size_t len) {
   ThreadState* t = enter();
   if (!t) return real.munmap(addr, len);
   if (g_aggregate) {
-    aggregator().unmapped(reinterpret_cast<uint64_t>(addr), (len + 4095) & ~size_t{4095});
+    aggregator().unmapped(reinterpret_cast<uint64_t>(addr), pageRound(len));
     int rc = real.munmap(addr, len);
     leave(t, errno);
     return rc;
@@ -305,14 +268,7 @@ __attribute__((visibility("default"))) int munmap(void* addr, size_t len) {
   uint64_t seq = writer().nextSeq();
   int rc = real.munmap(addr, len);
   int e = errno;
-  if (rc == 0) {
-    RecordBuilder r(t->stream, RecordType::Munmap, seq, 32);
-    if (r.ok()) {
-      r.addr(reinterpret_cast<uint64_t>(addr));
-      r.v((len + 4095) & ~size_t{4095});
-      r.commit();
-    }
-  }
+  if (rc == 0) writeRecord(t->stream, seq, format::Munmap{.address = reinterpret_cast<uint64_t>(addr), .size = pageRound(len)});
   leave(t, e);
   return rc;
 }
@@ -338,12 +294,12 @@ __attribute__((visibility("default"))) void* mremap(void* old, size_t old_size, 
   if (!t) return real.mremap(old, old_size, new_size, flags, wanted);
   StackId stack = captureStack(*t, caller);
   if (g_aggregate) {
-    uint64_t old_len = (old_size + 4095) & ~size_t{4095};
+    uint64_t old_len = pageRound(old_size);
     aggregator().unmapped(reinterpret_cast<uint64_t>(old), old_len);
     void* p = real.mremap(old, old_size, new_size, flags, wanted);
     int e = errno;
     if (p != MAP_FAILED)
-      aggregator().mapped(stack, reinterpret_cast<uint64_t>(p), (new_size + 4095) & ~size_t{4095});
+      aggregator().mapped(stack, reinterpret_cast<uint64_t>(p), pageRound(new_size));
     else
       aggregator().mapped(stack, reinterpret_cast<uint64_t>(old), old_len);
     leave(t, e);
@@ -352,17 +308,13 @@ __attribute__((visibility("default"))) void* mremap(void* old, size_t old_size, 
   uint64_t seq = writer().nextSeq();
   void* p = real.mremap(old, old_size, new_size, flags, wanted);
   int e = errno;
-  if (p != MAP_FAILED) {
-    RecordBuilder r(t->stream, RecordType::Mremap, seq, 64);
-    if (r.ok()) {
-      r.v(stack);
-      r.addr(reinterpret_cast<uint64_t>(old));
-      r.v((old_size + 4095) & ~size_t{4095});
-      r.addr(reinterpret_cast<uint64_t>(p));
-      r.v((new_size + 4095) & ~size_t{4095});
-      r.commit();
-    }
-  }
+  if (p != MAP_FAILED)
+    writeRecord(t->stream, seq,
+                format::Mremap{.stack_id = stack,
+                               .old_address = reinterpret_cast<uint64_t>(old),
+                               .old_size = pageRound(old_size),
+                               .new_address = reinterpret_cast<uint64_t>(p),
+                               .new_size = pageRound(new_size)});
   leave(t, e);
   return p;
 }

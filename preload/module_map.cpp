@@ -70,22 +70,21 @@ int visitModule(struct dl_phdr_info* info, size_t, void* data) {
   size_t path_len = strnlen(path, 4000);
   uint32_t id_len = 0;
   const uint8_t* id = buildId(info, id_len);
-  RecordBuilder r(*ctx->stream, format::RecordType::Module, writer().nextSeq());
-  if (!r.ok()) return 1;
-  r.v(ctx->generation);
-  r.z(static_cast<int64_t>(info->dlpi_addr));
-  r.bytes(path, path_len);
-  r.bytes(id, id_len);
   uint32_t loads = 0;
   for (int i = 0; i < info->dlpi_phnum; ++i) loads += info->dlpi_phdr[i].p_type == PT_LOAD;
   if (loads > 32) loads = 32;
-  r.v(loads);
+  ElementRecordWriter r(*ctx->stream, writer().nextSeq(),
+                        format::Module{.generation = ctx->generation,
+                                       .load_bias = static_cast<int64_t>(info->dlpi_addr),
+                                       .path = {path, path_len},
+                                       .build_id = {reinterpret_cast<const char*>(id), id_len},
+                                       .segment_count = loads});
+  if (!r.ok()) return 1;
   uint32_t written = 0;
   for (int i = 0; i < info->dlpi_phnum && written < loads; ++i) {
     const ElfW(Phdr)& ph = info->dlpi_phdr[i];
     if (ph.p_type != PT_LOAD) continue;
-    r.v(ph.p_vaddr);
-    r.v(ph.p_memsz);
+    r.add(format::ModuleSegment{.vaddr = ph.p_vaddr, .memsz = ph.p_memsz});
     ++written;
   }
   r.commit();
@@ -113,12 +112,7 @@ uint32_t currentModuleMap(Stream& s) {
   uint32_t generation = g_generation + 1;
   WriteContext ctx{&s, generation, 0, false};
   dl_iterate_phdr(visitModule, &ctx);
-  {
-    RecordBuilder r(s, format::RecordType::ModuleMapBegin, writer().nextSeq(), 64);
-    r.v(generation);
-    r.v(ctx.count);
-    r.commit();
-  }
+  writeRecord(s, writer().nextSeq(), format::ModuleMapBegin{.generation = generation, .module_count = ctx.count});
   ctx.count = 0;
   ctx.write = true;
   dl_iterate_phdr(visitModule, &ctx);

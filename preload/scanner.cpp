@@ -152,47 +152,32 @@ struct Writer {
   uint8_t* rooted;  // per block: 0, or the RootKind of the first root found
 
   void begin(uint64_t count, uint8_t reason) {
-    RecordBuilder r(t.stream, format::RecordType::ScanBegin, writer().nextSeq(), 64);
-    if (!r.ok()) return;
-    r.v(sys::monotonicNs() - writer().startNs());
-    r.v(count);
-    r.v(reason);
-    r.commit();
+    writeRecord(t.stream, writer().nextSeq(),
+                format::ScanBegin{.time_ns = sys::monotonicNs() - writer().startNs(), .block_count = count, .reason = reason});
   }
   void blocks(const ScanBlock* b, size_t n) {
-    constexpr size_t kBatch = 500;  // <= 25 bytes each: under the 16 KiB record limit
+    constexpr size_t kBatch = 500;  // <= 30 bytes each: under the 16 KiB record limit
     for (size_t first = 0; first < n; first += kBatch) {
       size_t count = n - first < kBatch ? n - first : kBatch;
-      RecordBuilder r(t.stream, format::RecordType::ScanBlocks, writer().nextSeq(), 32 + count * 26);
+      ElementRecordWriter r(t.stream, writer().nextSeq(), format::ScanBlocks{.first_index = first, .count = count});
       if (!r.ok()) return;
-      r.v(first);
-      r.v(count);
-      uint64_t prev = 0;
-      for (size_t i = first; i < first + count; ++i) {
-        r.v(b[i].addr - prev);
-        prev = b[i].addr;
-        r.v(b[i].size);
-        r.v(b[i].stack);
-      }
+      for (size_t i = first; i < first + count; ++i)
+        r.add(format::ScanBlock{.address = b[i].addr, .size = b[i].size, .stack_id = b[i].stack});
       r.commit();
     }
   }
   void roots(size_t n) {
-    constexpr size_t kBatch = 1000;
+    constexpr size_t kBatch = 800;  // <= 20 bytes each
     size_t i = 0;
     while (i < n) {
       size_t count = 0;
       for (size_t j = i; j < n && count < kBatch; ++j) count += rooted[j] != 0;
       if (!count) break;
-      RecordBuilder r(t.stream, format::RecordType::ScanRoots, writer().nextSeq(), 32 + count * 12);
+      ElementRecordWriter r(t.stream, writer().nextSeq(), format::ScanRoots{.count = count});
       if (!r.ok()) return;
-      r.v(count);
-      uint64_t prev = 0;
       for (size_t written = 0; written < count; ++i) {
         if (!rooted[i]) continue;
-        r.v(i - prev);
-        prev = i;
-        r.v(rooted[i]);
+        r.add(format::ScanRoot{.block_index = i, .kind = rooted[i]});
         ++written;
       }
       r.commit();
@@ -208,28 +193,18 @@ struct Writer {
   }
   void flushEdges() {
     if (!pending_count) return;
-    RecordBuilder r(t.stream, format::RecordType::ScanEdges, writer().nextSeq(), 32 + pending_count * 20);
-    if (r.ok()) {
-      r.v(pending_count);
-      uint64_t prev = 0;
-      for (size_t i = 0; i < pending_count; ++i) {
-        r.z(static_cast<int64_t>(pending[i][0] - prev));
-        prev = pending[i][0];
-        r.z(static_cast<int64_t>(pending[i][1] - pending[i][0]));
-      }
-      r.commit();
-    }
+    ElementRecordWriter r(t.stream, writer().nextSeq(), format::ScanEdges{.count = pending_count});
+    for (size_t i = 0; i < pending_count; ++i) r.add(format::ScanEdge{.source = pending[i][0], .target = pending[i][1]});
+    r.commit();
     pending_count = 0;
   }
   void end(uint64_t start_ns, uint64_t words, uint64_t root_bytes) {
-    RecordBuilder r(t.stream, format::RecordType::ScanEnd, writer().nextSeq(), 64);
-    if (!r.ok()) return;
     uint64_t now = sys::monotonicNs();
-    r.v(now - writer().startNs());
-    r.v(words);
-    r.v(root_bytes);
-    r.v(now - start_ns);
-    r.commit();
+    writeRecord(t.stream, writer().nextSeq(),
+                format::ScanEnd{.time_ns = now - writer().startNs(),
+                                .words = words,
+                                .root_bytes = root_bytes,
+                                .duration_ns = now - start_ns});
   }
 };
 

@@ -199,8 +199,7 @@ bool TraceWriter::newChunk(Stream& s) {
   s.chunk = static_cast<uint8_t*>(p);
   s.pos = s.chunk + sizeof(ChunkHeader);
   s.end = s.chunk + chunk_size_;
-  s.prev_seq = 0;
-  s.prev_addr = 0;
+  s.deltas = format::ChunkDeltas{};
   return true;
 }
 
@@ -224,12 +223,5 @@ uint8_t* TraceWriter::reserveSlow(Stream& s, size_t size) {
   }
   return s.pos;
 }
-
-void RecordBuilder::bytes(const void* data, size_t n) {
-  v(n);
-  memcpy(p_, data, n);
-  p_ += n;
-}
-
 
 }  // namespace tidemark::preload

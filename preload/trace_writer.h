@@ -4,8 +4,9 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <new>
 
-#include "tidemark/trace_format.h"
+#include "tidemark/trace_codec.h"
 
 namespace tidemark::preload {
 
@@ -14,34 +15,10 @@ struct Stream {
   uint8_t* chunk;  // start of the mapped chunk, nullptr before the first record
   uint8_t* pos;
   uint8_t* end;
-  uint64_t prev_seq;
-  uint64_t prev_addr;
+  format::ChunkDeltas deltas;  // restart at zero in every chunk
   uint32_t id;
   uint32_t chunk_count;
   uint32_t generation;  // the trace generation this stream writes to (a fork starts a new one)
-};
-
-// A record being built: payload is written at `p`, then commit() publishes it.
-class RecordBuilder {
- public:
-  // max_size bounds what the caller will write (type, seq and payload).
-  RecordBuilder(Stream& s, format::RecordType type, uint64_t seq, size_t max_size = format::kMaxRecordSize);
-  bool ok() const { return start_ != nullptr; }
-  void v(uint64_t x) { p_ = format::putVarint(p_, x); }
-  void z(int64_t x) { p_ = format::putVarint(p_, format::zigzag(x)); }
-  void addr(uint64_t a) {
-    z(static_cast<int64_t>(a - stream_.prev_addr));
-    stream_.prev_addr = a;
-  }
-  void bytes(const void* data, size_t n);  // v length + bytes; n must fit the record budget
-  void commit();
-
- private:
-  Stream& stream_;
-  format::RecordType type_;
-  uint8_t* start_ = nullptr;
-  uint8_t* p_ = nullptr;
-  uint64_t seq_;
 };
 
 class TraceWriter {
@@ -90,20 +67,50 @@ class TraceWriter {
 extern TraceWriter g_trace_writer;
 inline TraceWriter& writer() { return g_trace_writer; }
 
-inline RecordBuilder::RecordBuilder(Stream& s, format::RecordType type, uint64_t seq, size_t max_size)
-    : stream_(s), type_(type), seq_(seq) {
-  start_ = writer().reserve(s, max_size);
-  if (!start_) return;
-  p_ = start_ + 1;
-  z(static_cast<int64_t>(seq - s.prev_seq));
+// Writes one record (trace_records.h) into the thread's stream. False when recording has stopped.
+template <class T>
+bool writeRecord(Stream& s, uint64_t seq, const T& record) {
+  uint8_t* start = writer().reserve(s, format::recordBound(record));
+  if (!start) return false;
+  format::RecordEncoder<T> encoder(start, s.deltas, seq, record);
+  s.pos = encoder.end();
+  format::publishRecord(start, T::kType);
+  return true;
 }
 
-inline void RecordBuilder::commit() {
-  if (!start_) return;
-  stream_.prev_seq = seq_;
-  stream_.pos = p_;
-  // The type byte goes last: a reader that sees it non-zero sees the whole record.
-  __atomic_store_n(start_, static_cast<uint8_t>(type_), __ATOMIC_RELEASE);
-}
+// A record with repeated elements: exactly the count its header declares must be added before
+// commit(). Nothing is visible to a reader until commit().
+template <class T>
+class ElementRecordWriter {
+ public:
+  ElementRecordWriter(Stream& s, uint64_t seq, const T& header)
+      : stream_(s), start_(writer().reserve(s, format::recordBound(header, header.*T::kCount))) {
+    if (start_) encoder_.emplace(start_, s.deltas, seq, header);
+  }
+  bool ok() const { return start_ != nullptr; }
+  void add(const typename T::Element& element) {
+    if (start_) encoder_->add(element);
+  }
+  void commit() {
+    if (!start_) return;
+    stream_.pos = encoder_->end();
+    format::publishRecord(start_, T::kType);
+  }
+
+ private:
+  // Constructed in place only when there is room; no allocation.
+  struct OptionalEncoder {
+    alignas(format::RecordEncoder<T>) unsigned char storage[sizeof(format::RecordEncoder<T>)];
+    bool present = false;
+    void emplace(uint8_t* start, format::ChunkDeltas& d, uint64_t seq, const T& header) {
+      new (storage) format::RecordEncoder<T>(start, d, seq, header);
+      present = true;
+    }
+    format::RecordEncoder<T>* operator->() { return reinterpret_cast<format::RecordEncoder<T>*>(storage); }
+  };
+  Stream& stream_;
+  uint8_t* start_;
+  OptionalEncoder encoder_;
+};
 
 }  // namespace tidemark::preload

@@ -141,18 +141,10 @@ StackId internFrames(ThreadState& t, const uint64_t* frames, uint32_t count) {
   StackId id = depot().intern(frames, count, is_new);
   if (is_new) {
     uint32_t generation = currentModuleMap(t.stream);
-    RecordBuilder r(t.stream, format::RecordType::StackDef, writer().nextSeq(), 32 + count * 11);
-    if (r.ok()) {
-      r.v(id);
-      r.v(generation);
-      r.v(count);
-      uint64_t prev = 0;
-      for (uint32_t i = 0; i < count; ++i) {
-        r.v(format::zigzag(static_cast<int64_t>(frames[i] - prev)) << 1);
-        prev = frames[i];
-      }
-      r.commit();
-    }
+    ElementRecordWriter r(t.stream, writer().nextSeq(),
+                          format::StackDef{.stack_id = id, .module_generation = generation, .frame_count = count});
+    for (uint32_t i = 0; i < count; ++i) r.add(format::StackFrame{.ip = frames[i]});
+    r.commit();
   }
   return id;
 }
@@ -494,14 +486,12 @@ void writeProcessInfo(ThreadState& t) {
   setExecutablePath(exe);
   static char cmdline[8192];
   size_t cmd_len = readSmallFile("/proc/self/cmdline", cmdline, sizeof cmdline);
-  RecordBuilder r(t.stream, format::RecordType::ProcessInfo, writer().nextSeq());
-  if (!r.ok()) return;
-  r.v(static_cast<uint64_t>(sys::getpid()));
-  r.v(static_cast<uint64_t>(sys::getppid()));
-  r.bytes(exe, strnlen(exe, 4000));
-  r.bytes(cmdline, cmd_len);
-  r.v(cgroupMemoryLimit());
-  r.commit();
+  writeRecord(t.stream, writer().nextSeq(),
+              format::ProcessInfo{.pid = static_cast<uint64_t>(sys::getpid()),
+                                  .ppid = static_cast<uint64_t>(sys::getppid()),
+                                  .exe = {exe, strnlen(exe, 4000)},
+                                  .cmdline = {cmdline, cmd_len},
+                                  .cgroup_limit = cgroupMemoryLimit()});
 }
 
 void writeSample(ThreadState& t) {
@@ -513,13 +503,11 @@ void writeSample(ThreadState& t) {
     const char* s = strchr(statm, ' ');
     if (s) rss = strtoull(s + 1, nullptr, 10) * g_page_size;
   }
-  RecordBuilder r(t.stream, format::RecordType::Sample, writer().nextSeq(), 32);
-  if (!r.ok()) return;
-  r.v(sys::monotonicNs() - writer().startNs());
-  r.v(rss);
-  r.v(aggregator().heapLive());
-  r.v(aggregator().mmapLive());
-  r.commit();
+  writeRecord(t.stream, writer().nextSeq(),
+              format::Sample{.time_ns = sys::monotonicNs() - writer().startNs(),
+                             .rss = rss,
+                             .heap = aggregator().heapLive(),
+                             .mmap = aggregator().mmapLive()});
 }
 
 // The scan signal only raises a flag: the scan runs on the sampler thread, not in a handler.
@@ -672,9 +660,7 @@ __attribute__((destructor)) void onExit() {
   // After main returned and the program's static destructors ran (this library was loaded
   // first, so its destructor runs last): what is unreachable now is lost.
   scanHeap(t, static_cast<uint8_t>(format::ScanReason::Exit));
-  RecordBuilder r(t.stream, format::RecordType::Exit, writer().nextSeq(), 32);
-  r.v(sys::monotonicNs() - writer().startNs());
-  r.commit();
+  writeRecord(t.stream, writer().nextSeq(), format::Exit{.time_ns = sys::monotonicNs() - writer().startNs()});
   t.busy = was_busy;
 }
 
@@ -692,15 +678,10 @@ extern "C" __attribute__((visibility("default"))) void tidemark_marker_v1(int ki
   t.busy = true;
   int saved_errno = errno;
   size_t len = text ? strnlen(text, 255) : 0;
-  {
-    RecordBuilder r(t.stream, tidemark::format::RecordType::Marker, writer().nextSeq(), 32 + len);
-    if (r.ok()) {
-      r.v(sys::monotonicNs() - writer().startNs());
-      r.v(static_cast<uint64_t>(kind));
-      r.bytes(text ? text : "", len);
-      r.commit();
-    }
-  }
+  writeRecord(t.stream, writer().nextSeq(),
+              tidemark::format::Marker{.time_ns = sys::monotonicNs() - writer().startNs(),
+                                       .kind = static_cast<uint64_t>(kind),
+                                       .text = {text ? text : "", len}});
   writeSample(t);
   errno = saved_errno;
   t.busy = false;

@@ -32,7 +32,9 @@ std::string e(const std::string& s) { return escapeXml(s); }
 
 // The timeline: RSS and heap as polylines over at most 1,500 points, the heap peak marked, and
 // one hover target per simulated date (thinned to at most 400).
-std::string timelineSvg(const ReplayResult& r, const GrowthFindings& g, const Death& death) {
+std::string timelineSvg(const ReplayResult& r, const Summary& s) {
+  const GrowthFindings& g = s.growth;
+  const Death& death = s.death;
   const auto& tl = r.timeline;
   const int W = 1100, H = 280, L = 70, B = 30, T = 10;
   std::string out = fmt::format(
@@ -41,7 +43,7 @@ std::string timelineSvg(const ReplayResult& r, const GrowthFindings& g, const De
   if (tl.size() < 2) return out + "<text x=\"10\" y=\"20\">no timeline samples in this trace</text></svg>\n";
   double t_end = static_cast<double>(std::max<uint64_t>(r.duration_ns, tl.back().time_ns));
   double y_max = 1;
-  for (const auto& s : tl) y_max = std::max({y_max, static_cast<double>(s.rss), static_cast<double>(s.heap)});
+  for (const TimelineSample& p : tl) y_max = std::max({y_max, static_cast<double>(p.rss), static_cast<double>(p.heap)});
   y_max = std::max(y_max, static_cast<double>(r.heap_peak)) * 1.05;
   auto X = [&](double t) { return L + (W - L - 10) * t / t_end; };
   auto Y = [&](double v) { return T + (H - T - B) * (1 - v / y_max); };
@@ -130,12 +132,13 @@ std::string timelineSvg(const ReplayResult& r, const GrowthFindings& g, const De
   if (death.kind != Death::Kind::None) {
     out += fmt::format("<g id=\"death-mark\"><line x1=\"{0:.1f}\" x2=\"{0:.1f}\" y1=\"{1}\" y2=\"{2}\" stroke=\"#000\" "
                        "stroke-width=\"2\"/><title>{3}</title></g>\n",
-                       X(static_cast<double>(death.time_ns)), T, H - B, e(deathHeadline(death)));
+                       X(static_cast<double>(death.time_ns)), T, H - B, e(deathHeadline(s)));
   }
-  if (death.limit && static_cast<double>(death.limit) <= y_max)
+  const uint64_t limit = s.limit.bytes;
+  if (limit && static_cast<double>(limit) <= y_max)
     out += fmt::format("<line id=\"limit-line\" x1=\"{}\" x2=\"{}\" y1=\"{:.1f}\" y2=\"{:.1f}\" stroke=\"#000\" "
                        "stroke-dasharray=\"8 4\"><title>memory limit {}</title></line>\n",
-                       L, W - 10, Y(static_cast<double>(death.limit)), Y(static_cast<double>(death.limit)), e(humanBytes(death.limit)));
+                       L, W - 10, Y(static_cast<double>(limit)), Y(static_cast<double>(limit)), e(humanBytes(limit)));
   out += "<text x=\"80\" y=\"24\" fill=\"#1f77b4\">RSS</text><text x=\"120\" y=\"24\" fill=\"#d62728\">heap</text>\n";
   if (shown)
     out += "<text x=\"170\" y=\"24\" fill=\"#ff7f0e\">growth</text><text x=\"230\" y=\"24\" fill=\"#2ca02c\">plateau</text>"
@@ -151,8 +154,9 @@ std::string row(const std::vector<std::string>& cells) {
 
 }  // namespace
 
-std::string htmlReport(const Summary& s, const ReportFlames& flames) {
-  const ReplayResult& r = *s.run;
+std::string htmlReport(const TraceAnalysis& analysis, const ReportFlames& flames) {
+  const ReplayResult& r = analysis.run();
+  const Summary& s = analysis.summary();
   std::string cmd;
   for (const std::string& a : r.argv) cmd += (cmd.empty() ? "" : " ") + a;
   if (cmd.empty()) cmd = r.exe;
@@ -171,13 +175,14 @@ std::string htmlReport(const Summary& s, const ReportFlames& flames) {
   out += row({"process", e(fmt::format("pid {}, ran {}, {}", r.pid, humanDuration(r.duration_ns), describeEnd(r.end)))});
   out += row({"peak heap", e(fmt::format("{} at {}", humanBytes(r.heap_peak), humanDuration(r.heap_peak_time_ns)))});
   out += row({"peak RSS", e(fmt::format("{} at {}", humanBytes(r.rss_peak), humanDuration(r.rss_peak_time_ns)))});
-  if (r.memory_limit) out += row({"memory limit", e(humanBytes(r.memory_limit))});
+  if (s.limit.bytes)
+    out += row({"memory limit", e(fmt::format("{} ({})", humanBytes(s.limit.bytes), limitSourceText(s.limit.source)))});
   out += row({"calls", e(fmt::format("{} allocations, {} frees", groupedNumber(r.allocations), groupedNumber(r.frees)))});
   out += "</table>\n";
 
   if (s.death.kind != Death::Kind::None)
-    out += "<p id=\"death\"><b>" + e(deathHeadline(s.death)) + "</b><br>" + e(s.death.evidence) + "</p>\n";
-  out += "<h2>Memory over time</h2>\n" + timelineSvg(r, s.growth, s.death);
+    out += "<p id=\"death\"><b>" + e(deathHeadline(s)) + "</b><br>" + e(s.death.evidence) + "</p>\n";
+  out += "<h2>Memory over time</h2>\n" + timelineSvg(r, s);
 
   out += "<h2>Flamegraph</h2>\n<div class=\"tabs\">"
          "<button id=\"tab-peak\" class=\"on\" data-flame=\"peak\">at the peak</button>"
@@ -226,8 +231,8 @@ std::string htmlReport(const Summary& s, const ReportFlames& flames) {
   if (s.growth.process.available) {
     const ProcessTrend& p = s.growth.process;
     out += "<p id=\"rss-trend\">RSS: " + e(trendName(p.rss.trend));
-    if (p.limit && p.seconds_to_limit > 0)
-      out += e(fmt::format("; the limit of {} is reached in {} at this rate", humanBytes(p.limit),
+    if (s.limit.bytes && p.seconds_to_limit > 0)
+      out += e(fmt::format("; the limit of {} is reached in {} at this rate", humanBytes(s.limit.bytes),
                            humanDuration(static_cast<uint64_t>(p.seconds_to_limit * 1e9))));
     out += "</p>\n";
   }

@@ -7,7 +7,7 @@
 #include <vector>
 
 #include "flamegraph.h"
-#include "summary.h"
+#include "analysis.h"
 
 namespace tidemark {
 
@@ -15,7 +15,7 @@ struct ReportFlames {
   std::vector<FlameStack> peak, leaked, allocated;
 };
 
-std::string htmlReport(const Summary& s, const ReportFlames& flames);
+std::string htmlReport(const TraceAnalysis& analysis, const ReportFlames& flames);
 
 // The flame stacks of one metric from the summary's groups ("peak", "leaked", "allocated", "temporary").
 std::vector<FlameStack> flameStacks(const std::vector<StackGroup>& groups, const std::string& metric);

@@ -110,15 +110,16 @@ void writeFindings(std::ostream& out, const Summary& s) {
   if (g.process.available) {
     const ProcessTrend& p = g.process;
     out << fmt::format("  RSS: {}, {}/h over the last 40% of the run\n", trendName(p.rss.trend), signedBytes(p.rss_rate_per_hour));
-    if (p.limit) {
+    if (s.limit.bytes) {
+      std::string limit = fmt::format("limit {} ({})", humanBytes(s.limit.bytes), limitSourceText(s.limit.source));
       if (p.seconds_to_limit == 0)
-        out << fmt::format("  limit {} ({}): already reached\n", humanBytes(p.limit), p.limit_source);
+        out << fmt::format("  {}: already reached\n", limit);
       else if (p.seconds_to_limit > 0)
-        out << fmt::format("  limit {} ({}): reached in {}{} at this rate\n", humanBytes(p.limit), p.limit_source,
+        out << fmt::format("  {}: reached in {}{} at this rate\n", limit,
                            humanDuration(static_cast<uint64_t>(p.seconds_to_limit * 1e9)),
                            p.days_to_limit >= 0 ? fmt::format(" (about {:.0f} simulated days)", p.days_to_limit) : "");
       else
-        out << fmt::format("  limit {} ({}): not on course to reach it\n", humanBytes(p.limit), p.limit_source);
+        out << fmt::format("  {}: not on course to reach it\n", limit);
     }
   }
   if (!g.available) {
@@ -133,7 +134,7 @@ void writeFindings(std::ostream& out, const Summary& s) {
     out << fmt::format("  {}\n      {}\n", siteName(t.frames.front()), describeVerdict(t, g.simulated_days >= 2));
 }
 
-nlohmann::json growthJson(const GrowthFindings& g) {
+nlohmann::json growthJson(const GrowthFindings& g, const EffectiveLimit& limit) {
   nlohmann::json sites = nlohmann::json::array();
   for (const SiteTrend& t : g.sites) {
     const TrendVerdict& v = t.verdict;
@@ -160,8 +161,8 @@ nlohmann::json growthJson(const GrowthFindings& g) {
     const ProcessTrend& p = g.process;
     process = {{"rss_verdict", trendName(p.rss.trend)},
                {"rss_rate_bytes_per_hour", p.rss_rate_per_hour},
-               {"limit_bytes", p.limit},
-               {"limit_source", p.limit_source},
+               {"limit_bytes", limit.bytes},
+               {"limit_source", limitSourceKey(limit.source)},
                {"seconds_to_limit", p.seconds_to_limit},
                {"days_to_limit", p.days_to_limit}};
   }
@@ -220,7 +221,8 @@ nlohmann::json lostJson(const LeakGraph& g) {
 
 }  // namespace
 
-std::string deathHeadline(const Death& d) {
+std::string deathHeadline(const Summary& s) {
+  const Death& d = s.death;
   const char* what = d.kind == Death::Kind::OomKilled   ? "OOM-killed"
                      : d.kind == Death::Kind::OomLikely ? "Probably OOM-killed"
                      : d.kind == Death::Kind::Killed    ? "Killed"
@@ -229,7 +231,7 @@ std::string deathHeadline(const Death& d) {
   std::string when = humanDuration(d.time_ns);
   if (!d.simulation_date.empty()) when += fmt::format(" (simulation date {})", d.simulation_date);
   return fmt::format("{} at {} with RSS {}{}", what, when, humanBytes(d.rss),
-                     d.limit ? " of limit " + humanBytes(d.limit) : std::string());
+                     s.limit.bytes ? " of limit " + humanBytes(s.limit.bytes) : std::string());
 }
 
 namespace {
@@ -248,9 +250,12 @@ const char* deathKindName(Death::Kind k) {
 void writeDeath(std::ostream& out, const Summary& s) {
   const Death& d = s.death;
   if (d.kind == Death::Kind::None) return;
-  out << deathHeadline(d) << '\n';
+  out << deathHeadline(s) << '\n';
   out << "  evidence: " << d.evidence;
-  if (d.usage) out << fmt::format("; the cgroup's memory use peaked at {}", humanBytes(d.usage));
+  if (d.usage_source == Death::Usage::CgroupPeak)
+    out << fmt::format("; the cgroup's memory use peaked at {}", humanBytes(d.usage));
+  else if (d.usage_source == Death::Usage::WatchdogRss)
+    out << fmt::format("; the watchdog saw RSS {} when it killed", humanBytes(d.usage));
   out << '\n';
   out << fmt::format("  held at death: {} of heap in {} blocks (user code), by stack:\n", humanBytes(s.leaked_bytes),
                      groupedNumber(s.leaked_blocks));
@@ -285,7 +290,7 @@ nlohmann::json deathJson(const Summary& s) {
           {"time_ns", d.time_ns},
           {"simulation_date", d.simulation_date},
           {"rss", d.rss},
-          {"limit", d.limit},
+          {"limit", s.limit.bytes},
           {"usage", d.usage},
           {"evidence", d.evidence},
           {"held_bytes", s.leaked_bytes},
@@ -295,24 +300,20 @@ nlohmann::json deathJson(const Summary& s) {
 
 }  // namespace
 
-void writeSummaryText(std::ostream& out, const Summary& s, bool full) {
-  const ReplayResult& r = *s.run;
+void writeSummaryText(std::ostream& out, const TraceAnalysis& analysis, bool full) {
+  const ReplayResult& r = analysis.run();
+  const Summary& s = analysis.summary();
   writeDeath(out, s);
   for (const std::string& w : r.warnings) out << "warning: " << w << '\n';
   for (const std::string& e : r.tracker_errors) out << "warning: the tracker stopped early: " << e << '\n';
   std::string cmd;
   for (const std::string& a : r.argv) cmd += (cmd.empty() ? "" : " ") + a;
-  out << fmt::format("trace     {} ({}, {})\n", s.trace_path, humanBytes(s.trace_bytes),
+  out << fmt::format("trace     {} ({}, {})\n", analysis.tracePath(), humanBytes(analysis.traceBytes()),
                      r.aggregated ? "aggregated" : "full event log");
   out << fmt::format("command   {}\n", cmd.empty() ? r.exe : cmd);
   out << fmt::format("process   pid {}, ran {}, {}\n", r.pid, humanDuration(r.duration_ns), describeEnd(r.end));
-  if (r.run_limit.bytes)
-    out << fmt::format("limit     {} ({})\n", humanBytes(r.run_limit.bytes),
-                       r.run_limit.kind == static_cast<uint32_t>(format::LimitKind::Watchdog)
-                           ? "tidemark run --memory-limit, enforced by its RSS watchdog"
-                           : "tidemark run --memory-limit, a cgroup");
-  else if (r.memory_limit)
-    out << fmt::format("limit     {} (cgroup memory limit)\n", humanBytes(r.memory_limit));
+  if (s.limit.bytes)
+    out << fmt::format("limit     {} ({})\n", humanBytes(s.limit.bytes), limitSourceText(s.limit.source));
   out << fmt::format("peak heap {} ({} bytes) at {}\n", humanBytes(r.heap_peak), groupedNumber(r.heap_peak),
                      humanDuration(r.heap_peak_time_ns));
   out << fmt::format("peak RSS  {} at {}\n", humanBytes(r.rss_peak), humanDuration(r.rss_peak_time_ns));
@@ -340,8 +341,9 @@ void writeSummaryText(std::ostream& out, const Summary& s, bool full) {
   writeFindings(out, s);
 }
 
-nlohmann::json summaryJson(const Summary& s) {
-  const ReplayResult& r = *s.run;
+nlohmann::json summaryJson(const TraceAnalysis& analysis) {
+  const ReplayResult& r = analysis.run();
+  const Summary& s = analysis.summary();
   nlohmann::json end = {{"state", "unknown"}};
   switch (r.end.state) {
     case EndState::Exited: end = {{"state", "exited"}, {"code", r.end.code}}; break;
@@ -351,14 +353,15 @@ nlohmann::json summaryJson(const Summary& s) {
   }
   end["description"] = describeEnd(r.end);
   return {
-      {"trace", s.trace_path},
-      {"trace_bytes", s.trace_bytes},
+      {"trace", analysis.tracePath()},
+      {"trace_bytes", analysis.traceBytes()},
       {"mode", r.aggregated ? "aggregate" : "full"},
       {"pid", r.pid},
       {"ppid", r.ppid},
       {"exe", r.exe},
       {"argv", r.argv},
-      {"memory_limit", r.run_limit.bytes ? r.run_limit.bytes : r.memory_limit},
+      {"memory_limit", s.limit.bytes},
+      {"memory_limit_source", limitSourceKey(s.limit.source)},
       {"duration_ns", r.duration_ns},
       {"end", end},
       {"death", deathJson(s)},
@@ -384,7 +387,7 @@ nlohmann::json summaryJson(const Summary& s) {
         {"runtime_blocks", s.runtime_leaked_blocks},
         {"stacks", groupsJson(s.leaks)}}},
       {"timeline_samples", r.timeline.size()},
-      {"findings", growthJson(s.growth)},
+      {"findings", growthJson(s.growth, s.limit)},
       {"heap_scan", lostJson(s.lost)},
       {"warnings", r.warnings},
       {"tracker_errors", r.tracker_errors},

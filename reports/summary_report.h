@@ -5,16 +5,16 @@
 
 #include <nlohmann/json.hpp>
 
-#include "summary.h"
+#include "analysis.h"
 
 namespace tidemark {
 
-void writeSummaryText(std::ostream& out, const Summary& s, bool full);
-nlohmann::json summaryJson(const Summary& s);
+void writeSummaryText(std::ostream& out, const TraceAnalysis& analysis, bool full);
+nlohmann::json summaryJson(const TraceAnalysis& analysis);
 
 // "OOM-killed at 170 ms (simulation date 2020-10-19) with RSS 79.8 MiB of limit 64.0 MiB", or
 // empty when the process did not die.
-std::string deathHeadline(const Death& d);
+std::string deathHeadline(const Summary& s);
 
 // "exited with code 0", "killed by SIGKILL", ...
 std::string describeEnd(const ProcessEnd& end);

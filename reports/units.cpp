@@ -42,4 +42,6 @@ std::string signalName(int sig) {
   return abbrev ? fmt::format("SIG{}", abbrev) : fmt::format("signal {}", sig);
 }
 
+std::string signedPercent(double percent) { return fmt::format("{:+.1f}%", percent); }
+
 }  // namespace tidemark

@@ -1,5 +1,6 @@
 // The tidemark trace format: the one definition shared by the writer (preload/), the reader
-// (analyzer/) and the tests. Documented in docs/trace-format.md; change both together and bump
+// (analyzer/) and the tests. This header: the file layout and the values of enumerated fields;
+// trace_records.h: every record; trace_codec.h: their encoding. Documented in docs/trace-format.md; change both together and bump
 // kVersion when a reader of the previous version could misread the new one.
 //
 // This header is included inside the target process: plain C++ only, no allocation, no exceptions.
@@ -92,61 +93,8 @@ struct ChunkHeader {
 };
 static_assert(sizeof(ChunkHeader) == 16);
 
-// Records follow the chunk header back to back:
-//
-//   +------+----------------+---------...
-//   | type | seq delta (v)  | payload (fields below, v = LEB128 varint, z = zigzag varint)
-//   +------+----------------+---------...
-//
-// `type` is written last, after the payload, so a record whose type byte is non-zero is complete;
-// a zero type byte ends the chunk. seq is a process-wide counter: merging all streams by seq gives
-// the order in which the events happened (a free is numbered before the memory is released, an
-// allocation after it was obtained, so address reuse across threads orders correctly).
-// Delta state (previous seq, previous address, previous ip) restarts at zero in every chunk, so
-// each chunk decodes on its own.
-enum class RecordType : uint8_t {
-  End = 0,
-  // v pid, v ppid, s exe, s cmdline (NUL-separated argv), v cgroup memory limit (0 = none)
-  ProcessInfo = 1,
-  // v generation, v module count: a full module map follows as Module records
-  ModuleMapBegin = 2,
-  // v generation, z load bias, s path, s build-id (raw bytes), v segment count,
-  // then per PT_LOAD segment: v vaddr, v memsz (relative to the bias)
-  Module = 3,
-  // v stack id, v module-map generation, v frame count, frames (leaf first):
-  //   native frame:      v (zigzag(ip - previous ip) << 1)
-  //   interpreted frame: v (code id << 1 | 1), v line
-  // Every native ip is a return address (the preload's own frames are dropped): symbolize ip - 1.
-  StackDef = 4,
-  Alloc = 5,    // v stack id, z address delta, v size
-  Free = 6,     // z address delta
-  Realloc = 7,  // v stack id, z old address delta, z new address delta, v size
-  Mmap = 8,     // v stack id, z address delta, v size          (anonymous mappings only)
-  Munmap = 9,   // z address delta, v size
-  Mremap = 10,  // v stack id, z old address delta, v old size, z new address delta, v new size
-  Sample = 11,  // v time ns since start, v rss bytes, v heap bytes, v mmap bytes (both 0 in a full log)
-  Marker = 12,  // v time ns, v marker kind, s text
-  CodeObject = 13,  // v code id, s function, s file, v first line   (interpreted code, reserved)
-  Exit = 14,        // v time ns: the process called exit() / returned from main
-  ProcessEnd = 15,  // v time ns, v status kind (EndKind), v code: written by the `tidemark run` wrapper
-  TrackerError = 16,  // v time ns, s message: the tracker stopped recording for the reason given
-  ThreadName = 17,    // v tid, s name   (reserved)
-  // The heap graph from a conservative scan (at exit, or on the scan signal). Blocks are numbered
-  // in address order; every index below refers to that numbering.
-  ScanBegin = 18,   // v time ns, v live block count, v reason (ScanReason)
-  ScanBlocks = 19,  // v first index, v n, n x (v address delta from the previous, v size, v stack id)
-  ScanRoots = 20,   // v n, n x (v index delta from the previous, v root kind (RootKind))
-  ScanEdges = 21,   // v n, n x (z source delta from the previous source, z target - source)
-  ScanEnd = 22,     // v time ns, v words scanned, v root bytes scanned, v duration ns
-  // Written by `tidemark run --memory-limit`: the limit it ran the process under and how (LimitKind).
-  MemoryLimit = 23,  // v limit bytes, v kind
-  // Written by `tidemark run` when the out-of-memory killer ended the process: when, the evidence
-  // (OomEvidence), and the memory in use at the limit (the cgroup's peak usage, or the RSS that
-  // tidemark's watchdog saw).
-  OomKill = 24,  // v time ns, v evidence, v usage bytes
-  Count
-};
-// s = v length followed by that many bytes.
+// Records follow the chunk header back to back: trace_records.h defines each one, trace_codec.h
+// how they are encoded.
 
 enum class EndKind : uint8_t { Exited = 1, Signaled = 2 };
 
@@ -158,38 +106,6 @@ enum class OomEvidence : uint8_t { CgroupEvents = 1, CgroupOomControl = 2, Watch
 enum class RootKind : uint8_t { Stack = 1, Data = 2, Other = 3 };
 
 enum class MarkerKind : uint8_t { Text = 0, SimulationDate = 1, PhaseBegin = 2, PhaseEnd = 3 };
-
-inline const char* recordTypeName(RecordType t) {
-  switch (t) {
-    case RecordType::End: return "End";
-    case RecordType::ProcessInfo: return "ProcessInfo";
-    case RecordType::ModuleMapBegin: return "ModuleMapBegin";
-    case RecordType::Module: return "Module";
-    case RecordType::StackDef: return "StackDef";
-    case RecordType::Alloc: return "Alloc";
-    case RecordType::Free: return "Free";
-    case RecordType::Realloc: return "Realloc";
-    case RecordType::Mmap: return "Mmap";
-    case RecordType::Munmap: return "Munmap";
-    case RecordType::Mremap: return "Mremap";
-    case RecordType::Sample: return "Sample";
-    case RecordType::Marker: return "Marker";
-    case RecordType::CodeObject: return "CodeObject";
-    case RecordType::Exit: return "Exit";
-    case RecordType::ProcessEnd: return "ProcessEnd";
-    case RecordType::TrackerError: return "TrackerError";
-    case RecordType::ThreadName: return "ThreadName";
-    case RecordType::ScanBegin: return "ScanBegin";
-    case RecordType::ScanBlocks: return "ScanBlocks";
-    case RecordType::ScanRoots: return "ScanRoots";
-    case RecordType::ScanEdges: return "ScanEdges";
-    case RecordType::ScanEnd: return "ScanEnd";
-    case RecordType::MemoryLimit: return "MemoryLimit";
-    case RecordType::OomKill: return "OomKill";
-    case RecordType::Count: break;
-  }
-  return "?";
-}
 
 // ---- varint helpers, used by both sides --------------------------------------------------------
 

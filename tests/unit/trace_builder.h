@@ -1,5 +1,5 @@
-// Builds trace files record by record for unit and golden tests, with the same encoding as the
-// preload (trace_format.h), so the reader and replay can be tested on exactly known events.
+// Builds trace files record by record for unit and golden tests, with the preload's own encoder
+// (trace_codec.h), so the reader and replay can be tested on exactly known events.
 #pragma once
 
 #include <cstdint>
@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "tidemark/trace_format.h"
+#include "tidemark/trace_codec.h"
 
 namespace tmtest {
 
@@ -19,6 +19,27 @@ class TraceBuilder {
     current_ = stream;
     return *this;
   }
+
+  // Any record of trace_records.h, with its elements when it has them.
+  template <class T>
+  TraceBuilder& record(uint64_t seq, const T& rec) {
+    return record(seq, rec, std::vector<typename ElementOf<T>::type>{});
+  }
+  template <class T, class E>
+  TraceBuilder& record(uint64_t seq, const T& rec, const std::vector<E>& elements) {
+    size_t bound = tidemark::format::recordBound(rec, elements.size());
+    StreamState& s = streamFor(bound);
+    std::vector<uint8_t>& chunk = s.chunks.back();
+    size_t at = chunk.size();
+    chunk.resize(at + bound);
+    tidemark::format::RecordEncoder<T> encoder(chunk.data() + at, s.deltas, seq, rec);
+    if constexpr (tidemark::format::HasElements<T>)
+      for (const E& e : elements) encoder.add(e);
+    chunk[at] = static_cast<uint8_t>(T::kType);
+    chunk.resize(static_cast<size_t>(encoder.end() - chunk.data()));
+    return *this;
+  }
+
   TraceBuilder& processInfo(uint64_t seq, uint64_t pid, const std::string& exe, const std::string& cmdline);
   TraceBuilder& stackDef(uint64_t seq, uint32_t id, const std::vector<uint64_t>& frames);
   TraceBuilder& alloc(uint64_t seq, uint32_t stack, uint64_t addr, uint64_t size);
@@ -29,25 +50,24 @@ class TraceBuilder {
   TraceBuilder& sample(uint64_t seq, uint64_t time_ns, uint64_t rss);
   TraceBuilder& exit(uint64_t seq, uint64_t time_ns);
 
-  // Writes the trace and returns its bytes too.
-  std::string write(const std::string& path) const;
+  // Writes the trace and returns its bytes too. flags: the header's (kFlagAggregate).
+  std::string write(const std::string& path, uint32_t flags = 0) const;
 
  private:
+  template <class T>
+  struct ElementOf {
+    using type = char;
+  };
+  template <tidemark::format::HasElements T>
+  struct ElementOf<T> {
+    using type = typename T::Element;
+  };
   struct StreamState {
     std::vector<std::vector<uint8_t>> chunks;
-    uint64_t prev_seq = 0, prev_addr = 0;
+    tidemark::format::ChunkDeltas deltas{};
   };
-  struct Rec {
-    TraceBuilder& b;
-    StreamState& s;
-    std::vector<uint8_t> bytes;
-    void v(uint64_t x);
-    void z(int64_t x) { v(tidemark::format::zigzag(x)); }
-    void addr(uint64_t a);
-    void str(const std::string& t);
-  };
-  Rec begin(tidemark::format::RecordType type, uint64_t seq);
-  void finish(Rec& r);
+  // The current stream, with a chunk that has room for `bound` more bytes.
+  StreamState& streamFor(size_t bound);
 
   uint32_t chunk_size_;
   uint32_t current_ = 1;

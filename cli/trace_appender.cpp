@@ -11,7 +11,7 @@
 #include <fmt/format.h>
 
 #include "error.h"
-#include "tidemark/trace_format.h"
+#include "tidemark/trace_codec.h"
 
 namespace tidemark {
 
@@ -32,33 +32,25 @@ void appendProcessEnd(const std::string& path, const WrapperRecords& end) {
   uint64_t index = __atomic_fetch_add(&h->chunks_allocated, 1, __ATOMIC_RELAXED);
   uint64_t offset = h->header_size + index * h->chunk_size;
 
-  std::vector<uint8_t> chunk(4096 + 64, 0);
+  std::vector<uint8_t> chunk(4096, 0);
   format::ChunkHeader ch{format::kChunkMagic, format::kWrapperStream, 0, 0};
   memcpy(chunk.data(), &ch, sizeof ch);
   uint8_t* p = chunk.data() + sizeof ch;
   // Every record gets seq 2^64-1 (after every event of the process); within the chunk they keep
   // this order.
-  bool first = true;
-  auto record = [&](format::RecordType type) {
-    *p++ = static_cast<uint8_t>(type);
-    p = format::putVarint(p, format::zigzag(first ? -1 : 0));
-    first = false;
+  constexpr uint64_t kAfterEverything = ~0ull;
+  format::ChunkDeltas deltas{};
+  auto add = [&](const auto& record) {
+    format::RecordEncoder encoder(p, deltas, kAfterEverything, record);
+    format::publishRecord(p, record.kType);
+    p = encoder.end();
   };
-  if (end.limit) {
-    record(format::RecordType::MemoryLimit);
-    p = format::putVarint(p, end.limit);
-    p = format::putVarint(p, end.limit_kind);
-  }
-  if (end.oom_killed) {
-    record(format::RecordType::OomKill);
-    p = format::putVarint(p, end.time_ns);
-    p = format::putVarint(p, end.oom_evidence);
-    p = format::putVarint(p, end.oom_usage);
-  }
-  record(format::RecordType::ProcessEnd);
-  p = format::putVarint(p, end.time_ns);
-  p = format::putVarint(p, static_cast<uint64_t>(end.signaled ? format::EndKind::Signaled : format::EndKind::Exited));
-  p = format::putVarint(p, static_cast<uint64_t>(end.code));
+  if (end.limit) add(format::MemoryLimit{.bytes = end.limit, .kind = end.limit_kind});
+  if (end.oom_killed) add(format::OomKill{.time_ns = end.time_ns, .evidence = end.oom_evidence, .usage = end.oom_usage});
+  add(format::ProcessEnd{
+      .time_ns = end.time_ns,
+      .kind = static_cast<uint64_t>(end.signaled ? format::EndKind::Signaled : format::EndKind::Exited),
+      .code = static_cast<uint64_t>(end.code)});
   // The chunk keeps the file a whole number of chunks long, so a reader can tell a cut file.
   bool ok = ftruncate(fd, static_cast<off_t>(offset + h->chunk_size)) == 0 &&
             pwrite(fd, chunk.data(), chunk.size(), static_cast<off_t>(offset)) == static_cast<ssize_t>(chunk.size());

@@ -1,0 +1,373 @@
+// Every record of the trace, defined once: its type code, a plain struct of its fields, and the
+// order and encoding of those fields on the wire (each struct's `fields`, read by the encoder, the
+// decoder and the documentation alike: see trace_codec.h). docs/trace-format.md's record table is
+// generated from these definitions and a test checks that it matches.
+//
+// Included inside the target process: no allocation, no exceptions, nothing from libstdc++'s
+// runtime (std::string_view is used for its layout only).
+#pragma once
+
+#include <cstdint>
+#include <string_view>
+
+#include "tidemark/trace_format.h"
+
+namespace tidemark::format {
+
+// The record types: X(name, code). A code is never reused; a new record gets the next code and a
+// new format version.
+#define TIDEMARK_RECORD_TYPES(X) \
+  X(ProcessInfo, 1)              \
+  X(ModuleMapBegin, 2)           \
+  X(Module, 3)                   \
+  X(StackDef, 4)                 \
+  X(Alloc, 5)                    \
+  X(Free, 6)                     \
+  X(Realloc, 7)                  \
+  X(Mmap, 8)                     \
+  X(Munmap, 9)                   \
+  X(Mremap, 10)                  \
+  X(Sample, 11)                  \
+  X(Marker, 12)                  \
+  X(CodeObject, 13)              \
+  X(Exit, 14)                    \
+  X(ProcessEnd, 15)              \
+  X(TrackerError, 16)            \
+  X(ThreadName, 17)              \
+  X(ScanBegin, 18)               \
+  X(ScanBlocks, 19)              \
+  X(ScanRoots, 20)               \
+  X(ScanEdges, 21)               \
+  X(ScanEnd, 22)                 \
+  X(MemoryLimit, 23)             \
+  X(OomKill, 24)
+
+enum class RecordType : uint8_t {
+  End = 0,  // a zero type byte ends a chunk
+#define TIDEMARK_RECORD_ENUM(name, code) name = code,
+  TIDEMARK_RECORD_TYPES(TIDEMARK_RECORD_ENUM)
+#undef TIDEMARK_RECORD_ENUM
+  Count
+};
+
+inline const char* recordTypeName(RecordType t) {
+  switch (t) {
+#define TIDEMARK_RECORD_NAME(name, code) \
+  case RecordType::name: return #name;
+    TIDEMARK_RECORD_TYPES(TIDEMARK_RECORD_NAME)
+#undef TIDEMARK_RECORD_NAME
+    case RecordType::End:
+    case RecordType::Count: break;
+  }
+  return "?";
+}
+
+// How each record's fields are written (the visitor F decides what is done with them):
+//   f.varint(name, x)        v  LEB128
+//   f.signedVarint(name, x)  z  zigzag LEB128
+//   f.address(name, x)       a  z delta from the previous address written in the same chunk
+//   f.bytes(name, s)         s  v length, then the bytes
+// A record with repeated elements (`Element`, counted by the field `kCount`) writes its fields, then
+// that many elements, whose fields may also use:
+//   f.ascending(name, x, previous)  v  x − the same field of the previous element (0 for the first)
+//   f.delta(name, x, previous)      z  x − the same field of the previous element
+//   f.relative(name, x, base)       z  x − another field of the same element
+//   f.frame(name, frame, previous)     a stack frame (StackFrame below)
+
+// ---- the process -----------------------------------------------------------------------------
+
+struct ProcessInfo {
+  static constexpr RecordType kType = RecordType::ProcessInfo;
+  static constexpr const char* kAbout = "who the process is; written first";
+  uint64_t pid = 0, ppid = 0;
+  std::string_view exe;      // /proc/self/exe
+  std::string_view cmdline;  // argv, NUL-separated
+  uint64_t cgroup_limit = 0;  // the tightest memory limit of the process's cgroups at start, 0 = none
+  template <class F, class R> static bool fields(F& f, R& r) {
+    return f.varint("pid", r.pid) && f.varint("ppid", r.ppid) && f.bytes("exe", r.exe) &&
+           f.bytes("cmdline", r.cmdline) && f.varint("cgroup_limit", r.cgroup_limit);
+  }
+};
+
+struct ModuleMapBegin {
+  static constexpr RecordType kType = RecordType::ModuleMapBegin;
+  static constexpr const char* kAbout = "a new module map follows as Module records";
+  uint64_t generation = 0, module_count = 0;
+  template <class F, class R> static bool fields(F& f, R& r) {
+    return f.varint("generation", r.generation) && f.varint("module_count", r.module_count);
+  }
+};
+
+struct ModuleSegment {  // a PT_LOAD segment, relative to the module's load bias
+  uint64_t vaddr = 0, memsz = 0;
+  template <class F, class R> static bool fields(F& f, R& r, const ModuleSegment&) {
+    return f.varint("vaddr", r.vaddr) && f.varint("memsz", r.memsz);
+  }
+};
+
+struct Module {
+  static constexpr RecordType kType = RecordType::Module;
+  static constexpr const char* kAbout = "one loaded object (executable or shared library) of a module map";
+  uint64_t generation = 0;
+  int64_t load_bias = 0;
+  std::string_view path;
+  std::string_view build_id;  // raw bytes
+  uint64_t segment_count = 0;
+  using Element = ModuleSegment;
+  static constexpr uint64_t Module::*kCount = &Module::segment_count;
+  static constexpr uint64_t kMaxElements = 64;
+  template <class F, class R> static bool fields(F& f, R& r) {
+    return f.varint("generation", r.generation) && f.signedVarint("load_bias", r.load_bias) &&
+           f.bytes("path", r.path) && f.bytes("build_id", r.build_id) && f.varint("segment_count", r.segment_count);
+  }
+};
+
+// One frame of a stack, leaf first. Native: a return address (the preload's own frames are
+// dropped; symbolize ip - 1), written as v (zigzag(ip − previous ip) << 1). Interpreted (code of an
+// interpreter such as CPython): v (code id << 1 | 1), v line; its ip repeats the previous frame's,
+// so the next native frame's delta is from the last native ip.
+struct StackFrame {
+  bool interpreted = false;
+  uint64_t ip = 0;
+  uint64_t code_id = 0, line = 0;
+  template <class F, class R> static bool fields(F& f, R& r, const StackFrame& previous) {
+    return f.frame("frame", r, previous);
+  }
+};
+
+struct StackDef {
+  static constexpr RecordType kType = RecordType::StackDef;
+  static constexpr const char* kAbout = "a stack, written the first time it is seen; events refer to it by id";
+  uint64_t stack_id = 0, module_generation = 0, frame_count = 0;
+  using Element = StackFrame;
+  static constexpr uint64_t StackDef::*kCount = &StackDef::frame_count;
+  static constexpr uint64_t kMaxElements = 4 * kMaxFrames;
+  template <class F, class R> static bool fields(F& f, R& r) {
+    return f.varint("stack_id", r.stack_id) && f.varint("module_generation", r.module_generation) &&
+           f.varint("frame_count", r.frame_count);
+  }
+};
+
+// ---- events (full mode) ----------------------------------------------------------------------
+
+struct Alloc {
+  static constexpr RecordType kType = RecordType::Alloc;
+  static constexpr const char* kAbout = "a block from the malloc family";
+  uint64_t stack_id = 0, address = 0, size = 0;
+  template <class F, class R> static bool fields(F& f, R& r) {
+    return f.varint("stack_id", r.stack_id) && f.address("address", r.address) && f.varint("size", r.size);
+  }
+};
+
+struct Free {
+  static constexpr RecordType kType = RecordType::Free;
+  static constexpr const char* kAbout = "a block released (numbered before the memory is)";
+  uint64_t address = 0;
+  template <class F, class R> static bool fields(F& f, R& r) { return f.address("address", r.address); }
+};
+
+struct Realloc {
+  static constexpr RecordType kType = RecordType::Realloc;
+  static constexpr const char* kAbout = "a block moved or resized by realloc";
+  uint64_t stack_id = 0, old_address = 0, new_address = 0, size = 0;
+  template <class F, class R> static bool fields(F& f, R& r) {
+    return f.varint("stack_id", r.stack_id) && f.address("old_address", r.old_address) &&
+           f.address("new_address", r.new_address) && f.varint("size", r.size);
+  }
+};
+
+struct Mmap {
+  static constexpr RecordType kType = RecordType::Mmap;
+  static constexpr const char* kAbout = "an anonymous mapping (size rounded up to pages)";
+  uint64_t stack_id = 0, address = 0, size = 0;
+  template <class F, class R> static bool fields(F& f, R& r) {
+    return f.varint("stack_id", r.stack_id) && f.address("address", r.address) && f.varint("size", r.size);
+  }
+};
+
+struct Munmap {
+  static constexpr RecordType kType = RecordType::Munmap;
+  static constexpr const char* kAbout = "an unmapped range";
+  uint64_t address = 0, size = 0;
+  template <class F, class R> static bool fields(F& f, R& r) {
+    return f.address("address", r.address) && f.varint("size", r.size);
+  }
+};
+
+struct Mremap {
+  static constexpr RecordType kType = RecordType::Mremap;
+  static constexpr const char* kAbout = "a mapping moved or resized";
+  uint64_t stack_id = 0, old_address = 0, old_size = 0, new_address = 0, new_size = 0;
+  template <class F, class R> static bool fields(F& f, R& r) {
+    return f.varint("stack_id", r.stack_id) && f.address("old_address", r.old_address) &&
+           f.varint("old_size", r.old_size) && f.address("new_address", r.new_address) &&
+           f.varint("new_size", r.new_size);
+  }
+};
+
+// ---- the timeline ----------------------------------------------------------------------------
+
+struct Sample {
+  static constexpr RecordType kType = RecordType::Sample;
+  static constexpr const char* kAbout =
+      "a timeline point; heap and mmap are the live bytes in aggregate mode, 0 in a full log (replay knows them)";
+  uint64_t time_ns = 0, rss = 0, heap = 0, mmap = 0;
+  template <class F, class R> static bool fields(F& f, R& r) {
+    return f.varint("time_ns", r.time_ns) && f.varint("rss", r.rss) && f.varint("heap", r.heap) &&
+           f.varint("mmap", r.mmap);
+  }
+};
+
+struct Marker {
+  static constexpr RecordType kType = RecordType::Marker;
+  static constexpr const char* kAbout = "where the program says it is (tidemark/marker.h); kind is a MarkerKind";
+  uint64_t time_ns = 0, kind = 0;
+  std::string_view text;
+  template <class F, class R> static bool fields(F& f, R& r) {
+    return f.varint("time_ns", r.time_ns) && f.varint("kind", r.kind) && f.bytes("text", r.text);
+  }
+};
+
+struct CodeObject {
+  static constexpr RecordType kType = RecordType::CodeObject;
+  static constexpr const char* kAbout = "interpreted code that stack frames refer to by code_id (reserved)";
+  uint64_t code_id = 0;
+  std::string_view function, file;
+  uint64_t first_line = 0;
+  template <class F, class R> static bool fields(F& f, R& r) {
+    return f.varint("code_id", r.code_id) && f.bytes("function", r.function) && f.bytes("file", r.file) &&
+           f.varint("first_line", r.first_line);
+  }
+};
+
+struct Exit {
+  static constexpr RecordType kType = RecordType::Exit;
+  static constexpr const char* kAbout = "the process called exit() or returned from main";
+  uint64_t time_ns = 0;
+  template <class F, class R> static bool fields(F& f, R& r) { return f.varint("time_ns", r.time_ns); }
+};
+
+struct ProcessEnd {
+  static constexpr RecordType kType = RecordType::ProcessEnd;
+  static constexpr const char* kAbout = "how the process ended (kind is an EndKind; code the exit code or signal); by `tidemark run`";
+  uint64_t time_ns = 0, kind = 0, code = 0;
+  template <class F, class R> static bool fields(F& f, R& r) {
+    return f.varint("time_ns", r.time_ns) && f.varint("kind", r.kind) && f.varint("code", r.code);
+  }
+};
+
+struct TrackerError {
+  static constexpr RecordType kType = RecordType::TrackerError;
+  static constexpr const char* kAbout = "the tracker stopped recording, for the reason given";
+  uint64_t time_ns = 0;
+  std::string_view message;
+  template <class F, class R> static bool fields(F& f, R& r) {
+    return f.varint("time_ns", r.time_ns) && f.bytes("message", r.message);
+  }
+};
+
+struct ThreadName {
+  static constexpr RecordType kType = RecordType::ThreadName;
+  static constexpr const char* kAbout = "a thread's name (reserved)";
+  uint64_t tid = 0;
+  std::string_view name;
+  template <class F, class R> static bool fields(F& f, R& r) { return f.varint("tid", r.tid) && f.bytes("name", r.name); }
+};
+
+// ---- the heap graph of a conservative scan (blocks numbered in address order) ------------------
+
+struct ScanBegin {
+  static constexpr RecordType kType = RecordType::ScanBegin;
+  static constexpr const char* kAbout = "a heap scan begins (reason is a ScanReason); a scan without its ScanEnd is ignored";
+  uint64_t time_ns = 0, block_count = 0, reason = 0;
+  template <class F, class R> static bool fields(F& f, R& r) {
+    return f.varint("time_ns", r.time_ns) && f.varint("block_count", r.block_count) && f.varint("reason", r.reason);
+  }
+};
+
+struct ScanBlock {
+  uint64_t address = 0, size = 0, stack_id = 0;
+  template <class F, class R> static bool fields(F& f, R& r, const ScanBlock& previous) {
+    return f.ascending("address", r.address, previous.address) && f.varint("size", r.size) &&
+           f.varint("stack_id", r.stack_id);
+  }
+};
+
+struct ScanBlocks {
+  static constexpr RecordType kType = RecordType::ScanBlocks;
+  static constexpr const char* kAbout = "live blocks first_index, first_index + 1, ... of the scan";
+  uint64_t first_index = 0, count = 0;
+  using Element = ScanBlock;
+  static constexpr uint64_t ScanBlocks::*kCount = &ScanBlocks::count;
+  static constexpr uint64_t kMaxElements = kMaxRecordSize;
+  template <class F, class R> static bool fields(F& f, R& r) {
+    return f.varint("first_index", r.first_index) && f.varint("count", r.count);
+  }
+};
+
+struct ScanRoot {
+  uint64_t block_index = 0, kind = 0;  // kind is a RootKind
+  template <class F, class R> static bool fields(F& f, R& r, const ScanRoot& previous) {
+    return f.ascending("block_index", r.block_index, previous.block_index) && f.varint("kind", r.kind);
+  }
+};
+
+struct ScanRoots {
+  static constexpr RecordType kType = RecordType::ScanRoots;
+  static constexpr const char* kAbout = "blocks referenced from outside the heap, and where from";
+  uint64_t count = 0;
+  using Element = ScanRoot;
+  static constexpr uint64_t ScanRoots::*kCount = &ScanRoots::count;
+  static constexpr uint64_t kMaxElements = kMaxRecordSize;
+  template <class F, class R> static bool fields(F& f, R& r) { return f.varint("count", r.count); }
+};
+
+struct ScanEdge {
+  uint64_t source = 0, target = 0;  // block indexes: source holds a pointer into target
+  template <class F, class R> static bool fields(F& f, R& r, const ScanEdge& previous) {
+    return f.delta("source", r.source, previous.source) && f.relative("target", r.target, r.source);
+  }
+};
+
+struct ScanEdges {
+  static constexpr RecordType kType = RecordType::ScanEdges;
+  static constexpr const char* kAbout = "references between blocks";
+  uint64_t count = 0;
+  using Element = ScanEdge;
+  static constexpr uint64_t ScanEdges::*kCount = &ScanEdges::count;
+  static constexpr uint64_t kMaxElements = kMaxRecordSize;
+  template <class F, class R> static bool fields(F& f, R& r) { return f.varint("count", r.count); }
+};
+
+struct ScanEnd {
+  static constexpr RecordType kType = RecordType::ScanEnd;
+  static constexpr const char* kAbout = "the scan is complete";
+  uint64_t time_ns = 0, words = 0, root_bytes = 0, duration_ns = 0;
+  template <class F, class R> static bool fields(F& f, R& r) {
+    return f.varint("time_ns", r.time_ns) && f.varint("words", r.words) && f.varint("root_bytes", r.root_bytes) &&
+           f.varint("duration_ns", r.duration_ns);
+  }
+};
+
+// ---- written by the `tidemark run` wrapper after the process ended -----------------------------
+
+struct MemoryLimit {
+  static constexpr RecordType kType = RecordType::MemoryLimit;
+  static constexpr const char* kAbout = "the limit `tidemark run --memory-limit` ran the process under (kind is a LimitKind)";
+  uint64_t bytes = 0, kind = 0;
+  template <class F, class R> static bool fields(F& f, R& r) {
+    return f.varint("bytes", r.bytes) && f.varint("kind", r.kind);
+  }
+};
+
+struct OomKill {
+  static constexpr RecordType kType = RecordType::OomKill;
+  static constexpr const char* kAbout =
+      "the out-of-memory killer ended the process (evidence is an OomEvidence; usage the memory in use at the limit)";
+  uint64_t time_ns = 0, evidence = 0, usage = 0;
+  template <class F, class R> static bool fields(F& f, R& r) {
+    return f.varint("time_ns", r.time_ns) && f.varint("evidence", r.evidence) && f.varint("usage", r.usage);
+  }
+};
+
+}  // namespace tidemark::format

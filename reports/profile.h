@@ -1,0 +1,38 @@
+// What gate and diff compare: a run reduced to its figures and its stacks. It comes from a trace
+// (every stack) or from a JSON summary (`tidemark summary --json`), so that repositories can keep
+// small baselines under version control.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+namespace tidemark {
+
+struct MemoryProfile {
+  std::string source;  // the file it came from
+  uint64_t peak_heap = 0, peak_rss = 0, leaked = 0;
+  bool ended_cleanly = false;
+  std::string end;    // "exited with code 0", ...
+  std::string death;  // the post-mortem verdict ("oom-killed", ...) or "none"
+  bool growth_available = false;
+  std::vector<std::string> unbounded;  // sites with unbounded growth
+  struct Stack {
+    std::vector<std::string> frames;  // function names, root first
+    std::string site;                 // the leaf frame as the summary names it
+    uint64_t peak = 0, leaked = 0;
+  };
+  std::vector<Stack> stacks;
+  size_t listed_limit = 0;  // a JSON summary lists its top N stacks only (0: all of them)
+};
+
+MemoryProfile profileFromSummaryJson(const nlohmann::json& summary, const std::string& source);
+// A trace (every stack) or a JSON summary, told apart by their first bytes. Throws Error.
+MemoryProfile loadProfile(const std::string& path);
+
+// Frames joined as one folded-stack line ("root;child;leaf"), ';' in names replaced.
+std::string foldedFrames(const std::vector<std::string>& frames);
+
+}  // namespace tidemark

@@ -1,5 +1,8 @@
 #include "harness.h"
 
+#include <fstream>
+#include <sstream>
+
 #include <fcntl.h>
 #include <poll.h>
 #include <sys/wait.h>
@@ -101,6 +104,13 @@ uint64_t total(const nlohmann::json& groups, const std::string& function, const 
     if (!g["frames"].empty() && g["frames"][0]["function"] == function) sum += g[field].get<uint64_t>();
   }
   return sum;
+}
+
+std::string readFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
 }
 
 }  // namespace tmtest

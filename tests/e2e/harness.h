@@ -21,6 +21,7 @@ std::string tidemark();                        // path of the tidemark executabl
 std::string preload();                         // path of libtidemark_preload.so
 std::string program(const std::string& name);  // path of a test program
 std::string tempDir();                         // fresh directory for this test
+std::string readFile(const std::string& path); // the whole file; empty when it cannot be read
 
 // `tidemark summary --json --top 1000 TRACE`, parsed; fails the test on a non-zero exit.
 nlohmann::json summary(const std::string& trace);

@@ -72,6 +72,27 @@ TEST_P(OomKill, UnderAMemoryLimitNamesTheLeakAsTheHolderAtDeath) {
   EXPECT_NE(text.out.find("of limit 48.0 MiB"), std::string::npos) << text.out;
   EXPECT_NE(text.out.find("growth that led there:\n    tidemark::engine::leakDailyScratch"), std::string::npos) << text.out;
   EXPECT_NE(text.out.find("per simulated day"), std::string::npos) << text.out;
+
+  // One limit everywhere: the verdict, the findings' projection, the text, the JSON and the HTML
+  // agree on its size and on where it came from.
+  const std::string source = s["memory_limit_source"];
+  if (GetParam())
+    EXPECT_EQ(source, "run-watchdog");
+  else
+    EXPECT_TRUE(source == "run-cgroup-v1" || source == "run-cgroup-v2") << source;
+  EXPECT_EQ(s["findings"]["process"]["limit_bytes"], 48u << 20) << s["findings"]["process"].dump(1);
+  EXPECT_EQ(s["findings"]["process"]["limit_source"], source);
+  const std::string limit_line = GetParam() ? "limit     48.0 MiB (tidemark run --memory-limit, enforced by tidemark's RSS watchdog)"
+                                 : source == "run-cgroup-v1" ? "limit     48.0 MiB (tidemark run --memory-limit, a cgroup v1 memory limit)"
+                                                             : "limit     48.0 MiB (tidemark run --memory-limit, a cgroup v2 memory.max)";
+  EXPECT_NE(text.out.find(limit_line), std::string::npos) << text.out;
+  EXPECT_EQ(text.out.find("cgroup's memory use") == std::string::npos, GetParam()) << text.out;
+  if (GetParam()) EXPECT_NE(text.out.find("the watchdog saw RSS"), std::string::npos) << text.out;
+  std::string html_path = dir + "/oom.html";
+  ASSERT_EQ(run({tidemark(), "report", trace, "-o", html_path}).code, 0);
+  std::string html = readFile(html_path);
+  EXPECT_NE(html.find("<td>memory limit</td><td>48.0 MiB ("), std::string::npos);
+  EXPECT_NE(html.find("id=\"limit-line\""), std::string::npos);
 }
 
 INSTANTIATE_TEST_SUITE_P(PostMortem, OomKill, ::testing::Values(false, true),

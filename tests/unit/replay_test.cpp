@@ -98,4 +98,60 @@ TEST(Replay, TimeOfThePeakIsInterpolatedBetweenSamples) {
   EXPECT_EQ(r.end.state, EndState::ExitCalled);
 }
 
+// In aggregate mode the tracker did the replay: every counter it kept must land in its own field.
+TEST(Replay, AggregateModeTakesEveryCounterByName) {
+  TraceBuilder b;
+  b.processInfo(1, 42, "/bin/agg", std::string("agg\0--x", 7)).stackDef(2, 1, {0x401000}).stackDef(3, 2, {0x402000});
+  b.sample(4, 1'000'000, 8192).exit(5, 2'000'000);
+  std::vector<format::StackCounters> counters(3, format::StackCounters{});
+  counters[1] = {.live_bytes = 11, .live_blocks = 12, .peak_bytes = 13, .peak_blocks = 14, .touched_epoch = 5,
+                 .alloc_count = 16, .alloc_bytes = 17, .mmap_bytes = 18};
+  counters[2] = {.live_bytes = 21, .live_blocks = 22, .peak_bytes = 23, .peak_blocks = 24, .touched_epoch = 4,
+                 .alloc_count = 26, .alloc_bytes = 27, .mmap_bytes = 28};
+  b.aggregate({.heap_live = 32, .heap_peak = 100, .peak_epoch = 5, .peak_seq = 3, .allocations = 42, .frees = 9,
+               .reallocs = 3, .allocated_bytes = 44, .unknown_frees = 2, .mmap_live = 46, .mmap_peak = 47,
+               .max_stack_id = 2},
+              counters);
+  ReplayResult r = replayOf(b, "aggregate");
+  ASSERT_TRUE(r.aggregated);
+  ASSERT_EQ(r.stacks.size(), 3u);
+  for (StackId id : {1u, 2u}) {
+    const StackStats& s = r.stacks[id];
+    const format::StackCounters& c = counters[id];
+    EXPECT_EQ(s.live_bytes, c.live_bytes);
+    EXPECT_EQ(s.live_blocks, c.live_blocks);
+    EXPECT_EQ(s.peak_bytes, c.peak_bytes);
+    EXPECT_EQ(s.peak_blocks, c.peak_blocks);
+    EXPECT_EQ(s.touched_epoch, c.touched_epoch);
+    EXPECT_EQ(s.alloc_count, c.alloc_count);
+    EXPECT_EQ(s.alloc_bytes, c.alloc_bytes);
+    EXPECT_EQ(s.mmap_bytes, c.mmap_bytes);  // the defect: it landed in temporary_count
+    EXPECT_EQ(s.temporary_count, 0u);       // aggregate mode does not know temporaries
+    EXPECT_EQ(s.temporary_bytes, 0u);
+  }
+  // Touched in the final peak epoch (5): its peak values; touched before: its live values.
+  EXPECT_EQ(r.peakBytes(1), 13u);
+  EXPECT_EQ(r.peakBlocks(1), 14u);
+  EXPECT_EQ(r.peakBytes(2), 21u);
+  EXPECT_EQ(r.peakBlocks(2), 22u);
+  EXPECT_EQ(r.heap_live, 32u);  // the sum of the stacks
+  EXPECT_EQ(r.live_blocks, 34u);
+  EXPECT_EQ(r.heap_peak, 100u);
+  EXPECT_EQ(r.heap_peak_seq, 3u);
+  EXPECT_EQ(r.peak_epoch, 5u);
+  EXPECT_EQ(r.allocations, 42u);
+  EXPECT_EQ(r.frees, 9u);
+  EXPECT_EQ(r.reallocs, 3u);
+  EXPECT_EQ(r.allocated_bytes, 44u);
+  EXPECT_EQ(r.unknown_frees, 2u);
+  EXPECT_EQ(r.mmap_live, 46u);
+  EXPECT_EQ(r.mmap_peak, 47u);
+  EXPECT_EQ(r.pid, 42u);
+  EXPECT_EQ(r.exe, "/bin/agg");
+  EXPECT_EQ(r.argv, (std::vector<std::string>{"agg", "--x"}));
+  EXPECT_EQ(r.rss_peak, 8192u);
+  EXPECT_EQ(r.end.state, EndState::ExitCalled);
+  EXPECT_FALSE(r.has_series);
+}
+
 }  // namespace

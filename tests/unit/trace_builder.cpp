@@ -58,21 +58,33 @@ TraceBuilder& TraceBuilder::sample(uint64_t seq, uint64_t time_ns, uint64_t rss)
 
 TraceBuilder& TraceBuilder::exit(uint64_t seq, uint64_t time_ns) { return record(seq, format::Exit{.time_ns = time_ns}); }
 
-std::string TraceBuilder::write(const std::string& path, uint32_t flags) const {
+std::string TraceBuilder::write(const std::string& path) const {
   std::string out(format::kHeaderSize, '\0');
   format::FileHeader h{};
   memcpy(h.magic, format::kMagic, sizeof h.magic);
   h.version = format::kVersion;
   h.header_size = format::kHeaderSize;
   h.chunk_size = chunk_size_;
-  h.flags = flags;
+  h.flags = aggregated_ ? format::kFlagAggregate : 0;
+  if (aggregated_) h.aggregate = totals_;
   h.pid = 1;
-  h.chunks_allocated = order_.size();
+  const uint32_t per_page = format::countersPerChunk(chunk_size_);
+  const size_t pages = aggregated_ ? (counters_.size() + per_page - 1) / per_page : 0;
+  h.chunks_allocated = order_.size() + pages;
   h.sample_interval_ns = 10000000;
   memcpy(out.data(), &h, sizeof h);
   for (auto [stream, index] : order_) {
     std::vector<uint8_t> chunk = streams_.at(stream).chunks[index];
     chunk.resize(chunk_size_, 0);
+    out.append(reinterpret_cast<const char*>(chunk.data()), chunk.size());
+  }
+  for (size_t page = 0; page < pages; ++page) {
+    std::vector<uint8_t> chunk(chunk_size_, 0);
+    format::ChunkHeader ch{format::kChunkMagic, format::kAggregateStream, static_cast<uint32_t>(page), 1};
+    memcpy(chunk.data(), &ch, sizeof ch);
+    for (size_t i = 0; i < per_page && page * per_page + i < counters_.size(); ++i)
+      memcpy(chunk.data() + 64 + i * sizeof(format::StackCounters), &counters_[page * per_page + i],
+             sizeof(format::StackCounters));
     out.append(reinterpret_cast<const char*>(chunk.data()), chunk.size());
   }
   std::ofstream f(path, std::ios::binary | std::ios::trunc);

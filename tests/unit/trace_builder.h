@@ -50,8 +50,18 @@ class TraceBuilder {
   TraceBuilder& sample(uint64_t seq, uint64_t time_ns, uint64_t rss);
   TraceBuilder& exit(uint64_t seq, uint64_t time_ns);
 
-  // Writes the trace and returns its bytes too. flags: the header's (kFlagAggregate).
-  std::string write(const std::string& path, uint32_t flags = 0) const;
+  // Makes it an aggregated trace: the header's totals and the per-stack counters (by stack id)
+  // that the tracker keeps in aggregate chunks.
+  TraceBuilder& aggregate(const tidemark::format::AggregateTotals& totals,
+                          const std::vector<tidemark::format::StackCounters>& counters) {
+    aggregated_ = true;
+    totals_ = totals;
+    counters_ = counters;
+    return *this;
+  }
+
+  // Writes the trace and returns its bytes too.
+  std::string write(const std::string& path) const;
 
  private:
   template <class T>
@@ -73,6 +83,9 @@ class TraceBuilder {
   uint32_t current_ = 1;
   std::map<uint32_t, StreamState> streams_;
   std::vector<std::pair<uint32_t, uint32_t>> order_;  // (stream, chunk) in the order chunks were taken
+  bool aggregated_ = false;
+  tidemark::format::AggregateTotals totals_{};
+  std::vector<tidemark::format::StackCounters> counters_;
 };
 
 }  // namespace tmtest

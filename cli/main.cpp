@@ -22,7 +22,7 @@ using namespace tidemark;
 namespace {
 
 int summaryCommand(const std::string& path, bool json, bool full, size_t top, uint64_t limit) {
-  TraceAnalysis analysis(path, {.top = top, .full = full, .limit = limit});
+  TraceAnalysis analysis(path, {.top = top, .full = full, .growth = {}, .limit = limit});
   if (json)
     std::cout << summaryJson(analysis).dump(2) << '\n';
   else
@@ -117,7 +117,7 @@ int flamegraphCommand(const FlameArgs& a) {
 }
 
 int reportCommand(const std::string& path, const std::string& output, uint64_t limit) {
-  TraceAnalysis analysis(path, {.top = 20, .limit = limit});
+  TraceAnalysis analysis(path, {.top = 20, .full = false, .growth = {}, .limit = limit});
   std::vector<StackGroup> groups = analysis.stackGroups(false);
   ReportFlames flames{.peak = flameStacks(groups, "peak"),
                       .leaked = flameStacks(groups, "leaked"),

@@ -29,7 +29,6 @@ void Aggregator::start(format::AggregateTotals* totals, uint32_t chunk_size) {
 
 void Aggregator::resetAfterFork() {
   // The child has its own trace: the parent's blocks are not its own (frees of them are unknown).
-  g_lock.reset();
   totals_ = nullptr;
   memset(pages_, 0, sizeof pages_);
   blocks_ = nullptr;

@@ -55,9 +55,5 @@ void learnFrameRule(uint64_t pc, FrameRule rule) {
 
 void forgetFrameRules() { __atomic_add_fetch(&g_frame_rule_generation, 1, __ATOMIC_RELEASE); }
 
-void resetFrameRules() {
-  // After fork the child's code is the parent's: the rules stay valid. Only the lock is reset.
-  g_lock.reset();
-}
 
 }  // namespace tidemark::preload

@@ -61,6 +61,5 @@ inline FrameRule frameRule(uint64_t pc) {
 void learnFrameRule(uint64_t pc, FrameRule rule);
 // After dlclose: code may be mapped again at the same addresses.
 void forgetFrameRules();
-void resetFrameRules();
 
 }  // namespace tidemark::preload

@@ -125,7 +125,6 @@ uint32_t currentModuleMap(Stream& s) {
 void resetModuleMapAfterFork() {
   g_generation = 0;
   g_adds = g_subs = 0;
-  g_map_lock.reset();
 }
 
 }  // namespace tidemark::preload

@@ -40,9 +40,7 @@ void sys::unregisterOwnMemory(const void* addr) {
     }
 }
 
-void sys::resetOwnMemoryLockAfterFork() { g_own_lock.reset(); }
 
-bool scanEnabled() { return g_aggregate || options.scan; }
 
 namespace {
 
@@ -147,19 +145,19 @@ long safeRead(uint64_t addr, void* buf, size_t n) {
 }
 
 struct Writer {
-  ThreadState& t;
+  Stream& stream;
   // Root references: block index and kind, in the order found (deduplicated by a flag per block).
   uint8_t* rooted;  // per block: 0, or the RootKind of the first root found
 
   void begin(uint64_t count, uint8_t reason) {
-    writeRecord(t.stream, writer().nextSeq(),
+    writeRecord(stream, writer().nextSeq(),
                 format::ScanBegin{.time_ns = sys::monotonicNs() - writer().startNs(), .block_count = count, .reason = reason});
   }
   void blocks(const ScanBlock* b, size_t n) {
     constexpr size_t kBatch = 500;  // <= 30 bytes each: under the 16 KiB record limit
     for (size_t first = 0; first < n; first += kBatch) {
       size_t count = n - first < kBatch ? n - first : kBatch;
-      ElementRecordWriter r(t.stream, writer().nextSeq(), format::ScanBlocks{.first_index = first, .count = count});
+      ElementRecordWriter r(stream, writer().nextSeq(), format::ScanBlocks{.first_index = first, .count = count});
       if (!r.ok()) return;
       for (size_t i = first; i < first + count; ++i)
         r.add(format::ScanBlock{.address = b[i].addr, .size = b[i].size, .stack_id = b[i].stack});
@@ -173,7 +171,7 @@ struct Writer {
       size_t count = 0;
       for (size_t j = i; j < n && count < kBatch; ++j) count += rooted[j] != 0;
       if (!count) break;
-      ElementRecordWriter r(t.stream, writer().nextSeq(), format::ScanRoots{.count = count});
+      ElementRecordWriter r(stream, writer().nextSeq(), format::ScanRoots{.count = count});
       if (!r.ok()) return;
       for (size_t written = 0; written < count; ++i) {
         if (!rooted[i]) continue;
@@ -193,14 +191,14 @@ struct Writer {
   }
   void flushEdges() {
     if (!pending_count) return;
-    ElementRecordWriter r(t.stream, writer().nextSeq(), format::ScanEdges{.count = pending_count});
+    ElementRecordWriter r(stream, writer().nextSeq(), format::ScanEdges{.count = pending_count});
     for (size_t i = 0; i < pending_count; ++i) r.add(format::ScanEdge{.source = pending[i][0], .target = pending[i][1]});
     r.commit();
     pending_count = 0;
   }
   void end(uint64_t start_ns, uint64_t words, uint64_t root_bytes) {
     uint64_t now = sys::monotonicNs();
-    writeRecord(t.stream, writer().nextSeq(),
+    writeRecord(stream, writer().nextSeq(),
                 format::ScanEnd{.time_ns = now - writer().startNs(),
                                 .words = words,
                                 .root_bytes = root_bytes,
@@ -226,8 +224,7 @@ void withoutOwn(uint64_t lo, uint64_t hi, F&& scan) {
 
 }  // namespace
 
-void scanHeap(ThreadState& t, uint8_t reason) {
-  if (!scanEnabled()) return;
+void scanHeap(Stream& stream, uint8_t reason) {
   const uint64_t start_ns = sys::monotonicNs();
   uint64_t stack_here = reinterpret_cast<uint64_t>(__builtin_frame_address(0));
 
@@ -258,7 +255,7 @@ void scanHeap(ThreadState& t, uint8_t reason) {
       if (slot[i].key) blocks.data[n++] = {slot[i].key, slot[i].size, slot[i].stack};
     sortByAddress(blocks.data, tmp.data, n);
     Graph graph(blocks.data, n);
-    Writer out{t, rooted.data};
+    Writer out{stream, rooted.data};
     out.begin(n, reason);
     out.blocks(blocks.data, n);
 

@@ -5,13 +5,14 @@
 // which lost blocks form cycles. Method: docs/cycles.md.
 #pragma once
 
-#include "tracker.h"
+#include <cstdint>
+
+#include "trace_writer.h"
 
 namespace tidemark::preload {
 
-// Whether live blocks are being tracked in process (aggregated mode, or TIDEMARK_SCAN=1).
-bool scanEnabled();
-// Scans and writes the graph. `reason` is a format::ScanReason.
-void scanHeap(ThreadState& t, uint8_t reason);
+// Scans and writes the graph into `stream`. `reason` is a format::ScanReason. Needs the live
+// blocks tracked in process (the aggregator's table: aggregate mode, or TIDEMARK_SCAN=1).
+void scanHeap(Stream& stream, uint8_t reason);
 
 }  // namespace tidemark::preload

@@ -4,7 +4,6 @@
 
 #include "spinlock.h"
 #include "sys.h"
-#include "tracker.h"
 
 namespace tidemark::preload {
 
@@ -63,10 +62,7 @@ StackCache* mapThreadStackCache() {
 
 void invalidateStackCaches() { __atomic_add_fetch(&g_stack_cache_epoch, 1, __ATOMIC_RELEASE); }
 
-void resetStackCachesAfterFork() {
-  g_pool_lock.reset();
-  invalidateStackCaches();
-}
+void resetStackCachesAfterFork() { invalidateStackCaches(); }
 StackCacheStats& stackCacheStats() { return g_stats; }
 
 }  // namespace tidemark::preload

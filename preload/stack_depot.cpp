@@ -112,7 +112,6 @@ void StackDepot::resetAfterFork() {
   next_id_ = 1;
   arena_ = nullptr;
   arena_left_ = 0;
-  g_depot_lock.reset();
 }
 
 }  // namespace tidemark::preload

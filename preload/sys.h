@@ -32,7 +32,6 @@ inline int munmap(void* addr, size_t len) { return (int)raw(SYS_munmap, (long)ad
 // roots (its tables hold the address of every live block).
 void registerOwnMemory(const void* addr, size_t len);
 void unregisterOwnMemory(const void* addr);
-void resetOwnMemoryLockAfterFork();
 // Private zero-filled memory for the tracker's own tables, never from the tracked allocator.
 inline void* mapAnonymous(size_t len) {
   void* p = mmap(nullptr, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);

@@ -164,7 +164,6 @@ void TraceWriter::resetAfterFork() {
   next_stream_ = 1;
   ++generation_;
   active_ = false;
-  g_grow_lock.reset();
 }
 
 bool TraceWriter::newChunk(Stream& s) {

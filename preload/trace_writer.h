@@ -4,7 +4,6 @@
 
 #include <cstddef>
 #include <cstdint>
-#include <new>
 
 #include "tidemark/trace_codec.h"
 
@@ -84,33 +83,23 @@ template <class T>
 class ElementRecordWriter {
  public:
   ElementRecordWriter(Stream& s, uint64_t seq, const T& header)
-      : stream_(s), start_(writer().reserve(s, format::recordBound(header, header.*T::kCount))) {
-    if (start_) encoder_.emplace(start_, s.deltas, seq, header);
-  }
+      : stream_(s),
+        start_(writer().reserve(s, format::recordBound(header, header.*T::kCount))),
+        encoder_(start_, s.deltas, seq, header) {}
   bool ok() const { return start_ != nullptr; }
   void add(const typename T::Element& element) {
-    if (start_) encoder_->add(element);
+    if (start_) encoder_.add(element);
   }
   void commit() {
     if (!start_) return;
-    stream_.pos = encoder_->end();
+    stream_.pos = encoder_.end();
     format::publishRecord(start_, T::kType);
   }
 
  private:
-  // Constructed in place only when there is room; no allocation.
-  struct OptionalEncoder {
-    alignas(format::RecordEncoder<T>) unsigned char storage[sizeof(format::RecordEncoder<T>)];
-    bool present = false;
-    void emplace(uint8_t* start, format::ChunkDeltas& d, uint64_t seq, const T& header) {
-      new (storage) format::RecordEncoder<T>(start, d, seq, header);
-      present = true;
-    }
-    format::RecordEncoder<T>* operator->() { return reinterpret_cast<format::RecordEncoder<T>*>(storage); }
-  };
   Stream& stream_;
   uint8_t* start_;
-  OptionalEncoder encoder_;
+  format::RecordEncoder<T> encoder_;
 };
 
 }  // namespace tidemark::preload

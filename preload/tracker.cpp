@@ -510,6 +510,9 @@ void writeSample(ThreadState& t) {
                              .mmap = aggregator().mmapLive()});
 }
 
+// Whether live blocks are tracked in process, so the heap can be scanned.
+bool scanEnabled() { return g_aggregate || options.scan; }
+
 // The scan signal only raises a flag: the scan runs on the sampler thread, not in a handler.
 int g_scan_requested = 0;
 void onScanSignal(int) { __atomic_store_n(&g_scan_requested, 1, __ATOMIC_RELEASE); }
@@ -533,7 +536,7 @@ void* samplerMain(void*) {
                     static_cast<long>(options.interval_ms % 1000) * 1000000L};
   while (writer().active() && writer().generation() == generation) {
     writeSample(t);
-    if (__atomic_exchange_n(&g_scan_requested, 0, __ATOMIC_ACQ_REL)) scanHeap(t, static_cast<uint8_t>(format::ScanReason::Signal));
+    if (__atomic_exchange_n(&g_scan_requested, 0, __ATOMIC_ACQ_REL)) if (scanEnabled()) scanHeap(t.stream, static_cast<uint8_t>(format::ScanReason::Signal));
     clock_nanosleep(CLOCK_MONOTONIC, 0, &interval, nullptr);
   }
   return nullptr;
@@ -572,16 +575,17 @@ void beginTrace(ThreadState& t) {
 
 void forkPrepare() { g_start_lock.lock(); }
 void forkParent() { g_start_lock.unlock(); }
+// Registered before the program can register its own handlers, so it runs first in the child:
+// every lock taken before the fork is free from here on (spinlock.h).
 void forkChild() {
-  g_start_lock.reset();
+  advanceForkGeneration();
   ThreadState& t = t_state;
   bool was_busy = t.busy;
   t.busy = true;
+  // The child's trace starts empty: forget what belonged to the parent's.
   writer().resetAfterFork();
   depot().resetAfterFork();
   resetStackCachesAfterFork();
-  resetFrameRules();
-  sys::resetOwnMemoryLockAfterFork();
   aggregator().resetAfterFork();
   resetModuleMapAfterFork();
   g_is_fork_child = true;
@@ -659,7 +663,7 @@ __attribute__((destructor)) void onExit() {
   writeSample(t);
   // After main returned and the program's static destructors ran (this library was loaded
   // first, so its destructor runs last): what is unreachable now is lost.
-  scanHeap(t, static_cast<uint8_t>(format::ScanReason::Exit));
+  if (scanEnabled()) scanHeap(t.stream, static_cast<uint8_t>(format::ScanReason::Exit));
   writeRecord(t.stream, writer().nextSeq(), format::Exit{.time_ns = sys::monotonicNs() - writer().startNs()});
   t.busy = was_busy;
 }

@@ -107,12 +107,14 @@ size_t recordBound(const T& rec, uint64_t elements = 0) {
 }
 
 // Encodes one record at `start`, whose first byte is left for the type (publishRecord writes it).
-// Elements, if the record has them, are added one by one; end() is where the record ends.
+// Elements, if the record has them, are added one by one; end() is where the record ends. A null
+// start (no room) encodes nothing: the caller must not add elements then.
 template <class T>
 class RecordEncoder {
  public:
   RecordEncoder(uint8_t* start, ChunkDeltas& deltas, uint64_t seq, const T& rec)
-      : start_(start), encoder_(start + 1, deltas) {
+      : start_(start), encoder_(start ? start + 1 : nullptr, deltas) {
+    if (!start) return;
     encoder_.signedVarint(nullptr, static_cast<int64_t>(seq - deltas.seq));
     deltas.seq = seq;
     T::fields(encoder_, rec);

@@ -65,7 +65,9 @@ TEST_P(OomKill, UnderAMemoryLimitNamesTheLeakAsTheHolderAtDeath) {
   expectOneLeakPerDay(s);
   // The leak held most of the limit when the process died.
   EXPECT_GT(total(s["leaks"]["stacks"], "tidemark::engine::leakDailyScratch", "live_bytes"), 16u << 20);
-  if (GetParam()) EXPECT_NE(d["evidence"].get<std::string>().find("watchdog"), std::string::npos) << d.dump(1);
+  if (GetParam()) {
+    EXPECT_NE(d["evidence"].get<std::string>().find("watchdog"), std::string::npos) << d.dump(1);
+  }
 
   Result text = run({tidemark(), "summary", trace});
   EXPECT_EQ(text.out.rfind("OOM-killed at ", 0), 0u) << text.out;
@@ -76,10 +78,11 @@ TEST_P(OomKill, UnderAMemoryLimitNamesTheLeakAsTheHolderAtDeath) {
   // One limit everywhere: the verdict, the findings' projection, the text, the JSON and the HTML
   // agree on its size and on where it came from.
   const std::string source = s["memory_limit_source"];
-  if (GetParam())
+  if (GetParam()) {
     EXPECT_EQ(source, "run-watchdog");
-  else
+  } else {
     EXPECT_TRUE(source == "run-cgroup-v1" || source == "run-cgroup-v2") << source;
+  }
   EXPECT_EQ(s["findings"]["process"]["limit_bytes"], 48u << 20) << s["findings"]["process"].dump(1);
   EXPECT_EQ(s["findings"]["process"]["limit_source"], source);
   const std::string limit_line = GetParam() ? "limit     48.0 MiB (tidemark run --memory-limit, enforced by tidemark's RSS watchdog)"
@@ -87,7 +90,9 @@ TEST_P(OomKill, UnderAMemoryLimitNamesTheLeakAsTheHolderAtDeath) {
                                                              : "limit     48.0 MiB (tidemark run --memory-limit, a cgroup v2 memory.max)";
   EXPECT_NE(text.out.find(limit_line), std::string::npos) << text.out;
   EXPECT_EQ(text.out.find("cgroup's memory use") == std::string::npos, GetParam()) << text.out;
-  if (GetParam()) EXPECT_NE(text.out.find("the watchdog saw RSS"), std::string::npos) << text.out;
+  if (GetParam()) {
+    EXPECT_NE(text.out.find("the watchdog saw RSS"), std::string::npos) << text.out;
+  }
   std::string html_path = dir + "/oom.html";
   ASSERT_EQ(run({tidemark(), "report", trace, "-o", html_path}).code, 0);
   std::string html = readFile(html_path);

@@ -99,6 +99,21 @@ TEST_P(Summary, ForkedChildWritesItsOwnTrace) {
   EXPECT_EQ(child["ppid"], parent["pid"]);
 }
 
+// Forks while other threads hold the tracker's locks: every child must run to its end (a lock
+// copied held into a child hangs it; the test's timeout would catch that) and trace its own stacks.
+TEST_P(Summary, ForksWhileThreadsAllocateNeverHang) {
+  std::string dir = tempDir();
+  std::string trace = dir + "/forks.tmtrace";
+  Result r = run({tidemark(), "run", "--mode", GetParam(), "-o", trace, "--", program("tm-test-fork_child"), "stress"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.out.find("forks 100 failures 0"), std::string::npos) << r.out;
+  size_t child_traces = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(dir)) child_traces += entry.path() != trace;
+  EXPECT_EQ(child_traces, 100u);
+  auto s = summary(trace);
+  EXPECT_EQ(s["anomalies"]["unknown_frees"], 0);
+}
+
 TEST_P(Summary, DlopenChurnIsSymbolizedAfterUnload) {
   std::string trace = tempDir() + "/dl.tmtrace";
   Result r = run({tidemark(), "run", "--mode", GetParam(), "-o", trace, "--", program("tm-test-dlopen_churn"), program("libtm-test-plugin.so")});

@@ -4,7 +4,7 @@
 #include <cmath>
 #include <map>
 
-#include "summary.h"
+#include "stack_groups.h"
 
 namespace tidemark {
 

@@ -9,11 +9,10 @@
 
 #include "growth.h"
 #include "replay.h"
+#include "stack_groups.h"
 #include "symbolizer.h"
 
 namespace tidemark {
-
-struct StackGroup;
 
 struct SiteTrend {
   std::vector<Frame> frames;  // of the site's largest stack group; frames[0] is the site

@@ -10,20 +10,10 @@
 #include "findings.h"
 #include "memory_limit.h"
 #include "replay.h"
+#include "stack_groups.h"
 #include "symbolizer.h"
 
 namespace tidemark {
-
-// Stacks that fold to the same frames (an allocation site), with what they did together.
-struct StackGroup {
-  std::vector<Frame> frames;  // leaf first; allocator and library frames folded unless --full
-  uint64_t peak_bytes = 0, peak_blocks = 0;  // live at the heap peak
-  uint64_t live_bytes = 0, live_blocks = 0;  // live at the end of the trace
-  uint64_t allocations = 0, allocated_bytes = 0;
-  uint64_t temporary = 0, temporary_bytes = 0;
-  bool runtime = false;  // no frame outside the C/C++ runtime and system libraries
-  std::vector<StackId> stacks;  // the stacks folded into this group
-};
 
 struct SummaryOptions {
   size_t top = 10;
@@ -72,13 +62,6 @@ struct Summary {
   Death death;
   size_t listed_limit = 0;  // --top: the stack lists hold at most this many
 };
-
-// Drops the allocator and library frames at the leaf end (unless full). Sets runtime when every
-// frame is a library frame, in which case the stack is kept whole.
-std::vector<Frame> foldStack(const std::vector<Frame>& frames, bool full, bool& runtime);
-
-// Every stack grouped by its folded frames (unsorted).
-std::vector<StackGroup> groupStacks(const ReplayResult& run, Symbolizer& symbols, bool full);
 
 Summary summarize(const ReplayResult& run, Symbolizer& symbols, const SummaryOptions& options);
 

@@ -169,6 +169,36 @@ int dumpCommand(const std::string& path) {
   return 0;
 }
 
+// The environment variables, from the one list (tidemark/environment.inc), for `run --help`.
+std::string environmentHelp() {
+  std::string out =
+      "Environment variables (the wrapper sets the tracker's from its options; without it, set them with\n"
+      "LD_PRELOAD=.../libtidemark_preload.so, e.g. TIDEMARK_OUTPUT=/data/%p.tmtrace):\n";
+  auto add = [&](const char* name, const std::string& help) {
+    out += fmt::format("  {}\n", name);
+    std::string line = "     ";
+    for (size_t at = 0; at < help.size();) {
+      size_t space = help.find(' ', at);
+      std::string word = help.substr(at, space == std::string::npos ? std::string::npos : space - at);
+      if (line.size() + word.size() + 1 > 100) {
+        out += line + "\n";
+        line = "     ";
+      }
+      line += " " + word;
+      at = space == std::string::npos ? help.size() : space + 1;
+    }
+    out += line + "\n";
+  };
+#define TIDEMARK_TEXT_OPTION(field, env, def, help) add(env, fmt::format("{} (default: {})", help, def));
+#define TIDEMARK_NUMBER_OPTION(field, env, def, help) add(env, fmt::format("{} (default: {})", help, def));
+#define TIDEMARK_WRAPPER_VARIABLE(env, help) add(env, help);
+#include "tidemark/environment.inc"
+#undef TIDEMARK_TEXT_OPTION
+#undef TIDEMARK_NUMBER_OPTION
+#undef TIDEMARK_WRAPPER_VARIABLE
+  return out;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -201,9 +231,7 @@ int main(int argc, char** argv) {
                    "or tidemark's RSS watchdog where no cgroup can be made; an out-of-memory kill is recorded")
       ->transform(CLI::AsSizeValue(false));
   run_cmd->add_option("command", run.command, "The command and its arguments, after --")->required();
-  run_cmd->footer(
-      "Without the wrapper, set LD_PRELOAD=.../libtidemark_preload.so and TIDEMARK_OUTPUT=/path/%p.tmtrace "
-      "(also TIDEMARK_MODE, TIDEMARK_INTERVAL_MS, TIDEMARK_MAX_FRAMES, TIDEMARK_TRACK_MMAP, TIDEMARK_SCAN, TIDEMARK_QUIET).");
+  run_cmd->footer(environmentHelp());
 
   std::string trace;
   bool json = false, full = false;

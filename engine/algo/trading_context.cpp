@@ -5,7 +5,7 @@
 #include <cmath>
 
 #include "error.h"
-#include "run/simulation_state.h"
+#include "algo/simulation_state.h"
 
 namespace tidemark::engine {
 

@@ -11,8 +11,8 @@
 #include "algo/schedule.h"
 #include "data/date.h"
 #include "data/market.h"
+#include "data/money.h"
 #include "data/random.h"
-#include "execution/money.h"
 #include "pipeline/factors.h"
 #include "portfolio/ledger.h"
 

@@ -13,7 +13,7 @@
 #include "data/history_cache.h"
 #include "data/history_frame.h"
 #include "data/market.h"
-#include "execution/money.h"
+#include "data/money.h"
 
 namespace tidemark::engine {
 

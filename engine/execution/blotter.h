@@ -11,7 +11,6 @@
 
 #include "data/data_portal.h"
 #include "execution/commission.h"
-#include "execution/fill.h"
 #include "execution/order.h"
 #include "execution/slippage.h"
 

@@ -3,7 +3,7 @@
 
 #include <cstdint>
 
-#include "execution/money.h"
+#include "data/money.h"
 #include "execution/order.h"
 
 namespace tidemark::engine {

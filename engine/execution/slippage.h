@@ -7,7 +7,7 @@
 #include <string>
 
 #include "data/data_portal.h"
-#include "execution/money.h"
+#include "data/money.h"
 #include "execution/order.h"
 
 namespace tidemark::engine {

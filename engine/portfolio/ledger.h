@@ -6,8 +6,8 @@
 
 #include "data/data_portal.h"
 #include "data/market.h"
-#include "execution/fill.h"
-#include "execution/money.h"
+#include "data/money.h"
+#include "execution/order.h"
 
 namespace tidemark::engine {
 

@@ -6,7 +6,7 @@
 #include <vector>
 
 #include "data/date.h"
-#include "execution/money.h"
+#include "data/money.h"
 
 namespace tidemark::engine {
 

@@ -7,7 +7,7 @@
 #include <string>
 
 #include "data/date.h"
-#include "execution/money.h"
+#include "data/money.h"
 
 namespace tidemark::engine {
 

@@ -6,7 +6,7 @@
 #include "algo/strategy_registry.h"
 #include "error.h"
 #include "run/progress.h"
-#include "run/simulation_state.h"
+#include "algo/simulation_state.h"
 
 namespace tidemark::engine {
 

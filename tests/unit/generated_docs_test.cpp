@@ -1,5 +1,7 @@
-// docs/trace-format.md's record table is generated from trace_records.h: this test regenerates it
-// and fails when the document says something else (TIDEMARK_BLESS=1 rewrites the document).
+// Tables generated from the one definition of what they list: docs/trace-format.md's records from
+// trace_records.h, the README's environment variables from tidemark/environment.inc. Each test
+// regenerates its table and fails when the document says something else (TIDEMARK_BLESS=1
+// rewrites the document).
 #include <gtest/gtest.h>
 
 #include <cstdlib>
@@ -67,32 +69,59 @@ std::string recordTable() {
   return out;
 }
 
-constexpr const char* kBegin = "<!-- records: generated from include/tidemark/trace_records.h -->\n";
-constexpr const char* kEnd = "<!-- end of records -->\n";
-
-TEST(TraceFormatDoc, RecordTableMatchesTheDefinitions) {
-  const std::string path = std::string(TM_DOCS_DIR) + "/trace-format.md";
+std::string readText(const std::string& path) {
   std::ifstream in(path);
-  ASSERT_TRUE(in) << path;
   std::stringstream buffer;
   buffer << in.rdbuf();
-  std::string doc = buffer.str();
-  size_t begin = doc.find(kBegin), end = doc.find(kEnd);
-  ASSERT_NE(begin, std::string::npos) << "no generated record table in " << path;
+  return buffer.str();
+}
+
+// Checks (or with TIDEMARK_BLESS rewrites) the part of `path` between the two marker lines.
+void expectGenerated(const std::string& path, const std::string& begin_marker, const std::string& end_marker,
+                     const std::string& expected) {
+  std::string doc = readText(path);
+  size_t begin = doc.find(begin_marker), end = doc.find(end_marker);
+  ASSERT_NE(begin, std::string::npos) << "no generated table in " << path;
   ASSERT_NE(end, std::string::npos);
-  begin += std::string(kBegin).size();
-  std::string expected = recordTable();
+  begin += begin_marker.size();
   if (getenv("TIDEMARK_BLESS")) {
     doc.replace(begin, end - begin, expected);
     std::ofstream(path) << doc;
     return;
   }
   EXPECT_EQ(doc.substr(begin, end - begin), expected)
-      << "docs/trace-format.md differs from trace_records.h; run with TIDEMARK_BLESS=1 to regenerate it";
+      << path << " differs from its definition; run with TIDEMARK_BLESS=1 to regenerate it";
+}
+
+TEST(GeneratedDocs, RecordTableMatchesTheDefinitions) {
+  expectGenerated(std::string(TM_SOURCE_DIR) + "/docs/trace-format.md",
+                  "<!-- records: generated from include/tidemark/trace_records.h -->\n", "<!-- end of records -->\n",
+                  recordTable());
+}
+
+std::string environmentTable() {
+  std::string out = "| variable | default | what it does |\n| --- | --- | --- |\n";
+  auto row = [&](const char* name, const std::string& def, const char* help) {
+    out += std::string("| `") + name + "` | " + def + " | " + help + " |\n";
+  };
+#define TIDEMARK_TEXT_OPTION(field, env, def, help) row(env, std::string("`") + def + "`", help);
+#define TIDEMARK_NUMBER_OPTION(field, env, def, help) row(env, "`" + std::to_string(def) + "`", help);
+#define TIDEMARK_WRAPPER_VARIABLE(env, help) row(env, "", help);
+#include "tidemark/environment.inc"
+#undef TIDEMARK_TEXT_OPTION
+#undef TIDEMARK_NUMBER_OPTION
+#undef TIDEMARK_WRAPPER_VARIABLE
+  return out;
+}
+
+TEST(GeneratedDocs, EnvironmentTableMatchesTheList) {
+  expectGenerated(std::string(TM_SOURCE_DIR) + "/README.md",
+                  "<!-- environment: generated from include/tidemark/environment.inc -->\n",
+                  "<!-- end of environment -->\n", environmentTable());
 }
 
 // Every record survives its own encoder and decoder with every field intact.
-TEST(TraceFormatDoc, EveryFieldKindRoundTrips) {
+TEST(GeneratedDocs, EveryFieldKindOfTheCodecRoundTrips) {
   uint8_t buf[256] = {};
   format::ChunkDeltas wd{}, rd{};
   format::Mremap m{.stack_id = 7, .old_address = 0x7f0000001000, .old_size = 8192, .new_address = 0x7e0000000000, .new_size = 1 << 20};

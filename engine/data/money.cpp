@@ -1,4 +1,4 @@
-#include "execution/money.h"
+#include "data/money.h"
 
 #include <fmt/format.h>
 

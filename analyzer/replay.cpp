@@ -324,8 +324,8 @@ class Replayer {
       uint64_t cut_lo = std::max(start, addr), cut_hi = std::min(reg.end, end);
       stats(reg.stack).mmap_bytes -= cut_hi - cut_lo;
       r_.mmap_live -= cut_hi - cut_lo;
-      if (start < cut_lo) regions_[start] = {cut_lo, reg.stack};
-      if (cut_hi < reg.end) it = regions_.emplace(cut_hi, Region{reg.end, reg.stack}).first, ++it;
+      if (start < cut_lo) regions_[start] = {.end = cut_lo, .stack = reg.stack};
+      if (cut_hi < reg.end) it = regions_.emplace(cut_hi, Region{.end = reg.end, .stack = reg.stack}).first, ++it;
     }
   }
 

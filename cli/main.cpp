@@ -138,7 +138,18 @@ class FieldPrinter {
   bool varint(const char* name, uint64_t v) { return add(fmt::format("{}={}", name, v)); }
   bool signedVarint(const char* name, int64_t v) { return add(fmt::format("{}={}", name, v)); }
   bool address(const char* name, uint64_t v) { return add(fmt::format("{}=0x{:x}", name, v)); }
-  bool bytes(const char* name, std::string_view v) { return add(fmt::format("{}={:?}", name, std::string(v))); }
+  bool bytes(const char* name, std::string_view v) {
+    // Printable ASCII as it is, every other byte as \xNN: a build id, a Latin-1 path and a
+    // terminal escape all print as what they are.
+    std::string text = "\"";
+    for (unsigned char c : v) {
+      if (c >= 0x20 && c < 0x7f && c != '"' && c != '\\')
+        text += static_cast<char>(c);
+      else
+        text += fmt::format("\\x{:02x}", c);
+    }
+    return add(fmt::format("{}={}\"", name, text));
+  }
 
  private:
   bool add(const std::string& field) {

@@ -24,19 +24,27 @@ GateResult runGate(const MemoryProfile& run, const MemoryProfile* base, const Ga
                 "--max-leaked-increase)");
   // A run that died did not finish its work: its peak and its leaks are not its real ones.
   {
-    GateRule rule{"ended", run.death == "none", 0, 0, ""};
+    GateRule rule{.name = "ended", .passed = run.death == "none", .measured = 0, .limit = 0, .text = ""};
     rule.text = rule.passed ? fmt::format("the run ended: {}", run.end)
                             : fmt::format("the run did not end normally ({}): {}", run.death, run.end);
     r.rules.push_back(rule);
   }
   if (o.max_peak) {
-    GateRule rule{"max-peak", run.peak_heap <= *o.max_peak, static_cast<double>(run.peak_heap), static_cast<double>(*o.max_peak), ""};
+    GateRule rule{.name = "max-peak",
+                  .passed = run.peak_heap <= *o.max_peak,
+                  .measured = static_cast<double>(run.peak_heap),
+                  .limit = static_cast<double>(*o.max_peak),
+                  .text = ""};
     rule.text = fmt::format("peak heap {} ({} bytes) {} {} (--max-peak)", humanBytes(run.peak_heap), groupedNumber(run.peak_heap),
                             rule.passed ? "<=" : ">", humanBytes(*o.max_peak));
     r.rules.push_back(rule);
   }
   if (o.max_leaked) {
-    GateRule rule{"max-leaked", run.leaked <= *o.max_leaked, static_cast<double>(run.leaked), static_cast<double>(*o.max_leaked), ""};
+    GateRule rule{.name = "max-leaked",
+                  .passed = run.leaked <= *o.max_leaked,
+                  .measured = static_cast<double>(run.leaked),
+                  .limit = static_cast<double>(*o.max_leaked),
+                  .text = ""};
     rule.text = fmt::format("leaked at exit {} ({} bytes) {} {} (--max-leaked)", humanBytes(run.leaked), groupedNumber(run.leaked),
                             rule.passed ? "<=" : ">", humanBytes(*o.max_leaked));
     r.rules.push_back(rule);
@@ -45,7 +53,11 @@ GateResult runGate(const MemoryProfile& run, const MemoryProfile* base, const Ga
     if (!run.growth_available)
       throw Error(fmt::format("{}: --no-unbounded-growth needs per-site growth, which a trace recorded with --mode "
                               "aggregate does not have", run.source));
-    GateRule rule{"no-unbounded-growth", run.unbounded.empty(), static_cast<double>(run.unbounded.size()), 0, ""};
+    GateRule rule{.name = "no-unbounded-growth",
+                  .passed = run.unbounded.empty(),
+                  .measured = static_cast<double>(run.unbounded.size()),
+                  .limit = 0,
+                  .text = ""};
     if (rule.passed)
       rule.text = "no site grows without bound (--no-unbounded-growth)";
     else {
@@ -58,7 +70,11 @@ GateResult runGate(const MemoryProfile& run, const MemoryProfile* base, const Ga
   }
   auto increase = [&](const char* name, const char* what, uint64_t now, uint64_t was, double pct) {
     double allowed = static_cast<double>(was) * (1 + pct / 100);
-    GateRule rule{name, static_cast<double>(now) <= allowed, static_cast<double>(now), allowed, ""};
+    GateRule rule{.name = name,
+                  .passed = static_cast<double>(now) <= allowed,
+                  .measured = static_cast<double>(now),
+                  .limit = allowed,
+                  .text = ""};
     std::string change = was ? signedPercent(100.0 * (static_cast<double>(now) - static_cast<double>(was)) / static_cast<double>(was))
                              : now ? "up from nothing" : "+0.0%";
     rule.text = fmt::format("{} {} ({} bytes) against the baseline's {} ({} bytes): {}, at most {} allowed (--{} {})", what,

@@ -365,8 +365,20 @@ uint64_t ReplayResult::timeAtSeq(uint64_t seq) const {
   return lo.time_ns + static_cast<uint64_t>(f * static_cast<double>(hi.time_ns - lo.time_ns));
 }
 
+const char* RecordingStop::why() const {
+  switch (static_cast<format::StopReason>(reason)) {
+    case format::StopReason::None: return "";
+    case format::StopReason::FileFull: return "the trace file could not grow (the disk or the quota is full)";
+    case format::StopReason::MapFailed: return "the trace file could not be mapped (out of address space or mappings)";
+    case format::StopReason::DescriptorLost: return "the program closed or replaced the trace's file descriptor";
+  }
+  return "an unknown reason";
+}
+
 ReplayResult replay(TraceReader& reader) {
   ReplayResult r;
+  if (reader.header().stop_reason)
+    r.stopped = {.reason = reader.header().stop_reason, .time_ns = reader.header().stopped_ns};
   r.start_realtime_ns = reader.header().start_realtime_ns;
   r.sample_interval_ns = reader.header().sample_interval_ns;
   r.aggregated = reader.aggregated();

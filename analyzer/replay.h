@@ -88,6 +88,15 @@ struct ScanGraph {
   std::vector<std::pair<uint32_t, uint32_t>> edges;
 };
 
+// The tracker stopped recording while the process went on (format::StopReason in the header).
+struct RecordingStop {
+  uint32_t reason = 0;  // format::StopReason; 0: the trace is complete
+  uint64_t time_ns = 0;
+  bool stopped() const { return reason != 0; }
+  // "the trace file could not grow (the disk or the quota is full)", ...
+  const char* why() const;
+};
+
 struct ReplayResult {
   // Identity
   uint64_t pid = 0, ppid = 0;
@@ -98,6 +107,7 @@ struct ReplayResult {
   uint64_t sample_interval_ns = 0;
 
   bool aggregated = false;  // the trace holds per-stack counters, not events
+  RecordingStop stopped;    // recording stopped early: every figure covers only what came before
   ProcessEnd end;
   RunLimit run_limit;
   OomKill oom;

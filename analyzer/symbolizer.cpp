@@ -1,5 +1,6 @@
 #include "symbolizer.h"
 
+#include "input_file.h"
 #include "scope_index.h"
 
 #include <cxxabi.h>
@@ -116,12 +117,15 @@ Symbolizer::Session* Symbolizer::sessionFor(const ModuleInfo& m) {
   auto it = sessions_.find(key);
   if (it != sessions_.end()) return it->second.get();
   auto s = std::make_unique<Session>();
-  if (access(m.path.c_str(), R_OK) == 0) {
+  // Only a regular file: a path in a hostile trace may name a FIFO or a device.
+  if (int fd = openRegularFileOrNone(m.path); fd >= 0) {
     s->dwfl = dwfl_begin(&kCallbacks);
     if (s->dwfl) {
       dwfl_report_begin(s->dwfl);
-      s->module = dwfl_report_elf(s->dwfl, m.path.c_str(), m.path.c_str(), -1, static_cast<GElf_Addr>(m.bias), false);
+      s->module = dwfl_report_elf(s->dwfl, m.path.c_str(), m.path.c_str(), fd, static_cast<GElf_Addr>(m.bias), false);
       dwfl_report_end(s->dwfl, nullptr, nullptr);
+    } else {
+      close(fd);
     }
   }
   return sessions_.emplace(key, std::move(s)).first->second.get();

@@ -13,20 +13,14 @@
 #include <fmt/format.h>
 
 #include "error.h"
+#include "input_file.h"
 
 namespace tidemark {
 
 using format::RecordType;
 
 TraceReader::TraceReader(const std::string& path) : path_(path) {
-  fd_ = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd_ < 0) throw Error(fmt::format("cannot open trace {}: {}", path, strerror(errno)));
-  struct stat st {};
-  if (fstat(fd_, &st) != 0 || !S_ISREG(st.st_mode)) {
-    ::close(fd_);
-    throw Error(fmt::format("{} is not a regular file", path));
-  }
-  size_ = static_cast<uint64_t>(st.st_size);
+  fd_ = openRegularFile(path, "trace", size_);
   if (size_ < sizeof(format::FileHeader)) {
     ::close(fd_);
     throw Error(fmt::format("{} is not a tidemark trace: {} bytes, shorter than a trace header", path, size_));

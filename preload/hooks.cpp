@@ -321,6 +321,33 @@ __attribute__((visibility("default"))) void* mremap(void* old, size_t old_size, 
 
 }  // extern "C"
 
+// libunwind, inside the tracker, opens a pipe to test whether memory is readable. Made on the
+// lowest free numbers, it would sit where a program expects its own files (`exec 3> file`, a
+// daemon that closes every descriptor and opens new ones): libunwind would then close the
+// program's file, taking it for its broken pipe. A pipe made from inside the tracker is moved to
+// high numbers; the program's own pipes pass through untouched.
+namespace {
+int madePipe(int rc, int fds[2]) {
+  if (rc < 0) {
+    errno = -rc;
+    return -1;
+  }
+  if (t_state.busy) {
+    fds[0] = sys::ownDescriptor(fds[0]);
+    fds[1] = sys::ownDescriptor(fds[1]);
+  }
+  return 0;
+}
+}  // namespace
+
+extern "C" __attribute__((visibility("default"))) int pipe2(int fds[2], int flags) {
+  return madePipe(static_cast<int>(sys::raw(SYS_pipe2, reinterpret_cast<long>(fds), flags)), fds);
+}
+
+extern "C" __attribute__((visibility("default"))) int pipe(int fds[2]) {
+  return madePipe(static_cast<int>(sys::raw(SYS_pipe2, reinterpret_cast<long>(fds), 0)), fds);
+}
+
 // Code unloaded by dlclose may be replaced by other code at the same addresses: the learned frame
 // rules and the cached stacks are forgotten.
 extern "C" __attribute__((visibility("default"))) int dlclose(void* handle) {

@@ -91,9 +91,10 @@ inline StackCache* threadStackCache() {
 // Makes every thread's entries stale (after fork, the depot's ids start over; after dlclose).
 void invalidateStackCaches();
 inline uint32_t stackCacheEpoch() { return __atomic_load_n(&g_stack_cache_epoch, __ATOMIC_ACQUIRE); }
-// In a forked child: the pool's lock may have been held by a thread that does not exist there.
+// In a forked child: the depot's ids start over, so every cached stack is stale.
 void resetStackCachesAfterFork();
 StackCacheStats& stackCacheStats();
-void initStackCache();
+// Hands the calling thread's cache to the pool of ended threads' caches (at thread end).
+void releaseThreadStackCache();
 
 }  // namespace tidemark::preload

@@ -2,7 +2,10 @@
 // and never touch errno (the callers save and restore it around the whole hook anyway).
 #pragma once
 
+#include <fcntl.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -53,9 +56,18 @@ inline int fallocate(int fd, long off, long len) { return (int)raw(SYS_fallocate
 inline int ftruncate(int fd, long len) { return (int)raw(SYS_ftruncate, fd, len); }
 inline int rename(const char* a, const char* b) { return (int)raw(SYS_renameat, -100, (long)a, -100, (long)b); }
 inline long readlink(const char* path, char* buf, size_t n) { return raw(SYS_readlinkat, -100, (long)path, (long)buf, (long)n); }
+inline long pwrite(int fd, const void* buf, size_t n, long off) { return raw(SYS_pwrite64, fd, (long)buf, (long)n, off); }
+inline int fstat(int fd, struct stat* st) { return (int)raw(SYS_fstat, fd, (long)st); }
+inline int fcntl(int fd, int cmd, long arg) { return (int)raw(SYS_fcntl, fd, cmd, arg); }
 inline int getpid() { return (int)raw(SYS_getpid); }
 inline int getppid() { return (int)raw(SYS_getppid); }
 inline int gettid() { return (int)raw(SYS_gettid); }
+
+// Moves one of the tracker's own descriptors to a high number, out of the way of a program that
+// assumes which low numbers are free (dup2 onto 3, closing everything above 2): the lowest free
+// number at or above 64 below the soft RLIMIT_NOFILE. Returns the new descriptor (close-on-exec),
+// or fd itself when it cannot be moved.
+int ownDescriptor(int fd);
 
 // Monotonic/realtime clocks through the vDSO are fine (no allocation); kept here for one place.
 uint64_t monotonicNs();

@@ -8,6 +8,7 @@
 
 #include "spinlock.h"
 #include "sys.h"
+#include "thread_end.h"
 
 namespace tidemark::preload {
 
@@ -16,8 +17,7 @@ using format::FileHeader;
 
 namespace {
 
-SpinLock g_grow_lock;  // only for file systems without fallocate
-uint64_t g_file_size = 0;
+SpinLock g_pool_lock;  // the streams of ended threads
 
 // Appends the decimal form of v at p; returns the end.
 char* putDecimal(char* p, uint64_t v) {
@@ -77,19 +77,45 @@ uint64_t existingTracePid(const char* path) {
 
 constinit TraceWriter g_trace_writer;
 
+int TraceWriter::growFile(long offset, long len) {
+  int rc = sys::fallocate(fd_, offset, len);
+  if (rc != -EOPNOTSUPP) return rc;
+  // No fallocate (ext2, some network file systems): a sparse hole would be promised nothing, and a
+  // store into it raises SIGBUS when the disk is full. Writing zeros makes the space real or fails.
+  static const uint8_t kZeros[64 * 1024] = {};
+  for (long done = 0; done < len;) {
+    long n = sys::pwrite(fd_, kZeros, static_cast<size_t>(len - done < long{sizeof kZeros} ? len - done : long{sizeof kZeros}),
+                         offset + done);
+    if (n <= 0) return n < 0 ? static_cast<int>(n) : -ENOSPC;
+    done += n;
+  }
+  return 0;
+}
+
+bool TraceWriter::ownsDescriptor() {
+  struct stat st {};
+  return sys::fstat(fd_, &st) == 0 && st.st_dev == file_dev_ && st.st_ino == file_ino_;
+}
+
 int TraceWriter::openFile(const char* path) {
-  int fd = sys::open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+  // Owner-only: a trace holds the command line and the program's paths.
+  int fd = sys::open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
   if (fd < 0) return fd;
-  int rc = sys::fallocate(fd, 0, format::kHeaderSize);
-  if (rc != 0) rc = sys::ftruncate(fd, format::kHeaderSize);
-  void* h = rc == 0 ? sys::mmap(nullptr, format::kHeaderSize, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0) : nullptr;
+  fd_ = sys::ownDescriptor(fd);
+  struct stat st {};
+  int rc = sys::fstat(fd_, &st);
+  if (rc == 0) {
+    file_dev_ = st.st_dev;
+    file_ino_ = st.st_ino;
+    rc = growFile(0, format::kHeaderSize);
+  }
+  void* h = rc == 0 ? sys::mmap(nullptr, format::kHeaderSize, PROT_READ | PROT_WRITE, MAP_SHARED, fd_, 0) : nullptr;
   if (!h) {
-    sys::close(fd);
+    sys::close(fd_);
+    fd_ = -1;
     return rc != 0 ? rc : -ENOMEM;
   }
-  fd_ = fd;
   header_ = static_cast<FileHeader*>(h);
-  g_file_size = format::kHeaderSize;
   return 0;
 }
 
@@ -150,43 +176,54 @@ bool TraceWriter::open(const char* pattern, bool is_fork_child, uint64_t interva
   return true;
 }
 
-void TraceWriter::deactivate(const char* why) {
-  if (__atomic_exchange_n(&active_, false, __ATOMIC_ACQ_REL)) sys::message(why, path_);
+void TraceWriter::stop(format::StopReason why) {
+  if (!__atomic_exchange_n(&active_, false, __ATOMIC_ACQ_REL)) return;
+  header_->stopped_ns = sys::monotonicNs() - start_ns_;
+  __atomic_store_n(&header_->stop_reason, static_cast<uint32_t>(why), __ATOMIC_RELEASE);
 }
 
 void TraceWriter::resetAfterFork() {
   // The parent's mappings stay mapped in the child but are never written again: every stream
-  // sees a new generation. The parent keeps its file descriptor; ours is closed.
+  // sees a new generation, and the pooled streams (chunks of the parent's trace) are let go. The
+  // parent keeps its file descriptor; ours is closed.
   if (fd_ >= 0) sys::close(fd_);
   fd_ = -1;
   header_ = nullptr;
+  for (uint32_t i = 0; i < stream_pool_size_; ++i) sys::munmap(stream_pool_[i].chunk, chunk_size_);
+  stream_pool_size_ = 0;
   seq_ = 1;
   next_stream_ = 1;
   ++generation_;
   active_ = false;
 }
 
+void TraceWriter::releaseStream(Stream& s) {
+  if (s.chunk && s.generation == generation_) {
+    LockGuard guard(g_pool_lock);
+    if (stream_pool_size_ < kStreamPoolSize) {
+      stream_pool_[stream_pool_size_++] = s;
+      s.chunk = nullptr;
+    }
+  }
+  if (s.chunk) sys::munmap(s.chunk, chunk_size_);
+  s = Stream{};
+}
+
 bool TraceWriter::newChunk(Stream& s) {
   if (!active()) return false;
   uint64_t index = __atomic_fetch_add(&header_->chunks_allocated, 1, __ATOMIC_RELAXED);
   uint64_t offset = format::kHeaderSize + index * chunk_size_;
-  int rc = sys::fallocate(fd_, static_cast<long>(offset), chunk_size_);
-  if (rc == -EOPNOTSUPP) {
-    LockGuard guard(g_grow_lock);
-    if (g_file_size < offset + chunk_size_) {
-      rc = sys::ftruncate(fd_, static_cast<long>(offset + chunk_size_));
-      if (rc == 0) g_file_size = offset + chunk_size_;
-    } else {
-      rc = 0;
-    }
+  if (!ownsDescriptor()) {
+    stop(format::StopReason::DescriptorLost);
+    return false;
   }
-  if (rc != 0) {
-    deactivate("the trace file cannot grow (disk full?); stopped recording:");
+  if (growFile(static_cast<long>(offset), chunk_size_) != 0) {
+    stop(format::StopReason::FileFull);
     return false;
   }
   void* p = sys::mmap(nullptr, chunk_size_, PROT_READ | PROT_WRITE, MAP_SHARED, fd_, static_cast<long>(offset));
   if (!p) {
-    deactivate("cannot map the trace file; stopped recording:");
+    stop(format::StopReason::MapFailed);
     return false;
   }
   if (s.chunk) sys::munmap(s.chunk, chunk_size_);
@@ -211,11 +248,19 @@ uint8_t* TraceWriter::mapAggregatePage(uint32_t page) {
 
 uint8_t* TraceWriter::reserveSlow(Stream& s, size_t size) {
   if (s.generation != generation_) {
-    // First record of this thread (or first in a forked child): a new stream.
+    // First record of this thread (or first in a forked child): the stream of an ended thread,
+    // or a new one.
     if (s.chunk && s.generation != 0 && s.generation != generation_) sys::munmap(s.chunk, chunk_size_);
     s = Stream{};
-    s.generation = generation_;
-    s.id = __atomic_fetch_add(&next_stream_, 1, __ATOMIC_RELAXED);
+    {
+      LockGuard guard(g_pool_lock);
+      if (stream_pool_size_) s = stream_pool_[--stream_pool_size_];
+    }
+    if (!s.chunk) {
+      s.generation = generation_;
+      s.id = __atomic_fetch_add(&next_stream_, 1, __ATOMIC_RELAXED);
+    }
+    watchThreadEnd();
   }
   if (!s.chunk || static_cast<size_t>(s.end - s.pos) < size) {
     if (!newChunk(s)) return nullptr;

@@ -25,8 +25,13 @@ class TraceWriter {
   // Opens the trace for this process. Returns false (and reports once) when it cannot.
   bool open(const char* pattern, bool is_fork_child, uint64_t interval_ns, bool aggregate);
   bool active() const { return __atomic_load_n(&active_, __ATOMIC_RELAXED); }
-  // Stops recording: called when the file cannot grow (disk full) so the target keeps running.
-  void deactivate(const char* why);
+  // Stops recording, silently (the program's output stays its own): the header says when and why,
+  // and `tidemark run` or the analyzer tell the user. The target runs on unharmed.
+  void stop(format::StopReason why);
+  // A thread ends: its stream goes to a pool for the next new thread (its chunk stays mapped and
+  // half full), or is unmapped when the pool is full. Bounds mappings and file growth for programs
+  // that start a thread per task.
+  void releaseStream(Stream& s);
   uint64_t nextSeq() { return __atomic_fetch_add(&seq_, 1, __ATOMIC_RELAXED); }
   // The next number to be handed out, without taking it: places an event among the records.
   uint64_t peekSeq() const { return __atomic_load_n(&seq_, __ATOMIC_RELAXED); }
@@ -49,9 +54,18 @@ class TraceWriter {
  private:
   uint8_t* reserveSlow(Stream& s, size_t size);
   int openFile(const char* path);  // 0 or -errno
+  // Makes [offset, offset + len) of the file real disk space (fallocate, else written zeros), so
+  // that a store into its mapping can never raise SIGBUS. 0 or -errno.
+  int growFile(long offset, long len);
+  // Whether fd_ is still the trace file (a program may close or dup2 over any descriptor).
+  bool ownsDescriptor();
   bool newChunk(Stream& s);
 
+  static constexpr uint32_t kStreamPoolSize = 64;
   int fd_ = -1;
+  uint64_t file_dev_ = 0, file_ino_ = 0;
+  Stream stream_pool_[kStreamPoolSize] = {};
+  uint32_t stream_pool_size_ = 0;
   format::FileHeader* header_ = nullptr;
   uint32_t chunk_size_ = format::kDefaultChunkSize;
   uint64_t seq_ = 1;

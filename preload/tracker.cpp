@@ -21,6 +21,7 @@
 #include "scanner.h"
 #include "stack_cache.h"
 #include "sys.h"
+#include "thread_end.h"
 
 namespace tidemark::preload {
 
@@ -78,6 +79,19 @@ uint64_t sys::realtimeNs() {
   timespec ts;
   clock_gettime(CLOCK_REALTIME, &ts);
   return static_cast<uint64_t>(ts.tv_sec) * 1000000000ull + static_cast<uint64_t>(ts.tv_nsec);
+}
+
+int sys::ownDescriptor(int fd) {
+  if (fd < 0) return fd;
+  rlimit limit{};
+  if (raw(SYS_getrlimit, RLIMIT_NOFILE, reinterpret_cast<long>(&limit)) != 0) return fd;
+  uint64_t soft = limit.rlim_cur == RLIM_INFINITY ? 1u << 20 : limit.rlim_cur;
+  if (soft > (1u << 20)) soft = 1u << 20;
+  if (soft <= 128) return fd;  // too few to stay out of the way: keep it where it is
+  int high = fcntl(fd, F_DUPFD_CLOEXEC, static_cast<long>(soft - 64));
+  if (high < 0) return fd;
+  close(fd);
+  return high;
 }
 
 void sys::message(const char* msg, const char* detail) {
@@ -613,7 +627,9 @@ void ensureStarted() {
   g_page_size = static_cast<uint64_t>(sysconf(_SC_PAGESIZE));
   dl_iterate_phdr(findSelf, nullptr);
   unw_set_caching_policy(unw_local_addr_space, UNW_CACHE_PER_THREAD);
-  initStackCache();
+  initThreadEnd();
+  onThreadEnd(releaseThreadStackCache);
+  onThreadEnd([] { writer().releaseStream(t_state.stream); });
   beginTrace(t);
   if (trackerReady()) pthread_atfork(forkPrepare, forkParent, forkChild);
   t.busy = false;

@@ -22,11 +22,19 @@ GateResult runGate(const MemoryProfile& run, const MemoryProfile* base, const Ga
   if (!o.max_peak && !o.max_leaked && !o.no_unbounded_growth && !baseline_rules)
     throw Error("no rule given (--max-peak, --max-leaked, --no-unbounded-growth, --baseline with --max-peak-increase or "
                 "--max-leaked-increase)");
-  // A run that died did not finish its work: its peak and its leaks are not its real ones.
+  // A run that crashed or was killed did not finish its work, and a trace that stopped early does
+  // not hold all of it: their peaks and leaks are not the real ones.
   {
-    GateRule rule{.name = "ended", .passed = run.death == "none", .measured = 0, .limit = 0, .text = ""};
-    rule.text = rule.passed ? fmt::format("the run ended: {}", run.end)
-                            : fmt::format("the run did not end normally ({}): {}", run.death, run.end);
+    bool died = run.death != "none" || run.signaled;
+    GateRule rule{.name = "ended", .passed = !died, .measured = 0, .limit = 0, .text = ""};
+    rule.text = !died                 ? fmt::format("the run ended: {}", run.end)
+                : run.death != "none" ? fmt::format("the run did not end normally ({}): {}", run.death, run.end)
+                                      : fmt::format("the run did not end normally: {}", run.end);
+    r.rules.push_back(rule);
+  }
+  {
+    GateRule rule{.name = "complete", .passed = run.incomplete.empty(), .measured = 0, .limit = 0, .text = ""};
+    rule.text = rule.passed ? "the trace is complete" : run.incomplete;
     r.rules.push_back(rule);
   }
   if (o.max_peak) {

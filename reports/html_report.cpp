@@ -180,6 +180,7 @@ std::string htmlReport(const TraceAnalysis& analysis, const ReportFlames& flames
   out += row({"calls", e(fmt::format("{} allocations, {} frees", groupedNumber(r.allocations), groupedNumber(r.frees)))});
   out += "</table>\n";
 
+  if (r.stopped.stopped()) out += "<p id=\"incomplete\"><b>" + e(incompleteText(r.stopped)) + "</b></p>\n";
   if (s.death.kind != Death::Kind::None)
     out += "<p id=\"death\"><b>" + e(deathHeadline(s)) + "</b><br>" + e(s.death.evidence) + "</p>\n";
   out += "<h2>Memory over time</h2>\n" + timelineSvg(r, s);

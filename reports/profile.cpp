@@ -3,14 +3,15 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
-#include <fstream>
+
+#include <unistd.h>
 #include <map>
-#include <sstream>
 
 #include <fmt/format.h>
 
 #include "analysis.h"
 #include "error.h"
+#include "input_file.h"
 #include "summary_report.h"
 #include "tidemark/trace_format.h"
 
@@ -46,15 +47,30 @@ std::string foldedFrames(const std::vector<std::string>& frames) {
   return s;
 }
 
+namespace {
+
+// A byte count as a summary writes it: an unsigned integer. 1e300 or -1 is not one, and must not
+// read as 0 and pass a gate.
+uint64_t bytesAt(const nlohmann::json& j, const char* key) {
+  const nlohmann::json& v = j.at(key);
+  if (!v.is_number_unsigned() && !(v.is_number_integer() && v.get<int64_t>() >= 0))
+    throw Error(fmt::format("\"{}\" is {}, not a byte count", key, v.dump()));
+  return v.get<uint64_t>();
+}
+
+}  // namespace
+
 MemoryProfile profileFromSummaryJson(const nlohmann::json& j, const std::string& source) {
   MemoryProfile p;
   p.source = source;
   try {
-    p.peak_heap = j.at("peak_heap").at("bytes").get<uint64_t>();
-    p.peak_rss = j.at("peak_rss").at("bytes").get<uint64_t>();
-    p.leaked = j.at("leaks").at("bytes").get<uint64_t>();
+    p.peak_heap = bytesAt(j.at("peak_heap"), "bytes");
+    p.peak_rss = bytesAt(j.at("peak_rss"), "bytes");
+    p.leaked = bytesAt(j.at("leaks"), "bytes");
     p.ended_cleanly = j.at("leaks").at("ended_cleanly").get<bool>();
     p.end = j.at("end").value("description", "");
+    p.signaled = j.at("end").value("state", "") == "signaled";
+    if (j.contains("incomplete") && j["incomplete"].is_object()) p.incomplete = j["incomplete"].value("text", "incomplete");
     p.death = j.contains("death") ? j["death"].value("verdict", "none") : "none";
     const auto& f = j.at("findings");
     p.growth_available = f.value("available", false);
@@ -67,30 +83,34 @@ MemoryProfile profileFromSummaryJson(const nlohmann::json& j, const std::string&
       auto& s = stacks[foldedFrames(frames)];
       s.frames = frames;
       s.site = leafSite(g.at("frames"));
-      s.peak = g.at("peak_bytes").get<uint64_t>();
+      s.peak = bytesAt(g, "peak_bytes");
     }
     for (const auto& g : j.at("leaks").at("stacks")) {
       std::vector<std::string> frames = rootFirst(g.at("frames"));
       auto& s = stacks[foldedFrames(frames)];
       s.frames = frames;
       s.site = leafSite(g.at("frames"));
-      s.leaked = g.at("live_bytes").get<uint64_t>();
+      s.leaked = bytesAt(g, "live_bytes");
     }
     for (auto& [key, s] : stacks) p.stacks.push_back(std::move(s));
     p.listed_limit = j.value("listed_stacks", size_t{0});
   } catch (const nlohmann::json::exception& e) {
     throw Error(fmt::format("{} is not a tidemark summary (tidemark summary --json): {}", source, e.what()));
+  } catch (const Error& e) {
+    throw Error(fmt::format("{} is not a valid tidemark summary: {}", source, e.what()));
   }
   return p;
 }
 
 MemoryProfile loadProfile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw Error(fmt::format("cannot open {}: {}", path, strerror(errno)));
-  char head[8] = {};
-  in.read(head, sizeof head);
-  if (in.gcount() == sizeof head && memcmp(head, format::kMagic, sizeof head) == 0) {
-    in.close();
+  // A baseline kept in a repository is a few hundred KiB; a trace goes to the trace reader.
+  constexpr uint64_t kMaxSummaryBytes = 256ull << 20;
+  uint64_t size = 0;
+  int fd = openRegularFile(path, "trace or JSON summary", size);
+  char head[sizeof format::kMagic] = {};
+  ssize_t n = ::read(fd, head, sizeof head);
+  ::close(fd);
+  if (n == static_cast<ssize_t>(sizeof head) && memcmp(head, format::kMagic, sizeof head) == 0) {
     SummaryOptions options;
     options.top = 1'000'000'000;  // every stack
     TraceAnalysis analysis(path, options);
@@ -98,11 +118,7 @@ MemoryProfile loadProfile(const std::string& path) {
     j.erase("listed_stacks");
     return profileFromSummaryJson(j, path);
   }
-  in.clear();
-  in.seekg(0);
-  std::stringstream text;
-  text << in.rdbuf();
-  nlohmann::json j = nlohmann::json::parse(text.str(), nullptr, false);
+  nlohmann::json j = nlohmann::json::parse(readRegularFile(path, "JSON summary", kMaxSummaryBytes), nullptr, false);
   if (j.is_discarded() || !j.is_object())
     throw Error(fmt::format("{} is neither a tidemark trace nor a JSON summary (tidemark summary --json)", path));
   return profileFromSummaryJson(j, path);

@@ -16,6 +16,8 @@ struct MemoryProfile {
   uint64_t peak_heap = 0, peak_rss = 0, leaked = 0;
   bool ended_cleanly = false;
   std::string end;    // "exited with code 0", ...
+  bool signaled = false;   // killed by a signal (a crash, SIGTERM, SIGKILL)
+  std::string incomplete;  // why the tracker stopped recording early; empty for a complete trace
   std::string death;  // the post-mortem verdict ("oom-killed", ...) or "none"
   bool growth_available = false;
   std::vector<std::string> unbounded;  // sites with unbounded growth

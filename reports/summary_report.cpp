@@ -300,9 +300,17 @@ nlohmann::json deathJson(const Summary& s) {
 
 }  // namespace
 
+std::string incompleteText(const RecordingStop& stop) {
+  if (!stop.stopped()) return "";
+  return fmt::format("incomplete: the tracker stopped recording at {} because {}; what the process did after that "
+                     "is not in the trace",
+                     humanDuration(stop.time_ns), stop.why());
+}
+
 void writeSummaryText(std::ostream& out, const TraceAnalysis& analysis, bool full) {
   const ReplayResult& r = analysis.run();
   const Summary& s = analysis.summary();
+  if (r.stopped.stopped()) out << incompleteText(r.stopped) << '\n';
   writeDeath(out, s);
   for (const std::string& w : r.warnings) out << "warning: " << w << '\n';
   for (const std::string& e : r.tracker_errors) out << "warning: the tracker stopped early: " << e << '\n';
@@ -389,6 +397,10 @@ nlohmann::json summaryJson(const TraceAnalysis& analysis) {
       {"timeline_samples", r.timeline.size()},
       {"findings", growthJson(s.growth, s.limit)},
       {"heap_scan", lostJson(s.lost)},
+      {"incomplete", r.stopped.stopped() ? nlohmann::json{{"time_ns", r.stopped.time_ns},
+                                                          {"reason", r.stopped.why()},
+                                                          {"text", incompleteText(r.stopped)}}
+                                         : nlohmann::json(nullptr)},
       {"warnings", r.warnings},
       {"tracker_errors", r.tracker_errors},
   };

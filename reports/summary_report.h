@@ -16,6 +16,9 @@ nlohmann::json summaryJson(const TraceAnalysis& analysis);
 // empty when the process did not die.
 std::string deathHeadline(const Summary& s);
 
+// "incomplete: the tracker stopped recording at 1.20 s because ...", or empty for a complete trace.
+std::string incompleteText(const RecordingStop& stop);
+
 // "exited with code 0", "killed by SIGKILL", ...
 std::string describeEnd(const ProcessEnd& end);
 

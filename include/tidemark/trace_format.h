@@ -24,7 +24,7 @@ namespace tidemark::format {
 // The file is a MAP_SHARED mapping in the writer: every record is in the kernel's page cache the
 // moment it is written, so a trace survives kill -9 of the target. Unwritten space is zero.
 inline constexpr char kMagic[8] = {'T', 'M', 'T', 'R', 'A', 'C', 'E', '\0'};
-inline constexpr uint32_t kVersion = 3;  // 2: scan records (18-22); 3: memory limit and OOM kill (23-24)
+inline constexpr uint32_t kVersion = 4;  // 2: scan records (18-22); 3: memory limit and OOM kill (23-24); 4: stop reason
 inline constexpr uint32_t kHeaderSize = 4096;
 inline constexpr uint32_t kChunkMagic = 0x4b434d54;  // "TMCK" little-endian
 inline constexpr uint32_t kDefaultChunkSize = 256 * 1024;
@@ -82,6 +82,11 @@ struct FileHeader {
   uint64_t chunks_allocated;     // updated atomically by writers; the file holds at least this many
   uint64_t sample_interval_ns;
   AggregateTotals aggregate;     // aggregated mode only; all zero in a full event log
+  // Version 4: when the tracker stopped recording before the process ended, and why (StopReason).
+  // Kept in the header because a tracker that cannot grow the file cannot write a record either.
+  uint64_t stopped_ns;           // since start_monotonic_ns; 0 with stop_reason None
+  uint32_t stop_reason;
+  uint32_t reserved;
 };
 static_assert(sizeof(FileHeader) <= kHeaderSize);
 
@@ -97,6 +102,14 @@ static_assert(sizeof(ChunkHeader) == 16);
 // how they are encoded.
 
 enum class EndKind : uint8_t { Exited = 1, Signaled = 2 };
+
+// Why the tracker stopped recording while the process went on (FileHeader::stop_reason).
+enum class StopReason : uint32_t {
+  None = 0,
+  FileFull = 1,        // the trace file could not grow: the disk or the quota is full
+  MapFailed = 2,       // the trace file could not be mapped (no address space, or too many mappings)
+  DescriptorLost = 3,  // the program closed or replaced the trace's file descriptor
+};
 
 enum class ScanReason : uint8_t { Exit = 0, Signal = 1 };
 

@@ -189,15 +189,27 @@ class Replayer {
       }
       case RecordType::Exit: {
         uint64_t time_ns = rec.get<format::Exit>().time_ns;
-        if (r_.end.state == EndState::Unknown) r_.end = {.state = EndState::ExitCalled, .code = 0, .time_ns = time_ns};
+        r_.end = {.state = EndState::ExitCalled, .code = 0, .time_ns = time_ns, .program = {}};
         r_.duration_ns = std::max(r_.duration_ns, time_ns);
+        break;
+      }
+      case RecordType::Ending: {
+        const auto& e = rec.get<format::Ending>();
+        bool exec = e.kind == static_cast<uint64_t>(format::EndingKind::Exec);
+        r_.end = {.state = exec ? EndState::Exec : EndState::Exited,
+                  .code = exec ? 0 : static_cast<int>(e.code),
+                  .time_ns = e.time_ns,
+                  .program = exec ? std::string(e.program) : std::string()};
+        now_ns_ = std::max(now_ns_, e.time_ns);
+        r_.duration_ns = std::max(r_.duration_ns, e.time_ns);
         break;
       }
       case RecordType::ProcessEnd: {
         const auto& e = rec.get<format::ProcessEnd>();
         r_.end = {.state = e.kind == static_cast<uint64_t>(format::EndKind::Signaled) ? EndState::Signaled : EndState::Exited,
                   .code = static_cast<int>(e.code),
-                  .time_ns = e.time_ns};
+                  .time_ns = e.time_ns,
+                  .program = {}};
         break;
       }
       case RecordType::MemoryLimit: {

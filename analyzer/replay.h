@@ -56,12 +56,21 @@ struct Marker {
   std::string text;
 };
 
-enum class EndState { Unknown, ExitCalled, Exited, Signaled };
+// How the process ended, as far as the trace knows. The latest word wins: an exec that failed is
+// followed by the exit that came after it, and the wrapper's ProcessEnd comes after everything.
+enum class EndState {
+  Unknown,     // no word: killed (SIGKILL, a crash) or still running
+  ExitCalled,  // exit() or a return from main, code unknown (only the waiting parent has it)
+  Exited,      // exit code known: _exit, or `tidemark run` saw it
+  Signaled,    // killed by a signal, as `tidemark run` saw it
+  Exec,        // replaced itself by another program (its trace is a separate file)
+};
 
 struct ProcessEnd {
   EndState state = EndState::Unknown;
   int code = 0;  // exit code or signal number
   uint64_t time_ns = 0;
+  std::string program;  // Exec: the program it became
 };
 
 // The limit `tidemark run --memory-limit` ran the process under, and the out-of-memory kill it saw.

@@ -159,6 +159,7 @@ bool TraceWriter::open(const char* pattern, bool is_fork_child, uint64_t interva
   }
 
   start_ns_ = sys::monotonicNs();
+  pid_ = pid;
   FileHeader& h = *header_;
   h.version = format::kVersion;
   h.header_size = format::kHeaderSize;

@@ -37,6 +37,8 @@ class TraceWriter {
   uint64_t peekSeq() const { return __atomic_load_n(&seq_, __ATOMIC_RELAXED); }
   uint32_t generation() const { return generation_; }
   uint64_t startNs() const { return start_ns_; }
+  // The process whose trace this is: a vfork child shares our memory but is not that process.
+  uint64_t pid() const { return pid_; }
   const char* path() const { return path_; }
 
   // Makes room for a record of at most `size` bytes in `s`, taking a new chunk when needed.
@@ -70,6 +72,7 @@ class TraceWriter {
   uint32_t chunk_size_ = format::kDefaultChunkSize;
   uint64_t seq_ = 1;
   uint64_t start_ns_ = 0;
+  uint64_t pid_ = 0;
   uint32_t next_stream_ = 1;
   uint32_t generation_ = 1;
   bool active_ = false;

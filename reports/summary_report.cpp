@@ -13,7 +13,8 @@ std::string describeEnd(const ProcessEnd& end) {
   switch (end.state) {
     case EndState::Exited: return fmt::format("exited with code {}", end.code);
     case EndState::Signaled: return fmt::format("killed by {} ({})", signalName(end.code), end.code);
-    case EndState::ExitCalled: return "exited (exit code not recorded: run without `tidemark run`)";
+    case EndState::ExitCalled: return "exited through exit() (its code is known only to the process that waited for it)";
+    case EndState::Exec: return fmt::format("replaced itself with exec of {}", end.program.empty() ? "a program" : end.program);
     case EndState::Unknown: break;
   }
   return "did not exit: killed (e.g. SIGKILL) or still running when the trace was read";
@@ -337,7 +338,9 @@ void writeSummaryText(std::ostream& out, const TraceAnalysis& analysis, bool ful
   out << fmt::format("\nHeap at its peak, by stack: {} ({} bytes)\n", humanBytes(r.heap_peak), groupedNumber(r.heap_peak));
   writeGroups(out, s.peak, true, r.heap_peak, full);
 
-  const char* what = s.ended_cleanly ? "Leaked at exit" : "Live when the process died";
+  const char* what = s.ended_cleanly                     ? "Leaked at exit"
+                     : r.end.state == EndState::Exec ? "Live when it replaced itself with exec"
+                                                     : "Live when the process died";
   out << fmt::format("\n{}: {} ({} bytes) in {} block{}\n", what, humanBytes(s.leaked_bytes), groupedNumber(s.leaked_bytes),
                      groupedNumber(s.leaked_blocks), s.leaked_blocks == 1 ? "" : "s");
   if (s.runtime_leaked_blocks)
@@ -357,6 +360,7 @@ nlohmann::json summaryJson(const TraceAnalysis& analysis) {
     case EndState::Exited: end = {{"state", "exited"}, {"code", r.end.code}}; break;
     case EndState::Signaled: end = {{"state", "signaled"}, {"signal", r.end.code}, {"signal_name", signalName(r.end.code)}}; break;
     case EndState::ExitCalled: end = {{"state", "exit-called"}}; break;
+    case EndState::Exec: end = {{"state", "exec"}, {"program", r.end.program}}; break;
     case EndState::Unknown: break;
   }
   end["description"] = describeEnd(r.end);

@@ -24,7 +24,8 @@ namespace tidemark::format {
 // The file is a MAP_SHARED mapping in the writer: every record is in the kernel's page cache the
 // moment it is written, so a trace survives kill -9 of the target. Unwritten space is zero.
 inline constexpr char kMagic[8] = {'T', 'M', 'T', 'R', 'A', 'C', 'E', '\0'};
-inline constexpr uint32_t kVersion = 4;  // 2: scan records (18-22); 3: memory limit and OOM kill (23-24); 4: stop reason
+// 2: scan records (18-22); 3: memory limit and OOM kill (23-24); 4: stop reason in the header, Ending (25)
+inline constexpr uint32_t kVersion = 4;
 inline constexpr uint32_t kHeaderSize = 4096;
 inline constexpr uint32_t kChunkMagic = 0x4b434d54;  // "TMCK" little-endian
 inline constexpr uint32_t kDefaultChunkSize = 256 * 1024;
@@ -102,6 +103,9 @@ static_assert(sizeof(ChunkHeader) == 16);
 // how they are encoded.
 
 enum class EndKind : uint8_t { Exited = 1, Signaled = 2 };
+
+// How a process ended by itself without returning from main or calling exit() (Ending records).
+enum class EndingKind : uint8_t { FastExit = 1, Exec = 2 };
 
 // Why the tracker stopped recording while the process went on (FileHeader::stop_reason).
 enum class StopReason : uint32_t {

@@ -40,7 +40,8 @@ namespace tidemark::format {
   X(ScanEdges, 21)               \
   X(ScanEnd, 22)                 \
   X(MemoryLimit, 23)             \
-  X(OomKill, 24)
+  X(OomKill, 24)                 \
+  X(Ending, 25)
 
 enum class RecordType : uint8_t {
   End = 0,  // a zero type byte ends a chunk
@@ -346,6 +347,18 @@ struct ScanEnd {
   template <class F, class R> static bool fields(F& f, R& r) {
     return f.varint("time_ns", r.time_ns) && f.varint("words", r.words) && f.varint("root_bytes", r.root_bytes) &&
            f.varint("duration_ns", r.duration_ns);
+  }
+};
+
+struct Ending {
+  static constexpr RecordType kType = RecordType::Ending;
+  static constexpr const char* kAbout =
+      "the process ends by _exit (kind FastExit, with its code) or replaces itself by exec (kind Exec, with the program)";
+  uint64_t time_ns = 0, kind = 0, code = 0;
+  std::string_view program;  // exec: the path given to exec
+  template <class F, class R> static bool fields(F& f, R& r) {
+    return f.varint("time_ns", r.time_ns) && f.varint("kind", r.kind) && f.varint("code", r.code) &&
+           f.bytes("program", r.program);
   }
 };
 

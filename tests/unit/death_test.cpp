@@ -45,7 +45,7 @@ TEST(Death, FarFromTheLimitOrWithoutOneItIsAKill) {
   EXPECT_EQ(judge(killedRun(800, 1000)).kind, Death::Kind::Killed);  // under 85%
   EXPECT_EQ(judge(killedRun(900, 0)).kind, Death::Kind::Killed);
   ReplayResult r = killedRun(900, 1000);
-  r.end = {EndState::Signaled, SIGTERM, 4'000'000'000};
+  r.end = {.state = EndState::Signaled, .code = SIGTERM, .time_ns = 4'000'000'000, .program = {}};
   EXPECT_EQ(judge(r).kind, Death::Kind::None);  // SIGTERM: an ordinary end, described as such
   r.end.code = SIGKILL;
   EXPECT_EQ(judge(r).kind, Death::Kind::OomLikely);
@@ -54,7 +54,7 @@ TEST(Death, FarFromTheLimitOrWithoutOneItIsAKill) {
 
 TEST(Death, TheWrappersRecordIsEvidence) {
   ReplayResult r = killedRun(100, 0);  // RSS far below: the cgroup also counts page cache
-  r.end = {EndState::Signaled, SIGKILL, 3'000'000'000};
+  r.end = {.state = EndState::Signaled, .code = SIGKILL, .time_ns = 3'000'000'000, .program = {}};
   r.run_limit = {1000, static_cast<uint32_t>(format::LimitKind::CgroupV2)};
   r.oom = {true, 2'990'000'000, static_cast<uint32_t>(format::OomEvidence::CgroupEvents), 1000};
   Death d = judge(r);
@@ -83,7 +83,7 @@ TEST(EffectiveLimit, OneLimitFromTheStrongestSource) {
 
 TEST(Death, TheWatchdogsKillIsJudgedAgainstItsOwnLimit) {
   ReplayResult r = killedRun(990, 0);
-  r.end = {EndState::Signaled, SIGKILL, 3'000'000'000};
+  r.end = {.state = EndState::Signaled, .code = SIGKILL, .time_ns = 3'000'000'000, .program = {}};
   r.run_limit = {1000, static_cast<uint32_t>(format::LimitKind::Watchdog)};
   r.oom = {true, 2'990'000'000, static_cast<uint32_t>(format::OomEvidence::Watchdog), 1010};
   Death d = judge(r);

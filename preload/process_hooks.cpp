@@ -1,0 +1,143 @@
+// How a process ends when it does not return from main nor call exit(): _exit (a forked worker's
+// usual end) and exec (a launcher that becomes the program). Each writes an Ending record first,
+// so that its trace says "ended" rather than "killed". A vfork child, which shares the parent's
+// memory and stream, writes nothing.
+#include <dlfcn.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdarg>
+#include <cstring>
+
+#include "sys.h"
+#include "tracker.h"
+
+using namespace tidemark::preload;
+namespace format = tidemark::format;
+
+extern char** environ;
+
+namespace {
+
+void recordEnding(format::EndingKind kind, int code, const char* program) {
+  if (!trackerReady() || static_cast<uint64_t>(sys::getpid()) != writer().pid()) return;
+  ThreadState& t = t_state;
+  if (t.busy) return;
+  t.busy = true;
+  int saved_errno = errno;
+  writeRecord(t.stream, writer().nextSeq(),
+              format::Ending{.time_ns = sys::monotonicNs() - writer().startNs(),
+                             .kind = static_cast<uint64_t>(kind),
+                             .code = static_cast<uint64_t>(code),
+                             .program = {program ? program : "", program ? strnlen(program, 4000) : 0}});
+  errno = saved_errno;
+  t.busy = false;
+}
+
+[[noreturn]] void exitGroup(int code) {
+  for (;;) sys::raw(SYS_exit_group, code);
+}
+
+// exec functions that search PATH or build argv go to libc's own, found once.
+template <class F>
+F nextFunction(F& cache, const char* name) {
+  if (!cache) cache = reinterpret_cast<F>(dlsym(RTLD_NEXT, name));
+  return cache;
+}
+
+int (*g_execvpe)(const char*, char* const[], char* const[]);
+
+int noFunction() {
+  errno = ENOSYS;
+  return -1;
+}
+
+// Collects execl-style arguments (ending with a null pointer) into argv on the caller's stack.
+#define TM_COLLECT_ARGS(first, last_named, argv_name, envp_out)        \
+  size_t argc = 1;                                                      \
+  {                                                                     \
+    va_list count;                                                      \
+    va_start(count, last_named);                                        \
+    while (va_arg(count, const char*)) ++argc;                          \
+    va_end(count);                                                      \
+  }                                                                     \
+  const char* argv_name[argc + 1];                                      \
+  argv_name[0] = first;                                                 \
+  {                                                                     \
+    va_list args;                                                       \
+    va_start(args, last_named);                                         \
+    for (size_t i = 1; i <= argc; ++i) argv_name[i] = va_arg(args, const char*); \
+    envp_out;                                                           \
+    va_end(args);                                                       \
+  }
+
+}  // namespace
+
+extern "C" {
+
+__attribute__((visibility("default"), noreturn)) void _exit(int code) {
+  recordEnding(format::EndingKind::FastExit, code, nullptr);
+  exitGroup(code);
+}
+
+__attribute__((visibility("default"), noreturn)) void _Exit(int code) {
+  recordEnding(format::EndingKind::FastExit, code, nullptr);
+  exitGroup(code);
+}
+
+__attribute__((visibility("default"))) int execve(const char* path, char* const argv[], char* const envp[]) {
+  recordEnding(format::EndingKind::Exec, 0, path);
+  long rc = sys::raw(SYS_execve, reinterpret_cast<long>(path), reinterpret_cast<long>(argv), reinterpret_cast<long>(envp));
+  errno = static_cast<int>(-rc);
+  return -1;
+}
+
+__attribute__((visibility("default"))) int execveat(int dirfd, const char* path, char* const argv[], char* const envp[],
+                                                     int flags) {
+  recordEnding(format::EndingKind::Exec, 0, path);
+  long rc = sys::raw(SYS_execveat, dirfd, reinterpret_cast<long>(path), reinterpret_cast<long>(argv),
+                     reinterpret_cast<long>(envp), flags);
+  errno = static_cast<int>(-rc);
+  return -1;
+}
+
+__attribute__((visibility("default"))) int fexecve(int fd, char* const argv[], char* const envp[]) {
+  recordEnding(format::EndingKind::Exec, 0, nullptr);
+  long rc = sys::raw(SYS_execveat, fd, reinterpret_cast<long>(""), reinterpret_cast<long>(argv),
+                     reinterpret_cast<long>(envp), 0x1000 /* AT_EMPTY_PATH */);
+  errno = static_cast<int>(-rc);
+  return -1;
+}
+
+__attribute__((visibility("default"))) int execv(const char* path, char* const argv[]) {
+  return execve(path, argv, environ);
+}
+
+__attribute__((visibility("default"))) int execvpe(const char* file, char* const argv[], char* const envp[]) {
+  auto real = nextFunction(g_execvpe, "execvpe");
+  if (!real) return noFunction();
+  recordEnding(format::EndingKind::Exec, 0, file);
+  return real(file, argv, envp);
+}
+
+__attribute__((visibility("default"))) int execvp(const char* file, char* const argv[]) {
+  return execvpe(file, argv, environ);
+}
+
+__attribute__((visibility("default"))) int execl(const char* path, const char* arg, ...) {
+  TM_COLLECT_ARGS(arg, arg, argv, (void)0)
+  return execve(path, const_cast<char* const*>(argv), environ);
+}
+
+__attribute__((visibility("default"))) int execlp(const char* file, const char* arg, ...) {
+  TM_COLLECT_ARGS(arg, arg, argv, (void)0)
+  return execvpe(file, const_cast<char* const*>(argv), environ);
+}
+
+__attribute__((visibility("default"))) int execle(const char* path, const char* arg, ...) {
+  char* const* envp = nullptr;
+  TM_COLLECT_ARGS(arg, arg, argv, envp = va_arg(args, char* const*))
+  return execve(path, const_cast<char* const*>(argv), envp);
+}
+
+}  // extern "C"

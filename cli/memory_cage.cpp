@@ -9,6 +9,7 @@
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <vector>
@@ -93,8 +94,36 @@ std::string ownDir(const Mount& m, std::string path) {
   return m.point + path;
 }
 
+// Kills what a run's group still holds and removes the group; false when it would not go.
+bool removeGroup(const std::string& dir) {
+  for (int attempt = 0; attempt < 200; ++attempt) {
+    std::istringstream pids(readFile(dir + "/cgroup.procs"));
+    pid_t pid;
+    while (pids >> pid) ::kill(pid, SIGKILL);
+    if (::rmdir(dir.c_str()) == 0 || errno == ENOENT) return true;
+    timespec ts{0, 10'000'000};
+    nanosleep(&ts, nullptr);
+  }
+  return false;
+}
+
+// Groups left by a tidemark run that was killed itself (tidemark-<pid>-<n> whose pid is gone):
+// what they still hold was the command of that run, which can no longer be watched.
+void removeStaleGroups(const std::string& parent) {
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator(parent, ec)) {
+    std::string name = entry.path().filename().string();
+    unsigned long pid = 0, n = 0;
+    char rest = 0;
+    if (sscanf(name.c_str(), "tidemark-%lu-%lu%c", &pid, &n, &rest) != 2 || !entry.is_directory(ec)) continue;
+    if (::kill(static_cast<pid_t>(pid), 0) == 0 || errno != ESRCH) continue;  // its wrapper still runs
+    removeGroup(entry.path().string());
+  }
+}
+
 std::string makeChild(const std::string& parent, std::string& why) {
   static unsigned counter = 0;
+  removeStaleGroups(parent);
   std::string dir = fmt::format("{}/tidemark-{}-{}", parent, getpid(), counter++);
   if (::mkdir(dir.c_str(), 0755) != 0) {
     why = fmt::format("cannot create {}: {}", dir, strerror(errno));
@@ -185,14 +214,7 @@ MemoryCage::~MemoryCage() {
   if (procs_fd_ >= 0) ::close(procs_fd_);
   if (dir_.empty()) return;
   // What the command left behind (a daemonized child) goes with it, so the group can be removed.
-  for (int attempt = 0; attempt < 200; ++attempt) {
-    std::istringstream pids(readFile(dir_ + "/cgroup.procs"));
-    pid_t pid;
-    while (pids >> pid) ::kill(pid, SIGKILL);
-    if (::rmdir(dir_.c_str()) == 0 || errno == ENOENT) return;
-    timespec ts{0, 10'000'000};
-    nanosleep(&ts, nullptr);
-  }
+  removeGroup(dir_);
 }
 
 bool MemoryCage::enter() const noexcept {

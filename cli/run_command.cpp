@@ -3,6 +3,7 @@
 #include <elf.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -17,6 +18,7 @@
 
 #include "error.h"
 #include "memory_cage.h"
+#include "summary_report.h"
 #include "tidemark/trace_format.h"
 #include "trace_appender.h"
 #include "units.h"
@@ -95,6 +97,62 @@ uint64_t monotonicNs() {
   return static_cast<uint64_t>(ts.tv_sec) * 1000000000ull + static_cast<uint64_t>(ts.tv_nsec);
 }
 
+// The tracker's own naming (preload/trace_writer.cpp): %p is the process id, and a path that
+// was taken gets ".PID" before ".tmtrace".
+std::string expandPid(const std::string& pattern, pid_t pid) {
+  std::string out;
+  for (size_t i = 0; i < pattern.size(); ++i) {
+    if (pattern[i] == '%' && i + 1 < pattern.size() && pattern[i + 1] == 'p') {
+      out += std::to_string(pid);
+      ++i;
+    } else {
+      out += pattern[i];
+    }
+  }
+  return out;
+}
+
+std::string withTag(const std::string& path, const std::string& tag) {
+  static const std::string kExt = ".tmtrace";
+  bool ext = path.size() >= kExt.size() && path.compare(path.size() - kExt.size(), kExt.size(), kExt) == 0;
+  size_t at = ext ? path.size() - kExt.size() : path.size();
+  return path.substr(0, at) + "." + tag + path.substr(at);
+}
+
+// Whether path is a trace written by process pid (a regular file, not a link).
+bool isTraceOf(const std::string& path, pid_t pid) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+  if (fd < 0) return false;
+  struct stat st {};
+  format::FileHeader h{};
+  bool ok = fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && pread(fd, &h, sizeof h, 0) == static_cast<ssize_t>(sizeof h) &&
+            memcmp(h.magic, format::kMagic, sizeof h.magic) == 0 && h.pid == static_cast<uint64_t>(pid);
+  ::close(fd);
+  return ok;
+}
+
+// Where the tracker in the command (pid) wrote its trace for TIDEMARK_OUTPUT=pattern: the path
+// itself, or the path with the pid inserted when another run took it first. Empty: nowhere.
+std::string findTrace(const std::string& pattern, pid_t pid) {
+  std::string path = expandPid(pattern, pid);
+  if (isTraceOf(path, pid)) return path;
+  std::string tagged = withTag(path, std::to_string(pid));
+  return isTraceOf(tagged, pid) ? tagged : std::string();
+}
+
+// Refuses, before the command runs, an output that would destroy a file or cannot be written.
+void checkOutput(const std::string& pattern) {
+  struct stat st {};
+  if (pattern.find("%p") == std::string::npos && lstat(pattern.c_str(), &st) == 0)
+    throw Error(fmt::format("{} already exists, and tidemark never overwrites a file: remove it or choose another -o",
+                            pattern));
+  std::string dir = fs::path(pattern).parent_path().string();
+  if (stat(dir.c_str(), &st) != 0) throw Error(fmt::format("cannot write the trace in {}: {}", dir, strerror(errno)));
+  if (!S_ISDIR(st.st_mode)) throw Error(fmt::format("cannot write the trace in {}: not a directory", dir));
+  if (access(dir.c_str(), W_OK | X_OK) != 0)
+    throw Error(fmt::format("cannot write the trace in {}: {}", dir, strerror(errno)));
+}
+
 }  // namespace
 
 std::string findPreload() {
@@ -123,8 +181,7 @@ int runCommand(const RunOptions& options) {
   if (output.empty())
     output = fmt::format("tidemark.{}.{}.tmtrace", fs::path(options.command[0]).filename().string(), getpid());
   output = fs::absolute(output).string();
-  std::error_code ec;
-  fs::remove(output, ec);  // the tracker never overwrites a trace: make room for this run's
+  checkOutput(output);
 
   // The child's environment: ours, with the tracker's variables set.
   std::vector<std::string> env;
@@ -168,6 +225,9 @@ int runCommand(const RunOptions& options) {
   pid_t child = fork();
   if (child < 0) throw Error(fmt::format("fork: {}", strerror(errno)));
   if (child == 0) {
+    // Under a memory limit, the command must not outlive a wrapper that was killed: nothing would
+    // watch it, record its end or remove its cgroup.
+    if (cage && (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid() == 1)) _exit(125);
     if (cage && !cage->enter()) {
       static const char msg[] = "tidemark: cannot move the command into its memory cgroup\n";
       (void)!write(2, msg, sizeof msg - 1);
@@ -203,11 +263,16 @@ int runCommand(const RunOptions& options) {
   bool signaled = WIFSIGNALED(status);
   int code = signaled ? WTERMSIG(status) : WEXITSTATUS(status);
   std::string cmd = fs::path(options.command[0]).filename().string();
-  if (!fs::exists(output)) {
+  const int exit_code = signaled ? 128 + code : code;
+  std::string trace = findTrace(output, child);
+  if (trace.empty()) {
+    // The command's own exit code in every case: a missing trace is tidemark's problem, not its.
     if (!signaled && code == 127)
-      throw Error(fmt::format("{} could not be started, and no trace was written", cmd));
-    throw Error(fmt::format("{} ran but wrote no trace: the tracker was not loaded (a program that clears "
-                            "LD_PRELOAD, or one the loader will not preload into)", cmd));
+      fmt::print(stderr, "tidemark: {} could not be started, and no trace was written\n", cmd);
+    else
+      fmt::print(stderr, "tidemark: {} ran but wrote no trace at {}: the tracker was not loaded (a program that clears "
+                         "LD_PRELOAD, or one the loader will not preload into)\n", cmd, output);
+    return exit_code;
   }
   WrapperRecords end;
   end.signaled = signaled;
@@ -226,7 +291,12 @@ int runCommand(const RunOptions& options) {
       end.oom_usage = oom.usage;
     }
   }
-  appendProcessEnd(output, end);
+  format::FileHeader header{};
+  try {
+    header = appendProcessEnd(trace, static_cast<uint64_t>(child), end);
+  } catch (const Error& e) {
+    fmt::print(stderr, "tidemark: {}; how {} ended is not in its trace\n", e.what(), cmd);
+  }
   if (oom.oom_killed && !end.oom_killed)
     fmt::print(stderr, "tidemark: the out-of-memory killer ended a process of {}'s group ({})\n", cmd, oom.evidence_text);
   if (end.oom_killed)
@@ -236,9 +306,13 @@ int runCommand(const RunOptions& options) {
     fmt::print(stderr, "tidemark: {} was killed by {} ({})\n", cmd, signalName(code), code);
   else
     fmt::print(stderr, "tidemark: {} exited with code {}\n", cmd, code);
-  fmt::print(stderr, "tidemark: trace written to {} ({}); read it with: tidemark summary {}\n", output,
-             humanBytes(fs::file_size(output, ec)), output);
-  return signaled ? 128 + code : code;
+  if (header.stop_reason)
+    fmt::print(stderr, "tidemark: {}\n",
+               incompleteText({.reason = header.stop_reason, .time_ns = header.stopped_ns}));
+  std::error_code ec;
+  fmt::print(stderr, "tidemark: trace written to {} ({}); read it with: tidemark summary {}\n", trace,
+             humanBytes(fs::file_size(trace, ec)), trace);
+  return exit_code;
 }
 
 }  // namespace tidemark

@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -15,19 +16,24 @@
 
 namespace tidemark {
 
-void appendProcessEnd(const std::string& path, const WrapperRecords& end) {
-  int fd = ::open(path.c_str(), O_RDWR | O_CLOEXEC);
+format::FileHeader appendProcessEnd(const std::string& path, uint64_t pid, const WrapperRecords& end) {
+  int fd = ::open(path.c_str(), O_RDWR | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
   if (fd < 0) throw Error(fmt::format("cannot open trace {}: {}", path, strerror(errno)));
+  struct stat st {};
+  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size < static_cast<off_t>(format::kHeaderSize)) {
+    ::close(fd);
+    throw Error(fmt::format("{} is not a trace of the command", path));
+  }
   void* m = mmap(nullptr, format::kHeaderSize, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
   if (m == MAP_FAILED) {
     ::close(fd);
     throw Error(fmt::format("cannot map trace {}: {}", path, strerror(errno)));
   }
   auto* h = static_cast<format::FileHeader*>(m);
-  if (memcmp(h->magic, format::kMagic, sizeof h->magic) != 0) {
+  if (memcmp(h->magic, format::kMagic, sizeof h->magic) != 0 || h->pid != pid) {
     munmap(m, format::kHeaderSize);
     ::close(fd);
-    throw Error(fmt::format("{} is not a tidemark trace", path));
+    throw Error(fmt::format("{} is not the trace of process {}", path, pid));
   }
   uint64_t index = __atomic_fetch_add(&h->chunks_allocated, 1, __ATOMIC_RELAXED);
   uint64_t offset = h->header_size + index * h->chunk_size;
@@ -55,9 +61,11 @@ void appendProcessEnd(const std::string& path, const WrapperRecords& end) {
   bool ok = ftruncate(fd, static_cast<off_t>(offset + h->chunk_size)) == 0 &&
             pwrite(fd, chunk.data(), chunk.size(), static_cast<off_t>(offset)) == static_cast<ssize_t>(chunk.size());
   int err = errno;
+  format::FileHeader header = *h;
   munmap(m, format::kHeaderSize);
   ::close(fd);
   if (!ok) throw Error(fmt::format("cannot append to trace {}: {}", path, strerror(err)));
+  return header;
 }
 
 }  // namespace tidemark

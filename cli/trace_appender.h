@@ -5,6 +5,8 @@
 #include <cstdint>
 #include <string>
 
+#include "tidemark/trace_format.h"
+
 namespace tidemark {
 
 struct WrapperRecords {
@@ -18,8 +20,10 @@ struct WrapperRecords {
   uint64_t oom_usage = 0;    // memory in use at the limit
 };
 
-// Records how the process ended (and its memory limit and an out-of-memory kill, when there was
-// one). Throws Error when the trace cannot be opened or grown.
-void appendProcessEnd(const std::string& path, const WrapperRecords& end);
+// Records how the process `pid` ended (and its memory limit and an out-of-memory kill, when there
+// was one) in its trace at `path`, and returns the trace's header as it is then. Only a regular
+// file (not a link) that is a trace of that very process is touched. Throws Error when the trace
+// cannot be opened, is not that process's, or cannot be grown.
+format::FileHeader appendProcessEnd(const std::string& path, uint64_t pid, const WrapperRecords& end);
 
 }  // namespace tidemark

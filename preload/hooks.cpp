@@ -333,8 +333,8 @@ int madePipe(int rc, int fds[2]) {
     return -1;
   }
   if (t_state.busy) {
-    fds[0] = sys::ownDescriptor(fds[0]);
-    fds[1] = sys::ownDescriptor(fds[1]);
+    fds[0] = sys::ownDescriptor(fds[0], sys::DescriptorUse::LibunwindPipe);
+    fds[1] = sys::ownDescriptor(fds[1], sys::DescriptorUse::LibunwindPipe);
   }
   return 0;
 }

@@ -139,7 +139,7 @@ long safeRead(uint64_t addr, void* buf, size_t n) {
   long r = sys::raw(SYS_process_vm_readv, sys::getpid(), reinterpret_cast<long>(&local), 1,
                     reinterpret_cast<long>(&remote), 1, 0);
   if (r >= 0) return r;
-  if (mem_fd == -2) mem_fd = sys::open("/proc/self/mem", O_RDONLY | O_CLOEXEC);
+  if (mem_fd == -2) mem_fd = sys::ownDescriptor(sys::open("/proc/self/mem", O_RDONLY | O_CLOEXEC));
   if (mem_fd < 0) return -1;
   return sys::pread(mem_fd, buf, n, static_cast<long>(addr));
 }

@@ -42,6 +42,8 @@ StackId StackDepot::find(const Table* t, uint64_t hash, const uint64_t* frames, 
 }
 
 const uint64_t* StackDepot::store(const uint64_t* frames, uint32_t n) {
+  static const uint64_t kNoFrames[1] = {0};
+  if (n == 0) return kNoFrames;  // a stack that could not be unwound is still a stack
   size_t bytes = n * sizeof(uint64_t);
   if (arena_left_ < bytes) {
     void* block = sys::mapAnonymous(kArenaBlock);

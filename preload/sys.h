@@ -65,9 +65,10 @@ inline int gettid() { return (int)raw(SYS_gettid); }
 
 // Moves one of the tracker's own descriptors to a high number, out of the way of a program that
 // assumes which low numbers are free (dup2 onto 3, closing everything above 2): the lowest free
-// number at or above 64 below the soft RLIMIT_NOFILE. Returns the new descriptor (close-on-exec),
-// or fd itself when it cannot be moved.
-int ownDescriptor(int fd);
+// number at or above 32 (the tracker's files) or 64 (libunwind's pipe) below the soft
+// RLIMIT_NOFILE. Returns the new descriptor (close-on-exec), or fd itself when it cannot be moved.
+enum class DescriptorUse { TrackerFile, LibunwindPipe };
+int ownDescriptor(int fd, DescriptorUse use = DescriptorUse::TrackerFile);
 
 // Monotonic/realtime clocks through the vDSO are fine (no allocation); kept here for one place.
 uint64_t monotonicNs();

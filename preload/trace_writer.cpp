@@ -94,7 +94,20 @@ int TraceWriter::growFile(long offset, long len) {
 
 bool TraceWriter::ownsDescriptor() {
   struct stat st {};
-  return sys::fstat(fd_, &st) == 0 && st.st_dev == file_dev_ && st.st_ino == file_ino_;
+  if (sys::fstat(fd_, &st) == 0 && st.st_dev == file_dev_ && st.st_ino == file_ino_) return true;
+  // Closed (close_range, a daemon closing everything) or replaced by dup2: the number is the
+  // program's now, never touch it again. Reopen the trace itself if the path still leads there.
+  LockGuard guard(g_pool_lock);
+  if (sys::fstat(fd_, &st) == 0 && st.st_dev == file_dev_ && st.st_ino == file_ino_) return true;  // another thread did
+  int fd = sys::open(path_, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
+  if (fd < 0) return false;
+  fd = sys::ownDescriptor(fd);
+  if (sys::fstat(fd, &st) != 0 || st.st_dev != file_dev_ || st.st_ino != file_ino_) {
+    sys::close(fd);
+    return false;
+  }
+  __atomic_store_n(&fd_, fd, __ATOMIC_RELEASE);
+  return true;
 }
 
 int TraceWriter::openFile(const char* path) {

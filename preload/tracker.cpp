@@ -81,14 +81,16 @@ uint64_t sys::realtimeNs() {
   return static_cast<uint64_t>(ts.tv_sec) * 1000000000ull + static_cast<uint64_t>(ts.tv_nsec);
 }
 
-int sys::ownDescriptor(int fd) {
+int sys::ownDescriptor(int fd, DescriptorUse use) {
   if (fd < 0) return fd;
   rlimit limit{};
   if (raw(SYS_getrlimit, RLIMIT_NOFILE, reinterpret_cast<long>(&limit)) != 0) return fd;
   uint64_t soft = limit.rlim_cur == RLIM_INFINITY ? 1u << 20 : limit.rlim_cur;
   if (soft > (1u << 20)) soft = 1u << 20;
   if (soft <= 128) return fd;  // too few to stay out of the way: keep it where it is
-  int high = fcntl(fd, F_DUPFD_CLOEXEC, static_cast<long>(soft - 64));
+  // Two ranges that never meet: libunwind closes the numbers it believes are its pipe's, so they
+  // must never be the trace's, even after the program closed both and they were reopened.
+  int high = fcntl(fd, F_DUPFD_CLOEXEC, static_cast<long>(soft - (use == DescriptorUse::LibunwindPipe ? 64 : 32)));
   if (high < 0) return fd;
   close(fd);
   return high;
@@ -339,6 +341,9 @@ void verify(ThreadState& t, CallSite caller, StackId id) {
 }  // namespace
 
 StackId captureStack(ThreadState& t, CallSite caller) {
+  // libunwind loops on `errno == EINTR` after calls that succeed without touching errno: never
+  // let the program's errno in (the hook restores it on the way out).
+  errno = 0;
   StackCache* cache = threadStackCache();
   if (!cache) return unwindFast(t, caller);
   const uint32_t epoch = stackCacheEpoch();
@@ -514,6 +519,10 @@ void writeSample(ThreadState& t) {
   char statm[128];
   uint64_t rss = 0;
   long n = g_statm_fd >= 0 ? sys::pread(g_statm_fd, statm, sizeof statm - 1, 0) : -1;
+  if (n == -EBADF) {  // the program closed every descriptor: open ours again
+    g_statm_fd = sys::ownDescriptor(sys::open("/proc/self/statm", O_RDONLY | O_CLOEXEC));
+    n = g_statm_fd >= 0 ? sys::pread(g_statm_fd, statm, sizeof statm - 1, 0) : -1;
+  }
   if (n > 0) {
     statm[n] = '\0';
     const char* s = strchr(statm, ' ');
@@ -582,7 +591,7 @@ void beginTrace(ThreadState& t) {
     return;
   }
   if (g_aggregate) aggregator().start(writer().totals(), format::kDefaultChunkSize);
-  if (g_statm_fd < 0) g_statm_fd = sys::open("/proc/self/statm", O_RDONLY | O_CLOEXEC);
+  if (g_statm_fd < 0) g_statm_fd = sys::ownDescriptor(sys::open("/proc/self/statm", O_RDONLY | O_CLOEXEC));
   writeProcessInfo(t);
   currentModuleMap(t.stream);
   writeSample(t);

@@ -1,0 +1,161 @@
+// The tracker never changes what the target does: its output, files and exit code are the same
+// with and without the tracker, byte for byte, when the program plays with descriptors, when the
+// trace's disk fills up, and when it starts a thread per task.
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+
+#include "harness.h"
+
+using namespace tmtest;
+
+namespace {
+
+// A small file system mounted for one test (these tests run as root in CI; elsewhere they skip).
+class SmallMount {
+ public:
+  SmallMount(const std::string& dir, const std::vector<std::string>& mount_args) : dir_(dir) {
+    std::filesystem::create_directories(dir);
+    std::vector<std::string> argv = {"mount"};
+    argv.insert(argv.end(), mount_args.begin(), mount_args.end());
+    argv.push_back(dir);
+    mounted_ = run(argv).code == 0;
+  }
+  ~SmallMount() {
+    if (mounted_) run({"umount", dir_});
+  }
+  bool mounted() const { return mounted_; }
+
+ private:
+  std::string dir_;
+  bool mounted_ = false;
+};
+
+TEST(TargetSafety, AShellScriptKeepsItsDescriptorThree) {
+  std::string dir = tempDir();
+  std::string script = dir + "/fd3.sh";
+  std::ofstream(script) << "exec 3> \"$1\"\nfor i in $(seq 200); do echo \"line $i\" >&3; done\necho done\n";
+  Result plain = run({"bash", script, dir + "/plain.txt"});
+  ASSERT_EQ(plain.code, 0) << plain.err;
+  for (const char* mode : {"full", "aggregate"}) {
+    std::string traced_out = dir + "/traced-" + mode + ".txt";
+    Result r = run({tidemark(), "run", "--mode", mode, "-o", dir + "/" + mode + ".tmtrace", "--", "bash", script, traced_out});
+    EXPECT_EQ(r.code, 0) << r.err;
+    EXPECT_EQ(r.out, plain.out);
+    EXPECT_EQ(readFile(traced_out), readFile(dir + "/plain.txt")) << mode;
+  }
+  std::string lines = readFile(dir + "/plain.txt");
+  EXPECT_EQ(std::count(lines.begin(), lines.end(), '\n'), 200);
+}
+
+TEST(TargetSafety, AProgramThatClosesEveryDescriptorIsTracedToTheEnd) {
+  std::string dir = tempDir();
+  Result plain = run({program("tm-test-fd_games"), dir + "/plain.txt"});
+  ASSERT_EQ(plain.code, 0) << plain.err;
+  std::string trace = dir + "/fd.tmtrace";
+  Result r = run({tidemark(), "run", "-o", trace, "--", program("tm-test-fd_games"), dir + "/traced.txt"});
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(r.out, plain.out);
+  EXPECT_EQ(readFile(dir + "/traced.txt"), readFile(dir + "/plain.txt"));
+  // The tracker lost its descriptor to close_range and found its trace again by its path:
+  // every one of the 400,000 allocations is there.
+  auto s = summary(trace);
+  EXPECT_TRUE(s["incomplete"].is_null()) << s["incomplete"];
+  EXPECT_EQ(total(s["sites"], "allocateAt", "allocations"), 400000u) << s["sites"].dump(1);
+}
+
+// When the trace's file system fills up, the tracker stops recording and the program goes on,
+// unharmed: same output, same exit code; the trace says it is incomplete and why.
+void expectStopsWhenFull(const std::string& trace_dir, const std::string& dir) {
+  std::string trace = trace_dir + "/full.tmtrace";
+  Result plain = run({program("tm-test-fd_games"), dir + "/plain.txt"});
+  Result r = run({tidemark(), "run", "-o", trace, "--", program("tm-test-fd_games"), dir + "/traced.txt"});
+  EXPECT_EQ(r.code, plain.code) << r.err;
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(r.out, plain.out);
+  EXPECT_EQ(readFile(dir + "/traced.txt"), readFile(dir + "/plain.txt"));
+  EXPECT_NE(r.err.find("tidemark: incomplete: the tracker stopped recording at "), std::string::npos) << r.err;
+  auto s = summary(trace);
+  ASSERT_TRUE(s["incomplete"].is_object()) << s.dump(1).substr(0, 2000);
+  EXPECT_NE(s["incomplete"]["reason"].get<std::string>().find("could not grow"), std::string::npos);
+  EXPECT_EQ(s["death"]["verdict"], "none");  // the wrapper saw it exit 0: no crash is blamed
+  Result text = run({tidemark(), "summary", trace});
+  EXPECT_EQ(text.out.rfind("incomplete: the tracker stopped recording at ", 0), 0u) << text.out.substr(0, 400);
+  Result gate = run({tidemark(), "gate", trace, "--max-peak", "1GiB"});
+  EXPECT_EQ(gate.code, 1) << gate.out;
+  EXPECT_NE(gate.out.find("FAIL  incomplete: "), std::string::npos) << gate.out;
+}
+
+TEST(TargetSafety, AFullDiskStopsRecordingNotTheProgram) {
+  std::string dir = tempDir();
+  SmallMount small(dir + "/mnt", {"-t", "tmpfs", "-o", "size=512k", "tmpfs"});
+  if (!small.mounted()) GTEST_SKIP() << "cannot mount a tmpfs here (needs root)";
+  expectStopsWhenFull(dir + "/mnt", dir);
+}
+
+TEST(TargetSafety, AFullDiskWithoutFallocateStopsRecordingNotTheProgram) {
+  // ext2 has no fallocate: a file grown sparse would raise SIGBUS in the target when the disk is full.
+  std::string dir = tempDir();
+  std::string image = dir + "/ext2.img";
+  if (run({"truncate", "-s", "2M", image}).code != 0 || run({"mkfs.ext2", "-q", "-F", image}).code != 0)
+    GTEST_SKIP() << "mkfs.ext2 is not available";
+  SmallMount small(dir + "/mnt", {"-o", "loop", image});
+  if (!small.mounted()) GTEST_SKIP() << "cannot mount a loop device here (needs root)";
+  expectStopsWhenFull(dir + "/mnt", dir);
+}
+
+TEST(TargetSafety, AThreadPerTaskKeepsMappingsAndTraceBounded) {
+  std::string dir = tempDir();
+  const std::string tasks = "20000";
+  Result plain = run({program("tm-test-thread_per_task"), tasks});
+  ASSERT_EQ(plain.code, 0) << plain.err;
+  int plain_maps = std::stoi(plain.out.substr(plain.out.find("maps ") + 5));
+  for (const char* mode : {"full", "aggregate"}) {
+    std::string trace = dir + "/" + mode + ".tmtrace";
+    Result r = run({tidemark(), "run", "--mode", mode, "-o", trace, "--", program("tm-test-thread_per_task"), tasks});
+    ASSERT_EQ(r.code, 0) << r.err;
+    int maps = std::stoi(r.out.substr(r.out.find("maps ") + 5));
+    // The tracker's own: the library, its tables, the sampler, pooled streams; not one per thread.
+    EXPECT_LT(maps, plain_maps + 100) << mode << ": " << r.out << " vs " << plain.out;
+    EXPECT_LT(std::filesystem::file_size(trace), 16u << 20) << mode;
+    auto s = summary(trace);
+    EXPECT_EQ(total(s["sites"], "(anonymous namespace)::task", "allocations") + total(s["sites"], "task", "allocations"),
+              20000u)
+        << mode;
+  }
+}
+
+TEST(TargetSafety, AWorkerThatEndsWithUnderscoreExitWasNotKilled) {
+  std::string dir = tempDir();
+  std::string trace = dir + "/fork.tmtrace";
+  Result r = run({tidemark(), "run", "-o", trace, "--", program("tm-test-fork_child")});
+  ASSERT_EQ(r.code, 0) << r.err;
+  std::string child_pid = r.out.substr(r.out.find("child ") + 6);
+  child_pid = child_pid.substr(0, child_pid.find('\n'));
+  auto child = summary(dir + "/fork." + child_pid + ".tmtrace");
+  EXPECT_EQ(child["death"]["verdict"], "none") << child["death"].dump(1);
+  EXPECT_EQ(child["end"]["state"], "exited");
+  EXPECT_EQ(child["end"]["code"], 0);
+  EXPECT_EQ(run({tidemark(), "gate", dir + "/fork." + child_pid + ".tmtrace", "--max-leaked", "1MiB"}).code, 0);
+}
+
+TEST(TargetSafety, ALauncherThatExecsWasNotKilled) {
+  std::string dir = tempDir();
+  std::string trace = dir + "/launch.tmtrace";
+  // bash runs `true` in a child, then replaces itself with the test program.
+  Result r = run({tidemark(), "run", "-o", trace, "--", "bash", "-c",
+                  "true; exec " + program("tm-test-known_peak")});
+  ASSERT_EQ(r.code, 0) << r.err;
+  auto launcher = summary(dir + "/launch.pre-exec.tmtrace");
+  EXPECT_EQ(launcher["death"]["verdict"], "none") << launcher["death"].dump(1);
+  EXPECT_EQ(launcher["end"]["state"], "exec");
+  EXPECT_EQ(launcher["end"]["program"], program("tm-test-known_peak"));
+  auto engine = summary(trace);
+  EXPECT_EQ(engine["end"]["state"], "exited");
+}
+
+}  // namespace

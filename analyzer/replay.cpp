@@ -5,7 +5,10 @@
 #include <algorithm>
 #include <unordered_map>
 
+#include <fmt/format.h>
+
 #include "address_map.h"
+#include "display_text.h"
 
 namespace tidemark {
 
@@ -28,7 +31,10 @@ struct Region {
 // stack changes after that peak. A stack untouched since the peak still holds its peak value.
 class Replayer {
  public:
-  Replayer(ReplayResult& r, bool aggregated) : r_(r), aggregated_(aggregated) {}
+  // Every count and id is checked against what a file of file_bytes can hold (a StackDef takes at
+  // least 4 bytes), so that damage is an error and memory stays proportional to the file.
+  Replayer(ReplayResult& r, bool aggregated, uint64_t file_bytes)
+      : r_(r), aggregated_(aggregated), file_bytes_(file_bytes), max_stack_id_(file_bytes / 4 + 16) {}
 
   void onRecord(const Record& rec) {
     switch (rec.type) {
@@ -117,12 +123,12 @@ class Replayer {
         const auto& p = rec.get<format::ProcessInfo>();
         r_.pid = p.pid;
         r_.ppid = p.ppid;
-        r_.exe = std::string(p.exe);
+        r_.exe = displayText(p.exe);
         r_.argv.clear();
         std::string_view cmd = p.cmdline;
         while (!cmd.empty()) {
           size_t nul = cmd.find('\0');
-          r_.argv.emplace_back(cmd.substr(0, nul));
+          r_.argv.push_back(displayText(cmd.substr(0, nul)));
           if (nul == std::string_view::npos) break;
           cmd.remove_prefix(nul + 1);
         }
@@ -137,7 +143,9 @@ class Replayer {
         pending_scan_.present = true;
         pending_scan_.time_ns = b.time_ns;
         pending_scan_.reason = static_cast<uint32_t>(b.reason);
-        if (b.block_count > (1ull << 32)) throw Error("corrupt trace: a heap scan of more than 2^32 blocks");
+        // Each block takes at least 3 bytes of ScanBlocks: a count past that is damage.
+        if (b.block_count > file_bytes_ / 3)
+          throw Error(fmt::format("corrupt trace: a heap scan of {} blocks in a file of {} bytes", b.block_count, file_bytes_));
         pending_scan_.addr.resize(b.block_count);
         pending_scan_.size.resize(b.block_count);
         pending_scan_.stack.resize(b.block_count);
@@ -184,7 +192,7 @@ class Replayer {
         const auto& m = rec.get<format::Marker>();
         now_ns_ = std::max(now_ns_, m.time_ns);
         r_.markers.push_back(
-            {.time_ns = m.time_ns, .seq = rec.seq, .kind = static_cast<uint32_t>(m.kind), .text = std::string(m.text)});
+            {.time_ns = m.time_ns, .seq = rec.seq, .kind = static_cast<uint32_t>(m.kind), .text = displayText(m.text)});
         break;
       }
       case RecordType::Exit: {
@@ -199,7 +207,7 @@ class Replayer {
         r_.end = {.state = exec ? EndState::Exec : EndState::Exited,
                   .code = exec ? 0 : static_cast<int>(e.code),
                   .time_ns = e.time_ns,
-                  .program = exec ? std::string(e.program) : std::string()};
+                  .program = exec ? displayText(e.program) : std::string()};
         now_ns_ = std::max(now_ns_, e.time_ns);
         r_.duration_ns = std::max(r_.duration_ns, e.time_ns);
         break;
@@ -223,7 +231,7 @@ class Replayer {
         break;
       }
       case RecordType::TrackerError:
-        r_.tracker_errors.emplace_back(rec.get<format::TrackerError>().message);
+        r_.tracker_errors.push_back(displayText(rec.get<format::TrackerError>().message));
         break;
       case RecordType::CodeObject:
       case RecordType::ThreadName:
@@ -246,7 +254,9 @@ class Replayer {
 
  private:
   StackStats& stats(StackId id) {
-    if (id >= r_.stacks.size()) r_.stacks.resize(std::max<size_t>(id + 1, r_.stacks.size() * 2));
+    if (id > max_stack_id_)
+      throw Error(fmt::format("corrupt trace: stack id {} is more than a file of this size can define", id));
+    if (id >= r_.stacks.size()) r_.stacks.resize(std::min<size_t>(std::max<size_t>(id + 1, r_.stacks.size() * 2), max_stack_id_ + 1));
     return r_.stacks[id];
   }
 
@@ -343,6 +353,8 @@ class Replayer {
 
   ReplayResult& r_;
   bool aggregated_;
+  uint64_t file_bytes_;
+  uint64_t max_stack_id_;
   uint64_t now_ns_ = 0;  // time of the latest sample or marker: events between take it
   ScanGraph pending_scan_;  // the scan being read
   std::unordered_map<uint32_t, uint64_t> last_alloc_;  // per stream (thread): its latest allocation
@@ -394,7 +406,7 @@ ReplayResult replay(TraceReader& reader) {
   r.start_realtime_ns = reader.header().start_realtime_ns;
   r.sample_interval_ns = reader.header().sample_interval_ns;
   r.aggregated = reader.aggregated();
-  Replayer rp(r, reader.aggregated());
+  Replayer rp(r, reader.aggregated(), reader.fileSize());
   reader.forEach([&](const Record& rec) { rp.onRecord(rec); });
   if (reader.aggregated()) {
     // The tracker did the replay itself; take its counters.

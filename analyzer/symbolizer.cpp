@@ -1,5 +1,6 @@
 #include "symbolizer.h"
 
+#include "display_text.h"
 #include "input_file.h"
 #include "scope_index.h"
 
@@ -220,6 +221,10 @@ std::vector<Frame> Symbolizer::resolve(uint32_t generation, uint64_t ip) {
   for (Frame& f : out) {
     if (!cwd_.empty() && startsWith(f.file, cwd_.c_str())) f.file = f.file.substr(cwd_.size());
     f.library = system || isLibraryFunction(f.function) || isLibraryFile(f.file);
+    // Names come from the program's files: shown to people and written to JSON, so made safe.
+    f.function = displayText(f.function);
+    f.file = displayText(f.file);
+    f.module = displayText(f.module);
   }
   return out;
 }

@@ -25,21 +25,18 @@ TraceReader::TraceReader(const std::string& path) : path_(path) {
     ::close(fd_);
     throw Error(fmt::format("{} is not a tidemark trace: {} bytes, shorter than a trace header", path, size_));
   }
-  void* m = mmap(nullptr, size_, PROT_READ, MAP_PRIVATE, fd_, 0);
-  if (m == MAP_FAILED) {
-    ::close(fd_);
-    throw Error(fmt::format("cannot map trace {}: {}", path, strerror(errno)));
-  }
-  data_ = static_cast<const uint8_t*>(m);
-  memcpy(&header_, data_, sizeof header_);
+  // Read with pread, not mapped: a mapping of a trace on a full tmpfs, or one cut by another
+  // process while we read it, raises SIGBUS where read() returns what is there.
   auto fail = [&](const std::string& why) {
-    munmap(const_cast<uint8_t*>(data_), size_);
     ::close(fd_);
-    data_ = nullptr;
+    fd_ = -1;
     throw Error(fmt::format("{}: {}", path, why));
   };
+  if (!readAt(0, &header_, sizeof header_)) fail(fmt::format("cannot read the header: {}", strerror(errno)));
+  uint8_t magic_bytes[sizeof header_.magic];
+  memcpy(magic_bytes, header_.magic, sizeof magic_bytes);
   if (memcmp(header_.magic, format::kMagic, sizeof header_.magic) != 0) {
-    bool empty = std::all_of(data_, data_ + sizeof header_.magic, [](uint8_t b) { return b == 0; });
+    bool empty = std::all_of(magic_bytes, magic_bytes + sizeof magic_bytes, [](uint8_t b) { return b == 0; });
     fail(empty ? "not a tidemark trace (the header was never written: the process died while starting?)"
                : "not a tidemark trace (wrong magic)");
   }
@@ -67,7 +64,7 @@ TraceReader::TraceReader(const std::string& path) : path_(path) {
     uint64_t len = std::min(cs, size_ - off);
     if (len < sizeof(format::ChunkHeader)) continue;
     format::ChunkHeader ch;
-    memcpy(&ch, data_ + off, sizeof ch);
+    if (!readAt(off, &ch, sizeof ch)) fail(fmt::format("cannot read chunk {}: {}", i, strerror(errno)));
     if (ch.magic == 0) continue;  // taken but never written (the writer died right after)
     if (ch.magic != format::kChunkMagic)
       fail(fmt::format("corrupt trace: chunk {} at offset {} has a bad magic", i, off));
@@ -79,38 +76,77 @@ TraceReader::TraceReader(const std::string& path) : path_(path) {
   std::sort(chunks_.begin(), chunks_.end(), [](const Chunk& a, const Chunk& b) {
     return a.stream != b.stream ? a.stream < b.stream : a.stream_chunk < b.stream_chunk;
   });
+  // A thread's chunks are numbered 0, 1, 2, ...: a missing number is a lost stretch of its events.
+  size_t missing = 0, duplicated = 0;
+  for (size_t i = 0; i < chunks_.size(); ++i) {
+    bool first = i == 0 || chunks_[i - 1].stream != chunks_[i].stream;
+    uint32_t expected = first ? 0 : chunks_[i - 1].stream_chunk + 1;
+    if (!first && chunks_[i].stream_chunk < expected) ++duplicated;
+    else if (chunks_[i].stream_chunk > expected) missing += chunks_[i].stream_chunk - expected;
+  }
+  if (missing)
+    warnings_.push_back(fmt::format("the trace is damaged: {} chunk{} of events {} missing inside the threads' streams; "
+                                    "figures after {} are short",
+                                    missing, missing == 1 ? "" : "s", missing == 1 ? "is" : "are",
+                                    missing == 1 ? "it" : "them"));
+  if (duplicated) fail(fmt::format("corrupt trace: {} chunks claim a place another chunk of their stream holds", duplicated));
 }
 
 std::vector<format::StackCounters> TraceReader::stackCounters() const {
   std::vector<format::StackCounters> out;
   uint64_t per_page = format::countersPerChunk(header_.chunk_size);
   uint64_t max_id = header_.aggregate.max_stack_id;
-  if (max_id > (1ull << 26)) throw Error(fmt::format("{}: corrupt trace header (stack id {})", path_, max_id));
+  // The counters of every id live in the aggregate chunks: an id past what they hold is damage.
+  if (max_id >= aggregate_chunks_.size() * per_page + per_page)
+    throw Error(fmt::format("{}: corrupt trace header: {} stacks, but its aggregate chunks hold {} at most", path_,
+                            max_id, aggregate_chunks_.size() * per_page));
   out.resize(max_id + 1, format::StackCounters{});
   for (const Chunk& c : aggregate_chunks_) {
     uint64_t first = c.stream_chunk * per_page;
     for (uint64_t i = 0; i < per_page && first + i <= max_id; ++i) {
       uint64_t at = 64 + i * sizeof(format::StackCounters);
       if (at + sizeof(format::StackCounters) > c.length) break;  // the file was cut here
-      memcpy(&out[first + i], data_ + c.offset + at, sizeof(format::StackCounters));
+      if (!readAt(c.offset + at, &out[first + i], sizeof(format::StackCounters)))
+        throw Error(fmt::format("{}: cannot read the aggregate counters: {}", path_, strerror(errno)));
     }
   }
   return out;
 }
 
 TraceReader::~TraceReader() {
-  if (data_) munmap(const_cast<uint8_t*>(data_), size_);
   if (fd_ >= 0) ::close(fd_);
+}
+
+bool TraceReader::readAt(uint64_t offset, void* out, size_t length) const {
+  auto* p = static_cast<uint8_t*>(out);
+  size_t done = 0;
+  while (done < length) {
+    ssize_t n = ::pread(fd_, p + done, length - done, static_cast<off_t>(offset + done));
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return false;
+    if (n == 0) {  // shorter than fstat said: the file was cut while we read it
+      memset(p + done, 0, length - done);
+      return true;
+    }
+    done += static_cast<size_t>(n);
+  }
+  return true;
 }
 
 namespace {
 
+// Damage found while decoding, reported once per kind after the whole trace was read.
+struct Damage {
+  size_t zeroed_chunks = 0;  // records, then zeros, then records again inside one chunk
+  size_t seq_reversals = 0;  // a record numbered before the one ahead of it in its own stream
+};
+
 // Decodes one stream (its chunks in order) record by record.
 class Cursor {
  public:
-  Cursor(const uint8_t* data, uint64_t chunk_size, std::vector<std::pair<uint64_t, uint64_t>> chunks,
-         uint32_t stream, const std::string& path)
-      : data_(data), chunk_size_(chunk_size), chunks_(std::move(chunks)), stream_(stream), path_(path) {}
+  Cursor(const TraceReader& reader, uint64_t chunk_size, std::vector<std::pair<uint64_t, uint64_t>> chunks,
+         uint32_t stream, const std::string& path, Damage& damage)
+      : reader_(reader), chunk_size_(chunk_size), chunks_(std::move(chunks)), stream_(stream), path_(path), damage_(damage) {}
 
   // Decodes the next record into rec; false at the end of the stream.
   bool next(Record& rec) {
@@ -118,12 +154,20 @@ class Cursor {
       if (!p_) {
         if (index_ >= chunks_.size()) return false;
         auto [off, len] = chunks_[index_++];
-        p_ = data_ + off + sizeof(format::ChunkHeader);
-        end_ = data_ + off + len;
+        // The records of the head stay valid while the merge looks at other streams: each
+        // cursor keeps its own chunk, and replaces it only when its head was taken.
+        buffer_.resize(len);
+        if (!reader_.readAt(off, buffer_.data(), len))
+          throw Error(fmt::format("{}: cannot read the chunk at offset {}: {}", path_, off, strerror(errno)));
+        chunk_offset_ = off;
+        p_ = buffer_.data() + sizeof(format::ChunkHeader);
+        end_ = buffer_.data() + len;
         cut_ = len < chunk_size_;
         deltas_ = format::ChunkDeltas{};
       }
       if (p_ >= end_ || *p_ == 0) {
+        // A zero type byte ends a chunk; data after it means a stretch of the chunk was zeroed.
+        if (p_ < end_ && std::any_of(p_, end_, [](uint8_t b) { return b != 0; })) ++damage_.zeroed_chunks;
         p_ = nullptr;
         continue;
       }
@@ -137,7 +181,7 @@ class Cursor {
                               *start < static_cast<uint8_t>(RecordType::Count)
                                   ? format::recordTypeName(static_cast<RecordType>(*start))
                                   : fmt::format("type-{}", *start),
-                              start - data_));
+                              chunk_offset_ + static_cast<uint64_t>(start - buffer_.data())));
     }
   }
 
@@ -168,7 +212,8 @@ class Cursor {
     deltas_.seq += static_cast<uint64_t>(seq_delta);
     r.type = static_cast<RecordType>(type);
     r.stream = stream_;
-    r.seq = deltas_.seq;
+    if (deltas_.seq < last_seq_) ++damage_.seq_reversals;  // a thread's events are in order
+    r.seq = last_seq_ = deltas_.seq;
     bool ok = false;
     switch (r.type) {
 #define TIDEMARK_DECODE_CASE(name, code) \
@@ -182,7 +227,9 @@ class Cursor {
     return ok;
   }
 
-  const uint8_t* data_;
+  const TraceReader& reader_;
+  std::vector<uint8_t> buffer_;  // the chunk being decoded
+  uint64_t chunk_offset_ = 0;
   uint64_t chunk_size_;
   std::vector<std::pair<uint64_t, uint64_t>> chunks_;
   size_t index_ = 0;
@@ -192,17 +239,20 @@ class Cursor {
   const uint8_t* end_ = nullptr;
   bool cut_ = false;
   format::ChunkDeltas deltas_{};
+  uint64_t last_seq_ = 0;
+  Damage& damage_;
 };
 
 }  // namespace
 
 void TraceReader::forEach(const std::function<void(const Record&)>& fn) {
+  Damage damage;
   std::vector<Cursor> cursors;
   for (size_t i = 0; i < chunks_.size();) {
     std::vector<std::pair<uint64_t, uint64_t>> list;
     uint32_t stream = chunks_[i].stream;
     for (; i < chunks_.size() && chunks_[i].stream == stream; ++i) list.emplace_back(chunks_[i].offset, chunks_[i].length);
-    cursors.emplace_back(data_, header_.chunk_size, std::move(list), stream, path_);
+    cursors.emplace_back(*this, header_.chunk_size, std::move(list), stream, path_, damage);
   }
   std::vector<Record> heads(cursors.size());
   using Entry = std::pair<uint64_t, size_t>;  // (seq, cursor)
@@ -222,6 +272,13 @@ void TraceReader::forEach(const std::function<void(const Record&)>& fn) {
       }
     }
   }
+  if (damage.zeroed_chunks)
+    warnings_.push_back(fmt::format("the trace is damaged: {} chunk{} zeroed part-way, and the records after the "
+                                    "zeros are not read",
+                                    damage.zeroed_chunks, damage.zeroed_chunks == 1 ? " has a stretch" : "s have stretches"));
+  if (damage.seq_reversals)
+    warnings_.push_back(fmt::format("the trace is damaged: {} record{} out of order within a thread's stream",
+                                    damage.seq_reversals, damage.seq_reversals == 1 ? " is" : "s are"));
 }
 
 }  // namespace tidemark

@@ -73,6 +73,9 @@ class TraceReader {
   // Calls fn for every record, in seq order. Throws Error on a corrupt record.
   void forEach(const std::function<void(const Record&)>& fn);
 
+  // Reads length bytes at offset (zeros past the end of a file cut meanwhile); false on an I/O error.
+  bool readAt(uint64_t offset, void* out, size_t length) const;
+
  private:
   struct Chunk {
     uint64_t offset;
@@ -82,7 +85,6 @@ class TraceReader {
   };
   std::string path_;
   int fd_ = -1;
-  const uint8_t* data_ = nullptr;
   uint64_t size_ = 0;
   format::FileHeader header_{};
   std::vector<Chunk> chunks_;  // record chunks, sorted by (stream, stream_chunk)

@@ -1,4 +1,6 @@
 // tidemark: the command line in front of the tracker, the analyzer and the reports.
+#include <cerrno>
+#include <cstring>
 #include <fstream>
 #include <iostream>
 
@@ -24,7 +26,7 @@ namespace {
 int summaryCommand(const std::string& path, bool json, bool full, size_t top, uint64_t limit) {
   TraceAnalysis analysis(path, {.top = top, .full = full, .growth = {}, .limit = limit});
   if (json)
-    std::cout << summaryJson(analysis).dump(2) << '\n';
+    std::cout << summaryJson(analysis).dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << '\n';
   else
     writeSummaryText(std::cout, analysis, full);
   return 0;
@@ -50,7 +52,7 @@ int gateCommand(const GateArgs& a) {
   GateResult r = runGate(run, base ? &*base : nullptr, a.rules);
   if (!a.junit.empty()) writeFile(a.junit, gateJunit(r, a.trace));
   if (a.json)
-    std::cout << gateJson(r, a.trace).dump(2) << '\n';
+    std::cout << gateJson(r, a.trace).dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << '\n';
   else
     std::cout << gateText(r);
   return r.passed() ? 0 : 1;
@@ -60,7 +62,7 @@ int diffCommand(const std::string& base_path, const std::string& new_path, const
                 const std::string& metric, const std::string& output, size_t top) {
   MemoryProfile base = loadProfile(base_path), next = loadProfile(new_path);
   std::string text = format == "folded" ? diffFolded(base, next, metric)
-                     : format == "json" ? diffJson(base, next).dump(2) + "\n"
+                     : format == "json" ? diffJson(base, next).dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n"
                                         : diffText(base, next, top);
   if (output.empty())
     std::cout << text;
@@ -95,7 +97,7 @@ int flamegraphCommand(const FlameArgs& a) {
   if (a.format == "folded")
     text = foldedStacks(stacks, options);
   else if (a.format == "speedscope")
-    text = speedscope(stacks, options).dump() + "\n";
+    text = speedscope(stacks, options).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
   else if (a.format == "html") {
     text = "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>" + escapeXml(options.title) +
            "</title></head><body style=\"margin:0\">\n" +
@@ -161,8 +163,8 @@ class FieldPrinter {
 int dumpCommand(const std::string& path) {
   TraceReader reader(path);
   const auto& h = reader.header();
-  fmt::print("header: version {} pid {} chunk_size {} chunks {}\n", h.version, h.pid, h.chunk_size, h.chunks_allocated);
-  for (const auto& w : reader.warnings()) fmt::print("warning: {}\n", w);
+  std::cout << fmt::format("header: version {} pid {} chunk_size {} chunks {}\n", h.version, h.pid, h.chunk_size, h.chunks_allocated);
+  for (const auto& w : reader.warnings()) std::cout << fmt::format("warning: {}\n", w);
   reader.forEach([](const Record& r) {
     FieldPrinter fields;
     switch (r.type) {
@@ -175,7 +177,7 @@ int dumpCommand(const std::string& path) {
       case format::RecordType::End:
       case format::RecordType::Count: break;
     }
-    fmt::print("{:>10} s{:<3} {:<14} {}\n", r.seq, r.stream, format::recordTypeName(r.type), fields.text);
+    std::cout << fmt::format("{:>10} s{:<3} {:<14} {}\n", r.seq, r.stream, format::recordTypeName(r.type), fields.text);
   });
   return 0;
 }
@@ -327,24 +329,40 @@ int main(int argc, char** argv) {
     std::cerr << "tidemark: " << e.what() << " (see tidemark --help)\n";
     return 2;
   }
+  int code = 0;
   try {
     if (*run_cmd) {
       run.track_mmap = !no_mmap;
-      return runCommand(run);
+      code = runCommand(run);
+    } else if (*summary_cmd) {
+      code = summaryCommand(trace, json, full, top, limit);
+    } else if (*dump_cmd) {
+      code = dumpCommand(trace);
+    } else if (*gate_cmd) {
+      code = gateCommand(gate);
+    } else if (*diff_cmd) {
+      code = diffCommand(diff_base, diff_new, diff_format, diff_metric, diff_output, diff_top);
+    } else if (*recommend_cmd) {
+      code = recommendCommand(trace);
+    } else if (*flame_cmd) {
+      code = flamegraphCommand(flame);
+    } else if (*report_cmd) {
+      code = reportCommand(trace, report_output, limit);
     }
-    if (*summary_cmd) return summaryCommand(trace, json, full, top, limit);
-    if (*dump_cmd) return dumpCommand(trace);
-    if (*gate_cmd) return gateCommand(gate);
-    if (*diff_cmd) return diffCommand(diff_base, diff_new, diff_format, diff_metric, diff_output, diff_top);
-    if (*recommend_cmd) return recommendCommand(trace);
-    if (*flame_cmd) return flamegraphCommand(flame);
-    if (*report_cmd) return reportCommand(trace, report_output, limit);
   } catch (const Error& e) {
+    std::cout.flush();
     std::cerr << "tidemark: " << e.what() << '\n';
     return 2;
   } catch (const std::exception& e) {
+    std::cout.flush();
     std::cerr << "tidemark: internal error: " << e.what() << '\n';
     return 3;
   }
-  return 0;
+  // A summary that could not be written (a full disk, a closed pipe) must not look like success.
+  std::cout.flush();
+  if (!std::cout) {
+    std::cerr << "tidemark: cannot write to standard output: " << strerror(errno) << '\n';
+    return 2;
+  }
+  return code;
 }

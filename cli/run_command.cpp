@@ -91,6 +91,14 @@ void checkPreloadable(const std::string& path) {
                             "(rebuild it dynamically linked)", path));
 }
 
+// One line for the user on stderr. Never fails the run: the command's exit code matters more
+// than a message that could not be written.
+template <class... Args>
+void say(fmt::format_string<Args...> text, Args&&... args) {
+  std::string line = fmt::format(text, std::forward<Args>(args)...);
+  (void)!::write(2, line.data(), line.size());
+}
+
 uint64_t monotonicNs() {
   timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -140,12 +148,11 @@ std::string findTrace(const std::string& pattern, pid_t pid) {
   return isTraceOf(tagged, pid) ? tagged : std::string();
 }
 
-// Refuses, before the command runs, an output that would destroy a file or cannot be written.
-void checkOutput(const std::string& pattern) {
+// Refuses, before the command runs, an output directory that cannot take the trace. An existing
+// file is never touched: the tracker then takes the name with the pid inserted, as it does for a
+// second run with the same -o at the same time.
+void checkOutputDirectory(const std::string& pattern) {
   struct stat st {};
-  if (pattern.find("%p") == std::string::npos && lstat(pattern.c_str(), &st) == 0)
-    throw Error(fmt::format("{} already exists, and tidemark never overwrites a file: remove it or choose another -o",
-                            pattern));
   std::string dir = fs::path(pattern).parent_path().string();
   if (stat(dir.c_str(), &st) != 0) throw Error(fmt::format("cannot write the trace in {}: {}", dir, strerror(errno)));
   if (!S_ISDIR(st.st_mode)) throw Error(fmt::format("cannot write the trace in {}: not a directory", dir));
@@ -181,7 +188,7 @@ int runCommand(const RunOptions& options) {
   if (output.empty())
     output = fmt::format("tidemark.{}.{}.tmtrace", fs::path(options.command[0]).filename().string(), getpid());
   output = fs::absolute(output).string();
-  checkOutput(output);
+  checkOutputDirectory(output);
 
   // The child's environment: ours, with the tracker's variables set.
   std::vector<std::string> env;
@@ -218,7 +225,7 @@ int runCommand(const RunOptions& options) {
   if (options.memory_limit) {
     std::string note;
     cage = std::make_unique<MemoryCage>(options.memory_limit, note);
-    if (!note.empty()) fmt::print(stderr, "tidemark: {}\n", note);
+    if (!note.empty()) say("tidemark: {}\n", note);
   }
 
   uint64_t start = monotonicNs();
@@ -234,7 +241,7 @@ int runCommand(const RunOptions& options) {
       _exit(125);
     }
     execve(program.c_str(), argv.data(), envp.data());
-    fmt::print(stderr, "tidemark: cannot execute {}: {}\n", program, strerror(errno));
+    say("tidemark: cannot execute {}: {}\n", program, strerror(errno));
     _exit(127);
   }
   g_child = child;
@@ -268,9 +275,9 @@ int runCommand(const RunOptions& options) {
   if (trace.empty()) {
     // The command's own exit code in every case: a missing trace is tidemark's problem, not its.
     if (!signaled && code == 127)
-      fmt::print(stderr, "tidemark: {} could not be started, and no trace was written\n", cmd);
+      say("tidemark: {} could not be started, and no trace was written\n", cmd);
     else
-      fmt::print(stderr, "tidemark: {} ran but wrote no trace at {}: the tracker was not loaded (a program that clears "
+      say("tidemark: {} ran but wrote no trace at {}: the tracker was not loaded (a program that clears "
                          "LD_PRELOAD, or one the loader will not preload into)\n", cmd, output);
     return exit_code;
   }
@@ -295,23 +302,26 @@ int runCommand(const RunOptions& options) {
   try {
     header = appendProcessEnd(trace, static_cast<uint64_t>(child), end);
   } catch (const Error& e) {
-    fmt::print(stderr, "tidemark: {}; how {} ended is not in its trace\n", e.what(), cmd);
+    say("tidemark: {}; how {} ended is not in its trace\n", e.what(), cmd);
   }
   if (oom.oom_killed && !end.oom_killed)
-    fmt::print(stderr, "tidemark: the out-of-memory killer ended a process of {}'s group ({})\n", cmd, oom.evidence_text);
+    say("tidemark: the out-of-memory killer ended a process of {}'s group ({})\n", cmd, oom.evidence_text);
   if (end.oom_killed)
-    fmt::print(stderr, "tidemark: {} was OOM-killed at the memory limit of {} ({}; {})\n", cmd, humanBytes(end.limit),
+    say("tidemark: {} was OOM-killed at the memory limit of {} ({}; {})\n", cmd, humanBytes(end.limit),
                cage->description(), oom.evidence_text);
   else if (signaled)
-    fmt::print(stderr, "tidemark: {} was killed by {} ({})\n", cmd, signalName(code), code);
+    say("tidemark: {} was killed by {} ({})\n", cmd, signalName(code), code);
   else
-    fmt::print(stderr, "tidemark: {} exited with code {}\n", cmd, code);
+    say("tidemark: {} exited with code {}\n", cmd, code);
   if (header.stop_reason)
-    fmt::print(stderr, "tidemark: {}\n",
+    say("tidemark: {}\n",
                incompleteText({.reason = header.stop_reason, .time_ns = header.stopped_ns}));
   std::error_code ec;
-  fmt::print(stderr, "tidemark: trace written to {} ({}); read it with: tidemark summary {}\n", trace,
-             humanBytes(fs::file_size(trace, ec)), trace);
+  if (trace != expandPid(output, child))
+    say("tidemark: {} was taken (it existed, or another run wrote it), so this run's trace has its own name\n",
+        expandPid(output, child));
+  say("tidemark: trace written to {} ({}); read it with: tidemark summary {}\n", trace, humanBytes(fs::file_size(trace, ec)),
+      trace);
   return exit_code;
 }
 

@@ -58,8 +58,10 @@ format::FileHeader appendProcessEnd(const std::string& path, uint64_t pid, const
       .kind = static_cast<uint64_t>(end.signaled ? format::EndKind::Signaled : format::EndKind::Exited),
       .code = static_cast<uint64_t>(end.code)});
   // The chunk keeps the file a whole number of chunks long, so a reader can tell a cut file.
-  bool ok = ftruncate(fd, static_cast<off_t>(offset + h->chunk_size)) == 0 &&
-            pwrite(fd, chunk.data(), chunk.size(), static_cast<off_t>(offset)) == static_cast<ssize_t>(chunk.size());
+  // The records first: on a full disk nothing is promised that was not written (a hole past the
+  // end would be extended by ftruncate only after the page exists).
+  bool ok = pwrite(fd, chunk.data(), chunk.size(), static_cast<off_t>(offset)) == static_cast<ssize_t>(chunk.size()) &&
+            ftruncate(fd, static_cast<off_t>(offset + h->chunk_size)) == 0;
   int err = errno;
   format::FileHeader header = *h;
   munmap(m, format::kHeaderSize);

@@ -6,6 +6,7 @@
 #include <map>
 #include <memory>
 
+#include "display_text.h"
 #include "units.h"
 
 namespace tidemark {
@@ -263,7 +264,8 @@ std::string flameSvg(const std::vector<FlameStack>& stacks, const FlameOptions& 
                                   p.node->value, 100.0 * static_cast<double>(p.node->value) / total);
     if (!p.node->frame.detail.empty()) tip += " at " + p.node->frame.detail;
     size_t chars = static_cast<size_t>(std::max(0.0, (w - 6) / 7.2));
-    std::string shown = label.size() <= chars ? label : (chars > 2 ? label.substr(0, chars - 2) + ".." : "");
+    // Cut at a character boundary: half a UTF-8 character is not XML.
+    std::string shown = label.size() <= chars ? label : (chars > 2 ? std::string(utf8Prefix(label, chars - 2)) + ".." : "");
     out += fmt::format(
         "<g class=\"f\" data-x=\"{:.6f}\" data-w=\"{:.6f}\" data-depth=\"{}\" data-name=\"{}\"><title>{}</title>"
         "<rect x=\"{:.2f}\" y=\"{}\" width=\"{:.2f}\" height=\"{}\" fill=\"{}\"/><text x=\"{:.2f}\" y=\"{}\">{}</text></g>\n",

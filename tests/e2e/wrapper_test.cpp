@@ -1,0 +1,111 @@
+// `tidemark run` never destroys a file, finds the trace wherever the tracker had to write it,
+// passes the command's exit code through in every case, and leaves nothing behind under a memory
+// limit even when it is killed itself.
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <future>
+
+#include "harness.h"
+
+using namespace tmtest;
+
+namespace {
+
+TEST(Wrapper, AnExistingFileIsNeverTouched) {
+  std::string dir = tempDir();
+  for (std::string existing : {"results.csv", "old.tmtrace"}) {
+    std::string path = dir + "/" + existing;
+    std::ofstream(path) << "precious\n";
+    Result r = run({tidemark(), "run", "-o", path, "--", program("tm-test-known_peak")});
+    EXPECT_EQ(r.code, 0) << r.err;
+    EXPECT_EQ(readFile(path), "precious\n");
+    EXPECT_NE(r.err.find("was taken"), std::string::npos) << r.err;
+    size_t at = r.err.find("trace written to ") + 17;
+    std::string trace = r.err.substr(at, r.err.find(' ', at) - at);
+    EXPECT_NE(trace, path);
+    EXPECT_EQ(summary(trace)["end"]["state"], "exited");  // the wrapper's record went to the right file
+  }
+  std::filesystem::create_directory(dir + "/empty-dir");
+  Result r = run({tidemark(), "run", "-o", dir + "/empty-dir", "--", program("tm-test-known_peak")});
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_TRUE(std::filesystem::is_directory(dir + "/empty-dir"));
+}
+
+TEST(Wrapper, AnOutputDirectoryThatCannotTakeTheTraceIsRefusedBeforeTheRun) {
+  std::string dir = tempDir();
+  Result r = run({tidemark(), "run", "-o", dir + "/no/such/dir/t.tmtrace", "--", "touch", dir + "/ran"});
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.err.find("cannot write the trace in"), std::string::npos) << r.err;
+  EXPECT_FALSE(std::filesystem::exists(dir + "/ran")) << "the command ran although its trace could not be written";
+}
+
+TEST(Wrapper, TwoRunsWithTheSameOutputGetTwoTraces) {
+  std::string dir = tempDir();
+  std::string out = dir + "/same.tmtrace";
+  auto one = std::async(std::launch::async, [&] { return run({tidemark(), "run", "-o", out, "--", program("tm-test-known_peak")}); });
+  auto two = std::async(std::launch::async, [&] { return run({tidemark(), "run", "-o", out, "--", program("tm-test-known_peak")}); });
+  Result a = one.get(), b = two.get();
+  ASSERT_EQ(a.code, 0) << a.err;
+  ASSERT_EQ(b.code, 0) << b.err;
+  size_t traces = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(dir)) {
+    ++traces;
+    auto s = summary(entry.path().string());
+    EXPECT_EQ(s["end"]["state"], "exited") << entry.path();  // each got its own wrapper's record
+    EXPECT_EQ(s["peak_heap"]["bytes"], 20u << 20);
+  }
+  EXPECT_EQ(traces, 2u);
+}
+
+TEST(Wrapper, TracesAreReadableByTheirOwnerOnly) {
+  std::string trace = tempDir() + "/t.tmtrace";
+  ASSERT_EQ(run({tidemark(), "run", "-o", trace, "--", program("tm-test-known_peak")}).code, 0);
+  struct stat st {};
+  ASSERT_EQ(stat(trace.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+}
+
+TEST(Wrapper, TheExitCodeComesThroughEvenWithoutATrace) {
+  // A script whose interpreter is a static program: the kernel runs it, LD_PRELOAD cannot enter.
+  std::string dir = tempDir();
+  std::string script = dir + "/static.sh";
+  std::ofstream(script) << "#!" << program("tm-test-static_prog") << "\n";
+  std::filesystem::permissions(script, std::filesystem::perms::owner_all);
+  Result plain = run({script});
+  Result r = run({tidemark(), "run", "-o", dir + "/t.tmtrace", "--", script});
+  EXPECT_EQ(r.code, plain.code) << r.err;
+  EXPECT_EQ(r.out, plain.out);
+  EXPECT_NE(r.err.find("wrote no trace"), std::string::npos) << r.err;
+  // And a command that fails: its own code, not tidemark's.
+  r = run({tidemark(), "run", "-o", dir + "/f.tmtrace", "--", "sh", "-c", "exit 7"});
+  EXPECT_EQ(r.code, 7) << r.err;
+}
+
+// Under --memory-limit, a wrapper killed with SIGKILL takes its command with it, and the next run
+// removes the cgroup it left.
+TEST(Wrapper, AKilledWrapperLeavesNoCommandAndNoCgroup) {
+  std::string dir = tempDir();
+  std::string script = dir + "/kill-wrapper.sh";
+  std::ofstream(script) << "\"$1\" run --memory-limit 256M -o \"$2\" -- sleep 41.5 2>/dev/null &\n"
+                           "wrapper=$!\n"
+                           "sleep 1\n"
+                           "kill -9 $wrapper\n"
+                           "sleep 1\n"
+                           "if grep -qsa '^sleep.41\\.5' /proc/[0-9]*/cmdline; then echo left; fi\n"
+                           "echo wrapper $wrapper\n";
+  Result r = run({"bash", script, tidemark(), dir + "/k.tmtrace"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(r.out.find("left"), std::string::npos) << "the command outlived its killed wrapper";
+  std::string wrapper = r.out.substr(r.out.find("wrapper ") + 8);
+  wrapper = wrapper.substr(0, wrapper.find('\n'));
+  Result next = run({tidemark(), "run", "--memory-limit", "256M", "-o", dir + "/n.tmtrace", "--", "true"});
+  ASSERT_EQ(next.code, 0) << next.err;
+  Result left = run({"find", "/sys/fs/cgroup", "-maxdepth", "6", "-name", "tidemark-" + wrapper + "-*"});
+  EXPECT_TRUE(left.out.empty()) << "cgroups left by the killed run: " << left.out;
+}
+
+}  // namespace

@@ -61,6 +61,31 @@ TEST(Wrapper, TwoRunsWithTheSameOutputGetTwoTraces) {
   EXPECT_EQ(traces, 2u);
 }
 
+TEST(Wrapper, ALinkPlantedAtTheOutputIsNotFollowed) {
+  // Someone else's trace, and a link to it where this run will write (a sticky /tmp).
+  std::string dir = tempDir();
+  std::string victim = dir + "/victim.tmtrace";
+  ASSERT_EQ(run({tidemark(), "run", "-o", victim, "--", program("tm-test-known_peak")}).code, 0);
+  std::string before = readFile(victim);
+  std::filesystem::create_symlink(victim, dir + "/planted.tmtrace");
+  Result r = run({tidemark(), "run", "-o", dir + "/planted.tmtrace", "--", program("tm-test-known_peak")});
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(readFile(victim), before) << "the wrapper appended to a trace it did not create";
+  EXPECT_TRUE(std::filesystem::is_symlink(dir + "/planted.tmtrace"));
+}
+
+TEST(Wrapper, TheGateFailsARunKilledByAnySignal) {
+  std::string dir = tempDir();
+  for (const char* signal : {"TERM", "SEGV", "ABRT"}) {
+    std::string trace = dir + "/" + signal + ".tmtrace";
+    Result r = run({tidemark(), "run", "-o", trace, "--", "bash", "-c", std::string("kill -") + signal + " $$"});
+    EXPECT_GT(r.code, 128) << r.err;
+    Result gate = run({tidemark(), "gate", trace, "--max-peak", "1GiB"});
+    EXPECT_EQ(gate.code, 1) << signal << ": " << gate.out;
+    EXPECT_NE(gate.out.find("FAIL  the run did not end normally: killed by SIG"), std::string::npos) << gate.out;
+  }
+}
+
 TEST(Wrapper, TracesAreReadableByTheirOwnerOnly) {
   std::string trace = tempDir() + "/t.tmtrace";
   ASSERT_EQ(run({tidemark(), "run", "-o", trace, "--", program("tm-test-known_peak")}).code, 0);

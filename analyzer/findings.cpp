@@ -148,7 +148,7 @@ GrowthFindings findGrowth(const ReplayResult& run, const std::vector<StackGroup>
   std::map<std::string, Site> sites;
   for (const StackGroup& g : groups) {
     if (g.frames.empty() || g.runtime) continue;
-    Site& s = sites[siteKey(g.frames[0])];
+    Site& s = sites[siteKey(siteFrame(g.frames))];
     ++s.groups;
     s.stacks.insert(s.stacks.end(), g.stacks.begin(), g.stacks.end());
     if (!s.largest || g.peak_bytes + g.allocated_bytes > s.largest->peak_bytes + s.largest->allocated_bytes) s.largest = &g;

@@ -15,7 +15,7 @@
 namespace tidemark {
 
 struct SiteTrend {
-  std::vector<Frame> frames;  // of the site's largest stack group; frames[0] is the site
+  std::vector<Frame> frames;  // of the site's largest stack group; siteFrame(frames) is the site
   size_t stack_groups = 0;    // folded stacks merged into this site
   TrendVerdict verdict;
   double rate_per_hour = 0;   // bytes per hour of wall time (unbounded)

@@ -5,14 +5,38 @@
 
 namespace tidemark {
 
+namespace {
+
+// What the C/C++ runtime allocates for itself, recognized by the function that allocated it (so a
+// statically linked libstdc++ counts too): stdio buffers (freed by __libc_freeres under valgrind),
+// libstdc++'s emergency exception pool, the loader's TLS and its tables, locale data.
+bool isRuntimeAllocation(std::string_view function) {
+  // glibc's internal aliases (__GI__IO_file_doallocate) name the same functions.
+  if (function.rfind("__GI_", 0) == 0) function.remove_prefix(5);
+  static const char* const kInside[] = {"_IO_file_doallocate", "(anonymous namespace)::pool::pool"};
+  for (const char* f : kInside)
+    if (function.find(f) != std::string_view::npos) return true;
+  static const char* const kPrefixes[] = {"_dl_", "_nl_", "__gconv", "setlocale", "__libc_setlocale", "__newlocale"};
+  for (const char* f : kPrefixes)
+    if (function.rfind(f, 0) == 0) return true;
+  return false;
+}
+
+}  // namespace
+
+size_t siteIndex(const std::vector<Frame>& frames) {
+  size_t i = 0;
+  while (i < frames.size() && frames[i].library) ++i;
+  return i < frames.size() ? i : 0;
+}
+
+const Frame& siteFrame(const std::vector<Frame>& frames) { return frames[siteIndex(frames)]; }
+
 std::vector<Frame> foldStack(const std::vector<Frame>& frames, bool full, bool& runtime) {
   size_t first_user = 0;
   while (first_user < frames.size() && frames[first_user].library) ++first_user;
   runtime = first_user == frames.size();
-  // A stdio buffer belongs to the C library (freed by __libc_freeres at exit under valgrind), even
-  // though user code's printf made it.
-  for (size_t i = 0; i < first_user && !runtime; ++i)
-    runtime = frames[i].function.find("_IO_file_doallocate") != std::string::npos;
+  for (size_t i = 0; i < first_user && !runtime; ++i) runtime = isRuntimeAllocation(frames[i].function);
   if (full) return frames;
   if (runtime) {
     // Nothing but runtime code: keep it, minus the tracker's own frames.

@@ -21,6 +21,11 @@ struct StackGroup {
   std::vector<StackId> stacks;  // the stacks folded into this group
 };
 
+// Where a stack is named: its first frame that is not the allocator's or the runtime's (frames[0]
+// when all are). Findings, leaks and diffs name a site by this frame, with or without --full.
+size_t siteIndex(const std::vector<Frame>& frames);
+const Frame& siteFrame(const std::vector<Frame>& frames);
+
 // Drops the allocator and library frames at the leaf end (unless full). Sets runtime when every
 // frame is a library frame, in which case the stack is kept whole.
 std::vector<Frame> foldStack(const std::vector<Frame>& frames, bool full, bool& runtime);

@@ -88,7 +88,7 @@ Summary summarize(const ReplayResult& run, Symbolizer& symbols, const SummaryOpt
     if (def != run.stack_defs.end()) {
       bool runtime = false;
       std::vector<Frame> frames = foldStack(symbols.stack(def->second), options.full, runtime);
-      if (!frames.empty()) name = siteName(frames.front());
+      if (!frames.empty()) name = siteName(siteFrame(frames));
     }
     return site_names.emplace(id, std::move(name)).first->second;
   });

@@ -28,10 +28,17 @@ const Dwfl_Callbacks kCallbacks = {
 
 bool startsWith(const std::string& s, const char* prefix) { return s.rfind(prefix, 0) == 0; }
 
-bool isSystemModule(const std::string& path) {
-  return startsWith(path, "/lib/") || startsWith(path, "/usr/lib/") || startsWith(path, "/lib64/") ||
-         startsWith(path, "/usr/lib64/") || path.find("libtidemark_preload") != std::string::npos ||
-         startsWith(path, "linux-vdso");
+// The C and C++ runtime, known by the library's name (its soname), not by the directory it is
+// installed in: a program or a library under /usr/lib (cc1plus, libsqlite3, numpy) is the
+// program's own code.
+bool isRuntimeModule(const std::string& path) {
+  std::string name = path.substr(path.rfind('/') + 1);
+  static const char* const kRuntime[] = {"libc.so",     "libc-",        "libstdc++.so", "ld-linux",
+                                         "libgcc_s.so", "libm.so",      "libpthread.so", "libdl.so",
+                                         "librt.so",    "libunwind.so", "libtidemark_preload", "linux-vdso"};
+  for (const char* prefix : kRuntime)
+    if (startsWith(name, prefix)) return true;
+  return false;
 }
 
 bool isLibraryFunction(const std::string& f) {
@@ -46,9 +53,11 @@ bool isLibraryFunction(const std::string& f) {
   return false;
 }
 
+// Source files of the standard library's headers (inlined into any program) and of glibc.
 bool isLibraryFile(const std::string& file) {
-  return startsWith(file, "/usr/include/") || startsWith(file, "/usr/lib/gcc/") || startsWith(file, "./") ||
-         startsWith(file, "../sysdeps") || startsWith(file, "../nptl");
+  return startsWith(file, "/usr/include/") ||
+         (startsWith(file, "/usr/lib/gcc/") && file.find("/include/") != std::string::npos) ||
+         startsWith(file, "./") || startsWith(file, "../sysdeps") || startsWith(file, "../nptl");
 }
 
 std::string dieName(Dwarf_Die* die) {
@@ -159,7 +168,7 @@ std::vector<Frame> Symbolizer::resolve(uint32_t generation, uint64_t ip) {
     return out;
   }
   base.module = mod->path;
-  bool system = isSystemModule(mod->path);
+  bool runtime_module = isRuntimeModule(mod->path);
   Session* s = sessionFor(*mod);
   uint64_t addr = ip - 1;  // a return address points after the call
   if (s->module) {
@@ -220,7 +229,7 @@ std::vector<Frame> Symbolizer::resolve(uint32_t generation, uint64_t ip) {
   }
   for (Frame& f : out) {
     if (!cwd_.empty() && startsWith(f.file, cwd_.c_str())) f.file = f.file.substr(cwd_.size());
-    f.library = system || isLibraryFunction(f.function) || isLibraryFile(f.file);
+    f.library = runtime_module || isLibraryFunction(f.function) || isLibraryFile(f.file);
     // Names come from the program's files: shown to people and written to JSON, so made safe.
     f.function = displayText(f.function);
     f.file = displayText(f.file);

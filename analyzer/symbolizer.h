@@ -20,7 +20,10 @@ struct Frame {
   std::string module;    // path of the module
   uint64_t ip = 0;
   bool inlined = false;
-  bool library = false;  // allocator, C/C++ runtime or standard library: folded away by default
+  // The allocator, the C/C++ runtime (libc, libstdc++, the loader, by soname) or the standard
+  // library's internals (std::, operator new): folded away by default. A library's own functions
+  // (libsqlite3, libQuantLib, numpy) are not.
+  bool library = false;
 };
 
 // An allocation site as every report names it: "function (file:line)", "function [module]"

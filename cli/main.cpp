@@ -253,7 +253,10 @@ int main(int argc, char** argv) {
   auto* summary_cmd = app.add_subcommand("summary", "Peak heap and RSS, the stacks that held the peak, leaks at exit");
   summary_cmd->add_option("trace", trace, "Trace file")->required();
   summary_cmd->add_flag("--json", json, "Machine-readable output");
-  summary_cmd->add_flag("--full", full, "Keep allocator and standard-library frames in stacks");
+  summary_cmd->add_flag("--full", full,
+                        "Keep every frame: the allocator's (malloc, operator new), the C/C++ runtime's (libc, "
+                        "libstdc++, the loader) and std:: internals, which are folded away by default; a library's "
+                        "own functions are always kept, and sites are still named by their first frame outside those");
   summary_cmd->add_option("--top", top, "How many stacks to list")->capture_default_str()->check(CLI::Range(1, 100000));
 
   summary_cmd
@@ -275,7 +278,7 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   flame_cmd->add_option("-o,--output", flame.output, "File to write (default: standard output)");
   flame_cmd->add_flag("--inverted", flame.inverted, "Leaf frames at the root: who allocates, by caller");
-  flame_cmd->add_flag("--full", flame.full, "Keep allocator and standard-library frames");
+  flame_cmd->add_flag("--full", flame.full, "Keep the allocator's, the C/C++ runtime's and std:: internal frames");
 
   std::string report_output = "report.html";
   auto* report_cmd = app.add_subcommand("report", "One self-contained HTML report: timeline, flamegraphs, findings");

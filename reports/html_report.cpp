@@ -96,7 +96,7 @@ std::string timelineSvg(const ReplayResult& r, const Summary& s) {
   int shown = 0;
   for (const SiteTrend& t : g.sites) {
     const TrendVerdict& v = t.verdict;
-    std::string name = e(siteName(t.frames.front()));
+    std::string name = e(siteName(siteFrame(t.frames)));
     std::string body;
     const char* colour = "#ff7f0e";
     if (v.trend == Trend::Unbounded && v.rate_per_s > 0) {
@@ -204,7 +204,7 @@ std::string htmlReport(const TraceAnalysis& analysis, const ReportFlames& flames
   for (const StackGroup& g : s.peak)
     out += row({e(humanBytes(g.peak_bytes)),
                 e(fmt::format("{:.1f}%", r.heap_peak ? 100.0 * static_cast<double>(g.peak_bytes) / static_cast<double>(r.heap_peak) : 0.0)),
-                g.frames.empty() ? "" : e(siteName(g.frames.front()))});
+                g.frames.empty() ? "" : e(siteName(siteFrame(g.frames)))});
   out += "</table>\n";
 
   out += "<h2>Growth findings</h2>\n";
@@ -225,7 +225,7 @@ std::string htmlReport(const TraceAnalysis& analysis, const ReportFlames& flames
                                    : fmt::format("every {}", humanDuration(static_cast<uint64_t>(v.period_s * 1e9)));
       else
         detail = fmt::format("up to {}", humanBytes(t.peak_bytes));
-      out += row({e(siteName(t.frames.front())), e(trendName(v.trend)), e(detail)});
+      out += row({e(siteName(siteFrame(t.frames))), e(trendName(v.trend)), e(detail)});
     }
     out += "</table>\n";
   }
@@ -243,7 +243,7 @@ std::string htmlReport(const TraceAnalysis& analysis, const ReportFlames& flames
                                s.ended_cleanly ? "leaked at exit" : "the process did not exit normally")) + "</p>\n";
   out += "<table id=\"leak-table\"><tr><th>bytes</th><th>blocks</th><th>site</th></tr>\n";
   for (const StackGroup& g : s.leaks)
-    out += row({e(humanBytes(g.live_bytes)), e(groupedNumber(g.live_blocks)), g.frames.empty() ? "" : e(siteName(g.frames.front()))});
+    out += row({e(humanBytes(g.live_bytes)), e(groupedNumber(g.live_blocks)), g.frames.empty() ? "" : e(siteName(siteFrame(g.frames)))});
   out += "</table>\n";
   if (s.lost.available) {
     const LeakGraph& l = s.lost;

@@ -27,9 +27,12 @@ std::vector<std::string> rootFirst(const nlohmann::json& frames) {
 
 // A site as the diff compares it: function and file, without the line (lines move between the
 // two builds a diff compares; a function rarely does).
-std::string leafSite(const nlohmann::json& frames) {
-  if (frames.empty()) return "?";
-  const auto& f = frames[0];
+std::string leafSite(const nlohmann::json& group) {
+  const nlohmann::json& frames = group.at("frames");
+  if (frames.empty() || !frames.is_array()) return "?";
+  // The frame the summary named the site by (not operator new in a --full summary).
+  size_t at = group.value("site_frame", size_t{0});
+  const auto& f = frames[at < frames.size() ? at : 0];
   std::string file = f.value("file", "");
   return file.empty() ? f.value("function", "?") : fmt::format("{} ({})", f.value("function", "?"), file);
 }
@@ -82,14 +85,14 @@ MemoryProfile profileFromSummaryJson(const nlohmann::json& j, const std::string&
       std::vector<std::string> frames = rootFirst(g.at("frames"));
       auto& s = stacks[foldedFrames(frames)];
       s.frames = frames;
-      s.site = leafSite(g.at("frames"));
+      s.site = leafSite(g);
       s.peak = bytesAt(g, "peak_bytes");
     }
     for (const auto& g : j.at("leaks").at("stacks")) {
       std::vector<std::string> frames = rootFirst(g.at("frames"));
       auto& s = stacks[foldedFrames(frames)];
       s.frames = frames;
-      s.site = leafSite(g.at("frames"));
+      s.site = leafSite(g);
       s.leaked = bytesAt(g, "live_bytes");
     }
     for (auto& [key, s] : stacks) p.stacks.push_back(std::move(s));

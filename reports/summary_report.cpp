@@ -67,6 +67,8 @@ nlohmann::json groupsJson(const std::vector<StackGroup>& groups) {
                  {"allocations", g.allocations},
                  {"allocated_bytes", g.allocated_bytes},
                  {"runtime", g.runtime},
+                 {"site", siteName(siteFrame(g.frames))},
+                 {"site_frame", siteIndex(g.frames)},
                  {"frames", framesJson(g.frames)}});
   }
   return a;
@@ -132,7 +134,7 @@ void writeFindings(std::ostream& out, const Summary& s) {
     return;
   }
   for (const SiteTrend& t : g.sites)
-    out << fmt::format("  {}\n      {}\n", siteName(t.frames.front()), describeVerdict(t, g.simulated_days >= 2));
+    out << fmt::format("  {}\n      {}\n", siteName(siteFrame(t.frames)), describeVerdict(t, g.simulated_days >= 2));
 }
 
 nlohmann::json growthJson(const GrowthFindings& g, const EffectiveLimit& limit) {
@@ -140,9 +142,9 @@ nlohmann::json growthJson(const GrowthFindings& g, const EffectiveLimit& limit) 
   for (const SiteTrend& t : g.sites) {
     const TrendVerdict& v = t.verdict;
     sites.push_back({{"verdict", trendName(v.trend)},
-                     {"function", t.frames.front().function},
-                     {"file", t.frames.front().file},
-                     {"line", t.frames.front().line},
+                     {"function", siteFrame(t.frames).function},
+                     {"file", siteFrame(t.frames).file},
+                     {"line", siteFrame(t.frames).line},
                      {"frames", framesJson(t.frames)},
                      {"stack_groups", t.stack_groups},
                      {"peak_bytes", t.peak_bytes},
@@ -265,14 +267,14 @@ void writeDeath(std::ostream& out, const Summary& s) {
     if (++n > 5 || g.live_bytes == 0) break;
     double share = s.leaked_bytes ? 100.0 * static_cast<double>(g.live_bytes) / static_cast<double>(s.leaked_bytes) : 0;
     out << fmt::format("    #{} {:>10} {:5.1f}%  {}\n", n, humanBytes(g.live_bytes), share,
-                       g.frames.empty() ? std::string("?") : frameText(g.frames.front()));
+                       g.frames.empty() ? std::string("?") : frameText(siteFrame(g.frames)));
   }
   bool growth = false;
   for (const SiteTrend& t : s.growth.sites) {
     if (t.verdict.trend != Trend::Unbounded || t.frames.empty()) continue;
     if (!growth) out << "  growth that led there:\n";
     growth = true;
-    out << fmt::format("    {}: {}\n", siteName(t.frames.front()), describeVerdict(t, s.growth.simulated_days >= 2));
+    out << fmt::format("    {}: {}\n", siteName(siteFrame(t.frames)), describeVerdict(t, s.growth.simulated_days >= 2));
   }
   if (!growth && s.growth.available) out << "  growth that led there: no site grew without bound; see Findings\n";
   out << '\n';
@@ -282,11 +284,11 @@ nlohmann::json deathJson(const Summary& s) {
   const Death& d = s.death;
   nlohmann::json growth = nlohmann::json::array();
   for (const SiteTrend& t : s.growth.sites)
-    if (t.verdict.trend == Trend::Unbounded && !t.frames.empty()) growth.push_back(siteName(t.frames.front()));
+    if (t.verdict.trend == Trend::Unbounded && !t.frames.empty()) growth.push_back(siteName(siteFrame(t.frames)));
   nlohmann::json held = nlohmann::json::array();
   for (const StackGroup& g : s.leaks)
     if (g.live_bytes && !g.frames.empty())
-      held.push_back({{"site", siteName(g.frames.front())}, {"bytes", g.live_bytes}, {"blocks", g.live_blocks}});
+      held.push_back({{"site", siteName(siteFrame(g.frames))}, {"bytes", g.live_bytes}, {"blocks", g.live_blocks}});
   return {{"verdict", deathKindName(d.kind)},
           {"time_ns", d.time_ns},
           {"simulation_date", d.simulation_date},

@@ -262,7 +262,8 @@ std::string flameSvg(const std::vector<FlameStack>& stacks, const FlameOptions& 
     std::string label = p.node->frame.name;
     std::string tip = fmt::format("{} — {} ({} bytes, {:.2f}%)", p.node->frame.name, humanBytes(p.node->value),
                                   p.node->value, 100.0 * static_cast<double>(p.node->value) / total);
-    if (!p.node->frame.detail.empty()) tip += " at " + p.node->frame.detail;
+    // A frame's detail is where it is (file:line); the root's is what is measured.
+    if (!p.node->frame.detail.empty()) tip += (p.node == &root ? " of " : " at ") + p.node->frame.detail;
     size_t chars = static_cast<size_t>(std::max(0.0, (w - 6) / 7.2));
     // Cut at a character boundary: half a UTF-8 character is not XML.
     std::string shown = label.size() <= chars ? label : (chars > 2 ? std::string(utf8Prefix(label, chars - 2)) + ".." : "");

@@ -130,7 +130,8 @@ void writeFindings(std::ostream& out, const Summary& s) {
     return;
   }
   if (g.sites.empty()) {
-    out << "  no allocation site held 1% of the heap\n";
+    out << fmt::format("  no allocation site held both 1% of the heap and {} (the least a growth finding looks at)\n",
+                       humanBytes(GrowthOptions{}.min_bytes));
     return;
   }
   for (const SiteTrend& t : g.sites)

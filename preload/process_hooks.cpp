@@ -2,7 +2,6 @@
 // usual end) and exec (a launcher that becomes the program). Each writes an Ending record first,
 // so that its trace says "ended" rather than "killed". A vfork child, which shares the parent's
 // memory and stream, writes nothing.
-#include <dlfcn.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -38,14 +37,8 @@ void recordEnding(format::EndingKind kind, int code, const char* program) {
   for (;;) sys::raw(SYS_exit_group, code);
 }
 
-// exec functions that search PATH or build argv go to libc's own, found once.
-template <class F>
-F nextFunction(F& cache, const char* name) {
-  if (!cache) cache = reinterpret_cast<F>(dlsym(RTLD_NEXT, name));
-  return cache;
-}
-
-int (*g_execvpe)(const char*, char* const[], char* const[]);
+// Before the tracker started (an exec from a library constructor), resolve now.
+bool ensureRealExec() { return real.execvpe != nullptr || (resolveRealFunctions() && real.execvpe != nullptr); }
 
 int noFunction() {
   errno = ENOSYS;
@@ -114,10 +107,10 @@ __attribute__((visibility("default"))) int execv(const char* path, char* const a
 }
 
 __attribute__((visibility("default"))) int execvpe(const char* file, char* const argv[], char* const envp[]) {
-  auto real = nextFunction(g_execvpe, "execvpe");
-  if (!real) return noFunction();
+  // PATH search stays libc's own (resolved at start with the allocator's functions).
+  if (!ensureRealExec()) return noFunction();
   recordEnding(format::EndingKind::Exec, 0, file);
-  return real(file, argv, envp);
+  return real.execvpe(file, argv, envp);
 }
 
 __attribute__((visibility("default"))) int execvp(const char* file, char* const argv[]) {

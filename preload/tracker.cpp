@@ -138,6 +138,7 @@ bool resolveRealFunctions() {
   real.munmap = reinterpret_cast<decltype(real.munmap)>(next("munmap"));
   real.mremap = reinterpret_cast<decltype(real.mremap)>(next("mremap"));
   real.dlclose = reinterpret_cast<decltype(real.dlclose)>(next("dlclose"));
+  real.execvpe = reinterpret_cast<decltype(real.execvpe)>(next("execvpe"));
   t_state.resolving = false;
   if (!real.malloc || !real.free || !real.calloc || !real.realloc || !real.mmap || !real.munmap) {
     static const char kMsg[] = "tidemark: cannot find the real allocator (dlsym failed); aborting\n";

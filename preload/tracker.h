@@ -28,6 +28,9 @@ struct RealFunctions {
   int (*munmap)(void*, size_t);
   void* (*mremap)(void*, size_t, size_t, int, ...);
   int (*dlclose)(void*);
+  // Resolved at start, never later: a vfork child calling execvp must not run dlsym (it would
+  // allocate in its parent's heap).
+  int (*execvpe)(const char*, char* const[], char* const[]);
 };
 extern RealFunctions real;
 

@@ -158,4 +158,18 @@ TEST(TargetSafety, ALauncherThatExecsWasNotKilled) {
   EXPECT_EQ(engine["end"]["state"], "exited");
 }
 
+TEST(TargetSafety, AVforkChildThatExecsLeavesItsParentsTraceAlone) {
+  std::string dir = tempDir();
+  std::string trace = dir + "/vfork.tmtrace";
+  Result r = run({tidemark(), "run", "-o", trace, "--", program("tm-test-vfork_exec")});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(r.out, "ok 0x1\n");
+  auto parent = summary(trace);
+  EXPECT_EQ(parent["end"]["state"], "exited") << parent["end"];  // no child's exec recorded as the parent's
+  EXPECT_EQ(parent["death"]["verdict"], "none");
+  size_t traces = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(dir)) traces += entry.path().extension() == ".tmtrace";
+  EXPECT_EQ(traces, 21u);  // the parent's and one per `true`
+}
+
 }  // namespace

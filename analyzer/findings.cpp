@@ -117,6 +117,7 @@ GrowthFindings findGrowth(const ReplayResult& run, const std::vector<StackGroup>
     ProcessTrend& p = out.process;
     p.available = true;
     p.rss = classifyTrend(t, y);
+    p.span_s = t.back() - t.front();
     p.rss_rate_per_hour = p.rss.rate_per_s * 3600;
     const double limit = static_cast<double>(limit_bytes);
     double last = y.back();
@@ -209,6 +210,7 @@ GrowthFindings findGrowth(const ReplayResult& run, const std::vector<StackGroup>
     st.frames = site.largest->frames;
     st.stack_groups = site.groups;
     st.verdict = classifyTrend(site_t, last, peaks);
+    st.span_s = site_t.empty() ? 0 : site_t.back() - site_t.front();
     // The same series against simulated days, on an even grid of days (the bins are even in
     // time, so a slow day would weigh as much as the many bins it took).
     TrendVerdict by_day;

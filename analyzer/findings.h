@@ -24,12 +24,14 @@ struct SiteTrend {
   double level_reached_day = -1;  // plateau: the simulated day (1-based) it was reached, -1 unknown
   uint64_t peak_bytes = 0;    // highest live bytes of the site
   uint64_t final_bytes = 0;
+  double span_s = 0;          // the stretch of the run its verdict rests on (first allocation to the window's end)
 };
 
 struct ProcessTrend {
   bool available = false;
   TrendVerdict rss;
   double rss_rate_per_hour = 0;
+  double span_s = 0;  // the stretch of the run the RSS verdict rests on
   double seconds_to_limit = -1;  // to the effective limit, from the end of the trace, at the current RSS rate; -1: not on course
   double days_to_limit = -1;     // in simulated days, when the run has date markers
 };

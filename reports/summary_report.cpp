@@ -79,15 +79,25 @@ std::string signedBytes(double v) {
   return (v < 0 ? "-" : "") + humanBytes(static_cast<uint64_t>(std::llround(std::fabs(v))));
 }
 
-std::string describeVerdict(const SiteTrend& t, bool days) {
+// A rate of growth as far as the run supports it: per hour when the tail the slope was fitted on
+// spans an hour or more; otherwise the growth seen over that tail, never extrapolated past it.
+std::string growthRate(double rate_per_s, double span_s) {
+  double tail_s = span_s * TrendThresholds::kTailShare;
+  if (tail_s >= 3600) return fmt::format("+{}/h", signedBytes(rate_per_s * 3600));
+  return fmt::format("+{} over the last {} of the run", signedBytes(rate_per_s * tail_s),
+                     humanDuration(static_cast<uint64_t>(tail_s * 1e9)));
+}
+
+// days: how many simulated days the run marked (0 without date markers).
+std::string describeVerdict(const SiteTrend& t, size_t days) {
   const TrendVerdict& v = t.verdict;
   switch (v.trend) {
     case Trend::Unbounded:
-      if (days && t.rate_per_day != 0)
-        return fmt::format("unbounded growth: +{} per simulated day (+{} per 21 days), +{}/h; {} at the end",
-                           signedBytes(t.rate_per_day), signedBytes(t.rate_per_day * 21), signedBytes(t.rate_per_hour),
-                           humanBytes(t.final_bytes));
-      return fmt::format("unbounded growth: +{}/h; {} at the end", signedBytes(t.rate_per_hour), humanBytes(t.final_bytes));
+      if (days >= 2 && t.rate_per_day != 0)
+        return fmt::format("unbounded growth: +{} per simulated day{}, {}; {} at the end", signedBytes(t.rate_per_day),
+                           days >= 21 ? fmt::format(" (+{} per 21 days)", signedBytes(t.rate_per_day * 21)) : "",
+                           growthRate(v.rate_per_s, t.span_s), humanBytes(t.final_bytes));
+      return fmt::format("unbounded growth: {}; {} at the end", growthRate(v.rate_per_s, t.span_s), humanBytes(t.final_bytes));
     case Trend::Plateau:
       if (t.level_reached_day > 0)
         return fmt::format("plateau at {} since simulated day {:.0f} ({})", signedBytes(v.level), t.level_reached_day,
@@ -112,7 +122,14 @@ void writeFindings(std::ostream& out, const Summary& s) {
   out << "\nFindings\n";
   if (g.process.available) {
     const ProcessTrend& p = g.process;
-    out << fmt::format("  RSS: {}, {}/h over the last 40% of the run\n", trendName(p.rss.trend), signedBytes(p.rss_rate_per_hour));
+    // Only growth has a rate; a plateau has a level (a "plateau, +4 GiB/h" contradicts itself).
+    switch (p.rss.trend) {
+      case Trend::Unbounded:
+        out << fmt::format("  RSS: unbounded growth, {}\n", growthRate(p.rss.rate_per_s, p.span_s));
+        break;
+      case Trend::Plateau: out << fmt::format("  RSS: plateau at {}\n", signedBytes(p.rss.level)); break;
+      default: out << fmt::format("  RSS: {}\n", trendName(p.rss.trend)); break;
+    }
     if (s.limit.bytes) {
       std::string limit = fmt::format("limit {} ({})", humanBytes(s.limit.bytes), limitSourceText(s.limit.source));
       if (p.seconds_to_limit == 0)
@@ -135,7 +152,7 @@ void writeFindings(std::ostream& out, const Summary& s) {
     return;
   }
   for (const SiteTrend& t : g.sites)
-    out << fmt::format("  {}\n      {}\n", siteName(siteFrame(t.frames)), describeVerdict(t, g.simulated_days >= 2));
+    out << fmt::format("  {}\n      {}\n", siteName(siteFrame(t.frames)), describeVerdict(t, g.simulated_days));
 }
 
 nlohmann::json growthJson(const GrowthFindings& g, const EffectiveLimit& limit) {
@@ -151,6 +168,7 @@ nlohmann::json growthJson(const GrowthFindings& g, const EffectiveLimit& limit) 
                      {"peak_bytes", t.peak_bytes},
                      {"final_bytes", t.final_bytes},
                      {"rate_bytes_per_hour", t.rate_per_hour},
+                     {"span_s", t.span_s},
                      {"rate_bytes_per_day", t.rate_per_day},
                      {"level_bytes", v.level},
                      {"level_reached_s", v.level_reached_s},
@@ -165,6 +183,7 @@ nlohmann::json growthJson(const GrowthFindings& g, const EffectiveLimit& limit) 
     const ProcessTrend& p = g.process;
     process = {{"rss_verdict", trendName(p.rss.trend)},
                {"rss_rate_bytes_per_hour", p.rss_rate_per_hour},
+               {"span_s", p.span_s},
                {"limit_bytes", limit.bytes},
                {"limit_source", limitSourceKey(limit.source)},
                {"seconds_to_limit", p.seconds_to_limit},
@@ -275,7 +294,7 @@ void writeDeath(std::ostream& out, const Summary& s) {
     if (t.verdict.trend != Trend::Unbounded || t.frames.empty()) continue;
     if (!growth) out << "  growth that led there:\n";
     growth = true;
-    out << fmt::format("    {}: {}\n", siteName(siteFrame(t.frames)), describeVerdict(t, s.growth.simulated_days >= 2));
+    out << fmt::format("    {}: {}\n", siteName(siteFrame(t.frames)), describeVerdict(t, s.growth.simulated_days));
   }
   if (!growth && s.growth.available) out << "  growth that led there: no site grew without bound; see Findings\n";
   out << '\n';

@@ -44,25 +44,22 @@ inline void leave(ThreadState* t, int saved_errno) {
   t->busy = false;
 }
 
-void recordAlloc(ThreadState* t, void* p, size_t size, CallSite caller) {
+// A new block (format::Alloc) or anonymous mapping (format::Mmap): its stack, then the record (or,
+// in aggregate mode, the counters). Only heap blocks go in the scan's table.
+template <class Block>
+void recordBlock(ThreadState* t, void* p, size_t size, CallSite caller) {
   StackId stack = captureStack(*t, caller);
   const auto address = reinterpret_cast<uint64_t>(p);
+  constexpr bool kMapping = Block::kType == format::RecordType::Mmap;
   if (g_aggregate) {
-    aggregator().allocated(stack, address, size);
+    if constexpr (kMapping)
+      aggregator().mapped(stack, address, size);
+    else
+      aggregator().allocated(stack, address, size);
     return;
   }
-  if (options.scan) aggregator().track(address, size, stack);
-  writeRecord(t->stream, writer().nextSeq(), format::Alloc{.stack_id = stack, .address = address, .size = size});
-}
-
-void recordMmap(ThreadState* t, void* p, size_t size, CallSite caller) {
-  StackId stack = captureStack(*t, caller);
-  const auto address = reinterpret_cast<uint64_t>(p);
-  if (g_aggregate) {
-    aggregator().mapped(stack, address, size);
-    return;
-  }
-  writeRecord(t->stream, writer().nextSeq(), format::Mmap{.stack_id = stack, .address = address, .size = size});
+  if (!kMapping && options.scan) aggregator().track(address, size, stack);
+  writeRecord(t->stream, writer().nextSeq(), Block{.stack_id = stack, .address = address, .size = size});
 }
 
 void recordFree(ThreadState* t, void* p) {
@@ -85,7 +82,7 @@ inline void* allocateTracked(CallSite caller, size_t recorded_size, RealCall cal
   if (!t) return call();
   void* p = call();
   int e = errno;
-  if (p) recordAlloc(t, p, recorded_size, caller);
+  if (p) recordBlock<format::Alloc>(t, p, recorded_size, caller);
   leave(t, e);
   return p;
 }
@@ -240,7 +237,7 @@ __attribute__((visibility("default"))) void* mmap(void* addr, size_t len, int pr
   if (!t) return real.mmap(addr, len, prot, flags, fd, off);
   void* p = real.mmap(addr, len, prot, flags, fd, off);
   int e = errno;
-  if (p != MAP_FAILED) recordMmap(t, p, pageRound(len), caller);
+  if (p != MAP_FAILED) recordBlock<format::Mmap>(t, p, pageRound(len), caller);
   leave(t, e);
   return p;
 }

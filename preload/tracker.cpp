@@ -168,6 +168,10 @@ StackId internFrames(ThreadState& t, const uint64_t* frames, uint32_t count) {
 
 // libunwind's fast trace, for stacks that are not cached.
 StackId unwindFast(ThreadState& t, CallSite caller) {
+  // libunwind loops on `errno == EINTR` after calls that succeed without touching errno: never let
+  // the program's errno in (the hook restores it on the way out). Only where libunwind runs, not
+  // on a cache hit.
+  errno = 0;
   void* raw[format::kMaxFrames + 24];
   int limit = static_cast<int>(options.max_frames) + 24;
   int n = unw_backtrace(raw, limit);
@@ -196,6 +200,7 @@ __thread uint64_t t_stack_top __attribute__((tls_model("initial-exec")));
 // (frame_rules.h). Slow (libunwind blocks signals around its look-ups), so it runs only for pcs
 // not seen before.
 void learnStack(CallSite caller) {
+  errno = 0;  // as in unwindFast
   unw_context_t context;
   unw_cursor_t cursor;
   if (unw_getcontext(&context) != 0 || unw_init_local(&cursor, &context) != 0) return;
@@ -342,9 +347,6 @@ void verify(ThreadState& t, CallSite caller, StackId id) {
 }  // namespace
 
 StackId captureStack(ThreadState& t, CallSite caller) {
-  // libunwind loops on `errno == EINTR` after calls that succeed without touching errno: never
-  // let the program's errno in (the hook restores it on the way out).
-  errno = 0;
   StackCache* cache = threadStackCache();
   if (!cache) return unwindFast(t, caller);
   const uint32_t epoch = stackCacheEpoch();

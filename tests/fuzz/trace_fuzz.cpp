@@ -117,14 +117,12 @@ class Mutator {
 
   // Offsets of the header's fields and of chunk starts, where the structure lives.
   size_t structuralOffset(const std::string& s) {
-    const format::FileHeader* h = nullptr;
     static const size_t kFields[] = {offsetof(format::FileHeader, version), offsetof(format::FileHeader, header_size),
                                      offsetof(format::FileHeader, chunk_size), offsetof(format::FileHeader, flags),
                                      offsetof(format::FileHeader, chunks_allocated),
                                      offsetof(format::FileHeader, aggregate) + offsetof(format::AggregateTotals, max_stack_id),
                                      offsetof(format::FileHeader, aggregate) + offsetof(format::AggregateTotals, heap_peak),
                                      offsetof(format::FileHeader, stop_reason)};
-    (void)h;
     if (pick(2) == 0 || s.size() <= format::kHeaderSize) return kFields[pick(sizeof kFields / sizeof kFields[0])];
     size_t chunks = (s.size() - format::kHeaderSize) / format::kDefaultChunkSize + 1;
     size_t chunk_start = format::kHeaderSize + pick(chunks) * format::kDefaultChunkSize;

@@ -33,6 +33,13 @@ class DayClock {
     double a = starts_[k - 1], b = starts_[k];
     return static_cast<double>(k) + (b > a ? (t - a) / (b - a) : 0.0);
   }
+  // When fractional day `day` came (the inverse of dayAt), in seconds.
+  double timeOfDay(double day) const {
+    if (starts_.empty()) return 0;
+    auto k = static_cast<size_t>(std::max(1.0, std::floor(day)));
+    if (k >= starts_.size()) return starts_.back();
+    return starts_[k - 1] + (day - static_cast<double>(k)) * (starts_[k] - starts_[k - 1]);
+  }
   double secondsPerDayNear(double t_from, double t_to) const {
     double d = dayAt(t_to) - dayAt(t_from);
     return d > 0 ? (t_to - t_from) / d : 0;
@@ -73,62 +80,103 @@ uint64_t analysisEnd(const ReplayResult& run) {
   return end;
 }
 
-// Resamples a series of bins onto an even grid of simulated days from day 1: each point takes the
-// value at the end of its stretch of days and the highest value within it.
-void dayGrid(const DayClock& clock, const std::vector<double>& t, const std::vector<double>& last,
-             const std::vector<double>& peaks, std::vector<double>& x, std::vector<double>& y, std::vector<double>& high) {
-  double first_day = 1, last_day = t.empty() ? 0 : clock.dayAt(t.back());
-  size_t points = std::min<size_t>(t.size(), 1024);
-  if (last_day < first_day + 2 || points < 8) return;
-  size_t i = 0;
-  for (size_t k = 0; k < points; ++k) {
-    double day = first_day + (last_day - first_day) * static_cast<double>(k + 1) / static_cast<double>(points);
-    size_t before = i;
-    double top = 0;
-    while (i < t.size() && clock.dayAt(t[i]) <= day) top = std::max(top, peaks[i++]);
-    if (i == 0) continue;
-    x.push_back(day);
-    y.push_back(last[i - 1]);
-    high.push_back(i > before ? top : last[i - 1]);
+// A site's value per simulated day from the day series: x is the last day each bin covers, from
+// day 1 on and from the site's first allocation; the last bin (the last day, and the teardown after
+// it) is left out. Each bin keeps the value at its end and the highest within it.
+void daySeries(const SeriesRecorder& days, const std::vector<uint32_t>& stacks, std::vector<double>& x,
+               std::vector<double>& y, std::vector<double>& high) {
+  std::vector<double> last, max;
+  days.sum(stacks, last, max);
+  const uint64_t width = days.binWidthNs();
+  for (uint32_t b = 0; b + 1 < last.size(); ++b) {
+    uint64_t last_day = (b + 1) * width - 1;
+    if (last_day < 1 || (x.empty() && last[b] == 0 && max[b] == 0)) continue;
+    x.push_back(static_cast<double>(last_day));
+    y.push_back(last[b]);
+    high.push_back(max[b]);
   }
+}
+
+// Did the RSS stay within what the heap had allocated by then? It can rise by as much as the heap's
+// high-water mark rose (pages are resident once touched, and stay so after a free), plus 5% of
+// its top or 2 MiB for the stacks, libraries and allocator bookkeeping around it.
+bool rssFollowsHeap(const std::vector<double>& rss, const std::vector<double>& heap) {
+  if (rss.empty() || heap.size() != rss.size()) return false;
+  const double top = *std::max_element(rss.begin(), rss.end());
+  const double slack = std::max(2.0 * 1024 * 1024, 0.05 * top);
+  double high_water = heap[0];
+  for (size_t i = 0; i < rss.size(); ++i) {
+    high_water = std::max(high_water, heap[i]);
+    if (rss[i] > rss[0] + (high_water - heap[0]) + slack) return false;
+  }
+  return true;
+}
+
+// Distinct moments in [from_s, to_s]: events take the time of the latest sample or marker.
+size_t momentsBetween(const ReplayResult& run, double from_s, double to_s) {
+  auto inside = [&](uint64_t ns) {
+    double s = static_cast<double>(ns) / kNsPerSecond;
+    return s >= from_s && s <= to_s;
+  };
+  size_t n = 0;
+  for (const TimelineSample& x : run.timeline) n += inside(x.time_ns);
+  for (const Marker& m : run.markers) n += inside(m.time_ns);
+  return n;
 }
 
 std::string siteKey(const Frame& f) { return f.function + '@' + f.file + ':' + std::to_string(f.line); }
 
 }  // namespace
 
+void judgeRelease(TrendVerdict& v, double exit_value, bool has_days) {
+  if (v.trend == Trend::Unbounded && !has_days && exit_value <= v.min + 0.1 * (v.max - v.min))
+    v.trend = Trend::GrowsWithWork;
+}
+
 GrowthFindings findGrowth(const ReplayResult& run, const std::vector<StackGroup>& groups, const GrowthOptions& options,
                           uint64_t limit_bytes) {
   GrowthFindings out;
   DayClock clock(run.markers);
   out.simulated_days = clock.days();
+  out.sample_interval_ns = run.sample_interval_ns;
   const uint64_t window_end = analysisEnd(run);
   out.window_end_ns = window_end;
 
-  // The process: RSS from the timeline.
+  // The process: heap and RSS from the timeline.
   if (run.timeline.size() >= 16) {
-    std::vector<double> t, y;
+    std::vector<double> t, rss, heap;
     size_t step = std::max<size_t>(1, run.timeline.size() / 4000);
     for (size_t i = 0; i < run.timeline.size(); i += step) {
       if (run.timeline[i].time_ns > window_end) break;
       t.push_back(static_cast<double>(run.timeline[i].time_ns) / kNsPerSecond);
-      y.push_back(static_cast<double>(run.timeline[i].rss));
+      rss.push_back(static_cast<double>(run.timeline[i].rss));
+      heap.push_back(static_cast<double>(run.timeline[i].heap + run.timeline[i].mmap));
     }
     ProcessTrend& p = out.process;
     p.available = true;
-    p.rss = classifyTrend(t, y);
     p.span_s = t.back() - t.front();
-    p.rss_rate_per_hour = p.rss.rate_per_s * 3600;
+    p.heap = classifyTrend(t, heap);
+    const TimelineSample& last_sample = run.timeline.back();
+    judgeRelease(p.heap, static_cast<double>(last_sample.heap + last_sample.mmap), clock.available());
+    p.rss = classifyTrend(t, rss);
+    p.rss_follows_heap = rssFollowsHeap(rss, heap);
+    if (p.rss_follows_heap) {
+      TrendVerdict own = p.rss;
+      p.rss = p.heap;
+      p.rss.start = own.start, p.rss.end = own.end, p.rss.min = own.min, p.rss.max = own.max;
+      if (p.rss.trend == Trend::Plateau) p.rss.level = own.end;
+    }
+    p.rss_rate_per_hour = p.rss.trend == Trend::Unbounded ? p.rss.rate_per_s * 3600 : 0;
     const double limit = static_cast<double>(limit_bytes);
-    double last = y.back();
-    if (limit_bytes && p.rss.rate_per_s > 0 && limit > last) {
+    double last = rss.back();
+    if (limit_bytes && last >= limit) {
+      p.seconds_to_limit = 0;
+      p.days_to_limit = 0;
+    } else if (limit_bytes && p.rss.trend == Trend::Unbounded && p.rss.rate_per_s > 0) {
       p.seconds_to_limit = (limit - last) / p.rss.rate_per_s;
       double tail_from = t[static_cast<size_t>(static_cast<double>(t.size()) * 0.6)];
       double spd = clock.available() ? clock.secondsPerDayNear(tail_from, t.back()) : 0;
       if (spd > 0) p.days_to_limit = p.seconds_to_limit / spd;
-    } else if (limit_bytes && last >= limit) {
-      p.seconds_to_limit = 0;
-      p.days_to_limit = 0;
     }
   }
 
@@ -209,43 +257,55 @@ GrowthFindings findGrowth(const ReplayResult& run, const std::vector<StackGroup>
     SiteTrend st;
     st.frames = site.largest->frames;
     st.stack_groups = site.groups;
-    st.verdict = classifyTrend(site_t, last, peaks);
     st.span_s = site_t.empty() ? 0 : site_t.back() - site_t.front();
-    // The same series against simulated days, on an even grid of days (the bins are even in
-    // time, so a slow day would weigh as much as the many bins it took).
+    // A bin's events take the time of the sample before them: the site was seen from there on.
+    const size_t moments = site_t.empty() ? 0 : momentsBetween(run, site_t.front() - width_s, site_t.back());
+    st.verdict = classifyTrend(site_t, last, peaks, std::max<size_t>(moments, 1));
+    // The same site per simulated day, from the day series (the bins are even in time, so a slow
+    // day would weigh as much as the many bins it took).
     TrendVerdict by_day;
     if (clock.available()) {
       std::vector<double> day_x, day_y, day_peaks;
-      dayGrid(clock, site_t, last, peaks, day_x, day_y, day_peaks);
-      by_day = classifyTrend(day_x, day_y, day_peaks);
+      daySeries(run.day_series, site.stacks, day_x, day_y, day_peaks);
+      by_day = classifyTrend(day_x, day_y, day_peaks, day_x.size());
     }
-    // A process that slows down (stalled in reclaim near its memory limit, or waiting on I/O)
-    // takes longer per day: its growth per second flattens while its growth per day does not.
-    bool slowed = by_day.trend == Trend::Unbounded && (st.verdict.trend == Trend::Plateau || st.verdict.trend == Trend::Steady);
-    if (slowed) st.verdict.trend = Trend::Unbounded;
+    // Which axis speaks. Per simulated day the evidence is the work itself: a process that slows
+    // down (stalled in reclaim near its memory limit, or waiting on I/O) takes longer per day, so
+    // its growth per second flattens while its growth per day does not; a cycle of so many days can
+    // blur in wall time. The day verdict wins where it finds growth or a cycle that wall time does
+    // not, and wherever wall time has too few moments.
+    const Trend wall = st.verdict.trend;
+    const bool by_days = clock.available() && by_day.trend != Trend::NotEnoughEvidence && by_day.trend != wall &&
+                         (wall == Trend::NotEnoughEvidence ||
+                          (by_day.trend == Trend::Unbounded && (wall == Trend::Plateau || wall == Trend::Steady)) ||
+                          (by_day.trend == Trend::Periodic && wall != Trend::Unbounded));
+    if (by_days) {
+      size_t from = static_cast<size_t>(static_cast<double>(site_t.size()) * (1 - TrendThresholds::kTailShare));
+      double tail_seconds_per_day = clock.secondsPerDayNear(site_t[from], site_t.back());
+      st.verdict = by_day;  // in days; in seconds below
+      st.verdict.rate_per_s = tail_seconds_per_day > 0 ? by_day.rate_per_s / tail_seconds_per_day : 0;
+      st.verdict.period_s = by_day.period_s * clock.secondsPerDayNear(site_t.front(), site_t.back());
+      st.verdict.level_reached_s = clock.timeOfDay(by_day.level_reached_s);
+      for (double& fall : st.verdict.fall_times) fall = clock.timeOfDay(fall);
+    }
     st.peak_bytes = static_cast<uint64_t>(peak);
     st.final_bytes = static_cast<uint64_t>(final_value);
-    if (st.verdict.trend == Trend::Unbounded && clock.available()) {
-      // The day grid's tail slope: exact for a leak of so much per day.
-      st.rate_per_day = by_day.rate_per_s;
-      if (slowed) {
-        size_t from = static_cast<size_t>(static_cast<double>(site_t.size()) * (1 - TrendThresholds::kTailShare));
-        double spd = clock.secondsPerDayNear(site_t[from], site_t.back());
-        if (spd > 0) st.verdict.rate_per_s = by_day.rate_per_s / spd;
-      }
-    }
+    for (StackId id : site.stacks) st.exit_bytes += run.stacks[id].live_bytes;
+    judgeRelease(st.verdict, static_cast<double>(st.exit_bytes), clock.available());
+    // The day series' tail slope: exact for a leak of so much per day.
+    if (st.verdict.trend == Trend::Unbounded && clock.available()) st.rate_per_day = by_day.rate_per_s;
     if (st.verdict.trend == Trend::Unbounded) st.rate_per_hour = st.verdict.rate_per_s * 3600;
-    if (st.verdict.trend == Trend::Periodic && clock.available() && st.verdict.fall_times.size() >= 2) {
+    if (st.verdict.trend == Trend::Periodic && by_days) st.period_days = by_day.period_s;
+    if (st.verdict.trend == Trend::Periodic && !by_days && clock.available() && st.verdict.fall_times.size() >= 2) {
       // The period in simulated days from the days of the falls (days need not take equal time).
       std::vector<double> gaps;
       for (size_t k = 1; k < st.verdict.fall_times.size(); ++k)
         gaps.push_back(clock.dayAt(st.verdict.fall_times[k]) - clock.dayAt(st.verdict.fall_times[k - 1]));
       st.period_days = periodOfGaps(std::move(gaps));
     }
-    if (st.verdict.trend == Trend::Plateau && clock.available()) {
-      double reached = st.verdict.level_reached_s;
-      st.level_reached_day = std::max(1.0, std::ceil(clock.dayAt(reached)));
-    }
+    if (st.verdict.trend == Trend::Plateau && clock.available())
+      st.level_reached_day = by_days ? std::max(1.0, by_day.level_reached_s)
+                                     : std::max(1.0, std::ceil(clock.dayAt(st.verdict.level_reached_s)));
     out.sites.push_back(std::move(st));
   }
   std::stable_sort(out.sites.begin(), out.sites.end(), [](const SiteTrend& a, const SiteTrend& b) {

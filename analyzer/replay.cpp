@@ -193,6 +193,7 @@ class Replayer {
         now_ns_ = std::max(now_ns_, m.time_ns);
         r_.markers.push_back(
             {.time_ns = m.time_ns, .seq = rec.seq, .kind = static_cast<uint32_t>(m.kind), .text = displayText(m.text)});
+        if (m.kind == static_cast<uint64_t>(format::MarkerKind::SimulationDate) && !aggregated_) beginDay();
         break;
       }
       case RecordType::Exit: {
@@ -282,7 +283,7 @@ class Replayer {
     blocks_.insert(addr, {.size = size, .stack = stack});
     StackStats& s = touch(stack);
     s.live_bytes += size;
-    r_.series.update(stack, now_ns_, s.live_bytes);
+    updateSeries(stack, s.live_bytes);
     ++s.live_blocks;
     ++s.alloc_count;
     s.alloc_bytes += size;
@@ -306,10 +307,23 @@ class Replayer {
     removeBlock(b);
   }
 
+  void updateSeries(StackId stack, uint64_t live_bytes) {
+    r_.series.update(stack, now_ns_, live_bytes);
+    if (day_) r_.day_series.update(stack, day_, live_bytes);
+  }
+
+  // A simulated day begins; on the first, every stack's value so far enters the day series.
+  void beginDay() {
+    if (day_++ == 0)
+      for (StackId id = 0; id < r_.stacks.size(); ++id)
+        if (r_.stacks[id].live_bytes) r_.day_series.update(id, day_, r_.stacks[id].live_bytes);
+    r_.day_series.extendTo(day_);
+  }
+
   void removeBlock(const Block& b) {
     StackStats& s = touch(b.stack);
     s.live_bytes -= b.size;
-    r_.series.update(b.stack, now_ns_, s.live_bytes);
+    updateSeries(b.stack, s.live_bytes);
     --s.live_blocks;
     r_.heap_live -= b.size;
   }
@@ -356,6 +370,7 @@ class Replayer {
   uint64_t file_bytes_;
   uint64_t max_stack_id_;
   uint64_t now_ns_ = 0;  // time of the latest sample or marker: events between take it
+  uint64_t day_ = 0;     // simulated days begun (date markers seen)
   ScanGraph pending_scan_;  // the scan being read
   std::unordered_map<uint32_t, uint64_t> last_alloc_;  // per stream (thread): its latest allocation
   AddressMap<Block> blocks_;

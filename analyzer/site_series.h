@@ -1,6 +1,6 @@
-// Live bytes of every stack over the run, for the growth findings. Time is cut into at most
-// kMaxBins bins whose width doubles as the run gets longer; each bin keeps the stack's value at
-// its end and the highest value inside it. Only stacks whose value changes in a bin store a point,
+// Live bytes of every stack over the run, for the growth findings. The run's axis (nanoseconds, or
+// simulated days) is cut into at most kMaxBins bins whose width doubles as the run gets longer;
+// each bin keeps the stack's value at its end and the highest value inside it. Only stacks whose value changes in a bin store a point,
 // so memory follows the activity, not stacks x bins.
 #pragma once
 
@@ -20,12 +20,16 @@ class SeriesRecorder {
   static constexpr uint32_t kMaxBins = 1024;
   static constexpr uint64_t kInitialWidthNs = 16'384;  // about 16 us, doubled as needed
 
+  // initial_width: of one bin in the axis' unit (1 for a bin per simulated day).
+  explicit SeriesRecorder(uint64_t initial_width = kInitialWidthNs) : width_ns_(initial_width) {}
+
   void update(uint32_t stack, uint64_t time_ns, uint64_t value);
 
   uint64_t binWidthNs() const { return width_ns_; }
   // Bins in use: 0 .. bins()-1.
   uint32_t bins() const { return last_bin_ + 1; }
   void extendTo(uint64_t time_ns);  // the run lasted at least this long
+  bool empty() const { return series_.empty(); }
 
   // Sum over `stacks` of their values, one entry per bin (carried forward between points).
   void sum(const std::vector<uint32_t>& stacks, std::vector<double>& last, std::vector<double>& max) const;
@@ -34,7 +38,7 @@ class SeriesRecorder {
   uint32_t binOf(uint64_t time_ns);
   void halve();
 
-  uint64_t width_ns_ = kInitialWidthNs;
+  uint64_t width_ns_;
   uint32_t last_bin_ = 0;
   std::vector<std::vector<SeriesPoint>> series_;  // by stack id
 };

@@ -78,7 +78,7 @@ MemoryProfile profileFromSummaryJson(const nlohmann::json& j, const std::string&
     const auto& f = j.at("findings");
     p.growth_available = f.value("available", false);
     for (const auto& site : f.value("sites", nlohmann::json::array()))
-      if (site.value("verdict", "") == "unbounded growth") p.unbounded.push_back(site.value("function", "?"));
+      if (site.value("verdict", "") == "unbounded growth") p.unbounded.push_back(site.value("site", site.value("function", "?")));
     // One entry per stack: its bytes at the peak (top_at_peak) and at the end (leaks).
     std::map<std::string, MemoryProfile::Stack> stacks;
     for (const auto& g : j.at("top_at_peak")) {

@@ -88,27 +88,71 @@ std::string growthRate(double rate_per_s, double span_s) {
                      humanDuration(static_cast<uint64_t>(tail_s * 1e9)));
 }
 
+std::string secondsText(double s) { return humanDuration(static_cast<uint64_t>(std::max(0.0, s) * 1e9)); }
+
+const char* shortfallKey(Shortfall s) {
+  switch (s) {
+    case Shortfall::None: return "";
+    case Shortfall::Moments: return "moments";
+    case Shortfall::Cycles: return "cycles";
+    case Shortfall::PeriodTooShort: return "period";
+  }
+  return "";
+}
+
+std::string confidenceText(double confidence) {
+  // As many decimals as it takes to stay below 100%.
+  double p = 100 * (1 - confidence);
+  int decimals = p >= 1 ? 0 : p >= 0.1 ? 1 : p >= 0.01 ? 2 : 3;
+  return fmt::format("{:.{}f}% confidence", std::min(100 * confidence, 100 - std::pow(10.0, -decimals)), decimals);
+}
+
+// Why a verdict could not be given, and what would give one.
+std::string shortfallText(const TrendVerdict& v, double span_s) {
+  switch (v.shortfall) {
+    case Shortfall::Moments:
+      return fmt::format("not enough evidence: between {} and {} over {}, seen at {} moments of the {} a verdict takes",
+                         signedBytes(v.min), signedBytes(v.max), secondsText(span_s), v.moments, v.needed);
+    case Shortfall::Cycles:
+      return fmt::format("not enough evidence: {} regular falls every {}; a periodic verdict takes {} (a run of {} or more)",
+                         v.cycles, secondsText(v.period_s), v.needed, secondsText(v.period_s * v.needed));
+    case Shortfall::PeriodTooShort:
+      return fmt::format("not enough evidence: falls every {}, too close to the sampling's own rhythm to be a cycle "
+                         "(a period needs {} or more; TIDEMARK_INTERVAL_MS samples faster)",
+                         secondsText(v.period_s), secondsText(v.needed));
+    case Shortfall::None: break;
+  }
+  return "not enough evidence";
+}
+
 // days: how many simulated days the run marked (0 without date markers).
 std::string describeVerdict(const SiteTrend& t, size_t days) {
   const TrendVerdict& v = t.verdict;
   switch (v.trend) {
     case Trend::Unbounded:
       if (days >= 2 && t.rate_per_day != 0)
-        return fmt::format("unbounded growth: +{} per simulated day{}, {}; {} at the end", signedBytes(t.rate_per_day),
+        return fmt::format("unbounded growth ({}): +{} per simulated day{}, {}; {} at the end", confidenceText(v.confidence),
+                           signedBytes(t.rate_per_day),
                            days >= 21 ? fmt::format(" (+{} per 21 days)", signedBytes(t.rate_per_day * 21)) : "",
                            growthRate(v.rate_per_s, t.span_s), humanBytes(t.final_bytes));
-      return fmt::format("unbounded growth: {}; {} at the end", growthRate(v.rate_per_s, t.span_s), humanBytes(t.final_bytes));
+      return fmt::format("unbounded growth ({}): {}; {} at the end", confidenceText(v.confidence),
+                         growthRate(v.rate_per_s, t.span_s), humanBytes(t.final_bytes));
+    case Trend::GrowsWithWork:
+      return fmt::format("grows with the work: {}, all released before exit ({} left): a working set, not a leak; "
+                         "mark simulated days (tidemark/marker.h) to see whether it grows per day",
+                         growthRate(v.rate_per_s, t.span_s), humanBytes(t.exit_bytes));
+    case Trend::NotEnoughEvidence: return shortfallText(v, t.span_s);
     case Trend::Plateau:
       if (t.level_reached_day > 0)
         return fmt::format("plateau at {} since simulated day {:.0f} ({})", signedBytes(v.level), t.level_reached_day,
-                           humanDuration(static_cast<uint64_t>(v.level_reached_s * 1e9)));
-      return fmt::format("plateau at {} since {}", signedBytes(v.level), humanDuration(static_cast<uint64_t>(v.level_reached_s * 1e9)));
+                           secondsText(v.level_reached_s));
+      return fmt::format("plateau at {} since {}", signedBytes(v.level), secondsText(v.level_reached_s));
     case Trend::Periodic:
       if (t.period_days > 0)
-        return fmt::format("periodic: {} cycles, every {:.1f} simulated days ({}), amplitude {}", v.cycles, t.period_days,
-                           humanDuration(static_cast<uint64_t>(v.period_s * 1e9)), signedBytes(v.amplitude));
-      return fmt::format("periodic: {} cycles, every {}, amplitude {}", v.cycles,
-                         humanDuration(static_cast<uint64_t>(v.period_s * 1e9)), signedBytes(v.amplitude));
+        return fmt::format("periodic ({}): {} cycles, every {:.1f} simulated days ({}), amplitude {}", confidenceText(v.confidence),
+                           v.cycles, t.period_days, secondsText(v.period_s), signedBytes(v.amplitude));
+      return fmt::format("periodic ({}): {} cycles, every {}, amplitude {}", confidenceText(v.confidence), v.cycles,
+                         secondsText(v.period_s), signedBytes(v.amplitude));
     case Trend::Transient:
       return fmt::format("transient: up to {}, {} at the end", humanBytes(t.peak_bytes), humanBytes(t.final_bytes));
     case Trend::Steady:
@@ -117,19 +161,32 @@ std::string describeVerdict(const SiteTrend& t, size_t days) {
   return "";
 }
 
+// The process's RSS (or heap) line: only growth has a rate, a plateau has a level.
+std::string describeProcessVerdict(const TrendVerdict& v, double span_s) {
+  switch (v.trend) {
+    case Trend::Unbounded: return fmt::format("unbounded growth ({}), {}", confidenceText(v.confidence), growthRate(v.rate_per_s, span_s));
+    case Trend::GrowsWithWork: return fmt::format("grows with the work, {}, released before exit", growthRate(v.rate_per_s, span_s));
+    case Trend::Plateau: return fmt::format("plateau at {}", signedBytes(v.level));
+    case Trend::Periodic: return fmt::format("periodic ({}), every {}", confidenceText(v.confidence), secondsText(v.period_s));
+    case Trend::NotEnoughEvidence: return shortfallText(v, span_s);
+    default: return trendName(v.trend);
+  }
+}
+
 void writeFindings(std::ostream& out, const Summary& s) {
   const GrowthFindings& g = s.growth;
   out << "\nFindings\n";
   if (g.process.available) {
     const ProcessTrend& p = g.process;
-    // Only growth has a rate; a plateau has a level (a "plateau, +4 GiB/h" contradicts itself).
-    switch (p.rss.trend) {
-      case Trend::Unbounded:
-        out << fmt::format("  RSS: unbounded growth, {}\n", growthRate(p.rss.rate_per_s, p.span_s));
-        break;
-      case Trend::Plateau: out << fmt::format("  RSS: plateau at {}\n", signedBytes(p.rss.level)); break;
-      default: out << fmt::format("  RSS: {}\n", trendName(p.rss.trend)); break;
-    }
+    out << fmt::format("  heap: {}\n", describeProcessVerdict(p.heap, p.span_s));
+    if (p.rss_follows_heap)
+      out << fmt::format("  RSS: follows the heap: it rose from {} to {} only as far as memory the heap had allocated was touched\n",
+                         humanBytes(static_cast<uint64_t>(p.rss.start)), humanBytes(static_cast<uint64_t>(p.rss.max)));
+    else
+      out << fmt::format("  RSS: {}{}\n", describeProcessVerdict(p.rss, p.span_s),
+                         p.rss.trend == Trend::Unbounded || p.rss.trend == Trend::GrowsWithWork || p.rss.trend == Trend::Periodic
+                             ? " (outside the heap: RSS rose past all the heap had allocated)"
+                             : "");
     if (s.limit.bytes) {
       std::string limit = fmt::format("limit {} ({})", humanBytes(s.limit.bytes), limitSourceText(s.limit.source));
       if (p.seconds_to_limit == 0)
@@ -153,6 +210,13 @@ void writeFindings(std::ostream& out, const Summary& s) {
   }
   for (const SiteTrend& t : g.sites)
     out << fmt::format("  {}\n      {}\n", siteName(siteFrame(t.frames)), describeVerdict(t, g.simulated_days));
+  bool short_run = g.process.heap.shortfall == Shortfall::Moments;
+  for (const SiteTrend& t : g.sites) short_run = short_run || t.verdict.shortfall == Shortfall::Moments;
+  if (short_run)
+    out << fmt::format("  (a moment is a timeline sample or a marker, {} apart here: a verdict takes {} of them, as many as "
+                       "give each tenth of the run's last 40% one; run longer, sample faster with TIDEMARK_INTERVAL_MS, "
+                       "or mark simulated days with tidemark/marker.h)\n",
+                       humanDuration(g.sample_interval_ns), TrendThresholds::kMinMoments);
 }
 
 nlohmann::json growthJson(const GrowthFindings& g, const EffectiveLimit& limit) {
@@ -160,6 +224,11 @@ nlohmann::json growthJson(const GrowthFindings& g, const EffectiveLimit& limit) 
   for (const SiteTrend& t : g.sites) {
     const TrendVerdict& v = t.verdict;
     sites.push_back({{"verdict", trendName(v.trend)},
+                     {"confidence", v.confidence},
+                     {"moments", v.moments},
+                     {"evidence_needed", shortfallKey(v.shortfall)},
+                     {"needed", v.needed},
+                     {"site", siteName(siteFrame(t.frames))},
                      {"function", siteFrame(t.frames).function},
                      {"file", siteFrame(t.frames).file},
                      {"line", siteFrame(t.frames).line},
@@ -167,6 +236,7 @@ nlohmann::json growthJson(const GrowthFindings& g, const EffectiveLimit& limit) 
                      {"stack_groups", t.stack_groups},
                      {"peak_bytes", t.peak_bytes},
                      {"final_bytes", t.final_bytes},
+                     {"exit_bytes", t.exit_bytes},
                      {"rate_bytes_per_hour", t.rate_per_hour},
                      {"span_s", t.span_s},
                      {"rate_bytes_per_day", t.rate_per_day},
@@ -182,6 +252,10 @@ nlohmann::json growthJson(const GrowthFindings& g, const EffectiveLimit& limit) 
   if (g.process.available) {
     const ProcessTrend& p = g.process;
     process = {{"rss_verdict", trendName(p.rss.trend)},
+               {"rss_confidence", p.rss.confidence},
+               {"rss_follows_heap", p.rss_follows_heap},
+               {"heap_verdict", trendName(p.heap.trend)},
+               {"heap_confidence", p.heap.confidence},
                {"rss_rate_bytes_per_hour", p.rss_rate_per_hour},
                {"span_s", p.span_s},
                {"limit_bytes", limit.bytes},

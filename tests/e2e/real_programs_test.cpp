@@ -5,6 +5,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <map>
 
 #include "harness.h"
 
@@ -69,3 +70,80 @@ TEST(RealPrograms, WithFullStacksSitesAreStillNamedByTheProgramsCode) {
 }
 
 }  // namespace
+
+namespace {
+
+// Every growth verdict of a trace: the process's heap and RSS, and each site's.
+std::map<std::string, std::string> verdicts(const nlohmann::json& s) {
+  std::map<std::string, std::string> out;
+  const auto& f = s["findings"];
+  if (f["process"].is_object()) {
+    out["heap"] = f["process"]["heap_verdict"];
+    out["rss"] = f["process"]["rss_verdict"];
+  }
+  for (const auto& site : f["sites"]) out[site["site"]] = site["verdict"];
+  return out;
+}
+
+}  // namespace
+
+TEST(RealPrograms, AWorkingSetFreedBeforeExitIsNotALeakAndReadsTheSameEveryRun) {
+  std::string dir = tempDir();
+  std::map<std::string, std::string> first;
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    std::string trace = dir + "/ws" + std::to_string(attempt) + ".tmtrace";
+    Result r = run({tidemark(), "run", "-o", trace, "--", program("tm-test-working_set"), "2.5"});
+    ASSERT_EQ(r.code, 0) << r.err;
+    auto s = summary(trace);
+    auto v = verdicts(s);
+    EXPECT_EQ(v["heap"], "grows with the work") << s["findings"].dump(1);
+    EXPECT_TRUE(s["findings"]["process"]["rss_follows_heap"].get<bool>()) << s["findings"]["process"].dump(1);
+    EXPECT_EQ(v["main (tests/programs/working_set.cpp:15)"], "grows with the work") << s["findings"].dump(1);
+    for (const auto& [site, verdict] : v) EXPECT_NE(verdict, "unbounded growth") << site;
+    EXPECT_EQ(run({tidemark(), "gate", trace, "--no-unbounded-growth", "--max-leaked", "0"}).code, 0);
+    if (attempt == 0) first = v;
+    else EXPECT_EQ(v, first);
+  }
+}
+
+TEST(RealPrograms, ABufferFilledSlowlyIsNotRssGrowth) {
+  if (!installed("/usr/bin/xz")) GTEST_SKIP() << "xz is not installed";
+  std::string dir = tempDir();
+  {
+    std::ofstream text(dir + "/input.txt");
+    for (int i = 0; i < 200'000; ++i) text << "line " << i * 7919 % 100'003 << " of a file that xz compresses\n";
+  }
+  std::map<std::string, std::string> first;
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    std::string trace = dir + "/xz" + std::to_string(attempt) + ".tmtrace";
+    // -9 allocates its 674 MiB of tables at once and touches their pages as the input comes.
+    Result r = run({tidemark(), "run", "-o", trace, "--", "xz", "-9", "-T1", "-k", "-f", dir + "/input.txt"});
+    ASSERT_EQ(r.code, 0) << r.err;
+    auto s = summary(trace);
+    const auto& p = s["findings"]["process"];
+    ASSERT_TRUE(p.is_object()) << s["findings"].dump(1);
+    EXPECT_TRUE(p["rss_follows_heap"].get<bool>()) << p.dump(1);
+    EXPECT_NE(p["rss_verdict"], "unbounded growth") << p.dump(1);
+    EXPECT_NE(p["heap_verdict"], "unbounded growth") << p.dump(1);
+    EXPECT_EQ(run({tidemark(), "gate", trace, "--no-unbounded-growth"}).code, 0);
+    Result text = run({tidemark(), "summary", trace});
+    EXPECT_NE(text.out.find("RSS: follows the heap"), std::string::npos) << text.out;
+    if (attempt == 0) first = verdicts(s);
+    else EXPECT_EQ(verdicts(s), first);
+  }
+}
+
+TEST(RealPrograms, AShortRunGetsNoGrowthVerdictItCannotSupport) {
+  if (!installed("/usr/bin/git")) GTEST_SKIP() << "git is not installed";
+  std::string trace = tempDir() + "/git.tmtrace";
+  Result r = run({tidemark(), "run", "-o", trace, "--", "git", "--version"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(r.out.rfind("git version ", 0), 0u) << r.out;
+  auto s = summary(trace);
+  for (const auto& [site, verdict] : verdicts(s)) {
+    EXPECT_NE(verdict, "unbounded growth") << site;
+    EXPECT_NE(verdict, "periodic") << site;
+    EXPECT_NE(verdict, "plateau") << site;
+  }
+  EXPECT_EQ(run({tidemark(), "gate", trace, "--no-unbounded-growth"}).code, 0);
+}

@@ -127,3 +127,71 @@ TEST(Growth, TooShortOrEmptyIsSteady) {
   EXPECT_EQ(classifyTrend({}, {}).trend, Trend::Steady);
   EXPECT_EQ(classifyTrend({0, 1, 2}, {1, 5, 9}).trend, Trend::Steady);
 }
+
+// Evidence: each verdict rests on enough of it, and says how strong it is.
+
+TEST(GrowthEvidence, TheTrendTestKnowsARiseFromNoise) {
+  std::vector<double> rising, shuffled;
+  for (int i = 0; i < 100; ++i) rising.push_back(i);
+  EXPECT_LT(risingTrendP(rising, 10), 1e-4);  // ten rising medians: p about 3e-5
+  std::mt19937 rng(3);
+  std::normal_distribution<double> gauss(0, 1);
+  int significant = 0;
+  for (int trial = 0; trial < 1000; ++trial) {
+    std::vector<double> noise;
+    for (int i = 0; i < 100; ++i) noise.push_back(gauss(rng));
+    significant += risingTrendP(noise, 10) < TrendThresholds::kSignificance;
+  }
+  EXPECT_LE(significant, 15);  // about 1% of pure noise passes a 1% test
+  EXPECT_EQ(risingTrendP({1, 2, 3}, 10), 1);  // fewer points than blocks: no evidence
+}
+
+TEST(GrowthEvidence, GrowthSeenAtTooFewMomentsIsNotJudged) {
+  auto s = make([](double t) { return 10 * kMiB + 0.1 * kMiB * t; });
+  // A thousand steps, but events only took 20 distinct times (a short run sampled every 10 ms).
+  TrendVerdict v = classifyTrend(s.t, s.y, {}, 20);
+  EXPECT_EQ(v.trend, Trend::NotEnoughEvidence);
+  EXPECT_EQ(v.shortfall, Shortfall::Moments);
+  EXPECT_EQ(v.needed, TrendThresholds::kMinMoments);
+  EXPECT_EQ(v.moments, 20u);
+  v = classifyTrend(s.t, s.y, {}, 25);
+  EXPECT_EQ(v.trend, Trend::Unbounded);
+  EXPECT_GT(v.confidence, 0.99);
+}
+
+TEST(GrowthEvidence, ACycleNeedsFiveRegularFalls) {
+  // Three falls of a 300 s cycle in 1,000 s: regular, but too few to call periodic.
+  auto few = make([](double t) { return 10 * kMiB + 40 * kMiB * std::fmod(t, 300.0) / 300.0; });
+  TrendVerdict v = classifyTrend(few.t, few.y);
+  EXPECT_EQ(v.trend, Trend::NotEnoughEvidence) << trendName(v.trend);
+  EXPECT_EQ(v.shortfall, Shortfall::Cycles);
+  EXPECT_EQ(v.cycles, 3);
+  // Seven falls of a 125 s cycle: periodic, with the chance of random falls looking as regular.
+  auto many = make([](double t) { return 10 * kMiB + 40 * kMiB * std::fmod(t, 125.0) / 125.0; });
+  v = classifyTrend(many.t, many.y);
+  EXPECT_EQ(v.trend, Trend::Periodic);
+  EXPECT_NEAR(v.confidence, 1 - chanceOfRegularFalls(static_cast<size_t>(v.cycles)), 1e-12);
+  EXPECT_GT(v.confidence, 0.999);
+}
+
+TEST(GrowthEvidence, FallsAtTheSamplingsOwnRhythmAreNotACycle) {
+  // A cycle of 125 steps, but the steps stand for 30 moments: falls 4 moments apart.
+  auto s = make([](double t) { return 10 * kMiB + 40 * kMiB * std::fmod(t, 125.0) / 125.0; });
+  TrendVerdict v = classifyTrend(s.t, s.y, {}, 30);
+  EXPECT_EQ(v.trend, Trend::NotEnoughEvidence) << trendName(v.trend);
+  EXPECT_EQ(v.shortfall, Shortfall::PeriodTooShort);
+}
+
+TEST(GrowthEvidence, IrregularFallsAreNotPeriodic) {
+  // Five falls at gaps of 90, 260, 120 and 300 steps.
+  std::vector<double> falls{100, 190, 450, 570, 870};
+  auto s = make([&](double t) {
+    double since = t;
+    for (double f : falls)
+      if (t >= f) since = t - f;
+    return 10 * kMiB + 0.3 * kMiB * since;
+  });
+  TrendVerdict v = classifyTrend(s.t, s.y);
+  EXPECT_NE(v.trend, Trend::Periodic) << v.period_s;
+  EXPECT_NE(v.trend, Trend::Unbounded);
+}

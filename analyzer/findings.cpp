@@ -133,27 +133,33 @@ void judgeRelease(TrendVerdict& v, double exit_value, bool has_days) {
     v.trend = Trend::GrowsWithWork;
 }
 
-GrowthFindings findGrowth(const ReplayResult& run, const std::vector<StackGroup>& groups, const GrowthOptions& options,
-                          uint64_t limit_bytes) {
-  GrowthFindings out;
-  DayClock clock(run.markers);
-  out.simulated_days = clock.days();
-  out.sample_interval_ns = run.sample_interval_ns;
-  const uint64_t window_end = analysisEnd(run);
-  out.window_end_ns = window_end;
+namespace {
 
-  // The process: heap and RSS from the timeline.
+// The process's heap and RSS over the window, from the timeline.
+ProcessTrend judgeProcess(const ReplayResult& run, uint64_t window_end, const DayClock& clock, uint64_t limit_bytes) {
+  ProcessTrend p;
+  // The process: heap and RSS from the timeline, after the start-up. Loading libraries grows the
+  // RSS by their relocated data and bss, and an interpreter's imports take a while: the process is
+  // judged from the last library load in the first half of the window.
+  uint64_t startup_end_ns = 0;
+  for (uint64_t load_ns : run.module_load_ns)
+    if (load_ns <= window_end / 2) startup_end_ns = std::max(startup_end_ns, load_ns);
+  std::vector<double> t, rss, heap;
+  double last = 0;  // the whole RSS, which a limit counts
   if (run.timeline.size() >= 16) {
-    std::vector<double> t, rss, heap;
     size_t step = std::max<size_t>(1, run.timeline.size() / 4000);
     for (size_t i = 0; i < run.timeline.size(); i += step) {
+      if (run.timeline[i].time_ns < startup_end_ns) continue;
       if (run.timeline[i].time_ns > window_end) break;
       t.push_back(static_cast<double>(run.timeline[i].time_ns) / kNsPerSecond);
-      rss.push_back(static_cast<double>(run.timeline[i].rss));
+      // Anonymous RSS: the pages of libraries and mapped files are not memory the program grew.
+      rss.push_back(static_cast<double>(run.timeline[i].rss - run.timeline[i].rss_file));
       heap.push_back(static_cast<double>(run.timeline[i].heap + run.timeline[i].mmap));
+      last = static_cast<double>(run.timeline[i].rss);
     }
-    ProcessTrend& p = out.process;
-    p.available = true;
+  }
+  p.available = t.size() >= 2;
+  if (p.available) {
     p.span_s = t.back() - t.front();
     p.heap = classifyTrend(t, heap);
     const TimelineSample& last_sample = run.timeline.back();
@@ -168,7 +174,6 @@ GrowthFindings findGrowth(const ReplayResult& run, const std::vector<StackGroup>
     }
     p.rss_rate_per_hour = p.rss.trend == Trend::Unbounded ? p.rss.rate_per_s * 3600 : 0;
     const double limit = static_cast<double>(limit_bytes);
-    double last = rss.back();
     if (limit_bytes && last >= limit) {
       p.seconds_to_limit = 0;
       p.days_to_limit = 0;
@@ -179,6 +184,22 @@ GrowthFindings findGrowth(const ReplayResult& run, const std::vector<StackGroup>
       if (spd > 0) p.days_to_limit = p.seconds_to_limit / spd;
     }
   }
+
+  return p;
+}
+
+}  // namespace
+
+GrowthFindings findGrowth(const ReplayResult& run, const std::vector<StackGroup>& groups, const GrowthOptions& options,
+                          uint64_t limit_bytes) {
+  GrowthFindings out;
+  DayClock clock(run.markers);
+  out.simulated_days = clock.days();
+  out.sample_interval_ns = run.sample_interval_ns;
+  const uint64_t window_end = analysisEnd(run);
+  out.window_end_ns = window_end;
+
+  out.process = judgeProcess(run, window_end, clock, limit_bytes);
 
   if (!run.has_series) {
     out.unavailable_reason =
@@ -196,7 +217,7 @@ GrowthFindings findGrowth(const ReplayResult& run, const std::vector<StackGroup>
   };
   std::map<std::string, Site> sites;
   for (const StackGroup& g : groups) {
-    if (g.frames.empty() || g.runtime) continue;
+    if (g.frames.empty() || g.heldForLife()) continue;
     Site& s = sites[siteKey(siteFrame(g.frames))];
     ++s.groups;
     s.stacks.insert(s.stacks.end(), g.stacks.begin(), g.stacks.end());

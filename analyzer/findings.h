@@ -31,7 +31,8 @@ struct SiteTrend {
 struct ProcessTrend {
   bool available = false;
   TrendVerdict heap;  // heap blocks and anonymous mappings together
-  // The RSS verdict. When the RSS never rose above what the heap had already allocated (pages
+  // The RSS verdict, on anonymous RSS (the resident pages of libraries and mapped files left out,
+  // where the trace has them). When the RSS never rose above what the heap had already allocated (pages
   // touched after their allocation: rss_follows_heap), it is the heap's verdict: a fixed buffer
   // filled slowly is not growth, and RSS and heap never contradict.
   TrendVerdict rss;

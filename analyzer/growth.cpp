@@ -227,13 +227,17 @@ TrendVerdict classifyTrend(const std::vector<double>& t, const std::vector<doubl
   for (size_t i = 0; i < n; ++i) residuals[i] = std::fabs(offsets[i] - intercept);
   double noise = 1.4826 * median(residuals);
   bool trending = std::fabs(slope * duration) > 3 * noise + 1e-9;
+  const bool enough = v.moments >= T::kMinMoments;
   if ((range <= T::kFlat * v.max && !trending) || v.max <= 0) {
     // Flat at the end-of-step resolution; a short spike may still show in the per-step peaks.
-    if (peak_max > v.max * (1 + T::kSwing) && peak_max - v.max > T::kFlat * peak_max) v.trend = Trend::Transient;
+    if (peak_max > v.max * (1 + T::kSwing) && peak_max - v.max > T::kFlat * peak_max) {
+      if (!enough) return notEnough(v, Shortfall::Moments, static_cast<double>(T::kMinMoments));
+      v.trend = Trend::Transient;
+    }
     return v;
   }
   // Something moves: saying what takes enough moments.
-  if (v.moments < T::kMinMoments) return notEnough(v, Shortfall::Moments, static_cast<double>(T::kMinMoments));
+  if (!enough) return notEnough(v, Shortfall::Moments, static_cast<double>(T::kMinMoments));
 
   Swings sw = findSwings(t, y, T::kSwing * range);
   v.cycles = static_cast<int>(sw.fall_times.size());

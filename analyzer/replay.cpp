@@ -89,6 +89,7 @@ class Replayer {
       }
       case RecordType::ModuleMapBegin:
         r_.module_maps[static_cast<uint32_t>(rec.get<format::ModuleMapBegin>().generation)];
+        r_.module_load_ns.push_back(now_ns_);
         break;
       case RecordType::Module: {
         const auto& mod = rec.get<format::Module>();
@@ -106,11 +107,12 @@ class Replayer {
       case RecordType::Sample: {
         const auto& s = rec.get<format::Sample>();
         now_ns_ = std::max(now_ns_, s.time_ns);
-        if (aggregated_)
-          r_.timeline.push_back({.time_ns = s.time_ns, .seq = rec.seq, .rss = s.rss, .heap = s.heap, .mmap = s.mmap});
-        else
-          r_.timeline.push_back(
-              {.time_ns = s.time_ns, .seq = rec.seq, .rss = s.rss, .heap = r_.heap_live, .mmap = r_.mmap_live});
+        r_.timeline.push_back({.time_ns = s.time_ns,
+                               .seq = rec.seq,
+                               .rss = s.rss,
+                               .heap = aggregated_ ? s.heap : r_.heap_live,
+                               .mmap = aggregated_ ? s.mmap : r_.mmap_live,
+                               .rss_file = std::min(s.rss_file, s.rss)});
         if (s.rss > r_.rss_peak) {
           r_.rss_peak = s.rss;
           r_.rss_peak_time_ns = s.time_ns;

@@ -47,6 +47,7 @@ struct TimelineSample {
   uint64_t rss;
   uint64_t heap;
   uint64_t mmap;
+  uint64_t rss_file;  // resident pages of files and shared memory, part of rss (0 before format 5)
 };
 
 struct Marker {
@@ -146,6 +147,7 @@ struct ReplayResult {
   std::vector<StackStats> stacks;  // by stack id
   std::map<StackId, StackDef> stack_defs;
   std::map<uint32_t, std::vector<ModuleInfo>> module_maps;  // by generation
+  std::vector<uint64_t> module_load_ns;  // when each module map was written (libraries loaded)
   std::vector<TimelineSample> timeline;
   // Per-stack live heap bytes over time (full event logs only: has_series).
   SeriesRecorder series;

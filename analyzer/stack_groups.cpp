@@ -16,11 +16,25 @@ bool isRuntimeAllocation(std::string_view function) {
   static const char* const kInside[] = {"_IO_file_doallocate", "(anonymous namespace)::pool::pool"};
   for (const char* f : kInside)
     if (function.find(f) != std::string_view::npos) return true;
-  static const char* const kPrefixes[] = {"_dl_", "_nl_", "__gconv", "setlocale", "__libc_setlocale", "__newlocale"};
+  static const char* const kPrefixes[] = {
+      "_dl_", "_nl_", "__gconv", "setlocale", "__libc_setlocale", "__newlocale", "new_composite_name",
+      // NSS: its modules, actions and database state, and the static buffers of getpwuid() and kin
+      "__nss_", "nss_", "__libc_allocate_once", "getpw", "getgr", "getspnam", "gethostby", "getservby", "getprotoby",
+      "getnetby",
+      // the environment array setenv/putenv grow, and gettext's domain bindings
+      "__add_to_environ", "set_binding_values", "__bindtextdomain", "bindtextdomain", "__textdomain", "textdomain",
+      "__dcigettext"};
   for (const char* f : kPrefixes)
     if (function.rfind(f, 0) == 0) return true;
   return false;
 }
+
+// Functions of the C runtime's start-up that run static initialisers (of the executable: call_init
+// in libc-start.c; of shared libraries: _dl_init and its call_init), and those that call main.
+bool runsStaticInitialisers(std::string_view function) {
+  return function == "call_init" || function == "_dl_init" || function == "__libc_csu_init" || function == "_init";
+}
+bool callsMain(std::string_view function) { return function == "main" || function == "__libc_start_call_main"; }
 
 }  // namespace
 
@@ -32,11 +46,18 @@ size_t siteIndex(const std::vector<Frame>& frames) {
 
 const Frame& siteFrame(const std::vector<Frame>& frames) { return frames[siteIndex(frames)]; }
 
-std::vector<Frame> foldStack(const std::vector<Frame>& frames, bool full, bool& runtime) {
+std::vector<Frame> foldStack(const std::vector<Frame>& frames, bool full, Holder& holder) {
   size_t first_user = 0;
   while (first_user < frames.size() && frames[first_user].library) ++first_user;
-  runtime = first_user == frames.size();
+  bool runtime = first_user == frames.size();
   for (size_t i = 0; i < first_user && !runtime; ++i) runtime = isRuntimeAllocation(frames[i].function);
+  holder = runtime ? Holder::Runtime : Holder::Program;
+  // Below the allocation: the start-up code that ran a static initialiser, or main.
+  size_t end = first_user;
+  while (end < frames.size() && !callsMain(frames[end].function)) {
+    if (holder == Holder::Program && runsStaticInitialisers(frames[end].function)) holder = Holder::StartUp;
+    ++end;
+  }
   if (full) return frames;
   if (runtime) {
     // Nothing but runtime code: keep it, minus the tracker's own frames.
@@ -45,9 +66,8 @@ std::vector<Frame> foldStack(const std::vector<Frame>& frames, bool full, bool& 
       if (f.module.find("libtidemark_preload") == std::string::npos) out.push_back(f);
     return out;
   }
-  // Below main there is only the C runtime's start-up code.
-  size_t end = first_user;
-  while (end < frames.size() && frames[end].function != "main") ++end;
+  // Below main (or the static initialiser) there is only the C runtime's start-up code.
+  if (end > first_user && end < frames.size() && frames[end].function != "main") --end;
   return {frames.begin() + static_cast<long>(first_user), frames.begin() + static_cast<long>(std::min(end + 1, frames.size()))};
 }
 
@@ -75,10 +95,10 @@ std::vector<StackGroup> groupStacks(const ReplayResult& run, Symbolizer& symbols
     const StackStats& st = run.stacks[id];
     if (!st.alloc_count && !st.live_blocks) continue;
     std::vector<Frame> frames;
-    bool runtime = false;
+    Holder holder = Holder::Program;
     auto def = run.stack_defs.find(id);
     if (def != run.stack_defs.end()) {
-      frames = foldStack(symbols.stack(def->second), full, runtime);
+      frames = foldStack(symbols.stack(def->second), full, holder);
     } else {
       Frame unknown;
       unknown.function = id == 0 ? "<stack not recorded>" : "<stack not in trace (process killed while recording it)>";
@@ -87,7 +107,7 @@ std::vector<StackGroup> groupStacks(const ReplayResult& run, Symbolizer& symbols
     StackGroup& g = groups[groupKey(frames)];
     if (g.frames.empty()) {
       g.frames = std::move(frames);
-      g.runtime = runtime;
+      g.holder = holder;
     }
     g.stacks.push_back(id);
     g.peak_bytes += run.peakBytes(id);

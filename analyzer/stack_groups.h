@@ -10,6 +10,15 @@
 
 namespace tidemark {
 
+// Who holds what a stack allocated, when it is still live at exit. Runtime and StartUp memory is
+// held for the life of the process by design: shown on its own line, never counted as leaked.
+enum class Holder {
+  Program,  // the program's code allocated it: a leak if still live at exit
+  Runtime,  // the C/C++ runtime for itself (stdio buffers, libstdc++'s exception pool, the loader's
+            // tables, locale data, NSS): what valgrind's freeres releases
+  StartUp,  // a static initialiser before main (the C runtime's init, not main, is below it)
+};
+
 // Stacks that fold to the same frames (an allocation site), with what they did together.
 struct StackGroup {
   std::vector<Frame> frames;  // leaf first; allocator and library frames folded unless --full
@@ -17,7 +26,8 @@ struct StackGroup {
   uint64_t live_bytes = 0, live_blocks = 0;  // live at the end of the trace
   uint64_t allocations = 0, allocated_bytes = 0;
   uint64_t temporary = 0, temporary_bytes = 0;
-  bool runtime = false;  // no frame outside the C/C++ runtime and system libraries
+  Holder holder = Holder::Program;
+  bool heldForLife() const { return holder != Holder::Program; }
   std::vector<StackId> stacks;  // the stacks folded into this group
 };
 
@@ -26,9 +36,10 @@ struct StackGroup {
 size_t siteIndex(const std::vector<Frame>& frames);
 const Frame& siteFrame(const std::vector<Frame>& frames);
 
-// Drops the allocator and library frames at the leaf end (unless full). Sets runtime when every
-// frame is a library frame, in which case the stack is kept whole.
-std::vector<Frame> foldStack(const std::vector<Frame>& frames, bool full, bool& runtime);
+// Drops the allocator and runtime frames at the leaf end, and the C runtime's start-up below main
+// (unless full); says who holds what the stack allocated. A stack of runtime frames only is kept
+// whole (minus the tracker's own frames).
+std::vector<Frame> foldStack(const std::vector<Frame>& frames, bool full, Holder& holder);
 
 // Every stack grouped by its folded frames (unsorted).
 std::vector<StackGroup> groupStacks(const ReplayResult& run, Symbolizer& symbols, bool full);

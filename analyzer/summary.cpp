@@ -67,11 +67,16 @@ Summary summarize(const ReplayResult& run, Symbolizer& symbols, const SummaryOpt
   s.listed_limit = options.top;
   s.ended_cleanly = run.end.state == EndState::ExitCalled || run.end.state == EndState::Exited;
   std::vector<StackGroup> all = groupStacks(run, symbols, options.full);
-  std::vector<StackGroup> user;
+  std::vector<StackGroup> user, held;
   for (const StackGroup& g : all) {
-    if (g.runtime) {
+    if (g.holder == Holder::StartUp) {
+      s.startup_bytes += g.live_bytes;
+      s.startup_blocks += g.live_blocks;
+    }
+    if (g.heldForLife()) {
       s.runtime_leaked_bytes += g.live_bytes;
       s.runtime_leaked_blocks += g.live_blocks;
+      if (g.live_blocks) held.push_back(g);
     } else {
       s.leaked_bytes += g.live_bytes;
       s.leaked_blocks += g.live_blocks;
@@ -86,14 +91,15 @@ Summary summarize(const ReplayResult& run, Symbolizer& symbols, const SummaryOpt
     std::string name = "<unknown site>";
     auto def = run.stack_defs.find(id);
     if (def != run.stack_defs.end()) {
-      bool runtime = false;
-      std::vector<Frame> frames = foldStack(symbols.stack(def->second), options.full, runtime);
+      Holder holder = Holder::Program;
+      std::vector<Frame> frames = foldStack(symbols.stack(def->second), options.full, holder);
       if (!frames.empty()) name = siteName(siteFrame(frames));
     }
     return site_names.emplace(id, std::move(name)).first->second;
   });
   s.peak = topBy(all, [](const StackGroup& g) { return g.peak_bytes; }, options.top);
   s.leaks = topBy(std::move(user), [](const StackGroup& g) { return g.live_bytes; }, options.top);
+  s.held_for_life = topBy(std::move(held), [](const StackGroup& g) { return g.live_bytes; }, options.top);
   s.sites = topBy(std::move(all), [](const StackGroup& g) { return g.allocated_bytes; }, options.top);
   return s;
 }

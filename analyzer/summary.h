@@ -53,9 +53,11 @@ struct Summary {
   EffectiveLimit limit;           // the memory limit the run is judged against
   std::vector<StackGroup> peak;   // by peak_bytes, largest first
   std::vector<StackGroup> leaks;  // user code, by live_bytes, largest first
+  std::vector<StackGroup> held_for_life;  // live at the end, held by the runtime or since start-up
   std::vector<StackGroup> sites;  // every site, by allocated_bytes, largest first
   uint64_t leaked_bytes = 0, leaked_blocks = 0;  // user code
-  uint64_t runtime_leaked_bytes = 0, runtime_leaked_blocks = 0;
+  uint64_t runtime_leaked_bytes = 0, runtime_leaked_blocks = 0;  // held for life: the runtime's and start-up's
+  uint64_t startup_bytes = 0, startup_blocks = 0;                // of which static initialisers
   bool ended_cleanly = false;  // exit() was reached: what is live at the end is a leak
   GrowthFindings growth;
   LeakGraph lost;  // from the heap scan, when the trace has one

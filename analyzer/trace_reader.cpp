@@ -206,7 +206,7 @@ class Cursor {
   bool decode(Record& r) {
     uint8_t type = *p_;
     if (type == 0 || type >= static_cast<uint8_t>(RecordType::Count)) return false;
-    format::FieldDecoder d(p_ + 1, end_, deltas_);
+    format::FieldDecoder d(p_ + 1, end_, deltas_, reader_.header().version);
     int64_t seq_delta;
     if (!d.signedVarint("seq", seq_delta)) return false;
     deltas_.seq += static_cast<uint64_t>(seq_delta);

@@ -138,6 +138,7 @@ class FieldPrinter {
  public:
   std::string text;
   bool varint(const char* name, uint64_t v) { return add(fmt::format("{}={}", name, v)); }
+  bool since(uint32_t, const char* name, uint64_t v) { return varint(name, v); }
   bool signedVarint(const char* name, int64_t v) { return add(fmt::format("{}={}", name, v)); }
   bool address(const char* name, uint64_t v) { return add(fmt::format("{}=0x{:x}", name, v)); }
   bool bytes(const char* name, std::string_view v) {

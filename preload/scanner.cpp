@@ -105,6 +105,14 @@ class Graph {
     if (offset != 0 && offset + 8 >= b.size && (offset & 15) == 0) return -1;
     return static_cast<int64_t>(l - 1);
   }
+  size_t size() const { return n_; }
+  const ScanBlock& operator[](size_t i) const { return blocks_[i]; }
+  // The first block that ends above w (n_ when none).
+  size_t firstEndingAbove(uint64_t w) const {
+    size_t l = firstAbove(w);
+    if (l > 0 && w - blocks_[l - 1].addr < (blocks_[l - 1].size ? blocks_[l - 1].size : 1)) return l - 1;
+    return l;
+  }
   // Whether any block lies (even partly) in [lo, hi).
   bool anyBlockIn(uint64_t lo, uint64_t hi) const {
     if (!n_ || hi <= lo_ || lo >= hi_) return false;
@@ -206,6 +214,23 @@ struct Writer {
   }
 };
 
+// glibc malloc's memory around a block that does not lie in the main heap ([heap]): an mmapped
+// chunk is its own mapping (its header's IS_MMAPPED bit, and prev_size the offset of an aligned
+// block within it); a chunk of a thread's arena lies in a heap of kArenaHeapBytes aligned to its
+// size (NON_MAIN_ARENA). Other words (another allocator behind malloc): unknown, {0, 0}.
+struct Range {
+  uint64_t lo, hi;
+};
+constexpr uint64_t kArenaHeapBytes = uint64_t{64} << 20;  // glibc's HEAP_MAX_SIZE on 64-bit targets
+Range mallocRangeAround(uint64_t block) {
+  uint64_t header[2] = {};  // prev_size, size | flags
+  if (block < 16 || safeRead(block - 16, header, sizeof header) != sizeof header) return {0, 0};
+  const uint64_t chunk = block - 16, size = header[1] & ~uint64_t{7};
+  if (header[1] & 2) return {chunk - header[0], chunk + size};  // IS_MMAPPED
+  if (header[1] & 4) return {chunk & ~(kArenaHeapBytes - 1), (chunk & ~(kArenaHeapBytes - 1)) + kArenaHeapBytes};
+  return {0, 0};
+}
+
 // Calls scan(lo, hi) for the parts of [lo, hi) that are not the tracker's own memory.
 template <typename F>
 void withoutOwn(uint64_t lo, uint64_t hi, F&& scan) {
@@ -289,7 +314,7 @@ void scanHeap(Stream& stream, uint8_t reason) {
       if (!path) path = strchr(perms, '[');
       bool writable_private = perms[0] == 'r' && perms[1] == 'w' && perms[3] == 'p';
       bool skip = !writable_private || (path && (strstr(path, "libtidemark_preload") || strncmp(path, "[v", 2) == 0));
-      if (!skip && !graph.anyBlockIn(lo, hi)) {
+      if (!skip) {
         uint8_t kind = static_cast<uint8_t>(format::RootKind::Other);
         if (path && path[0] == '/') kind = static_cast<uint8_t>(format::RootKind::Data);
         if (path && strncmp(path, "[stack", 6) == 0) kind = static_cast<uint8_t>(format::RootKind::Stack);
@@ -297,7 +322,27 @@ void scanHeap(Stream& stream, uint8_t reason) {
           lo = stack_here;  // below the current frame is dead stack
           kind = static_cast<uint8_t>(format::RootKind::Stack);
         }
-        withoutOwn(lo, hi, [&](uint64_t a, uint64_t b) { scanRange(a, b, kind); });
+        auto scanRoot = [&](uint64_t a, uint64_t b) { withoutOwn(a, b, [&](uint64_t c, uint64_t d) { scanRange(c, d, kind); }); };
+        if (!graph.anyBlockIn(lo, hi)) {
+          scanRoot(lo, hi);
+        } else if (!(path && strncmp(path, "[heap]", 6) == 0)) {
+          // Blocks share this mapping with other memory (the kernel merges neighbouring anonymous
+          // mappings: an interpreter's own arenas beside malloc's mmapped chunks). malloc's parts
+          // are not roots (their free chunks hold stale pointers; the blocks are read as blocks);
+          // the rest is. Where malloc's part cannot be told, the whole mapping is left out.
+          uint64_t cursor = lo;
+          for (size_t i = graph.firstEndingAbove(lo); i < graph.size() && graph[i].addr < hi && cursor < hi;) {
+            Range own = mallocRangeAround(graph[i].addr);
+            if (own.hi <= own.lo) {
+              cursor = hi;
+              break;
+            }
+            if (own.lo > cursor) scanRoot(cursor, own.lo < hi ? own.lo : hi);
+            if (own.hi > cursor) cursor = own.hi;
+            while (i < graph.size() && graph[i].addr < cursor) ++i;
+          }
+          if (cursor < hi) scanRoot(cursor, hi);
+        }
       }
       if (!next) break;
       line = next + 1;

@@ -520,7 +520,7 @@ void writeProcessInfo(ThreadState& t) {
 
 void writeSample(ThreadState& t) {
   char statm[128];
-  uint64_t rss = 0;
+  uint64_t rss = 0, rss_file = 0;
   long n = g_statm_fd >= 0 ? sys::pread(g_statm_fd, statm, sizeof statm - 1, 0) : -1;
   if (n == -EBADF) {  // the program closed every descriptor: open ours again
     g_statm_fd = sys::ownDescriptor(sys::open("/proc/self/statm", O_RDONLY | O_CLOEXEC));
@@ -528,14 +528,17 @@ void writeSample(ThreadState& t) {
   }
   if (n > 0) {
     statm[n] = '\0';
-    const char* s = strchr(statm, ' ');
-    if (s) rss = strtoull(s + 1, nullptr, 10) * g_page_size;
+    // size resident shared ...: "shared" counts the resident pages of files and shared memory.
+    char* s = strchr(statm, ' ');
+    if (s) rss = strtoull(s + 1, &s, 10) * g_page_size;
+    if (s && *s == ' ') rss_file = strtoull(s + 1, nullptr, 10) * g_page_size;
   }
   writeRecord(t.stream, writer().nextSeq(),
               format::Sample{.time_ns = sys::monotonicNs() - writer().startNs(),
                              .rss = rss,
                              .heap = aggregator().heapLive(),
-                             .mmap = aggregator().mmapLive()});
+                             .mmap = aggregator().mmapLive(),
+                             .rss_file = rss_file});
 }
 
 // Whether live blocks are tracked in process, so the heap can be scanned.

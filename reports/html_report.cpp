@@ -13,7 +13,7 @@ std::vector<FlameStack> flameStacks(const std::vector<StackGroup>& groups, const
   std::vector<FlameStack> stacks;
   for (const StackGroup& g : groups) {
     uint64_t value = metric == "peak"        ? g.peak_bytes
-                     : metric == "leaked"    ? (g.runtime ? 0 : g.live_bytes)
+                     : metric == "leaked"    ? (g.heldForLife() ? 0 : g.live_bytes)
                      : metric == "allocated" ? g.allocated_bytes
                                              : g.temporary_bytes;
     if (!value) continue;

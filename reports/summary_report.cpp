@@ -22,6 +22,24 @@ std::string describeEnd(const ProcessEnd& end) {
 
 namespace {
 
+const char* holderLabel(Holder h) {
+  switch (h) {
+    case Holder::Program: return "";
+    case Holder::Runtime: return "  (C/C++ runtime)";
+    case Holder::StartUp: return "  (static initialiser, before main)";
+  }
+  return "";
+}
+
+const char* holderKey(Holder h) {
+  switch (h) {
+    case Holder::Program: return "program";
+    case Holder::Runtime: return "runtime";
+    case Holder::StartUp: return "startup";
+  }
+  return "";
+}
+
 std::string frameText(const Frame& f) {
   std::string s = f.function;
   if (!f.file.empty()) s += fmt::format(" ({}:{})", f.file, f.line);
@@ -35,13 +53,13 @@ void writeGroups(std::ostream& out, const std::vector<StackGroup>& groups, bool 
   for (const StackGroup& group : groups) {
     struct {
       uint64_t bytes, blocks;
-      bool runtime;
-    } g{at_peak ? group.peak_bytes : group.live_bytes, at_peak ? group.peak_blocks : group.live_blocks, group.runtime};
+      Holder holder;
+    } g{at_peak ? group.peak_bytes : group.live_bytes, at_peak ? group.peak_blocks : group.live_blocks, group.holder};
     const std::vector<Frame>& frames = group.frames;
     double share = total ? 100.0 * static_cast<double>(g.bytes) / static_cast<double>(total) : 0.0;
     out << fmt::format("  #{:<2} {:>10}  {:5.1f}%  {} bytes in {} block{}{}\n", ++n, humanBytes(g.bytes), share,
                        groupedNumber(g.bytes), groupedNumber(g.blocks), g.blocks == 1 ? "" : "s",
-                       g.runtime ? "  (C/C++ runtime)" : "");
+                       holderLabel(g.holder));
     size_t shown = full ? frames.size() : std::min<size_t>(frames.size(), 6);
     for (size_t i = 0; i < shown; ++i) out << "        " << (i ? "  " : "") << frameText(frames[i]) << '\n';
     if (shown < frames.size()) out << fmt::format("          ... {} more frames\n", frames.size() - shown);
@@ -66,7 +84,8 @@ nlohmann::json groupsJson(const std::vector<StackGroup>& groups) {
                  {"live_blocks", g.live_blocks},
                  {"allocations", g.allocations},
                  {"allocated_bytes", g.allocated_bytes},
-                 {"runtime", g.runtime},
+                 {"runtime", g.heldForLife()},
+                 {"holder", holderKey(g.holder)},
                  {"site", siteName(siteFrame(g.frames))},
                  {"site_frame", siteIndex(g.frames)},
                  {"frames", framesJson(g.frames)}});
@@ -180,7 +199,7 @@ void writeFindings(std::ostream& out, const Summary& s) {
     const ProcessTrend& p = g.process;
     out << fmt::format("  heap: {}\n", describeProcessVerdict(p.heap, p.span_s));
     if (p.rss_follows_heap)
-      out << fmt::format("  RSS: follows the heap: it rose from {} to {} only as far as memory the heap had allocated was touched\n",
+      out << fmt::format("  RSS: follows the heap: its anonymous part rose from {} to {} only as far as memory the heap had allocated was touched\n",
                          humanBytes(static_cast<uint64_t>(p.rss.start)), humanBytes(static_cast<uint64_t>(p.rss.max)));
     else
       out << fmt::format("  RSS: {}{}\n", describeProcessVerdict(p.rss, p.span_s),
@@ -439,11 +458,19 @@ void writeSummaryText(std::ostream& out, const TraceAnalysis& analysis, bool ful
                                                      : "Live when the process died";
   out << fmt::format("\n{}: {} ({} bytes) in {} block{}\n", what, humanBytes(s.leaked_bytes), groupedNumber(s.leaked_bytes),
                      groupedNumber(s.leaked_blocks), s.leaked_blocks == 1 ? "" : "s");
-  if (s.runtime_leaked_blocks)
-    out << fmt::format("  (plus {} bytes in {} block{} held by the C/C++ runtime, e.g. libstdc++'s exception pool; "
-                       "not counted)\n",
-                       groupedNumber(s.runtime_leaked_bytes), s.runtime_leaked_blocks, s.runtime_leaked_blocks == 1 ? "" : "s");
   writeGroups(out, s.leaks, false, s.leaked_bytes, full);
+  if (s.runtime_leaked_blocks) {
+    const uint64_t runtime_bytes = s.runtime_leaked_bytes - s.startup_bytes;
+    std::string whose;
+    if (runtime_bytes) whose = fmt::format("{} bytes by the C/C++ runtime (stdio buffers, libstdc++'s exception pool, the loader, locale, NSS)",
+                                           groupedNumber(runtime_bytes));
+    if (s.startup_bytes)
+      whose += fmt::format("{}{} bytes by static initialisers before main", whose.empty() ? "" : " and ", groupedNumber(s.startup_bytes));
+    out << fmt::format("\nHeld for the life of the process, not counted as leaked: {} ({} bytes) in {} block{}: {}\n",
+                       humanBytes(s.runtime_leaked_bytes), groupedNumber(s.runtime_leaked_bytes), groupedNumber(s.runtime_leaked_blocks),
+                       s.runtime_leaked_blocks == 1 ? "" : "s", whose);
+    writeGroups(out, s.held_for_life, false, s.runtime_leaked_bytes, full);
+  }
   writeLost(out, s.lost);
   writeFindings(out, s);
 }
@@ -493,7 +520,10 @@ nlohmann::json summaryJson(const TraceAnalysis& analysis) {
         {"blocks", s.leaked_blocks},
         {"runtime_bytes", s.runtime_leaked_bytes},
         {"runtime_blocks", s.runtime_leaked_blocks},
-        {"stacks", groupsJson(s.leaks)}}},
+        {"startup_bytes", s.startup_bytes},
+        {"startup_blocks", s.startup_blocks},
+        {"stacks", groupsJson(s.leaks)},
+        {"held_for_life", groupsJson(s.held_for_life)}}},
       {"timeline_samples", r.timeline.size()},
       {"findings", growthJson(s.growth, s.limit)},
       {"heap_scan", lostJson(s.lost)},

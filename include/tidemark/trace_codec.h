@@ -15,6 +15,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
+#include <string>
 #include <string_view>
 #include <type_traits>
 
@@ -59,6 +60,8 @@ class FieldEncoder {
     return signedVarint(nullptr, static_cast<int64_t>(x - previous));
   }
   bool relative(const char*, uint64_t x, uint64_t base) { return signedVarint(nullptr, static_cast<int64_t>(x - base)); }
+  // A varint added to a record in format `version`: traces of earlier versions do not have it.
+  bool since(uint32_t, const char*, uint64_t x) { return varint(nullptr, x); }
   bool frame(const char*, const StackFrame& f, const StackFrame& previous) {
     if (f.interpreted) return varint(nullptr, f.code_id << 1 | 1) && varint(nullptr, f.line);
     return varint(nullptr, zigzag(static_cast<int64_t>(f.ip - previous.ip)) << 1);
@@ -80,6 +83,7 @@ class FieldBound {
   bool ascending(const char*, uint64_t, uint64_t) { return add(10); }
   bool delta(const char*, uint64_t, uint64_t) { return add(10); }
   bool relative(const char*, uint64_t, uint64_t) { return add(10); }
+  bool since(uint32_t, const char*, uint64_t) { return add(10); }
   bool frame(const char*, const StackFrame&, const StackFrame&) { return add(20); }
 
  private:
@@ -153,7 +157,9 @@ inline void publishRecord(uint8_t* start, RecordType type) {
 
 class FieldDecoder {
  public:
-  FieldDecoder(const uint8_t* p, const uint8_t* end, ChunkDeltas& deltas) : p_(p), end_(end), deltas_(deltas) {}
+  // version: the trace's format version, which says which fields its records have.
+  FieldDecoder(const uint8_t* p, const uint8_t* end, ChunkDeltas& deltas, uint32_t version = kVersion)
+      : p_(p), end_(end), deltas_(deltas), version_(version) {}
   const uint8_t* position() const { return p_; }
 
   bool varint(const char*, uint64_t& x) { return (p_ = getVarint(p_, end_, x)) != nullptr; }
@@ -195,6 +201,10 @@ class FieldDecoder {
     x = base + static_cast<uint64_t>(d);
     return true;
   }
+  bool since(uint32_t version, const char*, uint64_t& x) {
+    x = 0;
+    return version_ < version || varint(nullptr, x);
+  }
   bool frame(const char*, StackFrame& f, const StackFrame& previous) {
     uint64_t word;
     if (!varint(nullptr, word)) return false;
@@ -213,6 +223,7 @@ class FieldDecoder {
   const uint8_t* p_;
   const uint8_t* end_;
   ChunkDeltas& deltas_;
+  uint32_t version_;
 };
 
 // ---- documentation -----------------------------------------------------------------------------
@@ -229,6 +240,10 @@ class FieldLister {
   bool ascending(const char* name, uint64_t, uint64_t) { return add("v", name, " (ascending)"); }
   bool delta(const char* name, uint64_t, uint64_t) { return add("z", name, " (delta)"); }
   bool relative(const char* name, uint64_t, uint64_t) { return add("z", name, " (relative)"); }
+  bool since(uint32_t version, const char* name, uint64_t) {
+    since_note_ = " (since format " + std::to_string(version) + ")";
+    return add("v", name, since_note_.c_str());
+  }
   bool frame(const char* name, const StackFrame&, const StackFrame&) { return add("frame", name); }
 
  private:
@@ -237,6 +252,7 @@ class FieldLister {
     return true;
   }
   Sink& sink_;
+  std::string since_note_;
 };
 
 }  // namespace tidemark::format

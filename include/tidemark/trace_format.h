@@ -24,8 +24,9 @@ namespace tidemark::format {
 // The file is a MAP_SHARED mapping in the writer: every record is in the kernel's page cache the
 // moment it is written, so a trace survives kill -9 of the target. Unwritten space is zero.
 inline constexpr char kMagic[8] = {'T', 'M', 'T', 'R', 'A', 'C', 'E', '\0'};
-// 2: scan records (18-22); 3: memory limit and OOM kill (23-24); 4: stop reason in the header, Ending (25)
-inline constexpr uint32_t kVersion = 4;
+// 2: scan records (18-22); 3: memory limit and OOM kill (23-24); 4: stop reason in the header, Ending (25);
+// 5: Sample's rss_file
+inline constexpr uint32_t kVersion = 5;
 inline constexpr uint32_t kHeaderSize = 4096;
 inline constexpr uint32_t kChunkMagic = 0x4b434d54;  // "TMCK" little-endian
 inline constexpr uint32_t kDefaultChunkSize = 256 * 1024;

@@ -211,11 +211,12 @@ struct Mremap {
 struct Sample {
   static constexpr RecordType kType = RecordType::Sample;
   static constexpr const char* kAbout =
-      "a timeline point; heap and mmap are the live bytes in aggregate mode, 0 in a full log (replay knows them)";
-  uint64_t time_ns = 0, rss = 0, heap = 0, mmap = 0;
+      "a timeline point; heap and mmap are the live bytes in aggregate mode, 0 in a full log (replay knows them); "
+      "rss_file: the resident pages of files and shared memory (libraries, mapped files), part of rss";
+  uint64_t time_ns = 0, rss = 0, heap = 0, mmap = 0, rss_file = 0;
   template <class F, class R> static bool fields(F& f, R& r) {
     return f.varint("time_ns", r.time_ns) && f.varint("rss", r.rss) && f.varint("heap", r.heap) &&
-           f.varint("mmap", r.mmap);
+           f.varint("mmap", r.mmap) && f.since(5, "rss_file", r.rss_file);
   }
 };
 

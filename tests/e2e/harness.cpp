@@ -113,4 +113,15 @@ std::string readFile(const std::string& path) {
   return text.str();
 }
 
+std::map<std::string, std::string> verdicts(const nlohmann::json& summary) {
+  std::map<std::string, std::string> out;
+  const auto& f = summary["findings"];
+  if (f["process"].is_object()) {
+    out["heap"] = f["process"]["heap_verdict"];
+    out["rss"] = f["process"]["rss_verdict"];
+  }
+  for (const auto& site : f["sites"]) out[site["site"]] = site["verdict"];
+  return out;
+}
+
 }  // namespace tmtest

@@ -1,6 +1,7 @@
 // Runs programs for the end-to-end tests and reads their traces through `tidemark summary --json`.
 #pragma once
 
+#include <map>
 #include <string>
 #include <vector>
 
@@ -32,5 +33,8 @@ const nlohmann::json* group(const nlohmann::json& groups, const std::string& fun
 // Sum of `field` over every group whose first frame is `function` (one function may be reached
 // from several call sites, each its own group).
 uint64_t total(const nlohmann::json& groups, const std::string& function, const std::string& field);
+
+// Every growth verdict of a summary: the process's heap and RSS ("heap", "rss") and each site's.
+std::map<std::string, std::string> verdicts(const nlohmann::json& summary);
 
 }  // namespace tmtest

@@ -71,21 +71,6 @@ TEST(RealPrograms, WithFullStacksSitesAreStillNamedByTheProgramsCode) {
 
 }  // namespace
 
-namespace {
-
-// Every growth verdict of a trace: the process's heap and RSS, and each site's.
-std::map<std::string, std::string> verdicts(const nlohmann::json& s) {
-  std::map<std::string, std::string> out;
-  const auto& f = s["findings"];
-  if (f["process"].is_object()) {
-    out["heap"] = f["process"]["heap_verdict"];
-    out["rss"] = f["process"]["rss_verdict"];
-  }
-  for (const auto& site : f["sites"]) out[site["site"]] = site["verdict"];
-  return out;
-}
-
-}  // namespace
 
 TEST(RealPrograms, AWorkingSetFreedBeforeExitIsNotALeakAndReadsTheSameEveryRun) {
   std::string dir = tempDir();

@@ -120,7 +120,7 @@ std::string timelineSvg(const ReplayResult& r, const Summary& s) {
     } else {
       continue;
     }
-    std::string detail = v.trend == Trend::Unbounded ? fmt::format("+{}/h", humanBytes(static_cast<uint64_t>(t.rate_per_hour)))
+    std::string detail = v.trend == Trend::Unbounded ? growthRate(v.rate_per_s, t.span_s)
                          : v.trend == Trend::Plateau ? fmt::format("level {}", humanBytes(static_cast<uint64_t>(v.level)))
                                                      : fmt::format("{} cycles", v.cycles);
     if (v.trend == Trend::Unbounded && t.rate_per_day > 0)
@@ -213,25 +213,17 @@ std::string htmlReport(const TraceAnalysis& analysis, const ReportFlames& flames
   } else {
     out += "<table id=\"findings\"><tr><th>site</th><th>verdict</th><th>detail</th></tr>\n";
     for (const SiteTrend& t : s.growth.sites) {
-      std::string detail;
       const TrendVerdict& v = t.verdict;
-      if (v.trend == Trend::Unbounded)
-        detail = t.rate_per_day != 0 ? fmt::format("+{} per simulated day", humanBytes(static_cast<uint64_t>(std::max(0.0, t.rate_per_day))))
-                                     : fmt::format("+{}/h", humanBytes(static_cast<uint64_t>(std::max(0.0, t.rate_per_hour))));
-      else if (v.trend == Trend::Plateau)
-        detail = fmt::format("level {}", humanBytes(static_cast<uint64_t>(std::max(0.0, v.level))));
-      else if (v.trend == Trend::Periodic)
-        detail = t.period_days > 0 ? fmt::format("every {:.1f} simulated days", t.period_days)
-                                   : fmt::format("every {}", humanDuration(static_cast<uint64_t>(v.period_s * 1e9)));
-      else
-        detail = fmt::format("up to {}", humanBytes(t.peak_bytes));
+      std::string detail = describeVerdict(t, s.growth.simulated_days);
       out += row({e(siteName(siteFrame(t.frames))), e(trendName(v.trend)), e(detail)});
     }
     out += "</table>\n";
   }
   if (s.growth.process.available) {
     const ProcessTrend& p = s.growth.process;
-    out += "<p id=\"rss-trend\">RSS: " + e(trendName(p.rss.trend));
+    out += "<p id=\"rss-trend\">heap: " + e(describeProcessVerdict(p.heap, p.span_s)) + "; RSS: " +
+           e(p.rss_follows_heap ? std::string("follows the heap (pages of memory it had allocated being touched)")
+                                : describeProcessVerdict(p.rss, p.span_s));
     if (s.limit.bytes && p.seconds_to_limit > 0)
       out += e(fmt::format("; the limit of {} is reached in {} at this rate", humanBytes(s.limit.bytes),
                            humanDuration(static_cast<uint64_t>(p.seconds_to_limit * 1e9))));

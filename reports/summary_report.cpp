@@ -98,15 +98,6 @@ std::string signedBytes(double v) {
   return (v < 0 ? "-" : "") + humanBytes(static_cast<uint64_t>(std::llround(std::fabs(v))));
 }
 
-// A rate of growth as far as the run supports it: per hour when the tail the slope was fitted on
-// spans an hour or more; otherwise the growth seen over that tail, never extrapolated past it.
-std::string growthRate(double rate_per_s, double span_s) {
-  double tail_s = span_s * TrendThresholds::kTailShare;
-  if (tail_s >= 3600) return fmt::format("+{}/h", signedBytes(rate_per_s * 3600));
-  return fmt::format("+{} over the last {} of the run", signedBytes(rate_per_s * tail_s),
-                     humanDuration(static_cast<uint64_t>(tail_s * 1e9)));
-}
-
 std::string secondsText(double s) { return humanDuration(static_cast<uint64_t>(std::max(0.0, s) * 1e9)); }
 
 const char* shortfallKey(Shortfall s) {
@@ -142,6 +133,17 @@ std::string shortfallText(const TrendVerdict& v, double span_s) {
     case Shortfall::None: break;
   }
   return "not enough evidence";
+}
+
+}  // namespace
+
+// A rate of growth as far as the run supports it: per hour when the tail the slope was fitted on
+// spans an hour or more; otherwise the growth seen over that tail, never extrapolated past it.
+std::string growthRate(double rate_per_s, double span_s) {
+  double tail_s = span_s * TrendThresholds::kTailShare;
+  if (tail_s >= 3600) return fmt::format("+{}/h", signedBytes(rate_per_s * 3600));
+  return fmt::format("+{} over the last {} of the run", signedBytes(rate_per_s * tail_s),
+                     humanDuration(static_cast<uint64_t>(tail_s * 1e9)));
 }
 
 // days: how many simulated days the run marked (0 without date markers).
@@ -191,6 +193,8 @@ std::string describeProcessVerdict(const TrendVerdict& v, double span_s) {
     default: return trendName(v.trend);
   }
 }
+
+namespace {
 
 void writeFindings(std::ostream& out, const Summary& s) {
   const GrowthFindings& g = s.growth;

@@ -140,10 +140,16 @@ ProcessTrend judgeProcess(const ReplayResult& run, uint64_t window_end, const Da
   ProcessTrend p;
   // The process: heap and RSS from the timeline, after the start-up. Loading libraries grows the
   // RSS by their relocated data and bss, and an interpreter's imports take a while: the process is
-  // judged from the last library load in the first half of the window.
+  // judged from the last library load in the first half of the window, or from the first simulated
+  // day when the run marks them (the simulation is what is judged).
   uint64_t startup_end_ns = 0;
   for (uint64_t load_ns : run.module_load_ns)
     if (load_ns <= window_end / 2) startup_end_ns = std::max(startup_end_ns, load_ns);
+  for (const Marker& m : run.markers)
+    if (m.kind == static_cast<uint32_t>(format::MarkerKind::SimulationDate)) {
+      startup_end_ns = std::max(startup_end_ns, m.time_ns);
+      break;
+    }
   std::vector<double> t, rss, heap;
   double last = 0;  // the whole RSS, which a limit counts
   if (run.timeline.size() >= 16) {
@@ -161,10 +167,10 @@ ProcessTrend judgeProcess(const ReplayResult& run, uint64_t window_end, const Da
   p.available = t.size() >= 2;
   if (p.available) {
     p.span_s = t.back() - t.front();
-    p.heap = classifyTrend(t, heap);
+    p.heap = classifyTrend(t, heap, {}, 0, TrendThresholds::kMinSamples);
     const TimelineSample& last_sample = run.timeline.back();
     judgeRelease(p.heap, static_cast<double>(last_sample.heap + last_sample.mmap), clock.available());
-    p.rss = classifyTrend(t, rss);
+    p.rss = classifyTrend(t, rss, {}, 0, TrendThresholds::kMinSamples);
     p.rss_follows_heap = rssFollowsHeap(rss, heap);
     if (p.rss_follows_heap) {
       TrendVerdict own = p.rss;
@@ -281,7 +287,7 @@ GrowthFindings findGrowth(const ReplayResult& run, const std::vector<StackGroup>
     st.span_s = site_t.empty() ? 0 : site_t.back() - site_t.front();
     // A bin's events take the time of the sample before them: the site was seen from there on.
     const size_t moments = site_t.empty() ? 0 : momentsBetween(run, site_t.front() - width_s, site_t.back());
-    st.verdict = classifyTrend(site_t, last, peaks, std::max<size_t>(moments, 1));
+    st.verdict = classifyTrend(site_t, last, peaks, std::max<size_t>(moments, 1), TrendThresholds::kMinSamples);
     // The same site per simulated day, from the day series (the bins are even in time, so a slow
     // day would weigh as much as the many bins it took).
     TrendVerdict by_day;
@@ -290,16 +296,11 @@ GrowthFindings findGrowth(const ReplayResult& run, const std::vector<StackGroup>
       daySeries(run.day_series, site.stacks, day_x, day_y, day_peaks);
       by_day = classifyTrend(day_x, day_y, day_peaks, day_x.size());
     }
-    // Which axis speaks. Per simulated day the evidence is the work itself: a process that slows
-    // down (stalled in reclaim near its memory limit, or waiting on I/O) takes longer per day, so
-    // its growth per second flattens while its growth per day does not; a cycle of so many days can
-    // blur in wall time. The day verdict wins where it finds growth or a cycle that wall time does
-    // not, and wherever wall time has too few moments.
-    const Trend wall = st.verdict.trend;
-    const bool by_days = clock.available() && by_day.trend != Trend::NotEnoughEvidence && by_day.trend != wall &&
-                         (wall == Trend::NotEnoughEvidence ||
-                          (by_day.trend == Trend::Unbounded && (wall == Trend::Plateau || wall == Trend::Steady)) ||
-                          (by_day.trend == Trend::Periodic && wall != Trend::Unbounded));
+    // Which axis speaks. When the run marks simulated days, the simulation is what is judged: the
+    // day series (growth before day 1 is set-up; a process that slows down near its limit takes
+    // longer per day, so its growth per second flattens while its growth per day does not; a cycle
+    // of so many days can blur in wall time). Wall time speaks where the days are too few.
+    const bool by_days = clock.available() && by_day.trend != Trend::NotEnoughEvidence;
     if (by_days) {
       size_t from = static_cast<size_t>(static_cast<double>(site_t.size()) * (1 - TrendThresholds::kTailShare));
       double tail_seconds_per_day = clock.secondsPerDayNear(site_t[from], site_t.back());

@@ -160,24 +160,19 @@ TrendVerdict& notEnough(TrendVerdict& v, Shortfall shortfall, double needed) {
 }
 
 // Periodic when the falls are many enough, far enough apart to be told from the sampling, and
-// regular; returns false (v untouched) when the falls are irregular, so other rules may judge.
+// regular; false (v untouched) otherwise, so that the other rules judge the series' level: fewer
+// falls are no evidence of a cycle either way, and calling them "not enough evidence" made the
+// verdict flip with the regularity of two or three gaps.
 bool judgeCycle(TrendVerdict& v, const std::vector<double>& fall_times, double resolution_s) {
   using T = TrendThresholds;
+  if (fall_times.size() < T::kMinFalls) return false;
   std::vector<double> gaps;
   for (size_t i = 1; i < fall_times.size(); ++i) gaps.push_back(fall_times[i] - fall_times[i - 1]);
   double period = periodOfGaps(gaps);
-  if (!regularFalls(fall_times, period)) return false;
+  if (!regularFalls(fall_times, period) || period < T::kMinPeriodMoments * resolution_s) return false;
   v.period_s = period;
   v.cycles = static_cast<int>(fall_times.size());
   v.fall_times = fall_times;
-  if (period < T::kMinPeriodMoments * resolution_s) {
-    notEnough(v, Shortfall::PeriodTooShort, T::kMinPeriodMoments * resolution_s);
-    return true;
-  }
-  if (fall_times.size() < T::kMinFalls) {
-    notEnough(v, Shortfall::Cycles, static_cast<double>(T::kMinFalls));
-    return true;
-  }
   v.trend = Trend::Periodic;
   v.confidence = 1 - chanceOfRegularFalls(fall_times.size());
   return true;
@@ -186,7 +181,7 @@ bool judgeCycle(TrendVerdict& v, const std::vector<double>& fall_times, double r
 }  // namespace
 
 TrendVerdict classifyTrend(const std::vector<double>& t, const std::vector<double>& y_in,
-                           const std::vector<double>& peaks_in, size_t moments) {
+                           const std::vector<double>& peaks_in, size_t moments, size_t min_moments) {
   using T = TrendThresholds;
   TrendVerdict v;
   size_t n = std::min(t.size(), y_in.size());
@@ -227,17 +222,17 @@ TrendVerdict classifyTrend(const std::vector<double>& t, const std::vector<doubl
   for (size_t i = 0; i < n; ++i) residuals[i] = std::fabs(offsets[i] - intercept);
   double noise = 1.4826 * median(residuals);
   bool trending = std::fabs(slope * duration) > 3 * noise + 1e-9;
-  const bool enough = v.moments >= T::kMinMoments;
+  const bool enough = v.moments >= min_moments;
   if ((range <= T::kFlat * v.max && !trending) || v.max <= 0) {
     // Flat at the end-of-step resolution; a short spike may still show in the per-step peaks.
     if (peak_max > v.max * (1 + T::kSwing) && peak_max - v.max > T::kFlat * peak_max) {
-      if (!enough) return notEnough(v, Shortfall::Moments, static_cast<double>(T::kMinMoments));
+      if (!enough) return notEnough(v, Shortfall::Moments, static_cast<double>(min_moments));
       v.trend = Trend::Transient;
     }
     return v;
   }
   // Something moves: saying what takes enough moments.
-  if (!enough) return notEnough(v, Shortfall::Moments, static_cast<double>(T::kMinMoments));
+  if (!enough) return notEnough(v, Shortfall::Moments, static_cast<double>(min_moments));
 
   Swings sw = findSwings(t, y, T::kSwing * range);
   v.cycles = static_cast<int>(sw.fall_times.size());

@@ -15,9 +15,7 @@ const char* trendName(Trend t);
 // What a series lacked for a verdict (Trend::NotEnoughEvidence), with TrendVerdict::needed.
 enum class Shortfall {
   None,
-  Moments,         // fewer distinct moments than kMinMoments
-  Cycles,          // regular falls, but fewer than kMinFalls
-  PeriodTooShort,  // falls closer together than kMinPeriodMoments moments: the sampling's own rhythm
+  Moments,  // fewer distinct moments than the verdict needs (kMinMoments, kMinSamples)
 };
 
 struct TrendVerdict {
@@ -34,6 +32,29 @@ struct TrendVerdict {
   size_t moments = 0;                            // distinct moments the series was observed at
   Shortfall shortfall = Shortfall::None;
   double needed = 0;                             // NotEnoughEvidence: moments or falls it would take
+};
+
+// Thresholds, documented in docs/findings.md.
+struct TrendThresholds {
+  static constexpr double kFlat = 0.05;         // range below 5% of the max: steady
+  static constexpr double kSwing = 0.5;         // a fall or rise counts when it spans half the range
+  static constexpr double kBurstSwing = 0.35;   // in the per-step highs: a burst to twice a level
+                                                // is a fall of half the range at most, so less
+  static constexpr double kTailShare = 0.4;     // the tail is the last 40% of the run
+  static constexpr double kTailGrowth = 0.15;   // tail growth above 15% of the range: unbounded
+  static constexpr double kRose = 0.2;          // grew by 20% of the range before the tail: plateau
+  static constexpr double kTrendUnderCycles = 0.5;  // troughs rising by half the amplitude: unbounded
+  // Evidence (docs/findings.md).
+  static constexpr size_t kBlocks = 10;           // the tail's trend test: medians of 10 stretches
+  static constexpr double kSignificance = 0.01;   // growth needs p < 1% (99% confidence)
+  // Each of the tail's blocks needs a moment of its own: 10 / 40% = 25 moments in the run.
+  static constexpr size_t kMinMoments = static_cast<size_t>(kBlocks / kTailShare + 0.5);
+  // In wall time, 100 samples (1 s at the default 10 ms): a short run's start-up, work and teardown
+  // blur, and sub-second runs got different verdicts run after run (sqlite3 sorting for 0.35 s:
+  // plateau, grows with the work, not enough evidence). A simulated day is a unit of work: 25 do.
+  static constexpr size_t kMinSamples = 100;
+  static constexpr size_t kMinFalls = 5;          // periodic: random falls look this regular < 1.3% of the time
+  static constexpr double kMinPeriodMoments = 5;  // a period of fewer moments is the sampling's own rhythm
 };
 
 // Theil-Sen slope of y over x: the median of the pairwise slopes (at most `max_points` points,
@@ -60,26 +81,11 @@ double chanceOfRegularFalls(size_t falls);
 // highest value within each step (for spikes shorter than a step). `moments`: how many distinct
 // moments the steps stand for (events take the time of the latest sample or marker, so steps finer
 // than that repeat one moment); 0 when every step is its own.
+// min_moments: the fewest moments a verdict on a moving series needs (kMinMoments for the test
+// itself; kMinSamples for series in wall time).
 TrendVerdict classifyTrend(const std::vector<double>& t, const std::vector<double>& y,
-                           const std::vector<double>& peaks = {}, size_t moments = 0);
+                           const std::vector<double>& peaks = {}, size_t moments = 0,
+                           size_t min_moments = TrendThresholds::kMinMoments);
 
-// Thresholds, documented in docs/findings.md.
-struct TrendThresholds {
-  static constexpr double kFlat = 0.05;         // range below 5% of the max: steady
-  static constexpr double kSwing = 0.5;         // a fall or rise counts when it spans half the range
-  static constexpr double kBurstSwing = 0.35;   // in the per-step highs: a burst to twice a level
-                                                // is a fall of half the range at most, so less
-  static constexpr double kTailShare = 0.4;     // the tail is the last 40% of the run
-  static constexpr double kTailGrowth = 0.15;   // tail growth above 15% of the range: unbounded
-  static constexpr double kRose = 0.2;          // grew by 20% of the range before the tail: plateau
-  static constexpr double kTrendUnderCycles = 0.5;  // troughs rising by half the amplitude: unbounded
-  // Evidence (docs/findings.md).
-  static constexpr size_t kBlocks = 10;           // the tail's trend test: medians of 10 stretches
-  static constexpr double kSignificance = 0.01;   // growth needs p < 1% (99% confidence)
-  // Each of the tail's blocks needs a moment of its own: 10 / 40% = 25 moments in the run.
-  static constexpr size_t kMinMoments = static_cast<size_t>(kBlocks / kTailShare + 0.5);
-  static constexpr size_t kMinFalls = 5;          // periodic: random falls look this regular < 1.3% of the time
-  static constexpr double kMinPeriodMoments = 5;  // a period of fewer moments is the sampling's own rhythm
-};
 
 }  // namespace tidemark

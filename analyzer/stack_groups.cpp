@@ -21,9 +21,9 @@ bool isRuntimeAllocation(std::string_view function) {
       // NSS: its modules, actions and database state, and the static buffers of getpwuid() and kin
       "__nss_", "nss_", "__libc_allocate_once", "getpw", "getgr", "getspnam", "gethostby", "getservby", "getprotoby",
       "getnetby",
-      // the environment array setenv/putenv grow, and gettext's domain bindings
+      // the environment array setenv/putenv grow, gettext's domain bindings, the time zone
       "__add_to_environ", "set_binding_values", "__bindtextdomain", "bindtextdomain", "__textdomain", "textdomain",
-      "__dcigettext"};
+      "__dcigettext", "__tzfile_", "__tzstring", "tzset_internal", "__tzset"};
   for (const char* f : kPrefixes)
     if (function.rfind(f, 0) == 0) return true;
   return false;

@@ -178,6 +178,22 @@ std::string findPreload() {
   throw Error("cannot find libtidemark_preload.so beside the tidemark executable; set TIDEMARK_PRELOAD");
 }
 
+namespace {
+
+// The directory of the Python module (python/tidemark): beside bin/ in the build tree, under
+// lib/tidemark/ when installed. Empty when it is not there.
+std::string findPythonModule() {
+  std::error_code ec;
+  fs::path self = fs::read_symlink("/proc/self/exe", ec);
+  if (ec) return {};
+  for (fs::path candidate : {self.parent_path().parent_path() / "python",
+                             self.parent_path().parent_path() / "lib" / "tidemark" / "python"})
+    if (fs::exists(candidate / "tidemark" / "__init__.py", ec)) return candidate.string();
+  return {};
+}
+
+}  // namespace
+
 int runCommand(const RunOptions& options) {
   if (options.command.empty()) throw Error("run: no command given (usage: tidemark run [options] -- CMD ARGS...)");
   std::string program = resolveCommand(options.command[0]);
@@ -193,10 +209,16 @@ int runCommand(const RunOptions& options) {
   // The child's environment: ours, with the tracker's variables set.
   std::vector<std::string> env;
   std::string ld_preload = preload;
+  // Python programs find the tidemark module (markers) after their own paths.
+  std::string python_path = findPythonModule();
   for (char** e = environ; *e; ++e) {
     std::string_view kv(*e);
     if (kv.rfind("LD_PRELOAD=", 0) == 0) {
       if (kv.size() > 11) ld_preload += ":" + std::string(kv.substr(11));
+      continue;
+    }
+    if (kv.rfind("PYTHONPATH=", 0) == 0 && !python_path.empty()) {
+      if (kv.size() > 11) python_path = std::string(kv.substr(11)) + ":" + python_path;
       continue;
     }
     // The variables set below come from the command line; others (TIDEMARK_QUIET, TIDEMARK_SCAN,
@@ -209,6 +231,7 @@ int runCommand(const RunOptions& options) {
     env.emplace_back(kv);
   }
   env.push_back("LD_PRELOAD=" + ld_preload);
+  if (!python_path.empty()) env.push_back("PYTHONPATH=" + python_path);
   env.push_back("TIDEMARK_OUTPUT=" + output);
   env.push_back(fmt::format("TIDEMARK_INTERVAL_MS={}", options.interval_ms));
   env.push_back(fmt::format("TIDEMARK_MAX_FRAMES={}", options.max_frames));

@@ -100,15 +100,7 @@ std::string signedBytes(double v) {
 
 std::string secondsText(double s) { return humanDuration(static_cast<uint64_t>(std::max(0.0, s) * 1e9)); }
 
-const char* shortfallKey(Shortfall s) {
-  switch (s) {
-    case Shortfall::None: return "";
-    case Shortfall::Moments: return "moments";
-    case Shortfall::Cycles: return "cycles";
-    case Shortfall::PeriodTooShort: return "period";
-  }
-  return "";
-}
+const char* shortfallKey(Shortfall s) { return s == Shortfall::Moments ? "moments" : ""; }
 
 std::string confidenceText(double confidence) {
   // As many decimals as it takes to stay below 100%.
@@ -119,20 +111,8 @@ std::string confidenceText(double confidence) {
 
 // Why a verdict could not be given, and what would give one.
 std::string shortfallText(const TrendVerdict& v, double span_s) {
-  switch (v.shortfall) {
-    case Shortfall::Moments:
-      return fmt::format("not enough evidence: between {} and {} over {}, seen at {} moments of the {} a verdict takes",
-                         signedBytes(v.min), signedBytes(v.max), secondsText(span_s), v.moments, v.needed);
-    case Shortfall::Cycles:
-      return fmt::format("not enough evidence: {} regular falls every {}; a periodic verdict takes {} (a run of {} or more)",
-                         v.cycles, secondsText(v.period_s), v.needed, secondsText(v.period_s * v.needed));
-    case Shortfall::PeriodTooShort:
-      return fmt::format("not enough evidence: falls every {}, too close to the sampling's own rhythm to be a cycle "
-                         "(a period needs {} or more; TIDEMARK_INTERVAL_MS samples faster)",
-                         secondsText(v.period_s), secondsText(v.needed));
-    case Shortfall::None: break;
-  }
-  return "not enough evidence";
+  return fmt::format("not enough evidence: between {} and {} over {}, seen at {} moments of the {} a verdict takes",
+                     signedBytes(v.min), signedBytes(v.max), secondsText(span_s), v.moments, v.needed);
 }
 
 }  // namespace
@@ -236,10 +216,10 @@ void writeFindings(std::ostream& out, const Summary& s) {
   bool short_run = g.process.heap.shortfall == Shortfall::Moments;
   for (const SiteTrend& t : g.sites) short_run = short_run || t.verdict.shortfall == Shortfall::Moments;
   if (short_run)
-    out << fmt::format("  (a moment is a timeline sample or a marker, {} apart here: a verdict takes {} of them, as many as "
-                       "give each tenth of the run's last 40% one; run longer, sample faster with TIDEMARK_INTERVAL_MS, "
-                       "or mark simulated days with tidemark/marker.h)\n",
-                       humanDuration(g.sample_interval_ns), TrendThresholds::kMinMoments);
+    out << fmt::format("  (a moment is a timeline sample or a marker, {} apart here; a verdict takes {} in wall time, or {} "
+                       "simulated days: run longer, or mark simulated days with tidemark/marker.h or tidemark.mark_date "
+                       "in Python)\n",
+                       humanDuration(g.sample_interval_ns), TrendThresholds::kMinSamples, TrendThresholds::kMinMoments);
 }
 
 nlohmann::json growthJson(const GrowthFindings& g, const EffectiveLimit& limit) {

@@ -70,6 +70,10 @@ std::string tidemark() { return std::string(TM_BIN_DIR) + "/tidemark"; }
 std::string preload() { return std::string(TM_BIN_DIR) + "/libtidemark_preload.so"; }
 std::string program(const std::string& name) { return std::string(TM_PROGRAMS_DIR) + "/" + name; }
 
+std::string programSource(const std::string& name) { return std::string(TM_PROGRAM_SOURCES) + "/" + name; }
+
+std::string pythonModule() { return TM_PYTHON_MODULE; }
+
 std::string tempDir() {
   const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
   std::filesystem::path dir = std::filesystem::temp_directory_path() /

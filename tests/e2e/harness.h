@@ -21,6 +21,8 @@ Result run(const std::vector<std::string>& argv, const std::vector<std::string>&
 std::string tidemark();                        // path of the tidemark executable
 std::string preload();                         // path of libtidemark_preload.so
 std::string program(const std::string& name);  // path of a test program
+std::string programSource(const std::string& name);  // path of a test program's source (tests/programs/NAME)
+std::string pythonModule();                    // the directory holding the tidemark Python module
 std::string tempDir();                         // fresh directory for this test
 std::string readFile(const std::string& path); // the whole file; empty when it cannot be read
 

@@ -26,6 +26,7 @@ struct RealProgram {
   std::string name;
   std::vector<std::string> argv;  // argv[0] must be installed
   std::string site_has;           // the top stack at the peak names this (function or module)
+  std::string heap_verdict = "";  // what the process's heap must read as ("": short runs, anything)
 };
 
 void PrintTo(const RealProgram& p, std::ostream* os) { *os << p.name; }
@@ -46,6 +47,7 @@ InUse valgrindInUseAtExit(const std::vector<std::string>& command, const std::st
   std::vector<std::string> argv = commonEnvironment(dir);
   // What `tidemark run` adds to the environment, with the same lengths.
   argv.push_back("TIDEMARK_OUTPUT=" + dir + "/run.tmtrace");
+  argv.push_back("PYTHONPATH=" + pythonModule());
   for (const char* v : {"TIDEMARK_INTERVAL_MS=10", "TIDEMARK_MAX_FRAMES=64", "TIDEMARK_TRACK_MMAP=1", "TIDEMARK_MODE=full"})
     argv.push_back(v);
   argv.insert(argv.end(), {"valgrind", std::string("--run-libc-freeres=") + (freeres ? "yes" : "no"),
@@ -120,6 +122,8 @@ TEST_P(AgreesWithValgrind, InUseAtExitSitesVerdictsAndGate) {
     EXPECT_NE(verdict, "unbounded growth") << site;
     EXPECT_NE(verdict, "periodic") << site;
   }
+  if (!p.heap_verdict.empty()) EXPECT_EQ(v["heap"], p.heap_verdict) << first["findings"].dump(1);
+
   // The same verdict for every site both runs judged (a site near the 1%-and-64-KiB line may be
   // judged in one run only).
   std::filesystem::remove(dir + "/run.tmtrace");
@@ -196,6 +200,14 @@ INSTANTIATE_TEST_SUITE_P(
                      "create table t(a, b); with recursive c(x) as (select 1 union all select x + 1 from c where x < 20000) "
                      "insert into t select x, hex(randomblob(16)) from c; select count(*) from (select * from t order by b);"},
                     "libsqlite3"},
+        // A long run (1.5 s, mostly asleep, so memcheck is quick too): a bounded cache that fills
+        // in the first third and then holds its level.
+        RealProgram{"PythonLongBoundedCache",
+                    {"/usr/bin/python3", "-c",
+                     "import collections, time\ncache = collections.deque(maxlen=100)\n"
+                     "for i in range(300):\n    cache.append(bytearray(50000))\n    time.sleep(0.005)\n"
+                     "print(len(cache))"},
+                    "python3", "plateau"},
         // A large buffer allocated at once and touched slowly.
         RealProgram{"Xz", {"/usr/bin/xz", "-9", "-T1", "-k", "-f", "@DIR@/input.txt"}, "liblzma"},
         // A Python program with a C extension and the library it wraps.

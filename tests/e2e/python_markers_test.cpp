@@ -1,0 +1,80 @@
+// The tidemark Python module (python/tidemark): markers from a Python program on every CPython on
+// the machine, and nothing at all without the tracker.
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <cstdlib>
+
+#include "harness.h"
+
+using namespace tmtest;
+
+namespace {
+
+// Debian's python3 (libpython linked statically) and pyenv's 3.12 and 3.13 (libpython shared).
+std::vector<std::string> interpreters() {
+  std::vector<std::string> found;
+  if (access("/usr/bin/python3", X_OK) == 0) found.push_back("/usr/bin/python3");
+  Result root = run({"pyenv", "root"});
+  std::string pyenv = root.code == 0 ? root.out.substr(0, root.out.find('\n')) : "";
+  if (pyenv.empty() && getenv("HOME")) pyenv = std::string(getenv("HOME")) + "/.pyenv";
+  for (const char* version : {"3.12.1", "3.13.0"}) {
+    std::string python = pyenv + "/versions/" + version + "/bin/python3";
+    if (access(python.c_str(), X_OK) == 0) found.push_back(python);
+  }
+  return found;
+}
+
+}  // namespace
+
+TEST(PythonMarkers, ADateKeyedCacheGrowsPerSimulatedDayOnEveryInterpreter) {
+  std::vector<std::string> pythons = interpreters();
+  if (pythons.empty()) GTEST_SKIP() << "no CPython here";
+  for (const std::string& python : pythons) {
+    SCOPED_TRACE(python);
+    std::string trace = tempDir() + "/cache.tmtrace";
+    std::remove(trace.c_str());
+    Result r = run({tidemark(), "run", "-o", trace, "--", python, programSource("python/date_cache.py"), "120"});
+    ASSERT_EQ(r.code, 0) << r.err;
+    EXPECT_EQ(r.out, "tracker\ndone\n");
+    auto s = summary(trace);
+    const auto& f = s["findings"];
+    EXPECT_EQ(f["simulated_days"], 120);
+    // The one unbounded site grows by a bytearray a day: 100,000 bytes and its terminating NUL.
+    const nlohmann::json* cache = nullptr;
+    for (const auto& site : f["sites"])
+      if (site["verdict"] == "unbounded growth") {
+        EXPECT_EQ(cache, nullptr) << "a second unbounded site: " << site.dump(1);
+        cache = &site;
+      }
+    ASSERT_TRUE(cache) << f.dump(1);
+    EXPECT_NEAR((*cache)["rate_bytes_per_day"].get<double>(), 100'001, 1'000) << cache->dump(1);
+    EXPECT_GT((*cache)["confidence"].get<double>(), 0.99);
+  }
+}
+
+TEST(PythonMarkers, WithoutTheTrackerTheModuleDoesNothing) {
+  std::vector<std::string> pythons = interpreters();
+  if (pythons.empty()) GTEST_SKIP() << "no CPython here";
+  for (const std::string& python : pythons) {
+    SCOPED_TRACE(python);
+    Result r = run({python, programSource("python/date_cache.py"), "3"}, {"PYTHONPATH=" + pythonModule()});
+    EXPECT_EQ(r.code, 0) << r.err;
+    EXPECT_EQ(r.out, "no tracker\ndone\n");
+    // A text that is not text is the caller's mistake, said as Python says it.
+    r = run({python, "-c", "import tidemark\ntidemark.mark(3)"}, {"PYTHONPATH=" + pythonModule()});
+    EXPECT_NE(r.code, 0);
+    EXPECT_NE(r.err.find("TypeError"), std::string::npos) << r.err;
+  }
+}
+
+TEST(PythonMarkers, TheRunKeepsTheProgramsOwnPythonPathFirst) {
+  std::vector<std::string> pythons = interpreters();
+  if (pythons.empty()) GTEST_SKIP() << "no CPython here";
+  std::string dir = tempDir();
+  Result r = run({tidemark(), "run", "-o", dir + "/path.tmtrace", "--", pythons[0], "-c",
+                  "import os; print(os.environ['PYTHONPATH'])"},
+                 {"PYTHONPATH=/opt/mine"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(r.out, "/opt/mine:" + pythonModule() + "\n");
+}

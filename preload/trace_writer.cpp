@@ -92,17 +92,21 @@ int TraceWriter::growFile(long offset, long len) {
   return 0;
 }
 
-bool TraceWriter::ownsDescriptor() {
+bool TraceWriter::isTraceFile(int fd) const {
   struct stat st {};
-  if (sys::fstat(fd_, &st) == 0 && st.st_dev == file_dev_ && st.st_ino == file_ino_) return true;
+  return sys::fstat(fd, &st) == 0 && st.st_dev == file_dev_ && st.st_ino == file_ino_;
+}
+
+bool TraceWriter::ownsDescriptor() {
+  if (isTraceFile(fd_)) return true;
   // Closed (close_range, a daemon closing everything) or replaced by dup2: the number is the
   // program's now, never touch it again. Reopen the trace itself if the path still leads there.
   LockGuard guard(g_pool_lock);
-  if (sys::fstat(fd_, &st) == 0 && st.st_dev == file_dev_ && st.st_ino == file_ino_) return true;  // another thread did
+  if (isTraceFile(fd_)) return true;  // another thread did
   int fd = sys::open(path_, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
   if (fd < 0) return false;
   fd = sys::ownDescriptor(fd);
-  if (sys::fstat(fd, &st) != 0 || st.st_dev != file_dev_ || st.st_ino != file_ino_) {
+  if (!isTraceFile(fd)) {
     sys::close(fd);
     return false;
   }
@@ -227,15 +231,28 @@ bool TraceWriter::newChunk(Stream& s) {
   if (!active()) return false;
   uint64_t index = __atomic_fetch_add(&header_->chunks_allocated, 1, __ATOMIC_RELAXED);
   uint64_t offset = format::kHeaderSize + index * chunk_size_;
-  if (!ownsDescriptor()) {
-    stop(format::StopReason::DescriptorLost);
-    return false;
+  // The program may close or replace every descriptor at any moment (close_range on another
+  // thread, between our check and our use): a descriptor that went away meanwhile is found again
+  // by its path and the chunk tried once more; a mapping is kept only if the descriptor still
+  // led to the trace after it was made.
+  void* p = nullptr;
+  for (int attempt = 0; attempt < 2 && !p; ++attempt) {
+    if (!ownsDescriptor()) {
+      stop(format::StopReason::DescriptorLost);
+      return false;
+    }
+    int grown = growFile(static_cast<long>(offset), chunk_size_);
+    if (grown == -EBADF) continue;
+    if (grown != 0) {
+      stop(format::StopReason::FileFull);
+      return false;
+    }
+    p = sys::mmap(nullptr, chunk_size_, PROT_READ | PROT_WRITE, MAP_SHARED, fd_, static_cast<long>(offset));
+    if (p && !isTraceFile(fd_)) {
+      sys::munmap(p, chunk_size_);
+      p = nullptr;
+    }
   }
-  if (growFile(static_cast<long>(offset), chunk_size_) != 0) {
-    stop(format::StopReason::FileFull);
-    return false;
-  }
-  void* p = sys::mmap(nullptr, chunk_size_, PROT_READ | PROT_WRITE, MAP_SHARED, fd_, static_cast<long>(offset));
   if (!p) {
     stop(format::StopReason::MapFailed);
     return false;

@@ -62,6 +62,7 @@ class TraceWriter {
   // Whether fd_ is still the trace file (a program may close or dup2 over any descriptor); if not,
   // reopens the trace by its path, when that still names the same file.
   bool ownsDescriptor();
+  bool isTraceFile(int fd) const;  // fd leads to the trace (same device and inode)
   bool newChunk(Stream& s);
 
   static constexpr uint32_t kStreamPoolSize = 64;

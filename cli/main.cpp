@@ -13,6 +13,7 @@
 #include "flamegraph.h"
 #include "gate.h"
 #include "html_report.h"
+#include "lines.h"
 #include "recommend.h"
 #include "run_command.h"
 #include "summary_report.h"
@@ -68,6 +69,17 @@ int diffCommand(const std::string& base_path, const std::string& new_path, const
     std::cout << text;
   else
     writeFile(output, text);
+  return 0;
+}
+
+int linesCommand(const std::string& path, const std::string& where, const std::vector<std::string>& source_dirs, bool json) {
+  LineQuery query = parseLineQuery(where);
+  TraceAnalysis analysis(path, SummaryOptions{});
+  std::vector<LineReport> reports = lineReports(analysis, query, source_dirs);
+  if (json)
+    std::cout << linesJson(reports).dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << '\n';
+  else
+    std::cout << linesText(reports);
   return 0;
 }
 
@@ -323,6 +335,16 @@ int main(int argc, char** argv) {
   auto* recommend_cmd = app.add_subcommand("recommend", "Kubernetes memory request and limit for the job, with the reasoning");
   recommend_cmd->add_option("trace", trace, "Trace file")->required();
 
+  std::string lines_where;
+  std::vector<std::string> source_dirs;
+  auto* lines_cmd = app.add_subcommand(
+      "lines", "Source lines of a function or file with the bytes allocated from each, and held at the peak and at the end");
+  lines_cmd->add_option("trace", trace, "Trace file")->required();
+  lines_cmd->add_option("where", lines_where, "A function (main, Cache::insert), a file (cache.cpp), or file.cpp:START-END")
+      ->required();
+  lines_cmd->add_option("--source-dir", source_dirs, "Where to look for relative source paths (repeatable)");
+  lines_cmd->add_flag("--json", json, "Machine-readable output");
+
   auto* dump_cmd = app.add_subcommand("dump", "Print every record of a trace (for debugging tidemark)");
   dump_cmd->add_option("trace", trace, "Trace file")->required();
 
@@ -348,6 +370,8 @@ int main(int argc, char** argv) {
       code = diffCommand(diff_base, diff_new, diff_format, diff_metric, diff_output, diff_top);
     } else if (*recommend_cmd) {
       code = recommendCommand(trace);
+    } else if (*lines_cmd) {
+      code = linesCommand(trace, lines_where, source_dirs, json);
     } else if (*flame_cmd) {
       code = flamegraphCommand(flame);
     } else if (*report_cmd) {

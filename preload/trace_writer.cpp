@@ -1,7 +1,10 @@
 #include "trace_writer.h"
 
 #include <fcntl.h>
+#include <sched.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
 
 #include <cerrno>
 #include <cstring>
@@ -78,13 +81,14 @@ uint64_t existingTracePid(const char* path) {
 constinit TraceWriter g_trace_writer;
 
 int TraceWriter::growFile(long offset, long len) {
-  int rc = sys::fallocate(fd_, offset, len);
+  const int fd = descriptor();
+  int rc = sys::fallocate(fd, offset, len);
   if (rc != -EOPNOTSUPP) return rc;
   // No fallocate (ext2, some network file systems): a sparse hole would be promised nothing, and a
   // store into it raises SIGBUS when the disk is full. Writing zeros makes the space real or fails.
   static const uint8_t kZeros[64 * 1024] = {};
   for (long done = 0; done < len;) {
-    long n = sys::pwrite(fd_, kZeros, static_cast<size_t>(len - done < long{sizeof kZeros} ? len - done : long{sizeof kZeros}),
+    long n = sys::pwrite(fd, kZeros, static_cast<size_t>(len - done < long{sizeof kZeros} ? len - done : long{sizeof kZeros}),
                          offset + done);
     if (n <= 0) return n < 0 ? static_cast<int>(n) : -ENOSPC;
     done += n;
@@ -97,12 +101,39 @@ bool TraceWriter::isTraceFile(int fd) const {
   return sys::fstat(fd, &st) == 0 && st.st_dev == file_dev_ && st.st_ino == file_ino_;
 }
 
+int& TraceWriter::descriptor() {
+  return private_tid_ && sys::gettid() == private_tid_ ? private_fd_ : fd_;
+}
+
+bool TraceWriter::usePrivateDescriptors(int keep) {
+  if (fd_ < 0 || sys::raw(SYS_unshare, CLONE_FILES) != 0) return false;
+  // Keep the trace and `keep`; drop this table's copies of everything else (a copy of the
+  // program's pipe would hold it open).
+  int kept[2] = {fd_ < keep ? fd_ : keep, fd_ < keep ? keep : fd_};
+  unsigned from = 0;
+  for (int k : kept) {
+    if (k < 0) continue;
+    if (static_cast<unsigned>(k) > from) sys::raw(SYS_close_range, from, static_cast<long>(k - 1), 0);
+    from = static_cast<unsigned>(k) + 1;
+  }
+  if (sys::raw(SYS_close_range, from, ~0u, 0) != 0) {
+    // No close_range (kernels before 5.9): one by one, up to the table's limit.
+    rlimit limit{};
+    long top = sys::raw(SYS_getrlimit, RLIMIT_NOFILE, reinterpret_cast<long>(&limit)) == 0 ? static_cast<long>(limit.rlim_cur) : 65536;
+    for (long fd = from; fd < top && fd < (1 << 20); ++fd) sys::close(static_cast<int>(fd));
+  }
+  private_fd_ = fd_;
+  __atomic_store_n(&private_tid_, sys::gettid(), __ATOMIC_RELEASE);
+  return true;
+}
+
 bool TraceWriter::ownsDescriptor() {
-  if (isTraceFile(fd_)) return true;
+  int& fd_slot = descriptor();
+  if (isTraceFile(fd_slot)) return true;
   // Closed (close_range, a daemon closing everything) or replaced by dup2: the number is the
   // program's now, never touch it again. Reopen the trace itself if the path still leads there.
   LockGuard guard(g_pool_lock);
-  if (isTraceFile(fd_)) return true;  // another thread did
+  if (isTraceFile(fd_slot)) return true;  // another thread did
   int fd = sys::open(path_, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
   if (fd < 0) return false;
   fd = sys::ownDescriptor(fd);
@@ -110,7 +141,7 @@ bool TraceWriter::ownsDescriptor() {
     sys::close(fd);
     return false;
   }
-  __atomic_store_n(&fd_, fd, __ATOMIC_RELEASE);
+  __atomic_store_n(&fd_slot, fd, __ATOMIC_RELEASE);
   return true;
 }
 
@@ -206,6 +237,8 @@ void TraceWriter::resetAfterFork() {
   // parent keeps its file descriptor; ours is closed.
   if (fd_ >= 0) sys::close(fd_);
   fd_ = -1;
+  private_tid_ = 0;  // the parent's sampler is not in the child; its table is not ours
+  private_fd_ = -1;
   header_ = nullptr;
   for (uint32_t i = 0; i < stream_pool_size_; ++i) sys::munmap(stream_pool_[i].chunk, chunk_size_);
   stream_pool_size_ = 0;
@@ -247,8 +280,8 @@ bool TraceWriter::newChunk(Stream& s) {
       stop(format::StopReason::FileFull);
       return false;
     }
-    p = sys::mmap(nullptr, chunk_size_, PROT_READ | PROT_WRITE, MAP_SHARED, fd_, static_cast<long>(offset));
-    if (p && !isTraceFile(fd_)) {
+    p = sys::mmap(nullptr, chunk_size_, PROT_READ | PROT_WRITE, MAP_SHARED, descriptor(), static_cast<long>(offset));
+    if (p && !isTraceFile(descriptor())) {
       sys::munmap(p, chunk_size_);
       p = nullptr;
     }

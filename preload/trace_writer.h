@@ -53,6 +53,12 @@ class TraceWriter {
   // Forgets everything after a fork, in the child, before open() is called again.
   void resetAfterFork();
 
+ // Gives the calling thread (the sampler) a descriptor table of its own (unshare), holding only the
+  // trace and `keep`: the program can neither close what it uses nor see what it opens, so a file
+  // it opens never races with the program's own open() and dup2() for the lowest numbers. The
+  // thread's chunks are mapped through that table from then on. False when the kernel refuses.
+  bool usePrivateDescriptors(int keep);
+
  private:
   uint8_t* reserveSlow(Stream& s, size_t size);
   int openFile(const char* path);  // 0 or -errno
@@ -63,10 +69,15 @@ class TraceWriter {
   // reopens the trace by its path, when that still names the same file.
   bool ownsDescriptor();
   bool isTraceFile(int fd) const;  // fd leads to the trace (same device and inode)
+  // The trace's descriptor in the calling thread's descriptor table: the sampler's own, or the
+  // program's.
+  int& descriptor();
   bool newChunk(Stream& s);
 
   static constexpr uint32_t kStreamPoolSize = 64;
   int fd_ = -1;
+  // The thread with a descriptor table of its own (the sampler) and the trace's descriptor there.
+  int private_tid_ = 0, private_fd_ = -1;
   uint64_t file_dev_ = 0, file_ino_ = 0;
   Stream stream_pool_[kStreamPoolSize] = {};
   uint32_t stream_pool_size_ = 0;

@@ -521,10 +521,11 @@ void writeProcessInfo(ThreadState& t) {
 void writeSample(ThreadState& t) {
   char statm[128];
   uint64_t rss = 0, rss_file = 0;
-  long n = g_statm_fd >= 0 ? sys::pread(g_statm_fd, statm, sizeof statm - 1, 0) : -1;
+  int& fd = t.own_descriptors ? t.statm_fd : g_statm_fd;
+  long n = fd >= 0 ? sys::pread(fd, statm, sizeof statm - 1, 0) : -1;
   if (n == -EBADF) {  // the program closed every descriptor: open ours again
-    g_statm_fd = sys::ownDescriptor(sys::open("/proc/self/statm", O_RDONLY | O_CLOEXEC));
-    n = g_statm_fd >= 0 ? sys::pread(g_statm_fd, statm, sizeof statm - 1, 0) : -1;
+    fd = sys::ownDescriptor(sys::open("/proc/self/statm", O_RDONLY | O_CLOEXEC));
+    n = fd >= 0 ? sys::pread(fd, statm, sizeof statm - 1, 0) : -1;
   }
   if (n > 0) {
     statm[n] = '\0';
@@ -562,6 +563,11 @@ void installScanSignal() {
 void* samplerMain(void*) {
   ThreadState& t = t_state;
   t.busy = true;  // the sampler's own allocations (none expected) are not the program's
+  // A descriptor table of its own: what it opens (statm after the program closed everything, the
+  // trace again, the scan's /proc files) never takes a number the program is about to open or
+  // dup2 onto, and nothing the program closes is the sampler's.
+  t.statm_fd = g_statm_fd;
+  t.own_descriptors = writer().usePrivateDescriptors(g_statm_fd);
   uint32_t generation = writer().generation();
   timespec interval{static_cast<time_t>(options.interval_ms / 1000),
                     static_cast<long>(options.interval_ms % 1000) * 1000000L};

@@ -3,6 +3,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <regex>
 #include <sstream>
 
@@ -433,3 +434,54 @@ TEST(HeapScan, AgreesWithValgrind) {
 INSTANTIATE_TEST_SUITE_P(Modes, Summary, ::testing::Values("full", "aggregate"));
 
 }  // namespace
+
+// `tidemark lines`: per source line, the bytes allocated from it (calls included), held at the
+// peak and at the end, exact where the program knows them.
+TEST(Lines, TheLinesOfAFunctionCarryTheirKnownBytes) {
+  std::string trace = tempDir() + "/lines.tmtrace";
+  ASSERT_EQ(run({tidemark(), "run", "-o", trace, "--", program("tm-test-known_peak")}).code, 0);
+  std::string source_root = programSource("../..");
+  Result r = run({tidemark(), "lines", trace, "main", "--json", "--source-dir", source_root});
+  ASSERT_EQ(r.code, 0) << r.err;
+  auto j = nlohmann::json::parse(r.out);
+  ASSERT_EQ(j["files"].size(), 1u) << r.out;
+  const auto& file = j["files"][0];
+  EXPECT_FALSE(file["source_path"].get<std::string>().empty());
+  std::map<std::string, nlohmann::json> by_call;
+  for (const auto& line : file["lines"])
+    for (const char* call : {"allocateInSiteA(kMiB)", "allocateInSiteB(2 * kMiB)", "allocateInSiteC(3 * kMiB)"})
+      if (line["source"].get<std::string>().find(call) != std::string::npos) by_call[call] = line;
+  ASSERT_EQ(by_call.size(), 3u) << r.out;
+  constexpr uint64_t kMiB = 1 << 20;
+  const auto& a = by_call["allocateInSiteA(kMiB)"];
+  EXPECT_EQ(a["allocated_bytes"], 10 * kMiB);
+  EXPECT_EQ(a["allocations"], 10);
+  EXPECT_EQ(a["peak_bytes"], 10 * kMiB);
+  EXPECT_EQ(a["end_bytes"], 0);
+  const auto& b = by_call["allocateInSiteB(2 * kMiB)"];
+  EXPECT_EQ(b["allocated_bytes"], 10 * kMiB);
+  EXPECT_EQ(b["peak_bytes"], 10 * kMiB);
+  EXPECT_EQ(b["end_bytes"], 2 * kMiB);
+  const auto& c = by_call["allocateInSiteC(3 * kMiB)"];
+  EXPECT_EQ(c["allocated_bytes"], 3 * kMiB);
+  EXPECT_EQ(c["peak_bytes"], 0);
+  EXPECT_EQ(c["end_bytes"], 3 * kMiB);
+
+  // A range of a file: the malloc inside allocateInSiteA, with its text.
+  r = run({tidemark(), "lines", trace, "known_peak.cpp:10-14", "--json", "--source-dir", source_root});
+  ASSERT_EQ(r.code, 0) << r.err;
+  j = nlohmann::json::parse(r.out);
+  uint64_t allocated = 0;
+  for (const auto& line : j["files"][0]["lines"])
+    if (line["source"].get<std::string>().find("malloc(n)") != std::string::npos) allocated += line["allocated_bytes"].get<uint64_t>();
+  EXPECT_EQ(allocated, 10 * kMiB) << r.out;
+  EXPECT_EQ(j["files"][0]["lines"].size(), 5u);
+
+  // Nothing from there, or a WHERE that is not one: one line, exit 2.
+  r = run({tidemark(), "lines", trace, "noSuchFunction"});
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.err.find("no allocation was made from a function named noSuchFunction"), std::string::npos) << r.err;
+  r = run({tidemark(), "lines", trace, "known_peak.cpp:9-3"});
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.err.find("is not a range of lines"), std::string::npos) << r.err;
+}

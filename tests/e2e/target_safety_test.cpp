@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <sstream>
 
 #include "harness.h"
 
@@ -173,3 +174,25 @@ TEST(TargetSafety, AVforkChildThatExecsLeavesItsParentsTraceAlone) {
 }
 
 }  // namespace
+
+// The sampler thread works in a descriptor table of its own holding the trace and statm only: what
+// it opens never takes a number the program is about to open or dup2 onto (fd_games once got
+// EBUSY from dup2 while the sampler reopened statm), and it keeps none of the program's files open
+// (a copy of a pipe's write end would keep the reader from its end of file).
+TEST(TargetSafety, TheSamplerHoldsOnlyItsOwnDescriptors) {
+  std::string dir = tempDir();
+  std::string trace = dir + "/fds.tmtrace";
+  Result r = run({tidemark(), "run", "-o", trace, "--", "/bin/sh", "-c",
+                  "for t in /proc/$$/task/*; do echo \"$(readlink $t/fd/* | sort | tr '\\n' ' ')\"; done"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  bool sampler_seen = false;
+  std::istringstream lines(r.out);
+  for (std::string line; std::getline(lines, line);) {
+    if (line.find("statm") == std::string::npos || line.find(".tmtrace") == std::string::npos) continue;
+    std::istringstream words(line);
+    std::vector<std::string> targets;
+    for (std::string w; words >> w;) targets.push_back(w);
+    if (targets.size() == 2) sampler_seen = true;
+  }
+  EXPECT_TRUE(sampler_seen) << r.out;
+}

@@ -1,0 +1,164 @@
+#include "lines.h"
+
+#include <algorithm>
+#include <cctype>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <set>
+
+#include <fmt/format.h>
+
+#include "display_text.h"
+#include "error.h"
+#include "units.h"
+
+namespace tidemark {
+
+namespace {
+
+bool endsWithPart(const std::string& whole, const std::string& part, char separator) {
+  if (whole == part) return true;
+  return whole.size() > part.size() && whole.ends_with(part) && whole[whole.size() - part.size() - 1] == separator;
+}
+
+bool matchesFunction(const Frame& f, const std::string& function) {
+  // "insert" finds "Cache::insert"; a frame's function may carry its parameters or a clone suffix.
+  std::string name = f.function.substr(0, f.function.find('('));
+  return endsWithPart(name, function, ':');
+}
+
+// The source file's lines, looked for as named, then under each source directory.
+std::vector<std::string> readSource(const std::string& file, const std::vector<std::string>& source_dirs, std::string& found) {
+  std::vector<std::string> candidates{file};
+  if (!file.empty() && file[0] != '/')
+    for (const std::string& dir : source_dirs) candidates.push_back((std::filesystem::path(dir) / file).string());
+  for (const std::string& path : candidates) {
+    std::error_code ec;
+    if (!std::filesystem::is_regular_file(path, ec)) continue;
+    std::ifstream in(path);
+    std::vector<std::string> lines;
+    for (std::string line; std::getline(in, line);) lines.push_back(displayText(line));
+    found = path;
+    return lines;
+  }
+  return {};
+}
+
+}  // namespace
+
+LineQuery parseLineQuery(const std::string& where) {
+  if (where.empty()) throw Error("lines: WHERE is empty (a function, a file, or file:START-END)");
+  LineQuery q;
+  size_t colon = where.rfind(':');
+  bool range = colon != std::string::npos && colon + 1 < where.size() && std::isdigit(static_cast<unsigned char>(where[colon + 1]));
+  if (range) {
+    std::string lines = where.substr(colon + 1);
+    size_t dash = lines.find('-');
+    try {
+      size_t used = 0;
+      unsigned long first = std::stoul(lines, &used);
+      unsigned long last = first;
+      if (dash != std::string::npos) last = std::stoul(lines.substr(dash + 1), &used);
+      if (used == 0 || first == 0 || last < first || last > 10'000'000) throw std::invalid_argument("range");
+      q.first_line = static_cast<uint32_t>(first);
+      q.last_line = static_cast<uint32_t>(last);
+    } catch (const std::exception&) {
+      throw Error(fmt::format("lines: \"{}\" is not a range of lines (file.cpp:START-END, START >= 1)", lines));
+    }
+    q.file = where.substr(0, colon);
+  } else if (where.find('/') != std::string::npos || where.find('.') != std::string::npos) {
+    q.file = where;
+  } else {
+    q.function = where;
+  }
+  return q;
+}
+
+std::vector<LineReport> lineReports(const TraceAnalysis& analysis, const LineQuery& query,
+                                    const std::vector<std::string>& source_dirs) {
+  // file -> line -> figures
+  std::map<std::string, std::map<uint32_t, SourceLine>> files;
+  for (const StackGroup& g : analysis.stackGroups(true)) {
+    std::set<std::pair<std::string, uint32_t>> counted;
+    for (const Frame& f : g.frames) {
+      if (f.file.empty() || f.line <= 0) continue;
+      const auto number = static_cast<uint32_t>(f.line);
+      bool match = query.function.empty() ? endsWithPart(f.file, query.file, '/') : matchesFunction(f, query.function);
+      if (!match || !counted.emplace(f.file, number).second) continue;
+      if (query.first_line && (number < query.first_line || number > query.last_line)) continue;
+      SourceLine& line = files[f.file][number];
+      line.line = number;
+      line.allocated_bytes += g.allocated_bytes;
+      line.allocations += g.allocations;
+      line.peak_bytes += g.peak_bytes;
+      line.end_bytes += g.live_bytes;
+    }
+  }
+  if (files.empty())
+    throw Error(query.function.empty()
+                    ? fmt::format("lines: no allocation was made from {} (with debug information)", query.file)
+                    : fmt::format("lines: no allocation was made from a function named {} (with debug information)", query.function));
+  std::vector<LineReport> out;
+  for (auto& [file, lines] : files) {
+    LineReport r;
+    r.file = file;
+    r.function = query.function;
+    std::vector<std::string> text = readSource(file, source_dirs, r.source_path);
+    // A function shows every line from its first to its last, a range every line of it that the
+    // file has; a whole file (or a range without its source), the lines with something to show.
+    uint32_t first = lines.begin()->first, last = lines.rbegin()->first;
+    bool every_line = !query.function.empty();
+    if (query.first_line && !text.empty()) {
+      every_line = true;
+      first = query.first_line;
+      last = std::max(last, std::min(query.last_line, static_cast<uint32_t>(text.size())));
+    }
+    for (uint32_t n = first; n <= last; ++n) {
+      auto it = lines.find(n);
+      if (it == lines.end() && !every_line) continue;
+      SourceLine line;
+      if (it != lines.end()) line = it->second;
+      line.line = n;
+      if (n <= text.size()) line.text = text[n - 1];
+      r.lines.push_back(std::move(line));
+    }
+    out.push_back(std::move(r));
+  }
+  return out;
+}
+
+std::string linesText(const std::vector<LineReport>& reports) {
+  std::string out;
+  for (const LineReport& r : reports) {
+    out += fmt::format("{}{}{}\n", r.file, r.function.empty() ? "" : ", function " + r.function,
+                       r.source_path.empty() ? " (source not found: pass --source-dir)" : "");
+    out += "  bytes allocated from each line (calls made from it included), and how many of them were live at the\n"
+           "  heap peak and at the end\n";
+    out += fmt::format("  {:>6}  {:>10}  {:>9}  {:>10}  {:>10}  {}\n", "line", "allocated", "allocs", "at peak", "at end", "source");
+    auto bytes = [](uint64_t b) { return b ? humanBytes(b) : std::string("."); };
+    for (const SourceLine& l : r.lines)
+      out += fmt::format("  {:>6}  {:>10}  {:>9}  {:>10}  {:>10}  {}\n", l.line, bytes(l.allocated_bytes),
+                         l.allocations ? groupedNumber(l.allocations) : std::string("."), bytes(l.peak_bytes), bytes(l.end_bytes),
+                         l.text);
+  }
+  return out;
+}
+
+nlohmann::json linesJson(const std::vector<LineReport>& reports) {
+  nlohmann::json files = nlohmann::json::array();
+  for (const LineReport& r : reports) {
+    nlohmann::json lines = nlohmann::json::array();
+    for (const SourceLine& l : r.lines)
+      lines.push_back({{"line", l.line},
+                       {"allocated_bytes", l.allocated_bytes},
+                       {"allocations", l.allocations},
+                       {"peak_bytes", l.peak_bytes},
+                       {"end_bytes", l.end_bytes},
+                       {"source", l.text}});
+    files.push_back({{"file", r.file}, {"source_path", r.source_path}, {"function", r.function}, {"lines", lines}});
+  }
+  return {{"files", files}};
+}
+
+}  // namespace tidemark

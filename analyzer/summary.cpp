@@ -20,6 +20,16 @@ std::vector<StackGroup> topBy(std::vector<StackGroup> groups, Key key, size_t to
   return groups;
 }
 
+bool isPython(const ReplayResult& run) {
+  std::string_view exe = run.exe;
+  exe.remove_prefix(exe.rfind('/') == std::string_view::npos ? 0 : exe.rfind('/') + 1);
+  if (exe.rfind("python", 0) == 0) return true;
+  for (const auto& [generation, modules] : run.module_maps)
+    for (const ModuleInfo& m : modules)
+      if (m.path.find("/libpython3") != std::string::npos) return true;
+  return false;
+}
+
 }  // namespace
 
 Death assessDeath(const ReplayResult& run, const EffectiveLimit& limit) {
@@ -62,6 +72,7 @@ Death assessDeath(const ReplayResult& run, const EffectiveLimit& limit) {
 
 Summary summarize(const ReplayResult& run, Symbolizer& symbols, const SummaryOptions& options) {
   Summary s;
+  s.python = isPython(run);
   s.limit = effectiveLimit(run, options.limit);
   s.death = assessDeath(run, s.limit);
   s.listed_limit = options.top;

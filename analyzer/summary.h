@@ -63,7 +63,14 @@ struct Summary {
   LeakGraph lost;  // from the heap scan, when the trace has one
   Death death;
   size_t listed_limit = 0;  // --top: the stack lists hold at most this many
+  // A CPython process (its executable or a loaded libpython): what its stacks cannot show yet.
+  bool python = false;
 };
+
+// Why a CPython process's stacks hold no Python frames (one line, for every report).
+inline constexpr const char* kPythonFramesMissing =
+    "CPython: stacks are native (the interpreter's C functions) and the small objects pymalloc serves "
+    "from its arenas show only as those arenas; Python frames are not recorded yet (docs/python.md)";
 
 Summary summarize(const ReplayResult& run, Symbolizer& symbols, const SummaryOptions& options);
 

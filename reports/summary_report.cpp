@@ -420,6 +420,7 @@ void writeSummaryText(std::ostream& out, const TraceAnalysis& analysis, bool ful
                      r.aggregated ? "aggregated" : "full event log");
   out << fmt::format("command   {}\n", cmd.empty() ? r.exe : cmd);
   out << fmt::format("process   pid {}, ran {}, {}\n", r.pid, humanDuration(r.duration_ns), describeEnd(r.end));
+  if (s.python) out << "python    " << kPythonFramesMissing << '\n';
   if (s.limit.bytes)
     out << fmt::format("limit     {} ({})\n", humanBytes(s.limit.bytes), limitSourceText(s.limit.source));
   out << fmt::format("peak heap {} ({} bytes) at {}\n", humanBytes(r.heap_peak), groupedNumber(r.heap_peak),
@@ -479,6 +480,7 @@ nlohmann::json summaryJson(const TraceAnalysis& analysis) {
       {"ppid", r.ppid},
       {"exe", r.exe},
       {"argv", r.argv},
+      {"python", s.python ? nlohmann::json{{"python_frames", false}, {"why", kPythonFramesMissing}} : nlohmann::json(nullptr)},
       {"memory_limit", s.limit.bytes},
       {"memory_limit_source", limitSourceKey(s.limit.source)},
       {"duration_ns", r.duration_ns},

@@ -38,6 +38,9 @@ TEST(PythonMarkers, ADateKeyedCacheGrowsPerSimulatedDayOnEveryInterpreter) {
     ASSERT_EQ(r.code, 0) << r.err;
     EXPECT_EQ(r.out, "tracker\ndone\n");
     auto s = summary(trace);
+    // Until Python frames land, the summary says what a Python process's stacks lack.
+    ASSERT_TRUE(s["python"].is_object()) << s["python"];
+    EXPECT_EQ(s["python"]["python_frames"], false);
     const auto& f = s["findings"];
     EXPECT_EQ(f["simulated_days"], 120);
     // The one unbounded site grows by a bytearray a day: 100,000 bytes and its terminating NUL.

@@ -440,6 +440,7 @@ INSTANTIATE_TEST_SUITE_P(Modes, Summary, ::testing::Values("full", "aggregate"))
 TEST(Lines, TheLinesOfAFunctionCarryTheirKnownBytes) {
   std::string trace = tempDir() + "/lines.tmtrace";
   ASSERT_EQ(run({tidemark(), "run", "-o", trace, "--", program("tm-test-known_peak")}).code, 0);
+  EXPECT_TRUE(summary(trace)["python"].is_null());  // a C++ program
   std::string source_root = programSource("../..");
   Result r = run({tidemark(), "lines", trace, "main", "--json", "--source-dir", source_root});
   ASSERT_EQ(r.code, 0) << r.err;

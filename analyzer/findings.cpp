@@ -17,7 +17,7 @@ class DayClock {
  public:
   explicit DayClock(const std::vector<Marker>& markers) {
     for (const Marker& m : markers)
-      if (m.kind == 1) starts_.push_back(static_cast<double>(m.time_ns) / kNsPerSecond);
+      if (m.kind == static_cast<uint32_t>(format::MarkerKind::SimulationDate)) starts_.push_back(static_cast<double>(m.time_ns) / kNsPerSecond);
     std::sort(starts_.begin(), starts_.end());
   }
   bool available() const { return starts_.size() >= 2; }
@@ -58,7 +58,7 @@ uint64_t analysisEnd(const ReplayResult& run) {
   // With simulation dates, the simulation ends half a day after the last date began.
   std::vector<uint64_t> starts;
   for (const Marker& m : run.markers)
-    if (m.kind == 1) starts.push_back(m.time_ns);
+    if (m.kind == static_cast<uint32_t>(format::MarkerKind::SimulationDate)) starts.push_back(m.time_ns);
   if (starts.size() >= 2) {
     std::sort(starts.begin(), starts.end());
     std::vector<uint64_t> lengths;
@@ -126,14 +126,13 @@ size_t momentsBetween(const ReplayResult& run, double from_s, double to_s) {
 
 std::string siteKey(const Frame& f) { return f.function + '@' + f.file + ':' + std::to_string(f.line); }
 
-}  // namespace
-
+// Growth that was all released before the trace ended, in a run without simulation dates, grew
+// with the work the program was given, not with time: Trend::GrowsWithWork, not Unbounded.
+// `exit_value`: the series' value at the end of the trace.
 void judgeRelease(TrendVerdict& v, double exit_value, bool has_days) {
   if (v.trend == Trend::Unbounded && !has_days && exit_value <= v.min + 0.1 * (v.max - v.min))
     v.trend = Trend::GrowsWithWork;
 }
-
-namespace {
 
 // The process's heap and RSS over the window, from the timeline.
 ProcessTrend judgeProcess(const ReplayResult& run, uint64_t window_end, const DayClock& clock, uint64_t limit_bytes) {
@@ -176,7 +175,6 @@ ProcessTrend judgeProcess(const ReplayResult& run, uint64_t window_end, const Da
       TrendVerdict own = p.rss;
       p.rss = p.heap;
       p.rss.start = own.start, p.rss.end = own.end, p.rss.min = own.min, p.rss.max = own.max;
-      if (p.rss.trend == Trend::Plateau) p.rss.level = own.end;
     }
     p.rss_rate_per_hour = p.rss.trend == Trend::Unbounded ? p.rss.rate_per_s * 3600 : 0;
     const double limit = static_cast<double>(limit_bytes);
@@ -314,7 +312,8 @@ GrowthFindings findGrowth(const ReplayResult& run, const std::vector<StackGroup>
     st.final_bytes = static_cast<uint64_t>(final_value);
     for (StackId id : site.stacks) st.exit_bytes += run.stacks[id].live_bytes;
     judgeRelease(st.verdict, static_cast<double>(st.exit_bytes), clock.available());
-    // The day series' tail slope: exact for a leak of so much per day.
+    // The day series' tail slope: exact for a leak of so much per day (a measurement, which needs
+    // no more days than the verdict it goes with).
     if (st.verdict.trend == Trend::Unbounded && clock.available()) st.rate_per_day = by_day.rate_per_s;
     if (st.verdict.trend == Trend::Unbounded) st.rate_per_hour = st.verdict.rate_per_s * 3600;
     if (st.verdict.trend == Trend::Periodic && by_days) st.period_days = by_day.period_s;

@@ -59,11 +59,6 @@ struct GrowthOptions {
   uint64_t min_bytes = 64 * 1024;   // ... and below 64 KiB
 };
 
-// Growth that was all released before the trace ended, in a run without simulation dates, grew
-// with the work the program was given, not with time: Trend::GrowsWithWork, not Unbounded.
-// `exit_value`: the series' value at the end of the trace.
-void judgeRelease(TrendVerdict& v, double exit_value, bool has_days);
-
 // limit_bytes: the run's effective memory limit (Summary::limit), 0 for none.
 GrowthFindings findGrowth(const ReplayResult& run, const std::vector<StackGroup>& groups, const GrowthOptions& options,
                           uint64_t limit_bytes);

@@ -80,8 +80,7 @@ uint64_t existingTracePid(const char* path) {
 
 constinit TraceWriter g_trace_writer;
 
-int TraceWriter::growFile(long offset, long len) {
-  const int fd = descriptor();
+int TraceWriter::growFile(int fd, long offset, long len) {
   int rc = sys::fallocate(fd, offset, len);
   if (rc != -EOPNOTSUPP) return rc;
   // No fallocate (ext2, some network file systems): a sparse hole would be promised nothing, and a
@@ -155,7 +154,7 @@ int TraceWriter::openFile(const char* path) {
   if (rc == 0) {
     file_dev_ = st.st_dev;
     file_ino_ = st.st_ino;
-    rc = growFile(0, format::kHeaderSize);
+    rc = growFile(fd_, 0, format::kHeaderSize);
   }
   void* h = rc == 0 ? sys::mmap(nullptr, format::kHeaderSize, PROT_READ | PROT_WRITE, MAP_SHARED, fd_, 0) : nullptr;
   if (!h) {
@@ -274,14 +273,15 @@ bool TraceWriter::newChunk(Stream& s) {
       stop(format::StopReason::DescriptorLost);
       return false;
     }
-    int grown = growFile(static_cast<long>(offset), chunk_size_);
+    const int fd = descriptor();
+    int grown = growFile(fd, static_cast<long>(offset), chunk_size_);
     if (grown == -EBADF) continue;
     if (grown != 0) {
       stop(format::StopReason::FileFull);
       return false;
     }
-    p = sys::mmap(nullptr, chunk_size_, PROT_READ | PROT_WRITE, MAP_SHARED, descriptor(), static_cast<long>(offset));
-    if (p && !isTraceFile(descriptor())) {
+    p = sys::mmap(nullptr, chunk_size_, PROT_READ | PROT_WRITE, MAP_SHARED, fd, static_cast<long>(offset));
+    if (p && !isTraceFile(fd)) {
       sys::munmap(p, chunk_size_);
       p = nullptr;
     }

@@ -64,7 +64,7 @@ class TraceWriter {
   int openFile(const char* path);  // 0 or -errno
   // Makes [offset, offset + len) of the file real disk space (fallocate, else written zeros), so
   // that a store into its mapping can never raise SIGBUS. 0 or -errno.
-  int growFile(long offset, long len);
+  int growFile(int fd, long offset, long len);
   // Whether fd_ is still the trace file (a program may close or dup2 over any descriptor); if not,
   // reopens the trace by its path, when that still names the same file.
   bool ownsDescriptor();

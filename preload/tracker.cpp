@@ -518,10 +518,10 @@ void writeProcessInfo(ThreadState& t) {
                                   .cgroup_limit = cgroupMemoryLimit()});
 }
 
-void writeSample(ThreadState& t) {
+// fd: /proc/self/statm in the calling thread's descriptor table (reopened there if lost).
+void writeSample(ThreadState& t, int& fd = g_statm_fd) {
   char statm[128];
   uint64_t rss = 0, rss_file = 0;
-  int& fd = t.own_descriptors ? t.statm_fd : g_statm_fd;
   long n = fd >= 0 ? sys::pread(fd, statm, sizeof statm - 1, 0) : -1;
   if (n == -EBADF) {  // the program closed every descriptor: open ours again
     fd = sys::ownDescriptor(sys::open("/proc/self/statm", O_RDONLY | O_CLOEXEC));
@@ -566,13 +566,13 @@ void* samplerMain(void*) {
   // A descriptor table of its own: what it opens (statm after the program closed everything, the
   // trace again, the scan's /proc files) never takes a number the program is about to open or
   // dup2 onto, and nothing the program closes is the sampler's.
-  t.statm_fd = g_statm_fd;
-  t.own_descriptors = writer().usePrivateDescriptors(g_statm_fd);
+  int own_statm_fd = g_statm_fd;
+  int& statm_fd = writer().usePrivateDescriptors(g_statm_fd) ? own_statm_fd : g_statm_fd;
   uint32_t generation = writer().generation();
   timespec interval{static_cast<time_t>(options.interval_ms / 1000),
                     static_cast<long>(options.interval_ms % 1000) * 1000000L};
   while (writer().active() && writer().generation() == generation) {
-    writeSample(t);
+    writeSample(t, statm_fd);
     if (__atomic_exchange_n(&g_scan_requested, 0, __ATOMIC_ACQ_REL)) if (scanEnabled()) scanHeap(t.stream, static_cast<uint8_t>(format::ScanReason::Signal));
     clock_nanosleep(CLOCK_MONOTONIC, 0, &interval, nullptr);
   }

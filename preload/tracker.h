@@ -50,8 +50,6 @@ extern bool g_aggregate;  // options.mode is "aggregate"
 struct ThreadState {
   bool busy;       // inside a hook: nested allocations pass straight through
   bool resolving;  // this thread is looking up the real functions (dlsym may allocate)
-  bool own_descriptors;  // the sampler, with a descriptor table of its own (and statm_fd in it)
-  int statm_fd;
   Stream stream;
 };
 extern __thread ThreadState t_state __attribute__((tls_model("initial-exec")));

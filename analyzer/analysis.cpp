@@ -8,7 +8,7 @@ TraceAnalysis::TraceAnalysis(const std::string& path, const SummaryOptions& opti
   TraceReader reader(path);
   trace_bytes_ = reader.fileSize();
   run_ = replay(reader);
-  symbols_ = std::make_unique<Symbolizer>(run_.module_maps);
+  symbols_ = std::make_unique<Symbolizer>(run_);
   summary_ = summarize(run_, *symbols_, options);
 }
 

@@ -3,6 +3,7 @@
 #include "error.h"
 
 #include <algorithm>
+#include <tuple>
 #include <unordered_map>
 
 #include <fmt/format.h>
@@ -40,7 +41,7 @@ class Replayer {
     switch (rec.type) {
       case RecordType::Alloc: {
         const auto& a = rec.get<format::Alloc>();
-        alloc(a.address, a.size, static_cast<StackId>(a.stack_id));
+        alloc(a.address, a.size, canonical(a.stack_id));
         last_alloc_[rec.stream] = a.address;
         checkPeak(rec.seq);
         break;
@@ -58,13 +59,13 @@ class Replayer {
         last_alloc_[rec.stream] = re.new_address;
         release(re.old_address);
         ++r_.reallocs;
-        alloc(re.new_address, re.size, static_cast<StackId>(re.stack_id));
+        alloc(re.new_address, re.size, canonical(re.stack_id));
         checkPeak(rec.seq);
         break;
       }
       case RecordType::Mmap: {
         const auto& m = rec.get<format::Mmap>();
-        mapRegion(m.address, m.size, static_cast<StackId>(m.stack_id));
+        mapRegion(m.address, m.size, canonical(m.stack_id));
         break;
       }
       case RecordType::Munmap: {
@@ -75,7 +76,7 @@ class Replayer {
       case RecordType::Mremap: {
         const auto& m = rec.get<format::Mremap>();
         unmapRegion(m.old_address, m.old_size);
-        mapRegion(m.new_address, m.new_size, static_cast<StackId>(m.stack_id));
+        mapRegion(m.new_address, m.new_size, canonical(m.stack_id));
         break;
       }
       case RecordType::StackDef: {
@@ -83,8 +84,7 @@ class Replayer {
         StackDef& def = r_.stack_defs[static_cast<StackId>(d.stack_id)];
         def.generation = static_cast<uint32_t>(d.module_generation);
         def.frames.clear();
-        for (const format::StackFrame& f : d.elements)
-          def.frames.push_back(f.interpreted ? kInterpretedFrame | f.code_id << 24 | (f.line & 0xffffff) : f.ip);
+        for (const format::StackFrame& f : d.elements) def.frames.push_back(f.ip);
         break;
       }
       case RecordType::ModuleMapBegin:
@@ -162,7 +162,7 @@ class Replayer {
           const format::ScanBlock& b = blocks.elements[i];
           pending_scan_.addr[index] = b.address;
           pending_scan_.size[index] = b.size;
-          pending_scan_.stack[index] = static_cast<StackId>(b.stack_id);
+          pending_scan_.stack[index] = canonical(b.stack_id);
         }
         break;
       }
@@ -236,7 +236,54 @@ class Replayer {
       case RecordType::TrackerError:
         r_.tracker_errors.push_back(displayText(rec.get<format::TrackerError>().message));
         break;
-      case RecordType::CodeObject:
+      case RecordType::CodeObject: {
+        const auto& c = rec.get<format::CodeObject>();
+        r_.code_objects[c.code_id] = {.function = displayText(c.function),
+                                      .file = displayText(c.file),
+                                      .first_line = static_cast<int>(std::min<uint64_t>(c.first_line, 1u << 30)),
+                                      .line_table_format = static_cast<uint32_t>(std::min<uint64_t>(c.line_table_format, 255)),
+                                      .line_table = std::string(c.line_table)};
+        break;
+      }
+      case RecordType::PythonFrame: {
+        const auto& f = rec.get<format::PythonFrame>();
+        auto code = r_.code_objects.find(f.code_id);
+        PythonFrameNode node{.parent = canonicalFrame(f.parent),
+                             .code_id = f.code_id,
+                             .line = code == r_.code_objects.end() ? 0 : code->second.lineAt(f.instruction),
+                             .entry = f.entry != 0};
+        // Frames of one line (and the same callers) are one frame: the first one stands for all.
+        auto [it, first] = line_frames_.try_emplace(std::make_tuple(node.parent, node.code_id, node.line, node.entry), f.frame_id);
+        if (first) r_.python_frames[f.frame_id] = node;
+        frame_alias_[f.frame_id] = it->second;
+        break;
+      }
+      case RecordType::PythonStack: {
+        const auto& p = rec.get<format::PythonStack>();
+        auto id = static_cast<StackId>(p.stack_id);
+        auto native = static_cast<StackId>(p.native_stack);
+        uint64_t frame = canonicalFrame(p.python_frame);
+        auto in = r_.stack_defs.find(native);
+        r_.stack_defs[id] = {.generation = in == r_.stack_defs.end() ? 0 : in->second.generation,
+                             .frames = {}, .native = native, .python_frame = frame};
+        // Events of stacks that differ only in instructions of the same lines count as one stack.
+        auto [it, first] = line_stacks_.try_emplace(std::make_pair(native, frame), id);
+        if (!first && id < max_stack_id_) {
+          if (stack_alias_.size() <= id) stack_alias_.resize(id + 1);
+          stack_alias_[id] = it->second;
+        }
+        break;
+      }
+      case RecordType::Interpreter: {
+        const auto& i = rec.get<format::Interpreter>();
+        r_.interpreter = {.seen = true,
+                          .version = displayText(i.version),
+                          .frames = (i.flags & format::kInterpreterFrames) != 0,
+                          .allocator = (i.flags & format::kInterpreterAllocator) != 0,
+                          .eval_loop = i.eval_loop,
+                          .problem = displayText(i.problem)};
+        break;
+      }
       case RecordType::ThreadName:
       case RecordType::End:
       case RecordType::Count:
@@ -256,6 +303,15 @@ class Replayer {
   }
 
  private:
+  StackId canonical(uint64_t raw) const {
+    auto id = static_cast<StackId>(raw);
+    return id < stack_alias_.size() && stack_alias_[id] ? stack_alias_[id] : id;
+  }
+  uint64_t canonicalFrame(uint64_t raw) const {
+    auto it = frame_alias_.find(raw);
+    return it == frame_alias_.end() ? raw : it->second;
+  }
+
   StackStats& stats(StackId id) {
     if (id > max_stack_id_)
       throw Error(fmt::format("corrupt trace: stack id {} is more than a file of this size can define", id));
@@ -371,6 +427,11 @@ class Replayer {
   bool aggregated_;
   uint64_t file_bytes_;
   uint64_t max_stack_id_;
+  // Python frames and stacks that are the same at the level of lines (the first id stands for all).
+  std::map<std::tuple<uint64_t, uint64_t, int, bool>, uint64_t> line_frames_;
+  std::unordered_map<uint64_t, uint64_t> frame_alias_;
+  std::map<std::pair<StackId, uint64_t>, StackId> line_stacks_;
+  std::vector<StackId> stack_alias_;
   uint64_t now_ns_ = 0;  // time of the latest sample or marker: events between take it
   uint64_t day_ = 0;     // simulated days begun (date markers seen)
   ScanGraph pending_scan_;  // the scan being read

@@ -7,8 +7,10 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
+#include "python_code.h"
 #include "site_series.h"
 #include "trace_reader.h"
 
@@ -23,12 +25,25 @@ struct ModuleInfo {
   std::vector<std::pair<uint64_t, uint64_t>> segments;  // [start, end) absolute addresses
 };
 
-// A frame word of an interpreted frame in StackDef::frames: kInterpretedFrame | code id << 24 | line.
+// Frame::ip of a Python frame (symbolizer.h): kInterpretedFrame | code id << 24 | line.
 inline constexpr uint64_t kInterpretedFrame = 1ull << 63;
+
+// A Python frame (format::PythonFrame) as replay keeps it: its line, not its instruction (frames
+// of one line are one frame), and the frame that called it.
+struct PythonFrameNode {
+  uint64_t parent = 0;  // 0: the outermost
+  uint64_t code_id = 0;
+  int line = 0;
+  bool entry = false;   // the outermost frame of one native call of the eval loop
+};
 
 struct StackDef {
   uint32_t generation = 0;        // module map the addresses belong to
   std::vector<uint64_t> frames;   // return addresses, leaf first
+  // A thread running Python (format::PythonStack): the native stack `native` (its frames are not
+  // copied here), with the Python frames from python_frame outward.
+  StackId native = 0;
+  uint64_t python_frame = 0;
 };
 
 struct StackStats {
@@ -148,6 +163,9 @@ struct ReplayResult {
   std::map<StackId, StackDef> stack_defs;
   std::map<uint32_t, std::vector<ModuleInfo>> module_maps;  // by generation
   std::vector<uint64_t> module_load_ns;  // when each module map was written (libraries loaded)
+  std::map<uint64_t, CodeInfo> code_objects;  // by code id
+  std::unordered_map<uint64_t, PythonFrameNode> python_frames;  // by frame id: one per distinct line chain
+  InterpreterInfo interpreter;
   std::vector<TimelineSample> timeline;
   // Per-stack live heap bytes over time (full event logs only: has_series).
   SeriesRecorder series;

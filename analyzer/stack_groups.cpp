@@ -1,5 +1,6 @@
 #include "stack_groups.h"
 
+#include <algorithm>
 #include <map>
 #include <string>
 
@@ -34,11 +35,16 @@ bool isRuntimeAllocation(std::string_view function) {
 bool runsStaticInitialisers(std::string_view function) {
   return function == "call_init" || function == "_dl_init" || function == "__libc_csu_init" || function == "_init";
 }
-bool callsMain(std::string_view function) { return function == "main" || function == "__libc_start_call_main"; }
+// (A Python function named main is not C's.)
+bool callsMain(const Frame& f) { return !f.interpreted && (f.function == "main" || f.function == "__libc_start_call_main"); }
 
 }  // namespace
 
 size_t siteIndex(const std::vector<Frame>& frames) {
+  // A Python program's allocations are named by the Python line that made them, even where a C
+  // extension (numpy's buffers) called malloc.
+  for (size_t i = 0; i < frames.size(); ++i)
+    if (frames[i].interpreted && !frames[i].library) return i;
   size_t i = 0;
   while (i < frames.size() && frames[i].library) ++i;
   return i < frames.size() ? i : 0;
@@ -51,14 +57,37 @@ std::vector<Frame> foldStack(const std::vector<Frame>& frames, bool full, Holder
   while (first_user < frames.size() && frames[first_user].library) ++first_user;
   bool runtime = first_user == frames.size();
   for (size_t i = 0; i < first_user && !runtime; ++i) runtime = isRuntimeAllocation(frames[i].function);
+  // The interpreter's own allocations (a Python process starting up, before any Python frame):
+  // nothing but its native code and the runtime's, up to main.
+  if (!runtime && callsMain(frames[first_user]))
+    runtime = std::any_of(frames.begin(), frames.begin() + static_cast<long>(first_user), [](const Frame& f) { return f.interpreter; });
   holder = runtime ? Holder::Runtime : Holder::Program;
   // Below the allocation: the start-up code that ran a static initialiser, or main.
   size_t end = first_user;
-  while (end < frames.size() && !callsMain(frames[end].function)) {
-    if (holder == Holder::Program && runsStaticInitialisers(frames[end].function)) holder = Holder::StartUp;
+  while (end < frames.size() && !callsMain(frames[end])) {
+    if (holder == Holder::Program && (runsStaticInitialisers(frames[end].function) || startsInterpreter(frames[end].function)))
+      holder = Holder::StartUp;
     ++end;
   }
+  const bool python_stack =
+      std::any_of(frames.begin() + static_cast<long>(first_user), frames.end(), [](const Frame& f) { return f.interpreted; });
+  // Python code the interpreter runs to start itself (importlib's frozen bootstrap, site): what it
+  // still holds at exit is the interpreter's, like a static initialiser's.
+  if (python_stack && holder == Holder::Program &&
+      std::all_of(frames.begin(), frames.end(), [](const Frame& f) { return !f.interpreted || f.interpreter; }))
+    holder = Holder::StartUp;
   if (full) return frames;
+  if (python_stack) {
+    // A Python stack: its Python frames and the native frames of extensions, without the
+    // interpreter's own native frames between them nor the start-up code below.
+    std::vector<Frame> out;
+    for (size_t i = first_user; i < frames.size(); ++i)
+      if (!frames[i].interpreter && !(frames[i].library && i > first_user)) out.push_back(frames[i]);
+    // Below the outermost Python frame: main and the C runtime's start-up code.
+    while (!out.empty() && !out.back().interpreted && (callsMain(out.back()) || out.back().function == "_start"))
+      out.pop_back();
+    return out;
+  }
   if (runtime) {
     // Nothing but runtime code: keep it, minus the tracker's own frames.
     std::vector<Frame> out;
@@ -98,7 +127,7 @@ std::vector<StackGroup> groupStacks(const ReplayResult& run, Symbolizer& symbols
     Holder holder = Holder::Program;
     auto def = run.stack_defs.find(id);
     if (def != run.stack_defs.end()) {
-      frames = foldStack(symbols.stack(def->second), full, holder);
+      frames = foldStack(symbols.stack(def->second, full), full, holder);
     } else {
       Frame unknown;
       unknown.function = id == 0 ? "<stack not recorded>" : "<stack not in trace (process killed while recording it)>";

@@ -12,25 +12,44 @@ namespace tidemark {
 
 namespace {
 
+// The `top` groups of `among` (indices into groups) with the largest non-zero key, largest first;
+// only those are copied (a Python program's imports make hundreds of thousands of groups).
 template <typename Key>
-std::vector<StackGroup> topBy(std::vector<StackGroup> groups, Key key, size_t top) {
-  std::erase_if(groups, [&](const StackGroup& g) { return key(g) == 0; });
-  std::stable_sort(groups.begin(), groups.end(), [&](const StackGroup& a, const StackGroup& b) { return key(a) > key(b); });
-  if (groups.size() > top) groups.resize(top);
-  return groups;
+std::vector<StackGroup> topBy(const std::vector<StackGroup>& groups, std::vector<size_t> among, Key key, size_t top) {
+  std::erase_if(among, [&](size_t i) { return key(groups[i]) == 0; });
+  std::stable_sort(among.begin(), among.end(), [&](size_t a, size_t b) { return key(groups[a]) > key(groups[b]); });
+  if (among.size() > top) among.resize(top);
+  std::vector<StackGroup> out;
+  out.reserve(among.size());
+  for (size_t i : among) out.push_back(groups[i]);
+  return out;
 }
 
-bool isPython(const ReplayResult& run) {
+std::optional<InterpreterInfo> pythonOf(const ReplayResult& run) {
+  if (run.interpreter.seen) return run.interpreter;
+  InterpreterInfo unknown;
+  unknown.problem = "this trace has no record of the interpreter (written by an older tidemark, or CPython was not found)";
   std::string_view exe = run.exe;
   exe.remove_prefix(exe.rfind('/') == std::string_view::npos ? 0 : exe.rfind('/') + 1);
-  if (exe.rfind("python", 0) == 0) return true;
+  if (exe.rfind("python", 0) == 0) return unknown;
   for (const auto& [generation, modules] : run.module_maps)
     for (const ModuleInfo& m : modules)
-      if (m.path.find("/libpython3") != std::string::npos) return true;
-  return false;
+      if (m.path.find("/libpython3") != std::string::npos) return unknown;
+  return std::nullopt;
 }
 
 }  // namespace
+
+std::string describePython(const InterpreterInfo& python) {
+  std::string name = python.version.empty() ? "CPython" : "CPython " + python.version;
+  if (!python.frames)
+    return name + ": stacks are native (the interpreter's C functions), without Python frames, and pymalloc's small "
+                  "objects show only as its arenas: " + python.problem;
+  if (!python.allocator)
+    return name + ": Python frames in every stack; pymalloc's small objects show only as its arenas (its allocator "
+                  "was left alone: TIDEMARK_PYTHON_ALLOCATOR=0)";
+  return name + ": Python frames in every stack; every object pymalloc serves is counted with its size and stack";
+}
 
 Death assessDeath(const ReplayResult& run, const EffectiveLimit& limit) {
   Death d;
@@ -72,14 +91,16 @@ Death assessDeath(const ReplayResult& run, const EffectiveLimit& limit) {
 
 Summary summarize(const ReplayResult& run, Symbolizer& symbols, const SummaryOptions& options) {
   Summary s;
-  s.python = isPython(run);
+  s.python = pythonOf(run);
   s.limit = effectiveLimit(run, options.limit);
   s.death = assessDeath(run, s.limit);
   s.listed_limit = options.top;
   s.ended_cleanly = run.end.state == EndState::ExitCalled || run.end.state == EndState::Exited;
   std::vector<StackGroup> all = groupStacks(run, symbols, options.full);
-  std::vector<StackGroup> user, held;
-  for (const StackGroup& g : all) {
+  std::vector<size_t> every, user, held;
+  for (size_t i = 0; i < all.size(); ++i) {
+    const StackGroup& g = all[i];
+    every.push_back(i);
     if (g.holder == Holder::StartUp) {
       s.startup_bytes += g.live_bytes;
       s.startup_blocks += g.live_blocks;
@@ -87,11 +108,11 @@ Summary summarize(const ReplayResult& run, Symbolizer& symbols, const SummaryOpt
     if (g.heldForLife()) {
       s.runtime_leaked_bytes += g.live_bytes;
       s.runtime_leaked_blocks += g.live_blocks;
-      if (g.live_blocks) held.push_back(g);
+      if (g.live_blocks) held.push_back(i);
     } else {
       s.leaked_bytes += g.live_bytes;
       s.leaked_blocks += g.live_blocks;
-      user.push_back(g);
+      user.push_back(i);
     }
   }
   s.growth = findGrowth(run, all, options.growth, s.limit.bytes);
@@ -103,15 +124,15 @@ Summary summarize(const ReplayResult& run, Symbolizer& symbols, const SummaryOpt
     auto def = run.stack_defs.find(id);
     if (def != run.stack_defs.end()) {
       Holder holder = Holder::Program;
-      std::vector<Frame> frames = foldStack(symbols.stack(def->second), options.full, holder);
+      std::vector<Frame> frames = foldStack(symbols.stack(def->second, options.full), options.full, holder);
       if (!frames.empty()) name = siteName(siteFrame(frames));
     }
     return site_names.emplace(id, std::move(name)).first->second;
   });
-  s.peak = topBy(all, [](const StackGroup& g) { return g.peak_bytes; }, options.top);
-  s.leaks = topBy(std::move(user), [](const StackGroup& g) { return g.live_bytes; }, options.top);
-  s.held_for_life = topBy(std::move(held), [](const StackGroup& g) { return g.live_bytes; }, options.top);
-  s.sites = topBy(std::move(all), [](const StackGroup& g) { return g.allocated_bytes; }, options.top);
+  s.peak = topBy(all, every, [](const StackGroup& g) { return g.peak_bytes; }, options.top);
+  s.leaks = topBy(all, std::move(user), [](const StackGroup& g) { return g.live_bytes; }, options.top);
+  s.held_for_life = topBy(all, std::move(held), [](const StackGroup& g) { return g.live_bytes; }, options.top);
+  s.sites = topBy(all, std::move(every), [](const StackGroup& g) { return g.allocated_bytes; }, options.top);
   return s;
 }
 

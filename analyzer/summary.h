@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -63,14 +64,14 @@ struct Summary {
   LeakGraph lost;  // from the heap scan, when the trace has one
   Death death;
   size_t listed_limit = 0;  // --top: the stack lists hold at most this many
-  // A CPython process (its executable or a loaded libpython): what its stacks cannot show yet.
-  bool python = false;
+  // A CPython process (the tracker found one, or, in a trace without that record, its executable
+  // or a loaded libpython says so).
+  std::optional<InterpreterInfo> python;
 };
 
-// Why a CPython process's stacks hold no Python frames (one line, for every report).
-inline constexpr const char* kPythonFramesMissing =
-    "CPython: stacks are native (the interpreter's C functions) and the small objects pymalloc serves "
-    "from its arenas show only as those arenas; Python frames are not recorded yet (docs/python.md)";
+// What a CPython process's stacks hold, in one line for every report: "CPython 3.12.1: Python
+// frames in every stack, ..." or why they are native.
+std::string describePython(const InterpreterInfo& python);
 
 Summary summarize(const ReplayResult& run, Symbolizer& symbols, const SummaryOptions& options);
 

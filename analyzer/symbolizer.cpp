@@ -3,6 +3,7 @@
 #include "display_text.h"
 #include "input_file.h"
 #include "scope_index.h"
+#include "tidemark/trace_format.h"
 
 #include <cxxabi.h>
 #include <dwarf.h>
@@ -10,6 +11,7 @@
 #include <elfutils/libdwfl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <cstring>
 
@@ -42,6 +44,7 @@ bool isRuntimeModule(const std::string& path) {
 }
 
 bool isLibraryFunction(const std::string& f) {
+  if (f == "_start") return true;  // the C runtime's entry point (crt1.o), linked into every executable
   static const char* const kPrefixes[] = {"std::",        "__gnu_cxx::",     "operator new", "operator delete",
                                           "__cxa_",       "__libc_",         "_dl_",         "__static_initialization",
                                           "_GLOBAL__sub", "__pthread",       "malloc",       "calloc",
@@ -115,7 +118,13 @@ struct Symbolizer::Session {
   }
 };
 
-Symbolizer::Symbolizer(const std::map<uint32_t, std::vector<ModuleInfo>>& module_maps) : maps_(module_maps) {
+Symbolizer::Symbolizer(const ReplayResult& run) : run_(run), maps_(run.module_maps) {
+  if (uint64_t eval = run.interpreter.eval_loop) {
+    for (const auto& [generation, modules] : maps_)
+      for (const ModuleInfo& m : modules)
+        for (auto [lo, hi] : m.segments)
+          if (eval >= lo && eval < hi) interpreter_module_ = m.path;
+  }
   char buf[4096];
   if (getcwd(buf, sizeof buf)) cwd_ = std::string(buf) + "/";
 }
@@ -156,12 +165,6 @@ std::vector<Frame> Symbolizer::resolve(uint32_t generation, uint64_t ip) {
   for (auto it = maps_.rbegin(); !mod && it != maps_.rend(); ++it) mod = findIn(it->second);
   Frame base;
   base.ip = ip;
-  if (ip & kInterpretedFrame) {
-    base.function = fmt::format("<interpreted code {}>", (ip & ~kInterpretedFrame) >> 24);
-    base.line = static_cast<int>(ip & 0xffffff);
-    out.push_back(base);
-    return out;
-  }
   if (!mod) {
     base.function = fmt::format("0x{:x}", ip);
     out.push_back(base);
@@ -227,9 +230,11 @@ std::vector<Frame> Symbolizer::resolve(uint32_t generation, uint64_t ip) {
     base.function = fmt::format("{}+0x{:x}", mod->path, addr - static_cast<uint64_t>(mod->bias));
     out.push_back(base);
   }
+  const bool interpreter = !interpreter_module_.empty() && mod->path == interpreter_module_;
   for (Frame& f : out) {
     if (!cwd_.empty() && startsWith(f.file, cwd_.c_str())) f.file = f.file.substr(cwd_.size());
-    f.library = runtime_module || isLibraryFunction(f.function) || isLibraryFile(f.file);
+    f.interpreter = interpreter;
+    f.library = runtime_module || interpreter || isLibraryFunction(f.function) || isLibraryFile(f.file);
     // Names come from the program's files: shown to people and written to JSON, so made safe.
     f.function = displayText(f.function);
     f.file = displayText(f.file);
@@ -245,12 +250,71 @@ const std::vector<Frame>& Symbolizer::frames(uint32_t generation, uint64_t ip) {
   return cache_.emplace(key, resolve(generation, ip)).first->second;
 }
 
-std::vector<Frame> Symbolizer::stack(const StackDef& def) {
-  std::vector<Frame> out;
-  for (uint64_t ip : def.frames) {
-    const auto& fs = frames(def.generation, ip);
-    out.insert(out.end(), fs.begin(), fs.end());
+Frame Symbolizer::pythonFrame(const PythonFrameNode& node) const {
+  Frame f;
+  f.ip = kInterpretedFrame | node.code_id << 24 | static_cast<uint32_t>(node.line);
+  f.interpreted = true;
+  f.line = node.line;
+  auto it = run_.code_objects.find(node.code_id);
+  if (it == run_.code_objects.end()) {
+    f.function = fmt::format("<Python code {}>", node.code_id);
+    return f;
   }
+  f.function = it->second.function;
+  f.file = it->second.file;
+  if (!cwd_.empty() && startsWith(f.file, cwd_.c_str())) f.file = f.file.substr(cwd_.size());
+  // The interpreter's own Python code, frozen into it (importlib's machinery, site, runpy): folded
+  // like its native code, so an import is named by the line that imported.
+  f.interpreter = f.library = startsWith(f.file, "<frozen ");
+  return f;
+}
+
+bool startsInterpreter(std::string_view function) {
+  return function == "Py_InitializeFromConfig" || function == "Py_InitializeEx" || function == "Py_Initialize" ||
+         function == "pymain_init" || function == "pyinit_main" || function == "init_interp_main";
+}
+
+namespace {
+bool isEvalLoop(const std::vector<Frame>& fs) {
+  return !fs.empty() && startsWith(fs.back().function, "_PyEval_EvalFrameDefault");
+}
+}  // namespace
+
+std::vector<Frame> Symbolizer::stack(const StackDef& def, bool interpreter_frames) {
+  std::vector<Frame> out;
+  if (!def.python_frame) {
+    for (uint64_t ip : def.frames) {
+      const auto& fs = frames(def.generation, ip);
+      out.insert(out.end(), fs.begin(), fs.end());
+    }
+    return out;
+  }
+  // The Python frames, innermost first (a damaged trace may loop: no more than a stack can hold).
+  std::vector<const PythonFrameNode*> python;
+  for (uint64_t id = def.python_frame; id && python.size() < 4 * format::kMaxFrames;) {
+    auto it = run_.python_frames.find(id);
+    if (it == run_.python_frames.end()) break;
+    python.push_back(&it->second);
+    id = it->second.parent;
+  }
+  auto native = run_.stack_defs.find(def.native);
+  size_t next = 0;
+  if (native != run_.stack_defs.end()) {
+    for (uint64_t ip : native->second.frames) {
+      const auto& fs = frames(def.generation, ip);
+      // Each native call of the eval loop ran the Python frames up to the next entry frame.
+      if (next < python.size() && isEvalLoop(fs)) {
+        do out.push_back(pythonFrame(*python[next]));
+        while (!python[next++]->entry && next < python.size());
+        continue;
+      }
+      // Left out, the interpreter's frames still say when it was starting itself (stack_groups.h).
+      if (interpreter_frames || fs.empty() || !fs.front().interpreter || startsInterpreter(fs.back().function))
+        out.insert(out.end(), fs.begin(), fs.end());
+    }
+  }
+  // Calls whose native frame was not found (a native stack cut short): outermost, in order.
+  for (; next < python.size(); ++next) out.push_back(pythonFrame(*python[next]));
   return out;
 }
 

@@ -24,6 +24,10 @@ struct Frame {
   // library's internals (std::, operator new): folded away by default. A library's own functions
   // (libsqlite3, libQuantLib, numpy) are not.
   bool library = false;
+  // A frame of the interpreter's own native code (a Python process's libpython or python3
+  // executable): library too, and left out of a Python stack's folded view.
+  bool interpreter = false;
+  bool interpreted = false;  // a Python frame: function is the code's qualified name
 };
 
 // An allocation site as every report names it: "function (file:line)", "function [module]"
@@ -32,26 +36,37 @@ std::string siteName(const Frame& f);
 
 class Symbolizer {
  public:
-  explicit Symbolizer(const std::map<uint32_t, std::vector<ModuleInfo>>& module_maps);
+  // Refers to run's module maps and code objects, which must outlive it.
+  explicit Symbolizer(const ReplayResult& run);
   ~Symbolizer();
   Symbolizer(const Symbolizer&) = delete;
   Symbolizer& operator=(const Symbolizer&) = delete;
 
   // Frames for one return address, innermost (inlined) first.
   const std::vector<Frame>& frames(uint32_t generation, uint64_t return_address);
-  // The whole stack, leaf first, inline frames expanded.
-  std::vector<Frame> stack(const StackDef& def);
+  // The whole stack, leaf first, inline frames expanded; in a Python process each native call of
+  // the eval loop is replaced by the Python frames it ran (format::PythonStack), and the
+  // interpreter's own native frames are left out of such a stack unless interpreter_frames.
+  std::vector<Frame> stack(const StackDef& def, bool interpreter_frames = true);
 
  private:
   struct Session;
   std::vector<Frame> resolve(uint32_t generation, uint64_t ip);
   Session* sessionFor(const ModuleInfo& m);
 
+  Frame pythonFrame(const PythonFrameNode& node) const;
+
+  const ReplayResult& run_;
   const std::map<uint32_t, std::vector<ModuleInfo>>& maps_;
+  std::string interpreter_module_;  // the module holding the eval loop, if the process ran one
   std::map<std::pair<std::string, int64_t>, std::unique_ptr<Session>> sessions_;
   std::unordered_map<uint64_t, std::vector<Frame>> cache_;  // key: ip ^ generation << 56
   std::string cwd_;
 };
+
+// CPython starting itself (Py_Initialize and the static functions that run it, named where the
+// interpreter has debug information): what it allocates then is the interpreter's.
+bool startsInterpreter(std::string_view function);
 
 // Removes a trailing parameter list and qualifiers: "ns::f(int) const" -> "ns::f".
 std::string withoutParameters(const std::string& demangled);

@@ -9,6 +9,7 @@
 
 #include "aggregator.h"
 #include "frame_rules.h"
+#include "python_frames.h"
 #include "sys.h"
 #include "tracker.h"
 
@@ -133,7 +134,111 @@ void* reallocTracked(void* p, size_t size, CallSite caller) {
 
 inline size_t pageRound(size_t len) { return (len + 4095) & ~size_t{4095}; }
 
+// pymalloc returning an arena, inside the tracker's wrapper (busy): recorded, because the arena
+// may have been mapped (and recorded) before the wrapper was in place; unmapping a range that was
+// never recorded is harmless to the analysis.
+int unmapInsidePythonAllocator(void* addr, size_t len) {
+  ThreadState& t = t_state;
+  if (g_aggregate) {
+    aggregator().unmapped(reinterpret_cast<uint64_t>(addr), pageRound(len));
+    return real.munmap(addr, len);
+  }
+  uint64_t seq = writer().nextSeq();
+  int rc = real.munmap(addr, len);
+  int e = errno;
+  if (rc == 0) writeRecord(t.stream, seq, format::Munmap{.address = reinterpret_cast<uint64_t>(addr), .size = pageRound(len)});
+  errno = e;
+  return rc;
+}
+
+// ---- the interpreter's allocator domains (python_frames.h) ---------------------------------------
+
+using python::Allocator;
+
+// The wrapped allocator's own work (pymalloc's arenas, malloc for big objects) is inside the
+// block recorded here: not recorded again.
+template <class Call>
+inline auto insidePythonAllocator(ThreadState* t, Call call) {
+  t->in_python_allocator = true;
+  auto result = call();
+  t->in_python_allocator = false;
+  return result;
+}
+
+void* pythonMalloc(void* ctx, size_t size) {
+  auto* inner = static_cast<Allocator*>(ctx);
+  CallSite caller = TM_CALLER;
+  ThreadState* t = enter();
+  if (!t) return inner->malloc(inner->ctx, size);
+  void* p = insidePythonAllocator(t, [&] { return inner->malloc(inner->ctx, size); });
+  int e = errno;
+  if (p) recordBlock<format::Alloc>(t, p, size, caller);
+  leave(t, e);
+  return p;
+}
+
+void* pythonCalloc(void* ctx, size_t n, size_t size) {
+  auto* inner = static_cast<Allocator*>(ctx);
+  CallSite caller = TM_CALLER;
+  ThreadState* t = enter();
+  if (!t) return inner->calloc(inner->ctx, n, size);
+  void* p = insidePythonAllocator(t, [&] { return inner->calloc(inner->ctx, n, size); });
+  int e = errno;
+  if (p) recordBlock<format::Alloc>(t, p, n * size, caller);
+  leave(t, e);
+  return p;
+}
+
+void pythonFree(void* ctx, void* p) {
+  auto* inner = static_cast<Allocator*>(ctx);
+  ThreadState* t = p ? enter() : nullptr;
+  if (!t) return inner->free(inner->ctx, p);
+  int e = errno;
+  recordFree(t, p);  // before the memory can be handed to another thread
+  insidePythonAllocator(t, [&] {
+    inner->free(inner->ctx, p);
+    return 0;
+  });
+  leave(t, e);
+}
+
+void* pythonRealloc(void* ctx, void* p, size_t size) {
+  auto* inner = static_cast<Allocator*>(ctx);
+  CallSite caller = TM_CALLER;
+  ThreadState* t = enter();
+  if (!t) return inner->realloc(inner->ctx, p, size);
+  StackId stack = captureStack(*t, caller);
+  const auto old_address = reinterpret_cast<uint64_t>(p);
+  Aggregator::Taken taken{};
+  if (p && (g_aggregate || options.scan)) taken = aggregator().take(old_address);
+  uint64_t seq = writer().nextSeq();
+  void* q = insidePythonAllocator(t, [&] { return inner->realloc(inner->ctx, p, size); });
+  int e = errno;
+  const auto new_address = reinterpret_cast<uint64_t>(q);
+  if (g_aggregate) {
+    if (q) aggregator().reallocated(taken, stack, new_address, size);
+    else if (p) aggregator().restore(old_address, taken);
+  } else {
+    if (options.scan) {
+      if (q) aggregator().track(new_address, size, stack);
+      else if (p) aggregator().restore(old_address, taken);
+    }
+    // Unlike realloc(p, 0), PyMem_Realloc(p, 0) returns a block: never a plain release.
+    if (q && p)
+      writeRecord(t->stream, seq,
+                  format::Realloc{.stack_id = stack, .old_address = old_address, .new_address = new_address, .size = size});
+    else if (q)
+      writeRecord(t->stream, seq, format::Alloc{.stack_id = stack, .address = new_address, .size = size});
+  }
+  leave(t, e);
+  return q;
+}
+
 }  // namespace
+
+python::Allocator python::trackingAllocator(Allocator* wrapped) {
+  return {wrapped, pythonMalloc, pythonCalloc, pythonRealloc, pythonFree};
+}
 
 extern "C" {
 
@@ -254,6 +359,7 @@ __attribute__((visibility("default"))) int munmap(void* addr, size_t len) {
     return 0;
   }
   if (!options.track_mmap) return real.munmap(addr, len);
+  if (TM_UNLIKELY(t_state.in_python_allocator)) return unmapInsidePythonAllocator(addr, len);
   ThreadState* t = enter();
   if (!t) return real.munmap(addr, len);
   if (g_aggregate) {

@@ -51,6 +51,17 @@ class StackCache {
 
   void clear(uint32_t i) { entries_[i].epoch = 0; }
 
+  // The Python call chain of the thread's last stack with Python frames, outermost first, with the
+  // id of each frame in the tree of chains (python_frames.h): a new chain usually differs in its
+  // innermost frames only, and the frames it shares keep their ids without a look-up.
+  struct PythonChain {
+    uint32_t epoch;
+    uint32_t count;
+    uint64_t words[128];
+    uint32_t ids[128];
+  };
+  PythonChain python_chain;
+
   // The cached id for this call, or 0; `victim` is the entry to overwrite after a miss.
   // `spread` (the next return addresses, hashed) picks the set, so that one wrapper such as
   // operator new, called at the same depth from many places, does not crowd a single set.

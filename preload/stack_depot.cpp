@@ -59,24 +59,8 @@ const uint64_t* StackDepot::store(const uint64_t* frames, uint32_t n) {
 }
 
 bool StackDepot::grow() {
-  const Table* old = table_;
-  uint64_t slots = old ? (old->mask + 1) * 2 : kInitialSlots;
-  void* mem = sys::mapAnonymous(sizeof(Table) + slots * sizeof(Slot));
-  if (!mem) return false;
-  auto* t = static_cast<Table*>(mem);
-  t->slots = reinterpret_cast<Slot*>(t + 1);
-  t->mask = slots - 1;
-  t->used = 0;
-  if (old) {
-    for (uint64_t i = 0; i <= old->mask; ++i) {
-      const Slot& s = old->slots[i];
-      if (!s.hash) continue;
-      uint64_t j = s.hash & t->mask;
-      while (t->slots[j].hash) j = (j + 1) & t->mask;
-      t->slots[j] = s;
-      ++t->used;
-    }
-  }
+  Table* t = Table::grown(table_, kInitialSlots);
+  if (!t) return false;
   __atomic_store_n(&table_, t, __ATOMIC_RELEASE);
   return true;
 }
@@ -88,16 +72,15 @@ StackId StackDepot::intern(const uint64_t* frames, uint32_t n, bool& is_new) {
     if (StackId id = find(t, hash, frames, n)) return id;
   }
   LockGuard guard(g_depot_lock);
-  if (!table_ || table_->used * 2 >= table_->mask + 1) {
+  if (!table_ || table_->full()) {
     if (!grow()) return 0;
   }
   Table* t = table_;
   if (StackId id = find(t, hash, frames, n)) return id;
   const uint64_t* stored = store(frames, n);
   if (!stored) return 0;
-  uint64_t i = hash & t->mask;
-  while (t->slots[i].hash) i = (i + 1) & t->mask;
-  Slot& s = t->slots[i];
+
+  Slot& s = *t->emptySlot(hash);
   s.frames = stored;
   s.n = n;
   s.id = next_id_++;

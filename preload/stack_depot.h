@@ -6,6 +6,8 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "hash_table.h"
+
 namespace tidemark::preload {
 
 using StackId = uint32_t;
@@ -24,11 +26,7 @@ class StackDepot {
     uint32_t n;
     StackId id;
   };
-  struct Table {
-    Slot* slots;
-    uint64_t mask;
-    uint64_t used;
-  };
+  using Table = HashTable<Slot>;
 
   StackId find(const Table* t, uint64_t hash, const uint64_t* frames, uint32_t n) const;
   bool grow();

@@ -16,6 +16,7 @@
 
 #include "aggregator.h"
 #include "module_map.h"
+#include "python_frames.h"
 #include "spinlock.h"
 #include "frame_rules.h"
 #include "scanner.h"
@@ -346,7 +347,9 @@ void verify(ThreadState& t, CallSite caller, StackId id) {
 
 }  // namespace
 
-StackId captureStack(ThreadState& t, CallSite caller) {
+namespace {
+
+StackId captureNativeStack(ThreadState& t, CallSite caller) {
   StackCache* cache = threadStackCache();
   if (!cache) return unwindFast(t, caller);
   const uint32_t epoch = stackCacheEpoch();
@@ -383,6 +386,74 @@ StackId captureStack(ThreadState& t, CallSite caller) {
     e.epoch = epoch;
   }
   return id;
+}
+
+// Python frames are interned as a tree (format::PythonFrame): a frame is [kFrameTag | id of its
+// caller's frame, its word]; a stack is [kNativeTag | native stack id, kFrameTag | its innermost
+// frame's id] (format::PythonStack). Tags keep these apart from native stacks (user addresses).
+constexpr uint64_t kNativeTag = 1ull << 62, kFrameTag = 1ull << 61;
+
+StackId internPythonFrame(ThreadState& t, StackId parent, uint64_t word) {
+  const uint64_t key[2] = {kFrameTag | parent, word};
+  bool is_new = false;
+  StackId id = depot().intern(key, 2, is_new);
+  if (is_new)
+    writeRecord(t.stream, writer().nextSeq(),
+                format::PythonFrame{.frame_id = id,
+                                    .parent = parent,
+                                    .code_id = python::codeIdOf(word),
+                                    .instruction = python::instructionOf(word),
+                                    .entry = python::entryOf(word)});
+  return id;
+}
+
+// words: the thread's Python frames, innermost first. Returns the innermost frame's id, 0 when the
+// depot is full.
+StackId internPythonChain(ThreadState& t, const uint64_t* words, uint32_t n) {
+  StackCache* cache = threadStackCache();
+  StackCache::PythonChain scratch;
+  StackCache::PythonChain& memo = cache ? cache->python_chain : scratch;
+  const uint32_t epoch = stackCacheEpoch();
+  uint32_t same = 0;  // outermost frames shared with the last chain
+  if (cache && memo.epoch == epoch)
+    while (same < n && same < memo.count && memo.words[same] == words[n - 1 - same]) ++same;
+  StackId parent = same ? memo.ids[same - 1] : 0;
+  for (uint32_t r = same; r < n; ++r) {
+    uint64_t word = words[n - 1 - r];
+    parent = internPythonFrame(t, parent, word);
+    if (!parent) {
+      memo.count = 0;
+      return 0;
+    }
+    memo.words[r] = word;
+    memo.ids[r] = parent;
+  }
+  memo.count = n;
+  memo.epoch = epoch;
+  return parent;
+}
+
+StackId withPythonFrames(ThreadState& t, StackId native) {
+  python::wrapAllocatorWhenSafe(&t);
+  uint64_t words[format::kMaxFrames];
+  uint32_t n = python::readFrames(t, words, static_cast<uint32_t>(options.max_frames));
+  if (n == 0) return native;
+  StackId innermost = internPythonChain(t, words, n);
+  if (!innermost) return native;
+  const uint64_t key[2] = {kNativeTag | native, kFrameTag | innermost};
+  bool is_new = false;
+  StackId id = depot().intern(key, 2, is_new);
+  if (is_new)
+    writeRecord(t.stream, writer().nextSeq(),
+                format::PythonStack{.stack_id = id, .native_stack = native, .python_frame = innermost});
+  return id ? id : native;
+}
+
+}  // namespace
+
+StackId captureStack(ThreadState& t, CallSite caller) {
+  StackId native = captureNativeStack(t, caller);
+  return python::framesAvailable() ? withPythonFrames(t, native) : native;
 }
 
 // ---- start, fork, exit --------------------------------------------------------------------------
@@ -573,6 +644,7 @@ void* samplerMain(void*) {
                     static_cast<long>(options.interval_ms % 1000) * 1000000L};
   while (writer().active() && writer().generation() == generation) {
     writeSample(t, statm_fd);
+    python::detect(t);  // an interpreter loaded later (dlopen of libpython); nothing once found
     if (__atomic_exchange_n(&g_scan_requested, 0, __ATOMIC_ACQ_REL)) if (scanEnabled()) scanHeap(t.stream, static_cast<uint8_t>(format::ScanReason::Signal));
     clock_nanosleep(CLOCK_MONOTONIC, 0, &interval, nullptr);
   }
@@ -628,6 +700,7 @@ void forkChild() {
   g_is_fork_child = true;
   g_statm_fd = -1;  // the parent's descriptor is shared; ours is reopened
   beginTrace(t);
+  if (trackerReady()) python::resetAfterFork(t);
   if (trackerReady()) startSampler();
   t.busy = was_busy;
 }
@@ -652,7 +725,10 @@ void ensureStarted() {
   onThreadEnd(releaseThreadStackCache);
   onThreadEnd([] { writer().releaseStream(t_state.stream); });
   beginTrace(t);
-  if (trackerReady()) pthread_atfork(forkPrepare, forkParent, forkChild);
+  if (trackerReady()) {
+    pthread_atfork(forkPrepare, forkParent, forkChild);
+    python::detect(t);
+  }
   t.busy = false;
 }
 

@@ -50,6 +50,9 @@ extern bool g_aggregate;  // options.mode is "aggregate"
 struct ThreadState {
   bool busy;       // inside a hook: nested allocations pass straight through
   bool resolving;  // this thread is looking up the real functions (dlsym may allocate)
+  // inside the interpreter's allocator, called by the tracker's wrapper (python_frames.h): what it
+  // maps is not recorded, what it unmaps is (a pymalloc arena mapped before the wrapper was in place)
+  bool in_python_allocator;
   Stream stream;
 };
 extern __thread ThreadState t_state __attribute__((tls_model("initial-exec")));
@@ -68,7 +71,8 @@ void* bootstrapAlloc(size_t size, size_t align);
 bool isBootstrap(const void* p);
 size_t bootstrapSize(const void* p);
 
-// Unwinds the calling thread (frames above `caller` dropped) and interns the stack.
+// Unwinds the calling thread (frames above `caller` dropped), adds its Python frames when it runs
+// any (python_frames.h), and interns the stack.
 StackId captureStack(ThreadState& t, CallSite caller);
 
 }  // namespace tidemark::preload

@@ -173,7 +173,7 @@ std::string htmlReport(const TraceAnalysis& analysis, const ReportFlames& flames
   out += "<h1>tidemark report</h1>\n<table id=\"run\">\n";
   out += row({"command", "<code>" + e(cmd) + "</code>"});
   out += row({"process", e(fmt::format("pid {}, ran {}, {}", r.pid, humanDuration(r.duration_ns), describeEnd(r.end)))});
-  if (s.python) out += row({"python", e(kPythonFramesMissing)});
+  if (s.python) out += row({"python", e(describePython(*s.python))});
   out += row({"peak heap", e(fmt::format("{} at {}", humanBytes(r.heap_peak), humanDuration(r.heap_peak_time_ns)))});
   out += row({"peak RSS", e(fmt::format("{} at {}", humanBytes(r.rss_peak), humanDuration(r.rss_peak_time_ns)))});
   if (s.limit.bytes)

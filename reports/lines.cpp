@@ -79,7 +79,7 @@ std::vector<LineReport> lineReports(const TraceAnalysis& analysis, const LineQue
                                     const std::vector<std::string>& source_dirs) {
   // file -> line -> figures
   std::map<std::string, std::map<uint32_t, SourceLine>> files;
-  for (const StackGroup& g : analysis.stackGroups(true)) {
+  for (const StackGroup& g : analysis.stackGroups(false)) {  // folding keeps every frame of the program's own code
     std::set<std::pair<std::string, uint32_t>> counted;
     for (const Frame& f : g.frames) {
       if (f.file.empty() || f.line <= 0) continue;

@@ -420,7 +420,7 @@ void writeSummaryText(std::ostream& out, const TraceAnalysis& analysis, bool ful
                      r.aggregated ? "aggregated" : "full event log");
   out << fmt::format("command   {}\n", cmd.empty() ? r.exe : cmd);
   out << fmt::format("process   pid {}, ran {}, {}\n", r.pid, humanDuration(r.duration_ns), describeEnd(r.end));
-  if (s.python) out << "python    " << kPythonFramesMissing << '\n';
+  if (s.python) out << "python    " << describePython(*s.python) << '\n';
   if (s.limit.bytes)
     out << fmt::format("limit     {} ({})\n", humanBytes(s.limit.bytes), limitSourceText(s.limit.source));
   out << fmt::format("peak heap {} ({} bytes) at {}\n", humanBytes(r.heap_peak), groupedNumber(r.heap_peak),
@@ -450,7 +450,7 @@ void writeSummaryText(std::ostream& out, const TraceAnalysis& analysis, bool ful
     if (runtime_bytes) whose = fmt::format("{} bytes by the C/C++ runtime (stdio buffers, libstdc++'s exception pool, the loader, locale, NSS)",
                                            groupedNumber(runtime_bytes));
     if (s.startup_bytes)
-      whose += fmt::format("{}{} bytes by static initialisers before main", whose.empty() ? "" : " and ", groupedNumber(s.startup_bytes));
+      whose += fmt::format("{}{} bytes by start-up code (static initialisers before main, an interpreter starting itself)", whose.empty() ? "" : " and ", groupedNumber(s.startup_bytes));
     out << fmt::format("\nHeld for the life of the process, not counted as leaked: {} ({} bytes) in {} block{}: {}\n",
                        humanBytes(s.runtime_leaked_bytes), groupedNumber(s.runtime_leaked_bytes), groupedNumber(s.runtime_leaked_blocks),
                        s.runtime_leaked_blocks == 1 ? "" : "s", whose);
@@ -480,7 +480,12 @@ nlohmann::json summaryJson(const TraceAnalysis& analysis) {
       {"ppid", r.ppid},
       {"exe", r.exe},
       {"argv", r.argv},
-      {"python", s.python ? nlohmann::json{{"python_frames", false}, {"why", kPythonFramesMissing}} : nlohmann::json(nullptr)},
+      {"python", s.python ? nlohmann::json{{"version", s.python->version.empty() ? nlohmann::json(nullptr) : nlohmann::json(s.python->version)},
+                                           {"python_frames", s.python->frames},
+                                           {"allocator_tracked", s.python->allocator},
+                                           {"why", s.python->frames ? nlohmann::json(nullptr) : nlohmann::json(s.python->problem)},
+                                           {"summary", describePython(*s.python)}}
+                          : nlohmann::json(nullptr)},
       {"memory_limit", s.limit.bytes},
       {"memory_limit_source", limitSourceKey(s.limit.source)},
       {"duration_ns", r.duration_ns},

@@ -63,7 +63,6 @@ class FieldEncoder {
   // A varint added to a record in format `version`: traces of earlier versions do not have it.
   bool since(uint32_t, const char*, uint64_t x) { return varint(nullptr, x); }
   bool frame(const char*, const StackFrame& f, const StackFrame& previous) {
-    if (f.interpreted) return varint(nullptr, f.code_id << 1 | 1) && varint(nullptr, f.line);
     return varint(nullptr, zigzag(static_cast<int64_t>(f.ip - previous.ip)) << 1);
   }
 
@@ -208,14 +207,8 @@ class FieldDecoder {
   bool frame(const char*, StackFrame& f, const StackFrame& previous) {
     uint64_t word;
     if (!varint(nullptr, word)) return false;
-    f.interpreted = word & 1;
-    if (f.interpreted) {
-      f.ip = previous.ip;
-      f.code_id = word >> 1;
-      return varint(nullptr, f.line);
-    }
+    if (word & 1) return false;  // reserved
     f.ip = previous.ip + static_cast<uint64_t>(unzigzag(word >> 1));
-    f.code_id = f.line = 0;
     return true;
   }
 

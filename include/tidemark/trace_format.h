@@ -25,8 +25,8 @@ namespace tidemark::format {
 // moment it is written, so a trace survives kill -9 of the target. Unwritten space is zero.
 inline constexpr char kMagic[8] = {'T', 'M', 'T', 'R', 'A', 'C', 'E', '\0'};
 // 2: scan records (18-22); 3: memory limit and OOM kill (23-24); 4: stop reason in the header, Ending (25);
-// 5: Sample's rss_file
-inline constexpr uint32_t kVersion = 5;
+// 5: Sample's rss_file; 6: Python: CodeObject (13), Interpreter (26), PythonFrame (27), PythonStack (28)
+inline constexpr uint32_t kVersion = 6;
 inline constexpr uint32_t kHeaderSize = 4096;
 inline constexpr uint32_t kChunkMagic = 0x4b434d54;  // "TMCK" little-endian
 inline constexpr uint32_t kDefaultChunkSize = 256 * 1024;
@@ -124,6 +124,17 @@ enum class OomEvidence : uint8_t { CgroupEvents = 1, CgroupOomControl = 2, Watch
 enum class RootKind : uint8_t { Stack = 1, Data = 2, Other = 3 };
 
 enum class MarkerKind : uint8_t { Text = 0, SimulationDate = 1, PhaseBegin = 2, PhaseEnd = 3 };
+
+// CodeObject::line_table_format: how to read its line_table.
+enum class LineTableFormat : uint8_t {
+  None = 0,
+  CPython311 = 1,  // co_linetable of CPython 3.11 to 3.13 (the "location table" of Objects/locations.md)
+};
+// Interpreter::flags
+enum InterpreterFlags : uint8_t {
+  kInterpreterFrames = 1,      // stacks carry its frames (PythonStack)
+  kInterpreterAllocator = 2,   // its own allocator (pymalloc's object and mem domains) is tracked
+};
 
 // ---- varint helpers, used by both sides --------------------------------------------------------
 

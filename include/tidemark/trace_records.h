@@ -41,7 +41,10 @@ namespace tidemark::format {
   X(ScanEnd, 22)                 \
   X(MemoryLimit, 23)             \
   X(OomKill, 24)                 \
-  X(Ending, 25)
+  X(Ending, 25)                  \
+  X(Interpreter, 26)             \
+  X(PythonFrame, 27)             \
+  X(PythonStack, 28)
 
 enum class RecordType : uint8_t {
   End = 0,  // a zero type byte ends a chunk
@@ -123,14 +126,11 @@ struct Module {
   }
 };
 
-// One frame of a stack, leaf first. Native: a return address (the preload's own frames are
-// dropped; symbolize ip - 1), written as v (zigzag(ip − previous ip) << 1). Interpreted (code of an
-// interpreter such as CPython): v (code id << 1 | 1), v line; its ip repeats the previous frame's,
-// so the next native frame's delta is from the last native ip.
+// One frame of a stack, leaf first: a return address (the preload's own frames are dropped;
+// symbolize ip - 1), written as v (zigzag(ip − previous ip) << 1). A set low bit is reserved (a
+// reader takes it for damage).
 struct StackFrame {
-  bool interpreted = false;
   uint64_t ip = 0;
-  uint64_t code_id = 0, line = 0;
   template <class F, class R> static bool fields(F& f, R& r, const StackFrame& previous) {
     return f.frame("frame", r, previous);
   }
@@ -232,13 +232,61 @@ struct Marker {
 
 struct CodeObject {
   static constexpr RecordType kType = RecordType::CodeObject;
-  static constexpr const char* kAbout = "interpreted code that stack frames refer to by code_id (reserved)";
+  static constexpr const char* kAbout =
+      "a Python code object, written before the first frame that refers to it by code_id: its qualified name, "
+      "file, first line and a copy of its line table (line_table_format is a LineTableFormat)";
   uint64_t code_id = 0;
   std::string_view function, file;
   uint64_t first_line = 0;
+  uint64_t line_table_format = 0;
+  std::string_view line_table;
   template <class F, class R> static bool fields(F& f, R& r) {
     return f.varint("code_id", r.code_id) && f.bytes("function", r.function) && f.bytes("file", r.file) &&
-           f.varint("first_line", r.first_line);
+           f.varint("first_line", r.first_line) && f.varint("line_table_format", r.line_table_format) &&
+           f.bytes("line_table", r.line_table);
+  }
+};
+
+// Python frames form a tree of call chains (the same caller is written once for all its callees):
+// a PythonFrame is one frame with the frame that called it, a PythonStack one thread's whole stack.
+struct PythonFrame {
+  static constexpr RecordType kType = RecordType::PythonFrame;
+  static constexpr const char* kAbout =
+      "a Python frame: code code_id at instruction (code units from the start of its bytecode; the CodeObject "
+      "maps it to a line), called from frame parent (0: none); entry 1 if it is the outermost frame of one "
+      "native call of the eval loop";
+  uint64_t frame_id = 0, parent = 0, code_id = 0, instruction = 0, entry = 0;
+  template <class F, class R> static bool fields(F& f, R& r) {
+    return f.varint("frame_id", r.frame_id) && f.varint("parent", r.parent) && f.varint("code_id", r.code_id) &&
+           f.varint("instruction", r.instruction) && f.varint("entry", r.entry);
+  }
+};
+
+struct PythonStack {
+  static constexpr RecordType kType = RecordType::PythonStack;
+  static constexpr const char* kAbout =
+      "a stack of a thread running Python: the native stack native_stack (a StackDef) with each of its eval-loop "
+      "frames replaced by the Python frames that call ran, from python_frame outward";
+  uint64_t stack_id = 0, native_stack = 0, python_frame = 0;
+  template <class F, class R> static bool fields(F& f, R& r) {
+    return f.varint("stack_id", r.stack_id) && f.varint("native_stack", r.native_stack) &&
+           f.varint("python_frame", r.python_frame);
+  }
+};
+
+struct Interpreter {
+  static constexpr RecordType kType = RecordType::Interpreter;
+  static constexpr const char* kAbout =
+      "an interpreter found in the process (CPython): its version, whether stacks carry its frames and its own "
+      "allocator is tracked (flags is InterpreterFlags), the address of its eval loop, and why not where not";
+  uint64_t time_ns = 0;
+  std::string_view version;
+  uint64_t flags = 0;
+  uint64_t eval_loop = 0;  // _PyEval_EvalFrameDefault: its module is the interpreter's
+  std::string_view problem;
+  template <class F, class R> static bool fields(F& f, R& r) {
+    return f.varint("time_ns", r.time_ns) && f.bytes("version", r.version) && f.varint("flags", r.flags) &&
+           f.varint("eval_loop", r.eval_loop) && f.bytes("problem", r.problem);
   }
 };
 

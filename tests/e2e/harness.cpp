@@ -74,6 +74,19 @@ std::string programSource(const std::string& name) { return std::string(TM_PROGR
 
 std::string pythonModule() { return TM_PYTHON_MODULE; }
 
+std::vector<std::string> pythonInterpreters() {
+  std::vector<std::string> found;
+  if (access("/usr/bin/python3", X_OK) == 0) found.push_back("/usr/bin/python3");
+  Result root = run({"pyenv", "root"});
+  std::string pyenv = root.code == 0 ? root.out.substr(0, root.out.find('\n')) : "";
+  if (pyenv.empty() && getenv("HOME")) pyenv = std::string(getenv("HOME")) + "/.pyenv";
+  for (const char* version : {"3.12.1", "3.13.0"}) {
+    std::string python = pyenv + "/versions/" + version + "/bin/python3";
+    if (access(python.c_str(), X_OK) == 0) found.push_back(python);
+  }
+  return found;
+}
+
 std::string tempDir() {
   const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
   std::filesystem::path dir = std::filesystem::temp_directory_path() /

@@ -23,6 +23,9 @@ std::string preload();                         // path of libtidemark_preload.so
 std::string program(const std::string& name);  // path of a test program
 std::string programSource(const std::string& name);  // path of a test program's source (tests/programs/NAME)
 std::string pythonModule();                    // the directory holding the tidemark Python module
+// The CPythons every test of Python programs runs on, those of them that are here: Debian's
+// python3 (3.11, libpython linked statically) and pyenv's 3.12.1 and 3.13.0 (libpython shared).
+std::vector<std::string> pythonInterpreters();
 std::string tempDir();                         // fresh directory for this test
 std::string readFile(const std::string& path); // the whole file; empty when it cannot be read
 

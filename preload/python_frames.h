@@ -1,0 +1,66 @@
+// CPython inside the target: its frames in every stack, and its own allocator tracked.
+//
+// Frames are read, not hooked: at an allocation, the calling thread's thread state leads to the
+// interpreter frames it is running (3.11 and 3.12: tstate->cframe->current_frame; 3.13:
+// tstate->current_frame), each with its code object, its last instruction and the frame before
+// it. Nothing is paid per Python call, nothing can be switched off by the program (no profile
+// function), and no Python code ever runs. The layouts are those of CPython 3.11, 3.12 (from
+// their headers, checked against the interpreter at run time) and 3.13 (read from the
+// _Py_DebugOffsets it publishes at the start of _PyRuntime). docs/python.md has the details.
+//
+// A frame becomes a stack word (kPythonWord): the code object's id (a CodeObject record, written
+// the first time the code is seen, carries its names and line table) and the instruction, so
+// lines are resolved offline.
+#pragma once
+
+#include <cstdint>
+
+namespace tidemark::preload {
+
+struct ThreadState;
+
+namespace python {
+
+// A stack word of an interpreted frame: kPythonWord | entry << 62 | code id << 24 | instruction.
+inline constexpr uint64_t kPythonWord = 1ull << 63;
+inline constexpr uint64_t kEntryBit = 1ull << 62;
+inline constexpr uint64_t kMaxInstruction = (1ull << 24) - 1;
+inline bool isPythonWord(uint64_t w) { return w & kPythonWord; }
+inline bool entryOf(uint64_t w) { return w & kEntryBit; }
+inline uint64_t codeIdOf(uint64_t w) { return (w & ~(kPythonWord | kEntryBit)) >> 24; }
+inline uint64_t instructionOf(uint64_t w) { return w & kMaxInstruction; }
+
+// Looks for CPython in the process (dlsym; not from inside a hook) and writes the Interpreter
+// record when one is found, supported or not. Later calls do nothing once one was found.
+void detect(ThreadState& t);
+// Whether stacks can carry Python frames (an interpreter was found and its layout is known).
+bool framesAvailable();
+// The calling thread's Python frames as stack words, innermost first; 0 when it runs none (no
+// thread state, the interpreter not running yet or finalizing, a frame that does not check out).
+uint32_t readFrames(ThreadState& t, uint64_t* words, uint32_t max);
+// Puts the tracker's wrappers around pymalloc's object and mem domains, once, when that is safe:
+// before the interpreter starts, or later from a thread that holds the GIL (then, with t, the
+// Interpreter record is written again to say so). Cheap when done.
+void wrapAllocatorWhenSafe(ThreadState* t);
+// In a forked child: code ids start over with its trace, which is told about the interpreter again.
+void resetAfterFork(ThreadState& t);
+
+}  // namespace python
+}  // namespace tidemark::preload
+
+namespace tidemark::preload::python {
+
+// CPython's PyMemAllocatorEx (the same from 3.5 to 3.13).
+struct Allocator {
+  void* ctx;
+  void* (*malloc)(void* ctx, unsigned long size);
+  void* (*calloc)(void* ctx, unsigned long n, unsigned long size);
+  void* (*realloc)(void* ctx, void* p, unsigned long size);
+  void (*free)(void* ctx, void* p);
+};
+// The tracker's wrapper around `wrapped` (hooks.cpp): records each block like malloc's, with the
+// Python frames of its stack; what `wrapped` does inside (pymalloc's arenas, malloc for big
+// objects) is not recorded again.
+Allocator trackingAllocator(Allocator* wrapped);
+
+}  // namespace tidemark::preload::python

@@ -1,0 +1,206 @@
+// Python programs under the tracker: Python frames merged with the native ones, and every object
+// pymalloc serves counted with its size, on every CPython here (python_frames.h, docs/python.md).
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <map>
+
+#include "harness.h"
+
+using namespace tmtest;
+
+namespace {
+
+// The line of `file` (a test program's source) that carries the comment `# MARK`.
+int lineOf(const std::string& file, const std::string& mark) {
+  std::ifstream in(file);
+  std::string text;
+  for (int n = 1; std::getline(in, text); ++n)
+    if (text.size() >= mark.size() + 2 && text.compare(text.size() - mark.size() - 2, std::string::npos, "# " + mark) == 0)
+      return n;
+  ADD_FAILURE() << "no line marked " << mark << " in " << file;
+  return 0;
+}
+
+// `tidemark lines` for one line: bytes allocated from it, and live at the peak.
+struct LineBytes {
+  uint64_t allocated = 0, peak = 0;
+};
+std::map<int, LineBytes> linesBytes(const std::string& trace, const std::string& file, int first, int last) {
+  std::string where = file + ":" + std::to_string(first) + "-" + std::to_string(last);
+  Result r = run({tidemark(), "lines", trace, where, "--json"});
+  if (r.code != 0) {  // a process that never ran that file (a pool's resource tracker) says so
+    EXPECT_NE(r.err.find("no allocation was made from"), std::string::npos) << r.err;
+    return {};
+  }
+  auto j = nlohmann::json::parse(r.out);
+  std::map<int, LineBytes> out;
+  for (const auto& f : j["files"])
+    for (const auto& l : f["lines"]) out[l["line"].get<int>()] = {l["allocated_bytes"].get<uint64_t>(), l["peak_bytes"].get<uint64_t>()};
+  return out;
+}
+LineBytes lineBytes(const std::string& trace, const std::string& file, int line) {
+  return linesBytes(trace, file, line, line)[line];
+}
+
+std::vector<std::string> tracesIn(const std::string& dir) {
+  std::vector<std::string> out;
+  for (const auto& e : std::filesystem::directory_iterator(dir))
+    if (e.path().extension() == ".tmtrace") out.push_back(e.path().string());
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+// A bytearray of n bytes: its object (56 bytes on 3.11 to 3.13) and its buffer (n + 1).
+constexpr uint64_t bytearrayBytes(uint64_t n) { return 56 + n + 1; }
+
+}  // namespace
+
+TEST(PythonFrames, TheLineThatAllocatedHoldsItsExactBytesAtThePeak) {
+  const std::string source = programSource("python/known_lines.py");
+  const int buffers_line = lineOf(source, "BUFFERS"), floats_line = lineOf(source, "FLOATS");
+  for (const std::string& python : pythonInterpreters()) {
+    SCOPED_TRACE(python);
+    std::string trace = tempDir() + "/lines.tmtrace";
+    Result r = run({tidemark(), "run", "-o", trace, "--", python, source});
+    ASSERT_EQ(r.code, 0) << r.err;
+    auto held = nlohmann::json::parse(r.out);  // what the program counted, per line
+    auto s = summary(trace);
+    ASSERT_TRUE(s["python"].is_object());
+    EXPECT_EQ(s["python"]["python_frames"], true) << s["python"];
+    EXPECT_EQ(s["python"]["allocator_tracked"], true) << s["python"];
+    // The largest stack at the peak is named by its Python line, with no native eval-loop frame.
+    const auto& top = s["top_at_peak"][0];
+    EXPECT_EQ(top["site"], "hold_buffers (" + source + ":" + std::to_string(buffers_line) + ")") << top.dump(1);
+    for (const auto& frame : top["frames"]) EXPECT_EQ(frame["function"].get<std::string>().find("_PyEval"), std::string::npos);
+    // Exact to the byte: 40 bytearrays (their objects and buffers) and the list's item array.
+    auto lines = linesBytes(trace, source, buffers_line, floats_line);
+    EXPECT_EQ(lines[buffers_line].peak, held["buffers"].get<uint64_t>());
+    // A few floats come from the interpreter's free list, made earlier at other lines.
+    uint64_t floats = lines[floats_line].peak;
+    EXPECT_LE(floats, held["floats"].get<uint64_t>());
+    EXPECT_GE(floats, held["floats"].get<uint64_t>() - 100 * 24);
+  }
+}
+
+TEST(PythonFrames, AModuleRunWithDashMHasItsFrames) {
+  const std::string source = programSource("python/known_lines.py");
+  for (const std::string& python : pythonInterpreters()) {
+    SCOPED_TRACE(python);
+    std::string trace = tempDir() + "/module.tmtrace";
+    Result r = run({tidemark(), "run", "-o", trace, "--", python, "-m", "known_lines", "10", "100000"},
+                   {"PYTHONPATH=" + programSource("python")});
+    ASSERT_EQ(r.code, 0) << r.err;
+    auto held = nlohmann::json::parse(r.out);
+    EXPECT_EQ(lineBytes(trace, source, lineOf(source, "BUFFERS")).peak, held["buffers"].get<uint64_t>());
+  }
+}
+
+TEST(PythonFrames, ProfilersInTheProgramChangeNothing) {
+  // The frames are read from the interpreter, not collected by a profile function: a program that
+  // runs its own profiler (or sets or clears one) cannot take them away.
+  const std::string source = programSource("python/known_lines.py");
+  for (const std::string& python : pythonInterpreters()) {
+    SCOPED_TRACE(python);
+    std::string dir = tempDir();
+    Result r = run({tidemark(), "run", "-o", dir + "/profiled.tmtrace", "--", python, "-m", "cProfile", "-o",
+                    dir + "/profile.out", source});
+    ASSERT_EQ(r.code, 0) << r.err;
+    auto held = nlohmann::json::parse(r.out);
+    // cProfile's own entry for the calls made on that line is allocated there too.
+    uint64_t peak = lineBytes(dir + "/profiled.tmtrace", source, lineOf(source, "BUFFERS")).peak;
+    EXPECT_GE(peak, held["buffers"].get<uint64_t>());
+    EXPECT_LT(peak, held["buffers"].get<uint64_t>() + 512);
+  }
+}
+
+TEST(PythonFrames, EveryThreadHasItsPythonFrames) {
+  const std::string source = programSource("python/workers.py");
+  for (const std::string& python : pythonInterpreters()) {
+    SCOPED_TRACE(python);
+    std::string dir = tempDir();
+    Result r = run({tidemark(), "run", "-o", dir + "/threads.tmtrace", "--", python, source, "threads"});
+    ASSERT_EQ(r.code, 0) << r.err;
+    EXPECT_EQ(r.out, "20\n");
+    EXPECT_GE(lineBytes(dir + "/threads.tmtrace", source, lineOf(source, "THREAD")).peak, 20 * bytearrayBytes(50'000));
+    // A thread that C started calls back into Python.
+    r = run({tidemark(), "run", "-o", dir + "/c.tmtrace", "--", python, source, "c-thread",
+             program("libtm-test-python_callback.so")});
+    ASSERT_EQ(r.code, 0) << r.err;
+    EXPECT_EQ(r.out, "20\n");
+    EXPECT_GE(lineBytes(dir + "/c.tmtrace", source, lineOf(source, "FROM_C")).peak, 20 * bytearrayBytes(50'000));
+  }
+}
+
+TEST(PythonFrames, EveryWorkerProcessHasItsPythonFrames) {
+  const std::string source = programSource("python/workers.py");
+  const int line = lineOf(source, "PROCESS");
+  for (const std::string& python : pythonInterpreters()) {
+    for (const char* mode : {"fork", "spawn"}) {
+      SCOPED_TRACE(python + " " + mode);
+      std::string dir = tempDir();
+      Result r = run({tidemark(), "run", "-o", dir + "/pool.tmtrace", "--", python, source, mode});
+      ASSERT_EQ(r.code, 0) << r.err;
+      EXPECT_EQ(r.out, "40\n");
+      // Two tasks of 20 bytearrays, run by the pool's workers, each with a trace of its own.
+      uint64_t allocated = 0;
+      int workers = 0;
+      for (const std::string& trace : tracesIn(dir)) {
+        if (trace == dir + "/pool.tmtrace") continue;
+        auto s = summary(trace);
+        EXPECT_EQ(s["python"]["python_frames"], true) << trace;
+        uint64_t here = lineBytes(trace, source, line).allocated;
+        workers += here > 0;
+        allocated += here;
+      }
+      EXPECT_GE(workers, 1);
+      EXPECT_GE(allocated, 2 * 20 * bytearrayBytes(50'000));
+      EXPECT_LT(allocated, 2 * 20 * bytearrayBytes(50'000) + 4'096);
+    }
+  }
+}
+
+TEST(PythonFrames, NumpyAndPandasBuffersBelongToThePythonLine) {
+  // Debian's python3 is the one with numpy and pandas.
+  if (access("/usr/bin/python3", X_OK) != 0) GTEST_SKIP() << "no /usr/bin/python3";
+  if (run({"/usr/bin/python3", "-c", "import pandas"}).code != 0) GTEST_SKIP() << "no pandas";
+  const std::string source = programSource("python/arrays.py");
+  std::string trace = tempDir() + "/arrays.tmtrace";
+  Result r = run({tidemark(), "run", "-o", trace, "--", "/usr/bin/python3", source});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(r.out, "8000000 8000000\n");
+  const int array_line = lineOf(source, "ARRAY"), frame_line = lineOf(source, "FRAME");
+  auto lines = linesBytes(trace, source, array_line, frame_line);
+  EXPECT_GE(lines[array_line].peak, 8'000'000u);
+  EXPECT_LT(lines[array_line].peak, 8'000'000u + 4'096);
+  EXPECT_GE(lines[frame_line].peak, 8'000'000u);
+  // The array's buffer: numpy's C code (native frames) called from numpy's Python (`ones`), called
+  // from the program's line; the site is the innermost Python frame.
+  auto s = summary(trace);
+  const nlohmann::json* array = nullptr;
+  for (const auto& g : s["top_at_peak"])
+    for (const auto& f : g["frames"])
+      if (f["file"] == source && f["line"] == array_line && g["peak_bytes"] == 8'000'000) array = &g;
+  ASSERT_TRUE(array) << s["top_at_peak"].dump(1);
+  EXPECT_EQ((*array)["site"].get<std::string>().rfind("ones (", 0), 0u) << array->dump(1);
+  // numpy's native frames stay where they are, above its Python frames.
+  EXPECT_NE((*array)["frames"][0]["module"].get<std::string>().find("numpy/core/_multiarray_umath"), std::string::npos)
+      << array->dump(1);
+}
+
+TEST(PythonFrames, AnOlderPythonRunsWithNativeStacksAndTheSummarySaysWhy) {
+  Result root = run({"pyenv", "root"});
+  std::string python = root.out.substr(0, root.out.find('\n')) + "/versions/3.10.13/bin/python3";
+  if (root.code != 0 || access(python.c_str(), X_OK) != 0) GTEST_SKIP() << "no CPython 3.10 here";
+  std::string trace = tempDir() + "/old.tmtrace";
+  Result r = run({tidemark(), "run", "-o", trace, "--", python, "-c", "x = [bytearray(1000) for _ in range(10)]; print(len(x))"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(r.out, "10\n");
+  auto s = summary(trace);
+  ASSERT_TRUE(s["python"].is_object());
+  EXPECT_EQ(s["python"]["python_frames"], false);
+  EXPECT_EQ(s["python"]["version"], "3.10.13");
+  EXPECT_NE(s["python"]["why"].get<std::string>().find("before 3.11"), std::string::npos) << s["python"];
+}

@@ -196,6 +196,8 @@ class Replayer {
         r_.markers.push_back(
             {.time_ns = m.time_ns, .seq = rec.seq, .kind = static_cast<uint32_t>(m.kind), .text = displayText(m.text)});
         if (m.kind == static_cast<uint64_t>(format::MarkerKind::SimulationDate) && !aggregated_) beginDay();
+        if (m.kind == static_cast<uint64_t>(format::MarkerKind::PhaseBegin) && !aggregated_) beginPhase(r_.markers.back());
+        if (m.kind == static_cast<uint64_t>(format::MarkerKind::PhaseEnd) && !aggregated_) endPhase(r_.markers.back());
         break;
       }
       case RecordType::Exit: {
@@ -292,6 +294,10 @@ class Replayer {
   }
 
   void finish() {
+    for (size_t i : open_phases_) {
+      r_.phases[i].heap_at_end = r_.heap_live;
+      r_.phases[i].end_ns = now_ns_;
+    }
     if (!aggregated_) r_.live_blocks = blocks_.size();
     r_.last_event_time_ns = std::max(r_.duration_ns, now_ns_);
     if (r_.end.state == EndState::Exited || r_.end.state == EndState::Signaled)
@@ -386,7 +392,27 @@ class Replayer {
     r_.heap_live -= b.size;
   }
 
+  void beginPhase(const Marker& m) {
+    if (r_.phases.size() >= kMaxPhases || open_phases_.size() >= kMaxOpenPhases) return;
+    open_phases_.push_back(r_.phases.size());
+    r_.phases.push_back({.name = m.text, .begin_ns = m.time_ns, .end_ns = m.time_ns,
+                         .heap_at_begin = r_.heap_live, .heap_peak = r_.heap_live, .heap_at_end = r_.heap_live});
+  }
+  void endPhase(const Marker& m) {
+    // The innermost open phase of that name.
+    for (auto it = open_phases_.rbegin(); it != open_phases_.rend(); ++it) {
+      PhaseWindow& p = r_.phases[*it];
+      if (p.name != m.text) continue;
+      p.heap_at_end = r_.heap_live;
+      p.end_ns = m.time_ns;
+      p.ended = true;
+      open_phases_.erase(std::next(it).base());
+      return;
+    }
+  }
+
   void checkPeak(uint64_t seq) {
+    for (size_t i : open_phases_) r_.phases[i].heap_peak = std::max(r_.phases[i].heap_peak, r_.heap_live);
     if (r_.heap_live > r_.heap_peak) {
       r_.heap_peak = r_.heap_live;
       r_.heap_peak_seq = seq;
@@ -427,6 +453,8 @@ class Replayer {
   bool aggregated_;
   uint64_t file_bytes_;
   uint64_t max_stack_id_;
+  static constexpr size_t kMaxPhases = 1'000'000, kMaxOpenPhases = 64;  // phases never ended are not nested forever
+  std::vector<size_t> open_phases_;  // indices into r_.phases, innermost last
   // Python frames and stacks that are the same at the level of lines (the first id stands for all).
   std::map<std::tuple<uint64_t, uint64_t, int, bool>, uint64_t> line_frames_;
   std::unordered_map<uint64_t, uint64_t> frame_alias_;

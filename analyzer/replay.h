@@ -72,6 +72,15 @@ struct Marker {
   std::string text;
 };
 
+// A phase the program marked (PhaseBegin to PhaseEnd of the same name, nested or repeated), with
+// the live heap across it, exact to the event: full event logs only.
+struct PhaseWindow {
+  std::string name;
+  uint64_t begin_ns = 0, end_ns = 0;
+  uint64_t heap_at_begin = 0, heap_peak = 0, heap_at_end = 0;  // heap_peak: the highest inside it
+  bool ended = false;  // false: the trace stops inside it (figures up to there)
+};
+
 // How the process ended, as far as the trace knows. The latest word wins: an exec that failed is
 // followed by the exit that came after it, and the wrapper's ProcessEnd comes after everything.
 enum class EndState {
@@ -174,6 +183,7 @@ struct ReplayResult {
   SeriesRecorder day_series{1};
   bool has_series = false;
   std::vector<Marker> markers;
+  std::vector<PhaseWindow> phases;  // in the order they began
   ScanGraph scan;
   std::vector<std::string> tracker_errors;
   std::vector<std::string> warnings;

@@ -92,6 +92,14 @@ Death assessDeath(const ReplayResult& run, const EffectiveLimit& limit) {
 Summary summarize(const ReplayResult& run, Symbolizer& symbols, const SummaryOptions& options) {
   Summary s;
   s.python = pythonOf(run);
+  for (const PhaseWindow& w : run.phases) {
+    auto it = std::find_if(s.phases.begin(), s.phases.end(), [&](const PhaseSummary& p) { return p.name == w.name; });
+    if (it == s.phases.end()) it = s.phases.insert(s.phases.end(), PhaseSummary{.name = w.name});
+    ++it->count;
+    it->peak_above_begin = std::max(it->peak_above_begin, w.heap_peak - w.heap_at_begin);
+    it->growth += static_cast<int64_t>(w.heap_at_end) - static_cast<int64_t>(w.heap_at_begin);
+    it->ended = it->ended && w.ended;
+  }
   s.limit = effectiveLimit(run, options.limit);
   s.death = assessDeath(run, s.limit);
   s.listed_limit = options.top;

@@ -50,6 +50,16 @@ inline constexpr double kNearLimitShare = 0.85;
 Death assessDeath(const ReplayResult& run, const EffectiveLimit& limit);
 
 // The model every report renders: computed once per trace by TraceAnalysis (analysis.h).
+// The phases of one name (tidemark.phase("rebalance"), TIDEMARK_MARK_PHASE_BEGIN): how often, the
+// most the heap rose above where it stood when one began, and what they left live, together.
+struct PhaseSummary {
+  std::string name;
+  uint64_t count = 0;
+  uint64_t peak_above_begin = 0;  // the largest of (highest heap inside - heap at its begin)
+  int64_t growth = 0;             // sum of (heap at its end - heap at its begin)
+  bool ended = true;              // every one of them ended before the trace did
+};
+
 struct Summary {
   EffectiveLimit limit;           // the memory limit the run is judged against
   std::vector<StackGroup> peak;   // by peak_bytes, largest first
@@ -67,6 +77,7 @@ struct Summary {
   // A CPython process (the tracker found one, or, in a trace without that record, its executable
   // or a loaded libpython says so).
   std::optional<InterpreterInfo> python;
+  std::vector<PhaseSummary> phases;  // in the order their names first began
 };
 
 // What a CPython process's stacks hold, in one line for every report: "CPython 3.12.1: Python

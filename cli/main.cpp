@@ -314,6 +314,9 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(0.0, 1e6));
   gate_cmd->add_option("--max-leaked-increase", gate.rules.max_leaked_increase, "Percent the leaked bytes may rise over the baseline")
       ->check(CLI::Range(0.0, 1e6));
+  gate_cmd->add_option("--phase", gate.rules.phase,
+                       "Judge the peak and leak rules within the phases of this name (marked by the program): the most "
+                       "the heap rose above where it stood when one began, and what they left live");
   gate_cmd->add_option("--junit", gate.junit, "Also write the rules as a JUnit XML report to this file");
   gate_cmd->add_flag("--json", gate.json, "Machine-readable output");
 

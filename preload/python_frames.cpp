@@ -7,7 +7,7 @@
 #include "hash_table.h"
 #include "spinlock.h"
 #include "sys.h"
-#include "tracker.h"
+#include "trace_writer.h"
 
 namespace tidemark::preload::python {
 
@@ -73,6 +73,7 @@ struct Runtime {
 Runtime g_runtime;
 bool g_detected = false;        // an interpreter was found (supported or not)
 bool g_frames_available = false;  // published with release once g_runtime is complete
+bool g_may_wrap = true;           // TIDEMARK_PYTHON_ALLOCATOR
 
 // Wrapped early (before the interpreter started) is checked again once it runs: PYTHONMALLOC and
 // -X dev make it set up its allocators afresh, dropping the tracker's.
@@ -105,7 +106,7 @@ class CodeRegistry {
  public:
   // The id of the code object at `code`, writing its CodeObject record the first time; 0 when the
   // registry is out of memory.
-  uint64_t idOf(ThreadState& t, const uint8_t* code, const Layout& L) {
+  uint64_t idOf(Stream& t, const uint8_t* code, const Layout& L) {
     CodeKey key{reinterpret_cast<uint64_t>(code), at<uint64_t>(code, L.code_qualname),
                 at<uint64_t>(code, L.code_filename), at<uint64_t>(code, L.code_linetable),
                 at<int32_t>(code, L.code_firstlineno)};
@@ -158,7 +159,7 @@ class CodeRegistry {
     }
   }
 
-  static void writeCodeObject(ThreadState& t, uint64_t id, const uint8_t* code, const Layout& L);
+  static void writeCodeObject(Stream& t, uint64_t id, const uint8_t* code, const Layout& L);
 
   SpinLock lock_;
   Table* table_ = nullptr;
@@ -208,7 +209,7 @@ std::string_view textOf(const uint8_t* str, const Layout& L, char* buffer, size_
 // last line the kept part reaches.
 constexpr size_t kMaxLineTable = 12 * 1024;
 
-void CodeRegistry::writeCodeObject(ThreadState& t, uint64_t id, const uint8_t* code, const Layout& L) {
+void CodeRegistry::writeCodeObject(Stream& t, uint64_t id, const uint8_t* code, const Layout& L) {
   char function[512], file[2048];
   const auto* table = at<const uint8_t*>(code, L.code_linetable);
   std::string_view line_table;
@@ -219,7 +220,7 @@ void CodeRegistry::writeCodeObject(ThreadState& t, uint64_t id, const uint8_t* c
                     static_cast<size_t>(size) < kMaxLineTable ? static_cast<size_t>(size) : kMaxLineTable};
   }
   int32_t first_line = at<int32_t>(code, L.code_firstlineno);
-  writeRecord(t.stream, writer().nextSeq(),
+  writeRecord(t, writer().nextSeq(),
               format::CodeObject{
                   .code_id = id,
                   .function = textOf(at<const uint8_t*>(code, L.code_qualname), L, function, sizeof function),
@@ -232,13 +233,13 @@ void CodeRegistry::writeCodeObject(ThreadState& t, uint64_t id, const uint8_t* c
 // ---- finding the interpreter ---------------------------------------------------------------
 
 // Writes the Interpreter record; problem is empty when frames are available.
-void writeInterpreter(ThreadState& t) {
+void writeInterpreter(Stream& t) {
   const Runtime& r = g_runtime;
   const char* problem = r.problem;
   uint64_t flags = problem[0] ? 0 : format::kInterpreterFrames;
   int wrap = __atomic_load_n(&g_wrap_state, __ATOMIC_ACQUIRE);
   if (wrap == kWrapped || wrap == kWrappedEarly) flags |= format::kInterpreterAllocator;
-  writeRecord(t.stream, writer().nextSeq(),
+  writeRecord(t, writer().nextSeq(),
               format::Interpreter{.time_ns = sys::monotonicNs() - writer().startNs(),
                                   .version = {r.version, strnlen(r.version, sizeof r.version)},
                                   .flags = flags,
@@ -273,8 +274,9 @@ const char* layoutFor(uint64_t version_hex, const uint8_t* runtime, Layout& out)
 
 }  // namespace
 
-void detect(ThreadState& t) {
+void detect(Stream& t, bool wrap_allocator) {
   if (g_detected) return;
+  g_may_wrap = wrap_allocator;
   auto* version = static_cast<const unsigned long*>(symbol("Py_Version"));
   auto* version_text = reinterpret_cast<const char* (*)()>(symbol("Py_GetVersion"));
   if (!version && !version_text) return;
@@ -319,7 +321,7 @@ void detect(ThreadState& t) {
 
 bool framesAvailable() { return __atomic_load_n(&g_frames_available, __ATOMIC_ACQUIRE); }
 
-uint32_t readFrames(ThreadState& t, uint64_t* words, uint32_t max) {
+uint32_t readFrames(Stream& t, uint64_t* words, uint32_t max) {
   const Runtime& r = g_runtime;
   const Layout& L = r.layout;
   // Not once the interpreter is finalizing: its thread states are being freed. (Before it starts,
@@ -357,11 +359,11 @@ uint32_t readFrames(ThreadState& t, uint64_t* words, uint32_t max) {
   return n;
 }
 
-void wrapAllocatorWhenSafe(ThreadState* t) {
+void wrapAllocatorWhenSafe(Stream* t) {
   int state = __atomic_load_n(&g_wrap_state, __ATOMIC_ACQUIRE);
   if (state >= kWrapped || state == kWrapping) return;
   const Runtime& r = g_runtime;
-  if (!r.get_allocator || !r.set_allocator || !options.python_allocator) {
+  if (!r.get_allocator || !r.set_allocator || !g_may_wrap) {
     __atomic_store_n(&g_wrap_state, kCannotWrap, __ATOMIC_RELEASE);
     return;
   }
@@ -392,7 +394,7 @@ void wrapAllocatorWhenSafe(ThreadState* t) {
   if (t && !ours) writeInterpreter(*t);  // the allocator is tracked from here on
 }
 
-void resetAfterFork(ThreadState& t) {
+void resetAfterFork(Stream& t) {
   g_codes.resetAfterFork();
   if (g_detected) writeInterpreter(t);  // the child's trace starts empty
 }

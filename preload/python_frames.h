@@ -17,7 +17,7 @@
 
 namespace tidemark::preload {
 
-struct ThreadState;
+struct Stream;
 
 namespace python {
 
@@ -31,19 +31,20 @@ inline uint64_t codeIdOf(uint64_t w) { return (w & ~(kPythonWord | kEntryBit)) >
 inline uint64_t instructionOf(uint64_t w) { return w & kMaxInstruction; }
 
 // Looks for CPython in the process (dlsym; not from inside a hook) and writes the Interpreter
-// record when one is found, supported or not. Later calls do nothing once one was found.
-void detect(ThreadState& t);
+// record to s when one is found, supported or not; wrap_allocator: whether its allocator may be
+// wrapped (TIDEMARK_PYTHON_ALLOCATOR). Later calls do nothing once one was found.
+void detect(Stream& s, bool wrap_allocator);
 // Whether stacks can carry Python frames (an interpreter was found and its layout is known).
 bool framesAvailable();
 // The calling thread's Python frames as stack words, innermost first; 0 when it runs none (no
 // thread state, the interpreter not running yet or finalizing, a frame that does not check out).
-uint32_t readFrames(ThreadState& t, uint64_t* words, uint32_t max);
+uint32_t readFrames(Stream& s, uint64_t* words, uint32_t max);
 // Puts the tracker's wrappers around pymalloc's object and mem domains, once, when that is safe:
-// before the interpreter starts, or later from a thread that holds the GIL (then, with t, the
+// before the interpreter starts, or later from a thread that holds the GIL (then, with s, the
 // Interpreter record is written again to say so). Cheap when done.
-void wrapAllocatorWhenSafe(ThreadState* t);
+void wrapAllocatorWhenSafe(Stream* s);
 // In a forked child: code ids start over with its trace, which is told about the interpreter again.
-void resetAfterFork(ThreadState& t);
+void resetAfterFork(Stream& s);
 
 }  // namespace python
 }  // namespace tidemark::preload

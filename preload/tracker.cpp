@@ -434,9 +434,9 @@ StackId internPythonChain(ThreadState& t, const uint64_t* words, uint32_t n) {
 }
 
 StackId withPythonFrames(ThreadState& t, StackId native) {
-  python::wrapAllocatorWhenSafe(&t);
+  python::wrapAllocatorWhenSafe(&t.stream);
   uint64_t words[format::kMaxFrames];
-  uint32_t n = python::readFrames(t, words, static_cast<uint32_t>(options.max_frames));
+  uint32_t n = python::readFrames(t.stream, words, static_cast<uint32_t>(options.max_frames));
   if (n == 0) return native;
   StackId innermost = internPythonChain(t, words, n);
   if (!innermost) return native;
@@ -644,7 +644,7 @@ void* samplerMain(void*) {
                     static_cast<long>(options.interval_ms % 1000) * 1000000L};
   while (writer().active() && writer().generation() == generation) {
     writeSample(t, statm_fd);
-    python::detect(t);  // an interpreter loaded later (dlopen of libpython); nothing once found
+    python::detect(t.stream, options.python_allocator != 0);  // an interpreter loaded later (dlopen of libpython); nothing once found
     if (__atomic_exchange_n(&g_scan_requested, 0, __ATOMIC_ACQ_REL)) if (scanEnabled()) scanHeap(t.stream, static_cast<uint8_t>(format::ScanReason::Signal));
     clock_nanosleep(CLOCK_MONOTONIC, 0, &interval, nullptr);
   }
@@ -700,7 +700,7 @@ void forkChild() {
   g_is_fork_child = true;
   g_statm_fd = -1;  // the parent's descriptor is shared; ours is reopened
   beginTrace(t);
-  if (trackerReady()) python::resetAfterFork(t);
+  if (trackerReady()) python::resetAfterFork(t.stream);
   if (trackerReady()) startSampler();
   t.busy = was_busy;
 }
@@ -727,7 +727,7 @@ void ensureStarted() {
   beginTrace(t);
   if (trackerReady()) {
     pthread_atfork(forkPrepare, forkParent, forkChild);
-    python::detect(t);
+    python::detect(t.stream, options.python_allocator != 0);
   }
   t.busy = false;
 }

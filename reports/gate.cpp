@@ -14,8 +14,15 @@ bool GateResult::passed() const {
   return std::all_of(rules.begin(), rules.end(), [](const GateRule& r) { return r.passed; });
 }
 
-GateResult runGate(const MemoryProfile& run, const MemoryProfile* base, const GateOptions& o) {
+GateResult runGate(const MemoryProfile& whole_run, const MemoryProfile* whole_base, const GateOptions& o) {
   GateResult r;
+  // With --phase, the peak and leak rules (and the baseline's) judge that phase only.
+  const MemoryProfile run = o.phase.empty() ? whole_run : withinPhase(whole_run, o.phase);
+  std::optional<MemoryProfile> scoped_base;
+  if (whole_base) scoped_base = o.phase.empty() ? *whole_base : withinPhase(*whole_base, o.phase);
+  const MemoryProfile* base = scoped_base ? &*scoped_base : nullptr;
+  const std::string peak_heap = o.phase.empty() ? "peak heap" : fmt::format("peak heap in phase {} (above its start)", o.phase);
+  const std::string leaked = o.phase.empty() ? "leaked at exit" : fmt::format("left live by phase {}", o.phase);
   bool baseline_rules = o.max_peak_increase || o.max_leaked_increase;
   if (baseline_rules && !base) throw Error("--max-peak-increase and --max-leaked-increase need --baseline BASE");
   if (base && !baseline_rules) throw Error("--baseline needs --max-peak-increase or --max-leaked-increase");
@@ -43,7 +50,7 @@ GateResult runGate(const MemoryProfile& run, const MemoryProfile* base, const Ga
                   .measured = static_cast<double>(run.peak_heap),
                   .limit = static_cast<double>(*o.max_peak),
                   .text = ""};
-    rule.text = fmt::format("peak heap {} ({} bytes) {} {} (--max-peak)", humanBytes(run.peak_heap), groupedNumber(run.peak_heap),
+    rule.text = fmt::format("{} {} ({} bytes) {} {} (--max-peak)", peak_heap, humanBytes(run.peak_heap), groupedNumber(run.peak_heap),
                             rule.passed ? "<=" : ">", humanBytes(*o.max_peak));
     r.rules.push_back(rule);
   }
@@ -53,7 +60,7 @@ GateResult runGate(const MemoryProfile& run, const MemoryProfile* base, const Ga
                   .measured = static_cast<double>(run.leaked),
                   .limit = static_cast<double>(*o.max_leaked),
                   .text = ""};
-    rule.text = fmt::format("leaked at exit {} ({} bytes) {} {} (--max-leaked)", humanBytes(run.leaked), groupedNumber(run.leaked),
+    rule.text = fmt::format("{} {} ({} bytes) {} {} (--max-leaked)", leaked, humanBytes(run.leaked), groupedNumber(run.leaked),
                             rule.passed ? "<=" : ">", humanBytes(*o.max_leaked));
     r.rules.push_back(rule);
   }
@@ -76,7 +83,7 @@ GateResult runGate(const MemoryProfile& run, const MemoryProfile* base, const Ga
     }
     r.rules.push_back(rule);
   }
-  auto increase = [&](const char* name, const char* what, uint64_t now, uint64_t was, double pct) {
+  auto increase = [&](const char* name, const std::string& what, uint64_t now, uint64_t was, double pct) {
     double allowed = static_cast<double>(was) * (1 + pct / 100);
     GateRule rule{.name = name,
                   .passed = static_cast<double>(now) <= allowed,
@@ -90,8 +97,8 @@ GateResult runGate(const MemoryProfile& run, const MemoryProfile* base, const Ga
                             signedPercent(pct), name, pct);
     r.rules.push_back(rule);
   };
-  if (o.max_peak_increase) increase("max-peak-increase", "peak heap", run.peak_heap, base->peak_heap, *o.max_peak_increase);
-  if (o.max_leaked_increase) increase("max-leaked-increase", "leaked at exit", run.leaked, base->leaked, *o.max_leaked_increase);
+  if (o.max_peak_increase) increase("max-peak-increase", peak_heap, run.peak_heap, base->peak_heap, *o.max_peak_increase);
+  if (o.max_leaked_increase) increase("max-leaked-increase", leaked, run.leaked, base->leaked, *o.max_leaked_increase);
   return r;
 }
 

@@ -18,6 +18,7 @@ struct GateOptions {
   bool no_unbounded_growth = false;
   std::string baseline;
   std::optional<double> max_peak_increase, max_leaked_increase;  // percent
+  std::string phase;  // the peak and leak rules judge that phase (withinPhase), in both runs
 };
 
 struct GateRule {

@@ -97,11 +97,26 @@ MemoryProfile profileFromSummaryJson(const nlohmann::json& j, const std::string&
     }
     for (auto& [key, s] : stacks) p.stacks.push_back(std::move(s));
     p.listed_limit = j.value("listed_stacks", size_t{0});
+    for (const auto& phase : j.value("phases", nlohmann::json::array()))
+      p.phases[phase.at("name").get<std::string>()] = {.peak_above_begin = bytesAt(phase, "peak_above_begin"),
+                                                       .growth = phase.at("growth").get<int64_t>()};
   } catch (const nlohmann::json::exception& e) {
     throw Error(fmt::format("{} is not a tidemark summary (tidemark summary --json): {}", source, e.what()));
   } catch (const Error& e) {
     throw Error(fmt::format("{} is not a valid tidemark summary: {}", source, e.what()));
   }
+  return p;
+}
+
+MemoryProfile withinPhase(const MemoryProfile& run, const std::string& name) {
+  auto it = run.phases.find(name);
+  if (it == run.phases.end())
+    throw Error(fmt::format("{} has no phase \"{}\" (phases are marked with tidemark.phase() in Python, "
+                            "TIDEMARK_MARK_PHASE_BEGIN/END in C and C++)", run.source, name));
+  MemoryProfile p = run;
+  p.phase = name;
+  p.peak_heap = it->second.peak_above_begin;
+  p.leaked = it->second.growth > 0 ? static_cast<uint64_t>(it->second.growth) : 0;
   return p;
 }
 

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -28,7 +29,18 @@ struct MemoryProfile {
   };
   std::vector<Stack> stacks;
   size_t listed_limit = 0;  // a JSON summary lists its top N stacks only (0: all of them)
+  struct Phase {
+    uint64_t peak_above_begin = 0;  // the most the heap rose above where it stood when one began
+    int64_t growth = 0;             // what the phases of this name left live, together
+  };
+  std::map<std::string, Phase> phases;
+  std::string phase;  // set by withinPhase: peak_heap and leaked are that phase's
 };
+
+// The run's figures within its phases called `name` (summary.h's PhaseSummary): peak_heap becomes
+// the most the heap rose above its level when one began, leaked what they left live (never
+// below 0). Throws Error when the run has no such phase.
+MemoryProfile withinPhase(const MemoryProfile& run, const std::string& name);
 
 MemoryProfile profileFromSummaryJson(const nlohmann::json& summary, const std::string& source);
 // A trace (every stack) or a JSON summary, told apart by their first bytes. Throws Error.

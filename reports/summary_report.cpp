@@ -400,6 +400,14 @@ nlohmann::json deathJson(const Summary& s) {
 
 }  // namespace
 
+nlohmann::json phasesJson(const std::vector<PhaseSummary>& phases) {
+  nlohmann::json out = nlohmann::json::array();
+  for (const PhaseSummary& p : phases)
+    out.push_back({{"name", p.name}, {"count", p.count}, {"peak_above_begin", p.peak_above_begin},
+                   {"growth", p.growth}, {"ended", p.ended}});
+  return out;
+}
+
 std::string incompleteText(const RecordingStop& stop) {
   if (!stop.stopped()) return "";
   return fmt::format("incomplete: the tracker stopped recording at {} because {}; what the process did after that "
@@ -430,6 +438,14 @@ void writeSummaryText(std::ostream& out, const TraceAnalysis& analysis, bool ful
                      groupedNumber(r.allocations), humanBytes(r.allocated_bytes), groupedNumber(r.frees),
                      groupedNumber(r.reallocs));
   if (r.mmap_peak) out << fmt::format("mmap      peak {} of anonymous mappings, {} at the end\n", humanBytes(r.mmap_peak), humanBytes(r.mmap_live));
+  for (size_t i = 0; i < s.phases.size() && i < 5; ++i) {
+    const PhaseSummary& p = s.phases[i];
+    out << fmt::format("phase     {}: {} time{}, the heap at most {} above where it began, {} {} across {}\n", p.name,
+                       groupedNumber(p.count), p.count == 1 ? "" : "s", humanBytes(p.peak_above_begin),
+                       p.growth < 0 ? "down" : "up", humanBytes(static_cast<uint64_t>(p.growth < 0 ? -p.growth : p.growth)),
+                       p.count == 1 ? "it" : "them");
+  }
+  if (s.phases.size() > 5) out << fmt::format("phase     ... and {} more names (JSON: phases)\n", s.phases.size() - 5);
   if (r.unknown_frees || r.overwritten_allocs)
     out << fmt::format("note      {} frees of unknown blocks, {} reused addresses without a free (made "
                        "before the tracker started or inside a signal handler during a hook)\n",
@@ -516,6 +532,7 @@ nlohmann::json summaryJson(const TraceAnalysis& analysis) {
         {"stacks", groupsJson(s.leaks)},
         {"held_for_life", groupsJson(s.held_for_life)}}},
       {"timeline_samples", r.timeline.size()},
+      {"phases", phasesJson(s.phases)},
       {"findings", growthJson(s.growth, s.limit)},
       {"heap_scan", lostJson(s.lost)},
       {"incomplete", r.stopped.stopped() ? nlohmann::json{{"time_ns", r.stopped.time_ns},

@@ -10,7 +10,7 @@ packages=(
   libfmt-dev libspdlog-dev libboost-graph-dev libcli11-dev nlohmann-json3-dev libzstd-dev
   libgtest-dev
   zstd time valgrind chromium
-  sqlite3 g++ xz-utils git quantlib-examples python3-numpy python3-pandas
+  sqlite3 g++ xz-utils git quantlib-examples python3-numpy python3-pandas python3-pytest bc
 )
 missing=()
 for p in "${packages[@]}"; do

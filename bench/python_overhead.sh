@@ -4,16 +4,18 @@
 # tracemalloc (-X tracemalloc=25, what a Python user has), in rounds of the three one after the
 # other. Prints each round's ratios to plain and their medians: on these shared machines one run's
 # ratio can be off by 40%, a median of rounds much less.
-#   bench/python_overhead.sh [--build DIR] [--rounds N]
+#   bench/python_overhead.sh [--build DIR] [--rounds N] [--only event|pandas]
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 build="$here/../build"
 rounds=5
+only=""
 while [ $# -gt 0 ]; do
   case "$1" in
     --build) build=$2; shift 2 ;;
     --rounds) rounds=$2; shift 2 ;;
-    *) echo "usage: $0 [--build DIR] [--rounds N]" >&2; exit 2 ;;
+    --only) only=$2; shift 2 ;;
+    *) echo "usage: $0 [--build DIR] [--rounds N] [--only event|pandas]" >&2; exit 2 ;;
   esac
 done
 tidemark="$build/bin/tidemark"
@@ -57,11 +59,11 @@ bench() {  # name python script args...
 }
 
 pyenv_root=$(pyenv root 2>/dev/null || echo "$HOME/.pyenv")
-for python in /usr/bin/python3 "$pyenv_root/versions/3.12.1/bin/python3" "$pyenv_root/versions/3.13.0/bin/python3"; do
+for python in $([ "$only" = pandas ] || echo /usr/bin/python3 "$pyenv_root/versions/3.12.1/bin/python3" "$pyenv_root/versions/3.13.0/bin/python3"); do
   [ -x "$python" ] || continue
   bench "event loop, $("$python" -c 'import sys; print(sys.version.split()[0])')" "$python" "$here/python/event_loop.py"
 done
-if /usr/bin/python3 -c "import pandas" 2>/dev/null; then
+if [ "$only" != event ] && /usr/bin/python3 -c "import pandas" 2>/dev/null; then
   bench "pandas backtest (500 assets x 2,500 days), $(/usr/bin/python3 -c 'import sys; print(sys.version.split()[0])')" \
     /usr/bin/python3 "$here/python/pandas_backtest.py"
 fi

@@ -73,7 +73,6 @@ struct Runtime {
 Runtime g_runtime;
 bool g_detected = false;        // an interpreter was found (supported or not)
 bool g_frames_available = false;  // published with release once g_runtime is complete
-bool g_may_wrap = true;           // TIDEMARK_PYTHON_ALLOCATOR
 
 // Wrapped early (before the interpreter started) is checked again once it runs: PYTHONMALLOC and
 // -X dev make it set up its allocators afresh, dropping the tracker's.
@@ -230,6 +229,26 @@ void CodeRegistry::writeCodeObject(Stream& t, uint64_t id, const uint8_t* code, 
                   .line_table = line_table});
 }
 
+// ---- the allocator domains -----------------------------------------------------------------
+
+// Puts the tracker's wrappers around the mem and obj domains, delegating to what is there; `set`
+// picks the storage of what they delegate to (g_wrapped).
+void wrapDomains(int set) {
+  const Runtime& r = g_runtime;
+  for (int domain : {kDomainMem, kDomainObject}) {
+    r.get_allocator(domain, &g_wrapped[set][domain]);
+    Allocator mine = trackingAllocator(&g_wrapped[set][domain]);
+    r.set_allocator(domain, &mine);
+  }
+}
+
+// At the start of the process, before the interpreter starts: nothing has been allocated through
+// its domains, and no other thread runs it.
+void wrapAtStart() {
+  wrapDomains(0);
+  __atomic_store_n(&g_wrap_state, kWrappedEarly, __ATOMIC_RELEASE);
+}
+
 // ---- finding the interpreter ---------------------------------------------------------------
 
 // Writes the Interpreter record; problem is empty when frames are available.
@@ -274,9 +293,8 @@ const char* layoutFor(uint64_t version_hex, const uint8_t* runtime, Layout& out)
 
 }  // namespace
 
-void detect(Stream& t, bool wrap_allocator) {
+void detect(Stream& t, bool wrap_allocator, bool at_start) {
   if (g_detected) return;
-  g_may_wrap = wrap_allocator;
   auto* version = static_cast<const unsigned long*>(symbol("Py_Version"));
   auto* version_text = reinterpret_cast<const char* (*)()>(symbol("Py_GetVersion"));
   if (!version && !version_text) return;
@@ -312,8 +330,10 @@ void detect(Stream& t, bool wrap_allocator) {
     problem = "its code objects are not laid out as this version's headers say";
   r.problem = problem;
   if (!problem[0]) {
-    // Before the interpreter starts, nothing has been allocated through its domains yet.
-    if (!at<int32_t>(r.runtime, r.layout.runtime_initialized)) wrapAllocatorWhenSafe(nullptr);
+    if (!wrap_allocator || !r.get_allocator || !r.set_allocator)
+      g_wrap_state = kCannotWrap;
+    else if (at_start && !at<int32_t>(r.runtime, r.layout.runtime_initialized))
+      wrapAtStart();
     __atomic_store_n(&g_frames_available, true, __ATOMIC_RELEASE);
   }
   writeInterpreter(t);
@@ -361,36 +381,24 @@ uint32_t readFrames(Stream& t, uint64_t* words, uint32_t max) {
 
 void wrapAllocatorWhenSafe(Stream* t) {
   int state = __atomic_load_n(&g_wrap_state, __ATOMIC_ACQUIRE);
-  if (state >= kWrapped || state == kWrapping) return;
+  if (state != kNotWrapped && state != kWrappedEarly) return;
   const Runtime& r = g_runtime;
-  if (!r.get_allocator || !r.set_allocator || !g_may_wrap) {
-    __atomic_store_n(&g_wrap_state, kCannotWrap, __ATOMIC_RELEASE);
-    return;
-  }
-  // Before the interpreter starts nothing is allocated through its domains; after, only a thread
-  // holding the GIL may change them (no other thread is inside them then).
-  bool running = at<int32_t>(r.runtime, r.layout.runtime_initialized) != 0;
-  if (state == kWrappedEarly && !running) return;
-  if (running) {
-    void* current = r.current_thread_state();
-    if (!current || current != r.this_thread_state()) return;
-  }
+  // Only a thread holding the GIL of a running interpreter: no other thread is inside its
+  // allocator then (before it runs, only the start of the process is safe: wrapAtStart).
+  if (!at<int32_t>(r.runtime, r.layout.runtime_initialized)) return;
+  void* current = r.current_thread_state();
+  if (!current || current != r.this_thread_state()) return;
   if (!__atomic_compare_exchange_n(&g_wrap_state, &state, kWrapping, false, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) return;
-  const int set = state == kWrappedEarly ? 1 : 0;
+  // Wrapped early and still in place: nothing to do. Otherwise PYTHONMALLOC or -X dev set the
+  // allocators up afresh (or the interpreter was found late): wrap what is there now.
   bool ours = state == kWrappedEarly;
   for (int domain : {kDomainMem, kDomainObject}) {
     Allocator now;
     r.get_allocator(domain, &now);
-    if (state == kWrappedEarly) ours = ours && now.malloc == trackingAllocator(&g_wrapped[0][domain]).malloc && now.ctx == &g_wrapped[0][domain];
+    ours = ours && now.malloc == trackingAllocator(&g_wrapped[0][domain]).malloc && now.ctx == &g_wrapped[0][domain];
   }
-  if (!ours) {
-    for (int domain : {kDomainMem, kDomainObject}) {
-      r.get_allocator(domain, &g_wrapped[set][domain]);
-      Allocator mine = trackingAllocator(&g_wrapped[set][domain]);
-      r.set_allocator(domain, &mine);
-    }
-  }
-  __atomic_store_n(&g_wrap_state, running ? kWrapped : kWrappedEarly, __ATOMIC_RELEASE);
+  if (!ours) wrapDomains(1);
+  __atomic_store_n(&g_wrap_state, kWrapped, __ATOMIC_RELEASE);
   if (t && !ours) writeInterpreter(*t);  // the allocator is tracked from here on
 }
 

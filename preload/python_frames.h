@@ -31,17 +31,19 @@ inline uint64_t codeIdOf(uint64_t w) { return (w & ~(kPythonWord | kEntryBit)) >
 inline uint64_t instructionOf(uint64_t w) { return w & kMaxInstruction; }
 
 // Looks for CPython in the process (dlsym; not from inside a hook) and writes the Interpreter
-// record to s when one is found, supported or not; wrap_allocator: whether its allocator may be
-// wrapped (TIDEMARK_PYTHON_ALLOCATOR). Later calls do nothing once one was found.
-void detect(Stream& s, bool wrap_allocator);
+// record to s when one is found, supported or not. wrap_allocator: whether its allocator may be
+// wrapped (TIDEMARK_PYTHON_ALLOCATOR); at_start: called before main, when wrapping is safe before
+// the interpreter runs. Later calls do nothing once one was found.
+void detect(Stream& s, bool wrap_allocator, bool at_start);
 // Whether stacks can carry Python frames (an interpreter was found and its layout is known).
 bool framesAvailable();
 // The calling thread's Python frames as stack words, innermost first; 0 when it runs none (no
 // thread state, the interpreter not running yet or finalizing, a frame that does not check out).
 uint32_t readFrames(Stream& s, uint64_t* words, uint32_t max);
-// Puts the tracker's wrappers around pymalloc's object and mem domains, once, when that is safe:
-// before the interpreter starts, or later from a thread that holds the GIL (then, with s, the
-// Interpreter record is written again to say so). Cheap when done.
+// Puts the tracker's wrappers around pymalloc's object and mem domains when detect() could not do
+// it at the start (an interpreter loaded later, or PYTHONMALLOC and -X dev replacing them): from a
+// thread that holds the GIL of the running interpreter; then, with s, the Interpreter record is
+// written again to say so. Cheap when done.
 void wrapAllocatorWhenSafe(Stream* s);
 // In a forked child: code ids start over with its trace, which is told about the interpreter again.
 void resetAfterFork(Stream& s);

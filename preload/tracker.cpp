@@ -644,7 +644,7 @@ void* samplerMain(void*) {
                     static_cast<long>(options.interval_ms % 1000) * 1000000L};
   while (writer().active() && writer().generation() == generation) {
     writeSample(t, statm_fd);
-    python::detect(t.stream, options.python_allocator != 0);  // an interpreter loaded later (dlopen of libpython); nothing once found
+    python::detect(t.stream, options.python_allocator != 0, false);  // an interpreter loaded later (dlopen of libpython); nothing once found
     if (__atomic_exchange_n(&g_scan_requested, 0, __ATOMIC_ACQ_REL)) if (scanEnabled()) scanHeap(t.stream, static_cast<uint8_t>(format::ScanReason::Signal));
     clock_nanosleep(CLOCK_MONOTONIC, 0, &interval, nullptr);
   }
@@ -727,7 +727,7 @@ void ensureStarted() {
   beginTrace(t);
   if (trackerReady()) {
     pthread_atfork(forkPrepare, forkParent, forkChild);
-    python::detect(t.stream, options.python_allocator != 0);
+    python::detect(t.stream, options.python_allocator != 0, true);
   }
   t.busy = false;
 }

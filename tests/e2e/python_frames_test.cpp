@@ -190,6 +190,37 @@ TEST(PythonFrames, NumpyAndPandasBuffersBelongToThePythonLine) {
       << array->dump(1);
 }
 
+TEST(PythonFrames, AProgramThatEmbedsLibpythonHasItsFrames) {
+  // pyenv's interpreters have libpython as a shared library; Debian's python3 is itself a program
+  // with libpython linked in (every other test).
+  Result root = run({"pyenv", "root"});
+  if (root.code != 0) GTEST_SKIP() << "no pyenv";
+  const std::string pyenv = root.out.substr(0, root.out.find('\n'));
+  for (const char* version : {"3.12", "3.13"}) {
+    const std::string lib = pyenv + "/versions/" + version + (version == std::string("3.12") ? ".1" : ".0") + "/lib";
+    const std::string libpython = lib + "/libpython" + version + ".so";
+    if (access(libpython.c_str(), R_OK) != 0) continue;
+    SCOPED_TRACE(libpython);
+    std::string dir = tempDir();
+    Result cc = run({"cc", "-O1", "-DLINKED", "-o", dir + "/embed", programSource("python_embed.c"), "-L" + lib,
+                     "-lpython" + std::string(version), "-Wl,-rpath," + lib, "-ldl"});
+    ASSERT_EQ(cc.code, 0) << cc.err;
+    for (const std::vector<std::string>& how : {std::vector<std::string>{"linked"}, std::vector<std::string>{"dlopen", libpython}}) {
+      SCOPED_TRACE(how[0]);
+      std::string trace = dir + "/" + how[0] + ".tmtrace";
+      std::vector<std::string> argv{tidemark(), "run", "-o", trace, "--", dir + "/embed"};
+      argv.insert(argv.end(), how.begin(), how.end());
+      Result r = run(argv, {"PYTHONHOME=" + pyenv + "/versions/" + version + (version == std::string("3.12") ? ".1" : ".0")});
+      ASSERT_EQ(r.code, 0) << r.err;
+      EXPECT_EQ(r.out, "30\n");
+      EXPECT_EQ(summary(trace)["python"]["python_frames"], true);
+      // The script's third line, with every object counted (the late interpreter's allocator is
+      // wrapped once it runs).
+      EXPECT_GE(lineBytes(trace, "<string>", 3).peak, 30 * bytearrayBytes(100'000));
+    }
+  }
+}
+
 TEST(PythonFrames, AnOlderPythonRunsWithNativeStacksAndTheSummarySaysWhy) {
   Result root = run({"pyenv", "root"});
   std::string python = root.out.substr(0, root.out.find('\n')) + "/versions/3.10.13/bin/python3";

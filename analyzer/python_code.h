@@ -25,6 +25,7 @@ struct InterpreterInfo {
   bool frames = false;     // stacks carry its frames
   bool allocator = false;  // its own allocator (pymalloc's domains) is tracked
   uint64_t eval_loop = 0;  // address of its eval loop: its module is the interpreter's
+  uint64_t found_late_ns = 0;  // found after the start (loaded with dlopen) at this time; 0: at the start
   std::string problem;     // why frames are missing, empty when they are there
 };
 

@@ -48,7 +48,12 @@ std::string describePython(const InterpreterInfo& python) {
   if (!python.allocator)
     return name + ": Python frames in every stack; pymalloc's small objects show only as its arenas (its allocator "
                   "was left alone: TIDEMARK_PYTHON_ALLOCATOR=0)";
-  return name + ": Python frames in every stack; every object pymalloc serves is counted with its size and stack";
+  std::string stacks = python.found_late_ns
+                           ? fmt::format("Python frames in every stack from {:.3f} s on (it was loaded then; earlier "
+                                         "allocations have native stacks)",
+                                         static_cast<double>(python.found_late_ns) / 1e9)
+                           : "Python frames in every stack";
+  return name + ": " + stacks + "; every object pymalloc serves is counted with its size and stack";
 }
 
 Death assessDeath(const ReplayResult& run, const EffectiveLimit& limit) {

@@ -67,6 +67,7 @@ struct Runtime {
   void (*set_allocator)(int domain, Allocator* in);
   const void* eval_loop;   // &_PyEval_EvalFrameDefault
   char version[16];        // "3.12.1"
+  bool found_late;         // by the sampler, after the start
   const char* problem;     // why frames are not available, "" when they are
 };
 
@@ -258,6 +259,7 @@ void writeInterpreter(Stream& t) {
   uint64_t flags = problem[0] ? 0 : format::kInterpreterFrames;
   int wrap = __atomic_load_n(&g_wrap_state, __ATOMIC_ACQUIRE);
   if (wrap == kWrapped || wrap == kWrappedEarly) flags |= format::kInterpreterAllocator;
+  if (r.found_late) flags |= format::kInterpreterFoundLate;
   writeRecord(t, writer().nextSeq(),
               format::Interpreter{.time_ns = sys::monotonicNs() - writer().startNs(),
                                   .version = {r.version, strnlen(r.version, sizeof r.version)},
@@ -300,6 +302,7 @@ void detect(Stream& t, bool wrap_allocator, bool at_start) {
   if (!version && !version_text) return;
   g_detected = true;
   Runtime& r = g_runtime;
+  r.found_late = !at_start;
   if (version_text) {  // "3.12.1 (main, ...": a static string, formatted once
     const char* text = version_text();
     for (size_t i = 0; i < sizeof r.version - 1 && text[i] && text[i] != ' '; ++i) r.version[i] = text[i];

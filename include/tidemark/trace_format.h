@@ -134,6 +134,7 @@ enum class LineTableFormat : uint8_t {
 enum InterpreterFlags : uint8_t {
   kInterpreterFrames = 1,      // stacks carry its frames (PythonStack)
   kInterpreterAllocator = 2,   // its own allocator (pymalloc's object and mem domains) is tracked
+  kInterpreterFoundLate = 4,   // found after the start (loaded with dlopen): earlier stacks are native
 };
 
 // ---- varint helpers, used by both sides --------------------------------------------------------

@@ -202,18 +202,26 @@ TEST(PythonFrames, AProgramThatEmbedsLibpythonHasItsFrames) {
     if (access(libpython.c_str(), R_OK) != 0) continue;
     SCOPED_TRACE(libpython);
     std::string dir = tempDir();
-    Result cc = run({"cc", "-O1", "-DLINKED", "-o", dir + "/embed", programSource("python_embed.c"), "-L" + lib,
+    // One program linked with libpython, one that knows nothing of it until it loads it.
+    Result cc = run({"cc", "-O1", "-DLINKED", "-o", dir + "/linked", programSource("python_embed.c"), "-L" + lib,
                      "-lpython" + std::string(version), "-Wl,-rpath," + lib, "-ldl"});
+    ASSERT_EQ(cc.code, 0) << cc.err;
+    cc = run({"cc", "-O1", "-o", dir + "/dlopen", programSource("python_embed.c"), "-ldl"});
     ASSERT_EQ(cc.code, 0) << cc.err;
     for (const std::vector<std::string>& how : {std::vector<std::string>{"linked"}, std::vector<std::string>{"dlopen", libpython}}) {
       SCOPED_TRACE(how[0]);
       std::string trace = dir + "/" + how[0] + ".tmtrace";
-      std::vector<std::string> argv{tidemark(), "run", "-o", trace, "--", dir + "/embed"};
+      std::vector<std::string> argv{tidemark(), "run", "-o", trace, "--", dir + "/" + how[0]};
       argv.insert(argv.end(), how.begin(), how.end());
       Result r = run(argv, {"PYTHONHOME=" + pyenv + "/versions/" + version + (version == std::string("3.12") ? ".1" : ".0")});
       ASSERT_EQ(r.code, 0) << r.err;
       EXPECT_EQ(r.out, "30\n");
-      EXPECT_EQ(summary(trace)["python"]["python_frames"], true);
+      auto s = summary(trace);
+      EXPECT_EQ(s["python"]["python_frames"], true);
+      // An interpreter loaded with dlopen is found later, and the summary says from when.
+      EXPECT_EQ(s["python"]["summary"].get<std::string>().find("earlier allocations have native stacks") != std::string::npos,
+                how[0] == "dlopen")
+          << s["python"];
       // The script's third line, with every object counted (the late interpreter's allocator is
       // wrapped once it runs).
       EXPECT_GE(lineBytes(trace, "<string>", 3).peak, 30 * bytearrayBytes(100'000));

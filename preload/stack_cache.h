@@ -33,23 +33,37 @@ struct StackCacheStats {
 
 class StackCache {
  public:
-  static constexpr uint32_t kEntries = 512;
-  static constexpr uint32_t kMaxChecks = 48;
+  static constexpr uint32_t kEntries = 4096;
+  // The checks of all entries live in one ring, each entry's in a run of their own: a stack
+  // needs as many as it has frames, a shallow one a few, a Python one through pandas a hundred.
+  // An entry is valid while the ring has not come round over its run.
+  static constexpr uint32_t kRing = 1 << 16;
+  static constexpr uint32_t kMaxChecks = 256;  // deeper stacks are not cached
 
   struct Entry {
     uint64_t ret;
     uint64_t cfa;
+    uint64_t first;  // where its checks begin in the ring (a count of checks ever written)
     StackId id;
     uint32_t epoch;
-    uint32_t checks;    // number of (offset, value) pairs; kUncacheable: not valid for a hit
-    int32_t offset[kMaxChecks];  // from the CFA
-    uint64_t value[kMaxChecks];
+    uint32_t checks;
   };
-  static constexpr uint32_t kUncacheable = 0xffffffff;
 
   static constexpr uint32_t kWays = 4;  // one call site reached through several chains
 
   void clear(uint32_t i) { entries_[i].epoch = 0; }
+
+  // Check i of the stack being unwound (i < kMaxChecks): stack word at cfa + offset held value.
+  void writeCheck(uint32_t i, int32_t offset, uint64_t value) {
+    uint32_t at = static_cast<uint32_t>(next_ + i) & (kRing - 1);
+    ring_offset_[at] = offset;
+    ring_value_[at] = value;
+  }
+  // Makes `e` the entry of this call with the `checks` checks just written.
+  void commit(Entry& e, CallSite c, StackId id, uint32_t checks, uint32_t epoch) {
+    e = {c.ret, c.cfa(), next_, id, epoch, checks};
+    next_ += checks;
+  }
 
   // The Python call chain of the thread's last stack with Python frames, outermost first, with the
   // id of each frame in the tree of chains (python_frames.h): a new chain usually differs in its
@@ -62,6 +76,19 @@ class StackCache {
   };
   PythonChain python_chain;
 
+  // The two-word depot keys (Python frames and stacks, tracker.cpp) this thread interned lately,
+  // direct-mapped: a hit costs no look-up in the depot's shared table, which is large and cold.
+  struct Pair {
+    uint64_t key[2];
+    StackId id;
+    uint32_t epoch;
+  };
+  static constexpr uint32_t kPairs = 4096;
+  Pair& pairSlot(const uint64_t key[2]) {
+    uint64_t h = (key[0] * 0x9e3779b97f4a7c15ull) ^ (key[1] * 0xff51afd7ed558ccdull);
+    return pairs_[(h ^ (h >> 29)) & (kPairs - 1)];
+  }
+
   // The cached id for this call, or 0; `victim` is the entry to overwrite after a miss.
   // `spread` (the next return addresses, hashed) picks the set, so that one wrapper such as
   // operator new, called at the same depth from many places, does not crowd a single set.
@@ -73,8 +100,13 @@ class StackCache {
     for (uint32_t w = 0; w < kWays; ++w) {
       Entry& e = ways[w];
       if (e.ret != c.ret || e.cfa != c.cfa() || e.epoch != epoch) continue;
+      // Runs the ring has come round over (or will, while the next stack is unwound) are stale.
+      if (next_ + kMaxChecks - e.first > kRing) continue;
       uint32_t i = 0;
-      while (i < e.checks && *reinterpret_cast<const uint64_t*>(base + e.offset[i]) == e.value[i]) ++i;
+      for (uint32_t at = static_cast<uint32_t>(e.first); i < e.checks; ++i, ++at) {
+        at &= kRing - 1;
+        if (*reinterpret_cast<const uint64_t*>(base + ring_offset_[at]) != ring_value_[at]) break;
+      }
       if (i == e.checks) return e.id;
     }
     // Round robin within the set.
@@ -87,6 +119,10 @@ class StackCache {
  private:
   Entry entries_[kEntries];
   uint8_t next_way_[kEntries / kWays];
+  uint64_t next_;  // checks ever written (a new cache is a zeroed mapping)
+  int32_t ring_offset_[kRing];  // from the CFA
+  uint64_t ring_value_[kRing];
+  Pair pairs_[kPairs];
 };
 
 extern __thread StackCache* t_stack_cache __attribute__((tls_model("initial-exec")));

@@ -252,18 +252,17 @@ void learnStack(CallSite caller) {
 enum class Unwound { Done, NeedsLearning, Unusable };
 
 // The tracker's own unwinder: follows the learned rules from the hook's caller, collects the
-// frames and, in e, every stack word the result depended on (see stack_cache.h).
-Unwound unwindWithRules(CallSite caller, uint64_t* frames, uint32_t& n, StackCache::Entry& e) {
+// frames and, in the cache's ring, every stack word the result depended on (see stack_cache.h);
+// `checks` is their number (more than StackCache::kMaxChecks: too many to keep).
+Unwound unwindWithRules(CallSite caller, uint64_t* frames, uint32_t& n, StackCache& cache, uint32_t& checks) {
   const uint64_t cfa0 = caller.cfa();
   const uint64_t top = t_stack_top;
   if (top <= cfa0) return Unwound::NeedsLearning;
   const auto max = static_cast<uint32_t>(options.max_frames);
-  uint32_t checks = 0;
+  checks = 0;
   auto check = [&](uint64_t address, uint64_t value) {
-    if (checks < StackCache::kMaxChecks) {
-      e.offset[checks] = static_cast<int32_t>(static_cast<int64_t>(address - cfa0));
-      e.value[checks] = value;
-    }
+    if (checks < StackCache::kMaxChecks)
+      cache.writeCheck(checks, static_cast<int32_t>(static_cast<int64_t>(address - cfa0)), value);
     ++checks;
   };
   auto word = [](uint64_t address) { return *reinterpret_cast<const uint64_t*>(address); };
@@ -306,7 +305,6 @@ Unwound unwindWithRules(CallSite caller, uint64_t* frames, uint32_t& n, StackCac
     }
   }
 done:
-  e.checks = checks <= StackCache::kMaxChecks ? static_cast<uint16_t>(checks) : StackCache::kUncacheable;
   return Unwound::Done;
 }
 
@@ -361,14 +359,13 @@ StackId captureNativeStack(ThreadState& t, CallSite caller) {
     }
     return id;
   }
-  StackCache::Entry& e = *victim;
-  e.epoch = 0;  // invalid while it is rewritten
+  victim->epoch = 0;  // invalid while its checks may be overwritten
   uint64_t frames[format::kMaxFrames];
-  uint32_t n = 0;
-  Unwound result = unwindWithRules(caller, frames, n, e);
+  uint32_t n = 0, checks = 0;
+  Unwound result = unwindWithRules(caller, frames, n, *cache, checks);
   if (result == Unwound::NeedsLearning) {
     learnStack(caller);
-    result = unwindWithRules(caller, frames, n, e);
+    result = unwindWithRules(caller, frames, n, *cache, checks);
   }
   if (result != Unwound::Done) {
     if (options.verify_stacks) __atomic_add_fetch(&stackCacheStats().uncacheable, 1, __ATOMIC_RELAXED);
@@ -379,12 +376,7 @@ StackId captureNativeStack(ThreadState& t, CallSite caller) {
     __atomic_add_fetch(&stackCacheStats().misses, 1, __ATOMIC_RELAXED);
     verify(t, caller, id);
   }
-  if (id && e.checks != StackCache::kUncacheable) {
-    e.ret = caller.ret;
-    e.cfa = caller.cfa();
-    e.id = id;
-    e.epoch = epoch;
-  }
+  if (id && checks <= StackCache::kMaxChecks) cache->commit(*victim, caller, id, checks, epoch);
   return id;
 }
 
@@ -393,10 +385,23 @@ StackId captureNativeStack(ThreadState& t, CallSite caller) {
 // frame's id] (format::PythonStack). Tags keep these apart from native stacks (user addresses).
 constexpr uint64_t kNativeTag = 1ull << 62, kFrameTag = 1ull << 61;
 
+// The depot's id of a two-word key, through the thread's cache of them (stack_cache.h).
+StackId internPair(const uint64_t key[2], bool& is_new) {
+  is_new = false;
+  StackCache* cache = threadStackCache();
+  if (!cache) return depot().intern(key, 2, is_new);
+  const uint32_t epoch = stackCacheEpoch();
+  StackCache::Pair& slot = cache->pairSlot(key);
+  if (slot.epoch == epoch && slot.key[0] == key[0] && slot.key[1] == key[1]) return slot.id;
+  StackId id = depot().intern(key, 2, is_new);
+  if (id) slot = {{key[0], key[1]}, id, epoch};
+  return id;
+}
+
 StackId internPythonFrame(ThreadState& t, StackId parent, uint64_t word) {
   const uint64_t key[2] = {kFrameTag | parent, word};
   bool is_new = false;
-  StackId id = depot().intern(key, 2, is_new);
+  StackId id = internPair(key, is_new);
   if (is_new)
     writeRecord(t.stream, writer().nextSeq(),
                 format::PythonFrame{.frame_id = id,
@@ -442,7 +447,7 @@ StackId withPythonFrames(ThreadState& t, StackId native) {
   if (!innermost) return native;
   const uint64_t key[2] = {kNativeTag | native, kFrameTag | innermost};
   bool is_new = false;
-  StackId id = depot().intern(key, 2, is_new);
+  StackId id = internPair(key, is_new);
   if (is_new)
     writeRecord(t.stream, writer().nextSeq(),
                 format::PythonStack{.stack_id = id, .native_stack = native, .python_frame = innermost});

@@ -26,6 +26,7 @@ struct InterpreterInfo {
   bool allocator = false;  // its own allocator (pymalloc's domains) is tracked
   uint64_t eval_loop = 0;  // address of its eval loop: its module is the interpreter's
   uint64_t found_late_ns = 0;  // found after the start (loaded with dlopen) at this time; 0: at the start
+  uint64_t finalizing_ns = 0;  // seen finalizing (at exit) from this time on, frames no longer read; 0: never
   std::string problem;     // why frames are missing, empty when they are there
 };
 

@@ -279,12 +279,14 @@ class Replayer {
       case RecordType::Interpreter: {
         const auto& i = rec.get<format::Interpreter>();
         const uint64_t found_ns = r_.interpreter.seen ? r_.interpreter.found_late_ns : i.time_ns;
+        const uint64_t finalizing_ns = r_.interpreter.finalizing_ns ? r_.interpreter.finalizing_ns : i.time_ns;
         r_.interpreter = {.seen = true,
                           .version = displayText(i.version),
                           .frames = (i.flags & format::kInterpreterFrames) != 0,
                           .allocator = (i.flags & format::kInterpreterAllocator) != 0,
                           .eval_loop = i.eval_loop,
                           .found_late_ns = (i.flags & format::kInterpreterFoundLate) ? std::max<uint64_t>(found_ns, 1) : 0,
+                          .finalizing_ns = (i.flags & format::kInterpreterFinalizing) ? std::max<uint64_t>(finalizing_ns, 1) : 0,
                           .problem = displayText(i.problem)};
         break;
       }

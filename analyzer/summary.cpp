@@ -53,6 +53,9 @@ std::string describePython(const InterpreterInfo& python) {
                                          "allocations have native stacks)",
                                          static_cast<double>(python.found_late_ns) / 1e9)
                            : "Python frames in every stack";
+  if (python.finalizing_ns)
+    stacks += fmt::format(" until {:.3f} s, when it began to finalize (at exit: later allocations have native stacks)",
+                          static_cast<double>(python.finalizing_ns) / 1e9);
   return name + ": " + stacks + "; every object pymalloc serves is counted with its size and stack";
 }
 

@@ -130,13 +130,13 @@ int flamegraphCommand(const FlameArgs& a) {
   return 0;
 }
 
-int reportCommand(const std::string& path, const std::string& output, uint64_t limit) {
+int reportCommand(const std::string& path, const std::string& output, uint64_t limit, const std::vector<std::string>& source_dirs) {
   TraceAnalysis analysis(path, {.top = 20, .full = false, .growth = {}, .limit = limit});
   std::vector<StackGroup> groups = analysis.stackGroups(false);
   ReportFlames flames{.peak = flameStacks(groups, "peak"),
                       .leaked = flameStacks(groups, "leaked"),
                       .allocated = flameStacks(groups, "allocated")};
-  std::string html = htmlReport(analysis, flames);
+  std::string html = htmlReport(analysis, flames, functionLineReports(groups, kReportLineFunctions, source_dirs));
   std::ofstream out(output, std::ios::binary);
   if (!out) throw Error(fmt::format("cannot write {}", output));
   out << html;
@@ -294,9 +294,11 @@ int main(int argc, char** argv) {
   flame_cmd->add_flag("--full", flame.full, "Keep the allocator's, the C/C++ runtime's and std:: internal frames");
 
   std::string report_output = "report.html";
+  std::vector<std::string> source_dirs;
   auto* report_cmd = app.add_subcommand("report", "One self-contained HTML report: timeline, flamegraphs, findings");
   report_cmd->add_option("trace", trace, "Trace file")->required();
   report_cmd->add_option("-o,--output", report_output, "HTML file to write")->capture_default_str();
+  report_cmd->add_option("--source-dir", source_dirs, "Where to look for relative source paths, for the line views (repeatable)");
   report_cmd->add_option("--limit", limit, "Memory limit for the time-to-limit finding, e.g. 8GiB")
       ->transform(CLI::AsSizeValue(false));
 
@@ -339,7 +341,6 @@ int main(int argc, char** argv) {
   recommend_cmd->add_option("trace", trace, "Trace file")->required();
 
   std::string lines_where;
-  std::vector<std::string> source_dirs;
   auto* lines_cmd = app.add_subcommand(
       "lines", "Source lines of a function or file with the bytes allocated from each, and held at the peak and at the end");
   lines_cmd->add_option("trace", trace, "Trace file")->required();
@@ -378,7 +379,7 @@ int main(int argc, char** argv) {
     } else if (*flame_cmd) {
       code = flamegraphCommand(flame);
     } else if (*report_cmd) {
-      code = reportCommand(trace, report_output, limit);
+      code = reportCommand(trace, report_output, limit, source_dirs);
     }
   } catch (const Error& e) {
     std::cout.flush();

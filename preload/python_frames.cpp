@@ -73,6 +73,7 @@ struct Runtime {
 
 Runtime g_runtime;
 bool g_detected = false;        // an interpreter was found (supported or not)
+bool g_finalizing = false;      // it was seen finalizing (and the trace was told)
 bool g_frames_available = false;  // published with release once g_runtime is complete
 
 // Wrapped early (before the interpreter started) is checked again once it runs: PYTHONMALLOC and
@@ -260,6 +261,7 @@ void writeInterpreter(Stream& t) {
   int wrap = __atomic_load_n(&g_wrap_state, __ATOMIC_ACQUIRE);
   if (wrap == kWrapped || wrap == kWrappedEarly) flags |= format::kInterpreterAllocator;
   if (r.found_late) flags |= format::kInterpreterFoundLate;
+  if (__atomic_load_n(&g_finalizing, __ATOMIC_ACQUIRE)) flags |= format::kInterpreterFinalizing;
   writeRecord(t, writer().nextSeq(),
               format::Interpreter{.time_ns = sys::monotonicNs() - writer().startNs(),
                                   .version = {r.version, strnlen(r.version, sizeof r.version)},
@@ -349,7 +351,12 @@ uint32_t readFrames(Stream& t, uint64_t* words, uint32_t max) {
   const Layout& L = r.layout;
   // Not once the interpreter is finalizing: its thread states are being freed. (Before it starts,
   // PyGILState_GetThisThreadState returns null on every version: it checks its key first.)
-  if (at<uint64_t>(r.runtime, L.runtime_finalizing)) return 0;
+  if (at<uint64_t>(r.runtime, L.runtime_finalizing)) {
+    bool was = false;
+    if (__atomic_compare_exchange_n(&g_finalizing, &was, true, false, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+      writeInterpreter(t);  // the summary says from when stacks have no Python frames
+    return 0;
+  }
   const auto* tstate = static_cast<const uint8_t*>(r.this_thread_state());
   if (!tstate) return 0;
   const uint8_t* frame;

@@ -268,9 +268,9 @@ std::string flameSvg(const std::vector<FlameStack>& stacks, const FlameOptions& 
     // Cut at a character boundary: half a UTF-8 character is not XML.
     std::string shown = label.size() <= chars ? label : (chars > 2 ? std::string(utf8Prefix(label, chars - 2)) + ".." : "");
     out += fmt::format(
-        "<g class=\"f\" data-x=\"{:.6f}\" data-w=\"{:.6f}\" data-depth=\"{}\" data-name=\"{}\"><title>{}</title>"
-        "<rect x=\"{:.2f}\" y=\"{}\" width=\"{:.2f}\" height=\"{}\" fill=\"{}\"/><text x=\"{:.2f}\" y=\"{}\">{}</text></g>\n",
-        p.x, p.w, p.depth, escapeXml(label), escapeXml(tip), x, y, w, row - 1,
+        "<g class=\"f\" data-x=\"{:.6f}\" data-w=\"{:.6f}\" data-depth=\"{}\" data-name=\"{}\" data-detail=\"{}\">"
+        "<title>{}</title><rect x=\"{:.2f}\" y=\"{}\" width=\"{:.2f}\" height=\"{}\" fill=\"{}\"/><text x=\"{:.2f}\" y=\"{}\">{}</text></g>\n",
+        p.x, p.w, p.depth, escapeXml(label), escapeXml(p.node->frame.detail), escapeXml(tip), x, y, w, row - 1,
         p.depth == 0 ? "rgb(240,240,225)" : colour(label), x + 3, y + row - 5, escapeXml(shown));
   }
   if (options.embed_script)

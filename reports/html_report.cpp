@@ -154,7 +154,7 @@ std::string row(const std::vector<std::string>& cells) {
 
 }  // namespace
 
-std::string htmlReport(const TraceAnalysis& analysis, const ReportFlames& flames) {
+std::string htmlReport(const TraceAnalysis& analysis, const ReportFlames& flames, const std::vector<LineReport>& lines) {
   const ReplayResult& r = analysis.run();
   const Summary& s = analysis.summary();
   std::string cmd;
@@ -168,7 +168,8 @@ std::string htmlReport(const TraceAnalysis& analysis, const ReportFlames& flames
   out += "<style>body{font-family:sans-serif;margin:20px;max-width:1200px} table{border-collapse:collapse;margin:8px 0}"
          "td,th{border:1px solid #ccc;padding:3px 8px;font-size:13px;text-align:left} td.n{text-align:right}"
          ".axis{font-size:11px;fill:#555} .tabs button{margin-right:6px} .tabs button.on{font-weight:bold}"
-         ".flame{display:none} .flame.on{display:block} h2{margin-top:28px} code{font-size:12px}</style>\n";
+         ".flame{display:none} .flame.on{display:block} h2{margin-top:28px} code{font-size:12px}"
+         "td.src{font-family:monospace;white-space:pre} #lines .hint{color:#555} #line-table tr.clicked{background:#fff3c4}</style>\n";
   out += "</head><body>\n";
   out += "<h1>tidemark report</h1>\n<table id=\"run\">\n";
   out += row({"command", "<code>" + e(cmd) + "</code>"});
@@ -200,6 +201,16 @@ std::string htmlReport(const TraceAnalysis& analysis, const ReportFlames& flames
   out += flame("peak", flames.peak, "bytes live at the heap peak", true);
   out += flame("leaked", flames.leaked, "bytes leaked at exit", false);
   out += flame("allocated", flames.allocated, "bytes allocated", false);
+
+  // The line view of a clicked frame's function: its lines as data, drawn by the script below.
+  // No '<' inside the script element (JSON strings allow "\u003c" for it), so that no text from
+  // the trace or a source file can end it or change how the page parses it.
+  std::string line_data;
+  for (char c : linesJson(lines).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace))
+    if (c == '<') line_data += "\\u003c"; else line_data += c;
+  out += "<div id=\"lines\"><p class=\"hint\">Click a frame of a flamegraph to see its function line by line: the bytes "
+         "allocated from each line (calls made from it included), and how many of them were live at the heap peak and at "
+         "the end.</p></div>\n<script type=\"application/json\" id=\"line-data\">" + line_data + "</script>\n";
 
   out += "<h2>Top stacks at the peak</h2>\n<table id=\"peak-table\"><tr><th>bytes</th><th>share</th><th>site</th></tr>\n";
   for (const StackGroup& g : s.peak)
@@ -256,6 +267,63 @@ document.querySelectorAll('.tabs button').forEach(function (b) {
     b.classList.add('on');
     document.getElementById('flame-' + b.getAttribute('data-flame')).classList.add('on');
   });
+});
+var lineData = JSON.parse(document.getElementById('line-data').textContent).files;
+function showLines(name, detail) {
+  var colon = detail.lastIndexOf(':');
+  var numbered = colon > 0 && /^[0-9]+$/.test(detail.substring(colon + 1));
+  var file = numbered ? detail.substring(0, colon) : detail, clicked = numbered ? Number(detail.substring(colon + 1)) : 0;
+  var view = document.getElementById('lines');
+  view.textContent = '';
+  var found = lineData.filter(function (f) { return f.function === name && f.file === file; })[0];
+  var head = document.createElement('h3');
+  head.textContent = name + (file ? ' (' + file + ')' : '');
+  view.appendChild(head);
+  if (!found) {
+    var none = document.createElement('p');
+    none.textContent = 'No line view for this frame: it has no source line (no debug information, or a library), or its '
+      + 'function is not among the ' + lineData.length + ' that allocated most.';
+    view.appendChild(none);
+    return;
+  }
+  if (!found.source_path) {
+    var missing = document.createElement('p');
+    missing.textContent = 'Source not found when the report was made (tidemark report --source-dir DIR): lines without text.';
+    view.appendChild(missing);
+  }
+  var table = document.createElement('table');
+  table.id = 'line-table';
+  function addRow(cells, tag) {
+    var tr = document.createElement('tr');
+    cells.forEach(function (c, i) {
+      var td = document.createElement(tag);
+      td.textContent = c;
+      if (i > 0 && i < 5 && tag === 'td') td.className = 'n';
+      tr.appendChild(td);
+    });
+    table.appendChild(tr);
+    return tr;
+  }
+  function bytes(b) {
+    if (!b) return '.';
+    var units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'], u = 0, v = b;
+    while (v >= 1024 && u + 1 < units.length) { v /= 1024; ++u; }
+    return u === 0 ? b + ' B' : v.toFixed(v >= 100 ? 1 : 2) + ' ' + units[u];
+  }
+  addRow(['line', 'allocated', 'allocations', 'at peak', 'at end', 'source'], 'th');
+  found.lines.forEach(function (l) {
+    var tr = addRow([String(l.line), bytes(l.allocated_bytes), l.allocations ? l.allocations.toLocaleString('en-US') : '.',
+                     bytes(l.peak_bytes), bytes(l.end_bytes), l.source], 'td');
+    tr.setAttribute('data-line', l.line);
+    tr.setAttribute('data-allocated', l.allocated_bytes);
+    tr.setAttribute('data-peak', l.peak_bytes);
+    tr.lastChild.className = 'src';
+    if (l.line === clicked) tr.className = 'clicked';  // the line of the frame that was clicked
+  });
+  view.appendChild(table);
+}
+document.querySelectorAll('svg.flamegraph g.f').forEach(function (g) {
+  g.addEventListener('click', function () { showLines(g.getAttribute('data-name'), g.getAttribute('data-detail') || ''); });
 });
 </script>
 )JS";

@@ -6,8 +6,9 @@
 #include <string>
 #include <vector>
 
-#include "flamegraph.h"
 #include "analysis.h"
+#include "flamegraph.h"
+#include "lines.h"
 
 namespace tidemark {
 
@@ -15,7 +16,11 @@ struct ReportFlames {
   std::vector<FlameStack> peak, leaked, allocated;
 };
 
-std::string htmlReport(const TraceAnalysis& analysis, const ReportFlames& flames);
+// How many functions a report carries line views of: the ones that allocated most.
+constexpr size_t kReportLineFunctions = 200;
+
+// lines: the line views of the functions a click on a flamegraph's frame shows (functionLineReports).
+std::string htmlReport(const TraceAnalysis& analysis, const ReportFlames& flames, const std::vector<LineReport>& lines);
 
 // The flame stacks of one metric from the summary's groups ("peak", "leaked", "allocated", "temporary").
 std::vector<FlameStack> flameStacks(const std::vector<StackGroup>& groups, const std::string& metric);

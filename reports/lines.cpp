@@ -6,6 +6,8 @@
 #include <fstream>
 #include <map>
 #include <set>
+#include <string_view>
+#include <tuple>
 
 #include <fmt/format.h>
 
@@ -43,6 +45,14 @@ std::vector<std::string> readSource(const std::string& file, const std::vector<s
     return lines;
   }
   return {};
+}
+
+void addGroup(SourceLine& line, uint32_t number, const StackGroup& g) {
+  line.line = number;
+  line.allocated_bytes += g.allocated_bytes;
+  line.allocations += g.allocations;
+  line.peak_bytes += g.peak_bytes;
+  line.end_bytes += g.live_bytes;
 }
 
 }  // namespace
@@ -87,12 +97,7 @@ std::vector<LineReport> lineReports(const TraceAnalysis& analysis, const LineQue
       bool match = query.function.empty() ? endsWithPart(f.file, query.file, '/') : matchesFunction(f, query.function);
       if (!match || !counted.emplace(f.file, number).second) continue;
       if (query.first_line && (number < query.first_line || number > query.last_line)) continue;
-      SourceLine& line = files[f.file][number];
-      line.line = number;
-      line.allocated_bytes += g.allocated_bytes;
-      line.allocations += g.allocations;
-      line.peak_bytes += g.peak_bytes;
-      line.end_bytes += g.live_bytes;
+      addGroup(files[f.file][number], number, g);
     }
   }
   if (files.empty())
@@ -119,6 +124,49 @@ std::vector<LineReport> lineReports(const TraceAnalysis& analysis, const LineQue
       if (it == lines.end() && !every_line) continue;
       SourceLine line;
       if (it != lines.end()) line = it->second;
+      line.line = n;
+      if (n <= text.size()) line.text = text[n - 1];
+      r.lines.push_back(std::move(line));
+    }
+    out.push_back(std::move(r));
+  }
+  return out;
+}
+
+std::vector<LineReport> functionLineReports(const std::vector<StackGroup>& groups, size_t max_functions,
+                                            const std::vector<std::string>& source_dirs) {
+  using Key = std::pair<std::string, std::string>;  // function, file
+  std::map<Key, std::map<uint32_t, SourceLine>> functions;
+  for (const StackGroup& g : groups) {
+    std::set<std::tuple<std::string_view, std::string_view, uint32_t>> seen;  // recursion counts a line once
+    for (const Frame& f : g.frames) {
+      if (f.file.empty() || f.line <= 0 || f.library) continue;
+      const auto number = static_cast<uint32_t>(f.line);
+      if (!seen.emplace(f.function, f.file, number).second) continue;
+      addGroup(functions[{f.function, f.file}][number], number, g);
+    }
+  }
+  std::vector<std::pair<uint64_t, const Key*>> ranked;
+  for (const auto& [key, lines] : functions) {
+    uint64_t bytes = 0;
+    for (const auto& [number, line] : lines) bytes = std::max(bytes, line.allocated_bytes);
+    ranked.emplace_back(bytes, &key);
+  }
+  std::sort(ranked.begin(), ranked.end(), [](const auto& a, const auto& b) { return a.first != b.first ? a.first > b.first : *a.second < *b.second; });
+  if (ranked.size() > max_functions) ranked.resize(max_functions);
+  std::map<std::string, std::pair<std::string, std::vector<std::string>>> sources;  // file -> where found, lines
+  std::vector<LineReport> out;
+  for (const auto& [bytes, key] : ranked) {
+    const auto& lines = functions[*key];
+    auto [source, fresh] = sources.try_emplace(key->second);
+    if (fresh) source->second.second = readSource(key->second, source_dirs, source->second.first);
+    const std::vector<std::string>& text = source->second.second;
+    LineReport r{.file = key->second, .source_path = source->second.first, .function = key->first, .lines = {}};
+    const uint32_t first = lines.begin()->first;
+    const uint32_t last = std::min<uint32_t>(lines.rbegin()->first, first + kMaxFunctionSpan - 1);
+    for (uint32_t n = first; n <= last; ++n) {
+      auto it = lines.find(n);
+      SourceLine line = it == lines.end() ? SourceLine{} : it->second;
       line.line = n;
       if (n <= text.size()) line.text = text[n - 1];
       r.lines.push_back(std::move(line));

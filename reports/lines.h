@@ -42,6 +42,14 @@ struct LineReport {
 std::vector<LineReport> lineReports(const TraceAnalysis& analysis, const LineQuery& query,
                                     const std::vector<std::string>& source_dirs);
 
+// The functions of the program that allocated most (by bytes allocated from their lines), each
+// with every line from its first to its last that allocated (at most kMaxFunctionSpan of them):
+// the line view of a frame selected in the HTML report. Key: function and file, as a Frame names
+// them.
+constexpr size_t kMaxFunctionSpan = 400;
+std::vector<LineReport> functionLineReports(const std::vector<StackGroup>& groups, size_t max_functions,
+                                            const std::vector<std::string>& source_dirs);
+
 std::string linesText(const std::vector<LineReport>& reports);
 nlohmann::json linesJson(const std::vector<LineReport>& reports);
 

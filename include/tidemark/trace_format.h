@@ -135,6 +135,7 @@ enum InterpreterFlags : uint8_t {
   kInterpreterFrames = 1,      // stacks carry its frames (PythonStack)
   kInterpreterAllocator = 2,   // its own allocator (pymalloc's object and mem domains) is tracked
   kInterpreterFoundLate = 4,   // found after the start (loaded with dlopen): earlier stacks are native
+  kInterpreterFinalizing = 8,  // it has begun to finalize (at exit): its frames are not read from here on
 };
 
 // ---- varint helpers, used by both sides --------------------------------------------------------

@@ -197,6 +197,43 @@ try {
     check('reset zoom', zoomed === rootName, `after "reset zoom" the flamegraph is zoomed on "${zoomed}", expected the root "${rootName}"`);
   });
 
+  // The line view: a click on a frame of a function the report has lines of shows them, its
+  // clicked line marked and holding at least the frame's bytes; a frame without lines says so.
+  await step('line view', async () => {
+    const views = await page.evaluate(() => JSON.parse(document.getElementById('line-data').textContent).files
+      .map((f) => f.function + '\u001f' + f.file));
+    const index = await peak.locator('g.f').evaluateAll((gs, keys) => gs.findIndex((g) => {
+      const detail = g.getAttribute('data-detail') || '', colon = detail.lastIndexOf(':');
+      const w = parseFloat(g.querySelector('rect').getAttribute('width'));
+      return colon > 0 && w >= 4 && keys.includes(g.getAttribute('data-name') + '\u001f' + detail.substring(0, colon));
+    }), views);
+    if (!check('line view', index >= 0, `no frame of the ${views.length} functions with line views is 4 pixels wide`)) return;
+    const frame = peak.locator('g.f').nth(index);
+    const name = await frame.getAttribute('data-name'), detail = await frame.getAttribute('data-detail');
+    const file = detail.substring(0, detail.lastIndexOf(':')), line = Number(detail.substring(detail.lastIndexOf(':') + 1));
+    const bytes = Number(/\((\d+) bytes/.exec(await frame.locator('title').textContent())[1]);
+    await frame.locator('rect').click();
+    const heading = await page.locator('#lines h3').textContent();
+    check('line view', heading === `${name} (${file})`, `the line view is headed "${heading}", expected "${name} (${file})"`);
+    const rows = await page.locator('#line-table tr[data-line]').evaluateAll((trs) => trs.map((tr) => ({
+      line: Number(tr.getAttribute('data-line')), peak: Number(tr.getAttribute('data-peak')), clicked: tr.classList.contains('clicked'),
+      source: tr.querySelector('td.src').textContent,
+    })));
+    check('line view', rows.some((r) => r.source.trim() !== ''), 'the line view shows no source text (the report was made with --source-dir)');
+    facts.lineRows = rows.length;
+    facts.lineFunction = name;
+    check('line view', rows.length > 0 && rows.every((r, i) => i === 0 || r.line === rows[i - 1].line + 1),
+          `the line view's ${rows.length} rows are not consecutive lines`);
+    const marked = rows.filter((r) => r.clicked);
+    if (check('line view', marked.length === 1 && marked[0].line === line,
+              `the marked rows are ${JSON.stringify(marked.map((r) => r.line))}, expected the clicked frame's line ${line}`))
+      check('line view', marked[0].peak >= bytes, `line ${line} holds ${marked[0].peak} bytes at the peak, less than its frame's ${bytes}`);
+    await peak.locator('g.f[data-depth="0"] rect').click();  // "all": a frame without lines
+    const said = await page.locator('#lines p').first().textContent();
+    check('line view', said.startsWith('No line view for this frame'), `clicking the root frame shows "${said}"`);
+    await peak.locator('text.reset').click();
+  });
+
   await step('search', async () => {
     const search = peak.locator('input.search');
     await search.click();
@@ -243,5 +280,6 @@ try {
 } catch {}
 console.log(`${reportName} renders and responds in Chromium ${facts.version} (playwright-core ${playwrightVersion}): ` +
             `2 series, ${facts.findings} growth findings drawn, ${facts.dates} date bands (${facts.firstDate} to ${facts.lastDate}), 3 flamegraphs, ` +
-            `${facts.peakFrames} frames at the peak, zoom hides ${facts.hidden}, search "${SEARCH}" marks ${facts.matches}, ` +
+            `${facts.peakFrames} frames at the peak, zoom hides ${facts.hidden}, line view of ${facts.lineFunction} (${facts.lineRows} lines), ` +
+            `search "${SEARCH}" marks ${facts.matches}, ` +
             'tabs switch, no console errors');

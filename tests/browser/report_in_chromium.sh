@@ -3,7 +3,8 @@
 # driven by playwright-core from npm (tests/browser/package.json; scripts/setup.sh installs it,
 # nothing is downloaded here). report_in_chromium.mjs hovers, clicks, types and switches tabs like
 # a user and asserts: no console or page errors, the timeline's two series and its date tooltips,
-# three flamegraphs, a click zooms a frame to the full width and hides the others, the search
+# three flamegraphs, a click zooms a frame to the full width and hides the others and shows its
+# function line by line, the search
 # highlights and clears, the tabs switch.
 # Usage: report_in_chromium.sh TIDEMARK ENGINE WORKDIR
 set -euo pipefail
@@ -25,7 +26,7 @@ days=250
 "$tidemark" run -o "$dir/engine.tmtrace" -- "$engine" run -q --days "$days" --bundle "$dir/daily.bundle" \
   --strategy momentum --pipeline-chunk 42 >"$dir/run.log" 2>&1 ||
   { echo "tidemark run failed:" >&2; cat "$dir/run.log" >&2; exit 1; }
-"$tidemark" report "$dir/engine.tmtrace" -o "$dir/report.html" >"$dir/report.log" 2>&1 ||
+"$tidemark" report "$dir/engine.tmtrace" -o "$dir/report.html" --source-dir "$here/../.." >"$dir/report.log" 2>&1 ||
   { echo "tidemark report failed:" >&2; cat "$dir/report.log" >&2; exit 1; }
 # One hover band per simulated session (the report thins them only beyond 400).
 node "$here/report_in_chromium.mjs" "$dir/report.html" --dates "$days"

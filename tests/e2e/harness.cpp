@@ -141,4 +141,14 @@ std::map<std::string, std::string> verdicts(const nlohmann::json& summary) {
   return out;
 }
 
+nlohmann::json reportLineData(const std::string& html) {
+  const std::string open = "<script type=\"application/json\" id=\"line-data\">";
+  size_t begin = html.find(open);
+  if (begin == std::string::npos) return nullptr;
+  begin += open.size();
+  size_t end = html.find("</script>", begin);
+  if (end == std::string::npos) return nullptr;
+  return nlohmann::json::parse(html.substr(begin, end - begin), nullptr, false);
+}
+
 }  // namespace tmtest

@@ -31,6 +31,9 @@ std::string readFile(const std::string& path); // the whole file; empty when it 
 
 // `tidemark summary --json --top 1000 TRACE`, parsed; fails the test on a non-zero exit.
 nlohmann::json summary(const std::string& trace);
+// The line views an HTML report carries (its script element "line-data"): {"files": [...]}, as
+// `tidemark lines --json` prints them; null when the report has none.
+nlohmann::json reportLineData(const std::string& html);
 
 // The group (site) whose first frame is `function`, or null.
 const nlohmann::json* group(const nlohmann::json& groups, const std::string& function);

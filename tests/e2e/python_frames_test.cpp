@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <regex>
 
 #include "harness.h"
 
@@ -71,6 +72,11 @@ TEST(PythonFrames, TheLineThatAllocatedHoldsItsExactBytesAtThePeak) {
     ASSERT_TRUE(s["python"].is_object());
     EXPECT_EQ(s["python"]["python_frames"], true) << s["python"];
     EXPECT_EQ(s["python"]["allocator_tracked"], true) << s["python"];
+    // The interpreter's finalization allocates; from then on its frames are not read, and it says so.
+    std::smatch until;
+    const std::string said = s["python"]["summary"];
+    ASSERT_TRUE(std::regex_search(said, until, std::regex("until ([0-9.]+) s, when it began to finalize"))) << said;
+    EXPECT_GT(std::stod(until[1]), 0.0);
     // The largest stack at the peak is named by its Python line, with no native eval-loop frame.
     const auto& top = s["top_at_peak"][0];
     EXPECT_EQ(top["site"], "hold_buffers (" + source + ":" + std::to_string(buffers_line) + ")") << top.dump(1);
@@ -78,6 +84,15 @@ TEST(PythonFrames, TheLineThatAllocatedHoldsItsExactBytesAtThePeak) {
     // Exact to the byte: 40 bytearrays (their objects and buffers) and the list's item array.
     auto lines = linesBytes(trace, source, buffers_line, floats_line);
     EXPECT_EQ(lines[buffers_line].peak, held["buffers"].get<uint64_t>());
+    // The HTML report's view of hold_buffers, shown when its frame is clicked: the same bytes.
+    ASSERT_EQ(run({tidemark(), "report", trace, "-o", trace + ".html"}).code, 0);
+    uint64_t in_report = 0;
+    const nlohmann::json views = reportLineData(readFile(trace + ".html"));
+    for (const auto& view : views["files"])
+      if (view["function"] == "hold_buffers" && view["file"] == source)
+        for (const auto& line : view["lines"])
+          if (line["line"] == buffers_line) in_report = line["peak_bytes"];
+    EXPECT_EQ(in_report, held["buffers"].get<uint64_t>());
     // A few floats come from the interpreter's free list, made earlier at other lines.
     uint64_t floats = lines[floats_line].peak;
     EXPECT_LE(floats, held["floats"].get<uint64_t>());

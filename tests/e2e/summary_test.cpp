@@ -374,7 +374,8 @@ TEST(Report, SelfContainedEscapedAndComplete) {
   buffer << in.rdbuf();
   std::string html = buffer.str();
   EXPECT_LT(html.size(), 5u << 20);
-  EXPECT_EQ(occurrences(html, "<script"), 2u);  // the flamegraphs' and the tabs': tidemark's own
+  // tidemark's own: the flamegraphs', the tabs' and line view's, and the line view's data
+  EXPECT_EQ(occurrences(html, "<script"), 3u);
   EXPECT_EQ(html.find("<script>alert(1)"), std::string::npos);
   EXPECT_NE(html.find("&lt;script&gt;alert(1)&lt;/script&gt;&amp;&quot;&#39;"), std::string::npos);
   EXPECT_EQ(html.find("http://"), html.find("http://www.w3.org"));  // no link outside but XML namespaces
@@ -467,6 +468,17 @@ TEST(Lines, TheLinesOfAFunctionCarryTheirKnownBytes) {
   EXPECT_EQ(c["allocated_bytes"], 3 * kMiB);
   EXPECT_EQ(c["peak_bytes"], 0);
   EXPECT_EQ(c["end_bytes"], 3 * kMiB);
+
+  // The HTML report shows the same view of main when one of its frames is clicked.
+  std::string html = trace + ".html";
+  ASSERT_EQ(run({tidemark(), "report", trace, "-o", html, "--source-dir", source_root}).code, 0);
+  const nlohmann::json views = reportLineData(readFile(html));
+  ASSERT_TRUE(views.is_object()) << "no line-data in the report";
+  const nlohmann::json* in_report = nullptr;
+  for (const auto& view : views["files"])
+    if (view["function"] == "main" && view["file"] == file["file"]) in_report = &view;
+  ASSERT_NE(in_report, nullptr) << views.dump(1);
+  EXPECT_EQ((*in_report)["lines"], file["lines"]);
 
   // A range of a file: the malloc inside allocateInSiteA, with its text.
   r = run({tidemark(), "lines", trace, "known_peak.cpp:10-14", "--json", "--source-dir", source_root});

@@ -72,7 +72,8 @@ void exercise(const std::string& path) {
   }
   htmlReport(analysis, {.peak = flameStacks(groups, "peak"),
                         .leaked = flameStacks(groups, "leaked"),
-                        .allocated = flameStacks(groups, "allocated")});
+                        .allocated = flameStacks(groups, "allocated")},
+             functionLineReports(groups, kReportLineFunctions, {}));
   recommend(analysis);
   // The JSON summary as a baseline, and the trace itself as one.
   MemoryProfile profile = profileFromSummaryJson(nlohmann::json::parse(json), path);

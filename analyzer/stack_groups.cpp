@@ -41,8 +41,12 @@ bool callsMain(const Frame& f) { return !f.interpreted && (f.function == "main" 
 }  // namespace
 
 size_t siteIndex(const std::vector<Frame>& frames) {
-  // A Python program's allocations are named by the Python line that made them, even where a C
-  // extension (numpy's buffers) called malloc.
+  // A Python program's allocations are named by the line of its own code that made them, even
+  // where a C extension (numpy's buffers) called malloc from inside an installed package; a stack
+  // entirely in installed code (a module run with -m from the standard library), by its
+  // innermost Python line.
+  for (size_t i = 0; i < frames.size(); ++i)
+    if (frames[i].interpreted && !frames[i].library && !frames[i].installed) return i;
   for (size_t i = 0; i < frames.size(); ++i)
     if (frames[i].interpreted && !frames[i].library) return i;
   size_t i = 0;

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cstdlib>
 #include <cstring>
 
@@ -61,6 +62,18 @@ bool isLibraryFile(const std::string& file) {
   return startsWith(file, "/usr/include/") ||
          (startsWith(file, "/usr/lib/gcc/") && file.find("/include/") != std::string::npos) ||
          startsWith(file, "./") || startsWith(file, "../sysdeps") || startsWith(file, "../nptl");
+}
+
+// Where CPython's install scheme puts what comes with Python or is installed into it: the standard
+// library in {prefix}/lib/python3.N/, packages in site-packages (dist-packages on Debian).
+bool isInstalledPath(const std::string& path) {
+  if (path.find("/site-packages/") != std::string::npos || path.find("/dist-packages/") != std::string::npos) return true;
+  for (size_t at = path.find("/lib/python3."); at != std::string::npos; at = path.find("/lib/python3.", at + 1)) {
+    size_t i = at + 13, digits = 0;
+    while (i < path.size() && std::isdigit(static_cast<unsigned char>(path[i]))) ++i, ++digits;
+    if (digits && i < path.size() && path[i] == '/') return true;
+  }
+  return false;
 }
 
 std::string dieName(Dwarf_Die* die) {
@@ -235,6 +248,7 @@ std::vector<Frame> Symbolizer::resolve(uint32_t generation, uint64_t ip) {
     if (!cwd_.empty() && startsWith(f.file, cwd_.c_str())) f.file = f.file.substr(cwd_.size());
     f.interpreter = interpreter;
     f.library = runtime_module || interpreter || isLibraryFunction(f.function) || isLibraryFile(f.file);
+    f.installed = isInstalledPath(mod->path);
     // Names come from the program's files: shown to people and written to JSON, so made safe.
     f.function = displayText(f.function);
     f.file = displayText(f.file);
@@ -266,6 +280,7 @@ Frame Symbolizer::pythonFrame(const PythonFrameNode& node) const {
   // The interpreter's own Python code, frozen into it (importlib's machinery, site, runpy): folded
   // like its native code, so an import is named by the line that imported.
   f.interpreter = f.library = startsWith(f.file, "<frozen ");
+  f.installed = isInstalledPath(f.file);
   return f;
 }
 
@@ -315,6 +330,13 @@ std::vector<Frame> Symbolizer::stack(const StackDef& def, bool interpreter_frame
   }
   // Calls whose native frame was not found (a native stack cut short): outermost, in order.
   for (; next < python.size(); ++next) out.push_back(pythonFrame(*python[next]));
+  // Code compiled at run time ("<string>") is on the side of the Python code that runs it.
+  bool caller_installed = false;
+  for (auto it = out.rbegin(); it != out.rend(); ++it) {
+    if (!it->interpreted) continue;
+    if (startsWith(it->file, "<") && !it->interpreter) it->installed = caller_installed;
+    caller_installed = it->installed;
+  }
   return out;
 }
 

@@ -28,6 +28,11 @@ struct Frame {
   // executable): library too, and left out of a Python stack's folded view.
   bool interpreter = false;
   bool interpreted = false;  // a Python frame: function is the code's qualified name
+  // Code installed with Python rather than written for the program: a Python file of the standard
+  // library or of an installed package, an extension module of one (numpy's). Code compiled at run
+  // time ("<string>", numpy's "<__array_function__ internals>") belongs to its caller's side. A
+  // Python allocation is named by the innermost frame of the program's own code (siteIndex).
+  bool installed = false;
 };
 
 // An allocation site as every report names it: "function (file:line)", "function [module]"

@@ -60,8 +60,15 @@ void writeGroups(std::ostream& out, const std::vector<StackGroup>& groups, bool 
     out << fmt::format("  #{:<2} {:>10}  {:5.1f}%  {} bytes in {} block{}{}\n", ++n, humanBytes(g.bytes), share,
                        groupedNumber(g.bytes), groupedNumber(g.blocks), g.blocks == 1 ? "" : "s",
                        holderLabel(g.holder));
-    size_t shown = full ? frames.size() : std::min<size_t>(frames.size(), 6);
-    for (size_t i = 0; i < shown; ++i) out << "        " << (i ? "  " : "") << frameText(frames[i]) << '\n';
+    // A Python stack starts at its site, the program's own line; what it called into (pandas,
+    // numpy) is summed up in one line above it.
+    const size_t site = frames.empty() ? 0 : siteIndex(frames);
+    const size_t from = !full && site > 0 && frames[site].interpreted ? site : 0;
+    if (from)
+      out << fmt::format("        in {}{}\n", frameText(frames[from - 1]),
+                         from > 1 ? fmt::format(" and {} frame{} inside it", from - 1, from == 2 ? "" : "s") : "");
+    size_t shown = full ? frames.size() : std::min<size_t>(frames.size(), from + 6);
+    for (size_t i = from; i < shown; ++i) out << "        " << (i > from ? "  " : "") << frameText(frames[i]) << '\n';
     if (shown < frames.size()) out << fmt::format("          ... {} more frames\n", frames.size() - shown);
   }
 }

@@ -192,14 +192,17 @@ TEST(PythonFrames, NumpyAndPandasBuffersBelongToThePythonLine) {
   EXPECT_LT(lines[array_line].peak, 8'000'000u + 4'096);
   EXPECT_GE(lines[frame_line].peak, 8'000'000u);
   // The array's buffer: numpy's C code (native frames) called from numpy's Python (`ones`), called
-  // from the program's line; the site is the innermost Python frame.
+  // from the program's line; the site is that line, the innermost frame of the program's own code.
   auto s = summary(trace);
   const nlohmann::json* array = nullptr;
   for (const auto& g : s["top_at_peak"])
     for (const auto& f : g["frames"])
       if (f["file"] == source && f["line"] == array_line && g["peak_bytes"] == 8'000'000) array = &g;
   ASSERT_TRUE(array) << s["top_at_peak"].dump(1);
-  EXPECT_EQ((*array)["site"].get<std::string>().rfind("ones (", 0), 0u) << array->dump(1);
+  EXPECT_EQ((*array)["site"], "<module> (" + source + ":" + std::to_string(array_line) + ")") << array->dump(1);
+  const size_t site = (*array)["site_frame"];
+  ASSERT_GT(site, 0u);
+  EXPECT_EQ((*array)["frames"][site - 1]["function"], "ones") << array->dump(1);  // numpy's Python, installed
   // numpy's native frames stay where they are, above its Python frames.
   EXPECT_NE((*array)["frames"][0]["module"].get<std::string>().find("numpy/core/_multiarray_umath"), std::string::npos)
       << array->dump(1);

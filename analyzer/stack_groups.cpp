@@ -1,8 +1,8 @@
 #include "stack_groups.h"
 
 #include <algorithm>
-#include <map>
 #include <string>
+#include <unordered_map>
 
 namespace tidemark {
 
@@ -40,67 +40,80 @@ bool callsMain(const Frame& f) { return !f.interpreted && (f.function == "main" 
 
 }  // namespace
 
-size_t siteIndex(const std::vector<Frame>& frames) {
+namespace {
+
+// frame(i): the i-th of n frames, leaf first.
+template <class FrameAt>
+size_t siteIndexOf(size_t n, FrameAt frame) {
   // A Python program's allocations are named by the line of its own code that made them, even
   // where a C extension (numpy's buffers) called malloc from inside an installed package; a stack
   // entirely in installed code (a module run with -m from the standard library), by its
   // innermost Python line.
-  for (size_t i = 0; i < frames.size(); ++i)
-    if (frames[i].interpreted && !frames[i].library && !frames[i].installed) return i;
-  for (size_t i = 0; i < frames.size(); ++i)
-    if (frames[i].interpreted && !frames[i].library) return i;
+  for (size_t i = 0; i < n; ++i)
+    if (frame(i).interpreted && !frame(i).library && !frame(i).installed) return i;
+  for (size_t i = 0; i < n; ++i)
+    if (frame(i).interpreted && !frame(i).library) return i;
   size_t i = 0;
-  while (i < frames.size() && frames[i].library) ++i;
-  return i < frames.size() ? i : 0;
+  while (i < n && frame(i).library) ++i;
+  return i < n ? i : 0;
+}
+
+}  // namespace
+
+size_t siteIndex(const std::vector<Frame>& frames) {
+  return siteIndexOf(frames.size(), [&](size_t i) -> const Frame& { return frames[i]; });
+}
+size_t siteIndex(const std::vector<const Frame*>& frames) {
+  return siteIndexOf(frames.size(), [&](size_t i) -> const Frame& { return *frames[i]; });
 }
 
 const Frame& siteFrame(const std::vector<Frame>& frames) { return frames[siteIndex(frames)]; }
 
-std::vector<Frame> foldStack(const std::vector<Frame>& frames, bool full, Holder& holder) {
+std::vector<const Frame*> foldStack(const std::vector<const Frame*>& frames, bool full, Holder& holder) {
   size_t first_user = 0;
-  while (first_user < frames.size() && frames[first_user].library) ++first_user;
+  while (first_user < frames.size() && frames[first_user]->library) ++first_user;
   bool runtime = first_user == frames.size();
-  for (size_t i = 0; i < first_user && !runtime; ++i) runtime = isRuntimeAllocation(frames[i].function);
+  for (size_t i = 0; i < first_user && !runtime; ++i) runtime = isRuntimeAllocation(frames[i]->function);
   // The interpreter's own allocations (a Python process starting up, before any Python frame):
   // nothing but its native code and the runtime's, up to main.
-  if (!runtime && callsMain(frames[first_user]))
-    runtime = std::any_of(frames.begin(), frames.begin() + static_cast<long>(first_user), [](const Frame& f) { return f.interpreter; });
+  if (!runtime && callsMain(*frames[first_user]))
+    runtime = std::any_of(frames.begin(), frames.begin() + static_cast<long>(first_user), [](const Frame* f) { return f->interpreter; });
   holder = runtime ? Holder::Runtime : Holder::Program;
   // Below the allocation: the start-up code that ran a static initialiser, or main.
   size_t end = first_user;
-  while (end < frames.size() && !callsMain(frames[end])) {
-    if (holder == Holder::Program && (runsStaticInitialisers(frames[end].function) || startsInterpreter(frames[end].function)))
+  while (end < frames.size() && !callsMain(*frames[end])) {
+    if (holder == Holder::Program && (runsStaticInitialisers(frames[end]->function) || startsInterpreter(frames[end]->function)))
       holder = Holder::StartUp;
     ++end;
   }
   const bool python_stack =
-      std::any_of(frames.begin() + static_cast<long>(first_user), frames.end(), [](const Frame& f) { return f.interpreted; });
+      std::any_of(frames.begin() + static_cast<long>(first_user), frames.end(), [](const Frame* f) { return f->interpreted; });
   // Python code the interpreter runs to start itself (importlib's frozen bootstrap, site): what it
   // still holds at exit is the interpreter's, like a static initialiser's.
   if (python_stack && holder == Holder::Program &&
-      std::all_of(frames.begin(), frames.end(), [](const Frame& f) { return !f.interpreted || f.interpreter; }))
+      std::all_of(frames.begin(), frames.end(), [](const Frame* f) { return !f->interpreted || f->interpreter; }))
     holder = Holder::StartUp;
   if (full) return frames;
   if (python_stack) {
     // A Python stack: its Python frames and the native frames of extensions, without the
     // interpreter's own native frames between them nor the start-up code below.
-    std::vector<Frame> out;
+    std::vector<const Frame*> out;
     for (size_t i = first_user; i < frames.size(); ++i)
-      if (!frames[i].interpreter && !(frames[i].library && i > first_user)) out.push_back(frames[i]);
+      if (!frames[i]->interpreter && !(frames[i]->library && i > first_user)) out.push_back(frames[i]);
     // Below the outermost Python frame: main and the C runtime's start-up code.
-    while (!out.empty() && !out.back().interpreted && (callsMain(out.back()) || out.back().function == "_start"))
+    while (!out.empty() && !out.back()->interpreted && (callsMain(*out.back()) || out.back()->function == "_start"))
       out.pop_back();
     return out;
   }
   if (runtime) {
     // Nothing but runtime code: keep it, minus the tracker's own frames.
-    std::vector<Frame> out;
-    for (const Frame& f : frames)
-      if (f.module.find("libtidemark_preload") == std::string::npos) out.push_back(f);
+    std::vector<const Frame*> out;
+    for (const Frame* f : frames)
+      if (f->module.find("libtidemark_preload") == std::string::npos) out.push_back(f);
     return out;
   }
   // Below main (or the static initialiser) there is only the C runtime's start-up code.
-  if (end > first_user && end < frames.size() && frames[end].function != "main") --end;
+  if (end > first_user && end < frames.size() && frames[end]->function != "main") --end;
   return {frames.begin() + static_cast<long>(first_user), frames.begin() + static_cast<long>(std::min(end + 1, frames.size()))};
 }
 
@@ -121,27 +134,39 @@ std::string groupKey(const std::vector<Frame>& frames) {
 
 }  // namespace
 
-// Groups every stack by its folded frames.
+// Groups every stack by its folded frames: by their ids, the frames copied once per group; the
+// groups in the order of their frames' names (as `function@file:line;` strings), as ever.
 std::vector<StackGroup> groupStacks(const ReplayResult& run, Symbolizer& symbols, bool full) {
-  std::map<std::string, StackGroup> groups;
+  struct IdsHash {
+    size_t operator()(const std::vector<uint32_t>& ids) const {
+      uint64_t h = 0x9e3779b97f4a7c15ull ^ ids.size();
+      for (uint32_t id : ids) h = (h ^ id) * 0xff51afd7ed558ccdull;
+      return static_cast<size_t>(h ^ (h >> 32));
+    }
+  };
+  std::unordered_map<std::vector<uint32_t>, size_t, IdsHash> index;
+  std::vector<StackGroup> groups;
+  std::vector<uint32_t> ids;
   for (StackId id = 0; id < run.stacks.size(); ++id) {
     const StackStats& st = run.stacks[id];
     if (!st.alloc_count && !st.live_blocks) continue;
-    std::vector<Frame> frames;
+    std::vector<const Frame*> frames;
     Holder holder = Holder::Program;
     auto def = run.stack_defs.find(id);
-    if (def != run.stack_defs.end()) {
+    if (def != run.stack_defs.end())
       frames = foldStack(symbols.stack(def->second, full), full, holder);
-    } else {
-      Frame unknown;
-      unknown.function = id == 0 ? "<stack not recorded>" : "<stack not in trace (process killed while recording it)>";
-      frames.push_back(unknown);
+    else
+      frames.push_back(&symbols.placeholder(id == 0 ? "<stack not recorded>"
+                                                    : "<stack not in trace (process killed while recording it)>"));
+    ids.clear();
+    for (const Frame* f : frames) ids.push_back(f->id);
+    auto [at, fresh] = index.try_emplace(ids, groups.size());
+    if (fresh) {
+      groups.emplace_back();
+      for (const Frame* f : frames) groups.back().frames.push_back(*f);
+      groups.back().holder = holder;
     }
-    StackGroup& g = groups[groupKey(frames)];
-    if (g.frames.empty()) {
-      g.frames = std::move(frames);
-      g.holder = holder;
-    }
+    StackGroup& g = groups[at->second];
     g.stacks.push_back(id);
     g.peak_bytes += run.peakBytes(id);
     g.peak_blocks += run.peakBlocks(id);
@@ -152,9 +177,13 @@ std::vector<StackGroup> groupStacks(const ReplayResult& run, Symbolizer& symbols
     g.temporary += st.temporary_count;
     g.temporary_bytes += st.temporary_bytes;
   }
+  std::vector<std::pair<std::string, size_t>> order;
+  order.reserve(groups.size());
+  for (size_t i = 0; i < groups.size(); ++i) order.emplace_back(groupKey(groups[i].frames), i);
+  std::sort(order.begin(), order.end());
   std::vector<StackGroup> out;
   out.reserve(groups.size());
-  for (auto& [key, g] : groups) out.push_back(std::move(g));
+  for (const auto& [key, i] : order) out.push_back(std::move(groups[i]));
   return out;
 }
 

@@ -34,12 +34,13 @@ struct StackGroup {
 // Where a stack is named: its first frame that is not the allocator's or the runtime's (frames[0]
 // when all are). Findings, leaks and diffs name a site by this frame, with or without --full.
 size_t siteIndex(const std::vector<Frame>& frames);
+size_t siteIndex(const std::vector<const Frame*>& frames);
 const Frame& siteFrame(const std::vector<Frame>& frames);
 
 // Drops the allocator and runtime frames at the leaf end, and the C runtime's start-up below main
 // (unless full); says who holds what the stack allocated. A stack of runtime frames only is kept
 // whole (minus the tracker's own frames).
-std::vector<Frame> foldStack(const std::vector<Frame>& frames, bool full, Holder& holder);
+std::vector<const Frame*> foldStack(const std::vector<const Frame*>& frames, bool full, Holder& holder);
 
 // Every stack grouped by its folded frames (unsorted).
 std::vector<StackGroup> groupStacks(const ReplayResult& run, Symbolizer& symbols, bool full);

@@ -140,8 +140,8 @@ Summary summarize(const ReplayResult& run, Symbolizer& symbols, const SummaryOpt
     auto def = run.stack_defs.find(id);
     if (def != run.stack_defs.end()) {
       Holder holder = Holder::Program;
-      std::vector<Frame> frames = foldStack(symbols.stack(def->second, options.full), options.full, holder);
-      if (!frames.empty()) name = siteName(siteFrame(frames));
+      std::vector<const Frame*> frames = foldStack(symbols.stack(def->second, options.full), options.full, holder);
+      if (!frames.empty()) name = siteName(*frames[siteIndex(frames)]);
     }
     return site_names.emplace(id, std::move(name)).first->second;
   });

@@ -122,11 +122,60 @@ std::string withoutParameters(const std::string& demangled) {
   return s;
 }
 
+// A module's function symbols sorted by address, for the code without debug information (numpy's
+// and pandas' extension modules, stripped libraries): libdwfl's own look-up by address scans the
+// whole symbol table each time, and a Python program's stacks pass through tens of thousands of
+// such addresses.
+class FunctionSymbols {
+ public:
+  explicit FunctionSymbols(Dwfl_Module* module) {
+    int count = dwfl_module_getsymtab(module);
+    for (int i = 1; i < count; ++i) {
+      GElf_Sym sym;
+      GElf_Addr addr = 0;
+      GElf_Word section = 0;
+      const char* name = dwfl_module_getsym_info(module, i, &sym, &addr, &section, nullptr, nullptr);
+      int type = GELF_ST_TYPE(sym.st_info);
+      if (!name || !*name || sym.st_shndx == SHN_UNDEF || (type != STT_FUNC && type != STT_GNU_IFUNC)) continue;
+      int bind = GELF_ST_BIND(sym.st_info);
+      symbols_.push_back({addr, sym.st_size, bind == STB_GLOBAL ? 0 : bind == STB_WEAK ? 1 : 2, name});
+    }
+    // By address; at one address (aliases) a global name first, then a weak one, then a local one.
+    std::sort(symbols_.begin(), symbols_.end(), [](const Symbol& a, const Symbol& b) {
+      return a.start != b.start ? a.start < b.start : a.rank != b.rank ? a.rank < b.rank : a.name < b.name;
+    });
+  }
+
+  // The function containing addr (or, when the nearest symbol before it has no size, that one), or
+  // nullptr.
+  const char* nameAt(uint64_t addr) const {
+    auto after = std::upper_bound(symbols_.begin(), symbols_.end(), addr, [](uint64_t a, const Symbol& s) { return a < s.start; });
+    if (after == symbols_.begin()) return nullptr;
+    auto last = std::prev(after);
+    auto first = last;  // the first of the symbols at the nearest address below addr
+    while (first != symbols_.begin() && std::prev(first)->start == last->start) --first;
+    for (auto it = first; it != after; ++it)
+      if (addr < it->start + it->size) return it->name;
+    if (first->size == 0) return first->name;
+    return nullptr;
+  }
+
+ private:
+  struct Symbol {
+    uint64_t start, size;
+    int rank;  // 0 global, 1 weak, 2 local
+    const char* name;  // in the module's string table, which lives as long as its Dwfl
+  };
+  std::vector<Symbol> symbols_;
+};
+
 struct Symbolizer::Session {
   Dwfl* dwfl = nullptr;
   Dwfl_Module* module = nullptr;
   std::unordered_map<Dwarf_Off, std::unique_ptr<ScopeIndex>> cus;
+  std::unique_ptr<FunctionSymbols> symbols;  // made on first use
   ~Session() {
+    symbols.reset();
     if (dwfl) dwfl_end(dwfl);
   }
 };
@@ -232,7 +281,8 @@ std::vector<Frame> Symbolizer::resolve(uint32_t generation, uint64_t ip) {
       }
     }
     if (out.empty()) {
-      const char* sym = dwfl_module_addrname(s->module, addr);
+      if (!s->symbols) s->symbols = std::make_unique<FunctionSymbols>(s->module);
+      const char* sym = s->symbols->nameAt(addr);
       Frame f = base;
       f.function = sym ? withoutParameters(demangle(sym)) : fmt::format("{}+0x{:x}", mod->path, addr - mod->bias);
       f.file = file;
@@ -257,30 +307,51 @@ std::vector<Frame> Symbolizer::resolve(uint32_t generation, uint64_t ip) {
   return out;
 }
 
+uint32_t Symbolizer::idOf(const Frame& f) {
+  std::string key = fmt::format("{}\x1f{}\x1f{}", f.function, f.file, f.line);
+  return ids_.try_emplace(std::move(key), static_cast<uint32_t>(ids_.size() + 1)).first->second;
+}
+
 const std::vector<Frame>& Symbolizer::frames(uint32_t generation, uint64_t ip) {
   uint64_t key = ip ^ (static_cast<uint64_t>(generation) << 56);
   auto it = cache_.find(key);
   if (it != cache_.end()) return it->second;
-  return cache_.emplace(key, resolve(generation, ip)).first->second;
+  std::vector<Frame> resolved = resolve(generation, ip);
+  for (Frame& f : resolved) f.id = idOf(f);
+  return cache_.emplace(key, std::move(resolved)).first->second;
 }
 
-Frame Symbolizer::pythonFrame(const PythonFrameNode& node) const {
-  Frame f;
-  f.ip = kInterpretedFrame | node.code_id << 24 | static_cast<uint32_t>(node.line);
+const Frame& Symbolizer::placeholder(const std::string& function) {
+  auto [it, fresh] = placeholders_.try_emplace(function);
+  if (fresh) {
+    it->second.function = function;
+    it->second.id = idOf(it->second);
+  }
+  return it->second;
+}
+
+const Frame& Symbolizer::pythonFrame(const PythonFrameNode& node, bool installed_by_caller) {
+  const uint64_t ip = kInterpretedFrame | node.code_id << 24 | static_cast<uint32_t>(node.line);
+  auto [it, fresh] = python_cache_[installed_by_caller].try_emplace(ip);
+  Frame& f = it->second;
+  if (!fresh) return f;
+  f.ip = ip;
   f.interpreted = true;
   f.line = node.line;
-  auto it = run_.code_objects.find(node.code_id);
-  if (it == run_.code_objects.end()) {
+  auto code = run_.code_objects.find(node.code_id);
+  if (code == run_.code_objects.end()) {
     f.function = fmt::format("<Python code {}>", node.code_id);
-    return f;
+  } else {
+    f.function = code->second.function;
+    f.file = code->second.file;
+    if (!cwd_.empty() && startsWith(f.file, cwd_.c_str())) f.file = f.file.substr(cwd_.size());
+    // The interpreter's own Python code, frozen into it (importlib's machinery, site, runpy):
+    // folded like its native code, so an import is named by the line that imported.
+    f.interpreter = f.library = startsWith(f.file, "<frozen ");
+    // Code compiled at run time ("<string>") is on the side of the Python code that runs it.
+    f.installed = startsWith(f.file, "<") && !f.interpreter ? installed_by_caller : isInstalledPath(f.file);
   }
-  f.function = it->second.function;
-  f.file = it->second.file;
-  if (!cwd_.empty() && startsWith(f.file, cwd_.c_str())) f.file = f.file.substr(cwd_.size());
-  // The interpreter's own Python code, frozen into it (importlib's machinery, site, runpy): folded
-  // like its native code, so an import is named by the line that imported.
-  f.interpreter = f.library = startsWith(f.file, "<frozen ");
-  f.installed = isInstalledPath(f.file);
+  f.id = idOf(f);
   return f;
 }
 
@@ -295,16 +366,17 @@ bool isEvalLoop(const std::vector<Frame>& fs) {
 }
 }  // namespace
 
-std::vector<Frame> Symbolizer::stack(const StackDef& def, bool interpreter_frames) {
-  std::vector<Frame> out;
+std::vector<const Frame*> Symbolizer::stack(const StackDef& def, bool interpreter_frames) {
+  std::vector<const Frame*> out;
+  auto append = [&](const std::vector<Frame>& fs) {
+    for (const Frame& f : fs) out.push_back(&f);
+  };
   if (!def.python_frame) {
-    for (uint64_t ip : def.frames) {
-      const auto& fs = frames(def.generation, ip);
-      out.insert(out.end(), fs.begin(), fs.end());
-    }
+    for (uint64_t ip : def.frames) append(frames(def.generation, ip));
     return out;
   }
-  // The Python frames, innermost first (a damaged trace may loop: no more than a stack can hold).
+  // The Python frames, innermost first (a damaged trace may loop: no more than a stack can hold),
+  // and whether each is called from installed code (its caller, the next, is installed).
   std::vector<const PythonFrameNode*> python;
   for (uint64_t id = def.python_frame; id && python.size() < 4 * format::kMaxFrames;) {
     auto it = run_.python_frames.find(id);
@@ -312,6 +384,9 @@ std::vector<Frame> Symbolizer::stack(const StackDef& def, bool interpreter_frame
     python.push_back(&it->second);
     id = it->second.parent;
   }
+  std::vector<const Frame*> python_frames(python.size());
+  for (size_t i = python.size(); i-- > 0;)
+    python_frames[i] = &pythonFrame(*python[i], i + 1 < python.size() && python_frames[i + 1]->installed);
   auto native = run_.stack_defs.find(def.native);
   size_t next = 0;
   if (native != run_.stack_defs.end()) {
@@ -319,24 +394,16 @@ std::vector<Frame> Symbolizer::stack(const StackDef& def, bool interpreter_frame
       const auto& fs = frames(def.generation, ip);
       // Each native call of the eval loop ran the Python frames up to the next entry frame.
       if (next < python.size() && isEvalLoop(fs)) {
-        do out.push_back(pythonFrame(*python[next]));
+        do out.push_back(python_frames[next]);
         while (!python[next++]->entry && next < python.size());
         continue;
       }
       // Left out, the interpreter's frames still say when it was starting itself (stack_groups.h).
-      if (interpreter_frames || fs.empty() || !fs.front().interpreter || startsInterpreter(fs.back().function))
-        out.insert(out.end(), fs.begin(), fs.end());
+      if (interpreter_frames || fs.empty() || !fs.front().interpreter || startsInterpreter(fs.back().function)) append(fs);
     }
   }
   // Calls whose native frame was not found (a native stack cut short): outermost, in order.
-  for (; next < python.size(); ++next) out.push_back(pythonFrame(*python[next]));
-  // Code compiled at run time ("<string>") is on the side of the Python code that runs it.
-  bool caller_installed = false;
-  for (auto it = out.rbegin(); it != out.rend(); ++it) {
-    if (!it->interpreted) continue;
-    if (startsWith(it->file, "<") && !it->interpreter) it->installed = caller_installed;
-    caller_installed = it->installed;
-  }
+  for (; next < python.size(); ++next) out.push_back(python_frames[next]);
   return out;
 }
 

@@ -33,6 +33,9 @@ struct Frame {
   // time ("<string>", numpy's "<__array_function__ internals>") belongs to its caller's side. A
   // Python allocation is named by the innermost frame of the program's own code (siteIndex).
   bool installed = false;
+  // The same for frames with the same function, file and line, which fold into one site: what
+  // stacks are grouped by (stack_groups.h). Given by the Symbolizer that made the frame.
+  uint32_t id = 0;
 };
 
 // An allocation site as every report names it: "function (file:line)", "function [module]"
@@ -51,21 +54,32 @@ class Symbolizer {
   const std::vector<Frame>& frames(uint32_t generation, uint64_t return_address);
   // The whole stack, leaf first, inline frames expanded; in a Python process each native call of
   // the eval loop is replaced by the Python frames it ran (format::PythonStack), and the
-  // interpreter's own native frames are left out of such a stack unless interpreter_frames.
-  std::vector<Frame> stack(const StackDef& def, bool interpreter_frames = true);
+  // interpreter's own native frames are left out of such a stack unless interpreter_frames. The
+  // frames belong to the Symbolizer (a stack of a deep Python program has hundreds of them:
+  // copied only where kept).
+  std::vector<const Frame*> stack(const StackDef& def, bool interpreter_frames = true);
+
+  // A frame made outside the Symbolizer ("<stack not recorded>"), given its grouping id.
+  const Frame& placeholder(const std::string& function);
 
  private:
   struct Session;
   std::vector<Frame> resolve(uint32_t generation, uint64_t ip);
   Session* sessionFor(const ModuleInfo& m);
 
-  Frame pythonFrame(const PythonFrameNode& node) const;
+  // The frame of a Python frame node; installed_by_caller: the variant of run-time code called
+  // from installed code (Frame::installed).
+  const Frame& pythonFrame(const PythonFrameNode& node, bool installed_by_caller);
+  uint32_t idOf(const Frame& f);
 
   const ReplayResult& run_;
   const std::map<uint32_t, std::vector<ModuleInfo>>& maps_;
   std::string interpreter_module_;  // the module holding the eval loop, if the process ran one
   std::map<std::pair<std::string, int64_t>, std::unique_ptr<Session>> sessions_;
   std::unordered_map<uint64_t, std::vector<Frame>> cache_;  // key: ip ^ generation << 56
+  std::unordered_map<uint64_t, Frame> python_cache_[2];     // key: Frame::ip; [installed_by_caller]
+  std::unordered_map<std::string, Frame> placeholders_;
+  std::unordered_map<std::string, uint32_t> ids_;           // function, file and line -> Frame::id
   std::string cwd_;
 };
 

@@ -75,13 +75,24 @@ void recordFree(ThreadState* t, void* p) {
 
 inline bool ensureReal() { return TM_LIKELY(real.malloc != nullptr) || resolveRealFunctions(); }
 
+// The interpreter's allocator wrapped by the tracker (python_frames.h): its own work (pymalloc's
+// arenas, malloc for big objects) is inside the block recorded by the wrapper, not recorded again.
+template <class Call>
+inline auto insidePythonAllocator(ThreadState* t, Call call) {
+  t->in_python_allocator = true;
+  auto result = call();
+  t->in_python_allocator = false;
+  return result;
+}
+
 // The one body of every hook that returns a new block: the real call, then the record of what it
 // returned (recorded_size: what the program asked for, or what it got where that is defined).
-template <class RealCall>
+// kPython: a call of the interpreter's wrapped allocator.
+template <bool kPython = false, class RealCall>
 inline void* allocateTracked(CallSite caller, size_t recorded_size, RealCall call) {
   ThreadState* t = enter();
   if (!t) return call();
-  void* p = call();
+  void* p = kPython ? insidePythonAllocator(t, call) : call();
   int e = errno;
   if (p) recordBlock<format::Alloc>(t, p, recorded_size, caller);
   leave(t, e);
@@ -134,20 +145,18 @@ void* reallocTracked(void* p, size_t size, CallSite caller) {
 
 inline size_t pageRound(size_t len) { return (len + 4095) & ~size_t{4095}; }
 
-// pymalloc returning an arena, inside the tracker's wrapper (busy): recorded, because the arena
-// may have been mapped (and recorded) before the wrapper was in place; unmapping a range that was
-// never recorded is harmless to the analysis.
-int unmapInsidePythonAllocator(void* addr, size_t len) {
-  ThreadState& t = t_state;
+// munmap and its record (in aggregated mode, the aggregator's bookkeeping); the call's errno in e.
+int unmapRecorded(ThreadState& t, void* addr, size_t len, int& e) {
   if (g_aggregate) {
     aggregator().unmapped(reinterpret_cast<uint64_t>(addr), pageRound(len));
-    return real.munmap(addr, len);
+    int rc = real.munmap(addr, len);
+    e = errno;
+    return rc;
   }
   uint64_t seq = writer().nextSeq();
   int rc = real.munmap(addr, len);
-  int e = errno;
+  e = errno;
   if (rc == 0) writeRecord(t.stream, seq, format::Munmap{.address = reinterpret_cast<uint64_t>(addr), .size = pageRound(len)});
-  errno = e;
   return rc;
 }
 
@@ -155,38 +164,14 @@ int unmapInsidePythonAllocator(void* addr, size_t len) {
 
 using python::Allocator;
 
-// The wrapped allocator's own work (pymalloc's arenas, malloc for big objects) is inside the
-// block recorded here: not recorded again.
-template <class Call>
-inline auto insidePythonAllocator(ThreadState* t, Call call) {
-  t->in_python_allocator = true;
-  auto result = call();
-  t->in_python_allocator = false;
-  return result;
-}
-
 void* pythonMalloc(void* ctx, size_t size) {
   auto* inner = static_cast<Allocator*>(ctx);
-  CallSite caller = TM_CALLER;
-  ThreadState* t = enter();
-  if (!t) return inner->malloc(inner->ctx, size);
-  void* p = insidePythonAllocator(t, [&] { return inner->malloc(inner->ctx, size); });
-  int e = errno;
-  if (p) recordBlock<format::Alloc>(t, p, size, caller);
-  leave(t, e);
-  return p;
+  return allocateTracked<true>(TM_CALLER, size, [&] { return inner->malloc(inner->ctx, size); });
 }
 
 void* pythonCalloc(void* ctx, size_t n, size_t size) {
   auto* inner = static_cast<Allocator*>(ctx);
-  CallSite caller = TM_CALLER;
-  ThreadState* t = enter();
-  if (!t) return inner->calloc(inner->ctx, n, size);
-  void* p = insidePythonAllocator(t, [&] { return inner->calloc(inner->ctx, n, size); });
-  int e = errno;
-  if (p) recordBlock<format::Alloc>(t, p, n * size, caller);
-  leave(t, e);
-  return p;
+  return allocateTracked<true>(TM_CALLER, n * size, [&] { return inner->calloc(inner->ctx, n, size); });
 }
 
 void pythonFree(void* ctx, void* p) {
@@ -359,19 +344,18 @@ __attribute__((visibility("default"))) int munmap(void* addr, size_t len) {
     return 0;
   }
   if (!options.track_mmap) return real.munmap(addr, len);
-  if (TM_UNLIKELY(t_state.in_python_allocator)) return unmapInsidePythonAllocator(addr, len);
-  ThreadState* t = enter();
-  if (!t) return real.munmap(addr, len);
-  if (g_aggregate) {
-    aggregator().unmapped(reinterpret_cast<uint64_t>(addr), pageRound(len));
-    int rc = real.munmap(addr, len);
-    leave(t, errno);
+  int e = 0;
+  if (TM_UNLIKELY(t_state.in_python_allocator)) {
+    // pymalloc returning an arena, inside the tracker's wrapper (busy): recorded, because the
+    // arena may have been mapped (and recorded) before the wrapper was in place; unmapping a range
+    // that was never recorded is harmless to the analysis.
+    int rc = unmapRecorded(t_state, addr, len, e);
+    errno = e;
     return rc;
   }
-  uint64_t seq = writer().nextSeq();
-  int rc = real.munmap(addr, len);
-  int e = errno;
-  if (rc == 0) writeRecord(t->stream, seq, format::Munmap{.address = reinterpret_cast<uint64_t>(addr), .size = pageRound(len)});
+  ThreadState* t = enter();
+  if (!t) return real.munmap(addr, len);
+  int rc = unmapRecorded(*t, addr, len, e);
   leave(t, e);
   return rc;
 }

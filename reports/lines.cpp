@@ -30,6 +30,29 @@ bool matchesFunction(const Frame& f, const std::string& function) {
   return endsWithPart(name, function, ':');
 }
 
+// Whether a file a trace names may be read as source code: one with a source extension, one under
+// an include directory (C++'s <vector>), or a script ("#!", a Python program without ".py"). A
+// trace is input like any other: one made to name ~/.ssh/id_rsa as its source must not copy that
+// file into a report that may be passed on.
+bool looksLikeSource(const std::string& path) {
+  std::string name = std::filesystem::path(path).filename().string();
+  size_t dot = name.rfind('.');
+  if (dot == std::string::npos || dot == 0) {
+    if (path.find("/include/") != std::string::npos) return true;
+    char start[2] = {};
+    std::ifstream(path).read(start, 2);
+    return start[0] == '#' && start[1] == '!';
+  }
+  std::string ext = name.substr(dot + 1);
+  for (char& c : ext) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  static const char* const kSource[] = {"c",   "cc",  "cpp", "cxx", "c++", "h",   "hh",  "hpp", "hxx", "h++", "inl",
+                                        "ipp", "tcc", "tpp", "py",  "pyx", "pxd", "pxi", "pyi", "f",   "for", "f90",
+                                        "f95", "f03", "rs",  "go",  "m",   "mm",  "s",   "cu",  "cuh", "java", "d"};
+  for (const char* e : kSource)
+    if (ext == e) return true;
+  return false;
+}
+
 // The source file's lines, looked for as named, then under each source directory.
 std::vector<std::string> readSource(const std::string& file, const std::vector<std::string>& source_dirs, std::string& found) {
   std::vector<std::string> candidates{file};
@@ -37,7 +60,7 @@ std::vector<std::string> readSource(const std::string& file, const std::vector<s
     for (const std::string& dir : source_dirs) candidates.push_back((std::filesystem::path(dir) / file).string());
   for (const std::string& path : candidates) {
     std::error_code ec;
-    if (!std::filesystem::is_regular_file(path, ec)) continue;
+    if (!std::filesystem::is_regular_file(path, ec) || !looksLikeSource(path)) continue;
     std::ifstream in(path);
     std::vector<std::string> lines;
     for (std::string line; std::getline(in, line);) lines.push_back(displayText(line));

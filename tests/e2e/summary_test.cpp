@@ -498,3 +498,26 @@ TEST(Lines, TheLinesOfAFunctionCarryTheirKnownBytes) {
   EXPECT_EQ(r.code, 2);
   EXPECT_NE(r.err.find("is not a range of lines"), std::string::npos) << r.err;
 }
+
+// A trace names its source files; `lines` and `report` read only what looks like source: a file
+// the trace names that is neither source nor a script (here a Python program saved without ".py"
+// or "#!", standing for ~/.ssh/id_rsa named by a hostile trace) is not copied into the output.
+TEST(Lines, OnlyWhatLooksLikeSourceIsRead) {
+  const std::string python = pythonInterpreters().front();
+  const std::string dir = tempDir();
+  const std::string code = "kept = bytearray(1 << 20)  # THE LINE\nprint(len(kept))\n";
+  for (const bool script : {false, true}) {
+    SCOPED_TRACE(script ? "a script" : "not source");
+    const std::string path = dir + (script ? "/script" : "/secret");
+    std::ofstream(path) << (script ? "#!/usr/bin/env python3\n" : "") << code;
+    const std::string trace = path + ".tmtrace";
+    ASSERT_EQ(run({tidemark(), "run", "-o", trace, "--", python, path}).code, 0);
+    Result r = run({tidemark(), "lines", trace, path, "--json"});
+    ASSERT_EQ(r.code, 0) << r.err;
+    const auto file = nlohmann::json::parse(r.out)["files"][0];
+    EXPECT_EQ(file["source_path"].get<std::string>().empty(), !script) << r.out;
+    bool shown = false;
+    for (const auto& line : file["lines"]) shown = shown || line["source"].get<std::string>().find("THE LINE") != std::string::npos;
+    EXPECT_EQ(shown, script) << r.out;
+  }
+}

@@ -227,6 +227,18 @@ TrendVerdict classifyTrend(const std::vector<double>& t, const std::vector<doubl
     // Flat at the end-of-step resolution; a short spike may still show in the per-step peaks.
     if (peak_max > v.max * (1 + T::kSwing) && peak_max - v.max > T::kFlat * peak_max) {
       if (!enough) return notEnough(v, Shortfall::Moments, static_cast<double>(min_moments));
+      // A spike in the first step only, above a level held from then on: the site made its level
+      // in that step, temporaries and all (an import): a plateau reached then, as when the same
+      // work spans a few steps. Called transient, the verdict flipped with the step it fell in.
+      const double spike_limit = v.max * (1 + T::kSwing);
+      bool later_spike = false;
+      for (size_t i = 1; i < n && i < peaks_in.size(); ++i) later_spike = later_spike || peaks_in[i] > spike_limit;
+      if (!later_spike && v.min > 0) {
+        v.trend = Trend::Plateau;
+        v.level = median(std::vector<double>(y_in.begin(), y_in.begin() + static_cast<long>(n)));
+        v.level_reached_s = t[0];
+        return v;
+      }
       v.trend = Trend::Transient;
     }
     return v;

@@ -76,6 +76,12 @@ bool isInstalledPath(const std::string& path) {
   return false;
 }
 
+// Code without a symbol: its module's file name and the offset in it ("libfoo.so.1+0x1a2b"); the
+// module's whole path is in Frame::module.
+std::string unnamedFunction(const ModuleInfo& m, uint64_t addr) {
+  return fmt::format("{}+0x{:x}", m.path.substr(m.path.rfind('/') + 1), addr - static_cast<uint64_t>(m.bias));
+}
+
 std::string dieName(Dwarf_Die* die) {
   Dwarf_Attribute attr;
   for (int at : {DW_AT_linkage_name, DW_AT_MIPS_linkage_name}) {
@@ -284,13 +290,13 @@ std::vector<Frame> Symbolizer::resolve(uint32_t generation, uint64_t ip) {
       if (!s->symbols) s->symbols = std::make_unique<FunctionSymbols>(s->module);
       const char* sym = s->symbols->nameAt(addr);
       Frame f = base;
-      f.function = sym ? withoutParameters(demangle(sym)) : fmt::format("{}+0x{:x}", mod->path, addr - mod->bias);
+      f.function = sym ? withoutParameters(demangle(sym)) : unnamedFunction(*mod, addr);
       f.file = file;
       f.line = line;
       out.push_back(f);
     }
   } else {
-    base.function = fmt::format("{}+0x{:x}", mod->path, addr - static_cast<uint64_t>(mod->bias));
+    base.function = unnamedFunction(*mod, addr);
     out.push_back(base);
   }
   const bool interpreter = !interpreter_module_.empty() && mod->path == interpreter_module_;

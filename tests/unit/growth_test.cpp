@@ -105,6 +105,20 @@ TEST(Growth, ASpikeShorterThanAStepShowsInThePeaks) {
   EXPECT_EQ(classifyTrend(s.t, s.y, peaks).trend, Trend::Transient);
 }
 
+// The same spike in the first step, above the level the site holds from then on: the site made its
+// level in that step, temporaries and all (an import), as it would over several steps: a plateau.
+TEST(Growth, ASpikeInTheFirstStepBuildsAPlateau) {
+  auto s = make([](double) { return 10 * kMiB; });
+  std::vector<double> peaks = s.y;
+  peaks[0] = 25 * kMiB;
+  TrendVerdict v = classifyTrend(s.t, s.y, peaks);
+  EXPECT_EQ(v.trend, Trend::Plateau) << trendName(v.trend);
+  EXPECT_DOUBLE_EQ(v.level, 10 * kMiB);
+  EXPECT_DOUBLE_EQ(v.level_reached_s, s.t[0]);
+  peaks[1] = 25 * kMiB;  // and once more later: memory that came and went
+  EXPECT_EQ(classifyTrend(s.t, s.y, peaks).trend, Trend::Transient);
+}
+
 TEST(Growth, NoiseAroundAConstantIsSteady) {
   auto s = make([](double) { return 64 * kMiB; }, 0.5 * kMiB);
   EXPECT_EQ(classifyTrend(s.t, s.y).trend, Trend::Steady);

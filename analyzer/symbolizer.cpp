@@ -148,7 +148,7 @@ class FunctionSymbols {
     }
     // By address; at one address (aliases) a global name first, then a weak one, then a local one.
     std::sort(symbols_.begin(), symbols_.end(), [](const Symbol& a, const Symbol& b) {
-      return a.start != b.start ? a.start < b.start : a.rank != b.rank ? a.rank < b.rank : a.name < b.name;
+      return a.start != b.start ? a.start < b.start : a.rank != b.rank ? a.rank < b.rank : std::strcmp(a.name, b.name) < 0;
     });
   }
 

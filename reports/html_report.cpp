@@ -205,8 +205,15 @@ std::string htmlReport(const TraceAnalysis& analysis, const ReportFlames& flames
   // The line view of a clicked frame's function: its lines as data, drawn by the script below.
   // No '<' inside the script element (JSON strings allow "\u003c" for it), so that no text from
   // the trace or a source file can end it or change how the page parses it.
+  // Each line also carries its figures as the text output shows them ("shown").
+  nlohmann::json views = linesJson(lines);
+  for (size_t r = 0; r < lines.size(); ++r)
+    for (size_t i = 0; i < lines[r].lines.size(); ++i) {
+      LineFigures f = lineFigures(lines[r].lines[i]);
+      views["files"][r]["lines"][i]["shown"] = {f.allocated, f.allocations, f.peak, f.end};
+    }
   std::string line_data;
-  for (char c : linesJson(lines).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace))
+  for (char c : views.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace))
     if (c == '<') line_data += "\\u003c"; else line_data += c;
   out += "<div id=\"lines\"><p class=\"hint\">Click a frame of a flamegraph to see its function line by line: the bytes "
          "allocated from each line (calls made from it included), and how many of them were live at the heap peak and at "
@@ -304,16 +311,9 @@ function showLines(name, detail) {
     table.appendChild(tr);
     return tr;
   }
-  function bytes(b) {
-    if (!b) return '.';
-    var units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'], u = 0, v = b;
-    while (v >= 1024 && u + 1 < units.length) { v /= 1024; ++u; }
-    return u === 0 ? b + ' B' : v.toFixed(v >= 100 ? 1 : 2) + ' ' + units[u];
-  }
   addRow(['line', 'allocated', 'allocations', 'at peak', 'at end', 'source'], 'th');
   found.lines.forEach(function (l) {
-    var tr = addRow([String(l.line), bytes(l.allocated_bytes), l.allocations ? l.allocations.toLocaleString('en-US') : '.',
-                     bytes(l.peak_bytes), bytes(l.end_bytes), l.source], 'td');
+    var tr = addRow([String(l.line)].concat(l.shown, [l.source]), 'td');
     tr.setAttribute('data-line', l.line);
     tr.setAttribute('data-allocated', l.allocated_bytes);
     tr.setAttribute('data-peak', l.peak_bytes);

@@ -199,6 +199,12 @@ std::vector<LineReport> functionLineReports(const std::vector<StackGroup>& group
   return out;
 }
 
+LineFigures lineFigures(const SourceLine& l) {
+  auto bytes = [](uint64_t b) { return b ? humanBytes(b) : std::string("."); };
+  return {bytes(l.allocated_bytes), l.allocations ? groupedNumber(l.allocations) : std::string("."), bytes(l.peak_bytes),
+          bytes(l.end_bytes)};
+}
+
 std::string linesText(const std::vector<LineReport>& reports) {
   std::string out;
   for (const LineReport& r : reports) {
@@ -207,11 +213,10 @@ std::string linesText(const std::vector<LineReport>& reports) {
     out += "  bytes allocated from each line (calls made from it included), and how many of them were live at the\n"
            "  heap peak and at the end\n";
     out += fmt::format("  {:>6}  {:>10}  {:>9}  {:>10}  {:>10}  {}\n", "line", "allocated", "allocs", "at peak", "at end", "source");
-    auto bytes = [](uint64_t b) { return b ? humanBytes(b) : std::string("."); };
-    for (const SourceLine& l : r.lines)
-      out += fmt::format("  {:>6}  {:>10}  {:>9}  {:>10}  {:>10}  {}\n", l.line, bytes(l.allocated_bytes),
-                         l.allocations ? groupedNumber(l.allocations) : std::string("."), bytes(l.peak_bytes), bytes(l.end_bytes),
-                         l.text);
+    for (const SourceLine& l : r.lines) {
+      LineFigures f = lineFigures(l);
+      out += fmt::format("  {:>6}  {:>10}  {:>9}  {:>10}  {:>10}  {}\n", l.line, f.allocated, f.allocations, f.peak, f.end, l.text);
+    }
   }
   return out;
 }

@@ -50,6 +50,12 @@ constexpr size_t kMaxFunctionSpan = 400;
 std::vector<LineReport> functionLineReports(const std::vector<StackGroup>& groups, size_t max_functions,
                                             const std::vector<std::string>& source_dirs);
 
+// A line's figures as people read them ("9.54 MiB", "86"; "." for none), in the text and the HTML.
+struct LineFigures {
+  std::string allocated, allocations, peak, end;
+};
+LineFigures lineFigures(const SourceLine& line);
+
 std::string linesText(const std::vector<LineReport>& reports);
 nlohmann::json linesJson(const std::vector<LineReport>& reports);
 

@@ -1,21 +1,68 @@
 #include "cycles.h"
 
+#include "cycle_shape.h"
+
 #include <algorithm>
 #include <map>
 #include <queue>
 
 #include <boost/graph/breadth_first_search.hpp>
-#include <boost/graph/compressed_sparse_row_graph.hpp>
 #include <boost/graph/strong_components.hpp>
 
 namespace tidemark {
 
 namespace {
 
-using Graph = boost::compressed_sparse_row_graph<boost::directedS>;
+using Graph = CsrGraph;
 using Vertex = boost::graph_traits<Graph>::vertex_descriptor;
 
 }  // namespace
+
+std::vector<std::string> cycleShape(const CsrGraph& g, const std::vector<uint32_t>& members,
+                                    const std::vector<std::string>& names, std::vector<uint8_t>& visited) {
+  size_t start = static_cast<size_t>(std::min_element(names.begin(), names.end()) - names.begin());
+  std::map<uint32_t, size_t> position;
+  for (size_t k = 0; k < members.size(); ++k) position[members[k]] = k;
+  std::vector<std::string> walk{names[start]};
+  uint32_t at = members[start];
+  visited[at] = 1;
+  for (;;) {
+    int64_t best = -1;
+    for (auto [e, end] = boost::out_edges(static_cast<Vertex>(at), g); e != end; ++e) {
+      uint32_t to = static_cast<uint32_t>(boost::target(*e, g));
+      auto it = position.find(to);
+      if (it == position.end() || visited[to]) continue;
+      if (best < 0 || names[it->second] < names[static_cast<size_t>(best)]) best = static_cast<int64_t>(it->second);
+    }
+    if (best < 0) break;
+    at = members[static_cast<size_t>(best)];
+    visited[at] = 1;
+    if (names[static_cast<size_t>(best)] != walk.back()) walk.push_back(names[static_cast<size_t>(best)]);
+  }
+  if (walk.size() > 1 && walk.back() == walk.front()) walk.pop_back();
+  return walk;
+}
+
+void countCycle(std::map<std::string, CycleGroup>& groups, std::vector<std::string> shape, uint64_t members, uint64_t bytes) {
+  std::string text;
+  for (const std::string& s : shape) text += s + " → ";
+  text += shape.front();
+  CycleGroup& group = groups[text];
+  if (group.shape.empty()) {
+    group.shape = std::move(text);
+    group.sites = std::move(shape);
+  }
+  ++group.cycles;
+  group.blocks += members;
+  group.bytes += bytes;
+}
+
+std::vector<CycleGroup> largestFirst(std::map<std::string, CycleGroup>&& groups) {
+  std::vector<CycleGroup> out;
+  for (auto& [text, group] : groups) out.push_back(std::move(group));
+  std::stable_sort(out.begin(), out.end(), [](const CycleGroup& a, const CycleGroup& b) { return a.bytes > b.bytes; });
+  return out;
+}
 
 LeakGraph analyzeLeakGraph(const ScanGraph& scan, const std::function<std::string(StackId)>& site) {
   LeakGraph out;
@@ -29,7 +76,7 @@ LeakGraph analyzeLeakGraph(const ScanGraph& scan, const std::function<std::strin
   }
   out.available = true;
   out.scan_seconds = static_cast<double>(scan.duration_ns) / 1e9;
-  out.on_signal = scan.reason == 1;
+  out.reason = scan.reason;
   out.time_ns = scan.time_ns;
   out.words = scan.words;
   out.root_bytes = scan.root_bytes;
@@ -124,48 +171,18 @@ LeakGraph analyzeLeakGraph(const ScanGraph& scan, const std::function<std::strin
   }
   out.cycle_count = cycle_members.size();
 
-  // Shapes: walk the cycle from the member with the smallest site name, each step to the unvisited
-  // member (pointed to) with the smallest site name; the distinct sites in that order, back to the first.
+  // Shapes: the distinct member sites in the order of a walk round the cycle.
   std::map<std::string, CycleGroup> groups;
   std::vector<uint8_t> visited(n, 0);
   for (const auto& cycle : cycle_members) {
     std::vector<std::string> names;
     names.reserve(cycle.size());
     for (uint32_t m : cycle) names.push_back(site(scan.stack[m]));
-    size_t start = static_cast<size_t>(std::min_element(names.begin(), names.end()) - names.begin());
-    std::map<uint32_t, size_t> position;
-    for (size_t k = 0; k < cycle.size(); ++k) position[cycle[k]] = k;
-    std::vector<std::string> walk{names[start]};
-    uint32_t at = cycle[start];
-    visited[at] = 1;
-    for (;;) {
-      int64_t best = -1;
-      for (auto [e, end] = boost::out_edges(static_cast<Vertex>(at), g); e != end; ++e) {
-        uint32_t to = static_cast<uint32_t>(boost::target(*e, g));
-        auto it = position.find(to);
-        if (it == position.end() || visited[to]) continue;
-        if (best < 0 || names[it->second] < names[static_cast<size_t>(best)]) best = static_cast<int64_t>(it->second);
-      }
-      if (best < 0) break;
-      at = cycle[static_cast<size_t>(best)];
-      visited[at] = 1;
-      if (names[static_cast<size_t>(best)] != walk.back()) walk.push_back(names[static_cast<size_t>(best)]);
-    }
-    std::vector<std::string> sites = walk;
-    if (sites.size() > 1 && sites.back() == sites.front()) sites.pop_back();
-    std::string shape;
-    for (const std::string& s : sites) shape += s + " → ";
-    shape += sites.front();
-    CycleGroup& grp = groups[shape];
-    grp.shape = shape;
-    grp.sites = sites;
-    ++grp.cycles;
-    grp.blocks += cycle.size();
-    for (uint32_t m : cycle) grp.bytes += scan.size[m];
+    uint64_t bytes = 0;
+    for (uint32_t m : cycle) bytes += scan.size[m];
+    countCycle(groups, cycleShape(g, cycle, names, visited), cycle.size(), bytes);
   }
-  for (auto& [k, grp] : groups) out.cycle_groups.push_back(std::move(grp));
-  std::stable_sort(out.cycle_groups.begin(), out.cycle_groups.end(),
-                   [](const CycleGroup& a, const CycleGroup& b) { return a.bytes > b.bytes; });
+  out.cycle_groups = largestFirst(std::move(groups));
   for (auto& [k, s] : plain) {
     s.site = k;
     out.plain_sites.push_back(s);

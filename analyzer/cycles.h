@@ -28,7 +28,7 @@ struct LeakGraph {
   bool available = false;
   std::string unavailable_reason;
   double scan_seconds = 0;
-  bool on_signal = false;  // made on the scan signal while the program ran (else: at exit)
+  uint32_t reason = 0;  // format::ScanReason: at exit, on the scan signal, on tidemark.scan()
   uint64_t time_ns = 0;
   uint64_t words = 0, root_bytes = 0;
   uint64_t blocks = 0;

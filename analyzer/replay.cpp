@@ -179,6 +179,48 @@ class Replayer {
           pending_scan_.edges.emplace_back(static_cast<uint32_t>(edge.source), static_cast<uint32_t>(edge.target));
         }
         break;
+      case RecordType::PythonGraph: {
+        const auto& g = rec.get<format::PythonGraph>();
+        PythonObjectGraph& py = pending_scan_.python;
+        if (!pending_scan_.present || py.present) break;
+        // Each object takes at least 4 bytes of PythonObjects: a count past that is damage.
+        if (g.object_count > file_bytes_ / 4)
+          throw Error(fmt::format("corrupt trace: an object graph of {} objects in a file of {} bytes", g.object_count, file_bytes_));
+        py.present = true;
+        py.problem = displayText(g.problem);
+        py.addr.resize(g.object_count);
+        py.refcount.resize(g.object_count);
+        py.type.resize(g.object_count);
+        py.flags.resize(g.object_count);
+        break;
+      }
+      case RecordType::PythonType: {
+        const auto& t = rec.get<format::PythonType>();
+        if (pending_scan_.python.present) pending_scan_.python.types[t.type_id] = {t.address, displayText(t.name)};
+        break;
+      }
+      case RecordType::PythonObjects: {
+        const auto& objects = rec.get<format::PythonObjects>();
+        PythonObjectGraph& py = pending_scan_.python;
+        for (size_t i = 0; i < objects.elements.size(); ++i) {
+          uint64_t index = objects.first_index + i;
+          if (index >= py.addr.size()) throw Error("corrupt trace: object index out of range");
+          const format::PythonObject& o = objects.elements[i];
+          py.addr[index] = o.address;
+          py.refcount[index] = o.refcount;
+          py.type[index] = static_cast<uint32_t>(std::min<uint64_t>(o.type_id, UINT32_MAX));
+          py.flags[index] = static_cast<uint8_t>(o.flags);
+        }
+        break;
+      }
+      case RecordType::PythonReferences: {
+        PythonObjectGraph& py = pending_scan_.python;
+        for (const format::PythonReference& ref : rec.get<format::PythonReferences>().elements) {
+          if (ref.source >= py.addr.size()) throw Error("corrupt trace: object reference out of range");
+          py.references.emplace_back(static_cast<uint32_t>(ref.source), ref.target);
+        }
+        break;
+      }
       case RecordType::ScanEnd: {
         if (!pending_scan_.present) break;
         const auto& e = rec.get<format::ScanEnd>();

@@ -110,6 +110,22 @@ struct OomKill {
   uint64_t usage = 0;     // memory in use at the limit
 };
 
+// The interpreter's object graph recorded with a scan (format::PythonGraph and what follows it):
+// the objects its cycle collector tracks, in address order, and the references their types report.
+struct PythonObjectGraph {
+  bool present = false;
+  std::string problem;  // why there is no graph, when the tracker said so
+  struct Type {
+    uint64_t address = 0;
+    std::string name;
+  };
+  std::unordered_map<uint64_t, Type> types;  // by type id
+  std::vector<uint64_t> addr, refcount;
+  std::vector<uint32_t> type;  // type id
+  std::vector<uint8_t> flags;  // format::PythonObjectFlags
+  std::vector<std::pair<uint32_t, uint64_t>> references;  // source object index, target address
+};
+
 // The heap graph of the last conservative scan in the trace (blocks in address order).
 struct ScanGraph {
   bool present = false;
@@ -120,6 +136,7 @@ struct ScanGraph {
   std::vector<StackId> stack;
   std::vector<uint8_t> root_kind;  // per block: 0 = not referenced from a root
   std::vector<std::pair<uint32_t, uint32_t>> edges;
+  PythonObjectGraph python;
 };
 
 // The tracker stopped recording while the process went on (format::StopReason in the header).

@@ -132,18 +132,28 @@ Summary summarize(const ReplayResult& run, Symbolizer& symbols, const SummaryOpt
     }
   }
   s.growth = findGrowth(run, all, options.growth, s.limit.bytes);
+  // The frame that names a block's allocation site (symbolizer-owned), or null.
+  auto siteFrame = [&](StackId id) -> const Frame* {
+    auto def = run.stack_defs.find(id);
+    if (def == run.stack_defs.end()) return nullptr;
+    Holder holder = Holder::Program;
+    std::vector<const Frame*> frames = foldStack(symbols.stack(def->second, options.full), options.full, holder);
+    return frames.empty() ? nullptr : frames[siteIndex(frames)];
+  };
   std::map<StackId, std::string> site_names;
   s.lost = analyzeLeakGraph(run.scan, [&](StackId id) -> const std::string& {
     auto it = site_names.find(id);
     if (it != site_names.end()) return it->second;
-    std::string name = "<unknown site>";
-    auto def = run.stack_defs.find(id);
-    if (def != run.stack_defs.end()) {
-      Holder holder = Holder::Program;
-      std::vector<const Frame*> frames = foldStack(symbols.stack(def->second, options.full), options.full, holder);
-      if (!frames.empty()) name = siteName(*frames[siteIndex(frames)]);
-    }
-    return site_names.emplace(id, std::move(name)).first->second;
+    const Frame* f = siteFrame(id);
+    return site_names.emplace(id, f ? siteName(*f) : "<unknown site>").first->second;
+  });
+  std::map<StackId, std::string> lines;
+  s.python_garbage = findPythonGarbage(run.scan, [&](StackId id) -> const std::string& {
+    auto it = lines.find(id);
+    if (it != lines.end()) return it->second;
+    const Frame* f = siteFrame(id);
+    std::string line = f && !f->file.empty() ? fmt::format("{}:{}", f->file.substr(f->file.rfind('/') + 1), f->line) : "";
+    return lines.emplace(id, std::move(line)).first->second;
   });
   s.peak = topBy(all, every, [](const StackGroup& g) { return g.peak_bytes; }, options.top);
   s.leaks = topBy(all, std::move(user), [](const StackGroup& g) { return g.live_bytes; }, options.top);

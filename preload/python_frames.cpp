@@ -5,6 +5,7 @@
 #include <cstring>
 
 #include "hash_table.h"
+#include "python_runtime.h"
 #include "spinlock.h"
 #include "sys.h"
 #include "trace_writer.h"
@@ -13,28 +14,11 @@ namespace tidemark::preload::python {
 
 namespace {
 
-// Where the fields the tracker reads sit, for one CPython version. -1: the version has no such field.
-struct Layout {
-  int32_t runtime_initialized, runtime_finalizing;  // in _PyRuntime
-  int32_t tstate_cframe;        // 3.11, 3.12: PyThreadState.cframe (then cframe_current_frame in it)
-  int32_t cframe_current_frame;
-  int32_t tstate_current_frame;  // 3.13: PyThreadState.current_frame
-  int32_t frame_code, frame_previous, frame_instruction, frame_owner;
-  int32_t frame_is_entry;  // 3.11; later versions mark entries by a frame owned by the C stack
-  // code_bytecode (co_code_adaptive) is also PyCode_Type.tp_basicsize: checks the layout against
-  // the interpreter
-  int32_t code_filename, code_qualname, code_linetable, code_firstlineno, code_bytecode;
-  int32_t unicode_state, unicode_length, ascii_size, compact_size;
-  int32_t bytes_size, bytes_data;
-};
-
-constexpr int32_t kObjectType = 8;       // PyObject.ob_type (not a debug build)
-constexpr int32_t kTypeBasicSize = 32;   // PyTypeObject.tp_basicsize
 constexpr uint8_t kOwnedByCStack = 3;    // 3.12+: the entry frame of one native eval-loop call
 
 // From the headers of 3.11 (python3.11-dev's Include/internal) and 3.12 (pyenv's include/python3.12).
-constexpr Layout kPython311{16, 24, 56, 8, -1, 32, 48, 56, 69, 68, 112, 128, 136, 72, 184, 32, 16, 48, 72, 16, 32};
-constexpr Layout kPython312{16, 24, 56, 0, -1, 0, 8, 56, 70, -1, 112, 128, 136, 68, 192, 32, 16, 40, 56, 16, 32};
+constexpr Layout kPython311{16, 24, 56, 8, -1, 32, 48, 56, 69, 68, 112, 128, 136, 72, 184, 32, 16, 48, 72, 16, 32, 648};
+constexpr Layout kPython312{16, 24, 56, 0, -1, 0, 8, 56, 70, -1, 112, 128, 136, 68, 192, 32, 16, 40, 56, 16, 32, 112};
 
 // The head of 3.13's _Py_DebugOffsets (Include/internal/pycore_runtime.h), the first member of
 // _PyRuntime: the offsets an out-of-process reader needs, as 64-bit numbers.
@@ -55,21 +39,7 @@ struct DebugOffsets313 {
   uint64_t unicode_size, unicode_state, unicode_length, unicode_asciiobject_size;
 };
 constexpr int32_t kRuntimeInitialized313 = 600;  // not in the debug offsets; from the 3.13 headers
-
-struct Runtime {
-  Layout layout;
-  uint64_t version_hex;
-  const uint8_t* runtime;  // &_PyRuntime
-  const void* code_type;   // &PyCode_Type
-  void* (*this_thread_state)();
-  void* (*current_thread_state)();  // the thread state holding the GIL on this thread, or null
-  void (*get_allocator)(int domain, Allocator* out);
-  void (*set_allocator)(int domain, Allocator* in);
-  const void* eval_loop;   // &_PyEval_EvalFrameDefault
-  char version[16];        // "3.12.1"
-  bool found_late;         // by the sampler, after the start
-  const char* problem;     // why frames are not available, "" when they are
-};
+constexpr int kDebugInterpGc = 4;  // interp[]: size, id, next, threads_head, gc, ...
 
 Runtime g_runtime;
 bool g_detected = false;        // an interpreter was found (supported or not)
@@ -84,12 +54,6 @@ constexpr int kDomainMem = 1, kDomainObject = 2;
 // What the tracker's wrappers delegate to: [early or late][domain]. Two sets, so that wrapping
 // again over a wrapper that wraps the early one (tracemalloc's) never makes a loop.
 Allocator g_wrapped[2][3];
-
-template <class T> T at(const void* base, int32_t offset) {
-  T v;
-  memcpy(&v, static_cast<const uint8_t*>(base) + offset, sizeof v);
-  return v;
-}
 
 void* symbol(const char* name) { return dlsym(RTLD_DEFAULT, name); }
 
@@ -169,8 +133,8 @@ class CodeRegistry {
 
 CodeRegistry g_codes;
 
-// The text of a str object as UTF-8 (in `buffer` when it has to be converted), at most `capacity`
-// bytes; "?" for a string the tracker cannot read without running code.
+}  // namespace
+
 std::string_view textOf(const uint8_t* str, const Layout& L, char* buffer, size_t capacity) {
   if (!str) return "?";
   uint32_t state = at<uint32_t>(str, L.unicode_state);
@@ -205,6 +169,8 @@ std::string_view textOf(const uint8_t* str, const Layout& L, char* buffer, size_
   }
   return {buffer, out};
 }
+
+namespace {
 
 // Bigger line tables (module code of very long files) are cut: their later lines read as the
 // last line the kept part reaches.
@@ -287,7 +253,7 @@ const char* layoutFor(uint64_t version_hex, const uint8_t* runtime, Layout& out)
                  i32(d.code_filename), i32(d.code_qualname), i32(d.code_linetable), i32(d.code_firstlineno),
                  i32(d.code_co_code_adaptive), i32(d.unicode_state), i32(d.unicode_length),
                  i32(d.unicode_asciiobject_size), i32(d.unicode_asciiobject_size + 16), i32(d.bytes_ob_size),
-                 i32(d.bytes_ob_sval)};
+                 i32(d.bytes_ob_sval), i32(d.interp[kDebugInterpGc])};
     if (d.pyobject_ob_type != kObjectType) return "a debug build (its objects have a different header)";
   } else {
     return "CPython after 3.13 is not supported yet";
@@ -322,6 +288,8 @@ void detect(Stream& t, bool wrap_allocator, bool at_start) {
   if (!r.current_thread_state) r.current_thread_state = reinterpret_cast<void* (*)()>(symbol("_PyThreadState_UncheckedGet"));
   r.get_allocator = reinterpret_cast<void (*)(int, Allocator*)>(symbol("PyMem_GetAllocator"));
   r.set_allocator = reinterpret_cast<void (*)(int, Allocator*)>(symbol("PyMem_SetAllocator"));
+  r.main_interpreter = reinterpret_cast<void* (*)()>(symbol("PyInterpreterState_Main"));
+  r.add_pending_call = reinterpret_cast<int (*)(int (*)(void*), void*)>(symbol("Py_AddPendingCall"));
   r.eval_loop = symbol("_PyEval_EvalFrameDefault");
   const char* problem = "";
   if (!r.runtime || !r.code_type || !r.this_thread_state || !r.current_thread_state || !r.eval_loop)
@@ -345,6 +313,14 @@ void detect(Stream& t, bool wrap_allocator, bool at_start) {
 }
 
 bool framesAvailable() { return __atomic_load_n(&g_frames_available, __ATOMIC_ACQUIRE); }
+
+const Runtime& runtime() { return g_runtime; }
+
+bool holdsGil() {
+  const Runtime& r = g_runtime;
+  void* current = r.current_thread_state();
+  return current && current == r.this_thread_state();
+}
 
 uint32_t readFrames(Stream& t, uint64_t* words, uint32_t max) {
   const Runtime& r = g_runtime;
@@ -395,9 +371,7 @@ void wrapAllocatorWhenSafe(Stream* t) {
   const Runtime& r = g_runtime;
   // Only a thread holding the GIL of a running interpreter: no other thread is inside its
   // allocator then (before it runs, only the start of the process is safe: wrapAtStart).
-  if (!at<int32_t>(r.runtime, r.layout.runtime_initialized)) return;
-  void* current = r.current_thread_state();
-  if (!current || current != r.this_thread_state()) return;
+  if (!at<int32_t>(r.runtime, r.layout.runtime_initialized) || !holdsGil()) return;
   if (!__atomic_compare_exchange_n(&g_wrap_state, &state, kWrapping, false, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) return;
   // Wrapped early and still in place: nothing to do. Otherwise PYTHONMALLOC or -X dev set the
   // allocators up afresh (or the interpreter was found late): wrap what is there now.

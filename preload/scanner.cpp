@@ -7,6 +7,7 @@
 #include <cstring>
 
 #include "aggregator.h"
+#include "radix_sort.h"
 #include "spinlock.h"
 #include "sys.h"
 
@@ -48,39 +49,6 @@ struct ScanBlock {
   uint64_t addr, size;
   StackId stack;
 };
-
-// Scratch arrays from mmap, unmapped when the scan ends (registered: never scanned as roots).
-template <typename T>
-struct Scratch {
-  T* data = nullptr;
-  size_t bytes = 0;
-  bool allocate(size_t n) {
-    bytes = (n * sizeof(T) + 4095) & ~size_t{4095};
-    if (!bytes) bytes = 4096;
-    data = static_cast<T*>(sys::mapAnonymous(bytes));
-    return data != nullptr;
-  }
-  ~Scratch() {
-    if (data) sys::unmapAnonymous(data, bytes);
-  }
-};
-
-// LSD radix sort of blocks by address, 16 bits at a time (user-space addresses fit in 48 bits).
-void sortByAddress(ScanBlock* a, ScanBlock* tmp, size_t n) {
-  static uint32_t count[65536];
-  for (int shift = 0; shift < 48; shift += 16) {
-    memset(count, 0, sizeof count);
-    for (size_t i = 0; i < n; ++i) ++count[(a[i].addr >> shift) & 0xffff];
-    uint32_t sum = 0;
-    for (uint32_t& c : count) {
-      uint32_t k = c;
-      c = sum;
-      sum += k;
-    }
-    for (size_t i = 0; i < n; ++i) tmp[count[(a[i].addr >> shift) & 0xffff]++] = a[i];
-    memcpy(a, tmp, n * sizeof(ScanBlock));
-  }
-}
 
 class Graph {
  public:
@@ -249,7 +217,7 @@ void withoutOwn(uint64_t lo, uint64_t hi, F&& scan) {
 
 }  // namespace
 
-void scanHeap(Stream& stream, uint8_t reason) {
+void scanHeap(Stream& stream, uint8_t reason, void (*also)(Stream&)) {
   const uint64_t start_ns = sys::monotonicNs();
   uint64_t stack_here = reinterpret_cast<uint64_t>(__builtin_frame_address(0));
 
@@ -365,6 +333,7 @@ void scanHeap(Stream& stream, uint8_t reason) {
       words += count;
     }
     out.flushEdges();
+    if (also) also(stream);
     out.end(start_ns, words, root_bytes);
   });
 }

@@ -13,6 +13,8 @@ namespace tidemark::preload {
 
 // Scans and writes the graph into `stream`. `reason` is a format::ScanReason. Needs the live
 // blocks tracked in process (the aggregator's table: aggregate mode, or TIDEMARK_SCAN=1).
-void scanHeap(Stream& stream, uint8_t reason);
+// `also`, when given, writes more of the scan (the Python object graph) while every allocating
+// thread waits, after the blocks' graph and before the scan's end.
+void scanHeap(Stream& stream, uint8_t reason, void (*also)(Stream&) = nullptr);
 
 }  // namespace tidemark::preload

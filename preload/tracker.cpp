@@ -19,6 +19,7 @@
 #include "python_frames.h"
 #include "spinlock.h"
 #include "frame_rules.h"
+#include "python_objects.h"
 #include "scanner.h"
 #include "stack_cache.h"
 #include "sys.h"
@@ -442,7 +443,13 @@ StackId withPythonFrames(ThreadState& t, StackId native) {
   python::wrapAllocatorWhenSafe(&t.stream);
   uint64_t words[format::kMaxFrames];
   uint32_t n = python::readFrames(t.stream, words, static_cast<uint32_t>(options.max_frames));
-  if (n == 0) return native;
+  if (n == 0) {
+    // The first call on the thread finalizing the interpreter, after the program's atexit
+    // handlers: its objects are all still there, and never will be again.
+    if ((options.scan || g_aggregate) && python::exitGraphDue())
+      scanHeap(t.stream, static_cast<uint8_t>(format::ScanReason::Exit), python::writeObjectGraph);
+    return native;
+  }
   StackId innermost = internPythonChain(t, words, n);
   if (!innermost) return native;
   const uint64_t key[2] = {kNativeTag | native, kFrameTag | innermost};
@@ -621,9 +628,22 @@ void writeSample(ThreadState& t, int& fd = g_statm_fd) {
 // Whether live blocks are tracked in process, so the heap can be scanned.
 bool scanEnabled() { return g_aggregate || options.scan; }
 
-// The scan signal only raises a flag: the scan runs on the sampler thread, not in a handler.
+// The scan signal only raises a flag: the scan runs on the sampler thread, not in a handler; in a
+// Python process, on its main thread at the interpreter's next safe point, with its object graph.
 int g_scan_requested = 0;
 void onScanSignal(int) { __atomic_store_n(&g_scan_requested, 1, __ATOMIC_RELEASE); }
+
+// Called by the interpreter on its main thread, holding the GIL, between two bytecodes.
+int scanAtSafePoint(void*) {
+  ThreadState& t = t_state;
+  if (!trackerReady() || t.busy) return 0;
+  t.busy = true;
+  int saved_errno = errno;
+  scanHeap(t.stream, static_cast<uint8_t>(format::ScanReason::Signal), python::writeObjectGraph);
+  errno = saved_errno;
+  t.busy = false;
+  return 0;
+}
 
 void installScanSignal() {
   if (!options.scan_signal || options.scan_signal >= 65 || !scanEnabled() || options.interval_ms == 0) return;
@@ -650,7 +670,9 @@ void* samplerMain(void*) {
   while (writer().active() && writer().generation() == generation) {
     writeSample(t, statm_fd);
     python::detect(t.stream, options.python_allocator != 0, false);  // an interpreter loaded later (dlopen of libpython); nothing once found
-    if (__atomic_exchange_n(&g_scan_requested, 0, __ATOMIC_ACQ_REL)) if (scanEnabled()) scanHeap(t.stream, static_cast<uint8_t>(format::ScanReason::Signal));
+    if (__atomic_exchange_n(&g_scan_requested, 0, __ATOMIC_ACQ_REL) && scanEnabled() &&
+        !python::callAtSafePoint(scanAtSafePoint))
+      scanHeap(t.stream, static_cast<uint8_t>(format::ScanReason::Signal));
     clock_nanosleep(CLOCK_MONOTONIC, 0, &interval, nullptr);
   }
   return nullptr;
@@ -783,7 +805,8 @@ __attribute__((destructor)) void onExit() {
   writeSample(t);
   // After main returned and the program's static destructors ran (this library was loaded
   // first, so its destructor runs last): what is unreachable now is lost.
-  if (scanEnabled()) scanHeap(t.stream, static_cast<uint8_t>(format::ScanReason::Exit));
+  // (A Python process's exit scan was made before its interpreter finalized: python_objects.h.)
+  if (scanEnabled() && !python::exitGraphTaken()) scanHeap(t.stream, static_cast<uint8_t>(format::ScanReason::Exit));
   writeRecord(t.stream, writer().nextSeq(), format::Exit{.time_ns = sys::monotonicNs() - writer().startNs()});
   t.busy = was_busy;
 }
@@ -809,4 +832,22 @@ extern "C" __attribute__((visibility("default"))) void tidemark_marker_v1(int ki
   writeSample(t);
   errno = saved_errno;
   t.busy = false;
+}
+
+// The entry point of tidemark.scan() (python/tidemark), found with dlsym: a heap scan now, with the
+// interpreter's object graph when the caller holds the GIL (ctypes.PyDLL keeps it). 1: scanned with
+// the object graph, 0: without, -1: not scanned (not recording, or not with --scan).
+extern "C" __attribute__((visibility("default"))) int tidemark_scan_v1() {
+  using namespace tidemark::preload;
+  if (!trackerReady() || !scanEnabled()) return -1;
+  ThreadState& t = t_state;
+  if (t.busy) return -1;
+  t.busy = true;
+  int saved_errno = errno;
+  bool objects = tidemark::preload::python::objectGraphFromHere();
+  scanHeap(t.stream, static_cast<uint8_t>(tidemark::format::ScanReason::Request),
+           objects ? tidemark::preload::python::writeObjectGraph : nullptr);
+  errno = saved_errno;
+  t.busy = false;
+  return objects ? 1 : 0;
 }

@@ -282,10 +282,63 @@ nlohmann::json growthJson(const GrowthFindings& g, const EffectiveLimit& limit) 
           {"process", process}};
 }
 
+// When a scan was made: "at exit", "on the scan signal at 4.2 s", "on tidemark.scan() at 4.2 s".
+std::string scanWhen(uint32_t reason, uint64_t time_ns) {
+  if (reason == static_cast<uint32_t>(format::ScanReason::Signal)) return fmt::format("on the scan signal at {}", humanDuration(time_ns));
+  if (reason == static_cast<uint32_t>(format::ScanReason::Request)) return fmt::format("on tidemark.scan() at {}", humanDuration(time_ns));
+  return "at exit";
+}
+
+const char* scanReasonKey(uint32_t reason) {
+  if (reason == static_cast<uint32_t>(format::ScanReason::Signal)) return "signal";
+  if (reason == static_cast<uint32_t>(format::ScanReason::Request)) return "request";
+  return "exit";
+}
+
+void writePythonGarbage(std::ostream& out, const PythonGarbage& g) {
+  if (!g.available) return;
+  out << fmt::format("\nPython objects {}: {} tracked by the cycle collector, {} of them referred to from outside\n",
+                     scanWhen(g.reason, g.time_ns), groupedNumber(g.objects), groupedNumber(g.roots));
+  if (!g.garbage_objects) {
+    out << "  no garbage: every object is reachable (nothing is left for the cycle collector)\n";
+    return;
+  }
+  out << fmt::format("  garbage (only the cycle collector frees it) {:>10} in {} objects\n", humanBytes(g.garbage_bytes),
+                     groupedNumber(g.garbage_objects));
+  out << fmt::format("    in {} cycle{}                           {:>10} in {} objects\n", groupedNumber(g.cycle_count),
+                     g.cycle_count == 1 ? "" : "s", humanBytes(g.cycle_bytes), groupedNumber(g.cycle_objects));
+  out << fmt::format("    held by the cycles                     {:>10} in {} objects\n", humanBytes(g.held_bytes),
+                     groupedNumber(g.held_objects));
+  for (const CycleGroup& c : g.cycle_groups)
+    out << fmt::format("  {} garbage cycle{}, {} in {} objects:\n      {}\n", groupedNumber(c.cycles), c.cycles == 1 ? "" : "s",
+                       humanBytes(c.bytes), groupedNumber(c.blocks), c.shape);
+}
+
+// The garbage's ids are listed up to this many.
+constexpr size_t kListedGarbageIds = 100000;
+
+nlohmann::json pythonGarbageJson(const PythonGarbage& g) {
+  nlohmann::json cycles = nlohmann::json::array();
+  for (const CycleGroup& c : g.cycle_groups)
+    cycles.push_back({{"shape", c.shape}, {"members", c.sites}, {"cycles", c.cycles}, {"objects", c.blocks}, {"bytes", c.bytes}});
+  size_t listed = std::min(g.garbage.size(), kListedGarbageIds);
+  return {{"available", g.available},
+          {"unavailable_reason", g.unavailable_reason},
+          {"reason", scanReasonKey(g.reason)},
+          {"time_ns", g.time_ns},
+          {"objects", g.objects},
+          {"roots", g.roots},
+          {"garbage", {{"objects", g.garbage_objects}, {"bytes", g.garbage_bytes},
+                       {"ids", std::vector<uint64_t>(g.garbage.begin(), g.garbage.begin() + static_cast<ptrdiff_t>(listed))},
+                       {"ids_complete", listed == g.garbage.size()}}},
+          {"cycles", {{"count", g.cycle_count}, {"objects", g.cycle_objects}, {"bytes", g.cycle_bytes}, {"groups", cycles}}},
+          {"held_by_cycles", {{"objects", g.held_objects}, {"bytes", g.held_bytes}}}};
+}
+
 void writeLost(std::ostream& out, const LeakGraph& g) {
   if (!g.available) return;
   out << fmt::format("\nHeap scan {}: {} live blocks, {} words in {:.2f} s\n",
-                     g.on_signal ? fmt::format("on the scan signal at {}", humanDuration(g.time_ns)) : "at exit",
+                     scanWhen(g.reason, g.time_ns),
                      groupedNumber(g.blocks), groupedNumber(g.words), g.scan_seconds);
   out << fmt::format("  reachable          {:>12} in {} blocks\n", humanBytes(g.reachable_bytes), groupedNumber(g.reachable_blocks));
   out << fmt::format("  leaked cycles      {:>12} in {} blocks, {} cycle{}\n", humanBytes(g.cycle_bytes),
@@ -312,7 +365,7 @@ nlohmann::json lostJson(const LeakGraph& g) {
   return {{"available", g.available},
           {"unavailable_reason", g.unavailable_reason},
           {"scan_seconds", g.scan_seconds},
-          {"reason", g.on_signal ? "signal" : "exit"},
+          {"reason", scanReasonKey(g.reason)},
           {"time_ns", g.time_ns},
           {"words", g.words},
           {"root_bytes", g.root_bytes},
@@ -480,6 +533,7 @@ void writeSummaryText(std::ostream& out, const TraceAnalysis& analysis, bool ful
     writeGroups(out, s.held_for_life, false, s.runtime_leaked_bytes, full);
   }
   writeLost(out, s.lost);
+  writePythonGarbage(out, s.python_garbage);
   writeFindings(out, s);
 }
 
@@ -542,6 +596,7 @@ nlohmann::json summaryJson(const TraceAnalysis& analysis) {
       {"phases", phasesJson(s.phases)},
       {"findings", growthJson(s.growth, s.limit)},
       {"heap_scan", lostJson(s.lost)},
+      {"python_objects", pythonGarbageJson(s.python_garbage)},
       {"incomplete", r.stopped.stopped() ? nlohmann::json{{"time_ns", r.stopped.time_ns},
                                                           {"reason", r.stopped.why()},
                                                           {"text", incompleteText(r.stopped)}}

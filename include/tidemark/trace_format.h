@@ -25,8 +25,9 @@ namespace tidemark::format {
 // moment it is written, so a trace survives kill -9 of the target. Unwritten space is zero.
 inline constexpr char kMagic[8] = {'T', 'M', 'T', 'R', 'A', 'C', 'E', '\0'};
 // 2: scan records (18-22); 3: memory limit and OOM kill (23-24); 4: stop reason in the header, Ending (25);
-// 5: Sample's rss_file; 6: Python: CodeObject (13), Interpreter (26), PythonFrame (27), PythonStack (28)
-inline constexpr uint32_t kVersion = 6;
+// 5: Sample's rss_file; 6: Python: CodeObject (13), Interpreter (26), PythonFrame (27), PythonStack (28);
+// 7: the Python object graph of a scan: PythonGraph (29), PythonType (30), PythonObjects (31), PythonReferences (32)
+inline constexpr uint32_t kVersion = 7;
 inline constexpr uint32_t kHeaderSize = 4096;
 inline constexpr uint32_t kChunkMagic = 0x4b434d54;  // "TMCK" little-endian
 inline constexpr uint32_t kDefaultChunkSize = 256 * 1024;
@@ -116,12 +117,19 @@ enum class StopReason : uint32_t {
   DescriptorLost = 3,  // the program closed or replaced the trace's file descriptor
 };
 
-enum class ScanReason : uint8_t { Exit = 0, Signal = 1 };
+enum class ScanReason : uint8_t { Exit = 0, Signal = 1, Request = 2 };  // Request: tidemark_scan_v1 (tidemark.scan())
 
 enum class LimitKind : uint8_t { CgroupV2 = 1, CgroupV1 = 2, Watchdog = 3 };
 enum class OomEvidence : uint8_t { CgroupEvents = 1, CgroupOomControl = 2, Watchdog = 3 };
 // Where the pointer that makes a block reachable was found.
 enum class RootKind : uint8_t { Stack = 1, Data = 2, Other = 3 };
+
+// format::PythonObject's flags.
+enum PythonObjectFlags : uint64_t {
+  kPythonImmortal = 1,    // 3.12+: an immortal object (its count is not kept)
+  kPythonPermanent = 2,   // in the permanent generation (gc.freeze): never collected
+  kPythonClassEdge = 4,   // the first reference to its own type is the instance's class (not an attribute)
+};
 
 enum class MarkerKind : uint8_t { Text = 0, SimulationDate = 1, PhaseBegin = 2, PhaseEnd = 3 };
 

@@ -44,7 +44,11 @@ namespace tidemark::format {
   X(Ending, 25)                  \
   X(Interpreter, 26)             \
   X(PythonFrame, 27)             \
-  X(PythonStack, 28)
+  X(PythonStack, 28)             \
+  X(PythonGraph, 29)             \
+  X(PythonType, 30)              \
+  X(PythonObjects, 31)           \
+  X(PythonReferences, 32)
 
 enum class RecordType : uint8_t {
   End = 0,  // a zero type byte ends a chunk
@@ -397,6 +401,72 @@ struct ScanEnd {
     return f.varint("time_ns", r.time_ns) && f.varint("words", r.words) && f.varint("root_bytes", r.root_bytes) &&
            f.varint("duration_ns", r.duration_ns);
   }
+};
+
+// ---- the Python object graph of a scan (inside ScanBegin ... ScanEnd) --------------------------
+
+struct PythonGraph {
+  static constexpr RecordType kType = RecordType::PythonGraph;
+  static constexpr const char* kAbout =
+      "the interpreter's object graph follows (PythonType, PythonObjects, PythonReferences): object_count "
+      "objects the cycle collector tracks; problem says why there is none when it is not empty";
+  uint64_t object_count = 0;
+  std::string_view problem;
+  template <class F, class R> static bool fields(F& f, R& r) {
+    return f.varint("object_count", r.object_count) && f.bytes("problem", r.problem);
+  }
+};
+
+struct PythonType {
+  static constexpr RecordType kType = RecordType::PythonType;
+  static constexpr const char* kAbout = "a type of the objects of this scan's graph: its id there, address and name";
+  uint64_t type_id = 0, address = 0;
+  std::string_view name;
+  template <class F, class R> static bool fields(F& f, R& r) {
+    return f.varint("type_id", r.type_id) && f.varint("address", r.address) && f.bytes("name", r.name);
+  }
+};
+
+// flags is a PythonObjectFlags; refcount is the object's reference count as the collector reads it.
+struct PythonObject {
+  uint64_t address = 0, type_id = 0, refcount = 0, flags = 0;
+  template <class F, class R> static bool fields(F& f, R& r, const PythonObject& previous) {
+    return f.ascending("address", r.address, previous.address) && f.varint("type_id", r.type_id) &&
+           f.varint("refcount", r.refcount) && f.varint("flags", r.flags);
+  }
+};
+
+struct PythonObjects {
+  static constexpr RecordType kType = RecordType::PythonObjects;
+  static constexpr const char* kAbout =
+      "objects first_index, first_index + 1, ... of the graph (in address order): the objects the cycle collector "
+      "tracks";
+  uint64_t first_index = 0, count = 0;
+  using Element = PythonObject;
+  static constexpr uint64_t PythonObjects::*kCount = &PythonObjects::count;
+  static constexpr uint64_t kMaxElements = kMaxRecordSize;
+  template <class F, class R> static bool fields(F& f, R& r) {
+    return f.varint("first_index", r.first_index) && f.varint("count", r.count);
+  }
+};
+
+// A reference as the object's type reports it to the collector (tp_traverse): source is an object
+// index, target the address referred to (an object of the graph, or one the collector does not track).
+struct PythonReference {
+  uint64_t source = 0, target = 0;
+  template <class F, class R> static bool fields(F& f, R& r, const PythonReference& previous) {
+    return f.ascending("source", r.source, previous.source) && f.address("target", r.target);
+  }
+};
+
+struct PythonReferences {
+  static constexpr RecordType kType = RecordType::PythonReferences;
+  static constexpr const char* kAbout = "references of the graph's objects, in the order of their sources";
+  uint64_t count = 0;
+  using Element = PythonReference;
+  static constexpr uint64_t PythonReferences::*kCount = &PythonReferences::count;
+  static constexpr uint64_t kMaxElements = kMaxRecordSize;
+  template <class F, class R> static bool fields(F& f, R& r) { return f.varint("count", r.count); }
 };
 
 struct Ending {

@@ -18,7 +18,7 @@ a marker is copied (up to 255 bytes).
 
 import ctypes as _ctypes
 
-__all__ = ["active", "mark", "mark_date", "phase"]
+__all__ = ["active", "mark", "mark_date", "phase", "scan"]
 
 # Must equal tidemark::format::MarkerKind (include/tidemark/trace_format.h).
 _TEXT, _SIMULATION_DATE, _PHASE_BEGIN, _PHASE_END = 0, 1, 2, 3
@@ -37,9 +37,33 @@ def _entry():
 _marker = _entry()
 
 
+def _scan_entry():
+    # PyDLL: the call keeps the GIL, so the tracker may read the interpreter's objects.
+    try:
+        fn = _ctypes.PyDLL(None).tidemark_scan_v1
+    except (AttributeError, OSError):
+        return None
+    fn.argtypes = ()
+    fn.restype = _ctypes.c_int
+    return fn
+
+
+_scanner = _scan_entry()
+
+
 def active():
     """True when this process runs under the tidemark tracker."""
     return _marker is not None
+
+
+def scan():
+    """Scans the heap now, with the interpreter's object graph, when the tracker runs with --scan
+    (TIDEMARK_SCAN=1): the analysis then finds the garbage cycles at this point and, with two
+    scans, what grew between them. Nothing is collected, and the program waits only for the scan.
+    Returns True when the object graph was recorded, False otherwise (no tracker, no --scan)."""
+    if _scanner is None:
+        return False
+    return _scanner() == 1
 
 
 def _text(value):

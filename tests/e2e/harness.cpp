@@ -151,4 +151,14 @@ nlohmann::json reportLineData(const std::string& html) {
   return nlohmann::json::parse(html.substr(begin, end - begin), nullptr, false);
 }
 
+int lineOf(const std::string& file, const std::string& mark) {
+  std::ifstream in(file);
+  std::string text;
+  for (int n = 1; std::getline(in, text); ++n)
+    if (text.size() >= mark.size() + 2 && text.compare(text.size() - mark.size() - 2, std::string::npos, "# " + mark) == 0)
+      return n;
+  ADD_FAILURE() << "no line marked " << mark << " in " << file;
+  return 0;
+}
+
 }  // namespace tmtest

@@ -28,6 +28,8 @@ std::string pythonModule();                    // the directory holding the tide
 std::vector<std::string> pythonInterpreters();
 std::string tempDir();                         // fresh directory for this test
 std::string readFile(const std::string& path); // the whole file; empty when it cannot be read
+// The line of `file` (a test program's source) that carries the comment `# MARK`; fails the test when none.
+int lineOf(const std::string& file, const std::string& mark);
 
 // `tidemark summary --json --top 1000 TRACE`, parsed; fails the test on a non-zero exit.
 nlohmann::json summary(const std::string& trace);

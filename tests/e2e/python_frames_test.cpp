@@ -14,17 +14,6 @@ using namespace tmtest;
 
 namespace {
 
-// The line of `file` (a test program's source) that carries the comment `# MARK`.
-int lineOf(const std::string& file, const std::string& mark) {
-  std::ifstream in(file);
-  std::string text;
-  for (int n = 1; std::getline(in, text); ++n)
-    if (text.size() >= mark.size() + 2 && text.compare(text.size() - mark.size() - 2, std::string::npos, "# " + mark) == 0)
-      return n;
-  ADD_FAILURE() << "no line marked " << mark << " in " << file;
-  return 0;
-}
-
 // `tidemark lines` for one line: bytes allocated from it, and live at the peak.
 struct LineBytes {
   uint64_t allocated = 0, peak = 0;

@@ -1,0 +1,39 @@
+// What the interpreter's object graph (replay.h's PythonObjectGraph) says: which objects only the
+// cycle collector would free, and the shapes of the cycles that hold them. The collector's own
+// rule decides (Python/gc.c): an object's references from other tracked objects are subtracted
+// from its reference count; what is left over comes from outside (a frame, a C global, an
+// untracked container), which makes the object a root; everything the roots reach is alive, the
+// rest is garbage, exactly what gc.DEBUG_SAVEALL would save. Nothing is collected to find out.
+// Method: docs/python.md, "Object graphs".
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "cycles.h"
+#include "replay.h"
+
+namespace tidemark {
+
+struct PythonGarbage {
+  bool available = false;
+  std::string unavailable_reason;
+  uint64_t time_ns = 0;
+  uint32_t reason = 0;  // format::ScanReason of the scan it came with
+  uint64_t objects = 0, roots = 0;
+  uint64_t garbage_objects = 0, garbage_bytes = 0;
+  // Garbage in cycles (strongly connected, instance→class references aside), and garbage outside
+  // them that only cycles keep (a list a cycle's member holds).
+  uint64_t cycle_count = 0, cycle_objects = 0, cycle_bytes = 0;
+  uint64_t held_objects = 0, held_bytes = 0;
+  // Shapes named "Type (file:line)" by the line that allocated each member; blocks = objects.
+  std::vector<CycleGroup> cycle_groups;  // by bytes, largest first
+  std::vector<uint64_t> garbage;         // the garbage objects' addresses (id() in CPython), ascending
+};
+
+// where(stack id) names the line that allocated a block ("broker.py:88"), "" when unknown.
+PythonGarbage findPythonGarbage(const ScanGraph& scan, const std::function<std::string(StackId)>& where);
+
+}  // namespace tidemark

@@ -1,0 +1,93 @@
+// The interpreter's object graph recorded with a scan (python_objects.h) and what the analyzer
+// makes of it (python_graph.h), on every CPython here: the garbage is exactly the set that
+// gc.DEBUG_SAVEALL saves in the same program, and its cycles are named by shape and line.
+#include <gtest/gtest.h>
+
+#include <set>
+#include <sstream>
+
+#include "harness.h"
+
+using namespace tmtest;
+
+namespace {
+
+std::set<uint64_t> idsIn(const std::string& path) {
+  std::istringstream in(readFile(path));
+  std::set<uint64_t> ids;
+  for (uint64_t id; in >> id;) ids.insert(id);
+  return ids;
+}
+
+// The group of garbage cycles with this shape, or null.
+const nlohmann::json* cycleGroup(const nlohmann::json& objects, const std::string& shape) {
+  for (const auto& g : objects["cycles"]["groups"])
+    if (g["shape"] == shape) return &g;
+  return nullptr;
+}
+
+}  // namespace
+
+TEST(PythonObjects, TheGarbageIsExactlyWhatTheCollectorWouldSaveAndItsCyclesAreNamed) {
+  const std::string source = programSource("python/garbage_cycles.py");
+  const std::string fill = "Fill (garbage_cycles.py:" + std::to_string(lineOf(source, "FILL")) + ")";
+  const std::string order = "Order (garbage_cycles.py:" + std::to_string(lineOf(source, "ORDER")) + ")";
+  const std::string account = "Account (garbage_cycles.py:" + std::to_string(lineOf(source, "ORDER") + 1) + ")";
+  const std::string method = "method (garbage_cycles.py:" + std::to_string(lineOf(source, "METHOD")) + ")";
+  const std::string raised = "(garbage_cycles.py:" + std::to_string(lineOf(source, "RAISE")) + ")";
+  constexpr int kCycles = 40;
+  for (const std::string& python : pythonInterpreters()) {
+    SCOPED_TRACE(python);
+    const std::string dir = tempDir(), trace = dir + "/garbage.tmtrace", ids = dir + "/saved.txt";
+    Result r = run({tidemark(), "run", "--scan", "-o", trace, "--", python, source, std::to_string(kCycles), ids});
+    ASSERT_EQ(r.code, 0) << r.err;
+    EXPECT_EQ(r.out, "graph recorded: True\n");
+    const auto objects = summary(trace)["python_objects"];
+    ASSERT_EQ(objects["available"], true) << objects["unavailable_reason"];
+    EXPECT_EQ(objects["reason"], "request");
+
+    // The very objects the collector saved: the 2 × 40 orders and fills, the account and its bound
+    // method, the exception, its traceback and its frame, and what only they hold.
+    const std::set<uint64_t> saved = idsIn(ids);
+    EXPECT_GE(saved.size(), 2u * kCycles + 5);
+    EXPECT_EQ(objects["garbage"]["ids_complete"], true);
+    const auto listed = objects["garbage"]["ids"].get<std::vector<uint64_t>>();
+    EXPECT_EQ(std::set<uint64_t>(listed.begin(), listed.end()), saved);
+    EXPECT_EQ(objects["garbage"]["objects"], saved.size());
+
+    const nlohmann::json* orders = cycleGroup(objects, fill + " → " + order + " → " + fill);
+    ASSERT_NE(orders, nullptr) << objects["cycles"].dump(2);
+    EXPECT_EQ((*orders)["cycles"], kCycles);
+    EXPECT_EQ((*orders)["objects"], 2 * kCycles);
+    const nlohmann::json* bound = cycleGroup(objects, account + " → " + method + " → " + account);
+    ASSERT_NE(bound, nullptr) << objects["cycles"].dump(2);
+    EXPECT_EQ((*bound)["cycles"], 1);
+    const nlohmann::json* traceback = cycleGroup(objects, "ValueError " + raised + " → traceback " + raised + " → frame " +
+                                                              raised + " → ValueError " + raised);
+    ASSERT_NE(traceback, nullptr) << objects["cycles"].dump(2);
+    EXPECT_EQ((*traceback)["cycles"], 1);
+    EXPECT_EQ(objects["cycles"]["count"], kCycles + 2);
+  }
+}
+
+TEST(PythonObjects, TheExitScanIsMadeBeforeTheInterpreterTearsItsObjectsDown) {
+  const std::string source = programSource("python/garbage_cycles.py");
+  const std::string fill = "Fill (garbage_cycles.py:" + std::to_string(lineOf(source, "FILL")) + ")";
+  const std::string order = "Order (garbage_cycles.py:" + std::to_string(lineOf(source, "ORDER")) + ")";
+  constexpr int kCycles = 25;
+  for (const std::string& python : pythonInterpreters()) {
+    SCOPED_TRACE(python);
+    const std::string dir = tempDir(), trace = dir + "/exit.tmtrace";
+    Result plain = run({python, source, std::to_string(kCycles), dir + "/unused", "exit"});
+    Result r = run({tidemark(), "run", "--scan", "-o", trace, "--", python, source, std::to_string(kCycles), dir + "/unused", "exit"});
+    ASSERT_EQ(r.code, 0) << r.err;
+    EXPECT_EQ(r.out, plain.out);  // the scan changes nothing the program does
+    const auto s = summary(trace);
+    const auto& objects = s["python_objects"];
+    ASSERT_EQ(objects["available"], true) << objects["unavailable_reason"];
+    EXPECT_EQ(objects["reason"], "exit");
+    const nlohmann::json* orders = cycleGroup(objects, fill + " → " + order + " → " + fill);
+    ASSERT_NE(orders, nullptr) << objects["cycles"].dump(2);
+    EXPECT_EQ((*orders)["cycles"], kCycles);  // (and no scan after it, once the objects were gone)
+  }
+}

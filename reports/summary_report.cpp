@@ -303,12 +303,12 @@ void writePythonGarbage(std::ostream& out, const PythonGarbage& g) {
     out << "  no garbage: every object is reachable (nothing is left for the cycle collector)\n";
     return;
   }
-  out << fmt::format("  garbage (only the cycle collector frees it) {:>10} in {} objects\n", humanBytes(g.garbage_bytes),
-                     groupedNumber(g.garbage_objects));
-  out << fmt::format("    in {} cycle{}                           {:>10} in {} objects\n", groupedNumber(g.cycle_count),
-                     g.cycle_count == 1 ? "" : "s", humanBytes(g.cycle_bytes), groupedNumber(g.cycle_objects));
-  out << fmt::format("    held by the cycles                     {:>10} in {} objects\n", humanBytes(g.held_bytes),
-                     groupedNumber(g.held_objects));
+  auto row = [&](const std::string& label, uint64_t bytes, uint64_t objects) {
+    out << fmt::format("  {:<44}{:>10} in {} object{}\n", label, humanBytes(bytes), groupedNumber(objects), objects == 1 ? "" : "s");
+  };
+  row("garbage (only the cycle collector frees it)", g.garbage_bytes, g.garbage_objects);
+  row(fmt::format("  in {} cycle{}", groupedNumber(g.cycle_count), g.cycle_count == 1 ? "" : "s"), g.cycle_bytes, g.cycle_objects);
+  row("  held by the cycles", g.held_bytes, g.held_objects);
   for (const CycleGroup& c : g.cycle_groups)
     out << fmt::format("  {} garbage cycle{}, {} in {} objects:\n      {}\n", groupedNumber(c.cycles), c.cycles == 1 ? "" : "s",
                        humanBytes(c.bytes), groupedNumber(c.blocks), c.shape);

@@ -3,7 +3,9 @@
 #include <algorithm>
 #include <map>
 
+#include <boost/graph/adjacency_list.hpp>
 #include <boost/graph/breadth_first_search.hpp>
+#include <boost/graph/dominator_tree.hpp>
 #include <boost/graph/strong_components.hpp>
 
 #include "cycle_shape.h"
@@ -21,8 +23,8 @@ CsrGraph graphOf(Edges& edges, size_t n) {
   return CsrGraph(boost::edges_are_sorted, edges.begin(), edges.end(), n);
 }
 
-// The live block an object lies in (its header, and in 3.12+ the words before it, are the
-// block's start), or -1 (a static object, or one the trace did not see allocated).
+}  // namespace
+
 int64_t blockOf(const ScanGraph& scan, uint64_t address) {
   auto it = std::upper_bound(scan.addr.begin(), scan.addr.end(), address);
   if (it == scan.addr.begin()) return -1;
@@ -30,10 +32,195 @@ int64_t blockOf(const ScanGraph& scan, uint64_t address) {
   return address - scan.addr[k] < std::max<uint64_t>(scan.size[k], 1) ? static_cast<int64_t>(k) : -1;
 }
 
+namespace {
+
+// The references between tracked objects, and whether each is an instance's to its class.
+struct ObjectEdges {
+  Edges all, without_class;
+};
+
+ObjectEdges objectEdges(const PythonObjectGraph& py) {
+  auto indexOf = [&](uint64_t address) -> int64_t {
+    auto it = std::lower_bound(py.addr.begin(), py.addr.end(), address);
+    return it != py.addr.end() && *it == address ? it - py.addr.begin() : -1;
+  };
+  auto typeAddress = [&](size_t i) -> uint64_t {
+    auto it = py.types.find(py.type[i]);
+    return it == py.types.end() ? 0 : it->second.address;
+  };
+  ObjectEdges out;
+  std::vector<uint8_t> class_seen(py.addr.size(), 0);
+  for (const auto& [source, target] : py.references) {
+    int64_t j = indexOf(target);
+    if (j < 0) continue;
+    bool is_class = (py.flags[source] & format::kPythonClassEdge) && !class_seen[source] && target == typeAddress(source);
+    if (is_class) class_seen[source] = 1;
+    out.all.emplace_back(source, static_cast<uint32_t>(j));
+    if (!is_class) out.without_class.emplace_back(source, static_cast<uint32_t>(j));
+  }
+  return out;
+}
+
+CollectorView viewOf(const PythonObjectGraph& py, Edges& all) {
+  const size_t n = py.addr.size();
+  CollectorView view;
+  // Each reference from an object the collector would examine (not one frozen in the permanent
+  // generation) is subtracted from its target's count; what is left comes from outside.
+  std::vector<int64_t> outside(n);
+  for (size_t i = 0; i < n; ++i) outside[i] = static_cast<int64_t>(std::min<uint64_t>(py.refcount[i], INT64_MAX));
+  for (const auto& [source, target] : all)
+    if (!(py.flags[source] & format::kPythonPermanent)) --outside[target];
+  view.root.assign(n, 0);
+  std::vector<Vertex> roots;
+  for (size_t i = 0; i < n; ++i)
+    if (outside[i] > 0 || (py.flags[i] & (format::kPythonImmortal | format::kPythonPermanent))) {
+      view.root[i] = 1;
+      roots.push_back(i);
+    }
+  view.roots = roots.size();
+  CsrGraph g = graphOf(all, n);
+  std::vector<boost::default_color_type> color(n, boost::white_color);
+  auto color_map = boost::make_iterator_property_map(color.begin(), boost::get(boost::vertex_index, g));
+  boost::queue<Vertex> queue;
+  if (!roots.empty())
+    boost::breadth_first_search(g, roots.begin(), roots.end(), queue, boost::default_bfs_visitor(), color_map);
+  view.alive.resize(n);
+  for (size_t i = 0; i < n; ++i) view.alive[i] = color[i] != boost::white_color;
+  return view;
+}
+
 }  // namespace
 
-PythonGarbage findPythonGarbage(const ScanGraph& scan, const std::function<std::string(StackId)>& where) {
-  PythonGarbage out;
+namespace {
+
+// Lengauer–Tarjan needs in-edges, which Boost's CSR graph does not give it.
+using BidirectionalGraph = boost::adjacency_list<boost::vecS, boost::vecS, boost::bidirectionalS>;
+using BlockVertex = boost::graph_traits<BidirectionalGraph>::vertex_descriptor;
+
+// What keeps memory alive. The graph is one of blocks: an object's block refers to the blocks of
+// the objects its type reports (precise) and, by the conservative scan, to the blocks that hold no
+// tracked object (its buffers: a list's items, a dict's table, an array's data); a block that holds
+// no tracked object and that no object points to refers to whatever the scan found in it. A
+// virtual root refers to the blocks of the collector's roots and to the blocks native roots point
+// to that no object does. The immediate dominators (Lengauer–Tarjan) give each block what would
+// be freed with it.
+void findRetained(const ScanGraph& scan, const CollectorView& view, const std::vector<std::string>& names,
+                  const std::vector<int64_t>& object_block, PythonObjectFindings& out) {
+  const PythonObjectGraph& py = scan.python;
+  const size_t nb = scan.addr.size(), root = nb;
+  std::vector<int64_t> block_object(nb, -1);  // the tracked object a block holds
+  for (size_t i = 0; i < object_block.size(); ++i)
+    if (object_block[i] >= 0) block_object[static_cast<size_t>(object_block[i])] = static_cast<int64_t>(i);
+  // Edges from objects' blocks: the references their types report, and the scan's words that
+  // lead to blocks holding no tracked object (their buffers).
+  Edges edges;
+  for (const auto& [source, target] : py.references) {
+    int64_t from = object_block[source], to = blockOf(scan, target);
+    if (from >= 0 && to >= 0 && from != to && view.alive[source])
+      edges.emplace_back(static_cast<uint32_t>(from), static_cast<uint32_t>(to));
+  }
+  for (const auto& [from, to] : scan.edges)
+    if (from != to && block_object[from] >= 0 && block_object[to] < 0) edges.emplace_back(from, to);
+  // A block an object points to belongs to the objects that do: other words that lead into it (a
+  // stale one on a stack, or in a free list's leftover) do not take a list's items from the list.
+  // Words of other blocks never lead into an object: its references are all counted (a root has
+  // references from outside, and the virtual root refers to it).
+  std::vector<uint8_t> owned(nb, 0);
+  for (const auto& [from, to] : edges) owned[to] = 1;
+  for (const auto& [from, to] : scan.edges)
+    if (from != to && block_object[from] < 0 && block_object[to] < 0 && !owned[to]) edges.emplace_back(from, to);
+  for (size_t i = 0; i < py.addr.size(); ++i)
+    if (view.root[i] && object_block[i] >= 0) edges.emplace_back(static_cast<uint32_t>(root), static_cast<uint32_t>(object_block[i]));
+  for (size_t b = 0; b < nb; ++b)
+    if (scan.root_kind[b] && block_object[b] < 0 && !owned[b]) edges.emplace_back(static_cast<uint32_t>(root), static_cast<uint32_t>(b));
+  std::sort(edges.begin(), edges.end());
+  edges.erase(std::unique(edges.begin(), edges.end()), edges.end());
+  BidirectionalGraph g(edges.begin(), edges.end(), nb + 1);
+
+  const auto index = boost::get(boost::vertex_index, g);
+  std::vector<size_t> dfnum(nb + 1, 0);
+  std::vector<BlockVertex> parent(nb + 1, boost::graph_traits<BidirectionalGraph>::null_vertex());
+  std::vector<BlockVertex> by_dfnum(nb + 1, boost::graph_traits<BidirectionalGraph>::null_vertex());
+  std::vector<BlockVertex> idom(nb + 1, boost::graph_traits<BidirectionalGraph>::null_vertex());
+  boost::lengauer_tarjan_dominator_tree(g, root, index, boost::make_iterator_property_map(dfnum.begin(), index),
+                                        boost::make_iterator_property_map(parent.begin(), index), by_dfnum,
+                                        boost::make_iterator_property_map(idom.begin(), index));
+  const auto none = boost::graph_traits<BidirectionalGraph>::null_vertex();
+
+  // Retained bytes: each block's own, added to its dominator's, deepest first (a dominator is
+  // discovered before what it dominates).
+  std::vector<uint64_t> retained(nb + 1, 0);
+  std::vector<BlockVertex> order;  // reachable blocks in discovery order
+  for (BlockVertex v : by_dfnum)
+    if (v != none && (v == root || idom[v] != none)) order.push_back(v);
+  for (BlockVertex v : order)
+    if (v != root) retained[v] = scan.size[v];
+  for (auto it = order.rbegin(); it != order.rend(); ++it)
+    if (*it != root) retained[idom[*it]] += retained[*it];
+  out.alive_bytes = retained[root];
+  // Per group (name): members not inside another member of the same group. Walks the dominator
+  // tree depth first, counting how many members of each group are open above.
+  std::map<std::string, uint32_t> group_of_name;
+  std::vector<RetainedGroup> groups;
+  std::vector<int64_t> block_group(nb, -1);
+  for (size_t i = 0; i < py.addr.size(); ++i) {
+    if (!view.alive[i] || object_block[i] < 0) continue;
+    auto [it, added] = group_of_name.emplace(names[i], static_cast<uint32_t>(groups.size()));
+    if (added) groups.push_back({.name = names[i]});
+    RetainedGroup& group = groups[it->second];
+    ++group.objects;
+    group.own_bytes += scan.size[static_cast<size_t>(object_block[i])];
+    block_group[static_cast<size_t>(object_block[i])] = it->second;
+  }
+  std::vector<std::vector<BlockVertex>> children(nb + 1);
+  for (BlockVertex v : order)
+    if (v != root) children[idom[v]].push_back(v);
+  std::vector<uint32_t> open(groups.size(), 0);
+  std::vector<BlockVertex> largest(groups.size(), none);
+  std::vector<std::pair<BlockVertex, bool>> stack{{root, false}};
+  while (!stack.empty()) {
+    auto [v, leaving] = stack.back();
+    stack.pop_back();
+    int64_t group = v == root ? -1 : block_group[v];
+    if (leaving) {
+      --open[static_cast<size_t>(group)];
+      continue;
+    }
+    if (group >= 0) {
+      auto k = static_cast<size_t>(group);
+      if (!open[k]) groups[k].retained_bytes += retained[v];
+      if (largest[k] == none || retained[v] > retained[largest[k]]) largest[k] = v;
+      ++open[k];
+      stack.push_back({v, true});
+    }
+    for (BlockVertex c : children[v]) stack.push_back({c, false});
+  }
+
+  std::vector<size_t> ranked(groups.size());
+  for (size_t k = 0; k < ranked.size(); ++k) ranked[k] = k;
+  std::stable_sort(ranked.begin(), ranked.end(),
+                   [&](size_t a, size_t b) { return groups[a].retained_bytes > groups[b].retained_bytes; });
+  if (ranked.size() > kRetainedGroups) ranked.resize(kRetainedGroups);
+  for (size_t k : ranked) {
+    // The chain: the objects that dominate its largest member, from the root down.
+    std::vector<std::string> chain;
+    for (BlockVertex v = idom[largest[k]]; v != root && v != none; v = idom[v])
+      if (block_object[v] >= 0) chain.push_back(names[static_cast<size_t>(block_object[v])]);
+    std::reverse(chain.begin(), chain.end());
+    groups[k].chain = std::move(chain);
+    out.retained.push_back(std::move(groups[k]));
+  }
+}
+
+}  // namespace
+
+CollectorView collectorView(const PythonObjectGraph& py) {
+  ObjectEdges edges = objectEdges(py);
+  return viewOf(py, edges.all);
+}
+
+PythonObjectFindings analyzePythonObjects(const ScanGraph& scan, const std::function<std::string(StackId)>& where) {
+  PythonObjectFindings out;
   const PythonObjectGraph& py = scan.python;
   if (!scan.present || !py.present) {
     out.unavailable_reason = "no Python object graph in this trace (run a Python program with --scan)";
@@ -53,60 +240,35 @@ PythonGarbage findPythonGarbage(const ScanGraph& scan, const std::function<std::
   const size_t n = py.addr.size();
   out.objects = n;
 
-  auto indexOf = [&](uint64_t address) -> int64_t {
-    auto it = std::lower_bound(py.addr.begin(), py.addr.end(), address);
-    return it != py.addr.end() && *it == address ? it - py.addr.begin() : -1;
-  };
-  auto typeAddress = [&](size_t i) -> uint64_t {
-    auto it = py.types.find(py.type[i]);
-    return it == py.types.end() ? 0 : it->second.address;
-  };
+  ObjectEdges edges = objectEdges(py);
+  const CollectorView view = viewOf(py, edges.all);
+  out.roots = view.roots;
+  Edges& shape_edges = edges.without_class;
 
-  // References between tracked objects. Each one from an object the collector would examine
-  // (not one frozen in the permanent generation) is subtracted from its target's count.
-  std::vector<int64_t> outside(n);
-  for (size_t i = 0; i < n; ++i) outside[i] = static_cast<int64_t>(std::min<uint64_t>(py.refcount[i], INT64_MAX));
-  Edges all, shape_edges;
-  std::vector<uint8_t> class_seen(n, 0);
-  for (const auto& [source, target] : py.references) {
-    int64_t j = indexOf(target);
-    if (j < 0) continue;
-    bool is_class = (py.flags[source] & format::kPythonClassEdge) && !class_seen[source] && target == typeAddress(source);
-    if (is_class) class_seen[source] = 1;
-    if (!(py.flags[source] & format::kPythonPermanent)) --outside[static_cast<size_t>(j)];
-    all.emplace_back(source, static_cast<uint32_t>(j));
-    if (!is_class) shape_edges.emplace_back(source, static_cast<uint32_t>(j));
+  // Every object's block and name: its type and the line that allocated it.
+  std::vector<int64_t> object_block(n);
+  std::vector<std::string> object_names(n);
+  for (size_t i = 0; i < n; ++i) {
+    object_block[i] = blockOf(scan, py.addr[i]);
+    auto type = py.types.find(py.type[i]);
+    std::string name = type == py.types.end() ? "?" : type->second.name;
+    std::string line = object_block[i] >= 0 ? where(scan.stack[static_cast<size_t>(object_block[i])]) : "";
+    object_names[i] = line.empty() ? name : name + " (" + line + ")";
   }
-
-  // Alive: what the roots reach.
-  std::vector<Vertex> roots;
-  for (size_t i = 0; i < n; ++i)
-    if (outside[i] > 0 || (py.flags[i] & (format::kPythonImmortal | format::kPythonPermanent))) roots.push_back(i);
-  out.roots = roots.size();
-  CsrGraph g = graphOf(all, n);
-  std::vector<boost::default_color_type> color(n, boost::white_color);
-  auto color_map = boost::make_iterator_property_map(color.begin(), boost::get(boost::vertex_index, g));
-  boost::queue<Vertex> queue;
-  if (!roots.empty())
-    boost::breadth_first_search(g, roots.begin(), roots.end(), queue, boost::default_bfs_visitor(), color_map);
+  findRetained(scan, view, object_names, object_block, out);
 
   // The garbage, numbered apart, with its own graph of references (instance→class aside).
   std::vector<uint32_t> garbage;  // garbage index -> object index
   std::vector<int64_t> garbage_index(n, -1);
   std::vector<uint64_t> bytes;
   std::vector<std::string> names;
-  std::map<int64_t, std::string> name_of_block_site;
   for (size_t i = 0; i < n; ++i) {
-    if (color[i] != boost::white_color) continue;
+    if (view.alive[i]) continue;
     garbage_index[i] = static_cast<int64_t>(garbage.size());
     garbage.push_back(static_cast<uint32_t>(i));
     out.garbage.push_back(py.addr[i]);
-    int64_t block = blockOf(scan, py.addr[i]);
-    bytes.push_back(block >= 0 ? scan.size[static_cast<size_t>(block)] : 0);
-    auto type = py.types.find(py.type[i]);
-    std::string name = type == py.types.end() ? "?" : type->second.name;
-    std::string line = block >= 0 ? where(scan.stack[static_cast<size_t>(block)]) : "";
-    names.push_back(line.empty() ? name : name + " (" + line + ")");
+    bytes.push_back(object_block[i] >= 0 ? scan.size[static_cast<size_t>(object_block[i])] : 0);
+    names.push_back(object_names[i]);
   }
   out.garbage_objects = garbage.size();
   for (uint64_t b : bytes) out.garbage_bytes += b;

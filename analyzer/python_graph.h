@@ -17,7 +17,16 @@
 
 namespace tidemark {
 
-struct PythonGarbage {
+// Objects grouped by type and allocating line, with what they keep alive: the bytes that would be
+// freed if they went (their retained size: the blocks they dominate in the graph of references
+// from the roots, a member inside another member of the same group counted once).
+struct RetainedGroup {
+  std::string name;             // "dict (universe.py:12)"
+  uint64_t objects = 0, own_bytes = 0, retained_bytes = 0;
+  std::vector<std::string> chain;  // what its largest member is kept alive through, from a root
+};
+
+struct PythonObjectFindings {
   bool available = false;
   std::string unavailable_reason;
   uint64_t time_ns = 0;
@@ -31,9 +40,25 @@ struct PythonGarbage {
   // Shapes named "Type (file:line)" by the line that allocated each member; blocks = objects.
   std::vector<CycleGroup> cycle_groups;  // by bytes, largest first
   std::vector<uint64_t> garbage;         // the garbage objects' addresses (id() in CPython), ascending
+  uint64_t alive_bytes = 0;              // the blocks the roots keep alive (objects and what they own)
+  std::vector<RetainedGroup> retained;   // by retained bytes, largest first (at most kRetainedGroups)
 };
 
+inline constexpr size_t kRetainedGroups = 20;
+
+// The collector's view of a graph: per object, whether it is referred to from outside the tracked
+// objects (a root) and whether a root reaches it (alive); the rest is garbage.
+struct CollectorView {
+  std::vector<uint8_t> root, alive;
+  uint64_t roots = 0;
+};
+CollectorView collectorView(const PythonObjectGraph& py);
+
+// The live block an object lies in (its header, and in 3.12+ the words before it, are the
+// block's start), or -1 (a static object, or one the trace did not see allocated).
+int64_t blockOf(const ScanGraph& scan, uint64_t address);
+
 // where(stack id) names the line that allocated a block ("broker.py:88"), "" when unknown.
-PythonGarbage findPythonGarbage(const ScanGraph& scan, const std::function<std::string(StackId)>& where);
+PythonObjectFindings analyzePythonObjects(const ScanGraph& scan, const std::function<std::string(StackId)>& where);
 
 }  // namespace tidemark

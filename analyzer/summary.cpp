@@ -148,7 +148,7 @@ Summary summarize(const ReplayResult& run, Symbolizer& symbols, const SummaryOpt
     return site_names.emplace(id, f ? siteName(*f) : "<unknown site>").first->second;
   });
   std::map<StackId, std::string> lines;
-  s.python_garbage = findPythonGarbage(run.scan, [&](StackId id) -> const std::string& {
+  s.python_objects = analyzePythonObjects(run.scan, [&](StackId id) -> const std::string& {
     auto it = lines.find(id);
     if (it != lines.end()) return it->second;
     const Frame* f = siteFrame(id);

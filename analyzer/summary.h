@@ -73,7 +73,7 @@ struct Summary {
   bool ended_cleanly = false;  // exit() was reached: what is live at the end is a leak
   GrowthFindings growth;
   LeakGraph lost;  // from the heap scan, when the trace has one
-  PythonGarbage python_garbage;  // from the scan's Python object graph, when it has one
+  PythonObjectFindings python_objects;  // from the scan's Python object graph, when it has one
   Death death;
   size_t listed_limit = 0;  // --top: the stack lists hold at most this many
   // A CPython process (the tracker found one, or, in a trace without that record, its executable

@@ -295,10 +295,27 @@ const char* scanReasonKey(uint32_t reason) {
   return "exit";
 }
 
-void writePythonGarbage(std::ostream& out, const PythonGarbage& g) {
+// The text lists this many groups by retained size (JSON: all of kRetainedGroups).
+constexpr ptrdiff_t kListedRetainedGroups = 5;
+
+void writePythonObjects(std::ostream& out, const PythonObjectFindings& g) {
   if (!g.available) return;
   out << fmt::format("\nPython objects {}: {} tracked by the cycle collector, {} of them referred to from outside\n",
                      scanWhen(g.reason, g.time_ns), groupedNumber(g.objects), groupedNumber(g.roots));
+  if (!g.retained.empty()) {
+    out << fmt::format("  kept alive: {} (objects and what they own); the most, by what would be freed with them:\n",
+                       humanBytes(g.alive_bytes));
+    for (const RetainedGroup& r : g.retained) {
+      if (&r - g.retained.data() == kListedRetainedGroups) break;
+      out << fmt::format("  {:>10}  {} in {} object{}\n", humanBytes(r.retained_bytes), r.name, groupedNumber(r.objects),
+                         r.objects == 1 ? "" : "s");
+      if (!r.chain.empty()) {
+        std::string chain;
+        for (const std::string& c : r.chain) chain += c + " → ";
+        out << fmt::format("              held through {}it\n", chain);
+      }
+    }
+  }
   if (!g.garbage_objects) {
     out << "  no garbage: every object is reachable (nothing is left for the cycle collector)\n";
     return;
@@ -317,11 +334,15 @@ void writePythonGarbage(std::ostream& out, const PythonGarbage& g) {
 // The garbage's ids are listed up to this many.
 constexpr size_t kListedGarbageIds = 100000;
 
-nlohmann::json pythonGarbageJson(const PythonGarbage& g) {
+nlohmann::json pythonObjectsJson(const PythonObjectFindings& g) {
   nlohmann::json cycles = nlohmann::json::array();
   for (const CycleGroup& c : g.cycle_groups)
     cycles.push_back({{"shape", c.shape}, {"members", c.sites}, {"cycles", c.cycles}, {"objects", c.blocks}, {"bytes", c.bytes}});
   size_t listed = std::min(g.garbage.size(), kListedGarbageIds);
+  nlohmann::json retained = nlohmann::json::array();
+  for (const RetainedGroup& r : g.retained)
+    retained.push_back({{"name", r.name}, {"objects", r.objects}, {"own_bytes", r.own_bytes},
+                        {"retained_bytes", r.retained_bytes}, {"chain", r.chain}});
   return {{"available", g.available},
           {"unavailable_reason", g.unavailable_reason},
           {"reason", scanReasonKey(g.reason)},
@@ -332,7 +353,9 @@ nlohmann::json pythonGarbageJson(const PythonGarbage& g) {
                        {"ids", std::vector<uint64_t>(g.garbage.begin(), g.garbage.begin() + static_cast<ptrdiff_t>(listed))},
                        {"ids_complete", listed == g.garbage.size()}}},
           {"cycles", {{"count", g.cycle_count}, {"objects", g.cycle_objects}, {"bytes", g.cycle_bytes}, {"groups", cycles}}},
-          {"held_by_cycles", {{"objects", g.held_objects}, {"bytes", g.held_bytes}}}};
+          {"held_by_cycles", {{"objects", g.held_objects}, {"bytes", g.held_bytes}}},
+          {"alive_bytes", g.alive_bytes},
+          {"retained", retained}};
 }
 
 void writeLost(std::ostream& out, const LeakGraph& g) {
@@ -533,7 +556,7 @@ void writeSummaryText(std::ostream& out, const TraceAnalysis& analysis, bool ful
     writeGroups(out, s.held_for_life, false, s.runtime_leaked_bytes, full);
   }
   writeLost(out, s.lost);
-  writePythonGarbage(out, s.python_garbage);
+  writePythonObjects(out, s.python_objects);
   writeFindings(out, s);
 }
 
@@ -596,7 +619,7 @@ nlohmann::json summaryJson(const TraceAnalysis& analysis) {
       {"phases", phasesJson(s.phases)},
       {"findings", growthJson(s.growth, s.limit)},
       {"heap_scan", lostJson(s.lost)},
-      {"python_objects", pythonGarbageJson(s.python_garbage)},
+      {"python_objects", pythonObjectsJson(s.python_objects)},
       {"incomplete", r.stopped.stopped() ? nlohmann::json{{"time_ns", r.stopped.time_ns},
                                                           {"reason", r.stopped.why()},
                                                           {"text", incompleteText(r.stopped)}}

@@ -114,9 +114,11 @@ void findRetained(const ScanGraph& scan, const CollectorView& view, const std::v
   // Edges from objects' blocks: the references their types report, and the scan's words that
   // lead to blocks holding no tracked object (their buffers).
   Edges edges;
+  // An object outside every block (a static type, a static module's state) refers from the root.
   for (const auto& [source, target] : py.references) {
-    int64_t from = object_block[source], to = blockOf(scan, target);
-    if (from >= 0 && to >= 0 && from != to && view.alive[source])
+    int64_t from = object_block[source] >= 0 ? object_block[source] : static_cast<int64_t>(root);
+    int64_t to = blockOf(scan, target);
+    if (to >= 0 && from != to && view.alive[source])
       edges.emplace_back(static_cast<uint32_t>(from), static_cast<uint32_t>(to));
   }
   for (const auto& [from, to] : scan.edges)
@@ -126,7 +128,8 @@ void findRetained(const ScanGraph& scan, const CollectorView& view, const std::v
   // Words of other blocks never lead into an object: its references are all counted (a root has
   // references from outside, and the virtual root refers to it).
   std::vector<uint8_t> owned(nb, 0);
-  for (const auto& [from, to] : edges) owned[to] = 1;
+  for (const auto& [from, to] : edges)
+    if (from != root) owned[to] = 1;
   for (const auto& [from, to] : scan.edges)
     if (from != to && block_object[from] < 0 && block_object[to] < 0 && !owned[to]) edges.emplace_back(from, to);
   for (size_t i = 0; i < py.addr.size(); ++i)
@@ -202,6 +205,7 @@ void findRetained(const ScanGraph& scan, const CollectorView& view, const std::v
                    [&](size_t a, size_t b) { return groups[a].retained_bytes > groups[b].retained_bytes; });
   if (ranked.size() > kRetainedGroups) ranked.resize(kRetainedGroups);
   for (size_t k : ranked) {
+    if (largest[k] == none) continue;  // none of its blocks is reached from a root
     // The chain: the objects that dominate its largest member, from the root down.
     std::vector<std::string> chain;
     for (BlockVertex v = idom[largest[k]]; v != root && v != none; v = idom[v])

@@ -9,7 +9,7 @@
 
 #include <boost/graph/compressed_sparse_row_graph.hpp>
 
-#include "cycles.h"
+#include "cycle_group.h"
 
 namespace tidemark {
 

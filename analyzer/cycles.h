@@ -9,15 +9,10 @@
 #include <string>
 #include <vector>
 
+#include "cycle_group.h"
 #include "replay.h"
 
 namespace tidemark {
-
-struct CycleGroup {
-  std::string shape;               // "Order (engine/order.cpp:42) → Fill (engine/fill.cpp:17) → Order (...)"
-  std::vector<std::string> sites;  // the distinct member sites, in the order of the shape
-  uint64_t cycles = 0, blocks = 0, bytes = 0;
-};
 
 struct LostSite {
   std::string site;

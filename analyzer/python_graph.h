@@ -12,7 +12,7 @@
 #include <string>
 #include <vector>
 
-#include "cycles.h"
+#include "cycle_group.h"
 #include "replay.h"
 
 namespace tidemark {

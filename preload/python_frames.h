@@ -15,6 +15,8 @@
 
 #include <cstdint>
 
+#include "python_runtime.h"
+
 namespace tidemark::preload {
 
 struct Stream;
@@ -53,14 +55,6 @@ void resetAfterFork(Stream& s);
 
 namespace tidemark::preload::python {
 
-// CPython's PyMemAllocatorEx (the same from 3.5 to 3.13).
-struct Allocator {
-  void* ctx;
-  void* (*malloc)(void* ctx, unsigned long size);
-  void* (*calloc)(void* ctx, unsigned long n, unsigned long size);
-  void* (*realloc)(void* ctx, void* p, unsigned long size);
-  void (*free)(void* ctx, void* p);
-};
 // The tracker's wrapper around `wrapped` (hooks.cpp): records each block like malloc's, with the
 // Python frames of its stack; what `wrapped` does inside (pymalloc's arenas, malloc for big
 // objects) is not recorded again.

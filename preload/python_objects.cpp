@@ -1,5 +1,6 @@
 #include "python_objects.h"
 
+#include "python_frames.h"
 #include "python_runtime.h"
 #include "radix_sort.h"
 #include "trace_writer.h"
@@ -94,7 +95,7 @@ struct Visit {
 int visitReference(void* referent, void* arg) {
   auto& v = *static_cast<Visit*>(arg);
   const auto target = reinterpret_cast<uint64_t>(referent);
-  if (target == v.type && !(*v.flags & format::kPythonClassEdge)) *v.flags |= format::kPythonClassEdge;
+  if (target == v.type) *v.flags |= format::kPythonClassEdge;
   v.out.add(v.source, target);
   return 0;
 }

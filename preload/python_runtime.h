@@ -7,9 +7,16 @@
 #include <cstring>
 #include <string_view>
 
-#include "python_frames.h"
-
 namespace tidemark::preload::python {
+
+// CPython's PyMemAllocatorEx (the same from 3.5 to 3.13).
+struct Allocator {
+  void* ctx;
+  void* (*malloc)(void* ctx, unsigned long size);
+  void* (*calloc)(void* ctx, unsigned long n, unsigned long size);
+  void* (*realloc)(void* ctx, void* p, unsigned long size);
+  void (*free)(void* ctx, void* p);
+};
 
 // Where the fields the tracker reads sit, for one CPython version. -1: the version has no such field.
 struct Layout {
@@ -57,7 +64,7 @@ struct Runtime {
   bool found_late;         // by the sampler, after the start
   const char* problem;     // why frames are not available, "" when they are
 };
-// Complete once framesAvailable() says so.
+// Complete once framesAvailable() (python_frames.h) says so.
 const Runtime& runtime();
 
 template <class T> T at(const void* base, int32_t offset) {

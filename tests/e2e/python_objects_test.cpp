@@ -78,9 +78,11 @@ TEST(PythonObjects, TheExitScanIsMadeBeforeTheInterpreterTearsItsObjectsDown) {
   for (const std::string& python : pythonInterpreters()) {
     SCOPED_TRACE(python);
     const std::string dir = tempDir(), trace = dir + "/exit.tmtrace";
-    Result plain = run({python, source, std::to_string(kCycles), dir + "/unused", "exit"});
+    Result plain = run({python, source, std::to_string(kCycles), dir + "/unused", "exit"}, {"PYTHONPATH=" + pythonModule()});
+    ASSERT_EQ(plain.code, 0) << plain.err;
     Result r = run({tidemark(), "run", "--scan", "-o", trace, "--", python, source, std::to_string(kCycles), dir + "/unused", "exit"});
     ASSERT_EQ(r.code, 0) << r.err;
+    EXPECT_EQ(plain.out, "left 25 cycles, kept 3 at Fill,Fill,Fill\n");
     EXPECT_EQ(r.out, plain.out);  // the scan changes nothing the program does
     const auto s = summary(trace);
     const auto& objects = s["python_objects"];

@@ -50,6 +50,7 @@ Account()
 failing()
 
 if len(sys.argv) > 3 and sys.argv[3] == "exit":
+    print("left", count, "cycles, kept", len(KEPT), "at", ",".join(type(o.fill).__name__ for o in KEPT))
     sys.exit(0)
 
 print("graph recorded:", tidemark.scan(), flush=True)

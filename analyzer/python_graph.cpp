@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <map>
+#include <unordered_map>
 
 #include <boost/graph/adjacency_list.hpp>
 #include <boost/graph/breadth_first_search.hpp>
@@ -93,6 +94,51 @@ CollectorView viewOf(const PythonObjectGraph& py, Edges& all) {
 
 namespace {
 
+// The names modules give objects (format::PythonName): "module M" and "globals of M" for a
+// module and its dict, and "M.key" for what its global `key` holds.
+class GlobalNames {
+ public:
+  explicit GlobalNames(const PythonObjectGraph& py) {
+    std::unordered_map<uint64_t, std::string> module_of_dict;
+    for (const auto& n : py.names)
+      if (n.kind == static_cast<uint8_t>(format::PythonNameKind::Module)) {
+        module_of_dict.emplace(n.address, n.name);
+        modules_.emplace(n.address, "globals of " + n.name);
+        modules_.emplace(n.holder, "module " + n.name);
+      }
+    for (const auto& n : py.names)
+      if (n.kind == static_cast<uint8_t>(format::PythonNameKind::Global)) {
+        auto module = module_of_dict.find(n.holder);
+        globals_.emplace(n.address, Global{n.holder, (module == module_of_dict.end() ? "?" : module->second) + "." + n.name});
+      }
+  }
+  // The name of the object at `address`: a module's, its dict's, or the global that holds it (from
+  // `holder` when that is one of its holders); "" when it has none.
+  std::string nameOf(uint64_t address, uint64_t holder = 0) const {
+    if (auto module = modules_.find(address); module != modules_.end()) return module->second;
+    auto [first, last] = globals_.equal_range(address);
+    if (first == last) return "";
+    for (auto it = first; it != last; ++it)
+      if (it->second.holder == holder) return it->second.name;
+    return first->second.name;
+  }
+  // How a chain names the object at `address`: by its name and type, else `fallback`; `previous`
+  // is the object before it in the chain.
+  std::string label(uint64_t address, const std::string& type, const std::string& fallback, uint64_t previous) const {
+    if (modules_.count(address)) return modules_.at(address);
+    std::string name = nameOf(address, previous);
+    return name.empty() ? fallback : name + " (" + type + ")";
+  }
+
+ private:
+  struct Global {
+    uint64_t holder;
+    std::string name;
+  };
+  std::unordered_map<uint64_t, std::string> modules_;  // modules and their dicts
+  std::unordered_multimap<uint64_t, Global> globals_;
+};
+
 // Lengauer–Tarjan needs in-edges, which Boost's CSR graph does not give it.
 using BidirectionalGraph = boost::adjacency_list<boost::vecS, boost::vecS, boost::bidirectionalS>;
 using BlockVertex = boost::graph_traits<BidirectionalGraph>::vertex_descriptor;
@@ -107,6 +153,11 @@ using BlockVertex = boost::graph_traits<BidirectionalGraph>::vertex_descriptor;
 void findRetained(const ScanGraph& scan, const CollectorView& view, const std::vector<std::string>& names,
                   const std::vector<int64_t>& object_block, PythonObjectFindings& out) {
   const PythonObjectGraph& py = scan.python;
+  const GlobalNames global_names(py);
+  auto typeName = [&](size_t i) {
+    auto type = py.types.find(py.type[i]);
+    return type == py.types.end() ? std::string{"?"} : type->second.name;
+  };
   const size_t nb = scan.addr.size(), root = nb;
   std::vector<int64_t> block_object(nb, -1);  // the tracked object a block holds
   for (size_t i = 0; i < object_block.size(); ++i)
@@ -169,11 +220,19 @@ void findRetained(const ScanGraph& scan, const CollectorView& view, const std::v
   for (size_t i = 0; i < py.addr.size(); ++i) {
     if (!view.alive[i] || object_block[i] < 0) continue;
     auto [it, added] = group_of_name.emplace(names[i], static_cast<uint32_t>(groups.size()));
-    if (added) groups.push_back({.name = names[i]});
+    if (added) groups.emplace_back().name = names[i];
     RetainedGroup& group = groups[it->second];
     ++group.objects;
     group.own_bytes += scan.size[static_cast<size_t>(object_block[i])];
     block_group[static_cast<size_t>(object_block[i])] = it->second;
+  }
+  // Held bytes: each block goes to the group of the nearest object that dominates it (itself, for
+  // an object's block), so that the groups' held bytes add up to what the objects keep alive.
+  std::vector<int64_t> holder_group(nb + 1, -1);
+  for (BlockVertex v : order) {
+    if (v == root) continue;
+    holder_group[v] = block_group[v] >= 0 ? block_group[v] : holder_group[idom[v]];
+    if (holder_group[v] >= 0) groups[static_cast<size_t>(holder_group[v])].held_bytes += scan.size[v];
   }
   std::vector<std::vector<BlockVertex>> children(nb + 1);
   for (BlockVertex v : order)
@@ -203,20 +262,99 @@ void findRetained(const ScanGraph& scan, const CollectorView& view, const std::v
   for (size_t k = 0; k < ranked.size(); ++k) ranked[k] = k;
   std::stable_sort(ranked.begin(), ranked.end(),
                    [&](size_t a, size_t b) { return groups[a].retained_bytes > groups[b].retained_bytes; });
-  if (ranked.size() > kRetainedGroups) ranked.resize(kRetainedGroups);
+  if (ranked.size() > kListedGroups) ranked.resize(kListedGroups);
   for (size_t k : ranked) {
     if (largest[k] == none) continue;  // none of its blocks is reached from a root
+    RetainedGroup& group = groups[k];
     // The chain: the objects that dominate its largest member, from the root down.
-    std::vector<std::string> chain;
+    std::vector<size_t> chain;
     for (BlockVertex v = idom[largest[k]]; v != root && v != none; v = idom[v])
-      if (block_object[v] >= 0) chain.push_back(names[static_cast<size_t>(block_object[v])]);
+      if (block_object[v] >= 0) chain.push_back(static_cast<size_t>(block_object[v]));
     std::reverse(chain.begin(), chain.end());
-    groups[k].chain = std::move(chain);
-    out.retained.push_back(std::move(groups[k]));
+    uint64_t previous = 0;
+    for (size_t i : chain) {
+      group.chain.push_back(global_names.label(py.addr[i], typeName(i), names[i], previous));
+      previous = py.addr[i];
+    }
+    group.global = global_names.nameOf(py.addr[static_cast<size_t>(block_object[largest[k]])], previous);
+    out.retained.push_back(std::move(group));
   }
 }
 
+// Built-in types whose objects the interpreter reuses from free lists without allocating: the
+// block's allocating line is then that of an earlier object. A list is named by the line that
+// allocated its items, a dict by its table's when the table is larger than the free lists' (the
+// smallest, 160 bytes at most); a tuple or a deque by its type alone.
+struct FreeListType {
+  const char* name;
+  bool named_by_buffer;
+  uint64_t fresh_buffer;  // a buffer at least this large never comes from a free list
+};
+constexpr FreeListType kFreeListTypes[] = {{"list", true, 0}, {"dict", true, 161}, {"tuple", false, 0}, {"collections.deque", false, 0}};
+
+const FreeListType* freeListType(const ScanGraph& scan, const PythonObjectGraph::Type& type) {
+  if (blockOf(scan, type.address) >= 0) return nullptr;  // a class of the program's, not the built-in one
+  for (const FreeListType& t : kFreeListTypes)
+    if (type.name == t.name) return &t;
+  return nullptr;
+}
+
+// Every object's name: its type and the line that allocated it ("dict (universe.py:12)").
+std::vector<std::string> objectNames(const ScanGraph& scan, const std::vector<int64_t>& object_block,
+                                     const std::function<std::string(StackId)>& where) {
+  const PythonObjectGraph& py = scan.python;
+  const size_t n = py.addr.size();
+  // The largest block each object's block points to that holds no object (its buffer).
+  std::vector<uint8_t> holds_object(scan.addr.size(), 0);
+  for (int64_t b : object_block)
+    if (b >= 0) holds_object[static_cast<size_t>(b)] = 1;
+  std::vector<int64_t> buffer(scan.addr.size(), -1);
+  for (const auto& [from, to] : scan.edges)
+    if (holds_object[from] && !holds_object[to] && (buffer[from] < 0 || scan.size[to] > scan.size[static_cast<size_t>(buffer[from])]))
+      buffer[from] = to;
+  std::vector<std::string> names(n);
+  for (size_t i = 0; i < n; ++i) {
+    auto type = py.types.find(py.type[i]);
+    if (type == py.types.end()) {
+      names[i] = "?";
+      continue;
+    }
+    int64_t named_by = object_block[i];
+    if (const FreeListType* reused = named_by >= 0 ? freeListType(scan, type->second) : nullptr) {
+      named_by = reused->named_by_buffer ? buffer[static_cast<size_t>(named_by)] : -1;
+      if (named_by >= 0 && scan.size[static_cast<size_t>(named_by)] < reused->fresh_buffer) named_by = -1;
+    }
+    std::string line = named_by >= 0 ? where(scan.stack[static_cast<size_t>(named_by)]) : "";
+    names[i] = line.empty() ? type->second.name : type->second.name + " (" + line + ")";
+  }
+  return names;
+}
+
 }  // namespace
+
+std::vector<RetainedGrowth> retainedGrowth(const std::vector<RetainedGroup>& before, const std::vector<RetainedGroup>& after) {
+  std::unordered_map<std::string, const RetainedGroup*> earlier;
+  for (const RetainedGroup& g : before) earlier.emplace(g.name, &g);
+  std::vector<RetainedGrowth> grown;
+  for (const RetainedGroup& g : after) {
+    auto it = earlier.find(g.name);
+    RetainedGrowth change;
+    change.name = g.name;
+    change.global = g.global;
+    change.chain = g.chain;
+    change.objects_after = g.objects;
+    change.held_after = g.held_bytes;
+    change.retained_after = g.retained_bytes;
+    if (it != earlier.end()) {
+      change.objects_before = it->second->objects;
+      change.held_before = it->second->held_bytes;
+      change.retained_before = it->second->retained_bytes;
+    }
+    if (change.grown() > 0) grown.push_back(std::move(change));
+  }
+  std::stable_sort(grown.begin(), grown.end(), [](const RetainedGrowth& a, const RetainedGrowth& b) { return a.grown() > b.grown(); });
+  return grown;
+}
 
 CollectorView collectorView(const PythonObjectGraph& py) {
   ObjectEdges edges = objectEdges(py);
@@ -249,16 +387,9 @@ PythonObjectFindings analyzePythonObjects(const ScanGraph& scan, const std::func
   out.roots = view.roots;
   Edges& shape_edges = edges.without_class;
 
-  // Every object's block and name: its type and the line that allocated it.
   std::vector<int64_t> object_block(n);
-  std::vector<std::string> object_names(n);
-  for (size_t i = 0; i < n; ++i) {
-    object_block[i] = blockOf(scan, py.addr[i]);
-    auto type = py.types.find(py.type[i]);
-    std::string name = type == py.types.end() ? "?" : type->second.name;
-    std::string line = object_block[i] >= 0 ? where(scan.stack[static_cast<size_t>(object_block[i])]) : "";
-    object_names[i] = line.empty() ? name : name + " (" + line + ")";
-  }
+  for (size_t i = 0; i < n; ++i) object_block[i] = blockOf(scan, py.addr[i]);
+  std::vector<std::string> object_names = objectNames(scan, object_block, where);
   findRetained(scan, view, object_names, object_block, out);
 
   // The garbage, numbered apart, with its own graph of references (instance→class aside).

@@ -221,6 +221,16 @@ class Replayer {
         }
         break;
       }
+      case RecordType::PythonName: {
+        const auto& name = rec.get<format::PythonName>();
+        PythonObjectGraph& py = pending_scan_.python;
+        if (!py.present) break;
+        if (name.kind != static_cast<uint64_t>(format::PythonNameKind::Module) &&
+            name.kind != static_cast<uint64_t>(format::PythonNameKind::Global))
+          throw Error(fmt::format("corrupt trace: a Python name of kind {}", name.kind));
+        py.names.push_back({static_cast<uint8_t>(name.kind), name.holder, name.address, displayText(name.name)});
+        break;
+      }
       case RecordType::ScanEnd: {
         if (!pending_scan_.present) break;
         const auto& e = rec.get<format::ScanEnd>();
@@ -228,6 +238,7 @@ class Replayer {
         pending_scan_.words = e.words;
         pending_scan_.root_bytes = e.root_bytes;
         pending_scan_.duration_ns = e.duration_ns;
+        if (r_.scan.python.present && !r_.first_python_scan.present) r_.first_python_scan = std::move(r_.scan);
         r_.scan = std::move(pending_scan_);
         pending_scan_ = ScanGraph{};
         break;

@@ -124,6 +124,12 @@ struct PythonObjectGraph {
   std::vector<uint32_t> type;  // type id
   std::vector<uint8_t> flags;  // format::PythonObjectFlags
   std::vector<std::pair<uint32_t, uint64_t>> references;  // source object index, target address
+  struct Name {
+    uint8_t kind = 0;  // format::PythonNameKind
+    uint64_t holder = 0, address = 0;
+    std::string name;
+  };
+  std::vector<Name> names;  // module globals dicts and what module globals hold
 };
 
 // The heap graph of the last conservative scan in the trace (blocks in address order).
@@ -202,6 +208,9 @@ struct ReplayResult {
   std::vector<Marker> markers;
   std::vector<PhaseWindow> phases;  // in the order they began
   ScanGraph scan;
+  // The first scan that recorded a Python object graph, when a later scan replaced it: what the
+  // graph grew from.
+  ScanGraph first_python_scan;
   std::vector<std::string> tracker_errors;
   std::vector<std::string> warnings;
 

@@ -148,13 +148,21 @@ Summary summarize(const ReplayResult& run, Symbolizer& symbols, const SummaryOpt
     return site_names.emplace(id, f ? siteName(*f) : "<unknown site>").first->second;
   });
   std::map<StackId, std::string> lines;
-  s.python_objects = analyzePythonObjects(run.scan, [&](StackId id) -> const std::string& {
+  auto lineOf = [&](StackId id) -> const std::string& {
     auto it = lines.find(id);
     if (it != lines.end()) return it->second;
     const Frame* f = siteFrame(id);
     std::string line = f && !f->file.empty() ? fmt::format("{}:{}", f->file.substr(f->file.rfind('/') + 1), f->line) : "";
     return lines.emplace(id, std::move(line)).first->second;
-  });
+  };
+  s.python_objects = analyzePythonObjects(run.scan, lineOf);
+  if (run.first_python_scan.present && s.python_objects.available) {
+    const PythonObjectFindings first = analyzePythonObjects(run.first_python_scan, lineOf);
+    if (first.available)
+      s.python_growth = {.available = true, .from_ns = first.time_ns, .to_ns = s.python_objects.time_ns,
+                         .from_reason = first.reason, .to_reason = s.python_objects.reason,
+                         .groups = retainedGrowth(first.retained, s.python_objects.retained)};
+  }
   s.peak = topBy(all, every, [](const StackGroup& g) { return g.peak_bytes; }, options.top);
   s.leaks = topBy(all, std::move(user), [](const StackGroup& g) { return g.live_bytes; }, options.top);
   s.held_for_life = topBy(all, std::move(held), [](const StackGroup& g) { return g.live_bytes; }, options.top);

@@ -74,6 +74,7 @@ struct Summary {
   GrowthFindings growth;
   LeakGraph lost;  // from the heap scan, when the trace has one
   PythonObjectFindings python_objects;  // from the scan's Python object graph, when it has one
+  PythonGrowth python_growth;           // from the first scan with a graph to that one
   Death death;
   size_t listed_limit = 0;  // --top: the stack lists hold at most this many
   // A CPython process (the tracker found one, or, in a trace without that record, its executable

@@ -291,6 +291,8 @@ void detect(Stream& t, bool wrap_allocator, bool at_start) {
   r.main_interpreter = reinterpret_cast<void* (*)()>(symbol("PyInterpreterState_Main"));
   r.add_pending_call = reinterpret_cast<int (*)(int (*)(void*), void*)>(symbol("Py_AddPendingCall"));
   r.eval_loop = symbol("_PyEval_EvalFrameDefault");
+  r.module_type = symbol("PyModule_Type");
+  r.unicode_type = symbol("PyUnicode_Type");
   const char* problem = "";
   if (!r.runtime || !r.code_type || !r.this_thread_state || !r.current_thread_state || !r.eval_loop)
     problem = "the interpreter does not export the symbols the tracker reads (_PyRuntime, PyCode_Type, "

@@ -121,6 +121,44 @@ const char* findHeads(Heads& out) {
   return "";
 }
 
+// At most this many names are written for one graph.
+constexpr size_t kMaxNames = size_t{1} << 20;
+
+// Names a module's globals dict and the values its globals hold that the collector may track
+// (containers, functions, instances: what a chain from a root goes through). Reads the dict's
+// table as the headers lay it out; a table split between keys and values is not a module's.
+void writeModuleNames(Stream& s, const uint8_t* module, size_t& written) {
+  const Runtime& r = runtime();
+  const auto* dict = at<const uint8_t*>(module, kModuleDict);
+  if (!dict || at<const void*>(dict, kDictValues)) return;
+  char text[256];
+  std::string_view module_name = textOf(at<const uint8_t*>(module, kModuleName), r.layout, text, sizeof text);
+  writeRecord(s, writer().nextSeq(),
+              format::PythonName{.kind = static_cast<uint64_t>(format::PythonNameKind::Module),
+                                 .holder = reinterpret_cast<uint64_t>(module),
+                                 .address = reinterpret_cast<uint64_t>(dict), .name = module_name});
+  const auto* keys = at<const uint8_t*>(dict, kDictKeys);
+  const uint8_t log2_index_bytes = at<uint8_t>(keys, kKeysLog2IndexBytes);
+  const int64_t entries = at<int64_t>(keys, kKeysEntryCount);
+  if (log2_index_bytes > 40 || entries < 0 || entries > (int64_t{1} << 32)) return;
+  const bool str_keys = at<uint8_t>(keys, kKeysKind) != 0;
+  const int32_t entry_size = str_keys ? kStrKeysEntrySize : kAnyKeysEntrySize, key_at = str_keys ? 0 : 8;
+  const uint8_t* entry = keys + kKeysIndices + (int64_t{1} << log2_index_bytes);
+  for (int64_t i = 0; i < entries && written < kMaxNames; ++i, entry += entry_size) {
+    const auto* key = at<const uint8_t*>(entry, key_at);
+    const auto* value = at<const uint8_t*>(entry, key_at + 8);
+    if (!key || !value || at<const void*>(key, kObjectType) != r.unicode_type) continue;
+    const auto* value_type = at<const uint8_t*>(value, kObjectType);
+    if (!(at<uint64_t>(value_type, kTypeFlags) & kHaveGcFlag)) continue;
+    writeRecord(s, writer().nextSeq(),
+                format::PythonName{.kind = static_cast<uint64_t>(format::PythonNameKind::Global),
+                                   .holder = reinterpret_cast<uint64_t>(dict),
+                                   .address = reinterpret_cast<uint64_t>(value),
+                                   .name = textOf(key, r.layout, text, sizeof text)});
+    ++written;
+  }
+}
+
 }  // namespace
 
 bool objectGraphPossible() { return framesAvailable() && runtime().main_interpreter && runtime().layout.interp_gc >= 0; }
@@ -210,6 +248,14 @@ void writeObjectGraph(Stream& s) {
       r.add({.address = o.addr, .type_id = o.type_id, .refcount = refcount, .flags = o.flags});
     }
     r.commit();
+  }
+
+  // The names modules give their globals.
+  if (!runtime().module_type || !runtime().unicode_type) return;
+  size_t names = 0;
+  for (size_t i = 0; i < n && names < kMaxNames; ++i) {
+    const auto* object = reinterpret_cast<const uint8_t*>(objects.data[i].addr);
+    if (at<const void*>(object, kObjectType) == runtime().module_type) writeModuleNames(s, object, names);
   }
 }
 

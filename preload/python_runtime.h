@@ -42,6 +42,13 @@ constexpr int32_t kTypeFlags = 168;       // PyTypeObject.tp_flags
 constexpr int32_t kTypeTraverse = 184;    // PyTypeObject.tp_traverse
 constexpr uint64_t kHeapTypeFlag = 1ul << 9, kHaveGcFlag = 1ul << 14;  // Py_TPFLAGS_HEAPTYPE, _HAVE_GC
 constexpr int32_t kGcHeadSize = 16;       // PyGC_Head, before the object
+constexpr int32_t kModuleDict = 16, kModuleName = 48;  // PyModuleObject.md_dict, .md_name
+// PyDictObject.ma_keys, .ma_values; in PyDictKeysObject: dk_log2_index_bytes, dk_kind (0: any keys,
+// else str keys only), dk_nentries, dk_indices (the entries follow the indices); the size of an
+// entry {me_key, me_value} of a str-keys table, and of {me_hash, me_key, me_value} of another.
+constexpr int32_t kDictKeys = 32, kDictValues = 40;
+constexpr int32_t kKeysLog2IndexBytes = 9, kKeysKind = 10, kKeysEntryCount = 24, kKeysIndices = 32;
+constexpr int32_t kStrKeysEntrySize = 16, kAnyKeysEntrySize = 24;
 // In the collector's state (struct _gc_runtime_state): three generations of {PyGC_Head head;
 // threshold, count}, the pointer to the first one's head, the permanent generation (gc.freeze),
 // and whether a collection is running.
@@ -60,6 +67,7 @@ struct Runtime {
   void* (*main_interpreter)();      // PyInterpreterState_Main
   int (*add_pending_call)(int (*)(void*), void*);  // Py_AddPendingCall
   const void* eval_loop;   // &_PyEval_EvalFrameDefault
+  const void* module_type, *unicode_type;  // &PyModule_Type, &PyUnicode_Type
   char version[16];        // "3.12.1"
   bool found_late;         // by the sampler, after the start
   const char* problem;     // why frames are not available, "" when they are

@@ -4,6 +4,7 @@
 
 #include <fmt/format.h>
 
+#include "python_report.h"
 #include "tidemark/trace_format.h"
 #include "units.h"
 
@@ -282,82 +283,6 @@ nlohmann::json growthJson(const GrowthFindings& g, const EffectiveLimit& limit) 
           {"process", process}};
 }
 
-// When a scan was made: "at exit", "on the scan signal at 4.2 s", "on tidemark.scan() at 4.2 s".
-std::string scanWhen(uint32_t reason, uint64_t time_ns) {
-  if (reason == static_cast<uint32_t>(format::ScanReason::Signal)) return fmt::format("on the scan signal at {}", humanDuration(time_ns));
-  if (reason == static_cast<uint32_t>(format::ScanReason::Request)) return fmt::format("on tidemark.scan() at {}", humanDuration(time_ns));
-  return "at exit";
-}
-
-const char* scanReasonKey(uint32_t reason) {
-  if (reason == static_cast<uint32_t>(format::ScanReason::Signal)) return "signal";
-  if (reason == static_cast<uint32_t>(format::ScanReason::Request)) return "request";
-  return "exit";
-}
-
-// The text lists this many groups by retained size (JSON: all of kRetainedGroups).
-constexpr ptrdiff_t kListedRetainedGroups = 5;
-
-void writePythonObjects(std::ostream& out, const PythonObjectFindings& g) {
-  if (!g.available) return;
-  out << fmt::format("\nPython objects {}: {} tracked by the cycle collector, {} of them referred to from outside\n",
-                     scanWhen(g.reason, g.time_ns), groupedNumber(g.objects), groupedNumber(g.roots));
-  if (!g.retained.empty()) {
-    out << fmt::format("  kept alive: {} (objects and what they own); the most, by what would be freed with them:\n",
-                       humanBytes(g.alive_bytes));
-    for (const RetainedGroup& r : g.retained) {
-      if (&r - g.retained.data() == kListedRetainedGroups) break;
-      out << fmt::format("  {:>10}  {} in {} object{}\n", humanBytes(r.retained_bytes), r.name, groupedNumber(r.objects),
-                         r.objects == 1 ? "" : "s");
-      if (!r.chain.empty()) {
-        std::string chain;
-        for (const std::string& c : r.chain) chain += c + " → ";
-        out << fmt::format("              held through {}it\n", chain);
-      }
-    }
-  }
-  if (!g.garbage_objects) {
-    out << "  no garbage: every object is reachable (nothing is left for the cycle collector)\n";
-    return;
-  }
-  auto row = [&](const std::string& label, uint64_t bytes, uint64_t objects) {
-    out << fmt::format("  {:<44}{:>10} in {} object{}\n", label, humanBytes(bytes), groupedNumber(objects), objects == 1 ? "" : "s");
-  };
-  row("garbage (only the cycle collector frees it)", g.garbage_bytes, g.garbage_objects);
-  row(fmt::format("  in {} cycle{}", groupedNumber(g.cycle_count), g.cycle_count == 1 ? "" : "s"), g.cycle_bytes, g.cycle_objects);
-  row("  held by the cycles", g.held_bytes, g.held_objects);
-  for (const CycleGroup& c : g.cycle_groups)
-    out << fmt::format("  {} garbage cycle{}, {} in {} objects:\n      {}\n", groupedNumber(c.cycles), c.cycles == 1 ? "" : "s",
-                       humanBytes(c.bytes), groupedNumber(c.blocks), c.shape);
-}
-
-// The garbage's ids are listed up to this many.
-constexpr size_t kListedGarbageIds = 100000;
-
-nlohmann::json pythonObjectsJson(const PythonObjectFindings& g) {
-  nlohmann::json cycles = nlohmann::json::array();
-  for (const CycleGroup& c : g.cycle_groups)
-    cycles.push_back({{"shape", c.shape}, {"members", c.sites}, {"cycles", c.cycles}, {"objects", c.blocks}, {"bytes", c.bytes}});
-  size_t listed = std::min(g.garbage.size(), kListedGarbageIds);
-  nlohmann::json retained = nlohmann::json::array();
-  for (const RetainedGroup& r : g.retained)
-    retained.push_back({{"name", r.name}, {"objects", r.objects}, {"own_bytes", r.own_bytes},
-                        {"retained_bytes", r.retained_bytes}, {"chain", r.chain}});
-  return {{"available", g.available},
-          {"unavailable_reason", g.unavailable_reason},
-          {"reason", scanReasonKey(g.reason)},
-          {"time_ns", g.time_ns},
-          {"objects", g.objects},
-          {"roots", g.roots},
-          {"garbage", {{"objects", g.garbage_objects}, {"bytes", g.garbage_bytes},
-                       {"ids", std::vector<uint64_t>(g.garbage.begin(), g.garbage.begin() + static_cast<ptrdiff_t>(listed))},
-                       {"ids_complete", listed == g.garbage.size()}}},
-          {"cycles", {{"count", g.cycle_count}, {"objects", g.cycle_objects}, {"bytes", g.cycle_bytes}, {"groups", cycles}}},
-          {"held_by_cycles", {{"objects", g.held_objects}, {"bytes", g.held_bytes}}},
-          {"alive_bytes", g.alive_bytes},
-          {"retained", retained}};
-}
-
 void writeLost(std::ostream& out, const LeakGraph& g) {
   if (!g.available) return;
   out << fmt::format("\nHeap scan {}: {} live blocks, {} words in {:.2f} s\n",
@@ -556,7 +481,7 @@ void writeSummaryText(std::ostream& out, const TraceAnalysis& analysis, bool ful
     writeGroups(out, s.held_for_life, false, s.runtime_leaked_bytes, full);
   }
   writeLost(out, s.lost);
-  writePythonObjects(out, s.python_objects);
+  writePythonObjects(out, s.python_objects, s.python_growth);
   writeFindings(out, s);
 }
 
@@ -620,6 +545,7 @@ nlohmann::json summaryJson(const TraceAnalysis& analysis) {
       {"findings", growthJson(s.growth, s.limit)},
       {"heap_scan", lostJson(s.lost)},
       {"python_objects", pythonObjectsJson(s.python_objects)},
+      {"python_growth", pythonGrowthJson(s.python_growth)},
       {"incomplete", r.stopped.stopped() ? nlohmann::json{{"time_ns", r.stopped.time_ns},
                                                           {"reason", r.stopped.why()},
                                                           {"text", incompleteText(r.stopped)}}

@@ -27,7 +27,8 @@ inline constexpr char kMagic[8] = {'T', 'M', 'T', 'R', 'A', 'C', 'E', '\0'};
 // 2: scan records (18-22); 3: memory limit and OOM kill (23-24); 4: stop reason in the header, Ending (25);
 // 5: Sample's rss_file; 6: Python: CodeObject (13), Interpreter (26), PythonFrame (27), PythonStack (28);
 // 7: the Python object graph of a scan: PythonGraph (29), PythonType (30), PythonObjects (31), PythonReferences (32)
-inline constexpr uint32_t kVersion = 7;
+// 8: module globals' names in the object graph: PythonName (33)
+inline constexpr uint32_t kVersion = 8;
 inline constexpr uint32_t kHeaderSize = 4096;
 inline constexpr uint32_t kChunkMagic = 0x4b434d54;  // "TMCK" little-endian
 inline constexpr uint32_t kDefaultChunkSize = 256 * 1024;
@@ -129,6 +130,12 @@ enum PythonObjectFlags : uint64_t {
   kPythonImmortal = 1,    // 3.12+: an immortal object (its count is not kept)
   kPythonPermanent = 2,   // in the permanent generation (gc.freeze): never collected
   kPythonClassEdge = 4,   // the first reference to its own type is the instance's class (not an attribute)
+};
+
+// format::PythonName's kinds.
+enum class PythonNameKind : uint8_t {
+  Module = 1,  // address is the globals dict of the module `holder`; name is the module's name
+  Global = 2,  // address is held by the globals dict `holder` under the key `name`
 };
 
 enum class MarkerKind : uint8_t { Text = 0, SimulationDate = 1, PhaseBegin = 2, PhaseEnd = 3 };

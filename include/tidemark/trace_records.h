@@ -48,7 +48,8 @@ namespace tidemark::format {
   X(PythonGraph, 29)             \
   X(PythonType, 30)              \
   X(PythonObjects, 31)           \
-  X(PythonReferences, 32)
+  X(PythonReferences, 32)        \
+  X(PythonName, 33)
 
 enum class RecordType : uint8_t {
   End = 0,  // a zero type byte ends a chunk
@@ -467,6 +468,21 @@ struct PythonReferences {
   static constexpr uint64_t PythonReferences::*kCount = &PythonReferences::count;
   static constexpr uint64_t kMaxElements = kMaxRecordSize;
   template <class F, class R> static bool fields(F& f, R& r) { return f.varint("count", r.count); }
+};
+
+// Names the program gives the graph's objects (format::PythonNameKind): a module's globals dict,
+// and what a module global holds. Only values the collector may track are named.
+struct PythonName {
+  static constexpr RecordType kType = RecordType::PythonName;
+  static constexpr const char* kAbout =
+      "a name of an object of the graph: kind Module (address is the globals dict of the module holder, called "
+      "name) or Global (address is held by the globals dict holder under the key name)";
+  uint64_t kind = 0, holder = 0, address = 0;
+  std::string_view name;
+  template <class F, class R> static bool fields(F& f, R& r) {
+    return f.varint("kind", r.kind) && f.address("holder", r.holder) && f.address("address", r.address) &&
+           f.bytes("name", r.name);
+  }
 };
 
 struct Ending {

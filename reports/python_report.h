@@ -1,0 +1,30 @@
+// The Python object graph's findings (analyzer/python_graph.h) as `tidemark summary` shows them:
+// what keeps memory alive, the garbage only the cycle collector would free, and how the groups of
+// objects grew between two scans.
+#pragma once
+
+#include <cstdint>
+#include <ostream>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "python_graph.h"
+
+namespace tidemark {
+
+// When a scan was made: "at exit", "on the scan signal at 4.2 s", "on tidemark.scan() at 4.2 s";
+// and as the JSON names its reason ("exit", "signal", "request").
+std::string scanWhen(uint32_t reason, uint64_t time_ns);
+const char* scanReasonKey(uint32_t reason);
+
+void writePythonObjects(std::ostream& out, const PythonObjectFindings& g, const PythonGrowth& growth);
+nlohmann::json pythonObjectsJson(const PythonObjectFindings& g);
+nlohmann::json pythonGrowthJson(const PythonGrowth& growth);
+
+// "+2.10 MiB  list (universe.py:12): 20 → 60 objects, 1.05 MiB → 3.15 MiB"
+std::string growthLine(const RetainedGrowth& g);
+// "__main__.load_universe: functools._lru_cache_wrapper (universe.py:9) in 1 object"
+std::string groupLabel(const std::string& name, const std::string& global, uint64_t objects);
+
+}  // namespace tidemark

@@ -293,6 +293,9 @@ void detect(Stream& t, bool wrap_allocator, bool at_start) {
   r.eval_loop = symbol("_PyEval_EvalFrameDefault");
   r.module_type = symbol("PyModule_Type");
   r.unicode_type = symbol("PyUnicode_Type");
+  r.tuple_type = symbol("PyTuple_Type");
+  r.list_type = symbol("PyList_Type");
+  r.dict_type = symbol("PyDict_Type");
   const char* problem = "";
   if (!r.runtime || !r.code_type || !r.this_thread_state || !r.current_thread_state || !r.eval_loop)
     problem = "the interpreter does not export the symbols the tracker reads (_PyRuntime, PyCode_Type, "

@@ -161,6 +161,14 @@ void writeModuleNames(Stream& s, const uint8_t* module, size_t& written) {
 
 }  // namespace
 
+bool leftInFreeList(const uint8_t* block, uint64_t size) {
+  // These types' objects follow the collector's header, and a live one has a reference.
+  if (size < kGcHeadSize + 16) return false;
+  const Runtime& r = runtime();
+  const void* type = at<const void*>(block, kGcHeadSize + kObjectType);
+  return at<int64_t>(block, kGcHeadSize) == 0 && type && (type == r.tuple_type || type == r.list_type || type == r.dict_type);
+}
+
 bool objectGraphPossible() { return framesAvailable() && runtime().main_interpreter && runtime().layout.interp_gc >= 0; }
 
 bool objectGraphFromHere() { return objectGraphPossible() && holdsGil(); }

@@ -22,6 +22,11 @@ namespace python {
 // PythonType, PythonReferences and PythonObjects records (else PythonGraph says why not).
 void writeObjectGraph(Stream& s);
 
+// Whether a block of the heap is a tuple, list or dict waiting in the interpreter's free list (no
+// reference left, the block kept for the next one): what it still holds are leftovers. For
+// scanHeap (scanner.h) while the graph is written.
+bool leftInFreeList(const uint8_t* block, uint64_t size);
+
 // Whether the graph can be asked for at all (a supported interpreter, running).
 bool objectGraphPossible();
 // Whether the calling thread may write the graph now (it holds the GIL; the program called it).

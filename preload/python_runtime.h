@@ -68,6 +68,7 @@ struct Runtime {
   int (*add_pending_call)(int (*)(void*), void*);  // Py_AddPendingCall
   const void* eval_loop;   // &_PyEval_EvalFrameDefault
   const void* module_type, *unicode_type;  // &PyModule_Type, &PyUnicode_Type
+  const void* tuple_type, *list_type, *dict_type;  // the types whose objects wait in free lists
   char version[16];        // "3.12.1"
   bool found_late;         // by the sampler, after the start
   const char* problem;     // why frames are not available, "" when they are

@@ -217,7 +217,7 @@ void withoutOwn(uint64_t lo, uint64_t hi, F&& scan) {
 
 }  // namespace
 
-void scanHeap(Stream& stream, uint8_t reason, void (*also)(Stream&)) {
+void scanHeap(Stream& stream, uint8_t reason, void (*also)(Stream&), LeftOver left_over) {
   const uint64_t start_ns = sys::monotonicNs();
   uint64_t stack_here = reinterpret_cast<uint64_t>(__builtin_frame_address(0));
 
@@ -318,14 +318,18 @@ void scanHeap(Stream& stream, uint8_t reason, void (*also)(Stream&)) {
     out.roots(n);
 
     // Edges: the words inside every block (read in place: the lock keeps every block allocated).
+    auto leftOver = [&](size_t i) {
+      return left_over && left_over(reinterpret_cast<const uint8_t*>(blocks.data[i].addr), blocks.data[i].size);
+    };
     for (size_t i = 0; i < n; ++i) {
       const ScanBlock& b = blocks.data[i];
       auto* words_in = reinterpret_cast<const uint64_t*>(b.addr);
       uint64_t count = b.size / 8;
       int64_t last = -1;
+      const bool left = leftOver(i);
       for (uint64_t k = 0; k < count; ++k) {
         int64_t j = graph.find(words_in[k]);
-        if (j >= 0 && j != last) {
+        if (j >= 0 && j != last && (!left || leftOver(static_cast<size_t>(j)))) {
           out.edge(i, static_cast<uint64_t>(j));
           last = j;
         }

@@ -447,7 +447,7 @@ StackId withPythonFrames(ThreadState& t, StackId native) {
     // The first call on the thread finalizing the interpreter, after the program's atexit
     // handlers: its objects are all still there, and never will be again.
     if ((options.scan || g_aggregate) && python::exitGraphDue())
-      scanHeap(t.stream, static_cast<uint8_t>(format::ScanReason::Exit), python::writeObjectGraph);
+      scanHeap(t.stream, static_cast<uint8_t>(format::ScanReason::Exit), python::writeObjectGraph, python::leftInFreeList);
     return native;
   }
   StackId innermost = internPythonChain(t, words, n);
@@ -639,7 +639,7 @@ int scanAtSafePoint(void*) {
   if (!trackerReady() || t.busy) return 0;
   t.busy = true;
   int saved_errno = errno;
-  scanHeap(t.stream, static_cast<uint8_t>(format::ScanReason::Signal), python::writeObjectGraph);
+  scanHeap(t.stream, static_cast<uint8_t>(format::ScanReason::Signal), python::writeObjectGraph, python::leftInFreeList);
   errno = saved_errno;
   t.busy = false;
   return 0;
@@ -846,7 +846,8 @@ extern "C" __attribute__((visibility("default"))) int tidemark_scan_v1() {
   int saved_errno = errno;
   bool objects = tidemark::preload::python::objectGraphFromHere();
   scanHeap(t.stream, static_cast<uint8_t>(tidemark::format::ScanReason::Request),
-           objects ? tidemark::preload::python::writeObjectGraph : nullptr);
+           objects ? tidemark::preload::python::writeObjectGraph : nullptr,
+           objects ? tidemark::preload::python::leftInFreeList : nullptr);
   errno = saved_errno;
   t.busy = false;
   return objects ? 1 : 0;

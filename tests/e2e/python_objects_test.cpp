@@ -191,3 +191,49 @@ TEST(PythonObjects, ACacheHeldThroughAModuleGlobalIsNamedWithItsChainAndItsGrowt
     EXPECT_GE(grown, static_cast<int64_t>(last - first) - 1024);
   }
 }
+
+TEST(PythonObjects, AnArrayHeldThroughAViewAndDataFramesAreCountedWithTheObjectsThatHoldThem) {
+  const std::string source = programSource("python/numpy_pandas.py");
+  const std::string holder = "Holder (numpy_pandas.py:" + std::to_string(lineOf(source, "HOLDER")) + ")";
+  const std::string portfolio = "Portfolio (numpy_pandas.py:" + std::to_string(lineOf(source, "PORTFOLIOS")) + ")";
+  const std::string frame = "DataFrame (numpy_pandas.py:" + std::to_string(lineOf(source, "FRAME")) + ")";
+  int interpreters = 0;
+  for (const std::string& python : pythonInterpreters()) {
+    if (run({python, "-c", "import numpy, pandas"}).code != 0) continue;  // Debian's python3 has them
+    ++interpreters;
+    SCOPED_TRACE(python);
+    const std::string trace = tempDir() + "/arrays.tmtrace";
+    Result r = run({tidemark(), "run", "--scan", "-o", trace, "--", python, source});
+    ASSERT_EQ(r.code, 0) << r.err;
+    const auto counted = nlohmann::json::parse(r.out);
+    ASSERT_EQ(counted["graph"], true);
+    const uint64_t base = counted["base"], data = counted["frame"];
+    const auto objects = summary(trace)["python_objects"];
+
+    // The array's data is held by the view's base reference (neither is tracked by the
+    // collector): the holder of the view keeps it, with the two arrays' headers and its own.
+    const nlohmann::json* held = retainedGroup(objects, holder);
+    ASSERT_NE(held, nullptr);
+    EXPECT_EQ((*held)["global"], "__main__.holder");
+    EXPECT_GE((*held)["retained_bytes"].get<uint64_t>(), base);
+    EXPECT_LE((*held)["retained_bytes"].get<uint64_t>(), base + 1024);
+
+    // Each portfolio keeps its frame's values, index and columns: the frames count with them.
+    const nlohmann::json* owners = retainedGroup(objects, portfolio);
+    ASSERT_NE(owners, nullptr);
+    EXPECT_EQ((*owners)["objects"], 3);
+    EXPECT_GE((*owners)["retained_bytes"].get<uint64_t>(), 3 * data);
+    EXPECT_LE((*owners)["retained_bytes"].get<uint64_t>(), 3 * data + 3 * 16 * 1024);
+    const nlohmann::json* frames = nullptr;
+    for (const auto& g : objects["retained"])
+      if (g["name"] == frame) frames = &g;
+    ASSERT_NE(frames, nullptr) << objects["retained"].dump(2);
+    EXPECT_EQ((*frames)["objects"], 3);
+    EXPECT_GE((*frames)["retained_bytes"].get<uint64_t>(), 3 * data);
+    const auto chain = (*frames)["chain"].get<std::vector<std::string>>();
+    ASSERT_GE(chain.size(), 2u);
+    EXPECT_EQ(chain[chain.size() - 2], "__main__.portfolios (list)");
+    EXPECT_EQ(chain.back(), portfolio);
+  }
+  EXPECT_GE(interpreters, 1) << "no interpreter here has numpy and pandas (scripts/setup.sh installs them)";
+}

@@ -316,6 +316,12 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(0.0, 1e6));
   gate_cmd->add_option("--max-leaked-increase", gate.rules.max_leaked_increase, "Percent the leaked bytes may rise over the baseline")
       ->check(CLI::Range(0.0, 1e6));
+  gate_cmd->add_option("--max-garbage-cycles", gate.rules.max_garbage_cycles,
+                       "Most Python garbage cycles allowed in the last scan (a run with --scan), e.g. 0");
+  gate_cmd->add_option("--max-retained-growth", gate.rules.max_retained_growth,
+                       "Most bytes a group of Python objects (type and line) may come to hold more, from the run's first "
+                       "scan to its last, or over the baseline's, e.g. 10MiB")
+      ->transform(CLI::AsSizeValue(false));
   gate_cmd->add_option("--phase", gate.rules.phase,
                        "Judge the peak and leak rules within the phases of this name (marked by the program): the most "
                        "the heap rose above where it stood when one began, and what they left live");

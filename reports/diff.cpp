@@ -6,6 +6,7 @@
 
 #include <fmt/format.h>
 
+#include "python_report.h"
 #include "units.h"
 
 namespace tidemark {
@@ -46,6 +47,15 @@ std::string change(uint64_t was, uint64_t now) {
   return s;
 }
 
+nlohmann::json diffPythonJson(const MemoryProfile& base, const MemoryProfile& next) {
+  if (!base.python.available || !next.python.available) return nullptr;
+  nlohmann::json groups = nlohmann::json::array();
+  for (const RetainedGrowth& g : retainedGrowth(base.python.groups, next.python.groups))
+    groups.push_back({{"name", g.name}, {"global", g.global}, {"objects_before", g.objects_before}, {"objects_after", g.objects_after},
+                      {"held_before", g.held_before}, {"held_after", g.held_after}, {"grown", g.grown()}});
+  return {{"garbage_cycles", {{"base", base.python.garbage_cycles}, {"new", next.python.garbage_cycles}}}, {"groups_holding_more", groups}};
+}
+
 }  // namespace
 
 std::string diffText(const MemoryProfile& base, const MemoryProfile& next, size_t top) {
@@ -73,6 +83,13 @@ std::string diffText(const MemoryProfile& base, const MemoryProfile& next, size_
   };
   section("Sites at the heap peak", [](const SiteChange& c) { return c.base_peak; }, [](const SiteChange& c) { return c.new_peak; });
   section("Sites leaked at the end", [](const SiteChange& c) { return c.base_leaked; }, [](const SiteChange& c) { return c.new_leaked; });
+  if (base.python.available && next.python.available) {
+    std::vector<RetainedGrowth> grown = retainedGrowth(base.python.groups, next.python.groups);
+    out += fmt::format("\nPython objects (last scans), groups that hold more{}\n", grown.empty() ? ": none" : ", most first:");
+    for (size_t i = 0; i < grown.size() && i < top; ++i) out += "  " + growthLine(grown[i]) + "\n";
+    if (grown.size() > top) out += fmt::format("  ... {} more groups hold more\n", grown.size() - top);
+    out += fmt::format("garbage cycles  {} -> {}\n", groupedNumber(base.python.garbage_cycles), groupedNumber(next.python.garbage_cycles));
+  }
   return out;
 }
 
@@ -91,7 +108,8 @@ nlohmann::json diffJson(const MemoryProfile& base, const MemoryProfile& next) {
           {"peak_heap", {{"base", base.peak_heap}, {"new", next.peak_heap}}},
           {"peak_rss", {{"base", base.peak_rss}, {"new", next.peak_rss}}},
           {"leaked", {{"base", base.leaked}, {"new", next.leaked}}},
-          {"sites", sites}};
+          {"sites", sites},
+          {"python", diffPythonJson(base, next)}};
 }
 
 std::string diffFolded(const MemoryProfile& base, const MemoryProfile& next, const std::string& metric) {

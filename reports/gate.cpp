@@ -14,6 +14,63 @@ bool GateResult::passed() const {
   return std::all_of(rules.begin(), rules.end(), [](const GateRule& r) { return r.passed; });
 }
 
+namespace {
+
+void pythonRules(const MemoryProfile& run, const MemoryProfile* base, const GateOptions& o, GateResult& r) {
+  auto needGraph = [](const MemoryProfile& p, const char* flag) {
+    if (!p.python.available)
+      throw Error(fmt::format("{}: {} needs a Python object graph, which a run records with tidemark run --scan on a "
+                              "Python program", p.source, flag));
+  };
+  if (o.max_garbage_cycles) {
+    needGraph(run, "--max-garbage-cycles");
+    const auto& py = run.python;
+    GateRule rule{.name = "max-garbage-cycles",
+                  .passed = py.garbage_cycles <= *o.max_garbage_cycles,
+                  .measured = static_cast<double>(py.garbage_cycles),
+                  .limit = static_cast<double>(*o.max_garbage_cycles),
+                  .text = ""};
+    rule.text = fmt::format("{} Python garbage cycle{} ({}) {} {} (--max-garbage-cycles){}", groupedNumber(py.garbage_cycles),
+                            py.garbage_cycles == 1 ? "" : "s", humanBytes(py.garbage_bytes), rule.passed ? "<=" : ">",
+                            groupedNumber(*o.max_garbage_cycles), py.cycle_shapes.empty() ? "" : "; the largest: " + py.cycle_shapes[0]);
+    r.rules.push_back(rule);
+  }
+  if (o.max_retained_growth) {
+    needGraph(run, "--max-retained-growth");
+    std::vector<RetainedGrowth> growth;
+    std::string since;
+    if (base) {
+      needGraph(*base, "--max-retained-growth with --baseline");
+      growth = retainedGrowth(base->python.groups, run.python.groups);
+      since = "than in the baseline's last scan";
+    } else {
+      if (!run.python.growth_available)
+        throw Error(fmt::format("{}: --max-retained-growth needs two scans in the run (tidemark.scan() in Python, or the "
+                                "scan signal) or a --baseline", run.source));
+      growth = run.python.growth;
+      since = "from the run's first scan to its last";
+    }
+    const int64_t grown = growth.empty() ? 0 : growth[0].grown();
+    GateRule rule{.name = "max-retained-growth",
+                  .passed = grown <= static_cast<int64_t>(*o.max_retained_growth),
+                  .measured = static_cast<double>(grown),
+                  .limit = static_cast<double>(*o.max_retained_growth),
+                  .text = ""};
+    if (growth.empty()) {
+      rule.text = fmt::format("no group of Python objects holds more {} (--max-retained-growth)", since);
+    } else {
+      const RetainedGrowth& g = growth[0];
+      rule.text = fmt::format("{}{} holds {} more {} ({} → {}, {} → {} objects), {} {} (--max-retained-growth)",
+                              g.global.empty() ? "" : g.global + ": ", g.name, humanBytes(static_cast<uint64_t>(grown)), since,
+                              humanBytes(g.held_before), humanBytes(g.held_after), groupedNumber(g.objects_before),
+                              groupedNumber(g.objects_after), rule.passed ? "<=" : ">", humanBytes(*o.max_retained_growth));
+    }
+    r.rules.push_back(rule);
+  }
+}
+
+}  // namespace
+
 GateResult runGate(const MemoryProfile& whole_run, const MemoryProfile* whole_base, const GateOptions& o) {
   GateResult r;
   // With --phase, the peak and leak rules (and the baseline's) judge that phase only.
@@ -25,10 +82,11 @@ GateResult runGate(const MemoryProfile& whole_run, const MemoryProfile* whole_ba
   const std::string leaked = o.phase.empty() ? "leaked at exit" : fmt::format("left live by phase {}", o.phase);
   bool baseline_rules = o.max_peak_increase || o.max_leaked_increase;
   if (baseline_rules && !base) throw Error("--max-peak-increase and --max-leaked-increase need --baseline BASE");
-  if (base && !baseline_rules) throw Error("--baseline needs --max-peak-increase or --max-leaked-increase");
-  if (!o.max_peak && !o.max_leaked && !o.no_unbounded_growth && !baseline_rules)
-    throw Error("no rule given (--max-peak, --max-leaked, --no-unbounded-growth, --baseline with --max-peak-increase or "
-                "--max-leaked-increase)");
+  if (base && !baseline_rules && !o.max_retained_growth)
+    throw Error("--baseline needs --max-peak-increase, --max-leaked-increase or --max-retained-growth");
+  if (!o.max_peak && !o.max_leaked && !o.no_unbounded_growth && !baseline_rules && !o.max_garbage_cycles && !o.max_retained_growth)
+    throw Error("no rule given (--max-peak, --max-leaked, --no-unbounded-growth, --max-garbage-cycles, --max-retained-growth, "
+                "--baseline with --max-peak-increase or --max-leaked-increase)");
   // A run that crashed or was killed did not finish its work, and a trace that stopped early does
   // not hold all of it: their peaks and leaks are not the real ones.
   {
@@ -99,6 +157,7 @@ GateResult runGate(const MemoryProfile& whole_run, const MemoryProfile* whole_ba
   };
   if (o.max_peak_increase) increase("max-peak-increase", peak_heap, run.peak_heap, base->peak_heap, *o.max_peak_increase);
   if (o.max_leaked_increase) increase("max-leaked-increase", leaked, run.leaked, base->leaked, *o.max_leaked_increase);
+  if (o.max_garbage_cycles || o.max_retained_growth) pythonRules(run, base, o, r);
   return r;
 }
 

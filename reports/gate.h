@@ -19,6 +19,10 @@ struct GateOptions {
   std::string baseline;
   std::optional<double> max_peak_increase, max_leaked_increase;  // percent
   std::string phase;  // the peak and leak rules judge that phase (withinPhase), in both runs
+  // Python object graphs (tidemark run --scan): the garbage cycles of the last scan; the most a
+  // group of objects (type and line) may grow in held bytes, from the run's first scan to its last,
+  // or from the baseline's last scan to the run's.
+  std::optional<uint64_t> max_garbage_cycles, max_retained_growth;
 };
 
 struct GateRule {

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 
+#include "python_report.h"
 #include "summary_report.h"
 #include "units.h"
 
@@ -146,10 +147,58 @@ std::string timelineSvg(const ReplayResult& r, const Summary& s) {
   return out + "</svg>\n";
 }
 
+std::string chainText(const std::vector<std::string>& chain) {
+  std::string text;
+  for (const std::string& c : chain) text += c + " → ";
+  return chain.empty() ? "" : text + "it";
+}
+
 std::string row(const std::vector<std::string>& cells) {
   std::string out = "<tr>";
   for (const std::string& c : cells) out += "<td>" + c + "</td>";
   return out + "</tr>\n";
+}
+
+// What keeps memory alive, how it grew between scans, and the garbage cycles of a Python run.
+std::string pythonObjectsHtml(const PythonObjectFindings& g, const PythonGrowth& growth) {
+  if (!g.available) return "";
+  constexpr size_t kRows = 10;
+  std::string out = "<h2>Python objects</h2>\n<p>" +
+                    e(fmt::format("Scanned {}: {} objects tracked by the cycle collector, {} of them referred to from outside; "
+                                  "{} kept alive (objects and what they own).",
+                                  scanWhen(g.reason, g.time_ns), groupedNumber(g.objects), groupedNumber(g.roots), humanBytes(g.alive_bytes))) +
+                    "</p>\n<h3>What keeps memory alive</h3>\n<table id=\"python-retained\"><tr><th>retained</th><th>held</th>"
+                    "<th>group (type and line)</th><th>held through</th></tr>\n";
+  for (size_t k = 0; k < g.retained.size() && k < kRows; ++k) {
+    const RetainedGroup& r = g.retained[k];
+    out += row({e(humanBytes(r.retained_bytes)), e(humanBytes(r.held_bytes)), e(groupLabel(r.name, r.global, r.objects)), e(chainText(r.chain))});
+  }
+  out += "</table>\n<p class=\"note\">retained: what would be freed with the group's objects; held: what no other object "
+         "nearer holds (the held bytes of all groups add up to what is kept alive).</p>\n";
+  if (growth.available) {
+    out += "<h3>" + e("Grown since the scan " + scanWhen(growth.from_reason, growth.from_ns)) +
+           "</h3>\n<table id=\"python-growth\"><tr><th>grown</th><th>objects</th><th>held</th><th>group</th><th>held through</th></tr>\n";
+    for (size_t k = 0; k < growth.groups.size() && k < kRows && growth.groups[k].grown() >= kListedGrowthBytes; ++k) {
+      const RetainedGrowth& r = growth.groups[k];
+      out += row({e("+" + humanBytes(static_cast<uint64_t>(r.grown()))),
+                  e(fmt::format("{} → {}", groupedNumber(r.objects_before), groupedNumber(r.objects_after))),
+                  e(fmt::format("{} → {}", humanBytes(r.held_before), humanBytes(r.held_after))),
+                  e((r.global.empty() ? "" : r.global + ": ") + r.name), e(chainText(r.chain))});
+    }
+    out += "</table>\n";
+  }
+  out += "<h3>Garbage cycles</h3>\n<p>" +
+         e(g.garbage_objects ? fmt::format("{} in {} objects only the cycle collector frees: {} in {} cycles, {} held by them",
+                                           humanBytes(g.garbage_bytes), groupedNumber(g.garbage_objects), humanBytes(g.cycle_bytes),
+                                           groupedNumber(g.cycle_count), humanBytes(g.held_bytes))
+                             : std::string("No garbage: every object is reachable.")) +
+         "</p>\n";
+  if (!g.cycle_groups.empty()) {
+    out += "<table id=\"python-cycles\"><tr><th>cycles</th><th>bytes</th><th>shape</th></tr>\n";
+    for (const CycleGroup& c : g.cycle_groups) out += row({e(groupedNumber(c.cycles)), e(humanBytes(c.bytes)), e(c.shape)});
+    out += "</table>\n";
+  }
+  return out;
 }
 
 }  // namespace
@@ -165,7 +214,8 @@ std::string htmlReport(const TraceAnalysis& analysis, const ReportFlames& flames
   out += "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'; "
          "script-src 'unsafe-inline'; img-src data:\">\n";
   out += "<title>tidemark: " + e(cmd) + "</title>\n";
-  out += "<style>body{font-family:sans-serif;margin:20px;max-width:1200px} table{border-collapse:collapse;margin:8px 0}"
+  out += "<style>body{font-family:sans-serif;margin:20px;max-width:1200px} "
+         "#python-retained td:nth-child(-n+2),#python-growth td:nth-child(-n+3){white-space:nowrap} table{border-collapse:collapse;margin:8px 0}"
          "td,th{border:1px solid #ccc;padding:3px 8px;font-size:13px;text-align:left} td.n{text-align:right}"
          ".axis{font-size:11px;fill:#555} .tabs button{margin-right:6px} .tabs button.on{font-weight:bold}"
          ".flame{display:none} .flame.on{display:block} h2{margin-top:28px} code{font-size:12px}"
@@ -264,6 +314,7 @@ std::string htmlReport(const TraceAnalysis& analysis, const ReportFlames& flames
     out += "<p>" + e(fmt::format("plain leaks {} in {} blocks; reachable cycles (not leaks) {}", humanBytes(l.plain_bytes),
                                  groupedNumber(l.plain_blocks), groupedNumber(l.reachable_cycles))) + "</p>\n";
   }
+  out += pythonObjectsHtml(s.python_objects, s.python_growth);
   out += "<script>\n" + flameScript() +
          "document.querySelectorAll('svg.flamegraph').forEach(function (svg) { tidemarkFlame(svg); });\n</script>\n";
   out += R"JS(<script>

@@ -61,6 +61,41 @@ uint64_t bytesAt(const nlohmann::json& j, const char* key) {
   return v.get<uint64_t>();
 }
 
+MemoryProfile::Python pythonFromSummaryJson(const nlohmann::json& j) {
+  MemoryProfile::Python p;
+  if (!j.contains("python_objects") || !j["python_objects"].value("available", false)) return p;
+  const auto& objects = j["python_objects"];
+  p.available = true;
+  p.garbage_cycles = objects.at("cycles").at("count").get<uint64_t>();
+  p.garbage_bytes = bytesAt(objects.at("cycles"), "bytes");
+  for (const auto& c : objects.at("cycles").at("groups")) p.cycle_shapes.push_back(c.at("shape").get<std::string>());
+  for (const auto& g : objects.at("group_sizes")) {
+    RetainedGroup group;
+    group.name = g.at("name").get<std::string>();
+    group.global = g.value("global", "");
+    group.objects = g.at("objects").get<uint64_t>();
+    group.held_bytes = bytesAt(g, "held_bytes");
+    group.retained_bytes = bytesAt(g, "retained_bytes");
+    p.groups.push_back(std::move(group));
+  }
+  if (j.contains("python_growth") && j["python_growth"].value("available", false)) {
+    p.growth_available = true;
+    for (const auto& g : j["python_growth"].at("groups")) {
+      RetainedGrowth change;
+      change.name = g.at("name").get<std::string>();
+      change.global = g.value("global", "");
+      change.objects_before = g.at("objects_before").get<uint64_t>();
+      change.objects_after = g.at("objects_after").get<uint64_t>();
+      change.held_before = bytesAt(g, "held_before");
+      change.held_after = bytesAt(g, "held_after");
+      change.retained_before = bytesAt(g, "retained_before");
+      change.retained_after = bytesAt(g, "retained_after");
+      p.growth.push_back(std::move(change));
+    }
+  }
+  return p;
+}
+
 }  // namespace
 
 MemoryProfile profileFromSummaryJson(const nlohmann::json& j, const std::string& source) {
@@ -100,6 +135,7 @@ MemoryProfile profileFromSummaryJson(const nlohmann::json& j, const std::string&
     for (const auto& phase : j.value("phases", nlohmann::json::array()))
       p.phases[phase.at("name").get<std::string>()] = {.peak_above_begin = bytesAt(phase, "peak_above_begin"),
                                                        .growth = phase.at("growth").get<int64_t>()};
+    p.python = pythonFromSummaryJson(j);
   } catch (const nlohmann::json::exception& e) {
     throw Error(fmt::format("{} is not a tidemark summary (tidemark summary --json): {}", source, e.what()));
   } catch (const Error& e) {

@@ -10,6 +10,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "python_graph.h"
+
 namespace tidemark {
 
 struct MemoryProfile {
@@ -35,6 +37,15 @@ struct MemoryProfile {
   };
   std::map<std::string, Phase> phases;
   std::string phase;  // set by withinPhase: peak_heap and leaked are that phase's
+  // The Python object graph of its last scan (summary JSON python_objects and python_growth).
+  struct Python {
+    bool available = false;  // a scan recorded the graph
+    uint64_t garbage_cycles = 0, garbage_bytes = 0;
+    std::vector<std::string> cycle_shapes;  // the largest first
+    std::vector<RetainedGroup> groups;      // no chains; by retained bytes
+    bool growth_available = false;          // two scans in the run
+    std::vector<RetainedGrowth> growth;     // from its first scan to its last, most first
+  } python;
 };
 
 // The run's figures within its phases called `name` (summary.h's PhaseSummary): peak_heap becomes

@@ -25,7 +25,6 @@ namespace {
 // The text lists this many groups by retained size and by growth (JSON: kRetainedGroups).
 constexpr ptrdiff_t kListedRetainedGroups = 5;
 constexpr size_t kListedGrowth = 5;
-constexpr int64_t kListedGrowthBytes = 1024;  // (and those that grew by at least this much)
 
 // The garbage's ids are listed up to this many.
 constexpr size_t kListedGarbageIds = 100000;
@@ -51,7 +50,8 @@ void writeGrowth(std::ostream& out, const PythonGrowth& growth) {
 }  // namespace
 
 std::string groupLabel(const std::string& name, const std::string& global, uint64_t objects) {
-  return fmt::format("{}{} in {} object{}", global.empty() ? "" : global + ": ", name, groupedNumber(objects), objects == 1 ? "" : "s");
+  if (objects == 1) return fmt::format("{}{} in 1 object", global.empty() ? "" : global + ": ", name);
+  return fmt::format("{} in {} objects{}", name, groupedNumber(objects), global.empty() ? "" : ", the largest " + global);
 }
 
 std::string growthLine(const RetainedGrowth& g) {

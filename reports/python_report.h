@@ -22,9 +22,12 @@ void writePythonObjects(std::ostream& out, const PythonObjectFindings& g, const 
 nlohmann::json pythonObjectsJson(const PythonObjectFindings& g);
 nlohmann::json pythonGrowthJson(const PythonGrowth& growth);
 
-// "+2.10 MiB  list (universe.py:12): 20 → 60 objects, 1.05 MiB → 3.15 MiB"
+// "+2.10 MiB  list (universe.py:12): 20 → 60 objects, holding 1.05 MiB → 3.15 MiB"
 std::string growthLine(const RetainedGrowth& g);
-// "__main__.load_universe: functools._lru_cache_wrapper (universe.py:9) in 1 object"
+// Growth below this is not listed in text and HTML (JSON lists it).
+inline constexpr int64_t kListedGrowthBytes = 1024;
+// "__main__.load_universe: functools._lru_cache_wrapper (universe.py:9) in 1 object",
+// "module in 5 objects, the largest module __main__"
 std::string groupLabel(const std::string& name, const std::string& global, uint64_t objects);
 
 }  // namespace tidemark

@@ -237,3 +237,48 @@ TEST(PythonObjects, AnArrayHeldThroughAViewAndDataFramesAreCountedWithTheObjects
   }
   EXPECT_GE(interpreters, 1) << "no interpreter here has numpy and pandas (scripts/setup.sh installs them)";
 }
+
+TEST(PythonObjects, TheGateFailsOnGarbageCyclesAndOnAGroupThatHoldsMoreAndDiffNamesIt) {
+  const std::string python = pythonInterpreters().front();
+  const std::string dir = tempDir(), cache = dir + "/cache.tmtrace", small = dir + "/small.tmtrace", cycles = dir + "/cycles.tmtrace";
+  const std::string source = programSource("python/lru_cache.py");
+  const std::string lists = "list (lru_cache.py:" + std::to_string(lineOf(source, "UNIVERSE")) + ")";
+  ASSERT_EQ(run({tidemark(), "run", "--scan", "-o", cache, "--", python, source, "20", "60"}).code, 0);
+  ASSERT_EQ(run({tidemark(), "run", "--scan", "-o", small, "--", python, source, "5", "10"}).code, 0);
+  ASSERT_EQ(run({tidemark(), "run", "--scan", "-o", cycles, "--", python, programSource("python/garbage_cycles.py"), "7",
+                 dir + "/ids.txt"}).code, 0);
+
+  // Within the run: the lists grew by 40 × (a list of 1,000 floats: about 32 KiB), from 20 to 60.
+  Result grew = run({tidemark(), "gate", cache, "--max-retained-growth", "1MiB"});
+  EXPECT_EQ(grew.code, 1) << grew.out << grew.err;
+  EXPECT_NE(grew.out.find("FAIL  " + lists + " holds 1.25 MiB more from the run's first scan to its last"), std::string::npos) << grew.out;
+  EXPECT_EQ(run({tidemark(), "gate", cache, "--max-retained-growth", "2MiB"}).code, 0);
+  // Against a baseline: 10 lists there, 60 here.
+  Result over = run({tidemark(), "gate", cache, "--baseline", small, "--max-retained-growth", "1MiB"});
+  EXPECT_EQ(over.code, 1) << over.out << over.err;
+  EXPECT_NE(over.out.find(lists + " holds 1.57 MiB more than in the baseline's last scan"), std::string::npos) << over.out;
+  Result diff = run({tidemark(), "diff", small, cache});
+  ASSERT_EQ(diff.code, 0) << diff.err;
+  EXPECT_NE(diff.out.find("+1.57 MiB  " + lists + ": 10 → 60 objects"), std::string::npos) << diff.out;
+
+  // The HTML report shows the groups and their growth.
+  ASSERT_EQ(run({tidemark(), "report", cache, "-o", dir + "/cache.html"}).code, 0);
+  const std::string html = readFile(dir + "/cache.html");
+  const size_t retained = html.find("<table id=\"python-retained\">"), grown = html.find("<table id=\"python-growth\">");
+  ASSERT_NE(retained, std::string::npos);
+  ASSERT_NE(grown, std::string::npos);
+  EXPECT_NE(html.find("list (lru_cache.py:" + std::to_string(lineOf(source, "UNIVERSE")) + ") in 60 objects", retained), std::string::npos);
+  EXPECT_NE(html.find("<td>+1.25 MiB</td><td>20 → 60</td>", grown), std::string::npos);
+
+  // Garbage cycles: 7 of the two-class shape, a bound method's and an exception's.
+  Result garbage = run({tidemark(), "gate", cycles, "--max-garbage-cycles", "0"});
+  EXPECT_EQ(garbage.code, 1) << garbage.out << garbage.err;
+  EXPECT_NE(garbage.out.find("FAIL  9 Python garbage cycles"), std::string::npos) << garbage.out;
+  EXPECT_EQ(run({tidemark(), "gate", cycles, "--max-garbage-cycles", "9"}).code, 0);
+  // A trace without a graph is bad input for these rules, not a pass.
+  const std::string plain = dir + "/true.tmtrace";
+  ASSERT_EQ(run({tidemark(), "run", "-o", plain, "--", "/bin/true"}).code, 0);
+  Result none = run({tidemark(), "gate", plain, "--max-garbage-cycles", "0"});
+  EXPECT_EQ(none.code, 2);
+  EXPECT_NE(none.err.find("--max-garbage-cycles needs a Python object graph"), std::string::npos) << none.err;
+}

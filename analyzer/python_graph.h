@@ -39,6 +39,7 @@ struct PythonObjectFindings {
   std::string unavailable_reason;
   uint64_t time_ns = 0;
   uint32_t reason = 0;  // format::ScanReason of the scan it came with
+  double analysis_seconds = 0;  // what this analysis took
   uint64_t objects = 0, roots = 0;
   uint64_t garbage_objects = 0, garbage_bytes = 0;
   // Garbage in cycles (strongly connected, instance→class references aside), and garbage outside
@@ -81,7 +82,6 @@ struct CollectorView {
   std::vector<uint8_t> root, alive;
   uint64_t roots = 0;
 };
-CollectorView collectorView(const PythonObjectGraph& py);
 
 // The live block an object lies in (its header, and in 3.12+ the words before it, are the
 // block's start), or -1 (a static object, or one the trace did not see allocated).

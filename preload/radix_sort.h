@@ -1,6 +1,5 @@
-// Scratch memory and sorting inside the target, without allocating. Sorting: least-significant-digit radix sort of records by
-// their `addr` field, 16 bits at a time (user-space addresses fit in 48 bits). Callers hold the
-// scan's lock (the counts are static).
+// Scratch memory and sorting inside the target, without allocating (tidemark/address_sort.h:
+// callers hold the scan's lock).
 #pragma once
 
 #include <cstddef>
@@ -8,25 +7,11 @@
 #include <cstring>
 
 #include "sys.h"
+#include "tidemark/address_sort.h"
 
 namespace tidemark::preload {
 
-template <class T>
-void sortByAddress(T* a, T* tmp, size_t n) {
-  static uint32_t count[65536];
-  for (int shift = 0; shift < 48; shift += 16) {
-    memset(count, 0, sizeof count);
-    for (size_t i = 0; i < n; ++i) ++count[(a[i].addr >> shift) & 0xffff];
-    uint32_t sum = 0;
-    for (uint32_t& c : count) {
-      uint32_t k = c;
-      c = sum;
-      sum += k;
-    }
-    for (size_t i = 0; i < n; ++i) tmp[count[(a[i].addr >> shift) & 0xffff]++] = a[i];
-    memcpy(a, tmp, n * sizeof(T));
-  }
-}
+using tidemark::sortByAddress;
 
 // Scratch arrays from mmap, unmapped when they go out of scope (the tracker's own memory: never
 // scanned as roots).
@@ -34,10 +19,10 @@ template <typename T>
 struct Scratch {
   T* data = nullptr;
   size_t bytes = 0;
-  bool allocate(size_t n) {
+  bool allocate(size_t n, bool populate = true) {
     bytes = (n * sizeof(T) + 4095) & ~size_t{4095};
     if (!bytes) bytes = 4096;
-    data = static_cast<T*>(sys::mapAnonymous(bytes));
+    data = static_cast<T*>(sys::mapAnonymous(bytes, populate));
     return data != nullptr;
   }
   ~Scratch() {

@@ -50,9 +50,61 @@ struct ScanBlock {
   StackId stack;
 };
 
+// The blocks by the 4 KiB pages they overlap: each page's first overlapping block (open
+// addressing in scratch memory, at most half full). A word that points into no such page is
+// rejected by one probe, and a search is narrowed to the blocks of one page.
+class PageIndex {
+ public:
+  bool build(const ScanBlock* blocks, size_t n) {
+    size_t pages = 0;
+    forEachPage(blocks, n, [&](uint64_t, size_t) { ++pages; });
+    slots_ = 16;
+    while (slots_ < 2 * pages) slots_ *= 2;
+    if (!table_.allocate(slots_)) return false;
+    for (size_t i = 0; i < slots_; ++i) table_.data[i].page = kEmpty;
+    forEachPage(blocks, n, [&](uint64_t page, size_t first) {
+      size_t s = hash(page);
+      while (table_.data[s].page != kEmpty) s = (s + 1) & (slots_ - 1);
+      table_.data[s] = {page, first};
+    });
+    return true;
+  }
+  // The first block overlapping the page of w, or -1.
+  int64_t firstOn(uint64_t w) const {
+    const uint64_t page = w >> kPageBits;
+    for (size_t s = hash(page);; s = (s + 1) & (slots_ - 1)) {
+      if (table_.data[s].page == page) return static_cast<int64_t>(table_.data[s].first);
+      if (table_.data[s].page == kEmpty) return -1;
+    }
+  }
+  // Blocks start 16 bytes apart at least: one page overlaps at most this many.
+  static constexpr size_t kMostPerPage = (size_t{1} << 12) / 16 + 1;
+
+ private:
+  static constexpr int kPageBits = 12;
+  static constexpr uint64_t kEmpty = ~uint64_t{0};
+  struct Slot {
+    uint64_t page;
+    size_t first;
+  };
+  // Calls f(page, first block overlapping it) once per page, in address order.
+  template <class F> static void forEachPage(const ScanBlock* blocks, size_t n, F&& f) {
+    uint64_t last = kEmpty;
+    for (size_t i = 0; i < n; ++i) {
+      const uint64_t end = blocks[i].addr + (blocks[i].size ? blocks[i].size : 1);
+      for (uint64_t page = blocks[i].addr >> kPageBits; page <= (end - 1) >> kPageBits; ++page)
+        if (page != last || last == kEmpty) f(last = page, i);
+    }
+  }
+  size_t hash(uint64_t page) const { return static_cast<size_t>((page * 0x9e3779b97f4a7c15ull) >> 24) & (slots_ - 1); }
+  Scratch<Slot> table_;
+  size_t slots_ = 0;
+};
+
 class Graph {
  public:
-  Graph(const ScanBlock* blocks, size_t n) : blocks_(blocks), n_(n) {
+  // `pages`, when built, narrows every search to the blocks of one page.
+  Graph(const ScanBlock* blocks, size_t n, const PageIndex* pages) : blocks_(blocks), n_(n), pages_(pages) {
     if (n) {
       lo_ = blocks[0].addr;
       hi_ = blocks[n - 1].addr + (blocks[n - 1].size ? blocks[n - 1].size : 1);
@@ -61,7 +113,16 @@ class Graph {
   // Index of the block containing address w (at its start or inside), or -1.
   int64_t find(uint64_t w) const {
     if (w < lo_ || w >= hi_) return -1;
-    size_t l = firstAbove(w);
+    size_t l;
+    if (pages_) {
+      const int64_t first = pages_->firstOn(w);
+      if (first < 0) return -1;
+      const auto from = static_cast<size_t>(first);
+      l = firstAbove(w, from, from + PageIndex::kMostPerPage);
+      if (l == from) return -1;
+    } else {
+      l = firstAbove(w);
+    }
     if (l == 0) return -1;
     const ScanBlock& b = blocks_[l - 1];
     uint64_t extent = b.size ? b.size : 1;
@@ -90,9 +151,9 @@ class Graph {
   }
 
  private:
-  // The first block whose address is above w (binary search; n_ when none).
-  size_t firstAbove(uint64_t w) const {
-    size_t l = 0, r = n_;
+  // The first block whose address is above w (binary search in [l, r); n_ when none).
+  size_t firstAbove(uint64_t w, size_t l = 0, size_t r = SIZE_MAX) const {
+    if (r > n_) r = n_;
     while (l < r) {
       size_t m = (l + r) / 2;
       if (blocks_[m].addr <= w)
@@ -105,6 +166,7 @@ class Graph {
 
   const ScanBlock* blocks_;
   size_t n_;
+  const PageIndex* pages_;
   uint64_t lo_ = 0, hi_ = 0;
 };
 
@@ -247,7 +309,8 @@ void scanHeap(Stream& stream, uint8_t reason, void (*also)(Stream&), LeftOver le
     for (uint64_t i = 0; i < slots && n < used; ++i)
       if (slot[i].key) blocks.data[n++] = {slot[i].key, slot[i].size, slot[i].stack};
     sortByAddress(blocks.data, tmp.data, n);
-    Graph graph(blocks.data, n);
+    PageIndex pages;
+    Graph graph(blocks.data, n, pages.build(blocks.data, n) ? &pages : nullptr);
     Writer out{stream, rooted.data};
     out.begin(n, reason);
     out.blocks(blocks.data, n);

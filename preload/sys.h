@@ -36,9 +36,13 @@ inline int munmap(void* addr, size_t len) { return (int)raw(SYS_munmap, (long)ad
 void registerOwnMemory(const void* addr, size_t len);
 void unregisterOwnMemory(const void* addr);
 // Private zero-filled memory for the tracker's own tables, never from the tracked allocator.
-inline void* mapAnonymous(size_t len) {
-  void* p = mmap(nullptr, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-  if (p) registerOwnMemory(p, len);
+// Null when the kernel refuses. `populate`: the caller writes all of it at once (the kernel
+// fills the pages in one go rather than one fault at a time).
+inline void* mapAnonymous(size_t len, bool populate = false) {
+  void* p = mmap(nullptr, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | (populate ? MAP_POPULATE : 0),
+                 -1, 0);
+  if (p == MAP_FAILED) return nullptr;
+  registerOwnMemory(p, len);
   return p;
 }
 inline void unmapAnonymous(void* addr, size_t len) {

@@ -106,6 +106,7 @@ nlohmann::json pythonObjectsJson(const PythonObjectFindings& g) {
           {"unavailable_reason", g.unavailable_reason},
           {"reason", scanReasonKey(g.reason)},
           {"time_ns", g.time_ns},
+          {"analysis_seconds", g.analysis_seconds},
           {"objects", g.objects},
           {"roots", g.roots},
           {"garbage", {{"objects", g.garbage_objects}, {"bytes", g.garbage_bytes},

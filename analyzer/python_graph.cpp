@@ -235,7 +235,9 @@ PythonObjectFindings analyzePythonObjects(const ScanGraph& scan, const std::func
   Edges& shape_edges = edges.without_class;
   const GraphBlocks blocks = graphBlocks(scan, std::move(targets));
   const ObjectGroups object_groups = objectGroups(scan, blocks.of_object, where);
-  findRetained(scan, view, object_groups, blocks, out);
+  RetainedSizes sizes = findRetained(scan, view, object_groups, blocks);
+  out.alive_bytes = sizes.alive_bytes;
+  out.retained = std::move(sizes.groups);
 
   // The garbage, numbered apart, with its own graph of references (instance→class aside).
   std::vector<uint32_t> garbage;  // garbage index -> object index

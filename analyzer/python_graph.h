@@ -13,26 +13,10 @@
 #include <vector>
 
 #include "cycle_group.h"
+#include "python_retained.h"
 #include "replay.h"
 
 namespace tidemark {
-
-// Objects grouped by type and allocating line, with what they keep alive: the bytes that would be
-// freed if they went (their retained size: the blocks they dominate in the graph of references
-// from the roots, a member inside another member of the same group counted once).
-struct RetainedGroup {
-  std::string name;             // "dict (universe.py:12)"
-  // The name of its largest member, if it has one: a module global ("universe.load_universe"), a
-  // module ("module universe") or its dict ("globals of universe").
-  std::string global;
-  uint64_t objects = 0, own_bytes = 0, retained_bytes = 0;
-  // The blocks whose nearest dominating object is a member (the members' own, and what only they
-  // hold that no other object nearer holds): the groups' held bytes add up to alive_bytes.
-  uint64_t held_bytes = 0;
-  // What its largest member is kept alive through, from a root ("globals of universe",
-  // "universe.load_universe (functools._lru_cache_wrapper)", "dict (universe.py:20)").
-  std::vector<std::string> chain;
-};
 
 struct PythonObjectFindings {
   bool available = false;
@@ -54,34 +38,6 @@ struct PythonObjectFindings {
   std::vector<RetainedGroup> retained;
 };
 
-inline constexpr size_t kRetainedGroups = 20, kListedGroups = 2000;
-
-// A group (type and allocating line) that holds more from one scan to a later one (or from one
-// run to another). Ranked by held bytes, which add up over the groups, so that what contains the
-// growth (a module, sys.modules) is not taken for where it is.
-struct RetainedGrowth {
-  std::string name, global;
-  std::vector<std::string> chain;  // at the later scan
-  uint64_t objects_before = 0, objects_after = 0, held_before = 0, held_after = 0, retained_before = 0, retained_after = 0;
-  int64_t grown() const { return static_cast<int64_t>(held_after) - static_cast<int64_t>(held_before); }
-};
-// How the groups grew from the first scan with an object graph to the last.
-struct PythonGrowth {
-  bool available = false;
-  uint64_t from_ns = 0, to_ns = 0;
-  uint32_t from_reason = 0, to_reason = 0;  // format::ScanReason
-  std::vector<RetainedGrowth> groups;      // most grown first
-};
-
-// The groups that grew, most first (a group listed in `after` only grew from nothing).
-std::vector<RetainedGrowth> retainedGrowth(const std::vector<RetainedGroup>& before, const std::vector<RetainedGroup>& after);
-
-// The collector's view of a graph: per object, whether it is referred to from outside the tracked
-// objects (a root) and whether a root reaches it (alive); the rest is garbage.
-struct CollectorView {
-  std::vector<uint8_t> root, alive;
-  uint64_t roots = 0;
-};
 
 // The live block an object lies in (its header, and in 3.12+ the words before it, are the
 // block's start), or -1 (a static object, or one the trace did not see allocated).

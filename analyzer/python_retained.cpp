@@ -72,8 +72,8 @@ constexpr size_t kChainWalk = 100000;
 // no tracked object and that no object points to refers to whatever the scan found in it. A
 // virtual root refers to the blocks of the collector's roots and to the blocks native roots point
 // to that no object does. The immediate dominators give each block what would be freed with it.
-void findRetained(const ScanGraph& scan, const CollectorView& view, const ObjectGroups& groups, const GraphBlocks& blocks,
-                  PythonObjectFindings& out) {
+RetainedSizes findRetained(const ScanGraph& scan, const CollectorView& view, const ObjectGroups& groups, const GraphBlocks& blocks) {
+  RetainedSizes out;
   const PythonObjectGraph& py = scan.python;
   const GlobalNames global_names(py);
   const auto nb = static_cast<uint32_t>(scan.addr.size()), root = nb;
@@ -202,8 +202,9 @@ void findRetained(const ScanGraph& scan, const CollectorView& view, const Object
     }
     if (walked == kChainWalk) group.chain.insert(group.chain.begin(), "…");
     group.global = global_names.nameOf(py.addr[static_cast<size_t>(block_object[largest[k]])], previous);
-    out.retained.push_back(std::move(group));
+    out.groups.push_back(std::move(group));
   }
+  return out;
 }
 
 std::vector<RetainedGrowth> retainedGrowth(const std::vector<RetainedGroup>& before, const std::vector<RetainedGroup>& after) {

@@ -6,6 +6,7 @@
 
 #include "error.h"
 #include "flamegraph.h"
+#include "python_report.h"
 #include "units.h"
 
 namespace tidemark {
@@ -60,8 +61,8 @@ void pythonRules(const MemoryProfile& run, const MemoryProfile* base, const Gate
       rule.text = fmt::format("no group of Python objects holds more {} (--max-retained-growth)", since);
     } else {
       const RetainedGrowth& g = growth[0];
-      rule.text = fmt::format("{}{} holds {} more {} ({} → {}, {} → {} objects), {} {} (--max-retained-growth)",
-                              g.global.empty() ? "" : g.global + ": ", g.name, humanBytes(static_cast<uint64_t>(grown)), since,
+      rule.text = fmt::format("{} holds {} more {} ({} → {}, {} → {} objects), {} {} (--max-retained-growth)",
+                              groupName(g.name, g.global, g.objects_after), humanBytes(static_cast<uint64_t>(grown)), since,
                               humanBytes(g.held_before), humanBytes(g.held_after), groupedNumber(g.objects_before),
                               groupedNumber(g.objects_after), rule.passed ? "<=" : ">", humanBytes(*o.max_retained_growth));
     }

@@ -183,7 +183,7 @@ std::string pythonObjectsHtml(const PythonObjectFindings& g, const PythonGrowth&
       out += row({e("+" + humanBytes(static_cast<uint64_t>(r.grown()))),
                   e(fmt::format("{} → {}", groupedNumber(r.objects_before), groupedNumber(r.objects_after))),
                   e(fmt::format("{} → {}", humanBytes(r.held_before), humanBytes(r.held_after))),
-                  e((r.global.empty() ? "" : r.global + ": ") + r.name), e(chainText(r.chain))});
+                  e(groupName(r.name, r.global, r.objects_after)), e(chainText(r.chain))});
     }
     out += "</table>\n";
   }

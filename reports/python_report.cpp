@@ -49,14 +49,18 @@ void writeGrowth(std::ostream& out, const PythonGrowth& growth) {
 
 }  // namespace
 
+std::string groupName(const std::string& name, const std::string& global, uint64_t objects) {
+  return objects == 1 && !global.empty() ? global + ": " + name : name;
+}
+
 std::string groupLabel(const std::string& name, const std::string& global, uint64_t objects) {
   if (objects == 1) return fmt::format("{}{} in 1 object", global.empty() ? "" : global + ": ", name);
   return fmt::format("{} in {} objects{}", name, groupedNumber(objects), global.empty() ? "" : ", the largest " + global);
 }
 
 std::string growthLine(const RetainedGrowth& g) {
-  return fmt::format("{:>10}  {}{}: {} → {} object{}, holding {} → {}", "+" + humanBytes(static_cast<uint64_t>(g.grown())),
-                     g.global.empty() ? "" : g.global + ": ", g.name, groupedNumber(g.objects_before), groupedNumber(g.objects_after),
+  return fmt::format("{:>10}  {}: {} → {} object{}, holding {} → {}", "+" + humanBytes(static_cast<uint64_t>(g.grown())),
+                     groupName(g.name, g.global, g.objects_after), groupedNumber(g.objects_before), groupedNumber(g.objects_after),
                      g.objects_after == 1 ? "" : "s", humanBytes(g.held_before), humanBytes(g.held_after));
 }
 

@@ -26,6 +26,9 @@ nlohmann::json pythonGrowthJson(const PythonGrowth& growth);
 std::string growthLine(const RetainedGrowth& g);
 // Growth below this is not listed in text and HTML (JSON lists it).
 inline constexpr int64_t kListedGrowthBytes = 1024;
+// A group by its type and line, with the name of its one object ("__main__.load_universe:
+// functools._lru_cache_wrapper (universe.py:9)"); a group of several keeps its type and line.
+std::string groupName(const std::string& name, const std::string& global, uint64_t objects);
 // "__main__.load_universe: functools._lru_cache_wrapper (universe.py:9) in 1 object",
 // "module in 5 objects, the largest module __main__"
 std::string groupLabel(const std::string& name, const std::string& global, uint64_t objects);

@@ -177,6 +177,22 @@ TEST(PythonObjects, ACacheHeldThroughAModuleGlobalIsNamedWithItsChainAndItsGrowt
     EXPECT_GE((*global)["retained_bytes"].get<uint64_t>(), last - 1024);
     EXPECT_LE((*global)["retained_bytes"].get<uint64_t>(), last + 64 * 1024);
 
+    // The orders and their fills are live cycles the cache holds: not garbage, each held through
+    // its cache's global.
+    EXPECT_EQ(objects["garbage"]["objects"], 0);
+    const std::string orders = "Order (lru_cache.py:" + std::to_string(lineOf(source, "ORDER")) + ")";
+    const std::string fills = "Fill (lru_cache.py:" + std::to_string(lineOf(source, "FILL")) + ")";
+    const nlohmann::json* live_orders = nullptr;
+    for (const auto& g : objects["retained"])
+      if (g["name"] == orders) live_orders = &g;
+    ASSERT_NE(live_orders, nullptr) << objects["retained"].dump(2);
+    EXPECT_EQ((*live_orders)["objects"], 60);
+    const auto order_chain = (*live_orders)["chain"].get<std::vector<std::string>>();
+    ASSERT_GE(order_chain.size(), 2u);
+    EXPECT_EQ(order_chain[order_chain.size() - 2], "__main__.load_orders (functools._lru_cache_wrapper)");
+    ASSERT_NE(retainedGroup(objects, fills), nullptr);
+    EXPECT_EQ((*retainedGroup(objects, fills))["objects"], 60);
+
     // What grew from the first scan (after 20 days) to the last: the lists, first.
     const auto& growth = s["python_growth"];
     ASSERT_EQ(growth["available"], true);

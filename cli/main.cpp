@@ -1,5 +1,8 @@
 // tidemark: the command line in front of the tracker, the analyzer and the reports.
+#include <malloc.h>
+
 #include <cerrno>
+#include <climits>
 #include <cstring>
 #include <fstream>
 #include <iostream>
@@ -228,6 +231,12 @@ std::string environmentHelp() {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // The analysis makes arrays of hundreds of MB one after the other. From mmap, each is new memory
+  // whose every page faults in (on these machines 0.3 to 1.2 s per 400 MB); from the heap, kept
+  // after it is freed, the next one reuses the pages: the graph of 8 M blocks is analysed in
+  // 1.3 s instead of 1.9 s, for 12% more peak memory (bench/README.md).
+  mallopt(M_MMAP_MAX, 0);
+  mallopt(M_TRIM_THRESHOLD, INT_MAX);
   CLI::App app{"tidemark: memory profiler and leak diagnosis for backtests"};
   app.require_subcommand(1);
   app.set_version_flag("--version", "tidemark 0.1.0");

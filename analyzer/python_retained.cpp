@@ -42,6 +42,15 @@ class GlobalNames {
       if (it->second.holder == holder) return it->second.name;
     return first->second.name;
   }
+  // Whether the object at `address` is a module, a module's globals dict or sys.modules: what holds
+  // the whole program, not a structure of its own.
+  bool isModuleHolder(uint64_t address) const {
+    if (modules_.count(address)) return true;
+    auto [first, last] = globals_.equal_range(address);
+    for (auto it = first; it != last; ++it)
+      if (it->second.name == "sys.modules") return true;
+    return false;
+  }
   // How a chain names the object at `address`: by its name and type, else `fallback`; `previous`
   // is the object before it in the chain.
   std::string label(uint64_t address, const std::string& type, const std::string& fallback, uint64_t previous) const {
@@ -201,7 +210,9 @@ RetainedSizes findRetained(const ScanGraph& scan, const CollectorView& view, con
       previous = py.addr[i];
     }
     if (walked == kChainWalk) group.chain.insert(group.chain.begin(), "…");
-    group.global = global_names.nameOf(py.addr[static_cast<size_t>(block_object[largest[k]])], previous);
+    const uint64_t address = py.addr[static_cast<size_t>(block_object[largest[k]])];
+    group.global = global_names.nameOf(address, previous);
+    group.holds_modules = global_names.isModuleHolder(address);
     out.groups.push_back(std::move(group));
   }
   return out;

@@ -20,6 +20,7 @@ struct RetainedGroup {
   // The name of its largest member, if it has one: a module global ("universe.load_universe"), a
   // module ("module universe") or its dict ("globals of universe").
   std::string global;
+  bool holds_modules = false;  // its largest member is a module, a module's globals or sys.modules
   uint64_t objects = 0, own_bytes = 0, retained_bytes = 0;
   // The blocks whose nearest dominating object is a member (the members' own, and what only they
   // hold that no other object nearer holds): the groups' held bytes add up to alive_bytes.

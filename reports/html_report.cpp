@@ -169,12 +169,15 @@ std::string pythonObjectsHtml(const PythonObjectFindings& g, const PythonGrowth&
                                   scanWhen(g.reason, g.time_ns), groupedNumber(g.objects), groupedNumber(g.roots), humanBytes(g.alive_bytes))) +
                     "</p>\n<h3>What keeps memory alive</h3>\n<table id=\"python-retained\"><tr><th>retained</th><th>held</th>"
                     "<th>group (type and line)</th><th>held through</th></tr>\n";
-  for (size_t k = 0; k < g.retained.size() && k < kRows; ++k) {
-    const RetainedGroup& r = g.retained[k];
+  size_t listed = 0;
+  for (const RetainedGroup& r : g.retained) {
+    if (r.holds_modules) continue;
+    if (listed++ == kRows) break;
     out += row({e(humanBytes(r.retained_bytes)), e(humanBytes(r.held_bytes)), e(groupLabel(r.name, r.global, r.objects)), e(chainText(r.chain))});
   }
   out += "</table>\n<p class=\"note\">retained: what would be freed with the group's objects; held: what no other object "
-         "nearer holds (the held bytes of all groups add up to what is kept alive).</p>\n";
+         "nearer holds (the held bytes of all groups add up to what is kept alive). Modules, their globals and sys.modules, "
+         "which hold the whole program, are left out (summary --json lists them).</p>\n";
   if (growth.available) {
     out += "<h3>" + e("Grown since the scan " + scanWhen(growth.from_reason, growth.from_ns)) +
            "</h3>\n<table id=\"python-growth\"><tr><th>grown</th><th>objects</th><th>held</th><th>group</th><th>held through</th></tr>\n";

@@ -69,10 +69,13 @@ void writePythonObjects(std::ostream& out, const PythonObjectFindings& g, const 
   out << fmt::format("\nPython objects {}: {} tracked by the cycle collector, {} of them referred to from outside\n",
                      scanWhen(g.reason, g.time_ns), groupedNumber(g.objects), groupedNumber(g.roots));
   if (!g.retained.empty()) {
-    out << fmt::format("  kept alive: {} (objects and what they own); the most, by what would be freed with them:\n",
+    out << fmt::format("  kept alive: {} (objects and what they own); the most, by what would be freed with them (modules, "
+                       "their globals and sys.modules aside):\n",
                        humanBytes(g.alive_bytes));
+    ptrdiff_t listed = 0;
     for (const RetainedGroup& r : g.retained) {
-      if (&r - g.retained.data() == kListedRetainedGroups) break;
+      if (r.holds_modules) continue;
+      if (listed++ == kListedRetainedGroups) break;
       out << fmt::format("  {:>10}  {}\n", humanBytes(r.retained_bytes), groupLabel(r.name, r.global, r.objects));
       writeChain(out, r.chain);
     }
@@ -101,8 +104,9 @@ nlohmann::json pythonObjectsJson(const PythonObjectFindings& g) {
   nlohmann::json retained = nlohmann::json::array(), group_sizes = nlohmann::json::array();
   for (const RetainedGroup& r : g.retained) {
     if (retained.size() < kRetainedGroups)
-      retained.push_back({{"name", r.name}, {"global", r.global}, {"objects", r.objects}, {"own_bytes", r.own_bytes},
-                          {"held_bytes", r.held_bytes}, {"retained_bytes", r.retained_bytes}, {"chain", r.chain}});
+      retained.push_back({{"name", r.name}, {"global", r.global}, {"holds_modules", r.holds_modules}, {"objects", r.objects},
+                          {"own_bytes", r.own_bytes}, {"held_bytes", r.held_bytes}, {"retained_bytes", r.retained_bytes},
+                          {"chain", r.chain}});
     group_sizes.push_back({{"name", r.name}, {"global", r.global}, {"objects", r.objects}, {"held_bytes", r.held_bytes},
                            {"retained_bytes", r.retained_bytes}});
   }

@@ -168,6 +168,18 @@ TEST(PythonObjects, ACacheHeldThroughAModuleGlobalIsNamedWithItsChainAndItsGrowt
     EXPECT_EQ(chain[chain.size() - 2], wrapper);
     EXPECT_EQ(chain.back().substr(0, 5), "dict ");  // the cache's dict
 
+    // Modules, their globals and sys.modules hold everything: the text lists the program's own
+    // structures, the largest first (the cache of lists).
+    for (const auto& g : objects["retained"])
+      EXPECT_EQ(g["holds_modules"], g["global"] == "sys.modules" || g["global"].get<std::string>().starts_with("module ") ||
+                                        g["global"].get<std::string>().starts_with("globals of "))
+          << g.dump();
+    Result text = run({tidemark(), "summary", trace});
+    const size_t kept = text.out.find("  kept alive: ");
+    ASSERT_NE(kept, std::string::npos) << text.out;
+    const std::string first_listed = text.out.substr(text.out.find('\n', kept) + 1, 120);
+    EXPECT_NE(first_listed.find("  __main__.load_universe: functools._lru_cache_wrapper"), std::string::npos) << first_listed;
+
     // The wrapper keeps the lists, the cache's dict, the function it wraps and its attributes.
     const nlohmann::json* global = nullptr;
     for (const auto& g : objects["group_sizes"])

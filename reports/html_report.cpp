@@ -150,7 +150,7 @@ std::string timelineSvg(const ReplayResult& r, const Summary& s) {
 std::string chainText(const std::vector<std::string>& chain) {
   std::string text;
   for (const std::string& c : chain) text += c + " → ";
-  return chain.empty() ? "" : text + "it";
+  return chain.empty() ? "directly from the roots" : text + "it";
 }
 
 std::string row(const std::vector<std::string>& cells) {

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 #include <map>
+#include <memory>
 #include <unordered_map>
 
 #include <boost/graph/breadth_first_search.hpp>
@@ -50,13 +51,16 @@ ReferenceTargets referenceTargets(const ScanGraph& scan) {
     uint32_t reference;
   };
   const size_t m = py.references.size();
-  std::vector<Target> order(m), scratch(m);
-  for (size_t k = 0; k < m; ++k) order[k] = {py.references[k].second, static_cast<uint32_t>(k)};
-  sortByAddress(order.data(), scratch.data(), m);
-  scratch = {};
+  auto order = std::make_unique_for_overwrite<Target[]>(m);
+  {
+    auto scratch = std::make_unique_for_overwrite<Target[]>(m);
+    for (size_t k = 0; k < m; ++k) order[k] = {py.references[k].second, static_cast<uint32_t>(k)};
+    sortByAddress(order.get(), scratch.get(), m);
+  }
   ReferenceTargets out{std::vector<int32_t>(m, -1), std::vector<int64_t>(m, -1)};
   size_t i = 0, b = 0;
-  for (const Target& t : order) {
+  for (size_t k = 0; k < m; ++k) {
+    const Target& t = order[k];
     while (i < py.addr.size() && py.addr[i] < t.addr) ++i;
     if (i < py.addr.size() && py.addr[i] == t.addr) out.object[t.reference] = static_cast<int32_t>(i);
     while (b < scan.addr.size() && scan.addr[b] + std::max<uint64_t>(scan.size[b], 1) <= t.addr) ++b;
@@ -155,23 +159,33 @@ ObjectGroups objectGroups(const ScanGraph& scan, const std::vector<int64_t>& obj
                           const std::function<std::string(StackId)>& where) {
   const PythonObjectGraph& py = scan.python;
   const size_t n = py.addr.size();
-  // The largest block each object's block points to that holds no object (its buffer).
-  std::vector<uint8_t> holds_object(scan.addr.size(), 0);
-  for (int64_t b : object_block)
-    if (b >= 0) holds_object[static_cast<size_t>(b)] = 1;
-  std::vector<int64_t> buffer(scan.addr.size(), -1);
+  // Free-list types, by type id (ids are small numbers; others are looked up).
+  std::vector<const FreeListType*> reused_by_id(1 << 16, nullptr);
+  std::unordered_map<uint64_t, const FreeListType*> reused_beyond;
+  for (const auto& [id, type] : py.types) (id < reused_by_id.size() ? reused_by_id[id] : reused_beyond[id]) = freeListType(scan, type);
+  auto reusedType = [&](uint32_t id) -> const FreeListType* {
+    if (id < reused_by_id.size()) return reused_by_id[id];
+    auto it = reused_beyond.find(id);
+    return it == reused_beyond.end() ? nullptr : it->second;
+  };
+  // Per block: 1 for the block of an object named by its buffer, 2 for another object's. The
+  // largest block each of the first points to that holds no object is its buffer.
+  std::vector<uint8_t> kind(scan.addr.size(), 0);
+  for (size_t i = 0; i < n; ++i)
+    if (object_block[i] >= 0) {
+      const FreeListType* t = reusedType(py.type[i]);
+      kind[static_cast<size_t>(object_block[i])] = t && t->named_by_buffer ? 1 : 2;
+    }
+  std::vector<int32_t> buffer(scan.addr.size(), -1);
   for (const auto& [from, to] : scan.edges)
-    if (holds_object[from] && !holds_object[to] && (buffer[from] < 0 || scan.size[to] > scan.size[static_cast<size_t>(buffer[from])]))
-      buffer[from] = to;
-  // Free-list types, by type id.
-  std::unordered_map<uint32_t, const FreeListType*> reused;
-  for (const auto& [id, type] : py.types) reused.emplace(static_cast<uint32_t>(id), freeListType(scan, type));
+    if (kind[from] == 1 && kind[to] == 0 && (buffer[from] < 0 || scan.size[to] > scan.size[static_cast<size_t>(buffer[from])]))
+      buffer[from] = static_cast<int32_t>(to);
   // Lines by stack (many stacks end on one line), numbered from 1 (0: none).
   std::unordered_map<StackId, uint32_t> line_of_stack;
   std::unordered_map<std::string, uint32_t> line_ids;
   std::vector<std::string> lines{""};
   auto lineOf = [&](StackId stack) {
-    auto [it, added] = line_of_stack.emplace(stack, 0);
+    auto [it, added] = line_of_stack.try_emplace(stack, 0);
     if (added) {
       std::string line = where(stack);
       if (!line.empty()) {
@@ -187,13 +201,12 @@ ObjectGroups objectGroups(const ScanGraph& scan, const std::vector<int64_t>& obj
   std::unordered_map<uint64_t, uint32_t> group_of_key;  // type id and line
   for (size_t i = 0; i < n; ++i) {
     int64_t named_by = object_block[i];
-    auto free_list = reused.find(py.type[i]);
-    if (const FreeListType* t = named_by >= 0 && free_list != reused.end() ? free_list->second : nullptr) {
+    if (const FreeListType* t = named_by >= 0 ? reusedType(py.type[i]) : nullptr) {
       named_by = t->named_by_buffer ? buffer[static_cast<size_t>(named_by)] : -1;
       if (named_by >= 0 && scan.size[static_cast<size_t>(named_by)] < t->fresh_buffer) named_by = -1;
     }
     const uint32_t line = named_by >= 0 ? lineOf(scan.stack[static_cast<size_t>(named_by)]) : 0;
-    auto [it, added] = group_of_key.emplace(uint64_t{py.type[i]} << 32 | line, static_cast<uint32_t>(out.names.size()));
+    auto [it, added] = group_of_key.try_emplace(uint64_t{py.type[i]} << 32 | line, static_cast<uint32_t>(out.names.size()));
     if (added) {
       auto type = py.types.find(py.type[i]);
       std::string name = type == py.types.end() ? "?" : type->second.name;

@@ -25,8 +25,7 @@ CsrGraph graphOf(const Edges& edges, size_t n) {
   return CsrGraph(boost::edges_are_unsorted_multi_pass, edges.begin(), edges.end(), n);
 }
 
-}  // namespace
-
+// The live block an address lies in (its start or inside), or -1.
 int64_t blockOf(const ScanGraph& scan, uint64_t address) {
   auto it = std::upper_bound(scan.addr.begin(), scan.addr.end(), address);
   if (it == scan.addr.begin()) return -1;
@@ -34,7 +33,20 @@ int64_t blockOf(const ScanGraph& scan, uint64_t address) {
   return address - scan.addr[k] < std::max<uint64_t>(scan.size[k], 1) ? static_cast<int64_t>(k) : -1;
 }
 
-namespace {
+// The blocks of a scan met in address order: at(address) is the live block an address lies in
+// (its start or inside), or -1, for addresses that never decrease (blocks never overlap).
+class BlockCursor {
+ public:
+  explicit BlockCursor(const ScanGraph& scan) : scan_(scan) {}
+  int64_t at(uint64_t address) {
+    while (next_ < scan_.addr.size() && scan_.addr[next_] + std::max<uint64_t>(scan_.size[next_], 1) <= address) ++next_;
+    return next_ < scan_.addr.size() && scan_.addr[next_] <= address ? static_cast<int64_t>(next_) : -1;
+  }
+
+ private:
+  const ScanGraph& scan_;
+  size_t next_ = 0;
+};
 
 // Where each reference leads: the object (-1: one the collector does not track) and the block
 // (-1: outside every block). The targets in address order, joined in one pass with the objects
@@ -57,14 +69,14 @@ ReferenceTargets referenceTargets(const ScanGraph& scan) {
     for (size_t k = 0; k < m; ++k) order[k] = {py.references[k].second, static_cast<uint32_t>(k)};
     sortByAddress(order.get(), scratch.get(), m);
   }
-  ReferenceTargets out{std::vector<int32_t>(m, -1), std::vector<int64_t>(m, -1)};
-  size_t i = 0, b = 0;
+  ReferenceTargets out{std::vector<int32_t>(m, -1), std::vector<int64_t>(m)};
+  BlockCursor blocks(scan);
+  size_t i = 0;
   for (size_t k = 0; k < m; ++k) {
     const Target& t = order[k];
     while (i < py.addr.size() && py.addr[i] < t.addr) ++i;
     if (i < py.addr.size() && py.addr[i] == t.addr) out.object[t.reference] = static_cast<int32_t>(i);
-    while (b < scan.addr.size() && scan.addr[b] + std::max<uint64_t>(scan.size[b], 1) <= t.addr) ++b;
-    if (b < scan.addr.size() && scan.addr[b] <= t.addr) out.block[t.reference] = static_cast<int64_t>(b);
+    out.block[t.reference] = blocks.at(t.addr);
   }
   return out;
 }
@@ -93,7 +105,7 @@ ObjectEdges objectEdges(const PythonObjectGraph& py, const std::vector<int32_t>&
   return out;
 }
 
-CollectorView viewOf(const PythonObjectGraph& py, Edges& all) {
+CollectorView viewOf(const PythonObjectGraph& py, const Edges& all) {
   const size_t n = py.addr.size();
   CollectorView view;
   // Each reference from an object the collector would examine (not one frozen in the permanent
@@ -125,14 +137,10 @@ CollectorView viewOf(const PythonObjectGraph& py, Edges& all) {
 GraphBlocks graphBlocks(const ScanGraph& scan, ReferenceTargets&& targets) {
   const PythonObjectGraph& py = scan.python;
   GraphBlocks out;
-  out.of_object.assign(py.addr.size(), -1);
-  size_t b = 0;
-  for (size_t i = 0; i < py.addr.size(); ++i) {
-    while (b < scan.addr.size() && scan.addr[b] + std::max<uint64_t>(scan.size[b], 1) <= py.addr[i]) ++b;
-    if (b < scan.addr.size() && scan.addr[b] <= py.addr[i]) out.of_object[i] = static_cast<int64_t>(b);
-  }
+  out.of_object.reserve(py.addr.size());
+  BlockCursor blocks(scan);
+  for (uint64_t address : py.addr) out.of_object.push_back(blocks.at(address));
   out.of_target = std::move(targets.block);
-  out.target_object = std::move(targets.object);
   return out;
 }
 
@@ -159,15 +167,12 @@ ObjectGroups objectGroups(const ScanGraph& scan, const std::vector<int64_t>& obj
                           const std::function<std::string(StackId)>& where) {
   const PythonObjectGraph& py = scan.python;
   const size_t n = py.addr.size();
-  // Free-list types, by type id (ids are small numbers; others are looked up).
-  std::vector<const FreeListType*> reused_by_id(1 << 16, nullptr);
-  std::unordered_map<uint64_t, const FreeListType*> reused_beyond;
-  for (const auto& [id, type] : py.types) (id < reused_by_id.size() ? reused_by_id[id] : reused_beyond[id]) = freeListType(scan, type);
-  auto reusedType = [&](uint32_t id) -> const FreeListType* {
-    if (id < reused_by_id.size()) return reused_by_id[id];
-    auto it = reused_beyond.find(id);
-    return it == reused_beyond.end() ? nullptr : it->second;
-  };
+  // Free-list types, by type id (replay keeps ids below format::kMaxPythonTypeId).
+  uint64_t type_ids = 0;
+  for (const auto& [id, type] : py.types) type_ids = std::max(type_ids, id + 1);
+  std::vector<const FreeListType*> reused(type_ids, nullptr);
+  for (const auto& [id, type] : py.types) reused[id] = freeListType(scan, type);
+  auto reusedType = [&](uint32_t id) { return id < reused.size() ? reused[id] : nullptr; };
   // Per block: 1 for the block of an object named by its buffer, 2 for another object's. The
   // largest block each of the first points to that holds no object is its buffer.
   std::vector<uint8_t> kind(scan.addr.size(), 0);
@@ -278,6 +283,7 @@ PythonObjectFindings analyzePythonObjects(const ScanGraph& scan, const std::func
     else
       garbage_edges.emplace_back(static_cast<uint32_t>(s), static_cast<uint32_t>(t));
   }
+  std::sort(garbage_edges.begin(), garbage_edges.end());
   garbage_edges.erase(std::unique(garbage_edges.begin(), garbage_edges.end()), garbage_edges.end());
   const size_t m = garbage.size();
   CsrGraph gg = graphOf(garbage_edges, m);

@@ -39,10 +39,6 @@ struct PythonObjectFindings {
 };
 
 
-// The live block an object lies in (its header, and in 3.12+ the words before it, are the
-// block's start), or -1 (a static object, or one the trace did not see allocated).
-int64_t blockOf(const ScanGraph& scan, uint64_t address);
-
 // where(stack id) names the line that allocated a block ("broker.py:88"), "" when unknown.
 PythonObjectFindings analyzePythonObjects(const ScanGraph& scan, const std::function<std::string(StackId)>& where);
 

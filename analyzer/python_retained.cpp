@@ -54,9 +54,9 @@ class GlobalNames {
   // How a chain names the object at `address`: by its name and type, else `fallback`; `previous`
   // is the object before it in the chain.
   std::string label(uint64_t address, const std::string& type, const std::string& fallback, uint64_t previous) const {
-    if (modules_.count(address)) return modules_.at(address);
     std::string name = nameOf(address, previous);
-    return name.empty() ? fallback : name + " (" + type + ")";
+    if (name.empty()) return fallback;
+    return modules_.count(address) ? name : name + " (" + type + ")";
   }
 
  private:

@@ -65,11 +65,10 @@ struct ObjectGroups {
   std::vector<std::string> names;   // per group: "dict (universe.py:12)"
 };
 
-// The block of every object (blockOf; -1 outside every block) and of every reference's target
-// (references in py.references' order), and the object each reference leads to (-1: none).
+// The live block every object lies in (-1 outside every block: a static object, or one the trace
+// did not see allocated) and every reference's target (in py.references' order).
 struct GraphBlocks {
   std::vector<int64_t> of_object, of_target;
-  std::vector<int32_t> target_object;
 };
 
 // What the roots keep alive, and the groups by retained bytes (largest first, at most kListedGroups).

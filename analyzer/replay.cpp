@@ -196,6 +196,7 @@ class Replayer {
       }
       case RecordType::PythonType: {
         const auto& t = rec.get<format::PythonType>();
+        if (t.type_id >= format::kMaxPythonTypeId) throw Error(fmt::format("corrupt trace: a Python type id of {}", t.type_id));
         if (pending_scan_.python.present) pending_scan_.python.types[t.type_id] = {t.address, displayText(t.name)};
         break;
       }
@@ -206,9 +207,10 @@ class Replayer {
           uint64_t index = objects.first_index + i;
           if (index >= py.addr.size()) throw Error("corrupt trace: object index out of range");
           const format::PythonObject& o = objects.elements[i];
+          if (o.type_id >= format::kMaxPythonTypeId) throw Error(fmt::format("corrupt trace: a Python type id of {}", o.type_id));
           py.addr[index] = o.address;
           py.refcount[index] = o.refcount;
-          py.type[index] = static_cast<uint32_t>(std::min<uint64_t>(o.type_id, UINT32_MAX));
+          py.type[index] = static_cast<uint32_t>(o.type_id);
           py.flags[index] = static_cast<uint8_t>(o.flags);
         }
         break;

@@ -121,7 +121,7 @@ struct PythonObjectGraph {
   };
   std::unordered_map<uint64_t, Type> types;  // by type id
   std::vector<uint64_t> addr, refcount;
-  std::vector<uint32_t> type;  // type id
+  std::vector<uint32_t> type;  // type id (below format::kMaxPythonTypeId)
   std::vector<uint8_t> flags;  // format::PythonObjectFlags
   std::vector<std::pair<uint32_t, uint64_t>> references;  // source object index, target address
   struct Name {

@@ -45,6 +45,7 @@ class TypeIds {
 
  private:
   static constexpr uint64_t kSlots = 1 << 14;
+  static_assert(kSlots / 2 < format::kMaxPythonTypeId);
   struct Slot {
     uint64_t type;
     uint32_t id;

@@ -93,7 +93,7 @@ class PageIndex {
     for (size_t i = 0; i < n; ++i) {
       const uint64_t end = blocks[i].addr + (blocks[i].size ? blocks[i].size : 1);
       for (uint64_t page = blocks[i].addr >> kPageBits; page <= (end - 1) >> kPageBits; ++page)
-        if (page != last || last == kEmpty) f(last = page, i);
+        if (page != last) f(last = page, i);
     }
   }
   size_t hash(uint64_t page) const { return static_cast<size_t>((page * 0x9e3779b97f4a7c15ull) >> 24) & (slots_ - 1); }

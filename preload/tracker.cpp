@@ -439,6 +439,14 @@ StackId internPythonChain(ThreadState& t, const uint64_t* words, uint32_t n) {
   return parent;
 }
 
+// Whether live blocks are tracked in process, so the heap can be scanned.
+bool scanEnabled() { return g_aggregate || options.scan; }
+
+// A heap scan with the interpreter's object graph: the calling thread holds the GIL.
+void scanWithObjectGraph(Stream& s, format::ScanReason reason) {
+  scanHeap(s, static_cast<uint8_t>(reason), python::writeObjectGraph, python::leftInFreeList);
+}
+
 StackId withPythonFrames(ThreadState& t, StackId native) {
   python::wrapAllocatorWhenSafe(&t.stream);
   uint64_t words[format::kMaxFrames];
@@ -446,8 +454,7 @@ StackId withPythonFrames(ThreadState& t, StackId native) {
   if (n == 0) {
     // The first call on the thread finalizing the interpreter, after the program's atexit
     // handlers: its objects are all still there, and never will be again.
-    if ((options.scan || g_aggregate) && python::exitGraphDue())
-      scanHeap(t.stream, static_cast<uint8_t>(format::ScanReason::Exit), python::writeObjectGraph, python::leftInFreeList);
+    if (scanEnabled() && python::exitGraphDue()) scanWithObjectGraph(t.stream, format::ScanReason::Exit);
     return native;
   }
   StackId innermost = internPythonChain(t, words, n);
@@ -625,9 +632,6 @@ void writeSample(ThreadState& t, int& fd = g_statm_fd) {
                              .rss_file = rss_file});
 }
 
-// Whether live blocks are tracked in process, so the heap can be scanned.
-bool scanEnabled() { return g_aggregate || options.scan; }
-
 // The scan signal only raises a flag: the scan runs on the sampler thread, not in a handler; in a
 // Python process, on its main thread at the interpreter's next safe point, with its object graph.
 int g_scan_requested = 0;
@@ -639,7 +643,7 @@ int scanAtSafePoint(void*) {
   if (!trackerReady() || t.busy) return 0;
   t.busy = true;
   int saved_errno = errno;
-  scanHeap(t.stream, static_cast<uint8_t>(format::ScanReason::Signal), python::writeObjectGraph, python::leftInFreeList);
+  scanWithObjectGraph(t.stream, format::ScanReason::Signal);
   errno = saved_errno;
   t.busy = false;
   return 0;
@@ -844,10 +848,11 @@ extern "C" __attribute__((visibility("default"))) int tidemark_scan_v1() {
   if (t.busy) return -1;
   t.busy = true;
   int saved_errno = errno;
-  bool objects = tidemark::preload::python::objectGraphFromHere();
-  scanHeap(t.stream, static_cast<uint8_t>(tidemark::format::ScanReason::Request),
-           objects ? tidemark::preload::python::writeObjectGraph : nullptr,
-           objects ? tidemark::preload::python::leftInFreeList : nullptr);
+  const bool objects = python::objectGraphFromHere();
+  if (objects)
+    scanWithObjectGraph(t.stream, tidemark::format::ScanReason::Request);
+  else
+    scanHeap(t.stream, static_cast<uint8_t>(tidemark::format::ScanReason::Request));
   errno = saved_errno;
   t.busy = false;
   return objects ? 1 : 0;

@@ -51,8 +51,7 @@ nlohmann::json diffPythonJson(const MemoryProfile& base, const MemoryProfile& ne
   if (!base.python.available || !next.python.available) return nullptr;
   nlohmann::json groups = nlohmann::json::array();
   for (const RetainedGrowth& g : retainedGrowth(base.python.groups, next.python.groups))
-    groups.push_back({{"name", g.name}, {"global", g.global}, {"objects_before", g.objects_before}, {"objects_after", g.objects_after},
-                      {"held_before", g.held_before}, {"held_after", g.held_after}, {"grown", g.grown()}});
+    groups.push_back(retainedGrowthJson(g));
   return {{"garbage_cycles", {{"base", base.python.garbage_cycles}, {"new", next.python.garbage_cycles}}}, {"groups_holding_more", groups}};
 }
 

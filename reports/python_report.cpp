@@ -127,14 +127,25 @@ nlohmann::json pythonObjectsJson(const PythonObjectFindings& g) {
           {"group_sizes", group_sizes}};
 }
 
+nlohmann::json retainedGrowthJson(const RetainedGrowth& g) {
+  return {{"name", g.name},
+          {"global", g.global},
+          {"chain", g.chain},
+          {"objects_before", g.objects_before},
+          {"objects_after", g.objects_after},
+          {"held_before", g.held_before},
+          {"held_after", g.held_after},
+          {"retained_before", g.retained_before},
+          {"retained_after", g.retained_after},
+          {"grown", g.grown()}};
+}
+
 nlohmann::json pythonGrowthJson(const PythonGrowth& growth) {
   if (!growth.available) return {{"available", false}};
   nlohmann::json groups = nlohmann::json::array();
   for (const RetainedGrowth& g : growth.groups) {
     if (groups.size() == kRetainedGroups) break;
-    groups.push_back({{"name", g.name}, {"global", g.global}, {"chain", g.chain}, {"objects_before", g.objects_before},
-                      {"objects_after", g.objects_after}, {"held_before", g.held_before}, {"held_after", g.held_after},
-                      {"retained_before", g.retained_before}, {"retained_after", g.retained_after}, {"grown", g.grown()}});
+    groups.push_back(retainedGrowthJson(g));
   }
   return {{"available", true},
           {"from", {{"reason", scanReasonKey(growth.from_reason)}, {"time_ns", growth.from_ns}}},

@@ -21,6 +21,8 @@ const char* scanReasonKey(uint32_t reason);
 void writePythonObjects(std::ostream& out, const PythonObjectFindings& g, const PythonGrowth& growth);
 nlohmann::json pythonObjectsJson(const PythonObjectFindings& g);
 nlohmann::json pythonGrowthJson(const PythonGrowth& growth);
+// One group's growth, as python_growth and `diff --format json` list it.
+nlohmann::json retainedGrowthJson(const RetainedGrowth& g);
 
 // "+2.10 MiB  list (universe.py:12): 20 → 60 objects, holding 1.05 MiB → 3.15 MiB"
 std::string growthLine(const RetainedGrowth& g);

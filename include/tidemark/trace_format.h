@@ -131,6 +131,8 @@ enum PythonObjectFlags : uint64_t {
   kPythonPermanent = 2,   // in the permanent generation (gc.freeze): never collected
   kPythonClassEdge = 4,   // the first reference to its own type is the instance's class (not an attribute)
 };
+// A graph's type ids (format::PythonType, PythonObject) are below this.
+inline constexpr uint64_t kMaxPythonTypeId = uint64_t{1} << 20;
 
 // format::PythonName's kinds.
 enum class PythonNameKind : uint8_t {

@@ -420,7 +420,8 @@ struct PythonGraph {
 
 struct PythonType {
   static constexpr RecordType kType = RecordType::PythonType;
-  static constexpr const char* kAbout = "a type of the objects of this scan's graph: its id there, address and name";
+  static constexpr const char* kAbout =
+      "a type of the objects of this scan's graph: its id there (below 2^20), address and name";
   uint64_t type_id = 0, address = 0;
   std::string_view name;
   template <class F, class R> static bool fields(F& f, R& r) {

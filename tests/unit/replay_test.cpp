@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include "error.h"
 #include "replay.h"
 #include "trace_builder.h"
 
@@ -155,3 +156,48 @@ TEST(Replay, AggregateModeTakesEveryCounterByName) {
 }
 
 }  // namespace
+
+namespace {
+
+// A scan at time_ns holding one object of type `type_id` at `address` (no blocks).
+void pythonScan(TraceBuilder& b, uint64_t& seq, uint64_t time_ns, uint64_t address, uint64_t type_id) {
+  namespace f = tidemark::format;
+  b.record(seq++, f::ScanBegin{.time_ns = time_ns, .block_count = 0, .reason = 2});
+  b.record(seq++, f::PythonGraph{.object_count = 1, .problem = {}});
+  b.record(seq++, f::PythonType{.type_id = type_id, .address = 0x9000, .name = "Order"});
+  b.record(seq++, f::PythonObjects{.first_index = 0, .count = 1},
+           std::vector<f::PythonObject>{{.address = address, .type_id = type_id, .refcount = 1, .flags = 0}});
+  b.record(seq++, f::ScanEnd{.time_ns = time_ns + 1, .words = 0, .root_bytes = 0, .duration_ns = 1});
+}
+
+}  // namespace
+
+TEST(Replay, TheFirstScanWithAnObjectGraphIsKeptBesideTheLast) {
+  TraceBuilder b;
+  uint64_t seq = 1;
+  pythonScan(b, seq, 100, 0x5000, 1);
+  pythonScan(b, seq, 200, 0x6000, 1);
+  pythonScan(b, seq, 300, 0x7000, 1);
+  ReplayResult r = replayOf(b, "scans");
+  ASSERT_TRUE(r.first_python_scan.python.present);
+  EXPECT_EQ(r.first_python_scan.time_ns, 100u);
+  EXPECT_EQ(r.first_python_scan.python.addr, std::vector<uint64_t>{0x5000});
+  EXPECT_EQ(r.scan.time_ns, 300u);
+  EXPECT_EQ(r.scan.python.addr, std::vector<uint64_t>{0x7000});
+}
+
+TEST(Replay, APythonTypeIdPastTheFormatsBoundIsCorrupt) {
+  TraceBuilder b;
+  uint64_t seq = 1;
+  pythonScan(b, seq, 100, 0x5000, tidemark::format::kMaxPythonTypeId);
+  EXPECT_THROW(
+      {
+        try {
+          replayOf(b, "typeid");
+        } catch (const Error& e) {
+          EXPECT_NE(std::string(e.what()).find("corrupt trace: a Python type id of 1048576"), std::string::npos) << e.what();
+          throw;
+        }
+      },
+      Error);
+}

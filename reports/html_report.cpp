@@ -191,9 +191,9 @@ std::string pythonObjectsHtml(const PythonObjectFindings& g, const PythonGrowth&
     out += "</table>\n";
   }
   out += "<h3>Garbage cycles</h3>\n<p>" +
-         e(g.garbage_objects ? fmt::format("{} in {} objects only the cycle collector frees: {} in {} cycles, {} held by them",
+         e(g.garbage_objects ? fmt::format("{} in {} objects only the cycle collector frees: {} in {} cycle{}, {} held by them",
                                            humanBytes(g.garbage_bytes), groupedNumber(g.garbage_objects), humanBytes(g.cycle_bytes),
-                                           groupedNumber(g.cycle_count), humanBytes(g.held_bytes))
+                                           groupedNumber(g.cycle_count), g.cycle_count == 1 ? "" : "s", humanBytes(g.held_bytes))
                              : std::string("No garbage: every object is reachable.")) +
          "</p>\n";
   if (!g.cycle_groups.empty()) {

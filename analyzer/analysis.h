@@ -16,8 +16,10 @@ namespace tidemark {
 
 class TraceAnalysis {
  public:
-  // Throws Error with a one-line reason when the trace cannot be read.
-  TraceAnalysis(const std::string& path, const SummaryOptions& options);
+  // Throws Error with a one-line reason when the trace cannot be read. end_seen_by_parent: how the
+  // process ended as the process that waited for it saw it (a run's tree, process_tree.h); it
+  // replaces the trace's own word when that is silence or "exit() called".
+  TraceAnalysis(const std::string& path, const SummaryOptions& options, const ProcessEnd* end_seen_by_parent = nullptr);
   TraceAnalysis(const TraceAnalysis&) = delete;
   TraceAnalysis& operator=(const TraceAnalysis&) = delete;
 

@@ -30,6 +30,21 @@ struct Region {
 // Exact per-stack bytes at the heap peak without copying every stack at every new peak: each new
 // peak starts an epoch; a stack's value at the latest peak is saved lazily, the first time the
 // stack changes after that peak. A stack untouched since the peak still holds its peak value.
+}  // namespace
+
+std::vector<std::string> splitCommandLine(std::string_view cmdline) {
+  std::vector<std::string> argv;
+  while (!cmdline.empty()) {
+    size_t nul = cmdline.find('\0');
+    argv.push_back(displayText(cmdline.substr(0, nul)));
+    if (nul == std::string_view::npos) break;
+    cmdline.remove_prefix(nul + 1);
+  }
+  return argv;
+}
+
+namespace {
+
 class Replayer {
  public:
   // Every count and id is checked against what a file of file_bytes can hold (a StackDef takes at
@@ -112,7 +127,11 @@ class Replayer {
                                .rss = s.rss,
                                .heap = aggregated_ ? s.heap : r_.heap_live,
                                .mmap = aggregated_ ? s.mmap : r_.mmap_live,
-                               .rss_file = std::min(s.rss_file, s.rss)});
+                               .rss_file = std::min(s.rss_file, s.rss),
+                               .pss = s.pss,
+                               .uss = s.uss});
+        r_.pss_peak = std::max(r_.pss_peak, s.pss);
+        r_.uss_peak = std::max(r_.uss_peak, s.uss);
         if (s.rss > r_.rss_peak) {
           r_.rss_peak = s.rss;
           r_.rss_peak_time_ns = s.time_ns;
@@ -126,14 +145,7 @@ class Replayer {
         r_.pid = p.pid;
         r_.ppid = p.ppid;
         r_.exe = displayText(p.exe);
-        r_.argv.clear();
-        std::string_view cmd = p.cmdline;
-        while (!cmd.empty()) {
-          size_t nul = cmd.find('\0');
-          r_.argv.push_back(displayText(cmd.substr(0, nul)));
-          if (nul == std::string_view::npos) break;
-          cmd.remove_prefix(nul + 1);
-        }
+        r_.argv = splitCommandLine(p.cmdline);
         r_.cgroup_limit = p.cgroup_limit;
         break;
       }
@@ -278,6 +290,14 @@ class Replayer {
                   .code = static_cast<int>(e.code),
                   .time_ns = e.time_ns,
                   .program = {}};
+        break;
+      }
+      case RecordType::ChildEnd: {
+        const auto& e = rec.get<format::ChildEnd>();
+        r_.child_ends.push_back({.time_ns = e.time_ns,
+                                 .pid = e.pid,
+                                 .signaled = e.kind == static_cast<uint64_t>(format::EndKind::Signaled),
+                                 .code = static_cast<int>(std::min<uint64_t>(e.code, 255))});
         break;
       }
       case RecordType::MemoryLimit: {
@@ -570,6 +590,7 @@ ReplayResult replay(TraceReader& reader) {
     r.stopped = {.reason = reader.header().stop_reason, .time_ns = reader.header().stopped_ns};
   r.start_realtime_ns = reader.header().start_realtime_ns;
   r.sample_interval_ns = reader.header().sample_interval_ns;
+  r.host = displayText({reader.header().host, strnlen(reader.header().host, sizeof reader.header().host)});
   r.aggregated = reader.aggregated();
   Replayer rp(r, reader.aggregated(), reader.fileSize());
   reader.forEach([&](const Record& rec) { rp.onRecord(rec); });

@@ -63,6 +63,7 @@ struct TimelineSample {
   uint64_t heap;
   uint64_t mmap;
   uint64_t rss_file;  // resident pages of files and shared memory, part of rss (0 before format 5)
+  uint64_t pss = 0, uss = 0;  // from smaps_rollup, in the samples that read it (format 9); 0 in the others
 };
 
 struct Marker {
@@ -96,6 +97,13 @@ struct ProcessEnd {
   int code = 0;  // exit code or signal number
   uint64_t time_ns = 0;
   std::string program;  // Exec: the program it became
+};
+
+// A child of the process ended, as the process saw when it waited for it (format::ChildEnd).
+struct ChildEnd {
+  uint64_t time_ns = 0, pid = 0;
+  bool signaled = false;
+  int code = 0;  // exit code or signal number
 };
 
 // The limit `tidemark run --memory-limit` ran the process under, and the out-of-memory kill it saw.
@@ -154,6 +162,9 @@ struct RecordingStop {
   const char* why() const;
 };
 
+// ProcessInfo's cmdline (NUL-separated) as arguments, made printable.
+std::vector<std::string> splitCommandLine(std::string_view cmdline);
+
 struct ReplayResult {
   // Identity
   uint64_t pid = 0, ppid = 0;
@@ -162,10 +173,12 @@ struct ReplayResult {
   uint64_t cgroup_limit = 0;  // the container's cgroup memory limit seen at start, 0 = none
   uint64_t start_realtime_ns = 0;
   uint64_t sample_interval_ns = 0;
+  std::string host;  // where it ran (format 9)
 
   bool aggregated = false;  // the trace holds per-stack counters, not events
   RecordingStop stopped;    // recording stopped early: every figure covers only what came before
   ProcessEnd end;
+  bool end_from_parent = false;  // `end` is the word of the process that waited for it (a run's tree)
   RunLimit run_limit;
   OomKill oom;
   uint64_t duration_ns = 0;
@@ -185,6 +198,8 @@ struct ReplayResult {
 
   // RSS
   uint64_t rss_peak = 0, rss_peak_time_ns = 0, rss_last = 0;
+  uint64_t pss_peak = 0, uss_peak = 0;  // of the samples that read smaps_rollup (format 9)
+  std::vector<ChildEnd> child_ends;  // in the order the process reaped them
 
   // Oddities that a correct trace of a well-behaved program does not have.
   uint64_t unknown_frees = 0;      // free of an address never allocated in the trace

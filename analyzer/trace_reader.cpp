@@ -259,13 +259,14 @@ void TraceReader::forEach(const std::function<void(const Record&)>& fn) {
   std::priority_queue<Entry, std::vector<Entry>, std::greater<>> queue;
   for (size_t i = 0; i < cursors.size(); ++i)
     if (cursors[i].next(heads[i])) queue.emplace(heads[i].seq, i);
-  while (!queue.empty()) {
+  stop_ = false;
+  while (!queue.empty() && !stop_) {
     size_t i = queue.top().second;
     queue.pop();
     // Stay on this stream while it is still the earliest: one stream at a time is the common case.
     for (;;) {
       fn(heads[i]);
-      if (!cursors[i].next(heads[i])) break;
+      if (stop_ || !cursors[i].next(heads[i])) break;
       if (!queue.empty() && queue.top().first < heads[i].seq) {
         queue.emplace(heads[i].seq, i);
         break;

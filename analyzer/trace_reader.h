@@ -72,6 +72,8 @@ class TraceReader {
 
   // Calls fn for every record, in seq order. Throws Error on a corrupt record.
   void forEach(const std::function<void(const Record&)>& fn);
+  // Called by forEach's fn: no record after this one.
+  void stopReading() { stop_ = true; }
 
   // Reads length bytes at offset (zeros past the end of a file cut meanwhile); false on an I/O error.
   bool readAt(uint64_t offset, void* out, size_t length) const;
@@ -84,6 +86,7 @@ class TraceReader {
     uint32_t stream_chunk;
   };
   std::string path_;
+  bool stop_ = false;
   int fd_ = -1;
   uint64_t size_ = 0;
   format::FileHeader header_{};

@@ -17,6 +17,8 @@
 #include "gate.h"
 #include "html_report.h"
 #include "lines.h"
+#include "process_tree.h"
+#include "run_report.h"
 #include "recommend.h"
 #include "run_command.h"
 #include "summary_report.h"
@@ -27,12 +29,28 @@ using namespace tidemark;
 
 namespace {
 
-int summaryCommand(const std::string& path, bool json, bool full, size_t top, uint64_t limit) {
-  TraceAnalysis analysis(path, {.top = top, .full = full, .growth = {}, .limit = limit});
-  if (json)
-    std::cout << summaryJson(analysis).dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << '\n';
+// A trace, or a run of several processes: the tree first, then the selected process in full.
+int summaryCommand(const std::string& path, const std::string& process, bool json, bool full, size_t top, uint64_t limit) {
+  SummaryOptions options{.top = top, .full = full, .growth = {}, .limit = limit};
+  std::unique_ptr<TraceAnalysis> analysis;
+  std::optional<RunTree> tree;
+  if (runTraces(path).size() == 1 && process.empty())
+    analysis = std::make_unique<TraceAnalysis>(runTraces(path)[0], options);
   else
-    writeSummaryText(std::cout, analysis, full);
+    tree = analyzeRun(path, process, options, analysis);
+  if (json) {
+    nlohmann::json j = summaryJson(*analysis);
+    if (tree) j["run"] = runJson(path, *tree);
+    std::cout << j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << '\n';
+    return 0;
+  }
+  if (tree) {
+    writeRunText(std::cout, path, *tree);
+    const RunProcess& shown = tree->processes[tree->selected];
+    std::cout << fmt::format("\nprocess {} ({}){}:\n\n", shown.id.pid, shown.id.program(),
+                             process.empty() ? ", the largest peak RSS; pick another with --process PID|NAME" : "");
+  }
+  writeSummaryText(std::cout, *analysis, full);
   return 0;
 }
 
@@ -243,7 +261,9 @@ int main(int argc, char** argv) {
 
   RunOptions run;
   auto* run_cmd = app.add_subcommand("run", "Run a command under the allocation tracker and write its trace");
-  run_cmd->add_option("-o,--output", run.output, "Trace file to write (default: tidemark.<command>.<pid>.tmtrace)");
+  run_cmd->add_option("-o,--output", run.output,
+                      "Run directory to write, one trace per process (default: tidemark.<command>.<pid>; when it "
+                      "exists, .2, .3, ... is appended)");
   run_cmd->add_option("--interval-ms", run.interval_ms, "Milliseconds between timeline samples of RSS")
       ->capture_default_str()
       ->check(CLI::Range(0u, 3600000u));
@@ -272,8 +292,13 @@ int main(int argc, char** argv) {
   bool json = false, full = false;
   size_t top = 10;
   uint64_t limit = 0;
+  std::string process;
+  const char* kRunInput = "Trace file, or a run directory (tidemark run -o DIR): one trace per process";
+  const char* kProcessHelp =
+      "In a run of several processes: the process to read, by pid or program name (default: the largest peak RSS)";
   auto* summary_cmd = app.add_subcommand("summary", "Peak heap and RSS, the stacks that held the peak, leaks at exit");
-  summary_cmd->add_option("trace", trace, "Trace file")->required();
+  summary_cmd->add_option("trace", trace, kRunInput)->required();
+  summary_cmd->add_option("--process", process, kProcessHelp);
   summary_cmd->add_flag("--json", json, "Machine-readable output");
   summary_cmd->add_flag("--full", full,
                         "Keep every frame: the allocator's (malloc, operator new), the C/C++ runtime's (libc, "
@@ -289,7 +314,8 @@ int main(int argc, char** argv) {
 
   FlameArgs flame;
   auto* flame_cmd = app.add_subcommand("flamegraph", "Flamegraph of the stacks by bytes: at the peak, leaked, allocated or temporary");
-  flame_cmd->add_option("trace", flame.trace, "Trace file")->required();
+  flame_cmd->add_option("trace", flame.trace, kRunInput)->required();
+  flame_cmd->add_option("--process", process, kProcessHelp);
   flame_cmd->add_option("--metric", flame.metric,
                         "peak (live at the heap peak), leaked (live at the end, user code), allocated (all bytes ever "
                         "allocated), temporary (freed by the same thread before its next allocation)")
@@ -305,7 +331,8 @@ int main(int argc, char** argv) {
   std::string report_output = "report.html";
   std::vector<std::string> source_dirs;
   auto* report_cmd = app.add_subcommand("report", "One self-contained HTML report: timeline, flamegraphs, findings");
-  report_cmd->add_option("trace", trace, "Trace file")->required();
+  report_cmd->add_option("trace", trace, kRunInput)->required();
+  report_cmd->add_option("--process", process, kProcessHelp);
   report_cmd->add_option("-o,--output", report_output, "HTML file to write")->capture_default_str();
   report_cmd->add_option("--source-dir", source_dirs, "Where to look for relative source paths, for the line views (repeatable)");
   report_cmd->add_option("--limit", limit, "Memory limit for the time-to-limit finding, e.g. 8GiB")
@@ -314,7 +341,8 @@ int main(int argc, char** argv) {
   GateArgs gate;
   auto* gate_cmd = app.add_subcommand(
       "gate", "CI memory gate: exit 0 when every rule holds, 1 when one is broken, 2 on bad input");
-  gate_cmd->add_option("trace", gate.trace, "Trace, or a JSON summary (tidemark summary --json)")->required();
+  gate_cmd->add_option("trace", gate.trace, "Trace, run directory, or a JSON summary (tidemark summary --json)")->required();
+  gate_cmd->add_option("--process", process, kProcessHelp);
   gate_cmd->add_option("--max-peak", gate.rules.max_peak, "Largest peak heap allowed, e.g. 512MiB")
       ->transform(CLI::AsSizeValue(false));
   gate_cmd->add_option("--max-leaked", gate.rules.max_leaked, "Most bytes leaked at exit allowed (user code), e.g. 1MiB")
@@ -353,19 +381,22 @@ int main(int argc, char** argv) {
   diff_cmd->add_option("--top", diff_top, "Sites listed per section")->capture_default_str()->check(CLI::Range(1, 100000));
 
   auto* recommend_cmd = app.add_subcommand("recommend", "Kubernetes memory request and limit for the job, with the reasoning");
-  recommend_cmd->add_option("trace", trace, "Trace file")->required();
+  recommend_cmd->add_option("trace", trace, kRunInput)->required();
+  recommend_cmd->add_option("--process", process, kProcessHelp);
 
   std::string lines_where;
   auto* lines_cmd = app.add_subcommand(
       "lines", "Source lines of a function or file with the bytes allocated from each, and held at the peak and at the end");
-  lines_cmd->add_option("trace", trace, "Trace file")->required();
+  lines_cmd->add_option("trace", trace, kRunInput)->required();
+  lines_cmd->add_option("--process", process, kProcessHelp);
   lines_cmd->add_option("where", lines_where, "A function (main, Cache::insert), a file (cache.cpp), or file.cpp:START-END")
       ->required();
   lines_cmd->add_option("--source-dir", source_dirs, "Where to look for relative source paths (repeatable)");
   lines_cmd->add_flag("--json", json, "Machine-readable output");
 
   auto* dump_cmd = app.add_subcommand("dump", "Print every record of a trace (for debugging tidemark)");
-  dump_cmd->add_option("trace", trace, "Trace file")->required();
+  dump_cmd->add_option("trace", trace, kRunInput)->required();
+  dump_cmd->add_option("--process", process, kProcessHelp);
 
   try {
     app.parse(argc, argv);
@@ -376,11 +407,16 @@ int main(int argc, char** argv) {
   }
   int code = 0;
   try {
+    // Every command but summary reads one process of a run (summary shows the tree first).
+    if (!*run_cmd && !*summary_cmd && !*diff_cmd) {
+      std::string& input = *gate_cmd ? gate.trace : *flame_cmd ? flame.trace : trace;
+      input = selectedTrace(input, process);
+    }
     if (*run_cmd) {
       run.track_mmap = !no_mmap;
       code = runCommand(run);
     } else if (*summary_cmd) {
-      code = summaryCommand(trace, json, full, top, limit);
+      code = summaryCommand(trace, process, json, full, top, limit);
     } else if (*dump_cmd) {
       code = dumpCommand(trace);
     } else if (*gate_cmd) {

@@ -18,6 +18,7 @@
 
 #include "error.h"
 #include "memory_cage.h"
+#include "process_tree.h"
 #include "summary_report.h"
 #include "tidemark/trace_format.h"
 #include "trace_appender.h"
@@ -148,16 +149,34 @@ std::string findTrace(const std::string& pattern, pid_t pid) {
   return isTraceOf(tagged, pid) ? tagged : std::string();
 }
 
-// Refuses, before the command runs, an output directory that cannot take the trace. An existing
-// file is never touched: the tracker then takes the name with the pid inserted, as it does for a
-// second run with the same -o at the same time.
-void checkOutputDirectory(const std::string& pattern) {
+// Makes the run directory: `requested`, or when that exists already (an earlier run, a file)
+// the first free of requested.2, requested.3, ... so that nothing is overwritten and nothing mixed.
+// Refuses, before the command runs, a place that cannot take it.
+std::string makeRunDirectory(const std::string& requested) {
+  std::string parent = fs::path(requested).parent_path().string();
   struct stat st {};
-  std::string dir = fs::path(pattern).parent_path().string();
-  if (stat(dir.c_str(), &st) != 0) throw Error(fmt::format("cannot write the trace in {}: {}", dir, strerror(errno)));
-  if (!S_ISDIR(st.st_mode)) throw Error(fmt::format("cannot write the trace in {}: not a directory", dir));
-  if (access(dir.c_str(), W_OK | X_OK) != 0)
-    throw Error(fmt::format("cannot write the trace in {}: {}", dir, strerror(errno)));
+  if (stat(parent.c_str(), &st) != 0) throw Error(fmt::format("cannot write the run in {}: {}", parent, strerror(errno)));
+  if (!S_ISDIR(st.st_mode)) throw Error(fmt::format("cannot write the run in {}: not a directory", parent));
+  for (int k = 1; k < 1000; ++k) {
+    std::string dir = k == 1 ? requested : fmt::format("{}.{}", requested, k);
+    if (mkdir(dir.c_str(), 0700) == 0) return dir;  // traces are the owner's only, as each file is
+    if (errno != EEXIST) throw Error(fmt::format("cannot create the run directory {}: {}", dir, strerror(errno)));
+  }
+  throw Error(fmt::format("cannot create the run directory {}: {}.2 to {}.999 exist too", requested, requested, requested));
+}
+
+// "5 processes; the largest: tidemark-engine (pid 1234), peak RSS 1.2 GiB", or empty for one process.
+std::string describeProcesses(const std::string& dir) {
+  std::vector<ProcessIdentity> ids;
+  try {
+    for (const std::string& t : runTraces(dir)) ids.push_back(readIdentity(t));
+  } catch (const Error&) {
+    return {};
+  }
+  if (ids.size() < 2) return {};
+  const ProcessIdentity& largest = ids[selectProcess(ids, "")];
+  return fmt::format("{} processes; the largest: {} (pid {}), peak RSS {}", ids.size(), largest.program(), largest.pid,
+                     humanBytes(largest.peak_rss));
 }
 
 }  // namespace
@@ -200,11 +219,13 @@ int runCommand(const RunOptions& options) {
   checkPreloadable(program);
   std::string preload = findPreload();
 
-  std::string output = options.output;
-  if (output.empty())
-    output = fmt::format("tidemark.{}.{}.tmtrace", fs::path(options.command[0]).filename().string(), getpid());
-  output = fs::absolute(output).string();
-  checkOutputDirectory(output);
+  std::string requested = options.output;
+  if (requested.empty()) requested = fmt::format("tidemark.{}.{}", fs::path(options.command[0]).filename().string(), getpid());
+  while (requested.size() > 1 && requested.back() == '/') requested.pop_back();
+  requested = fs::absolute(requested).lexically_normal().string();
+  const std::string run_dir = makeRunDirectory(requested);
+  // One trace per process image: a forked child, or the program a process became by exec.
+  const std::string output = run_dir + "/%p.tmtrace";
 
   // The child's environment: ours, with the tracker's variables set.
   std::vector<std::string> env;
@@ -295,6 +316,7 @@ int runCommand(const RunOptions& options) {
   std::string cmd = fs::path(options.command[0]).filename().string();
   const int exit_code = signaled ? 128 + code : code;
   std::string trace = findTrace(output, child);
+  if (run_dir != requested) say("tidemark: {} exists, so this run is in {}\n", requested, run_dir);
   if (trace.empty()) {
     // The command's own exit code in every case: a missing trace is tidemark's problem, not its.
     if (!signaled && code == 127)
@@ -339,12 +361,11 @@ int runCommand(const RunOptions& options) {
   if (header.stop_reason)
     say("tidemark: {}\n",
                incompleteText({.reason = header.stop_reason, .time_ns = header.stopped_ns}));
+  if (std::string processes = describeProcesses(run_dir); !processes.empty()) say("tidemark: {}\n", processes);
+  uint64_t bytes = 0;
   std::error_code ec;
-  if (trace != expandPid(output, child))
-    say("tidemark: {} was taken (it existed, or another run wrote it), so this run's trace has its own name\n",
-        expandPid(output, child));
-  say("tidemark: trace written to {} ({}); read it with: tidemark summary {}\n", trace, humanBytes(fs::file_size(trace, ec)),
-      trace);
+  for (const fs::directory_entry& e : fs::directory_iterator(run_dir, ec)) bytes += e.is_regular_file(ec) ? e.file_size(ec) : 0;
+  say("tidemark: run written to {} ({}); read it with: tidemark summary {}\n", run_dir, humanBytes(bytes), run_dir);
   return exit_code;
 }
 

@@ -7,7 +7,7 @@
 namespace tidemark {
 
 struct RunOptions {
-  std::string output;          // trace path; empty: tidemark.<command>.<pid>.tmtrace
+  std::string output;          // the run directory (one trace per process); empty: tidemark.<command>.<pid>
   unsigned interval_ms = 10;
   unsigned max_frames = 64;
   bool track_mmap = true;

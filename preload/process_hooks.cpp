@@ -2,6 +2,12 @@
 // usual end) and exec (a launcher that becomes the program). Each writes an Ending record first,
 // so that its trace says "ended" rather than "killed". A vfork child, which shares the parent's
 // memory and stream, writes nothing.
+//
+// How its children ended: only the parent learns it, when it waits for them (a worker killed by a
+// signal writes nothing itself). The wait functions record each child they reap (ChildEnd).
+#include <signal.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -31,6 +37,43 @@ void recordEnding(format::EndingKind kind, int code, const char* program) {
                              .program = {program ? program : "", program ? strnlen(program, 4000) : 0}});
   errno = saved_errno;
   t.busy = false;
+}
+
+// After a wait that reaped child pid with status (as waitpid reports it).
+void recordChildEnd(pid_t pid, int status) {
+  if (pid <= 0 || !(WIFEXITED(status) || WIFSIGNALED(status))) return;  // stopped or continued: not an end
+  if (!trackerReady() || static_cast<uint64_t>(sys::getpid()) != writer().pid()) return;
+  ThreadState& t = t_state;
+  if (t.busy) return;
+  t.busy = true;
+  int saved_errno = errno;
+  bool signaled = WIFSIGNALED(status);
+  notePartOfProcessTree();
+  writeRecord(t.stream, writer().nextSeq(),
+              format::ChildEnd{.time_ns = sys::monotonicNs() - writer().startNs(),
+                               .pid = static_cast<uint64_t>(pid),
+                               .kind = static_cast<uint64_t>(signaled ? format::EndKind::Signaled : format::EndKind::Exited),
+                               .code = static_cast<uint64_t>(signaled ? WTERMSIG(status) : WEXITSTATUS(status))});
+  errno = saved_errno;
+  t.busy = false;
+}
+
+// libc's wait4 (waitpid, wait and wait3 are wait4 with fewer arguments), then the record.
+pid_t waitAndRecord(pid_t pid, int* status, int options, struct rusage* usage) {
+  int local = 0;
+  pid_t done;
+  if (real.wait4 || (resolveRealFunctions() && real.wait4)) {
+    done = real.wait4(pid, &local, options, usage);
+  } else {  // before the allocator's functions could be resolved
+    long rc = sys::raw(SYS_wait4, pid, reinterpret_cast<long>(&local), options, reinterpret_cast<long>(usage));
+    done = rc < 0 ? -1 : static_cast<pid_t>(rc);
+    if (rc < 0) errno = static_cast<int>(-rc);
+  }
+  if (done > 0) {
+    if (status) *status = local;
+    recordChildEnd(done, local);
+  }
+  return done;
 }
 
 [[noreturn]] void exitGroup(int code) {
@@ -76,6 +119,31 @@ __attribute__((visibility("default"), noreturn)) void _exit(int code) {
 __attribute__((visibility("default"), noreturn)) void _Exit(int code) {
   recordEnding(format::EndingKind::FastExit, code, nullptr);
   exitGroup(code);
+}
+
+__attribute__((visibility("default"))) pid_t waitpid(pid_t pid, int* status, int options) {
+  return waitAndRecord(pid, status, options, nullptr);
+}
+
+__attribute__((visibility("default"))) pid_t wait(int* status) { return waitAndRecord(-1, status, 0, nullptr); }
+
+__attribute__((visibility("default"))) pid_t wait3(int* status, int options, struct rusage* usage) {
+  return waitAndRecord(-1, status, options, usage);
+}
+
+__attribute__((visibility("default"))) pid_t wait4(pid_t pid, int* status, int options, struct rusage* usage) {
+  return waitAndRecord(pid, status, options, usage);
+}
+
+__attribute__((visibility("default"))) int waitid(idtype_t idtype, id_t id, siginfo_t* info, int options) {
+  if (!real.waitid && !(resolveRealFunctions() && real.waitid)) return noFunction();
+  int rc = real.waitid(idtype, id, info, options);
+  if (rc == 0 && info && info->si_pid > 0 && !(options & WNOWAIT)) {
+    int code = info->si_code;
+    if (code == CLD_EXITED) recordChildEnd(info->si_pid, W_EXITCODE(info->si_status, 0));
+    else if (code == CLD_KILLED || code == CLD_DUMPED) recordChildEnd(info->si_pid, info->si_status & 0x7f);
+  }
+  return rc;
 }
 
 __attribute__((visibility("default"))) int execve(const char* path, char* const argv[], char* const envp[]) {

@@ -59,6 +59,10 @@ inline long write(int fd, const void* buf, size_t n) { return raw(SYS_write, fd,
 inline int fallocate(int fd, long off, long len) { return (int)raw(SYS_fallocate, fd, 0, off, len); }
 inline int ftruncate(int fd, long len) { return (int)raw(SYS_ftruncate, fd, len); }
 inline int rename(const char* a, const char* b) { return (int)raw(SYS_renameat, -100, (long)a, -100, (long)b); }
+// -EEXIST when b exists (renameat2's RENAME_NOREPLACE).
+inline int renameNoReplace(const char* a, const char* b) {
+  return (int)raw(SYS_renameat2, -100, (long)a, -100, (long)b, 1 /* RENAME_NOREPLACE */);
+}
 inline long readlink(const char* path, char* buf, size_t n) { return raw(SYS_readlinkat, -100, (long)path, (long)buf, (long)n); }
 inline long pwrite(int fd, const void* buf, size_t n, long off) { return raw(SYS_pwrite64, fd, (long)buf, (long)n, off); }
 inline int fstat(int fd, struct stat* st) { return (int)raw(SYS_fstat, fd, (long)st); }

@@ -5,6 +5,7 @@
 #include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
+#include <sys/utsname.h>
 
 #include <cerrno>
 #include <cstring>
@@ -35,15 +36,29 @@ char* putDecimal(char* p, uint64_t v) {
   return p;
 }
 
-// Expands %p in pattern into out (at most size-1 chars). Returns whether %p occurred.
-bool expandPattern(const char* pattern, uint64_t pid, char* out, size_t size) {
+// The host name (uname's nodename), NUL-terminated in out.
+void hostName(char* out, size_t size) {
+  struct utsname u {};
+  if (sys::raw(SYS_uname, reinterpret_cast<long>(&u)) != 0) u.nodename[0] = '\0';
+  size_t n = strnlen(u.nodename, sizeof u.nodename);
+  if (n >= size) n = size - 1;
+  memcpy(out, u.nodename, n);
+  out[n] = '\0';
+}
+
+// Expands %p (the pid) and %h (the host) in pattern into out (at most size-1 chars). Returns
+// whether %p occurred.
+bool expandPattern(const char* pattern, uint64_t pid, const char* host, char* out, size_t size) {
   bool had_pid = false;
   char* o = out;
-  char* limit = out + size - 24;
+  char* limit = out + size - 80;
   for (const char* s = pattern; *s && o < limit; ++s) {
     if (s[0] == '%' && s[1] == 'p') {
       o = putDecimal(o, pid);
       had_pid = true;
+      ++s;
+    } else if (s[0] == '%' && s[1] == 'h') {
+      for (const char* h = host; *h; ++h) *o++ = *h == '/' ? '_' : *h;
       ++s;
     } else {
       *o++ = *s;
@@ -64,6 +79,12 @@ void insertTag(char* path, size_t size, const char* tag) {
   memmove(path + at + tag_len + 1, path + at, len - at + 1);
   path[at] = '.';
   memcpy(path + at + 1, tag, tag_len);
+}
+
+bool fileExists(const char* path) {
+  int fd = sys::open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+  if (fd >= 0) sys::close(fd);
+  return fd >= 0 || fd == -EACCES;
 }
 
 uint64_t existingTracePid(const char* path) {
@@ -170,7 +191,9 @@ bool TraceWriter::open(const char* pattern, bool is_fork_child, uint64_t interva
   uint64_t pid = static_cast<uint64_t>(sys::getpid());
   char pid_text[24];
   putDecimal(pid_text, pid);
-  bool had_pid = expandPattern(pattern, pid, path_, sizeof path_);
+  char host[64];
+  hostName(host, sizeof host);
+  bool had_pid = expandPattern(pattern, pid, host, path_, sizeof path_);
   if (!had_pid && is_fork_child) insertTag(path_, sizeof path_, pid_text);
 
   // Never overwrite another process's trace. The one case of an existing file with our own pid
@@ -184,10 +207,19 @@ bool TraceWriter::open(const char* pattern, bool is_fork_child, uint64_t interva
     }
     if (rc != -EEXIST) break;  // the directory is missing or not writable
     if (existingTracePid(path_) == pid) {
+      replaced_traced_image_ = true;
+      // A launcher that execs twice (a shell, then env) leaves one trace per image: never rename
+      // onto an earlier one.
       char moved[sizeof path_];
-      memcpy(moved, path_, sizeof moved);
-      insertTag(moved, sizeof moved, "pre-exec");
-      sys::rename(path_, moved);
+      for (uint64_t k = 1; k < 64; ++k) {
+        memcpy(moved, path_, sizeof moved);
+        char tag[32] = "pre-exec";
+        if (k > 1) putDecimal(tag + 8, k);
+        insertTag(moved, sizeof moved, tag);
+        int rc = sys::renameNoReplace(path_, moved);
+        if (rc == -EINVAL && !fileExists(moved)) rc = sys::rename(path_, moved);  // no RENAME_NOREPLACE here
+        if (rc != -EEXIST && rc != -EINVAL) break;
+      }
       continue;
     }
     if (strstr(path_, pid_text) != nullptr) {
@@ -218,6 +250,7 @@ bool TraceWriter::open(const char* pattern, bool is_fork_child, uint64_t interva
   h.start_monotonic_ns = start_ns_;
   h.chunks_allocated = 0;
   h.sample_interval_ns = interval_ns;
+  memcpy(h.host, host, sizeof h.host);
   __atomic_thread_fence(__ATOMIC_RELEASE);
   memcpy(h.magic, format::kMagic, sizeof h.magic);
   __atomic_store_n(&active_, true, __ATOMIC_RELEASE);

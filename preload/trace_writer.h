@@ -40,6 +40,8 @@ class TraceWriter {
   // The process whose trace this is: a vfork child shares our memory but is not that process.
   uint64_t pid() const { return pid_; }
   const char* path() const { return path_; }
+  // The trace of the image this process was before exec() was there (kept as .pre-exec).
+  bool replacedTracedImage() const { return replaced_traced_image_; }
 
   // Makes room for a record of at most `size` bytes in `s`, taking a new chunk when needed.
   uint8_t* reserve(Stream& s, size_t size) {
@@ -50,6 +52,12 @@ class TraceWriter {
   // Maps the page of per-stack counters with the given index (aggregated mode); nullptr on failure.
   uint8_t* mapAggregatePage(uint32_t page);
   format::AggregateTotals* totals() { return &header_->aggregate; }
+  // Raises the header's peaks (read by a run's table of processes while the process runs).
+  void notePeaks(uint64_t rss, uint64_t pss) {
+    if (!header_) return;
+    if (rss > header_->peak_rss) __atomic_store_n(&header_->peak_rss, rss, __ATOMIC_RELAXED);
+    if (pss > header_->peak_pss) __atomic_store_n(&header_->peak_pss, pss, __ATOMIC_RELAXED);
+  }
   // Forgets everything after a fork, in the child, before open() is called again.
   void resetAfterFork();
 
@@ -90,6 +98,7 @@ class TraceWriter {
   uint32_t generation_ = 1;
   bool active_ = false;
   char path_[4096] = {};
+  bool replaced_traced_image_ = false;
 };
 
 // Constant-initialized: no constructor runs at load time, no guard on access.

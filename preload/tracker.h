@@ -2,7 +2,9 @@
 // the life cycle of the tracker (start, fork, exit).
 #pragma once
 
+#include <signal.h>
 #include <sys/types.h>
+#include <sys/wait.h>
 
 #include <cstddef>
 #include <cstdint>
@@ -31,6 +33,8 @@ struct RealFunctions {
   // Resolved at start, never later: a vfork child calling execvp must not run dlsym (it would
   // allocate in its parent's heap).
   int (*execvpe)(const char*, char* const[], char* const[]);
+  pid_t (*wait4)(pid_t, int*, int, struct rusage*);
+  int (*waitid)(idtype_t, id_t, siginfo_t*, int);
 };
 extern RealFunctions real;
 
@@ -59,6 +63,9 @@ extern __thread ThreadState t_state __attribute__((tls_model("initial-exec")));
 
 // 0 = not started, 1 = starting, 2 = recording, 3 = disabled (no trace: pass everything through)
 extern int g_tracker_state;
+// The process started another, or was started by one that is traced: the sampler reads PSS.
+void notePartOfProcessTree();
+
 inline bool trackerReady() { return __atomic_load_n(&g_tracker_state, __ATOMIC_ACQUIRE) == 2; }
 
 // Resolves the real functions; returns false while that is under way on this thread.

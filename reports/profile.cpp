@@ -12,6 +12,7 @@
 #include "analysis.h"
 #include "error.h"
 #include "input_file.h"
+#include "process_tree.h"
 #include "summary_report.h"
 #include "tidemark/trace_format.h"
 
@@ -156,9 +157,10 @@ MemoryProfile withinPhase(const MemoryProfile& run, const std::string& name) {
   return p;
 }
 
-MemoryProfile loadProfile(const std::string& path) {
+MemoryProfile loadProfile(const std::string& input) {
   // A baseline kept in a repository is a few hundred KiB; a trace goes to the trace reader.
   constexpr uint64_t kMaxSummaryBytes = 256ull << 20;
+  const std::string path = selectedTrace(input, "");  // a run directory: its largest process
   uint64_t size = 0;
   int fd = openRegularFile(path, "trace or JSON summary", size);
   char head[sizeof format::kMagic] = {};

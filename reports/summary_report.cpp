@@ -342,8 +342,6 @@ std::string deathHeadline(const Summary& s) {
                      s.limit.bytes ? " of limit " + humanBytes(s.limit.bytes) : std::string());
 }
 
-namespace {
-
 const char* deathKindName(Death::Kind k) {
   switch (k) {
     case Death::Kind::None: return "none";
@@ -353,6 +351,8 @@ const char* deathKindName(Death::Kind k) {
   }
   return "?";
 }
+
+namespace {
 
 // The opening of a post-mortem: how it died, what held the memory then, what grew towards it.
 void writeDeath(std::ostream& out, const Summary& s) {
@@ -435,7 +435,8 @@ void writeSummaryText(std::ostream& out, const TraceAnalysis& analysis, bool ful
   out << fmt::format("trace     {} ({}, {})\n", analysis.tracePath(), humanBytes(analysis.traceBytes()),
                      r.aggregated ? "aggregated" : "full event log");
   out << fmt::format("command   {}\n", cmd.empty() ? r.exe : cmd);
-  out << fmt::format("process   pid {}, ran {}, {}\n", r.pid, humanDuration(r.duration_ns), describeEnd(r.end));
+  out << fmt::format("process   pid {}, ran {}, {}{}\n", r.pid, humanDuration(r.duration_ns), describeEnd(r.end),
+                     r.end_from_parent ? " (as its parent saw it)" : "");
   if (s.python) out << "python    " << describePython(*s.python) << '\n';
   if (s.limit.bytes)
     out << fmt::format("limit     {} ({})\n", humanBytes(s.limit.bytes), limitSourceText(s.limit.source));
@@ -485,18 +486,24 @@ void writeSummaryText(std::ostream& out, const TraceAnalysis& analysis, bool ful
   writeFindings(out, s);
 }
 
+nlohmann::json endJson(const ProcessEnd& e) {
+  nlohmann::json end = {{"state", "unknown"}};
+  switch (e.state) {
+    case EndState::Exited: end = {{"state", "exited"}, {"code", e.code}}; break;
+    case EndState::Signaled: end = {{"state", "signaled"}, {"signal", e.code}, {"signal_name", signalName(e.code)}}; break;
+    case EndState::ExitCalled: end = {{"state", "exit-called"}}; break;
+    case EndState::Exec: end = {{"state", "exec"}, {"program", e.program}}; break;
+    case EndState::Unknown: break;
+  }
+  end["description"] = describeEnd(e);
+  return end;
+}
+
 nlohmann::json summaryJson(const TraceAnalysis& analysis) {
   const ReplayResult& r = analysis.run();
   const Summary& s = analysis.summary();
-  nlohmann::json end = {{"state", "unknown"}};
-  switch (r.end.state) {
-    case EndState::Exited: end = {{"state", "exited"}, {"code", r.end.code}}; break;
-    case EndState::Signaled: end = {{"state", "signaled"}, {"signal", r.end.code}, {"signal_name", signalName(r.end.code)}}; break;
-    case EndState::ExitCalled: end = {{"state", "exit-called"}}; break;
-    case EndState::Exec: end = {{"state", "exec"}, {"program", r.end.program}}; break;
-    case EndState::Unknown: break;
-  }
-  end["description"] = describeEnd(r.end);
+  nlohmann::json end = endJson(r.end);
+  if (r.end_from_parent) end["seen_by"] = "parent";
   return {
       {"trace", analysis.tracePath()},
       {"trace_bytes", analysis.traceBytes()},

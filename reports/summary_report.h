@@ -28,5 +28,9 @@ std::string incompleteText(const RecordingStop& stop);
 
 // "exited with code 0", "killed by SIGKILL", ...
 std::string describeEnd(const ProcessEnd& end);
+// {"state": "exited", "code": 0, "description": ...}
+nlohmann::json endJson(const ProcessEnd& end);
+// "oom-killed", "killed", "none", ...
+const char* deathKindName(Death::Kind kind);
 
 }  // namespace tidemark

@@ -6,8 +6,8 @@ cd "$(dirname "$0")/.."
 scripts/setup.sh
 cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 ninja -C build -j2
-trace=build/demo.tmtrace
-rm -f "$trace"
+trace=build/demo  # the run directory: one trace per process
+rm -rf "$trace" build/demo.tmtrace
 export TIDEMARK_ENGINE_CACHE="${TIDEMARK_ENGINE_CACHE:-$PWD/build/engine-cache}"
 build/bin/tidemark run --scan -o "$trace" -- build/bin/tidemark-engine run --results build/demo-results.json
 build/bin/tidemark summary "$trace"

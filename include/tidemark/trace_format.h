@@ -28,7 +28,8 @@ inline constexpr char kMagic[8] = {'T', 'M', 'T', 'R', 'A', 'C', 'E', '\0'};
 // 5: Sample's rss_file; 6: Python: CodeObject (13), Interpreter (26), PythonFrame (27), PythonStack (28);
 // 7: the Python object graph of a scan: PythonGraph (29), PythonType (30), PythonObjects (31), PythonReferences (32)
 // 8: module globals' names in the object graph: PythonName (33)
-inline constexpr uint32_t kVersion = 8;
+// 9: process trees: the host and peak RSS/PSS in the header, Sample's pss and uss, ChildEnd (34)
+inline constexpr uint32_t kVersion = 9;
 inline constexpr uint32_t kHeaderSize = 4096;
 inline constexpr uint32_t kChunkMagic = 0x4b434d54;  // "TMCK" little-endian
 inline constexpr uint32_t kDefaultChunkSize = 256 * 1024;
@@ -91,6 +92,11 @@ struct FileHeader {
   uint64_t stopped_ns;           // since start_monotonic_ns; 0 with stop_reason None
   uint32_t stop_reason;
   uint32_t reserved;
+  // Version 9: what a run's table of processes needs without reading the records. The peaks are
+  // kept up to date by the sampler while the process runs (0: not sampled).
+  char host[64];                 // the host name (uname's nodename), NUL-terminated
+  uint64_t peak_rss;             // largest RSS sampled
+  uint64_t peak_pss;             // largest PSS read from /proc/self/smaps_rollup
 };
 static_assert(sizeof(FileHeader) <= kHeaderSize);
 

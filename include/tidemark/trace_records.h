@@ -49,7 +49,8 @@ namespace tidemark::format {
   X(PythonType, 30)              \
   X(PythonObjects, 31)           \
   X(PythonReferences, 32)        \
-  X(PythonName, 33)
+  X(PythonName, 33)              \
+  X(ChildEnd, 34)
 
 enum class RecordType : uint8_t {
   End = 0,  // a zero type byte ends a chunk
@@ -217,11 +218,14 @@ struct Sample {
   static constexpr RecordType kType = RecordType::Sample;
   static constexpr const char* kAbout =
       "a timeline point; heap and mmap are the live bytes in aggregate mode, 0 in a full log (replay knows them); "
-      "rss_file: the resident pages of files and shared memory (libraries, mapped files), part of rss";
-  uint64_t time_ns = 0, rss = 0, heap = 0, mmap = 0, rss_file = 0;
+      "rss_file: the resident pages of files and shared memory (libraries, mapped files), part of rss; pss: the "
+      "proportional set size (a page shared by n processes counts 1/n), uss: the pages no other process maps, both "
+      "from /proc/self/smaps_rollup and 0 in samples that did not read it";
+  uint64_t time_ns = 0, rss = 0, heap = 0, mmap = 0, rss_file = 0, pss = 0, uss = 0;
   template <class F, class R> static bool fields(F& f, R& r) {
     return f.varint("time_ns", r.time_ns) && f.varint("rss", r.rss) && f.varint("heap", r.heap) &&
-           f.varint("mmap", r.mmap) && f.since(5, "rss_file", r.rss_file);
+           f.varint("mmap", r.mmap) && f.since(5, "rss_file", r.rss_file) && f.since(9, "pss", r.pss) &&
+           f.since(9, "uss", r.uss);
   }
 };
 
@@ -495,6 +499,18 @@ struct Ending {
   template <class F, class R> static bool fields(F& f, R& r) {
     return f.varint("time_ns", r.time_ns) && f.varint("kind", r.kind) && f.varint("code", r.code) &&
            f.bytes("program", r.program);
+  }
+};
+
+struct ChildEnd {
+  static constexpr RecordType kType = RecordType::ChildEnd;
+  static constexpr const char* kAbout =
+      "a child process ended, as the process learnt when it waited for it (kind is an EndKind; code the exit code "
+      "or signal)";
+  uint64_t time_ns = 0, pid = 0, kind = 0, code = 0;
+  template <class F, class R> static bool fields(F& f, R& r) {
+    return f.varint("time_ns", r.time_ns) && f.varint("pid", r.pid) && f.varint("kind", r.kind) &&
+           f.varint("code", r.code);
   }
 };
 

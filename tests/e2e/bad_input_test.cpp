@@ -54,8 +54,8 @@ TEST(BadInput, GarbageFile) {
 
 TEST(BadInput, NewerFormatVersionIsRefused) {
   std::string dir = tempDir();
-  std::string trace = dir + "/v.tmtrace";
-  ASSERT_EQ(run({tidemark(), "run", "-o", trace, "--", program("tm-test-known_peak")}).code, 0);
+  ASSERT_EQ(run({tidemark(), "run", "-o", dir + "/v", "--", program("tm-test-known_peak")}).code, 0);
+  std::string trace = onlyTrace(dir + "/v");
   std::fstream f(trace, std::ios::in | std::ios::out | std::ios::binary);
   f.seekp(8);
   uint32_t version = 99;

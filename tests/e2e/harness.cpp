@@ -1,5 +1,6 @@
 #include "harness.h"
 
+#include <algorithm>
 #include <fstream>
 #include <sstream>
 
@@ -96,8 +97,10 @@ std::string tempDir() {
   return dir.string();
 }
 
-nlohmann::json summary(const std::string& trace) {
-  Result r = run({tidemark(), "summary", "--json", "--top", "1000", trace});
+nlohmann::json summary(const std::string& trace, const std::string& process) {
+  std::vector<std::string> argv = {tidemark(), "summary", "--json", "--top", "1000", trace};
+  if (!process.empty()) argv.insert(argv.end(), {"--process", process});
+  Result r = run(argv);
   EXPECT_EQ(r.code, 0) << r.err;
   EXPECT_FALSE(r.signaled);
   try {
@@ -121,6 +124,21 @@ uint64_t total(const nlohmann::json& groups, const std::string& function, const 
     if (!g["frames"].empty() && g["frames"][0]["function"] == function) sum += g[field].get<uint64_t>();
   }
   return sum;
+}
+
+std::vector<std::string> tracesIn(const std::string& run_dir) {
+  std::vector<std::string> out;
+  std::error_code ec;
+  for (const auto& e : std::filesystem::directory_iterator(run_dir, ec))
+    if (e.path().extension() == ".tmtrace") out.push_back(e.path().string());
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+std::string onlyTrace(const std::string& run_dir) {
+  std::vector<std::string> traces = tracesIn(run_dir);
+  EXPECT_EQ(traces.size(), 1u) << run_dir;
+  return traces.empty() ? run_dir + "/missing.tmtrace" : traces[0];
 }
 
 std::string readFile(const std::string& path) {

@@ -28,11 +28,16 @@ std::string pythonModule();                    // the directory holding the tide
 std::vector<std::string> pythonInterpreters();
 std::string tempDir();                         // fresh directory for this test
 std::string readFile(const std::string& path); // the whole file; empty when it cannot be read
+// The traces of a run directory (tidemark run -o DIR: one per process image), by name.
+std::vector<std::string> tracesIn(const std::string& run_dir);
+// The one trace of a run of a single process; fails the test when there is not exactly one.
+std::string onlyTrace(const std::string& run_dir);
 // The line of `file` (a test program's source) that carries the comment `# MARK`; fails the test when none.
 int lineOf(const std::string& file, const std::string& mark);
 
-// `tidemark summary --json --top 1000 TRACE`, parsed; fails the test on a non-zero exit.
-nlohmann::json summary(const std::string& trace);
+// `tidemark summary --json --top 1000 TRACE [--process PROCESS]`, parsed; fails the test on a
+// non-zero exit. TRACE may be a run directory.
+nlohmann::json summary(const std::string& trace, const std::string& process = "");
 // The line views an HTML report carries (its script element "line-data"): {"files": [...]}, as
 // `tidemark lines --json` prints them; null when the report has none.
 nlohmann::json reportLineData(const std::string& html);

@@ -35,14 +35,6 @@ LineBytes lineBytes(const std::string& trace, const std::string& file, int line)
   return linesBytes(trace, file, line, line)[line];
 }
 
-std::vector<std::string> tracesIn(const std::string& dir) {
-  std::vector<std::string> out;
-  for (const auto& e : std::filesystem::directory_iterator(dir))
-    if (e.path().extension() == ".tmtrace") out.push_back(e.path().string());
-  std::sort(out.begin(), out.end());
-  return out;
-}
-
 // A bytearray of n bytes: its object (56 bytes on 3.11 to 3.13) and its buffer (n + 1).
 constexpr uint64_t bytearrayBytes(uint64_t n) { return 56 + n + 1; }
 
@@ -145,14 +137,13 @@ TEST(PythonFrames, EveryWorkerProcessHasItsPythonFrames) {
     for (const char* mode : {"fork", "spawn"}) {
       SCOPED_TRACE(python + " " + mode);
       std::string dir = tempDir();
-      Result r = run({tidemark(), "run", "-o", dir + "/pool.tmtrace", "--", python, source, mode});
+      Result r = run({tidemark(), "run", "-o", dir + "/pool", "--", python, source, mode});
       ASSERT_EQ(r.code, 0) << r.err;
       EXPECT_EQ(r.out, "40\n");
       // Two tasks of 20 bytearrays, run by the pool's workers, each with a trace of its own.
       uint64_t allocated = 0;
       int workers = 0;
-      for (const std::string& trace : tracesIn(dir)) {
-        if (trace == dir + "/pool.tmtrace") continue;
+      for (const std::string& trace : tracesIn(dir + "/pool")) {
         uint64_t here = lineBytes(trace, source, line).allocated;  // 0 in the pool's resource tracker
         if (!here) continue;
         EXPECT_EQ(summary(trace)["python"]["python_frames"], true) << trace;

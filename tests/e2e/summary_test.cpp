@@ -19,10 +19,10 @@ constexpr uint64_t kMiB = 1 << 20;
 class Summary : public ::testing::TestWithParam<std::string> {};
 
 TEST_P(Summary, KnownPeakIsExactAndAttributedToSites) {
-  std::string trace = tempDir() + "/peak.tmtrace";
+  std::string trace = tempDir() + "/peak";
   Result r = run({tidemark(), "run", "--mode", GetParam(), "-o", trace, "--", program("tm-test-known_peak")});
   ASSERT_EQ(r.code, 0) << r.err;
-  EXPECT_NE(r.err.find("trace written to " + trace), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("run written to " + trace), std::string::npos) << r.err;
   auto s = summary(trace);
   const auto& peak = s["top_at_peak"];
   // The program does not use libstdc++, and the tracker must not load it either: exactly 20 MiB.
@@ -83,12 +83,14 @@ TEST_P(Summary, EightThreadsWithCrossThreadFreesAreExact) {
 
 TEST_P(Summary, ForkedChildWritesItsOwnTrace) {
   std::string dir = tempDir();
-  std::string trace = dir + "/fork.tmtrace";
-  Result r = run({tidemark(), "run", "--mode", GetParam(), "-o", trace, "--", program("tm-test-fork_child")});
+  std::string run_dir = dir + "/fork";
+  Result r = run({tidemark(), "run", "--mode", GetParam(), "-o", run_dir, "--", program("tm-test-fork_child")});
   ASSERT_EQ(r.code, 0) << r.err;
   std::smatch m;
   ASSERT_TRUE(std::regex_search(r.out, m, std::regex("child (\\d+)"))) << r.out;
-  std::string child_trace = dir + "/fork." + m[1].str() + ".tmtrace";
+  std::string child_trace = run_dir + "/" + m[1].str() + ".tmtrace";
+  ASSERT_EQ(tracesIn(run_dir).size(), 2u);
+  std::string trace = tracesIn(run_dir)[0] == child_trace ? tracesIn(run_dir)[1] : tracesIn(run_dir)[0];
   auto parent = summary(trace);
   auto child = summary(child_trace);
   EXPECT_EQ(total(parent["leaks"]["stacks"], "leakInParent", "live_bytes"), 4000u) << parent.dump(1);
@@ -104,15 +106,21 @@ TEST_P(Summary, ForkedChildWritesItsOwnTrace) {
 // copied held into a child hangs it; the test's timeout would catch that) and trace its own stacks.
 TEST_P(Summary, ForksWhileThreadsAllocateNeverHang) {
   std::string dir = tempDir();
-  std::string trace = dir + "/forks.tmtrace";
-  Result r = run({tidemark(), "run", "--mode", GetParam(), "-o", trace, "--", program("tm-test-fork_child"), "stress"});
+  std::string run_dir = dir + "/forks";
+  Result r = run({tidemark(), "run", "--mode", GetParam(), "-o", run_dir, "--", program("tm-test-fork_child"), "stress"});
   ASSERT_EQ(r.code, 0) << r.err;
   EXPECT_NE(r.out.find("forks 100 failures 0"), std::string::npos) << r.out;
-  size_t child_traces = 0;
-  for (const auto& entry : std::filesystem::directory_iterator(dir)) child_traces += entry.path() != trace;
-  EXPECT_EQ(child_traces, 100u);
-  auto s = summary(trace);
-  EXPECT_EQ(s["anomalies"]["unknown_frees"], 0);
+  EXPECT_EQ(tracesIn(run_dir).size(), 101u);  // the parent and its 100 children
+  EXPECT_NE(r.err.find("101 processes"), std::string::npos) << r.err;
+  auto s = summary(run_dir);
+  ASSERT_EQ(s["run"]["processes"].size(), 101u);
+  size_t reaped = 0;
+  for (const auto& p : s["run"]["processes"]) {
+    EXPECT_EQ(p["death"], "none") << p.dump();
+    reaped += p["end"]["state"] == "exited" && p["parent"] == 0;
+  }
+  EXPECT_EQ(reaped, 100u);  // every child, as its parent saw it end
+  for (const std::string& trace : tracesIn(run_dir)) EXPECT_EQ(summary(trace)["anomalies"]["unknown_frees"], 0) << trace;
 }
 
 TEST_P(Summary, DlopenChurnIsSymbolizedAfterUnload) {
@@ -179,16 +187,22 @@ TEST_P(Summary, AnonymousMappingsAreTheirOwnKind) {
 
 TEST_P(Summary, ExecKeepsThePathForTheNewImage) {
   std::string dir = tempDir();
-  std::string trace = dir + "/exec.tmtrace";
+  std::string trace = dir + "/exec";
   Result r = run({tidemark(), "run", "--mode", GetParam(), "-o", trace, "--", "/bin/sh", "-c",
                   "exec " + program("tm-test-known_peak")});
   ASSERT_EQ(r.code, 0) << r.err;
-  auto s = summary(trace);  // the program's trace, not the shell's
+  auto s = summary(trace, "known_peak");  // the program's, not the shell's
   const auto* a = group(s["top_at_peak"], "allocateInSiteA");
   ASSERT_TRUE(a) << s.dump(1);
   EXPECT_EQ((*a)["peak_bytes"], 10 * kMiB);
   EXPECT_EQ(s["end"]["state"], "exited");
-  EXPECT_TRUE(std::filesystem::exists(dir + "/exec.pre-exec.tmtrace"));  // the shell's, kept aside
+  // The shell's trace, kept aside, is the program's parent in the tree.
+  std::string pid = std::to_string(s["pid"].get<uint64_t>());
+  EXPECT_TRUE(std::filesystem::exists(trace + "/" + pid + ".pre-exec.tmtrace"));
+  ASSERT_EQ(s["run"]["processes"].size(), 2u);
+  EXPECT_EQ(s["run"]["processes"][0]["end"]["state"], "exec");
+  EXPECT_EQ(s["run"]["processes"][1]["exec_of_parent"], true);
+  EXPECT_EQ(s["run"]["processes"][1]["parent"], 0);
 }
 
 // Bytes allocated by every site whose stack passes through `function` (at any depth).
@@ -479,8 +493,9 @@ TEST(Lines, TheLinesOfAFunctionCarryTheirKnownBytes) {
     if (view["function"] == "main" && view["file"] == file["file"]) in_report = &view;
   ASSERT_NE(in_report, nullptr) << views.dump(1);
   for (const auto& line : (*in_report)["lines"])  // and shows them as the text output does
-    if (line["source"].get<std::string>().find("allocateInSiteA(kMiB)") != std::string::npos)
+    if (line["source"].get<std::string>().find("allocateInSiteA(kMiB)") != std::string::npos) {
       EXPECT_EQ(line["shown"], nlohmann::json({"10.0 MiB", "10", "10.0 MiB", "."})) << line;
+    }
   nlohmann::json figures = (*in_report)["lines"];
   for (auto& line : figures) line.erase("shown");  // what the page shows; the figures are what `lines` gives
   EXPECT_EQ(figures, file["lines"]);

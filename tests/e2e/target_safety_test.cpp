@@ -116,8 +116,9 @@ TEST(TargetSafety, AThreadPerTaskKeepsMappingsAndTraceBounded) {
   ASSERT_EQ(plain.code, 0) << plain.err;
   int plain_maps = std::stoi(plain.out.substr(plain.out.find("maps ") + 5));
   for (const char* mode : {"full", "aggregate"}) {
-    std::string trace = dir + "/" + mode + ".tmtrace";
-    Result r = run({tidemark(), "run", "--mode", mode, "-o", trace, "--", program("tm-test-thread_per_task"), tasks});
+    std::string run_dir = dir + "/" + mode;
+    Result r = run({tidemark(), "run", "--mode", mode, "-o", run_dir, "--", program("tm-test-thread_per_task"), tasks});
+    std::string trace = onlyTrace(run_dir);
     ASSERT_EQ(r.code, 0) << r.err;
     int maps = std::stoi(r.out.substr(r.out.find("maps ") + 5));
     // The tracker's own: the library, its tables, the sampler, pooled streams; not one per thread.
@@ -132,56 +133,68 @@ TEST(TargetSafety, AThreadPerTaskKeepsMappingsAndTraceBounded) {
 
 TEST(TargetSafety, AWorkerThatEndsWithUnderscoreExitWasNotKilled) {
   std::string dir = tempDir();
-  std::string trace = dir + "/fork.tmtrace";
-  Result r = run({tidemark(), "run", "-o", trace, "--", program("tm-test-fork_child")});
+  std::string run_dir = dir + "/fork";
+  Result r = run({tidemark(), "run", "-o", run_dir, "--", program("tm-test-fork_child")});
   ASSERT_EQ(r.code, 0) << r.err;
   std::string child_pid = r.out.substr(r.out.find("child ") + 6);
   child_pid = child_pid.substr(0, child_pid.find('\n'));
-  auto child = summary(dir + "/fork." + child_pid + ".tmtrace");
+  std::string child_trace = run_dir + "/" + child_pid + ".tmtrace";
+  auto child = summary(child_trace);
   EXPECT_EQ(child["death"]["verdict"], "none") << child["death"].dump(1);
   EXPECT_EQ(child["end"]["state"], "exited");
   EXPECT_EQ(child["end"]["code"], 0);
-  EXPECT_EQ(run({tidemark(), "gate", dir + "/fork." + child_pid + ".tmtrace", "--max-leaked", "1MiB"}).code, 0);
+  EXPECT_EQ(run({tidemark(), "gate", child_trace, "--max-leaked", "1MiB"}).code, 0);
+  // In the run's tree, as its parent saw it too.
+  EXPECT_EQ(run({tidemark(), "gate", run_dir, "--process", child_pid, "--max-leaked", "1MiB"}).code, 0);
 }
 
 TEST(TargetSafety, ALauncherThatExecsWasNotKilled) {
   std::string dir = tempDir();
-  std::string trace = dir + "/launch.tmtrace";
+  std::string run_dir = dir + "/launch";
   // bash runs `true` in a child, then replaces itself with the test program.
-  Result r = run({tidemark(), "run", "-o", trace, "--", "bash", "-c",
+  Result r = run({tidemark(), "run", "-o", run_dir, "--", "bash", "-c",
                   "true; exec " + program("tm-test-known_peak")});
   ASSERT_EQ(r.code, 0) << r.err;
-  auto launcher = summary(dir + "/launch.pre-exec.tmtrace");
+  auto engine = summary(run_dir, "known_peak");
+  std::string pid = std::to_string(engine["pid"].get<uint64_t>());
+  std::string trace = run_dir + "/" + pid + ".tmtrace";
+  auto launcher = summary(run_dir + "/" + pid + ".pre-exec.tmtrace");
   EXPECT_EQ(launcher["death"]["verdict"], "none") << launcher["death"].dump(1);
   EXPECT_EQ(launcher["end"]["state"], "exec");
   EXPECT_EQ(launcher["end"]["program"], program("tm-test-known_peak"));
-  auto engine = summary(trace);
   EXPECT_EQ(engine["end"]["state"], "exited");
+  EXPECT_EQ(engine["trace"], trace);
 }
 
 TEST(TargetSafety, AVforkChildThatExecsLeavesItsParentsTraceAlone) {
   std::string dir = tempDir();
-  std::string trace = dir + "/vfork.tmtrace";
-  Result r = run({tidemark(), "run", "-o", trace, "--", program("tm-test-vfork_exec")});
+  std::string run_dir = dir + "/vfork";
+  Result r = run({tidemark(), "run", "-o", run_dir, "--", program("tm-test-vfork_exec")});
   ASSERT_EQ(r.code, 0) << r.err;
   EXPECT_EQ(r.out, "ok 0x1\n");
-  auto parent = summary(trace);
+  auto parent = summary(run_dir, "vfork_exec");
   EXPECT_EQ(parent["end"]["state"], "exited") << parent["end"];  // no child's exec recorded as the parent's
   EXPECT_EQ(parent["death"]["verdict"], "none");
-  size_t traces = 0;
-  for (const auto& entry : std::filesystem::directory_iterator(dir)) traces += entry.path().extension() == ".tmtrace";
-  EXPECT_EQ(traces, 21u);  // the parent's and one per `true`
+  EXPECT_EQ(tracesIn(run_dir).size(), 21u);  // the parent's and one per `true`
+  size_t children = 0;
+  for (const auto& p : parent["run"]["processes"]) {
+    if (p["program"] != "true") continue;
+    ++children;
+    EXPECT_EQ(p["end"]["state"], "exited") << p.dump();  // reaped by the parent: its word
+    EXPECT_EQ(p["parent"], 0) << p.dump();
+  }
+  EXPECT_EQ(children, 20u);
 }
 
 }  // namespace
 
-// The sampler thread works in a descriptor table of its own holding the trace and statm only: what
+// The sampler thread works in a descriptor table of its own holding the trace, statm and smaps_rollup only: what
 // it opens never takes a number the program is about to open or dup2 onto (fd_games once got
 // EBUSY from dup2 while the sampler reopened statm), and it keeps none of the program's files open
 // (a copy of a pipe's write end would keep the reader from its end of file).
 TEST(TargetSafety, TheSamplerHoldsOnlyItsOwnDescriptors) {
   std::string dir = tempDir();
-  std::string trace = dir + "/fds.tmtrace";
+  std::string trace = dir + "/fds";
   Result r = run({tidemark(), "run", "-o", trace, "--", "/bin/sh", "-c",
                   "for t in /proc/$$/task/*; do echo \"$(readlink $t/fd/* | sort | tr '\\n' ' ')\"; done"});
   ASSERT_EQ(r.code, 0) << r.err;
@@ -192,7 +205,8 @@ TEST(TargetSafety, TheSamplerHoldsOnlyItsOwnDescriptors) {
     std::istringstream words(line);
     std::vector<std::string> targets;
     for (std::string w; words >> w;) targets.push_back(w);
-    if (targets.size() == 2) sampler_seen = true;
+    // The trace and statm, and smaps_rollup once the sampler has read PSS.
+    if (targets.size() == 2 || (targets.size() == 3 && line.find("smaps_rollup") != std::string::npos)) sampler_seen = true;
   }
   EXPECT_TRUE(sampler_seen) << r.out;
 }

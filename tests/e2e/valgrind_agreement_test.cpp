@@ -48,7 +48,7 @@ struct InUse {
 InUse valgrindInUseAtExit(const std::vector<std::string>& command, const std::string& dir, bool freeres) {
   std::vector<std::string> argv = commonEnvironment(dir);
   // What `tidemark run` adds to the environment, with the same lengths.
-  argv.push_back("TIDEMARK_OUTPUT=" + dir + "/run.tmtrace");
+  argv.push_back("TIDEMARK_OUTPUT=" + dir + "/run/%p.tmtrace");
   argv.push_back("PYTHONPATH=" + pythonModule());
   for (const char* v : {"TIDEMARK_INTERVAL_MS=10", "TIDEMARK_MAX_FRAMES=64", "TIDEMARK_TRACK_MMAP=1", "TIDEMARK_MODE=full"})
     argv.push_back(v);
@@ -97,7 +97,7 @@ TEST_P(AgreesWithValgrind, InUseAtExitSitesVerdictsAndGate) {
   for (std::string& a : command)
     if (a.find("@DIR@") != std::string::npos) a.replace(a.find("@DIR@"), 5, dir);
 
-  auto first = traced(command, dir, dir + "/run.tmtrace");
+  auto first = traced(command, dir, dir + "/run");
   const auto& leaks = first["leaks"];
   const uint64_t leaked = leaks["bytes"], leaked_blocks = leaks["blocks"];
   const uint64_t held = leaks["runtime_bytes"], held_blocks = leaks["runtime_blocks"];
@@ -130,8 +130,8 @@ TEST_P(AgreesWithValgrind, InUseAtExitSitesVerdictsAndGate) {
 
   // The same verdict for every site both runs judged (a site near the 1%-and-64-KiB line may be
   // judged in one run only).
-  std::filesystem::remove(dir + "/run.tmtrace");
-  auto again = verdicts(traced(command, dir, dir + "/again.tmtrace"));
+  std::filesystem::remove_all(dir + "/run");
+  auto again = verdicts(traced(command, dir, dir + "/again"));
   size_t common = 0;
   for (const auto& [site, verdict] : again)
     if (v.count(site)) {
@@ -141,7 +141,7 @@ TEST_P(AgreesWithValgrind, InUseAtExitSitesVerdictsAndGate) {
   EXPECT_GE(common, std::min<size_t>(v.size(), 1));
 
   // The gate: passes at the true leak, fails one byte under it.
-  const std::string trace = dir + "/again.tmtrace";
+  const std::string trace = dir + "/again";
   EXPECT_EQ(run({tidemark(), "gate", trace, "--no-unbounded-growth", "--max-leaked", std::to_string(leaked)}).code, 0);
   if (leaked > 0) {
     EXPECT_EQ(run({tidemark(), "gate", trace, "--max-leaked", std::to_string(leaked - 1)}).code, 1);
@@ -160,12 +160,12 @@ TEST(ScanAgreesWithValgrind, APandasScriptLosesWhatMemcheckSaysItLoses) {
       "df = pd.DataFrame({'a': np.arange(100000), 'b': np.arange(100000) * 0.5})\n"
       "print(len(df.groupby(df.a % 100).b.mean()))"};
   std::vector<std::string> argv = commonEnvironment(dir);
-  argv.insert(argv.end(), {tidemark(), "run", "--scan", "-o", dir + "/pandas.tmtrace", "--"});
+  argv.insert(argv.end(), {tidemark(), "run", "--scan", "-o", dir + "/pandas", "--"});
   argv.insert(argv.end(), script.begin(), script.end());
   Result r = run(argv);
   ASSERT_EQ(r.code, 0) << r.err;
   EXPECT_EQ(r.out, "100\n");
-  auto s = summary(dir + "/pandas.tmtrace");
+  auto s = summary(dir + "/pandas");
   const auto& scan = s["heap_scan"];
   ASSERT_TRUE(scan["available"].get<bool>()) << scan.dump(1);
 

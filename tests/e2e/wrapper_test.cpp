@@ -23,10 +23,10 @@ TEST(Wrapper, AnExistingFileIsNeverTouched) {
     Result r = run({tidemark(), "run", "-o", path, "--", program("tm-test-known_peak")});
     EXPECT_EQ(r.code, 0) << r.err;
     EXPECT_EQ(readFile(path), "precious\n");
-    EXPECT_NE(r.err.find("was taken"), std::string::npos) << r.err;
-    size_t at = r.err.find("trace written to ") + 17;
+    EXPECT_NE(r.err.find(path + " exists, so this run is in " + path + ".2"), std::string::npos) << r.err;
+    size_t at = r.err.find("run written to ") + 15;
     std::string trace = r.err.substr(at, r.err.find(' ', at) - at);
-    EXPECT_NE(trace, path);
+    EXPECT_EQ(trace, path + ".2");
     EXPECT_EQ(summary(trace)["end"]["state"], "exited");  // the wrapper's record went to the right file
   }
   std::filesystem::create_directory(dir + "/empty-dir");
@@ -37,15 +37,15 @@ TEST(Wrapper, AnExistingFileIsNeverTouched) {
 
 TEST(Wrapper, AnOutputDirectoryThatCannotTakeTheTraceIsRefusedBeforeTheRun) {
   std::string dir = tempDir();
-  Result r = run({tidemark(), "run", "-o", dir + "/no/such/dir/t.tmtrace", "--", "touch", dir + "/ran"});
+  Result r = run({tidemark(), "run", "-o", dir + "/no/such/dir/run", "--", "touch", dir + "/ran"});
   EXPECT_EQ(r.code, 2);
-  EXPECT_NE(r.err.find("cannot write the trace in"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("cannot write the run in"), std::string::npos) << r.err;
   EXPECT_FALSE(std::filesystem::exists(dir + "/ran")) << "the command ran although its trace could not be written";
 }
 
 TEST(Wrapper, TwoRunsWithTheSameOutputGetTwoTraces) {
   std::string dir = tempDir();
-  std::string out = dir + "/same.tmtrace";
+  std::string out = dir + "/same";
   auto one = std::async(std::launch::async, [&] { return run({tidemark(), "run", "-o", out, "--", program("tm-test-known_peak")}); });
   auto two = std::async(std::launch::async, [&] { return run({tidemark(), "run", "-o", out, "--", program("tm-test-known_peak")}); });
   Result a = one.get(), b = two.get();
@@ -87,11 +87,13 @@ TEST(Wrapper, TheGateFailsARunKilledByAnySignal) {
 }
 
 TEST(Wrapper, TracesAreReadableByTheirOwnerOnly) {
-  std::string trace = tempDir() + "/t.tmtrace";
-  ASSERT_EQ(run({tidemark(), "run", "-o", trace, "--", program("tm-test-known_peak")}).code, 0);
+  std::string run_dir = tempDir() + "/t";
+  ASSERT_EQ(run({tidemark(), "run", "-o", run_dir, "--", program("tm-test-known_peak")}).code, 0);
   struct stat st {};
-  ASSERT_EQ(stat(trace.c_str(), &st), 0);
+  ASSERT_EQ(stat(onlyTrace(run_dir).c_str(), &st), 0);
   EXPECT_EQ(st.st_mode & 0777, 0600u);
+  ASSERT_EQ(stat(run_dir.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0700u);  // nor can others list the run's processes
 }
 
 TEST(Wrapper, TheExitCodeComesThroughEvenWithoutATrace) {

@@ -78,7 +78,9 @@ TEST(Dominators, AgreeWithTheDefinitionOnRandomGraphs) {
     for (uint32_t v = 0; v < n; ++v) {
       if (v == root) continue;
       EXPECT_EQ(position[v] >= 0, tree.idom[v] != DominatorTree::kNone);
-      if (tree.idom[v] != DominatorTree::kNone) EXPECT_LT(position[tree.idom[v]], position[v]);
+      if (tree.idom[v] != DominatorTree::kNone) {
+        EXPECT_LT(position[tree.idom[v]], position[v]);
+      }
     }
   }
 }

@@ -1,0 +1,316 @@
+#include "process_tree.h"
+
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <map>
+
+#include <fmt/format.h>
+
+#include "analysis.h"
+#include "error.h"
+#include "stack_groups.h"
+#include "symbolizer.h"
+#include "trace_reader.h"
+
+namespace tidemark {
+
+namespace fs = std::filesystem;
+
+std::vector<std::string> runTraces(const std::string& path) {
+  struct stat st {};
+  if (stat(path.c_str(), &st) != 0) throw Error(fmt::format("cannot open trace {}: {}", path, strerror(errno)));
+  if (!S_ISDIR(st.st_mode)) return {path};
+  std::vector<std::string> traces;
+  std::error_code ec;
+  for (const fs::directory_entry& e : fs::directory_iterator(path, ec)) {
+    const fs::path& p = e.path();
+    if (p.extension() == ".tmtrace" && e.is_regular_file(ec)) traces.push_back(p.string());
+  }
+  if (ec) throw Error(fmt::format("cannot read the run directory {}: {}", path, ec.message()));
+  if (traces.empty()) throw Error(fmt::format("{} holds no traces (*.tmtrace files)", path));
+  std::sort(traces.begin(), traces.end());
+  return traces;
+}
+
+std::string ProcessIdentity::program() const {
+  std::string name = fs::path(exe).filename().string();
+  if (name.empty() && !argv.empty()) name = fs::path(argv[0]).filename().string();
+  return name.empty() ? "?" : name;
+}
+
+std::string ProcessIdentity::command() const {
+  std::string cmd = program();  // the program's name, not its path: the table has no room for paths
+  for (size_t k = 1; k < argv.size(); ++k) cmd += " " + argv[k];
+  constexpr size_t kWidth = 120;
+  if (cmd.size() > kWidth) cmd = cmd.substr(0, kWidth - 3) + "...";
+  return cmd;
+}
+
+ProcessIdentity readIdentity(const std::string& trace) {
+  TraceReader reader(trace);
+  const format::FileHeader& h = reader.header();
+  ProcessIdentity id{.trace = trace,
+                     .pid = h.pid,
+                     .ppid = h.ppid,
+                     .host = std::string(h.host, strnlen(h.host, sizeof h.host)),
+                     .start_realtime_ns = h.start_realtime_ns,
+                     .peak_rss = h.peak_rss,
+                     .peak_pss = h.peak_pss,
+                     .exe = {},
+                     .argv = {}};
+  size_t seen = 0;
+  reader.forEach([&](const Record& rec) {
+    if (rec.type == format::RecordType::ProcessInfo) {
+      const auto& p = rec.get<format::ProcessInfo>();
+      id.exe = std::string(p.exe);
+      id.argv = splitCommandLine(p.cmdline);
+      reader.stopReading();
+    } else if (++seen > 64) {
+      reader.stopReading();  // written first: a trace without it is not worth reading through
+    }
+  });
+  return id;
+}
+
+ProcessLinks linkProcesses(const std::vector<ProcessIdentity>& ids) {
+  const size_t n = ids.size();
+  ProcessLinks links{std::vector<size_t>(n, kNoProcess), std::vector<bool>(n, false), std::vector<bool>(n, false)};
+  // The images of each process (host, pid), oldest first.
+  std::map<std::pair<std::string, uint64_t>, std::vector<size_t>> images;
+  for (size_t i = 0; i < n; ++i) images[{ids[i].host, ids[i].pid}].push_back(i);
+  for (auto& [key, list] : images)
+    std::sort(list.begin(), list.end(), [&](size_t a, size_t b) { return ids[a].start_realtime_ns < ids[b].start_realtime_ns; });
+  for (auto& [key, list] : images) {
+    for (size_t k = 1; k < list.size(); ++k) {
+      links.parent[list[k]] = list[k - 1];
+      links.exec_of_parent[list[k]] = true;
+      links.replaced_by_exec[list[k - 1]] = true;
+    }
+    // The first image was forked: its parent is the image of the parent process that ran then.
+    const ProcessIdentity& child = ids[list.front()];
+    auto parent = images.find({child.host, child.ppid});
+    if (parent == images.end()) continue;
+    size_t best = kNoProcess;
+    for (size_t candidate : parent->second)
+      if (ids[candidate].start_realtime_ns <= child.start_realtime_ns) best = candidate;
+    links.parent[list.front()] = best;
+  }
+  return links;
+}
+
+namespace {
+
+bool matchesSelector(const ProcessIdentity& id, const std::string& selector) {
+  if (std::to_string(id.pid) == selector || id.program() == selector) return true;
+  if (id.program().find(selector) != std::string::npos) return true;
+  for (size_t k = 1; k < id.argv.size(); ++k)
+    if (fs::path(id.argv[k]).filename().string() == selector) return true;  // python3 script.py: "script.py"
+  return false;
+}
+
+}  // namespace
+
+size_t selectProcess(const std::vector<ProcessIdentity>& ids, const std::string& selector) {
+  if (ids.empty()) throw Error("the run has no processes");
+  if (selector.empty()) {
+    size_t best = 0;
+    for (size_t i = 1; i < ids.size(); ++i)
+      if (ids[i].peak_rss > ids[best].peak_rss) best = i;
+    return best;
+  }
+  std::vector<size_t> found;
+  for (size_t i = 0; i < ids.size(); ++i)
+    if (matchesSelector(ids[i], selector)) found.push_back(i);
+  // A pid names one process, whose last image is the one that ran last.
+  if (found.size() > 1 && std::all_of(found.begin(), found.end(), [&](size_t i) { return ids[i].pid == ids[found[0]].pid; }))
+    found = {found.back()};
+  if (found.size() == 1) return found[0];
+  std::string candidates;
+  for (size_t i : found.empty() ? std::vector<size_t>() : found) candidates += fmt::format(" {} ({})", ids[i].pid, ids[i].program());
+  if (found.empty()) {
+    for (const ProcessIdentity& id : ids) candidates += fmt::format(" {} ({})", id.pid, id.program());
+    throw Error(fmt::format("--process {}: no process of the run matches; its processes:{}", selector, candidates));
+  }
+  throw Error(fmt::format("--process {}: {} processes match; give a pid:{}", selector, found.size(), candidates));
+}
+
+std::string selectedTrace(const std::string& path, const std::string& selector) {
+  std::vector<std::string> traces = runTraces(path);
+  if (traces.size() == 1 && selector.empty()) return traces[0];
+  std::vector<ProcessIdentity> ids;
+  for (const std::string& t : traces) ids.push_back(readIdentity(t));
+  return ids[selectProcess(ids, selector)].trace;
+}
+
+namespace {
+
+// How the parent (started at parent_start) saw process pid end: its ChildEnd for that pid written
+// after the process started (first_start: its first image's start), in the time of the image
+// started at image_start.
+ProcessEnd endSeenByParent(const std::vector<ChildEnd>& reaped, uint64_t parent_start, uint64_t pid, uint64_t first_start,
+                           uint64_t image_start) {
+  for (const ChildEnd& e : reaped) {
+    uint64_t when = parent_start + e.time_ns;
+    if (e.pid != pid || when < first_start) continue;
+    return {.state = e.signaled ? EndState::Signaled : EndState::Exited,
+            .code = e.code,
+            .time_ns = when > image_start ? when - image_start : 0,
+            .program = {}};
+  }
+  return {};
+}
+
+// As TraceAnalysis decides it: the trace's own word stands when it is exact (an exit code, an exec);
+// the parent's replaces "exit() called" (code unknown) and silence (which would read as a kill).
+bool parentKnowsBetter(const ProcessEnd& own, const ProcessEnd& parent) {
+  return parent.state != EndState::Unknown && (own.state == EndState::Unknown || own.state == EndState::ExitCalled);
+}
+
+void describeProcess(RunProcess& p, const ReplayResult& run, const Summary& summary) {
+  p.end = run.end;
+  p.death = summary.death;
+  p.heap_peak = run.heap_peak;
+  p.rss_peak = run.rss_peak;
+  p.pss_peak = run.pss_peak;
+  p.uss_peak = run.uss_peak;
+  p.leaked_bytes = summary.leaked_bytes;
+  p.simulated_days = summary.growth.simulated_days;
+  for (const SiteTrend& t : summary.growth.sites)
+    if (t.verdict.trend == Trend::Unbounded && !t.frames.empty() && p.unbounded.size() < 3) p.unbounded.push_back(t);
+  // Between two reads of PSS, anonymous pages that come or go are the process's own; pages of files
+  // may be shared with any number of processes, so they wait for the next read.
+  uint64_t pss_read = 0, anon_at_read = 0;
+  bool read = false;
+  p.memory.reserve(run.timeline.size());
+  for (const TimelineSample& s : run.timeline) {
+    const uint64_t anon = s.rss - s.rss_file;
+    if (s.pss) {
+      pss_read = s.pss;
+      anon_at_read = anon;
+      read = true;
+    }
+    int64_t pss = read ? static_cast<int64_t>(pss_read) + static_cast<int64_t>(anon) - static_cast<int64_t>(anon_at_read)
+                       : static_cast<int64_t>(s.rss);
+    p.memory.push_back({run.start_realtime_ns + s.time_ns, s.rss, static_cast<uint64_t>(std::max<int64_t>(pss, 0))});
+  }
+}
+
+// Each process's value at time t: its latest sample at or before t, while it ran.
+class TreeSampler {
+ public:
+  explicit TreeSampler(const RunTree& tree) : tree_(tree), next_(tree.processes.size(), 0) {}
+
+  TreeMoment at(uint64_t t, bool shares) {
+    TreeMoment m{.time_ns = t - tree_.start_realtime_ns, .rss = 0, .pss = 0, .pss_by_process = {}};
+    for (size_t i = 0; i < tree_.processes.size(); ++i) {
+      const std::vector<RunProcess::Point>& series = tree_.processes[i].memory;
+      size_t& k = next_[i];
+      while (k < series.size() && series[k].time_ns <= t) ++k;
+      if (k == 0 || series.empty() || t > series.back().time_ns) continue;  // not started, or ended
+      m.rss += series[k - 1].rss;
+      m.pss += series[k - 1].pss;
+      if (shares && series[k - 1].pss) m.pss_by_process.emplace_back(i, series[k - 1].pss);
+    }
+    std::sort(m.pss_by_process.begin(), m.pss_by_process.end(), [](auto& a, auto& b) { return a.second > b.second; });
+    return m;
+  }
+
+ private:
+  const RunTree& tree_;
+  std::vector<size_t> next_;
+};
+
+void addUpTree(RunTree& tree) {
+  std::vector<uint64_t> times;
+  for (const RunProcess& p : tree.processes)
+    for (const RunProcess::Point& pt : p.memory) times.push_back(pt.time_ns);
+  std::sort(times.begin(), times.end());
+  times.erase(std::unique(times.begin(), times.end()), times.end());
+  if (times.empty()) return;
+  tree.start_realtime_ns = std::min(tree.start_realtime_ns, times.front());
+  tree.end_realtime_ns = std::max(tree.end_realtime_ns, times.back());
+  uint64_t peak_time = times.front();
+  uint64_t peak_pss = 0;
+  {
+    TreeSampler sampler(tree);
+    for (uint64_t t : times) {
+      TreeMoment m = sampler.at(t, false);
+      if (m.pss > peak_pss) {
+        peak_pss = m.pss;
+        peak_time = t;
+      }
+    }
+  }
+  tree.peak = TreeSampler(tree).at(peak_time, true);
+  constexpr size_t kTimelinePoints = 400;
+  TreeSampler sampler(tree);
+  uint64_t span = tree.end_realtime_ns - tree.start_realtime_ns;
+  for (size_t k = 0; k <= kTimelinePoints; ++k) tree.timeline.push_back(sampler.at(tree.start_realtime_ns + span * k / kTimelinePoints, false));
+}
+
+}  // namespace
+
+RunTree analyzeRun(const std::string& path, const std::string& selector, const SummaryOptions& options,
+                   std::unique_ptr<TraceAnalysis>& selected) {
+  std::vector<ProcessIdentity> ids;
+  for (const std::string& t : runTraces(path)) ids.push_back(readIdentity(t));
+  std::sort(ids.begin(), ids.end(), [](const ProcessIdentity& a, const ProcessIdentity& b) {
+    return std::tie(a.start_realtime_ns, a.pid) < std::tie(b.start_realtime_ns, b.pid);
+  });
+  ProcessLinks links = linkProcesses(ids);
+  RunTree tree;
+  tree.selected = selectProcess(ids, selector);
+  tree.start_realtime_ns = UINT64_MAX;
+  for (size_t i = 0; i < ids.size(); ++i) {
+    RunProcess p;
+    p.id = ids[i];
+    p.parent = links.parent[i];
+    p.exec_of_parent = links.exec_of_parent[i];
+    if (std::find(tree.hosts.begin(), tree.hosts.end(), p.id.host) == tree.hosts.end()) tree.hosts.push_back(p.id.host);
+    tree.start_realtime_ns = std::min(tree.start_realtime_ns, p.id.start_realtime_ns);
+    tree.processes.push_back(std::move(p));
+  }
+  // Parents start before their children: in start order, each process's parent has been read when
+  // it comes (the word of a parent that came later is applied after).
+  std::vector<std::vector<ChildEnd>> reaped(ids.size());
+  auto seenByParent = [&](size_t i) -> ProcessEnd {
+    if (links.replaced_by_exec[i]) return {};  // only the last image of a process ends
+    size_t first = i;
+    while (links.exec_of_parent[first]) first = links.parent[first];
+    if (links.parent[first] == kNoProcess) return {};
+    // Any image of the fork parent may have reaped it (a shell that forked, then replaced itself).
+    for (size_t q = 0; q < ids.size(); ++q) {
+      if (ids[q].host != ids[first].host || ids[q].pid != ids[first].ppid) continue;
+      ProcessEnd e = endSeenByParent(reaped[q], ids[q].start_realtime_ns, ids[i].pid, ids[first].start_realtime_ns,
+                                     ids[i].start_realtime_ns);
+      if (e.state != EndState::Unknown) return e;
+    }
+    return {};
+  };
+  auto analyze = [&](size_t i) {
+    ProcessEnd parent_word = seenByParent(i);
+    auto analysis = std::make_unique<TraceAnalysis>(ids[i].trace, options, &parent_word);
+    reaped[i] = analysis->run().child_ends;
+    describeProcess(tree.processes[i], analysis->run(), analysis->summary());
+    if (i == tree.selected) selected = std::move(analysis);
+  };
+  for (size_t i = 0; i < ids.size(); ++i)
+    if (i != tree.selected) analyze(i);
+  analyze(tree.selected);
+  for (size_t i = 0; i < ids.size(); ++i) {  // parents read after their children
+    RunProcess& p = tree.processes[i];
+    ProcessEnd parent_word = seenByParent(i);
+    if (!parentKnowsBetter(p.end, parent_word)) continue;
+    p.end = parent_word;
+    if (parent_word.state == EndState::Exited) p.death = {};
+  }
+  addUpTree(tree);
+  tree.pss_measured = std::any_of(tree.processes.begin(), tree.processes.end(), [](const RunProcess& p) { return p.pss_peak > 0; });
+  return tree;
+}
+
+}  // namespace tidemark

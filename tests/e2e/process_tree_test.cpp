@@ -1,0 +1,160 @@
+// A run is a tree of processes: every process the command starts writes its trace into the run
+// directory, each is linked to its parent (fork) or to the image it replaced (exec), each ends as
+// its parent saw it, and the tree's memory counts pages shared between processes once.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <map>
+#include <regex>
+
+#include "harness.h"
+
+using namespace tmtest;
+
+namespace {
+
+constexpr uint64_t kMiB = 1 << 20;
+
+// The processes of a run summary whose program is `name`, in start order.
+std::vector<nlohmann::json> processesOf(const nlohmann::json& s, const std::string& name) {
+  std::vector<nlohmann::json> out;
+  for (const auto& p : s["run"]["processes"])
+    if (p["program"] == name) out.push_back(p);
+  return out;
+}
+
+// Four workers share a 64 MiB file mapping and hold 16 MiB each: the tree's PSS is the private
+// memory of each plus the file once, as each worker's own smaps_rollup says; added-up RSS counts
+// the file four times. Workers end with _exit(0), exit(3), SIGKILL and a return from main.
+TEST(ProcessTree, ASweepWithASharedBundleCountsItOnceAndEveryWorkerEndsAsItsParentSaw) {
+  std::string dir = tempDir();
+  std::string run_dir = dir + "/sweep";
+  Result r = run({tidemark(), "run", "-o", run_dir, "--", program("tm-test-shared_bundle"), dir + "/bundle", "4", "64", "16"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.err.find("5 processes; the largest: tm-test-shared_bundle"), std::string::npos) << r.err;
+  // What each worker read in its own smaps_rollup while all of them held everything.
+  std::map<uint64_t, uint64_t> own_pss;  // by pid
+  uint64_t own_total = 0;
+  static const std::regex kWorker(R"(worker (\d) pid (\d+) pss (\d+))");
+  for (std::sregex_iterator it(r.out.begin(), r.out.end(), kWorker), end; it != end; ++it) {
+    own_pss[std::stoull((*it)[2])] = std::stoull((*it)[3]);
+    own_total += std::stoull((*it)[3]);
+  }
+  ASSERT_EQ(own_pss.size(), 4u) << r.out;
+  EXPECT_NE(r.out.find("worker 2 signal 9"), std::string::npos) << r.out;
+
+  auto s = summary(run_dir);
+  const auto& run_json = s["run"];
+  ASSERT_EQ(run_json["processes"].size(), 5u) << run_json.dump(1);
+  EXPECT_TRUE(run_json["pss_measured"]);
+  const auto& root = run_json["processes"][0];
+  EXPECT_EQ(root["parent"], nullptr);
+  EXPECT_EQ(root["end"]["state"], "exited");  // the wrapper's word
+  std::map<uint64_t, std::string> ends;
+  for (size_t i = 1; i < 5; ++i) {
+    const auto& w = run_json["processes"][i];
+    EXPECT_EQ(w["parent"], 0) << w.dump();
+    uint64_t pid = w["pid"];
+    ASSERT_TRUE(own_pss.count(pid)) << w.dump();
+    // Each worker's peak PSS is what it read itself, give or take what changed in between (the
+    // tracker's own pages, the stack): within 2 MiB.
+    EXPECT_NEAR(static_cast<double>(w["peak_pss"].get<uint64_t>()), static_cast<double>(own_pss[pid]), 2.0 * kMiB) << w.dump();
+    EXPECT_GE(w["peak_rss"].get<uint64_t>(), (64 + 16) * kMiB) << w.dump();  // RSS counts the whole file in each
+    std::string end = w["end"]["state"].get<std::string>() + " " +
+                      std::to_string(w["end"].contains("code") ? w["end"]["code"].get<int>() : w["end"]["signal"].get<int>());
+    ends[pid] = end + " " + w["death"].get<std::string>();
+  }
+  std::multiset<std::string> seen;
+  for (auto& [pid, e] : ends) seen.insert(e);
+  // _exit(0), exit(3) (its code known from the parent only), SIGKILL, return from main.
+  EXPECT_EQ(seen, (std::multiset<std::string>{"exited 0 none", "exited 3 none", "signaled 9 killed", "exited 0 none"}))
+      << run_json["processes"].dump(1);
+
+  // The tree at its peak: 4 × 16 MiB private and the file once, plus each process's program,
+  // libraries and the tracker's pages; never the file four times.
+  uint64_t peak_pss = run_json["peak"]["pss"], peak_rss = run_json["peak"]["rss"];
+  EXPECT_GE(peak_pss, (4 * 16 + 64) * kMiB);
+  EXPECT_LE(peak_pss, own_total + 12 * kMiB) << "the workers' own figures add up to " << own_total;
+  EXPECT_GE(peak_rss, 4 * (64 + 16) * kMiB);
+  EXPECT_EQ(run_json["peak"]["held_by"].size(), 5u);
+
+  // The text opens with the tree.
+  Result text = run({tidemark(), "summary", run_dir});
+  ASSERT_EQ(text.code, 0) << text.err;
+  EXPECT_EQ(text.out.rfind("run       " + run_dir + ": 5 processes", 0), 0u) << text.out;
+  EXPECT_NE(text.out.find("PSS (shared pages counted once)"), std::string::npos) << text.out;
+  EXPECT_NE(text.out.find("killed: SIGKILL"), std::string::npos) << text.out;
+  EXPECT_NE(text.out.find("exit 3"), std::string::npos) << text.out;
+}
+
+// A shell launcher that runs the engine, which forks its sweep's workers: bash, the child it forks
+// and that becomes the engine by exec, and the engine's workers, each linked to its parent.
+TEST(ProcessTree, AShellLauncherRunningTheEngineSweepIsOneTree) {
+  std::string dir = tempDir();
+  std::string run_dir = dir + "/launch";
+  std::string engine = TM_TRACED_ENGINE;
+  Result r = run({tidemark(), "run", "-o", run_dir, "--", "bash", "-c",
+                  "true; " + engine + " run -q --days 60 --sweep universe=20,30,40 --workers 3 --bundle-cache " + dir +
+                      "; echo launcher done"},
+                 {"TIDEMARK_ENGINE_CACHE=" + dir});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.out.find("launcher done"), std::string::npos) << r.out;
+  auto s = summary(run_dir);
+  const auto& processes = s["run"]["processes"];
+  auto engines = processesOf(s, "tidemark-engine");
+  ASSERT_EQ(engines.size(), 4u) << processes.dump(1);  // the sweep's parent and its 3 workers
+  // The engine's parent process: the image bash forked, which exec'd it.
+  const auto& sweep = engines[0];
+  ASSERT_TRUE(sweep["exec_of_parent"]) << sweep.dump();
+  const auto& forked_bash = processes[sweep["parent"].get<size_t>()];
+  EXPECT_EQ(forked_bash["program"], "bash");
+  EXPECT_EQ(forked_bash["end"]["state"], "exec");
+  EXPECT_EQ(processes[forked_bash["parent"].get<size_t>()]["parent"], nullptr);  // the launcher, the root
+  EXPECT_EQ(sweep["end"]["state"], "exited");  // reaped by the launcher
+  for (size_t k = 1; k < 4; ++k) {
+    EXPECT_EQ(processes[engines[k]["parent"].get<size_t>()]["pid"], sweep["pid"]) << engines[k].dump();
+    EXPECT_EQ(engines[k]["end"]["state"], "exited") << engines[k].dump();  // _exit(0): an exit, not a death
+    EXPECT_EQ(engines[k]["death"], "none");
+    EXPECT_GT(engines[k]["peak_heap"].get<uint64_t>(), 1 * kMiB);  // each ran a backtest
+  }
+  EXPECT_EQ(s["run"]["hosts"].size(), 1u);
+  // A process by pid; a name that matches none or several is refused with the candidates.
+  auto picked = summary(run_dir, std::to_string(sweep["pid"].get<uint64_t>()));
+  EXPECT_EQ(picked["pid"], sweep["pid"]);
+  EXPECT_EQ(picked["argv"][0], engine);
+  Result none = run({tidemark(), "summary", run_dir, "--process", "no-such-program"});
+  EXPECT_EQ(none.code, 2);
+  EXPECT_NE(none.err.find("no process of the run matches"), std::string::npos) << none.err;
+  Result several = run({tidemark(), "summary", run_dir, "--process", "tidemark-engine"});
+  EXPECT_EQ(several.code, 2);
+  EXPECT_NE(several.err.find("4 processes match; give a pid"), std::string::npos) << several.err;
+}
+
+// Python's multiprocessing with fork and with spawn: every worker a process of the tree, none of
+// them read as killed (a pool's workers end when it closes them).
+TEST(ProcessTree, APythonPoolWithForkAndWithSpawnIsOneTree) {
+  const std::string source = programSource("python/workers.py");
+  for (const std::string& python : pythonInterpreters()) {
+    for (const char* mode : {"fork", "spawn"}) {
+      SCOPED_TRACE(python + " " + mode);
+      std::string run_dir = tempDir() + "/" + mode;
+      Result r = run({tidemark(), "run", "-o", run_dir, "--", python, source, mode});
+      ASSERT_EQ(r.code, 0) << r.err;
+      auto s = summary(run_dir);
+      const auto& processes = s["run"]["processes"];
+      ASSERT_GE(processes.size(), 3u) << processes.dump(1);  // the program and the pool's two workers
+      size_t roots = 0, workers = 0;
+      for (const auto& p : processes) {
+        roots += p["parent"].is_null();
+        if (p["parent"].is_null() || p["end"]["state"] == "exec") continue;
+        ++workers;
+        // Pool workers end by the pool's SIGTERM or by their own exit: never an unexplained death.
+        EXPECT_NE(p["end"]["state"], "unknown") << p.dump();
+      }
+      EXPECT_EQ(roots, 1u) << processes.dump(1);
+      EXPECT_GE(workers, 2u) << processes.dump(1);
+    }
+  }
+}
+
+}  // namespace

@@ -4,15 +4,24 @@
 
 namespace tidemark {
 
-TraceAnalysis::TraceAnalysis(const std::string& path, const SummaryOptions& options, const ProcessEnd* end_seen_by_parent)
+TraceAnalysis::TraceAnalysis(const std::string& path, const SummaryOptions& options, const RunContext* context)
     : path_(path) {
   TraceReader reader(path);
   trace_bytes_ = reader.fileSize();
   run_ = replay(reader);
-  if (end_seen_by_parent && end_seen_by_parent->state != EndState::Unknown &&
-      (run_.end.state == EndState::Unknown || run_.end.state == EndState::ExitCalled)) {
-    run_.end = *end_seen_by_parent;
-    run_.end_from_parent = true;
+  if (context) {
+    const ProcessEnd& parent_word = context->end_seen_by_parent;
+    if (parent_word.state != EndState::Unknown &&
+        (run_.end.state == EndState::Unknown || run_.end.state == EndState::ExitCalled)) {
+      run_.end = parent_word;
+      run_.end_from_parent = true;
+    }
+    if (!run_.run_limit.bytes) run_.run_limit = context->limit;
+    if (context->oom_victim && !run_.oom.seen) {
+      run_.oom = context->group_oom;
+      run_.oom.in_group = true;
+      run_.oom.time_ns = run_.end.state == EndState::Signaled ? run_.end.time_ns : run_.last_event_time_ns;
+    }
   }
   symbols_ = std::make_unique<Symbolizer>(run_);
   summary_ = summarize(run_, *symbols_, options);

@@ -14,12 +14,23 @@
 
 namespace tidemark {
 
+// What the other processes of a run know about one of them (process_tree.h).
+struct RunContext {
+  // How it ended as the process that waited for it saw it; replaces the trace's own word when
+  // that is silence or "exit() called".
+  ProcessEnd end_seen_by_parent;
+  // The run's memory limit and the OOM kills of its cgroup (the wrapper records both in the root's
+  // trace), for a process that has neither.
+  RunLimit limit;
+  OomKill group_oom;
+  bool oom_victim = false;  // the tree found this process to be one the OOM killer ended
+};
+
 class TraceAnalysis {
  public:
-  // Throws Error with a one-line reason when the trace cannot be read. end_seen_by_parent: how the
-  // process ended as the process that waited for it saw it (a run's tree, process_tree.h); it
-  // replaces the trace's own word when that is silence or "exit() called".
-  TraceAnalysis(const std::string& path, const SummaryOptions& options, const ProcessEnd* end_seen_by_parent = nullptr);
+  // Throws Error with a one-line reason when the trace cannot be read. context: what the run's
+  // other processes know of this one.
+  TraceAnalysis(const std::string& path, const SummaryOptions& options, const RunContext* context = nullptr);
   TraceAnalysis(const TraceAnalysis&) = delete;
   TraceAnalysis& operator=(const TraceAnalysis&) = delete;
 

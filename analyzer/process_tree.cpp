@@ -3,6 +3,7 @@
 #include <sys/stat.h>
 
 #include <algorithm>
+#include <csignal>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
@@ -291,16 +292,27 @@ RunTree analyzeRun(const std::string& path, const std::string& selector, const S
     }
     return {};
   };
-  auto analyze = [&](size_t i) {
-    ProcessEnd parent_word = seenByParent(i);
-    auto analysis = std::make_unique<TraceAnalysis>(ids[i].trace, options, &parent_word);
-    reaped[i] = analysis->run().child_ends;
-    describeProcess(tree.processes[i], analysis->run(), analysis->summary());
-    if (i == tree.selected) selected = std::move(analysis);
+  // The run's memory limit and the OOM kills in its cgroup: the wrapper's records in the root's trace.
+  RunLimit run_limit;
+  OomKill group_oom;
+  auto contextOf = [&](size_t i, bool victim) {
+    return RunContext{.end_seen_by_parent = seenByParent(i), .limit = run_limit, .group_oom = group_oom, .oom_victim = victim};
   };
-  for (size_t i = 0; i < ids.size(); ++i)
-    if (i != tree.selected) analyze(i);
-  analyze(tree.selected);
+  auto analyze = [&](size_t i, bool victim) {
+    RunContext context = contextOf(i, victim);
+    auto analysis = std::make_unique<TraceAnalysis>(ids[i].trace, options, &context);
+    const ReplayResult& run = analysis->run();
+    reaped[i] = run.child_ends;
+    if (run.group_oom.seen) group_oom = run.group_oom;
+    if (run.run_limit.bytes) run_limit = run.run_limit;
+    describeProcess(tree.processes[i], run, analysis->summary());
+    return analysis;
+  };
+  std::unique_ptr<TraceAnalysis> kept;
+  for (size_t i = 0; i < ids.size(); ++i) {
+    auto analysis = analyze(i, false);
+    if (i == tree.selected) kept = std::move(analysis);
+  }
   for (size_t i = 0; i < ids.size(); ++i) {  // parents read after their children
     RunProcess& p = tree.processes[i];
     ProcessEnd parent_word = seenByParent(i);
@@ -308,6 +320,33 @@ RunTree analyzeRun(const std::string& path, const std::string& selector, const S
     p.end = parent_word;
     if (parent_word.state == EndState::Exited) p.death = {};
   }
+  // The OOM killer's victims among the processes of the run: those that died of SIGKILL (or left no
+  // end), the largest first, as many as it killed (it picks the largest).
+  std::vector<size_t> victims;
+  if (group_oom.seen) {
+    std::vector<size_t> killed;
+    for (size_t i = 0; i < ids.size(); ++i) {
+      const RunProcess& p = tree.processes[i];
+      bool sigkill = p.end.state == EndState::Signaled && p.end.code == SIGKILL;
+      if (!links.replaced_by_exec[i] && (sigkill || p.end.state == EndState::Unknown) && !p.memory.empty()) killed.push_back(i);
+    }
+    std::stable_sort(killed.begin(), killed.end(), [&](size_t a, size_t b) {
+      return tree.processes[a].memory.back().rss > tree.processes[b].memory.back().rss;
+    });
+    victims.assign(killed.begin(), killed.begin() + static_cast<std::ptrdiff_t>(std::min<size_t>(killed.size(), group_oom.kills)));
+    for (size_t i : victims) tree.processes[i].death.kind = Death::Kind::OomKilled;
+  }
+  // The post-mortem's subject: the process the OOM killer ended, unless one was asked for.
+  if (selector.empty()) tree.selected_because = "the largest peak RSS";
+  if (selector.empty() && !victims.empty()) {
+    tree.selected = victims.front();
+    tree.selected_because = "the process the OOM killer ended";
+  }
+  bool selected_is_victim = std::find(victims.begin(), victims.end(), tree.selected) != victims.end();
+  if (selected_is_victim || !kept) {
+    kept = analyze(tree.selected, selected_is_victim);
+  }
+  selected = std::move(kept);
   addUpTree(tree);
   tree.pss_measured = std::any_of(tree.processes.begin(), tree.processes.end(), [](const RunProcess& p) { return p.pss_peak > 0; });
   return tree;

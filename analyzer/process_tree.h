@@ -63,7 +63,8 @@ struct RunProcess {
   bool exec_of_parent = false;
   ProcessEnd end;  // the trace's own word, or its parent's when it waited for it
   Death death;
-  uint64_t heap_peak = 0, rss_peak = 0, pss_peak = 0, uss_peak = 0;
+  uint64_t heap_peak = 0, rss_peak = 0, uss_peak = 0;
+  uint64_t pss_peak = 0;  // the highest PSS read (not the estimates between reads)
   uint64_t leaked_bytes = 0;
   std::vector<SiteTrend> unbounded;  // the sites that grow without bound, strongest first
   size_t simulated_days = 0;         // date markers the process wrote
@@ -91,6 +92,7 @@ struct RunTree {
   TreeMoment peak;                    // the moment of the highest total PSS
   std::vector<TreeMoment> timeline;   // totals only (pss_by_process empty), evenly spaced
   size_t selected = kNoProcess;       // the process whose analysis the caller kept
+  std::string selected_because;       // "the largest peak RSS", ...; empty when it was asked for
 };
 
 // Analyses every process of the run at `path` (a run directory, or one trace). The selected

@@ -307,7 +307,13 @@ class Replayer {
       }
       case RecordType::OomKill: {
         const auto& o = rec.get<format::OomKill>();
-        r_.oom = {.seen = true, .time_ns = o.time_ns, .evidence = static_cast<uint32_t>(o.evidence), .usage = o.usage};
+        OomKill kill{.seen = true, .time_ns = o.time_ns, .evidence = static_cast<uint32_t>(o.evidence), .usage = o.usage};
+        if (o.other_process) {
+          kill.kills = std::max<uint64_t>(o.kills, 1);
+          r_.group_oom = kill;
+        } else {
+          r_.oom = kill;
+        }
         break;
       }
       case RecordType::TrackerError:

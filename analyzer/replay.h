@@ -116,6 +116,8 @@ struct OomKill {
   uint64_t time_ns = 0;
   uint32_t evidence = 0;  // format::OomEvidence
   uint64_t usage = 0;     // memory in use at the limit
+  uint64_t kills = 0;     // group_oom: how many processes of the run it ended
+  bool in_group = false;  // this process was found to be one of them by the run's tree (process_tree.h)
 };
 
 // The interpreter's object graph recorded with a scan (format::PythonGraph and what follows it):
@@ -181,6 +183,7 @@ struct ReplayResult {
   bool end_from_parent = false;  // `end` is the word of the process that waited for it (a run's tree)
   RunLimit run_limit;
   OomKill oom;
+  OomKill group_oom;  // the run's root: the OOM killer ended other processes of the run (workers)
   uint64_t duration_ns = 0;
   uint64_t last_event_time_ns = 0;  // time of the latest sample, marker or exit: where the trace stops
 

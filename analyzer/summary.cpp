@@ -80,6 +80,10 @@ Death assessDeath(const ReplayResult& run, const EffectiveLimit& limit) {
       case format::OomEvidence::CgroupOomControl: d.evidence = "the kernel's OOM killer: the cgroup's memory.oom_control counted an oom_kill"; break;
       case format::OomEvidence::Watchdog: d.evidence = "tidemark's watchdog: RSS passed the limit, and it sent SIGKILL"; break;
     }
+    if (run.oom.in_group)
+      d.evidence += fmt::format("; it ended {} process{} of the run, and this one died of SIGKILL holding the most "
+                                "memory of those that did",
+                                run.oom.kills, run.oom.kills == 1 ? "" : "es");
     if (d.usage)
       d.usage_source = run.oom.evidence == static_cast<uint32_t>(format::OomEvidence::Watchdog)
                            ? Death::Usage::WatchdogRss

@@ -48,7 +48,9 @@ int summaryCommand(const std::string& path, const std::string& process, bool jso
     writeRunText(std::cout, path, *tree);
     const RunProcess& shown = tree->processes[tree->selected];
     std::cout << fmt::format("\nprocess {} ({}){}:\n\n", shown.id.pid, shown.id.program(),
-                             process.empty() ? ", the largest peak RSS; pick another with --process PID|NAME" : "");
+                             tree->selected_because.empty()
+                                 ? ""
+                                 : ", " + tree->selected_because + "; pick another with --process PID|NAME");
   }
   writeSummaryText(std::cout, *analysis, full);
   return 0;

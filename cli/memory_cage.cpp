@@ -247,7 +247,7 @@ MemoryCage::Outcome MemoryCage::outcome() const {
   Outcome o;
   if (usesWatchdog()) {
     if (watchdog_killed_) {
-      o = {true, static_cast<uint8_t>(format::OomEvidence::Watchdog), watchdog_rss_,
+      o = {true, static_cast<uint8_t>(format::OomEvidence::Watchdog), watchdog_rss_, 1,
            fmt::format("tidemark's watchdog saw RSS {} and killed it", humanBytes(watchdog_rss_))};
     }
     return o;
@@ -255,11 +255,11 @@ MemoryCage::Outcome MemoryCage::outcome() const {
   if (kind_ == static_cast<uint8_t>(format::LimitKind::CgroupV2)) {
     uint64_t kills = keyedValue(readFile(dir_ + "/memory.events"), "oom_kill");
     o.usage = number(readFile(dir_ + "/memory.peak"));
-    if (kills) o = {true, static_cast<uint8_t>(format::OomEvidence::CgroupEvents), o.usage, fmt::format("memory.events: oom_kill {}", kills)};
+    if (kills) o = {true, static_cast<uint8_t>(format::OomEvidence::CgroupEvents), o.usage, kills, fmt::format("memory.events: oom_kill {}", kills)};
   } else {
     uint64_t kills = keyedValue(readFile(dir_ + "/memory.oom_control"), "oom_kill");
     o.usage = number(readFile(dir_ + "/memory.max_usage_in_bytes"));
-    if (kills) o = {true, static_cast<uint8_t>(format::OomEvidence::CgroupOomControl), o.usage, fmt::format("memory.oom_control: oom_kill {}", kills)};
+    if (kills) o = {true, static_cast<uint8_t>(format::OomEvidence::CgroupOomControl), o.usage, kills, fmt::format("memory.oom_control: oom_kill {}", kills)};
   }
   return o;
 }

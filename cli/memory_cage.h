@@ -34,6 +34,7 @@ class MemoryCage {
     bool oom_killed = false;
     uint8_t evidence = 0;  // format::OomEvidence
     uint64_t usage = 0;
+    uint64_t kills = 0;  // processes of the group it ended
     std::string evidence_text;
   };
   Outcome outcome() const;

@@ -337,11 +337,12 @@ int runCommand(const RunOptions& options) {
     oom = cage->outcome();
     // The out-of-memory killer sends SIGKILL; a kill of another process of the group (a worker)
     // while the command itself went on is not its death.
-    if (oom.oom_killed && signaled && code == SIGKILL) {
+    end.oom_evidence = oom.evidence;
+    end.oom_usage = oom.usage;
+    if (oom.oom_killed && signaled && code == SIGKILL)
       end.oom_killed = true;
-      end.oom_evidence = oom.evidence;
-      end.oom_usage = oom.usage;
-    }
+    else if (oom.oom_killed)
+      end.oom_kills_of_others = oom.kills;  // a worker: the tree's analysis finds which
   }
   format::FileHeader header{};
   try {

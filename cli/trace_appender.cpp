@@ -53,6 +53,12 @@ format::FileHeader appendProcessEnd(const std::string& path, uint64_t pid, const
   };
   if (end.limit) add(format::MemoryLimit{.bytes = end.limit, .kind = end.limit_kind});
   if (end.oom_killed) add(format::OomKill{.time_ns = end.time_ns, .evidence = end.oom_evidence, .usage = end.oom_usage});
+  if (end.oom_kills_of_others)
+    add(format::OomKill{.time_ns = end.time_ns,
+                        .evidence = end.oom_evidence,
+                        .usage = end.oom_usage,
+                        .other_process = 1,
+                        .kills = end.oom_kills_of_others});
   add(format::ProcessEnd{
       .time_ns = end.time_ns,
       .kind = static_cast<uint64_t>(end.signaled ? format::EndKind::Signaled : format::EndKind::Exited),

@@ -18,6 +18,8 @@ struct WrapperRecords {
   bool oom_killed = false;   // the out-of-memory killer ended it
   uint8_t oom_evidence = 0;  // format::OomEvidence
   uint64_t oom_usage = 0;    // memory in use at the limit
+  // The out-of-memory killer ended other processes of the run's cgroup (workers), this many.
+  uint64_t oom_kills_of_others = 0;
 };
 
 // Records how the process `pid` ended (and its memory limit and an out-of-memory kill, when there

@@ -83,6 +83,15 @@ std::string shortEnd(const RunProcess& p) {
 
 void writeRunText(std::ostream& out, const std::string& path, const RunTree& tree) {
   uint64_t span = tree.end_realtime_ns > tree.start_realtime_ns ? tree.end_realtime_ns - tree.start_realtime_ns : 0;
+  // A post-mortem leads with its verdict: which process the OOM killer ended, holding what.
+  for (const RunProcess& p : tree.processes) {
+    if (p.death.kind != Death::Kind::OomKilled) continue;
+    out << fmt::format("OOM-killed: {} (pid {}) {} into the run{}, RSS {}", p.id.program(), p.id.pid,
+                       humanDuration(p.id.start_realtime_ns + p.death.time_ns - tree.start_realtime_ns),
+                       p.death.simulation_date.empty() ? "" : " (simulation date " + p.death.simulation_date + ")",
+                       humanBytes(p.memory.empty() ? 0 : p.memory.back().rss));
+    out << (p.death.evidence.empty() ? "\n" : "; " + p.death.evidence + "\n");
+  }
   out << fmt::format("run       {}: {} processes{}, {}\n", path, tree.processes.size(),
                      tree.hosts.size() > 1 ? fmt::format(" on {} hosts", tree.hosts.size()) : std::string(), humanDuration(span));
   if (tree.peak.pss) {

@@ -528,10 +528,12 @@ struct MemoryLimit {
 struct OomKill {
   static constexpr RecordType kType = RecordType::OomKill;
   static constexpr const char* kAbout =
-      "the out-of-memory killer ended the process (evidence is an OomEvidence; usage the memory in use at the limit)";
-  uint64_t time_ns = 0, evidence = 0, usage = 0;
+      "the out-of-memory killer ended the process (evidence is an OomEvidence; usage the memory in use at the limit); "
+      "other_process 1: it ended another process of the run's cgroup (kills of them), not this one";
+  uint64_t time_ns = 0, evidence = 0, usage = 0, other_process = 0, kills = 0;
   template <class F, class R> static bool fields(F& f, R& r) {
-    return f.varint("time_ns", r.time_ns) && f.varint("evidence", r.evidence) && f.varint("usage", r.usage);
+    return f.varint("time_ns", r.time_ns) && f.varint("evidence", r.evidence) && f.varint("usage", r.usage) &&
+           f.since(9, "other_process", r.other_process) && f.since(9, "kills", r.kills);
   }
 };
 

@@ -87,6 +87,42 @@ TEST(ProcessTree, ASweepWithASharedBundleCountsItOnceAndEveryWorkerEndsAsItsPare
   EXPECT_NE(text.out.find("exit 3"), std::string::npos) << text.out;
 }
 
+// A worker that grows past the run's memory limit: the kernel's OOM killer ends it (the largest),
+// and the tree's post-mortem names that worker and what it held, not the worker that another
+// SIGKILL ended, nor the parent, which went on.
+TEST(ProcessTree, AWorkerOomKilledInsideTheRunsMemoryLimitIsNamedWithWhatItHeld) {
+  std::string dir = tempDir();
+  std::string run_dir = dir + "/oom";
+  Result r = run({tidemark(), "run", "--memory-limit", "192M", "-o", run_dir, "--", program("tm-test-shared_bundle"),
+                  dir + "/bundle", "4", "1", "16", "grow"});
+  if (r.err.find("no cgroup can hold the limit here") != std::string::npos)
+    GTEST_SKIP() << "no memory cgroup here: tidemark's watchdog limits the command's own RSS, not its workers'";
+  ASSERT_EQ(r.code, 0) << r.err;  // the parent goes on and exits
+  EXPECT_NE(r.err.find("the out-of-memory killer ended a process of tm-test-shared_bundle's group"), std::string::npos) << r.err;
+  std::smatch m;
+  ASSERT_TRUE(std::regex_search(r.out, m, std::regex(R"(worker 3 pid (\d+))"))) << r.out;
+  const uint64_t grower = std::stoull(m[1]);
+  EXPECT_NE(r.out.find("worker 3 signal 9"), std::string::npos) << r.out;
+
+  auto s = summary(run_dir);
+  EXPECT_EQ(s["pid"], grower);  // the post-mortem's subject
+  EXPECT_EQ(s["death"]["verdict"], "oom-killed") << s["death"].dump(1);
+  ASSERT_FALSE(s["death"]["held"].empty());
+  EXPECT_EQ(s["death"]["held"][0]["site"].get<std::string>().rfind("grow (", 0), 0u) << s["death"].dump(1);
+  EXPECT_GE(s["death"]["held"][0]["bytes"].get<uint64_t>(), 64 * kMiB);
+  std::map<std::string, size_t> deaths;
+  for (const auto& p : s["run"]["processes"]) ++deaths[p["death"].get<std::string>()];
+  EXPECT_EQ(deaths["oom-killed"], 1u);
+  EXPECT_EQ(deaths["killed"], 1u);  // worker 2's own SIGKILL: not the OOM killer's
+  // The tree never held more than the limit; the grower most of it.
+  EXPECT_LE(s["run"]["peak"]["pss"].get<uint64_t>(), 200 * kMiB);
+  EXPECT_EQ(s["run"]["peak"]["held_by"][0]["pid"], grower);
+
+  Result text = run({tidemark(), "summary", run_dir});
+  EXPECT_EQ(text.out.rfind("OOM-killed: tm-test-shared_bundle (pid " + std::to_string(grower) + ")", 0), 0u) << text.out;
+  EXPECT_NE(text.out.find("the process the OOM killer ended; pick another"), std::string::npos) << text.out;
+}
+
 // A shell launcher that runs the engine, which forks its sweep's workers: bash, the child it forks
 // and that becomes the engine by exec, and the engine's workers, each linked to its parent.
 TEST(ProcessTree, AShellLauncherRunningTheEngineSweepIsOneTree) {

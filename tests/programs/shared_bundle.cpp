@@ -6,7 +6,10 @@
 // exit(3), worker 2 killed by SIGKILL, the others by returning from main. The parent prints how each
 // ended, as waitpid told it.
 //
-// usage: shared_bundle FILE WORKERS BUNDLE_MIB PRIVATE_MIB
+// With "grow": the last worker, once all hold everything, keeps allocating 8 MiB more every 5 ms
+// (up to 1 GiB, then exit(4)), for a run under a memory limit to end by the OOM killer.
+//
+// usage: shared_bundle FILE WORKERS BUNDLE_MIB PRIVATE_MIB [grow]
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/mman.h>
@@ -41,7 +44,18 @@ void sleepMs(long ms) {
   }
 }
 
-int worker(int k, const volatile char* bundle, size_t bundle_bytes, size_t private_bytes, int ready_fd, int go_fd) {
+[[noreturn]] void grow() {
+  constexpr size_t kStep = 8 * kMiB;
+  for (size_t held = 0; held < 1024 * kMiB; held += kStep) {
+    char* more = static_cast<char*>(malloc(kStep));
+    memset(more, 7, kStep);
+    sleepMs(5);
+  }
+  exit(4);
+}
+
+int worker(int k, const volatile char* bundle, size_t bundle_bytes, size_t private_bytes, int ready_fd, int go_fd,
+           bool grows) {
   unsigned long sum = 0;
   for (size_t at = 0; at < bundle_bytes; at += 4096) sum += static_cast<unsigned char>(bundle[at]);
   char* mine = static_cast<char*>(malloc(private_bytes));
@@ -50,6 +64,7 @@ int worker(int k, const volatile char* bundle, size_t bundle_bytes, size_t priva
   if (write(ready_fd, &byte, 1) != 1 || read(go_fd, &byte, 1) != 1) return 9;
   printf("worker %d pid %d pss %llu sum %lu\n", k, getpid(), rollupBytes("Pss"), sum);
   fflush(stdout);
+  if (grows) grow();
   sleepMs(600);
   if (k == 0) _exit(0);
   if (k == 1) exit(3);
@@ -61,10 +76,11 @@ int worker(int k, const volatile char* bundle, size_t bundle_bytes, size_t priva
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (argc != 5) {
-    fprintf(stderr, "usage: shared_bundle FILE WORKERS BUNDLE_MIB PRIVATE_MIB\n");
+  if (argc != 5 && !(argc == 6 && strcmp(argv[5], "grow") == 0)) {
+    fprintf(stderr, "usage: shared_bundle FILE WORKERS BUNDLE_MIB PRIVATE_MIB [grow]\n");
     return 2;
   }
+  const bool last_grows = argc == 6;
   const int workers = atoi(argv[2]);
   const size_t bundle_bytes = static_cast<size_t>(atoi(argv[3])) * kMiB;
   const size_t private_bytes = static_cast<size_t>(atoi(argv[4])) * kMiB;
@@ -82,7 +98,7 @@ int main(int argc, char** argv) {
   for (int k = 0; k < workers; ++k) {
     pid_t pid = fork();
     if (pid < 0) return 2;
-    if (pid == 0) return worker(k, bundle, bundle_bytes, private_bytes, ready[1], go[0]);
+    if (pid == 0) return worker(k, bundle, bundle_bytes, private_bytes, ready[1], go[0], last_grows && k == workers - 1);
     pids.push_back(pid);
   }
   char byte;

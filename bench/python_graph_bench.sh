@@ -33,18 +33,18 @@ median() { sort -g | awk '{v[NR]=$1} END {print (NR % 2) ? v[(NR+1)/2] : (v[NR/2
 
 printf '%-6s %10s %8s %8s %11s %11s %10s %10s %12s\n' round tracked "pause s" "scan s" "scans MiB" "trace MiB" "summary s" "summary MB" "analysis s"
 for round in $(seq "$rounds"); do
-  "$tidemark" run -o "$tmp/plain$round.tmtrace" -- "$python" "$program" "$objects" > /dev/null 2>&1
-  out=$("$tidemark" run --scan -o "$tmp/scan$round.tmtrace" -- "$python" "$program" "$objects" 2>/dev/null)
-  /usr/bin/time -f '%e %M' -o "$tmp/time" "$tidemark" summary --json "$tmp/scan$round.tmtrace" > "$tmp/summary.json"
+  "$tidemark" run -o "$tmp/plain$round" -- "$python" "$program" "$objects" > /dev/null 2>&1
+  out=$("$tidemark" run --scan -o "$tmp/scan$round" -- "$python" "$program" "$objects" 2>/dev/null)
+  /usr/bin/time -f '%e %M' -o "$tmp/time" "$tidemark" summary --json "$tmp/scan$round" > "$tmp/summary.json"
   read -r summary_s summary_kb < "$tmp/time"
   read -r tracked pause scan analysis < <("$python" -c '
 import json, sys
 run = json.loads(sys.argv[1]); s = json.load(open(sys.argv[2]))
 assert run["graph"] and s["python_objects"]["available"], "no object graph"
 print(run["tracked"], round(run["pause_s"], 2), round(s["heap_scan"]["scan_seconds"], 2), round(s["python_objects"]["analysis_seconds"], 2))' "$out" "$tmp/summary.json")
-  scans=$(( ($(stat -c %s "$tmp/scan$round.tmtrace") - $(stat -c %s "$tmp/plain$round.tmtrace")) / 1048576 ))
-  trace=$(( $(stat -c %s "$tmp/scan$round.tmtrace") / 1048576 ))
-  rm -f "$tmp/plain$round.tmtrace" "$tmp/scan$round.tmtrace"
+  scans=$(( ($(du -sb "$tmp/scan$round" | cut -f1) - $(du -sb "$tmp/plain$round" | cut -f1)) / 1048576 ))
+  trace=$(( $(du -sb "$tmp/scan$round" | cut -f1) / 1048576 ))
+  rm -rf "$tmp/plain$round" "$tmp/scan$round"
   printf '%-6s %10s %8s %8s %11s %11s %10s %10s %12s\n' "$round" "$tracked" "$pause" "$scan" "$scans" "$trace" "$summary_s" \
     $((summary_kb / 1024)) "$analysis"
   echo "$pause $scan $summary_s $analysis" >> "$tmp/rows"

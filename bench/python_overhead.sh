@@ -42,10 +42,10 @@ bench() {  # name python script args...
   : > "$tmp/t.ratios"; : > "$tmp/m.ratios"
   printf '%s\n  round   plain s   tidemark s   tracemalloc s   tidemark x   tracemalloc x\n' "$name"
   for r in $(seq 1 "$rounds"); do
-    rm -f "$tmp"/run*.tmtrace
+    rm -rf "$tmp"/run
     local plain traced tm
     plain=$(seconds "$expected" "$python" "$@")
-    traced=$(seconds "$expected" "$tidemark" run -o "$tmp/run.tmtrace" -- "$python" "$@")
+    traced=$(seconds "$expected" "$tidemark" run -o "$tmp/run" -- "$python" "$@")
     tm=$(seconds "$expected" "$python" -X tracemalloc=25 "$@")
     echo "$traced / $plain" | bc -l >> "$tmp/t.ratios"
     echo "$tm / $plain" | bc -l >> "$tmp/m.ratios"

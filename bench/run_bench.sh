@@ -88,9 +88,9 @@ echo "workload: $workload ${args[*]:-(default scale)}"
 echo "[1/6] uninstrumented run"
 measure plain "$workload" "${args[@]}"
 echo "[2/6] under tidemark, full event log"
-measure tidemark "$tidemark" run --mode full -o "$tmp/t.tmtrace" -- "$workload" "${args[@]}"
+measure tidemark "$tidemark" run --mode full -o "$tmp/t" -- "$workload" "${args[@]}"
 echo "[3/6] under tidemark, aggregated"
-measure tidemark_agg "$tidemark" run --mode aggregate -o "$tmp/a.tmtrace" -- "$workload" "${args[@]}"
+measure tidemark_agg "$tidemark" run --mode aggregate -o "$tmp/a" -- "$workload" "${args[@]}"
 echo "[4/6] under heaptrack"
 measure heaptrack heaptrack -o "$tmp/h" "$workload" "${args[@]}"
 
@@ -118,21 +118,28 @@ htrace=("$tmp"/h.*)
 shopt -u nullglob
 ((${#htrace[@]} == 1)) || die "expected one heaptrack output file in $tmp, found: ${htrace[*]:-none}"
 htrace=${htrace[0]}
-[[ -f $tmp/t.tmtrace ]] || die "tidemark wrote no trace at $tmp/t.tmtrace"
+# Each run directory holds one trace: the workload does not start processes.
+only_trace() {
+  local traces=("$1"/*.tmtrace)
+  ((${#traces[@]} == 1)) && [[ -f ${traces[0]} ]] || die "expected one trace in $1, found: ${traces[*]}"
+  echo "${traces[0]}"
+}
+t_trace=$(only_trace "$tmp/t")
+a_trace=$(only_trace "$tmp/a")
 
 echo "[5/6] tidemark summary (both traces)"
-measure tm_summary "$tidemark" summary "$tmp/t.tmtrace"
-measure tm_agg_summary "$tidemark" summary "$tmp/a.tmtrace"
+measure tm_summary "$tidemark" summary "$t_trace"
+measure tm_agg_summary "$tidemark" summary "$a_trace"
 echo "[6/6] heaptrack_print"
 measure ht_print heaptrack_print "$htrace"
 
 allocs=$(sed -n 's/^calls to allocation functions: \([0-9]*\).*/\1/p' "$tmp/ht_print.out")
 [[ -n $allocs ]] || die "no 'calls to allocation functions' line in heaptrack_print output"
 
-tm_bytes=$(bytes "$tmp/t.tmtrace")
-tm_zst_bytes=$(zstd -3 -q -c "$tmp/t.tmtrace" | wc -c)
-agg_bytes=$(bytes "$tmp/a.tmtrace")
-agg_zst_bytes=$(zstd -3 -q -c "$tmp/a.tmtrace" | wc -c)
+tm_bytes=$(bytes "$t_trace")
+tm_zst_bytes=$(zstd -3 -q -c "$t_trace" | wc -c)
+agg_bytes=$(bytes "$a_trace")
+agg_zst_bytes=$(zstd -3 -q -c "$a_trace" | wc -c)
 ht_bytes=$(bytes "$htrace")
 
 plain_wall=$(field plain 1) plain_cpu=$(cpu plain)

@@ -19,8 +19,8 @@ trap 'rm -rf "$dir"' EXIT
 printf '%-10s %12s %12s %12s %14s %14s %12s\n' blocks "plain s" "tidemark s" "scan s" "plain RSS KiB" "tm RSS KiB" "cycles"
 for n in 1000000 5000000; do
   /usr/bin/time -f '%e %M' -o "$dir/plain" "$wl" "$n" > /dev/null
-  /usr/bin/time -f '%e %M' -o "$dir/tm" "$tm" run --scan -o "$dir/t$n.tmtrace" -- "$wl" "$n" > /dev/null 2>&1
-  json=$("$tm" summary --json "$dir/t$n.tmtrace")
+  /usr/bin/time -f '%e %M' -o "$dir/tm" "$tm" run --scan -o "$dir/t$n" -- "$wl" "$n" > /dev/null 2>&1
+  json=$("$tm" summary --json "$dir/t$n")
   read -r scan cycles < <(python3 -c 'import json,sys; h=json.load(sys.stdin)["heap_scan"]; print(h["scan_seconds"], h["leaked_cycles"]["count"])' <<< "$json")
   read -r pe pm < "$dir/plain"
   read -r te tmr < "$dir/tm"

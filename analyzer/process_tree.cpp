@@ -200,21 +200,22 @@ void describeProcess(RunProcess& p, const ReplayResult& run, const Summary& summ
   }
 }
 
-// Each process's value at time t: its latest sample at or before t, while it ran.
+// The value of each of a set of processes at time t: its latest sample at or before t, while it ran.
 class TreeSampler {
  public:
-  explicit TreeSampler(const RunTree& tree) : tree_(tree), next_(tree.processes.size(), 0) {}
+  TreeSampler(const RunTree& tree, const std::vector<size_t>& members)
+      : tree_(tree), members_(members), next_(members.size(), 0) {}
 
   TreeMoment at(uint64_t t, bool shares) {
     TreeMoment m{.time_ns = t - tree_.start_realtime_ns, .rss = 0, .pss = 0, .pss_by_process = {}};
-    for (size_t i = 0; i < tree_.processes.size(); ++i) {
-      const std::vector<RunProcess::Point>& series = tree_.processes[i].memory;
-      size_t& k = next_[i];
+    for (size_t j = 0; j < members_.size(); ++j) {
+      const std::vector<RunProcess::Point>& series = tree_.processes[members_[j]].memory;
+      size_t& k = next_[j];
       while (k < series.size() && series[k].time_ns <= t) ++k;
       if (k == 0 || series.empty() || t > series.back().time_ns) continue;  // not started, or ended
       m.rss += series[k - 1].rss;
       m.pss += series[k - 1].pss;
-      if (shares && series[k - 1].pss) m.pss_by_process.emplace_back(i, series[k - 1].pss);
+      if (shares && series[k - 1].pss) m.pss_by_process.emplace_back(members_[j], series[k - 1].pss);
     }
     std::sort(m.pss_by_process.begin(), m.pss_by_process.end(), [](auto& a, auto& b) { return a.second > b.second; });
     return m;
@@ -222,35 +223,91 @@ class TreeSampler {
 
  private:
   const RunTree& tree_;
+  const std::vector<size_t>& members_;
   std::vector<size_t> next_;
 };
 
-void addUpTree(RunTree& tree) {
+// Every moment any of the members sampled, in order.
+std::vector<uint64_t> sampleTimes(const RunTree& tree, const std::vector<size_t>& members) {
   std::vector<uint64_t> times;
-  for (const RunProcess& p : tree.processes)
-    for (const RunProcess::Point& pt : p.memory) times.push_back(pt.time_ns);
+  for (size_t i : members)
+    for (const RunProcess::Point& pt : tree.processes[i].memory) times.push_back(pt.time_ns);
   std::sort(times.begin(), times.end());
   times.erase(std::unique(times.begin(), times.end()), times.end());
+  return times;
+}
+
+}  // namespace
+
+TreeMoment peakOf(const RunTree& tree, const std::vector<size_t>& members) {
+  std::vector<uint64_t> times = sampleTimes(tree, members);
+  if (times.empty()) return {};
+  uint64_t peak_time = times.front(), peak_pss = 0;
+  TreeSampler sampler(tree, members);
+  for (uint64_t t : times) {
+    TreeMoment m = sampler.at(t, false);
+    if (m.pss > peak_pss) {
+      peak_pss = m.pss;
+      peak_time = t;
+    }
+  }
+  return TreeSampler(tree, members).at(peak_time, true);
+}
+
+namespace {
+
+void addUpTree(RunTree& tree) {
+  std::vector<size_t> everyone(tree.processes.size());
+  for (size_t i = 0; i < everyone.size(); ++i) everyone[i] = i;
+  std::vector<uint64_t> times = sampleTimes(tree, everyone);
   if (times.empty()) return;
   tree.start_realtime_ns = std::min(tree.start_realtime_ns, times.front());
   tree.end_realtime_ns = std::max(tree.end_realtime_ns, times.back());
-  uint64_t peak_time = times.front();
-  uint64_t peak_pss = 0;
-  {
-    TreeSampler sampler(tree);
-    for (uint64_t t : times) {
-      TreeMoment m = sampler.at(t, false);
-      if (m.pss > peak_pss) {
-        peak_pss = m.pss;
-        peak_time = t;
-      }
-    }
-  }
-  tree.peak = TreeSampler(tree).at(peak_time, true);
+  tree.peak = peakOf(tree, everyone);
   constexpr size_t kTimelinePoints = 400;
-  TreeSampler sampler(tree);
+  TreeSampler sampler(tree, everyone);
   uint64_t span = tree.end_realtime_ns - tree.start_realtime_ns;
   for (size_t k = 0; k <= kTimelinePoints; ++k) tree.timeline.push_back(sampler.at(tree.start_realtime_ns + span * k / kTimelinePoints, false));
+}
+
+// How bad a process's end is, for ordering jobs: the OOM killer, another death, none.
+int severity(Death::Kind kind) {
+  switch (kind) {
+    case Death::Kind::OomKilled: return 3;
+    case Death::Kind::OomLikely: return 2;
+    case Death::Kind::Killed: return 1;
+    case Death::Kind::None: break;
+  }
+  return 0;
+}
+
+// The run's independent trees (its roots and what each started), the worst first.
+void findJobs(RunTree& tree) {
+  const size_t n = tree.processes.size();
+  std::vector<size_t> job_of(n, kNoProcess);
+  for (size_t i = 0; i < n; ++i) {  // by start: a parent comes before its children
+    size_t parent = tree.processes[i].parent;
+    if (parent == kNoProcess) {
+      job_of[i] = tree.jobs.size();
+      tree.jobs.push_back(RunJob{.root = i});
+    } else {
+      job_of[i] = job_of[parent];
+    }
+  }
+  for (size_t i = 0; i < n; ++i) {
+    RunJob& job = tree.jobs[job_of[i]];
+    const RunProcess& p = tree.processes[i];
+    job.processes.push_back(i);
+    if (job.worst == kNoProcess || severity(p.death.kind) > severity(tree.processes[job.worst].death.kind)) job.worst = i;
+    for (const SiteTrend& t : p.unbounded) job.unbounded.emplace_back(i, t);
+  }
+  for (RunJob& job : tree.jobs) job.peak = peakOf(tree, job.processes);
+  std::stable_sort(tree.jobs.begin(), tree.jobs.end(), [&](const RunJob& a, const RunJob& b) {
+    auto key = [&](const RunJob& j) {
+      return std::make_tuple(severity(tree.processes[j.worst].death.kind), j.unbounded.size(), j.peak.pss);
+    };
+    return key(a) > key(b);
+  });
 }
 
 }  // namespace
@@ -348,6 +405,7 @@ RunTree analyzeRun(const std::string& path, const std::string& selector, const S
   }
   selected = std::move(kept);
   addUpTree(tree);
+  findJobs(tree);
   tree.pss_measured = std::any_of(tree.processes.begin(), tree.processes.end(), [](const RunProcess& p) { return p.pss_peak > 0; });
   return tree;
 }

@@ -84,6 +84,16 @@ struct TreeMoment {
   std::vector<std::pair<size_t, uint64_t>> pss_by_process;  // (process, PSS), largest first
 };
 
+// A job: a root of the run (a process that no traced process started: a sweep's job on its host, a
+// task of a scheduler) and every process it started.
+struct RunJob {
+  size_t root = kNoProcess;
+  std::vector<size_t> processes;  // the root first, by start
+  size_t worst = kNoProcess;      // the process that ended worst (the OOM killer, a kill), else the root
+  TreeMoment peak;                // the job's own peak, its processes' PSS added up
+  std::vector<std::pair<size_t, SiteTrend>> unbounded;  // (process, site) growing without bound
+};
+
 struct RunTree {
   std::vector<RunProcess> processes;  // by start
   uint64_t start_realtime_ns = 0, end_realtime_ns = 0;
@@ -91,9 +101,13 @@ struct RunTree {
   bool pss_measured = false;          // at least one process read smaps_rollup
   TreeMoment peak;                    // the moment of the highest total PSS
   std::vector<TreeMoment> timeline;   // totals only (pss_by_process empty), evenly spaced
+  std::vector<RunJob> jobs;           // the worst first
   size_t selected = kNoProcess;       // the process whose analysis the caller kept
   std::string selected_because;       // "the largest peak RSS", ...; empty when it was asked for
 };
+
+// The moment the processes `members` held the most PSS together, with each one's share then.
+TreeMoment peakOf(const RunTree& tree, const std::vector<size_t>& members);
 
 // Analyses every process of the run at `path` (a run directory, or one trace). The selected
 // process's analysis (selectProcess) is kept in `selected`, so that its full summary can follow the

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <map>
+#include <set>
 
 #include <fmt/format.h>
 
@@ -63,7 +65,100 @@ std::string fit(std::string text, size_t width) {
   return text;
 }
 
+// A growth rate in the run's own units: per simulated day when the process marked days, else per hour.
+std::string rateOf(const SiteTrend& t) {
+  if (t.rate_per_day > 0) return fmt::format("+{} per simulated day", humanBytes(static_cast<uint64_t>(t.rate_per_day)));
+  return fmt::format("+{}/h", humanBytes(static_cast<uint64_t>(t.rate_per_hour)));
+}
+
+// The median of the rates of one site across jobs (the middle job's).
+std::string medianRate(std::vector<SiteTrend> trends) {
+  std::sort(trends.begin(), trends.end(), [](const SiteTrend& a, const SiteTrend& b) {
+    return std::tie(a.rate_per_day, a.rate_per_hour) < std::tie(b.rate_per_day, b.rate_per_hour);
+  });
+  std::string rate = rateOf(trends[trends.size() / 2]);
+  return trends.size() > 1 ? rate + " (median)" : rate;
+}
+
+// What tells the jobs apart: each root's command without the arguments every job has at the same
+// place (an option whose value differs keeps its name): "tidemark-engine --seed 11 --fault leak".
+std::vector<std::string> distinctCommands(const RunTree& tree) {
+  std::vector<const std::vector<std::string>*> argvs;
+  for (const RunJob& job : tree.jobs) argvs.push_back(&tree.processes[job.root].id.argv);
+  std::vector<std::string> out;
+  for (size_t j = 0; j < argvs.size(); ++j) {
+    const std::vector<std::string>& argv = *argvs[j];
+    auto common = [&](size_t k) {
+      return k < argv.size() && std::all_of(argvs.begin(), argvs.end(), [&](auto* a) { return k < a->size() && (*a)[k] == argv[k]; });
+    };
+    std::string cmd = tree.processes[tree.jobs[j].root].id.program();
+    for (size_t k = 1; k < argv.size(); ++k) {
+      bool names_a_difference = argv[k].starts_with("-") && k + 1 < argv.size() && !common(k + 1);
+      if (argvs.size() > 1 && common(k) && !names_a_difference) continue;
+      cmd += " " + argv[k];
+    }
+    out.push_back(cmd);
+  }
+  return out;
+}
+
+std::string jobsText(size_t k, size_t n) { return fmt::format("{} of {} job{}", k, n, n == 1 ? "" : "s"); }
+
 }  // namespace
+
+std::vector<std::string> diagnoseJobs(const RunTree& tree) {
+  const size_t n = tree.jobs.size();
+  // Each site that grows without bound, with the jobs it grows in (once per job).
+  std::map<std::string, std::vector<std::pair<size_t, SiteTrend>>> by_site;
+  for (size_t j = 0; j < n; ++j) {
+    std::set<std::string> seen;
+    for (const auto& [process, trend] : tree.jobs[j].unbounded)
+      if (seen.insert(siteOf(trend)).second) by_site[siteOf(trend)].emplace_back(j, trend);
+  }
+  std::vector<std::string> lines;
+  std::set<std::string> said;
+  for (auto [kinds, what] : {std::pair{std::vector{Death::Kind::OomKilled, Death::Kind::OomLikely}, "OOM-killed"},
+                             std::pair{std::vector{Death::Kind::Killed}, "killed (SIGKILL or a crash)"}}) {
+    std::set<size_t> dead;
+    for (size_t j = 0; j < n; ++j) {
+      Death::Kind k = tree.processes[tree.jobs[j].worst].death.kind;
+      if (std::find(kinds.begin(), kinds.end(), k) != kinds.end()) dead.insert(j);
+    }
+    if (dead.empty()) continue;
+    std::string line = fmt::format("{} {} {}", jobsText(dead.size(), n), dead.size() == 1 ? "was" : "were", what);
+    // What the dead jobs grew in: the site most of them share.
+    std::string best;
+    std::vector<SiteTrend> best_trends;
+    for (const auto& [site, list] : by_site) {
+      std::vector<SiteTrend> trends;
+      for (const auto& [j, t] : list)
+        if (dead.count(j)) trends.push_back(t);
+      if (trends.size() > best_trends.size()) {
+        best = site;
+        best_trends = trends;
+      }
+    }
+    if (!best.empty()) {
+      line += fmt::format("; {} grew in {} at {}", best_trends.size() == dead.size() ? (dead.size() == 1 ? "it" : "all " + std::to_string(dead.size())) : fmt::format("{} of them", best_trends.size()),
+                          best, medianRate(best_trends));
+      said.insert(best);
+    }
+    lines.push_back(line);
+  }
+  std::vector<std::pair<std::string, std::vector<SiteTrend>>> growing;
+  for (const auto& [site, list] : by_site) {
+    if (said.count(site)) continue;
+    std::vector<SiteTrend> trends;
+    for (const auto& [j, t] : list) trends.push_back(t);
+    growing.emplace_back(site, trends);
+  }
+  std::stable_sort(growing.begin(), growing.end(), [](auto& a, auto& b) { return a.second.size() > b.second.size(); });
+  for (size_t k = 0; k < growing.size() && k < 3; ++k)
+    lines.push_back(fmt::format("{} grows without bound in {}: {}", growing[k].first, jobsText(growing[k].second.size(), n),
+                                medianRate(growing[k].second)));
+  if (lines.empty()) lines.push_back(fmt::format("no job died, and nothing grows without bound in any of the {} jobs", n));
+  return lines;
+}
 
 std::string shortEnd(const RunProcess& p) {
   switch (p.death.kind) {
@@ -81,6 +176,56 @@ std::string shortEnd(const RunProcess& p) {
   return "no end: killed";
 }
 
+namespace {
+
+// Many independent jobs (a sweep's traces on a shared volume): what went wrong across them, then
+// one row per job, the worst first.
+void writeJobs(std::ostream& out, const RunTree& tree) {
+  out << "diagnosis\n";
+  for (const std::string& line : diagnoseJobs(tree)) out << "  " << line << '\n';
+  out << '\n';
+  bool hosts = tree.hosts.size() > 1;
+  if (hosts) {
+    // Each host's processes added up: what its node held at its peak.
+    out << fmt::format("  {:<20} {:>5} {:>6} {:>5} {:>10}\n", "host", "jobs", "procs", "died", tree.pss_measured ? "peak PSS" : "peak RSS");
+    for (const std::string& host : tree.hosts) {
+      std::vector<size_t> members;
+      size_t jobs = 0, died = 0;
+      for (const RunJob& job : tree.jobs) {
+        if (tree.processes[job.root].id.host != host) continue;
+        ++jobs;
+        died += tree.processes[job.worst].death.kind != Death::Kind::None;
+        members.insert(members.end(), job.processes.begin(), job.processes.end());
+      }
+      TreeMoment peak = peakOf(tree, members);
+      out << fmt::format("  {:<20} {:>5} {:>6} {:>5} {:>10}\n", fit(host, 20), jobs, members.size(), died,
+                         humanBytes(tree.pss_measured ? peak.pss : peak.rss));
+    }
+    out << '\n';
+  }
+  std::vector<std::string> commands = distinctCommands(tree);
+  out << fmt::format("  {:<{}} {:<34} {:>5} {:<15} {:>10} {:>10}\n", hosts ? "host:pid" : "pid", hosts ? 20 : 8, "job",
+                     "procs", "ended", "peak heap", tree.pss_measured ? "peak PSS" : "peak RSS");
+  for (size_t j = 0; j < tree.jobs.size(); ++j) {
+    const RunJob& job = tree.jobs[j];
+    const RunProcess& root = tree.processes[job.root];
+    const RunProcess& worst = tree.processes[job.worst];
+    uint64_t heap = 0;
+    for (size_t i : job.processes) heap = std::max(heap, tree.processes[i].heap_peak);
+    std::string who = (hosts ? root.id.host + ":" : "") + std::to_string(root.id.pid);
+    out << fmt::format("  {:<{}} {:<34} {:>5} {:<15} {:>10} {:>10}\n", fit(who, hosts ? 20 : 8), hosts ? 20 : 8,
+                       fit(commands[j], 34), job.processes.size(), shortEnd(worst), humanBytes(heap),
+                       humanBytes(tree.pss_measured ? job.peak.pss : job.peak.rss));
+    std::string findings = findingsOf(worst);
+    for (const auto& [i, trend] : job.unbounded)
+      if (i != job.worst && findings.find(siteOf(trend)) == std::string::npos)
+        findings += (findings.empty() ? "" : "; ") + fmt::format("{}: {}", siteOf(trend), describeVerdict(trend, tree.processes[i].simulated_days));
+    if (!findings.empty()) out << "    ^ " << (job.worst != job.root ? fmt::format("pid {}: ", worst.id.pid) : "") << findings << '\n';
+  }
+}
+
+}  // namespace
+
 void writeRunText(std::ostream& out, const std::string& path, const RunTree& tree) {
   uint64_t span = tree.end_realtime_ns > tree.start_realtime_ns ? tree.end_realtime_ns - tree.start_realtime_ns : 0;
   // A post-mortem leads with its verdict: which process the OOM killer ended, holding what.
@@ -92,9 +237,11 @@ void writeRunText(std::ostream& out, const std::string& path, const RunTree& tre
                        humanBytes(p.memory.empty() ? 0 : p.memory.back().rss));
     out << (p.death.evidence.empty() ? "\n" : "; " + p.death.evidence + "\n");
   }
-  out << fmt::format("run       {}: {} processes{}, {}\n", path, tree.processes.size(),
+  std::string jobs = tree.jobs.size() > 1 ? fmt::format("{} jobs, ", tree.jobs.size()) : "";
+  out << fmt::format("run       {}: {}{} processes{}, {}\n", path, jobs, tree.processes.size(),
                      tree.hosts.size() > 1 ? fmt::format(" on {} hosts", tree.hosts.size()) : std::string(), humanDuration(span));
-  if (tree.peak.pss) {
+  // One tree's peak is what its container must hold; independent jobs each have their own.
+  if (tree.peak.pss && tree.jobs.size() == 1) {
     out << fmt::format("tree peak {} {} at {}, the memory a container limit must cover", humanBytes(tree.peak.pss),
                        tree.pss_measured ? "PSS (shared pages counted once)" : "RSS", humanDuration(tree.peak.time_ns));
     if (tree.pss_measured && tree.peak.rss > tree.peak.pss)
@@ -109,6 +256,10 @@ void writeRunText(std::ostream& out, const std::string& path, const RunTree& tre
     if (!held.empty()) out << "          held then by " << held << '\n';
   }
   out << '\n';
+  if (tree.jobs.size() > 1) {
+    writeJobs(out, tree);
+    return;
+  }
   out << fmt::format("  {:<8} {:<36} {:<15} {:>10} {:>10} {:>10}\n", "pid", "process", "ended", "peak heap", "peak RSS",
                      tree.pss_measured ? "peak PSS" : "");
   for (auto [i, depth] : treeOrder(tree)) {
@@ -154,8 +305,24 @@ nlohmann::json runJson(const std::string& path, const RunTree& tree) {
   for (auto [i, pss] : tree.peak.pss_by_process) held.push_back({{"process", i}, {"pid", tree.processes[i].id.pid}, {"pss", pss}});
   nlohmann::json timeline = nlohmann::json::array();
   for (const TreeMoment& m : tree.timeline) timeline.push_back({static_cast<double>(m.time_ns) / 1e9, m.rss, m.pss});
+  nlohmann::json jobs = nlohmann::json::array();
+  for (const RunJob& job : tree.jobs) {
+    nlohmann::json sites = nlohmann::json::array();
+    for (const auto& [i, t] : job.unbounded) sites.push_back({{"process", i}, {"site", siteOf(t)}, {"rate_per_day", t.rate_per_day}, {"rate_per_hour", t.rate_per_hour}});
+    jobs.push_back({{"root", job.root},
+                    {"host", tree.processes[job.root].id.host},
+                    {"pid", tree.processes[job.root].id.pid},
+                    {"processes", job.processes},
+                    {"worst", job.worst},
+                    {"death", deathKindName(tree.processes[job.worst].death.kind)},
+                    {"peak_pss", job.peak.pss},
+                    {"peak_rss", job.peak.rss},
+                    {"unbounded", sites}});
+  }
   return {{"path", path},
           {"hosts", tree.hosts},
+          {"jobs", jobs},
+          {"diagnosis", diagnoseJobs(tree)},
           {"processes", processes},
           {"selected", tree.selected},
           {"pss_measured", tree.pss_measured},

@@ -14,6 +14,10 @@ namespace tidemark {
 void writeRunText(std::ostream& out, const std::string& path, const RunTree& tree);
 nlohmann::json runJson(const std::string& path, const RunTree& tree);
 
+// Across the run's jobs (RunTree::jobs): "12 of 200 jobs were OOM-killed; all 12 grew in SITE at
+// +40.0 MiB per simulated day (median)", the sites that grow in several, or that nothing went wrong.
+std::vector<std::string> diagnoseJobs(const RunTree& tree);
+
 // "how it ended" in a few words: "exit 0", "killed: SIGTERM", "OOM-killed", "exec", ...
 std::string shortEnd(const RunProcess& p);
 

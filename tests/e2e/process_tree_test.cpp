@@ -123,6 +123,52 @@ TEST(ProcessTree, AWorkerOomKilledInsideTheRunsMemoryLimitIsNamedWithWhatItHeld)
   EXPECT_NE(text.out.find("the process the OOM killer ended; pick another"), std::string::npos) << text.out;
 }
 
+// A sweep of 16 jobs traced by the environment alone (as a Kubernetes Job or a Ray task is), four
+// per "host" (a UTS namespace each, where this test may make them), one of which leaks every
+// simulated day: the merged summary puts that job first and says what grows where.
+TEST(ProcessTree, SixteenJobsOnFourHostsNameTheOneThatLeaksFirst) {
+  std::string dir = tempDir();
+  std::string traces = dir + "/shared";
+  std::filesystem::create_directory(traces);
+  const std::string engine = TM_TRACED_ENGINE;
+  bool namespaces = run({"unshare", "--uts", "true"}).code == 0;
+  uint64_t leaker = 0;
+  for (int i = 0; i < 16; ++i) {
+    std::string job = "exec env LD_PRELOAD=" + preload() + " TIDEMARK_OUTPUT=" + traces + "/%h-%p.tmtrace TIDEMARK_ENGINE_CACHE=" +
+                      dir + " " + engine + " run -q --days 60 --seed " + std::to_string(i) +
+                      (i == 11 ? " --fault leak-per-day --leak-bytes-per-day 2000000" : "");
+    std::string host = "host" + std::to_string(i % 4);
+    Result r = namespaces ? run({"unshare", "--uts", "sh", "-c", "hostname " + host + " && echo pid $$ && " + job})
+                          : run({"sh", "-c", "echo pid $$ && " + job});
+    ASSERT_EQ(r.code, 0) << r.err;
+    if (i == 11) leaker = std::stoull(r.out.substr(4));
+  }
+  ASSERT_EQ(tracesIn(traces).size(), 16u);
+  auto s = summary(traces);
+  const auto& jobs = s["run"]["jobs"];
+  ASSERT_EQ(jobs.size(), 16u);
+  EXPECT_EQ(jobs[0]["pid"], leaker) << jobs.dump(1);  // the worst first
+  ASSERT_EQ(jobs[0]["unbounded"].size(), 1u) << jobs[0].dump(1);
+  EXPECT_EQ(jobs[0]["unbounded"][0]["site"].get<std::string>().rfind("tidemark::engine::leakDailyScratch", 0), 0u);
+  // 2,000,000 bytes a simulated day, as the fault leaks them.
+  EXPECT_NEAR(jobs[0]["unbounded"][0]["rate_per_day"].get<double>(), 2e6, 2e4) << jobs[0].dump(1);
+  for (size_t k = 1; k < 16; ++k) EXPECT_TRUE(jobs[k]["unbounded"].empty()) << jobs[k].dump(1);
+  ASSERT_EQ(s["run"]["diagnosis"].size(), 1u) << s["run"]["diagnosis"].dump(1);
+  EXPECT_NE(s["run"]["diagnosis"][0].get<std::string>().find("grows without bound in 1 of 16 jobs: +1.91 MiB per simulated day"),
+            std::string::npos)
+      << s["run"]["diagnosis"].dump(1);
+  EXPECT_EQ(s["pid"], leaker);  // shown in full: the largest
+  if (namespaces) {
+    EXPECT_EQ(s["run"]["hosts"], nlohmann::json({"host0", "host1", "host2", "host3"}));
+    EXPECT_EQ(jobs[0]["host"], "host3");
+    EXPECT_TRUE(std::filesystem::exists(traces + "/host3-" + std::to_string(leaker) + ".tmtrace"));  // %h
+  }
+  Result text = run({tidemark(), "summary", traces});
+  ASSERT_EQ(text.code, 0) << text.err;
+  EXPECT_EQ(text.out.rfind("run       " + traces + ": 16 jobs, 16 processes", 0), 0u) << text.out;
+  EXPECT_NE(text.out.find("tidemark-engine --seed 11 --fau"), std::string::npos) << text.out;  // what tells the jobs apart
+}
+
 // A shell launcher that runs the engine, which forks its sweep's workers: bash, the child it forks
 // and that becomes the engine by exec, and the engine's workers, each linked to its parent.
 TEST(ProcessTree, AShellLauncherRunningTheEngineSweepIsOneTree) {

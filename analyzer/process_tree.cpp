@@ -256,6 +256,40 @@ TreeMoment peakOf(const RunTree& tree, const std::vector<size_t>& members) {
 
 namespace {
 
+}  // namespace
+
+StackedMemory stackedPss(const RunTree& tree, size_t max_series, size_t points) {
+  StackedMemory out;
+  const size_t n = tree.processes.size();
+  if (n == 0 || points < 2 || tree.end_realtime_ns <= tree.start_realtime_ns) return out;
+  // Who gets a series of its own: the largest shares at the tree's peak, then the largest peaks.
+  std::vector<size_t> order(n);
+  for (size_t i = 0; i < n; ++i) order[i] = i;
+  std::vector<uint64_t> at_peak(n, 0);
+  for (auto [i, pss] : tree.peak.pss_by_process) at_peak[i] = pss;
+  std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) {
+    return std::make_pair(at_peak[a], tree.processes[a].rss_peak) > std::make_pair(at_peak[b], tree.processes[b].rss_peak);
+  });
+  size_t own = std::min(n, n > max_series ? max_series - 1 : max_series);
+  out.processes.assign(order.begin(), order.begin() + static_cast<std::ptrdiff_t>(own));
+  std::vector<size_t> series_of(n, own);  // the others share the last series
+  for (size_t k = 0; k < own; ++k) series_of[out.processes[k]] = k;
+  if (own < n) out.processes.push_back(kNoProcess);
+  out.pss.assign(out.processes.size(), std::vector<uint64_t>(points, 0));
+  std::vector<size_t> everyone(n);
+  for (size_t i = 0; i < n; ++i) everyone[i] = i;
+  TreeSampler sampler(tree, everyone);
+  const uint64_t span = tree.end_realtime_ns - tree.start_realtime_ns;
+  for (size_t k = 0; k < points; ++k) {
+    uint64_t t = tree.start_realtime_ns + span * k / (points - 1);
+    out.times_ns.push_back(t - tree.start_realtime_ns);
+    for (auto [i, pss] : sampler.at(t, true).pss_by_process) out.pss[series_of[i]][k] += pss;
+  }
+  return out;
+}
+
+namespace {
+
 void addUpTree(RunTree& tree) {
   std::vector<size_t> everyone(tree.processes.size());
   for (size_t i = 0; i < everyone.size(); ++i) everyone[i] = i;
@@ -289,7 +323,8 @@ void findJobs(RunTree& tree) {
     size_t parent = tree.processes[i].parent;
     if (parent == kNoProcess) {
       job_of[i] = tree.jobs.size();
-      tree.jobs.push_back(RunJob{.root = i});
+      tree.jobs.emplace_back();
+      tree.jobs.back().root = i;
     } else {
       job_of[i] = job_of[parent];
     }

@@ -109,6 +109,16 @@ struct RunTree {
 // The moment the processes `members` held the most PSS together, with each one's share then.
 TreeMoment peakOf(const RunTree& tree, const std::vector<size_t>& members);
 
+// Each process's PSS over the run, for a stacked timeline: the `max_series` processes that held the
+// most at the tree's peak (or, failing that, at their own), then one series for all the others
+// (processes[k] == kNoProcess), at `points` evenly spaced moments (ns since the run's start).
+struct StackedMemory {
+  std::vector<uint64_t> times_ns;
+  std::vector<size_t> processes;
+  std::vector<std::vector<uint64_t>> pss;  // [series][moment]
+};
+StackedMemory stackedPss(const RunTree& tree, size_t max_series, size_t points);
+
 // Analyses every process of the run at `path` (a run directory, or one trace). The selected
 // process's analysis (selectProcess) is kept in `selected`, so that its full summary can follow the
 // tree's table without reading its trace again.

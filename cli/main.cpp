@@ -114,20 +114,33 @@ int recommendCommand(const std::string& path) {
 
 struct FlameArgs {
   std::string trace, metric = "peak", format = "svg", output;
-  bool inverted = false, full = false;
+  std::string run;  // the run directory (or trace) the user named; trace is the process picked in it
+  bool inverted = false, full = false, merge = false;
 };
 
 int flamegraphCommand(const FlameArgs& a) {
-  TraceAnalysis analysis(a.trace, SummaryOptions{});
-  const ReplayResult& run = analysis.run();
-  std::vector<StackGroup> groups = analysis.stackGroups(a.full);
-  std::vector<FlameStack> stacks = flameStacks(groups, a.metric);
+  std::vector<FlameStack> stacks;
   FlameOptions options;
   options.metric = a.metric + " bytes";
   options.inverted = a.inverted;
-  std::string cmd;
-  for (const std::string& arg : run.argv) cmd += (cmd.empty() ? "" : " ") + arg;
-  options.title = cmd.empty() ? run.exe : cmd;
+  // The traces to draw: the one picked, or with --merge every process of the run that ran its program.
+  std::vector<std::string> traces{a.trace};
+  ProcessIdentity picked = readIdentity(a.trace);
+  if (a.merge) {
+    traces.clear();
+    for (const std::string& t : runTraces(a.run))
+      if (readIdentity(t).program() == picked.program()) traces.push_back(t);
+  }
+  for (const std::string& trace : traces) {
+    TraceAnalysis analysis(trace, SummaryOptions{});
+    std::vector<FlameStack> mine = flameStacks(analysis.stackGroups(a.full), a.metric);
+    stacks.insert(stacks.end(), std::make_move_iterator(mine.begin()), std::make_move_iterator(mine.end()));
+  }
+  options.title = picked.command();
+  if (traces.size() > 1) {
+    options.title = fmt::format("{} processes of {}", traces.size(), picked.program());
+    if (a.metric == "peak") options.metric = "peak bytes (each process's own peak, added up)";
+  }
   std::string text;
   if (a.format == "folded")
     text = foldedStacks(stacks, options);
@@ -153,13 +166,21 @@ int flamegraphCommand(const FlameArgs& a) {
   return 0;
 }
 
-int reportCommand(const std::string& path, const std::string& output, uint64_t limit, const std::vector<std::string>& source_dirs) {
-  TraceAnalysis analysis(path, {.top = 20, .full = false, .growth = {}, .limit = limit});
+int reportCommand(const std::string& path, const std::string& process, const std::string& output, uint64_t limit,
+                  const std::vector<std::string>& source_dirs) {
+  SummaryOptions options{.top = 20, .full = false, .growth = {}, .limit = limit};
+  std::unique_ptr<TraceAnalysis> selected;
+  std::string run_section;
+  if (runTraces(path).size() == 1 && process.empty())
+    selected = std::make_unique<TraceAnalysis>(runTraces(path)[0], options);
+  else
+    run_section = runHtml(path, analyzeRun(path, process, options, selected));
+  const TraceAnalysis& analysis = *selected;
   std::vector<StackGroup> groups = analysis.stackGroups(false);
   ReportFlames flames{.peak = flameStacks(groups, "peak"),
                       .leaked = flameStacks(groups, "leaked"),
                       .allocated = flameStacks(groups, "allocated")};
-  std::string html = htmlReport(analysis, flames, functionLineReports(groups, kReportLineFunctions, source_dirs));
+  std::string html = htmlReport(analysis, flames, functionLineReports(groups, kReportLineFunctions, source_dirs), run_section);
   std::ofstream out(output, std::ios::binary);
   if (!out) throw Error(fmt::format("cannot write {}", output));
   out << html;
@@ -329,6 +350,9 @@ int main(int argc, char** argv) {
   flame_cmd->add_option("-o,--output", flame.output, "File to write (default: standard output)");
   flame_cmd->add_flag("--inverted", flame.inverted, "Leaf frames at the root: who allocates, by caller");
   flame_cmd->add_flag("--full", flame.full, "Keep the allocator's, the C/C++ runtime's and std:: internal frames");
+  flame_cmd->add_flag("--merge", flame.merge,
+                      "In a run of several processes: add up every process that ran the same program as the one picked "
+                      "(all the workers of a sweep); without it, one process");
 
   std::string report_output = "report.html";
   std::vector<std::string> source_dirs;
@@ -409,9 +433,10 @@ int main(int argc, char** argv) {
   }
   int code = 0;
   try {
-    // Every command but summary reads one process of a run (summary shows the tree first).
-    if (!*run_cmd && !*summary_cmd && !*diff_cmd) {
+    // Every command but summary and report reads one process of a run (those show the tree first).
+    if (!*run_cmd && !*summary_cmd && !*report_cmd && !*diff_cmd) {
       std::string& input = *gate_cmd ? gate.trace : *flame_cmd ? flame.trace : trace;
+      flame.run = flame.trace;
       input = selectedTrace(input, process);
     }
     if (*run_cmd) {
@@ -432,7 +457,7 @@ int main(int argc, char** argv) {
     } else if (*flame_cmd) {
       code = flamegraphCommand(flame);
     } else if (*report_cmd) {
-      code = reportCommand(trace, report_output, limit, source_dirs);
+      code = reportCommand(trace, process, report_output, limit, source_dirs);
     }
   } catch (const Error& e) {
     std::cout.flush();

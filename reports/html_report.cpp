@@ -206,7 +206,8 @@ std::string pythonObjectsHtml(const PythonObjectFindings& g, const PythonGrowth&
 
 }  // namespace
 
-std::string htmlReport(const TraceAnalysis& analysis, const ReportFlames& flames, const std::vector<LineReport>& lines) {
+std::string htmlReport(const TraceAnalysis& analysis, const ReportFlames& flames, const std::vector<LineReport>& lines,
+                       const std::string& run_section) {
   const ReplayResult& r = analysis.run();
   const Summary& s = analysis.summary();
   std::string cmd;
@@ -235,6 +236,7 @@ std::string htmlReport(const TraceAnalysis& analysis, const ReportFlames& flames
   out += row({"calls", e(fmt::format("{} allocations, {} frees", groupedNumber(r.allocations), groupedNumber(r.frees)))});
   out += "</table>\n";
 
+  out += run_section;
   if (r.stopped.stopped()) out += "<p id=\"incomplete\"><b>" + e(incompleteText(r.stopped)) + "</b></p>\n";
   if (s.death.kind != Death::Kind::None)
     out += "<p id=\"death\"><b>" + e(deathHeadline(s)) + "</b><br>" + e(s.death.evidence) + "</p>\n";

@@ -20,7 +20,9 @@ struct ReportFlames {
 constexpr size_t kReportLineFunctions = 200;
 
 // lines: the line views of the functions a click on a flamegraph's frame shows (functionLineReports).
-std::string htmlReport(const TraceAnalysis& analysis, const ReportFlames& flames, const std::vector<LineReport>& lines);
+// run_section: the run's processes (runHtml), when the trace is one process of a run of several.
+std::string htmlReport(const TraceAnalysis& analysis, const ReportFlames& flames, const std::vector<LineReport>& lines,
+                       const std::string& run_section = "");
 
 // The flame stacks of one metric from the summary's groups ("peak", "leaked", "allocated", "temporary").
 std::vector<FlameStack> flameStacks(const std::vector<StackGroup>& groups, const std::string& metric);

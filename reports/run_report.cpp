@@ -7,6 +7,7 @@
 
 #include <fmt/format.h>
 
+#include "flamegraph.h"
 #include "stack_groups.h"
 #include "summary_report.h"
 #include "symbolizer.h"
@@ -329,6 +330,102 @@ nlohmann::json runJson(const std::string& path, const RunTree& tree) {
           {"peak", {{"time_s", static_cast<double>(tree.peak.time_ns) / 1e9}, {"pss", tree.peak.pss}, {"rss", tree.peak.rss}, {"held_by", held}}},
           {"timeline_columns", {"time_s", "rss", "pss"}},
           {"timeline", timeline}};
+}
+
+namespace {
+
+std::string h(const std::string& text) { return escapeXml(text); }
+
+std::string cells(const std::vector<std::string>& values, bool header = false) {
+  std::string out = "<tr>";
+  for (const std::string& v : values) out += (header ? "<th>" : "<td>") + v + (header ? "</th>" : "</td>");
+  return out + "</tr>\n";
+}
+
+// The processes' PSS stacked over the run: who held what, and the tree's total as the top edge.
+std::string stackedSvg(const RunTree& tree) {
+  constexpr size_t kSeries = 8, kPoints = 300;
+  StackedMemory m = stackedPss(tree, kSeries, kPoints);
+  if (m.times_ns.size() < 2) return "";
+  static const char* kColours[] = {"#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f"};
+  const int W = 1100, H = 260, L = 70, B = 30, T = 10;
+  std::vector<uint64_t> total(kPoints, 0);
+  for (const auto& series : m.pss)
+    for (size_t k = 0; k < series.size(); ++k) total[k] += series[k];
+  double y_max = std::max<double>(1, static_cast<double>(*std::max_element(total.begin(), total.end()))) * 1.05;
+  double t_end = static_cast<double>(std::max<uint64_t>(m.times_ns.back(), 1));
+  auto X = [&](double t) { return L + (W - L - 10) * t / t_end; };
+  auto Y = [&](double v) { return T + (H - T - B) * (1 - v / y_max); };
+  std::string out = fmt::format("<svg id=\"run-timeline\" width=\"{}\" height=\"{}\" viewBox=\"0 0 {} {}\" "
+                                "xmlns=\"http://www.w3.org/2000/svg\">\n",
+                                W, H, W, H);
+  for (int k = 0; k <= 4; ++k) {
+    double v = y_max * k / 4;
+    out += fmt::format("<line x1=\"{}\" x2=\"{}\" y1=\"{:.1f}\" y2=\"{:.1f}\" stroke=\"#ddd\"/><text x=\"2\" y=\"{:.1f}\" "
+                       "class=\"axis\">{}</text>\n",
+                       L, W - 10, Y(v), Y(v), Y(v) + 4, humanBytes(static_cast<uint64_t>(v)));
+  }
+  out += fmt::format("<text x=\"{}\" y=\"{}\" class=\"axis\">0</text><text x=\"{}\" y=\"{}\" class=\"axis\" "
+                     "text-anchor=\"end\">{}</text>\n",
+                     L, H - 8, W - 10, H - 8, h(humanDuration(static_cast<uint64_t>(t_end))));
+  std::vector<uint64_t> below(kPoints, 0);
+  std::string legend;
+  for (size_t s = 0; s < m.pss.size(); ++s) {
+    std::string points;
+    for (size_t k = 0; k < kPoints; ++k)
+      points += fmt::format("{:.1f},{:.1f} ", X(static_cast<double>(m.times_ns[k])), Y(static_cast<double>(below[k] + m.pss[s][k])));
+    for (size_t k = kPoints; k-- > 0;)
+      points += fmt::format("{:.1f},{:.1f} ", X(static_cast<double>(m.times_ns[k])), Y(static_cast<double>(below[k])));
+    for (size_t k = 0; k < kPoints; ++k) below[k] += m.pss[s][k];
+    std::string name = m.processes[s] == kNoProcess
+                           ? "the others"
+                           : fmt::format("{} (pid {})", tree.processes[m.processes[s]].id.program(), tree.processes[m.processes[s]].id.pid);
+    const char* colour = kColours[s % std::size(kColours)];
+    out += fmt::format("<polygon class=\"process-area\" points=\"{}\" fill=\"{}\" fill-opacity=\"0.75\"><title>{}</title></polygon>\n",
+                       points, colour, h(name));
+    legend += fmt::format("<span style=\"display:inline-block;width:10px;height:10px;background:{}\"></span> {} &nbsp; ", colour, h(name));
+  }
+  return out + "</svg>\n<p class=\"legend\">" + legend + "</p>\n";
+}
+
+}  // namespace
+
+std::string runHtml(const std::string& path, const RunTree& tree) {
+  std::string out = "<h2>Processes</h2>\n<div id=\"run-section\">\n";
+  uint64_t span = tree.end_realtime_ns > tree.start_realtime_ns ? tree.end_realtime_ns - tree.start_realtime_ns : 0;
+  out += "<p>" + h(fmt::format("{}: {}{} processes{}, {}", path, tree.jobs.size() > 1 ? fmt::format("{} jobs, ", tree.jobs.size()) : "",
+                               tree.processes.size(), tree.hosts.size() > 1 ? fmt::format(" on {} hosts", tree.hosts.size()) : "",
+                               humanDuration(span)));
+  if (tree.jobs.size() == 1 && tree.peak.pss)
+    out += h(fmt::format(". Tree peak {} {} at {}: the memory a container limit must cover", humanBytes(tree.peak.pss),
+                         tree.pss_measured ? "PSS (shared pages counted once)" : "RSS", humanDuration(tree.peak.time_ns)));
+  out += "</p>\n";
+  for (const RunProcess& p : tree.processes)
+    if (p.death.kind == Death::Kind::OomKilled)
+      out += "<p class=\"run-death\"><b>" + h(fmt::format("OOM-killed: {} (pid {})", p.id.program(), p.id.pid)) + "</b> " +
+             h(p.death.evidence) + "</p>\n";
+  if (tree.jobs.size() > 1) {
+    out += "<ul id=\"run-diagnosis\">\n";
+    for (const std::string& line : diagnoseJobs(tree)) out += "<li>" + h(line) + "</li>\n";
+    out += "</ul>\n";
+  }
+  out += stackedSvg(tree);
+  out += "<table id=\"run-processes\">\n" +
+         cells({"pid", "host", "parent", "process", "ended", "peak heap", "peak RSS", "peak PSS", "findings"}, true);
+  for (const RunProcess& p : tree.processes) {
+    std::string parent = p.parent == kNoProcess ? "" : std::to_string(tree.processes[p.parent].id.pid) + (p.exec_of_parent ? " (exec)" : "");
+    out += cells({h(std::to_string(p.id.pid)), h(p.id.host), h(parent), "<code>" + h(p.id.command()) + "</code>", h(shortEnd(p)),
+                  h(humanBytes(p.heap_peak)), h(humanBytes(p.rss_peak)), h(p.pss_peak ? humanBytes(p.pss_peak) : "-"),
+                  h(findingsOf(p))});
+  }
+  out += "</table>\n";
+  if (tree.selected != kNoProcess) {
+    const RunProcess& shown = tree.processes[tree.selected];
+    out += "<p>" + h(fmt::format("The rest of this report is process {} ({}){}; tidemark report --process PID|NAME shows another.",
+                                 shown.id.pid, shown.id.program(),
+                                 tree.selected_because.empty() ? "" : ", " + tree.selected_because)) + "</p>\n";
+  }
+  return out + "</div>\n";
 }
 
 }  // namespace tidemark

@@ -18,6 +18,10 @@ nlohmann::json runJson(const std::string& path, const RunTree& tree);
 // +40.0 MiB per simulated day (median)", the sites that grow in several, or that nothing went wrong.
 std::vector<std::string> diagnoseJobs(const RunTree& tree);
 
+// The run's section of the HTML report: the diagnosis across jobs, the table of processes (or of
+// jobs) and the PSS of the processes over time, stacked.
+std::string runHtml(const std::string& path, const RunTree& tree);
+
 // "how it ended" in a few words: "exit 0", "killed: SIGTERM", "OOM-killed", "exec", ...
 std::string shortEnd(const RunProcess& p);
 

@@ -6,6 +6,8 @@
 #include <filesystem>
 #include <map>
 #include <regex>
+#include <set>
+#include <sstream>
 
 #include "harness.h"
 
@@ -85,6 +87,38 @@ TEST(ProcessTree, ASweepWithASharedBundleCountsItOnceAndEveryWorkerEndsAsItsPare
   EXPECT_NE(text.out.find("PSS (shared pages counted once)"), std::string::npos) << text.out;
   EXPECT_NE(text.out.find("killed: SIGKILL"), std::string::npos) << text.out;
   EXPECT_NE(text.out.find("exit 3"), std::string::npos) << text.out;
+
+  // The workers' flamegraph, one or all of them added up: 16 MiB from worker() each.
+  auto workerBytes = [&](const std::vector<std::string>& extra) {
+    std::vector<std::string> argv = {tidemark(), "flamegraph", run_dir, "--format", "folded", "--process",
+                                     std::to_string(own_pss.begin()->first)};
+    argv.insert(argv.end(), extra.begin(), extra.end());
+    Result f = run(argv);
+    EXPECT_EQ(f.code, 0) << f.err;
+    uint64_t bytes = 0;
+    std::istringstream lines(f.out);
+    for (std::string line; std::getline(lines, line);) {
+      std::string leaf = line.substr(line.rfind(';') + 1);  // the frame that allocated (printf's buffer is not it)
+      if (leaf.rfind("worker ", 0) == 0) bytes += std::stoull(line.substr(line.rfind(' ') + 1));
+    }
+    return bytes;
+  };
+  EXPECT_EQ(workerBytes({}), 16 * kMiB);
+  EXPECT_EQ(workerBytes({"--merge"}), 4 * 16 * kMiB);
+
+  // The HTML report opens with the processes: a row each, and their PSS stacked over time.
+  ASSERT_EQ(run({tidemark(), "report", run_dir, "-o", dir + "/report.html"}).code, 0);
+  std::string html = readFile(dir + "/report.html");
+  ASSERT_NE(html.find("<table id=\"run-processes\">"), std::string::npos);
+  std::string table = html.substr(html.find("<table id=\"run-processes\">"));
+  table = table.substr(0, table.find("</table>"));
+  size_t rows = 0;
+  for (size_t at = 0; (at = table.find("<tr>", at)) != std::string::npos; ++at) ++rows;
+  EXPECT_EQ(rows, 6u);  // the header and the five processes
+  size_t areas = 0;
+  for (size_t at = 0; (at = html.find("class=\"process-area\"", at)) != std::string::npos; ++at) ++areas;
+  EXPECT_EQ(areas, 5u);
+  EXPECT_NE(html.find("killed: SIGKILL"), std::string::npos);
 }
 
 // A worker that grows past the run's memory limit: the kernel's OOM killer ends it (the largest),

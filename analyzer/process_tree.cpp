@@ -37,6 +37,25 @@ std::vector<std::string> runTraces(const std::string& path) {
   return traces;
 }
 
+std::vector<std::string> runTraces(const std::vector<std::string>& inputs) {
+  std::vector<std::string> traces;
+  for (const std::string& input : inputs)
+    for (std::string& t : runTraces(input)) {
+      std::error_code ec;
+      std::string key = fs::weakly_canonical(t, ec).string();
+      bool seen = std::any_of(traces.begin(), traces.end(), [&](const std::string& u) { return fs::weakly_canonical(u, ec).string() == key; });
+      if (!seen) traces.push_back(std::move(t));
+    }
+  return traces;
+}
+
+std::string inputsLabel(const std::vector<std::string>& inputs) {
+  if (inputs.size() == 1) return inputs[0];
+  std::string label = fmt::format("{} inputs (", inputs.size());
+  for (size_t k = 0; k < inputs.size() && k < 3; ++k) label += (k ? ", " : "") + inputs[k];
+  return label + (inputs.size() > 3 ? ", ...)" : ")");
+}
+
 std::string ProcessIdentity::program() const {
   std::string name = fs::path(exe).filename().string();
   if (name.empty() && !argv.empty()) name = fs::path(argv[0]).filename().string();
@@ -347,10 +366,10 @@ void findJobs(RunTree& tree) {
 
 }  // namespace
 
-RunTree analyzeRun(const std::string& path, const std::string& selector, const SummaryOptions& options,
+RunTree analyzeRun(const std::vector<std::string>& inputs, const std::string& selector, const SummaryOptions& options,
                    std::unique_ptr<TraceAnalysis>& selected) {
   std::vector<ProcessIdentity> ids;
-  for (const std::string& t : runTraces(path)) ids.push_back(readIdentity(t));
+  for (const std::string& t : runTraces(inputs)) ids.push_back(readIdentity(t));
   std::sort(ids.begin(), ids.end(), [](const ProcessIdentity& a, const ProcessIdentity& b) {
     return std::tie(a.start_realtime_ns, a.pid) < std::tie(b.start_realtime_ns, b.pid);
   });

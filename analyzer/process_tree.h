@@ -19,6 +19,10 @@ namespace tidemark {
 // The traces `path` names: itself when it is a file, the *.tmtrace files in it (by name) when it is
 // a directory. Throws Error with a one-line reason when there are none.
 std::vector<std::string> runTraces(const std::string& path);
+// The traces of several such inputs together (a trace named twice counts once).
+std::vector<std::string> runTraces(const std::vector<std::string>& inputs);
+// How a report names several inputs: the one, or "3 inputs (a, b, ...)".
+std::string inputsLabel(const std::vector<std::string>& inputs);
 
 // Who wrote a trace: its header and its ProcessInfo record, read without replaying it.
 struct ProcessIdentity {
@@ -122,7 +126,7 @@ StackedMemory stackedPss(const RunTree& tree, size_t max_series, size_t points);
 // Analyses every process of the run at `path` (a run directory, or one trace). The selected
 // process's analysis (selectProcess) is kept in `selected`, so that its full summary can follow the
 // tree's table without reading its trace again.
-RunTree analyzeRun(const std::string& path, const std::string& selector, const SummaryOptions& options,
+RunTree analyzeRun(const std::vector<std::string>& inputs, const std::string& selector, const SummaryOptions& options,
                    std::unique_ptr<TraceAnalysis>& selected);
 
 }  // namespace tidemark

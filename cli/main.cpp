@@ -30,14 +30,16 @@ using namespace tidemark;
 namespace {
 
 // A trace, or a run of several processes: the tree first, then the selected process in full.
-int summaryCommand(const std::string& path, const std::string& process, bool json, bool full, size_t top, uint64_t limit) {
+int summaryCommand(const std::vector<std::string>& inputs, const std::string& process, bool json, bool full, size_t top,
+                   uint64_t limit) {
   SummaryOptions options{.top = top, .full = full, .growth = {}, .limit = limit};
   std::unique_ptr<TraceAnalysis> analysis;
   std::optional<RunTree> tree;
-  if (runTraces(path).size() == 1 && process.empty())
-    analysis = std::make_unique<TraceAnalysis>(runTraces(path)[0], options);
+  const std::string path = inputsLabel(inputs);
+  if (std::vector<std::string> traces = runTraces(inputs); traces.size() == 1 && process.empty())
+    analysis = std::make_unique<TraceAnalysis>(traces[0], options);
   else
-    tree = analyzeRun(path, process, options, analysis);
+    tree = analyzeRun(inputs, process, options, analysis);
   if (json) {
     nlohmann::json j = summaryJson(*analysis);
     if (tree) j["run"] = runJson(path, *tree);
@@ -57,7 +59,7 @@ int summaryCommand(const std::string& path, const std::string& process, bool jso
 }
 
 struct GateArgs {
-  std::string trace, junit;
+  std::string trace, junit, process;
   bool json = false;
   GateOptions rules;
 };
@@ -70,7 +72,7 @@ void writeFile(const std::string& path, const std::string& text) {
 }
 
 int gateCommand(const GateArgs& a) {
-  MemoryProfile run = loadProfile(a.trace);
+  MemoryProfile run = loadProfile(a.trace, a.process);
   std::optional<MemoryProfile> base;
   if (!a.rules.baseline.empty()) base = loadProfile(a.rules.baseline);
   GateResult r = runGate(run, base ? &*base : nullptr, a.rules);
@@ -106,9 +108,15 @@ int linesCommand(const std::string& path, const std::string& where, const std::v
   return 0;
 }
 
-int recommendCommand(const std::string& path) {
-  TraceAnalysis analysis(path, SummaryOptions{});
-  std::cout << recommend(analysis);
+int recommendCommand(const std::vector<std::string>& inputs, const std::string& process) {
+  std::unique_ptr<TraceAnalysis> analysis;
+  if (std::vector<std::string> traces = runTraces(inputs); traces.size() == 1 && process.empty()) {
+    analysis = std::make_unique<TraceAnalysis>(traces[0], SummaryOptions{});
+    std::cout << recommend(*analysis);
+  } else {
+    RunTree tree = analyzeRun(inputs, process, SummaryOptions{}, analysis);
+    std::cout << recommend(*analysis, &tree);
+  }
   return 0;
 }
 
@@ -166,15 +174,15 @@ int flamegraphCommand(const FlameArgs& a) {
   return 0;
 }
 
-int reportCommand(const std::string& path, const std::string& process, const std::string& output, uint64_t limit,
-                  const std::vector<std::string>& source_dirs) {
+int reportCommand(const std::vector<std::string>& inputs, const std::string& process, const std::string& output,
+                  uint64_t limit, const std::vector<std::string>& source_dirs) {
   SummaryOptions options{.top = 20, .full = false, .growth = {}, .limit = limit};
   std::unique_ptr<TraceAnalysis> selected;
   std::string run_section;
-  if (runTraces(path).size() == 1 && process.empty())
-    selected = std::make_unique<TraceAnalysis>(runTraces(path)[0], options);
+  if (std::vector<std::string> traces = runTraces(inputs); traces.size() == 1 && process.empty())
+    selected = std::make_unique<TraceAnalysis>(traces[0], options);
   else
-    run_section = runHtml(path, analyzeRun(path, process, options, selected));
+    run_section = runHtml(inputsLabel(inputs), analyzeRun(inputs, process, options, selected));
   const TraceAnalysis& analysis = *selected;
   std::vector<StackGroup> groups = analysis.stackGroups(false);
   ReportFlames flames{.peak = flameStacks(groups, "peak"),
@@ -320,7 +328,9 @@ int main(int argc, char** argv) {
   const char* kProcessHelp =
       "In a run of several processes: the process to read, by pid or program name (default: the largest peak RSS)";
   auto* summary_cmd = app.add_subcommand("summary", "Peak heap and RSS, the stacks that held the peak, leaks at exit");
-  summary_cmd->add_option("trace", trace, kRunInput)->required();
+  std::vector<std::string> inputs;
+  const char* kRunInputs = "Traces or run directories (tidemark run -o DIR); several are read as one run (many jobs, many hosts)";
+  summary_cmd->add_option("trace", inputs, kRunInputs)->required();
   summary_cmd->add_option("--process", process, kProcessHelp);
   summary_cmd->add_flag("--json", json, "Machine-readable output");
   summary_cmd->add_flag("--full", full,
@@ -357,7 +367,7 @@ int main(int argc, char** argv) {
   std::string report_output = "report.html";
   std::vector<std::string> source_dirs;
   auto* report_cmd = app.add_subcommand("report", "One self-contained HTML report: timeline, flamegraphs, findings");
-  report_cmd->add_option("trace", trace, kRunInput)->required();
+  report_cmd->add_option("trace", inputs, kRunInputs)->required();
   report_cmd->add_option("--process", process, kProcessHelp);
   report_cmd->add_option("-o,--output", report_output, "HTML file to write")->capture_default_str();
   report_cmd->add_option("--source-dir", source_dirs, "Where to look for relative source paths, for the line views (repeatable)");
@@ -368,7 +378,11 @@ int main(int argc, char** argv) {
   auto* gate_cmd = app.add_subcommand(
       "gate", "CI memory gate: exit 0 when every rule holds, 1 when one is broken, 2 on bad input");
   gate_cmd->add_option("trace", gate.trace, "Trace, run directory, or a JSON summary (tidemark summary --json)")->required();
-  gate_cmd->add_option("--process", process, kProcessHelp);
+  gate_cmd->add_option("--process", gate.process, kProcessHelp);
+  gate_cmd->add_option("--max-tree-peak", gate.rules.max_tree_peak,
+                       "Most the run's processes may hold at once, e.g. 4GiB: their PSS added up (shared pages once), the "
+                       "number a container limit must cover; one process: its peak RSS")
+      ->transform(CLI::AsSizeValue(false));
   gate_cmd->add_option("--max-peak", gate.rules.max_peak, "Largest peak heap allowed, e.g. 512MiB")
       ->transform(CLI::AsSizeValue(false));
   gate_cmd->add_option("--max-leaked", gate.rules.max_leaked, "Most bytes leaked at exit allowed (user code), e.g. 1MiB")
@@ -407,7 +421,7 @@ int main(int argc, char** argv) {
   diff_cmd->add_option("--top", diff_top, "Sites listed per section")->capture_default_str()->check(CLI::Range(1, 100000));
 
   auto* recommend_cmd = app.add_subcommand("recommend", "Kubernetes memory request and limit for the job, with the reasoning");
-  recommend_cmd->add_option("trace", trace, kRunInput)->required();
+  recommend_cmd->add_option("trace", inputs, kRunInputs)->required();
   recommend_cmd->add_option("--process", process, kProcessHelp);
 
   std::string lines_where;
@@ -433,9 +447,9 @@ int main(int argc, char** argv) {
   }
   int code = 0;
   try {
-    // Every command but summary and report reads one process of a run (those show the tree first).
-    if (!*run_cmd && !*summary_cmd && !*report_cmd && !*diff_cmd) {
-      std::string& input = *gate_cmd ? gate.trace : *flame_cmd ? flame.trace : trace;
+    // lines, flamegraph and dump read one process of a run; the others read the tree as well.
+    if (!*run_cmd && !*summary_cmd && !*report_cmd && !*diff_cmd && !*gate_cmd && !*recommend_cmd) {
+      std::string& input = *flame_cmd ? flame.trace : trace;
       flame.run = flame.trace;
       input = selectedTrace(input, process);
     }
@@ -443,7 +457,7 @@ int main(int argc, char** argv) {
       run.track_mmap = !no_mmap;
       code = runCommand(run);
     } else if (*summary_cmd) {
-      code = summaryCommand(trace, process, json, full, top, limit);
+      code = summaryCommand(inputs, process, json, full, top, limit);
     } else if (*dump_cmd) {
       code = dumpCommand(trace);
     } else if (*gate_cmd) {
@@ -451,13 +465,13 @@ int main(int argc, char** argv) {
     } else if (*diff_cmd) {
       code = diffCommand(diff_base, diff_new, diff_format, diff_metric, diff_output, diff_top);
     } else if (*recommend_cmd) {
-      code = recommendCommand(trace);
+      code = recommendCommand(inputs, process);
     } else if (*lines_cmd) {
       code = linesCommand(trace, lines_where, source_dirs, json);
     } else if (*flame_cmd) {
       code = flamegraphCommand(flame);
     } else if (*report_cmd) {
-      code = reportCommand(trace, process, report_output, limit, source_dirs);
+      code = reportCommand(inputs, process, report_output, limit, source_dirs);
     }
   } catch (const Error& e) {
     std::cout.flush();

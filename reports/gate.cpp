@@ -85,9 +85,10 @@ GateResult runGate(const MemoryProfile& whole_run, const MemoryProfile* whole_ba
   if (baseline_rules && !base) throw Error("--max-peak-increase and --max-leaked-increase need --baseline BASE");
   if (base && !baseline_rules && !o.max_retained_growth)
     throw Error("--baseline needs --max-peak-increase, --max-leaked-increase or --max-retained-growth");
-  if (!o.max_peak && !o.max_leaked && !o.no_unbounded_growth && !baseline_rules && !o.max_garbage_cycles && !o.max_retained_growth)
+  if (!o.max_peak && !o.max_leaked && !o.no_unbounded_growth && !baseline_rules && !o.max_garbage_cycles &&
+      !o.max_retained_growth && !o.max_tree_peak)
     throw Error("no rule given (--max-peak, --max-leaked, --no-unbounded-growth, --max-garbage-cycles, --max-retained-growth, "
-                "--baseline with --max-peak-increase or --max-leaked-increase)");
+                "--max-tree-peak, --baseline with --max-peak-increase or --max-leaked-increase)");
   // A run that crashed or was killed did not finish its work, and a trace that stopped early does
   // not hold all of it: their peaks and leaks are not the real ones.
   {
@@ -96,6 +97,31 @@ GateResult runGate(const MemoryProfile& whole_run, const MemoryProfile* whole_ba
     rule.text = !died                 ? fmt::format("the run ended: {}", run.end)
                 : run.death != "none" ? fmt::format("the run did not end normally ({}): {}", run.death, run.end)
                                       : fmt::format("the run did not end normally: {}", run.end);
+    r.rules.push_back(rule);
+  }
+  if (run.tree.present) {
+    // Every process of the run: a worker the OOM killer ended fails the run even when the
+    // command went on.
+    GateRule rule{.name = "processes-ended", .passed = run.tree.died.empty(), .measured = 0, .limit = 0, .text = ""};
+    rule.text = fmt::format("every process of the run ended ({})", run.tree.processes);
+    if (!rule.passed) {
+      rule.text = fmt::format("{} of the run's {} processes did not end normally:", run.tree.died.size(), run.tree.processes);
+      for (size_t k = 0; k < run.tree.died.size(); ++k) rule.text += (k ? ", " : " ") + run.tree.died[k];
+    }
+    r.rules.push_back(rule);
+  }
+  if (o.max_tree_peak) {
+    uint64_t peak = run.tree.present ? run.tree.peak : run.peak_rss;
+    GateRule rule{.name = "max-tree-peak",
+                  .passed = peak <= *o.max_tree_peak,
+                  .measured = static_cast<double>(peak),
+                  .limit = static_cast<double>(*o.max_tree_peak),
+                  .text = ""};
+    rule.text = fmt::format("{} {} {} {} (--max-tree-peak)",
+                            !run.tree.present ? "peak RSS (one process)"
+                            : run.tree.pss    ? "the run's peak PSS (its processes together, shared pages once)"
+                                              : "the run's peak RSS (its processes together)",
+                            humanBytes(peak), rule.passed ? "<=" : ">", humanBytes(*o.max_tree_peak));
     r.rules.push_back(rule);
   }
   {

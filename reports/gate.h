@@ -23,6 +23,9 @@ struct GateOptions {
   // group of objects (type and line) may grow in held bytes, from the run's first scan to its last,
   // or from the baseline's last scan to the run's.
   std::optional<uint64_t> max_garbage_cycles, max_retained_growth;
+  // A run of several processes: the most its tree may hold at once (PSS, shared pages once; a single
+  // process: its peak RSS), the number a container limit must cover.
+  std::optional<uint64_t> max_tree_peak;
 };
 
 struct GateRule {

@@ -13,6 +13,7 @@
 #include "error.h"
 #include "input_file.h"
 #include "process_tree.h"
+#include "run_report.h"
 #include "summary_report.h"
 #include "tidemark/trace_format.h"
 
@@ -137,6 +138,18 @@ MemoryProfile profileFromSummaryJson(const nlohmann::json& j, const std::string&
       p.phases[phase.at("name").get<std::string>()] = {.peak_above_begin = bytesAt(phase, "peak_above_begin"),
                                                        .growth = phase.at("growth").get<int64_t>()};
     p.python = pythonFromSummaryJson(j);
+    if (j.contains("run") && j["run"].is_object()) {
+      const auto& run = j["run"];
+      p.tree.present = true;
+      p.tree.pss = run.at("pss_measured").get<bool>();
+      p.tree.peak = bytesAt(run.at("peak"), p.tree.pss ? "pss" : "rss");
+      p.tree.processes = run.at("processes").size();
+      p.tree.jobs = run.at("jobs").size();
+      for (const auto& proc : run.at("processes"))
+        if (proc.at("death").get<std::string>() != "none")
+          p.tree.died.push_back(fmt::format("{} (pid {}): {}", proc.at("program").get<std::string>(),
+                                            proc.at("pid").get<uint64_t>(), proc.at("death").get<std::string>()));
+    }
   } catch (const nlohmann::json::exception& e) {
     throw Error(fmt::format("{} is not a tidemark summary (tidemark summary --json): {}", source, e.what()));
   } catch (const Error& e) {
@@ -157,18 +170,27 @@ MemoryProfile withinPhase(const MemoryProfile& run, const std::string& name) {
   return p;
 }
 
-MemoryProfile loadProfile(const std::string& input) {
+MemoryProfile loadProfile(const std::string& input, const std::string& process) {
   // A baseline kept in a repository is a few hundred KiB; a trace goes to the trace reader.
   constexpr uint64_t kMaxSummaryBytes = 256ull << 20;
-  const std::string path = selectedTrace(input, "");  // a run directory: its largest process
+  SummaryOptions options;
+  options.top = 1'000'000'000;  // every stack
+  // A run of several processes: the picked one's summary, with the tree.
+  if (std::vector<std::string> traces = runTraces(input); traces.size() > 1 || !process.empty()) {
+    std::unique_ptr<TraceAnalysis> picked;
+    RunTree tree = analyzeRun({input}, process, options, picked);
+    nlohmann::json j = summaryJson(*picked);
+    j.erase("listed_stacks");
+    j["run"] = runJson(input, tree);
+    return profileFromSummaryJson(j, input);
+  }
+  const std::string path = runTraces(input)[0];
   uint64_t size = 0;
   int fd = openRegularFile(path, "trace or JSON summary", size);
   char head[sizeof format::kMagic] = {};
   ssize_t n = ::read(fd, head, sizeof head);
   ::close(fd);
   if (n == static_cast<ssize_t>(sizeof head) && memcmp(head, format::kMagic, sizeof head) == 0) {
-    SummaryOptions options;
-    options.top = 1'000'000'000;  // every stack
     TraceAnalysis analysis(path, options);
     nlohmann::json j = summaryJson(analysis);
     j.erase("listed_stacks");

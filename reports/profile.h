@@ -37,6 +37,15 @@ struct MemoryProfile {
   };
   std::map<std::string, Phase> phases;
   std::string phase;  // set by withinPhase: peak_heap and leaked are that phase's
+  // The run's tree of processes, when the profile comes from a run of several (summary JSON "run").
+  struct Tree {
+    bool present = false;
+    uint64_t peak = 0;           // the tree's peak, PSS (pss) or RSS added up
+    bool pss = false;
+    size_t processes = 0, jobs = 0;
+    std::vector<std::string> died;  // "tm-worker (pid 708): oom-killed", ...
+  };
+  Tree tree;
   // The Python object graph of its last scan (summary JSON python_objects and python_growth).
   struct Python {
     bool available = false;  // a scan recorded the graph
@@ -55,7 +64,8 @@ MemoryProfile withinPhase(const MemoryProfile& run, const std::string& name);
 
 MemoryProfile profileFromSummaryJson(const nlohmann::json& summary, const std::string& source);
 // A trace (every stack) or a JSON summary, told apart by their first bytes. Throws Error.
-MemoryProfile loadProfile(const std::string& path);
+// path: a trace, a JSON summary, or a run directory (its process `process` picks, with the tree).
+MemoryProfile loadProfile(const std::string& path, const std::string& process = "");
 
 // Frames joined as one folded-stack line ("root;child;leaf"), ';' in names replaced.
 std::string foldedFrames(const std::vector<std::string>& frames);

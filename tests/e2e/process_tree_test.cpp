@@ -119,6 +119,48 @@ TEST(ProcessTree, ASweepWithASharedBundleCountsItOnceAndEveryWorkerEndsAsItsPare
   for (size_t at = 0; (at = html.find("class=\"process-area\"", at)) != std::string::npos; ++at) ++areas;
   EXPECT_EQ(areas, 5u);
   EXPECT_NE(html.find("killed: SIGKILL"), std::string::npos);
+
+  // The gate judges the tree: its peak PSS, and every process's end (worker 2 was killed).
+  Result gate = run({tidemark(), "gate", run_dir, "--max-tree-peak", "1GiB"});
+  EXPECT_EQ(gate.code, 1) << gate.out;
+  EXPECT_NE(gate.out.find("PASS  the run's peak PSS (its processes together, shared pages once)"), std::string::npos) << gate.out;
+  EXPECT_NE(gate.out.find("FAIL  1 of the run's 5 processes did not end normally: tm-test-shared_bundle (pid"), std::string::npos)
+      << gate.out;
+  Result tight = run({tidemark(), "gate", run_dir, "--max-tree-peak", "100MiB"});
+  EXPECT_NE(tight.out.find("FAIL  the run's peak PSS"), std::string::npos) << tight.out;
+  // A container for the whole tree: from its peak PSS, not one process's RSS.
+  Result advice = run({tidemark(), "recommend", run_dir});
+  EXPECT_EQ(advice.code, 0) << advice.err;
+  EXPECT_NE(advice.out.find("the run's 5 processes held " ), std::string::npos) << advice.out;
+}
+
+// Following children costs nothing in a program that starts none: its sampler never reads
+// smaps_rollup (every sample's pss is 0), while a forking one's does.
+TEST(ProcessTree, AProgramThatStartsNoProcessNeverReadsPss) {
+  std::string dir = tempDir();
+  auto pssReads = [&](const std::string& trace) {
+    Result dump = run({tidemark(), "dump", trace});
+    EXPECT_EQ(dump.code, 0) << dump.err;
+    size_t samples = 0, reads = 0;
+    std::istringstream lines(dump.out);
+    for (std::string line; std::getline(lines, line);) {
+      if (line.find(" Sample ") == std::string::npos) continue;
+      ++samples;
+      reads += line.find(" pss=0 ") == std::string::npos;
+    }
+    EXPECT_GE(samples, 10u) << trace;
+    return reads;
+  };
+  Result alone = run({tidemark(), "run", "--interval-ms", "5", "-o", dir + "/alone", "--", TM_TRACED_ENGINE, "run", "-q",
+                      "--days", "120", "--bundle-cache", dir});
+  ASSERT_EQ(alone.code, 0) << alone.err;
+  EXPECT_EQ(pssReads(onlyTrace(dir + "/alone")), 0u);
+  Result sweep = run({tidemark(), "run", "--interval-ms", "5", "-o", dir + "/sweep", "--", TM_TRACED_ENGINE, "run", "-q",
+                      "--days", "120", "--bundle-cache", dir, "--sweep", "universe=20,30", "--workers", "2"});
+  ASSERT_EQ(sweep.code, 0) << sweep.err;
+  size_t reads = 0;
+  for (const std::string& trace : tracesIn(dir + "/sweep")) reads += pssReads(trace);
+  EXPECT_GE(reads, 3u);  // the parent and each worker, at their first sample at least
 }
 
 // A worker that grows past the run's memory limit: the kernel's OOM killer ends it (the largest),
@@ -201,6 +243,18 @@ TEST(ProcessTree, SixteenJobsOnFourHostsNameTheOneThatLeaksFirst) {
   ASSERT_EQ(text.code, 0) << text.err;
   EXPECT_EQ(text.out.rfind("run       " + traces + ": 16 jobs, 16 processes", 0), 0u) << text.out;
   EXPECT_NE(text.out.find("tidemark-engine --seed 11 --fau"), std::string::npos) << text.out;  // what tells the jobs apart
+
+  // Several inputs read as one run; a trace named twice counts once; a missing one is bad input.
+  std::vector<std::string> some = tracesIn(traces);
+  Result both = run({tidemark(), "summary", "--json", traces, some[0], some[1]});
+  ASSERT_EQ(both.code, 0) << both.err;
+  EXPECT_EQ(nlohmann::json::parse(both.out)["run"]["jobs"].size(), 16u);
+  Result two = run({tidemark(), "summary", "--json", some[0], some[1]});
+  ASSERT_EQ(two.code, 0) << two.err;
+  EXPECT_EQ(nlohmann::json::parse(two.out)["run"]["jobs"].size(), 2u);
+  Result missing = run({tidemark(), "summary", traces, dir + "/no-such.tmtrace"});
+  EXPECT_EQ(missing.code, 2);
+  EXPECT_NE(missing.err.find("cannot open trace " + dir + "/no-such.tmtrace"), std::string::npos) << missing.err;
 }
 
 // A shell launcher that runs the engine, which forks its sweep's workers: bash, the child it forks
@@ -241,6 +295,9 @@ TEST(ProcessTree, AShellLauncherRunningTheEngineSweepIsOneTree) {
   Result none = run({tidemark(), "summary", run_dir, "--process", "no-such-program"});
   EXPECT_EQ(none.code, 2);
   EXPECT_NE(none.err.find("no process of the run matches"), std::string::npos) << none.err;
+  // Every process ended normally: the gate passes on the tree's peak, and fails below it.
+  EXPECT_EQ(run({tidemark(), "gate", run_dir, "--max-tree-peak", "1GiB"}).code, 0);
+  EXPECT_EQ(run({tidemark(), "gate", run_dir, "--max-tree-peak", "1MiB"}).code, 1);
   Result several = run({tidemark(), "summary", run_dir, "--process", "tidemark-engine"});
   EXPECT_EQ(several.code, 2);
   EXPECT_NE(several.err.find("4 processes match; give a pid"), std::string::npos) << several.err;

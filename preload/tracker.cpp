@@ -38,8 +38,9 @@ namespace {
 SpinLock g_start_lock;
 int g_resolve_state = 0;  // 0 = not yet, 1 = under way, 2 = done
 bool g_is_fork_child = false;
-// Part of a tree of processes (it forked, was forked, reaped a child, or replaced a traced image by
-// exec): only then does the sampler read PSS, so a program that starts no process pays nothing.
+// Part of a tree of processes (it forked, was forked, reaped a child, replaced a traced image by
+// exec, or its parent is traced): only then does the sampler read PSS, so a program that starts no
+// process pays nothing but one look at its parent's maps at start.
 bool g_in_process_tree = false;
 uint64_t g_self_lo = 0, g_self_hi = 0;  // our own text, dropped from the top of every stack
 int g_statm_fd = -1;
@@ -598,6 +599,40 @@ uint64_t cgroupMemoryLimit() {
   return best;
 }
 
+// Whether the parent process runs the tracker too (its memory maps hold this library): a program it
+// started by vfork or posix_spawn and exec, which no fork handler saw. Read once, at start.
+bool parentIsTraced() {
+  char path[64] = "/proc/";
+  char* p = path + 6;
+  int ppid = sys::getppid();
+  char digits[16];
+  int n = 0;
+  do digits[n++] = static_cast<char>('0' + ppid % 10); while ((ppid /= 10) != 0);
+  while (n) *p++ = digits[--n];
+  memcpy(p, "/maps", 6);
+  int fd = sys::open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return false;
+  static const char kName[] = "libtidemark_preload";
+  constexpr size_t kKeep = sizeof kName - 1;  // a name cut between two reads is found whole
+  char buf[4096 + kKeep + 1];
+  size_t kept = 0;
+  bool found = false;
+  for (;;) {
+    long got = sys::read(fd, buf + kept, 4096);
+    if (got <= 0) break;
+    size_t len = kept + static_cast<size_t>(got);
+    buf[len] = '\0';
+    if (memmem(buf, len, kName, kKeep)) {
+      found = true;
+      break;
+    }
+    kept = len < kKeep ? len : kKeep;
+    memmove(buf, buf + len - kept, kept);
+  }
+  sys::close(fd);
+  return found;
+}
+
 void writeProcessInfo(ThreadState& t) {
   static char exe[4096];
   long n = sys::readlink("/proc/self/exe", exe, sizeof exe - 1);
@@ -759,7 +794,7 @@ void beginTrace(ThreadState& t) {
     __atomic_store_n(&g_tracker_state, 3, __ATOMIC_RELEASE);
     return;
   }
-  if (writer().replacedTracedImage()) notePartOfProcessTree();
+  if (writer().replacedTracedImage() || g_is_fork_child || parentIsTraced()) notePartOfProcessTree();
   if (g_aggregate) aggregator().start(writer().totals(), format::kDefaultChunkSize);
   if (g_statm_fd < 0) g_statm_fd = sys::ownDescriptor(sys::open("/proc/self/statm", O_RDONLY | O_CLOEXEC));
   writeProcessInfo(t);

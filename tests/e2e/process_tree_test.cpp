@@ -242,7 +242,8 @@ TEST(ProcessTree, SixteenJobsOnFourHostsNameTheOneThatLeaksFirst) {
   Result text = run({tidemark(), "summary", traces});
   ASSERT_EQ(text.code, 0) << text.err;
   EXPECT_EQ(text.out.rfind("run       " + traces + ": 16 jobs, 16 processes", 0), 0u) << text.out;
-  EXPECT_NE(text.out.find("tidemark-engine --seed 11 --fau"), std::string::npos) << text.out;  // what tells the jobs apart
+  // What tells the jobs apart.
+  EXPECT_NE(text.out.find(std::filesystem::path(engine).filename().string() + " --seed 11"), std::string::npos) << text.out;
 
   // Several inputs read as one run; a trace named twice counts once; a missing one is bad input.
   std::vector<std::string> some = tracesIn(traces);
@@ -271,7 +272,8 @@ TEST(ProcessTree, AShellLauncherRunningTheEngineSweepIsOneTree) {
   EXPECT_NE(r.out.find("launcher done"), std::string::npos) << r.out;
   auto s = summary(run_dir);
   const auto& processes = s["run"]["processes"];
-  auto engines = processesOf(s, "tidemark-engine");
+  const std::string engine_name = std::filesystem::path(engine).filename().string();  // tidemark-engine(-plain)
+  auto engines = processesOf(s, engine_name);
   ASSERT_EQ(engines.size(), 4u) << processes.dump(1);  // the sweep's parent and its 3 workers
   // The engine's parent process: the image bash forked, which exec'd it.
   const auto& sweep = engines[0];
@@ -288,6 +290,9 @@ TEST(ProcessTree, AShellLauncherRunningTheEngineSweepIsOneTree) {
     EXPECT_GT(engines[k]["peak_heap"].get<uint64_t>(), 1 * kMiB);  // each ran a backtest
   }
   EXPECT_EQ(s["run"]["hosts"].size(), 1u);
+  // The workers map one bundle: the tree's PSS counts its pages once, its RSS added up once each.
+  EXPECT_TRUE(s["run"]["pss_measured"]);
+  EXPECT_LT(s["run"]["peak"]["pss"].get<uint64_t>(), s["run"]["peak"]["rss"].get<uint64_t>());
   // A process by pid; a name that matches none or several is refused with the candidates.
   auto picked = summary(run_dir, std::to_string(sweep["pid"].get<uint64_t>()));
   EXPECT_EQ(picked["pid"], sweep["pid"]);
@@ -298,17 +303,17 @@ TEST(ProcessTree, AShellLauncherRunningTheEngineSweepIsOneTree) {
   // Every process ended normally: the gate passes on the tree's peak, and fails below it.
   EXPECT_EQ(run({tidemark(), "gate", run_dir, "--max-tree-peak", "1GiB"}).code, 0);
   EXPECT_EQ(run({tidemark(), "gate", run_dir, "--max-tree-peak", "1MiB"}).code, 1);
-  Result several = run({tidemark(), "summary", run_dir, "--process", "tidemark-engine"});
+  Result several = run({tidemark(), "summary", run_dir, "--process", engine_name});
   EXPECT_EQ(several.code, 2);
   EXPECT_NE(several.err.find("4 processes match; give a pid"), std::string::npos) << several.err;
 }
 
-// Python's multiprocessing with fork and with spawn: every worker a process of the tree, none of
-// them read as killed (a pool's workers end when it closes them).
-TEST(ProcessTree, APythonPoolWithForkAndWithSpawnIsOneTree) {
+// Python's multiprocessing with fork, spawn and forkserver: every worker a process of the tree,
+// none of them read as killed (a pool's workers end when it closes them).
+TEST(ProcessTree, APythonPoolWithForkSpawnOrForkserverIsOneTree) {
   const std::string source = programSource("python/workers.py");
   for (const std::string& python : pythonInterpreters()) {
-    for (const char* mode : {"fork", "spawn"}) {
+    for (const char* mode : {"fork", "spawn", "forkserver"}) {
       SCOPED_TRACE(python + " " + mode);
       std::string run_dir = tempDir() + "/" + mode;
       Result r = run({tidemark(), "run", "-o", run_dir, "--", python, source, mode});

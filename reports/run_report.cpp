@@ -410,13 +410,18 @@ std::string runHtml(const std::string& path, const RunTree& tree) {
     out += "</ul>\n";
   }
   out += stackedSvg(tree);
-  out += "<table id=\"run-processes\">\n" +
+  out += "<table id=\"run-processes\" style=\"white-space:nowrap\">\n" +
          cells({"pid", "host", "parent", "process", "ended", "peak heap", "peak RSS", "peak PSS", "findings"}, true);
-  for (const RunProcess& p : tree.processes) {
+  // Job by job, the worst first (one job: its processes by start).
+  std::vector<size_t> order;
+  for (const RunJob& job : tree.jobs) order.insert(order.end(), job.processes.begin(), job.processes.end());
+  for (size_t i : order) {
+    const RunProcess& p = tree.processes[i];
     std::string parent = p.parent == kNoProcess ? "" : std::to_string(tree.processes[p.parent].id.pid) + (p.exec_of_parent ? " (exec)" : "");
-    out += cells({h(std::to_string(p.id.pid)), h(p.id.host), h(parent), "<code>" + h(p.id.command()) + "</code>", h(shortEnd(p)),
+    std::string command = "<code style=\"white-space:normal\">" + h(p.id.command()) + "</code>";
+    out += cells({h(std::to_string(p.id.pid)), h(p.id.host), h(parent), command, h(shortEnd(p)),
                   h(humanBytes(p.heap_peak)), h(humanBytes(p.rss_peak)), h(p.pss_peak ? humanBytes(p.pss_peak) : "-"),
-                  h(findingsOf(p))});
+                  "<span style=\"white-space:normal\">" + h(findingsOf(p)) + "</span>"});
   }
   out += "</table>\n";
   if (tree.selected != kNoProcess) {

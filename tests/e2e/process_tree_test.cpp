@@ -109,8 +109,8 @@ TEST(ProcessTree, ASweepWithASharedBundleCountsItOnceAndEveryWorkerEndsAsItsPare
   // The HTML report opens with the processes: a row each, and their PSS stacked over time.
   ASSERT_EQ(run({tidemark(), "report", run_dir, "-o", dir + "/report.html"}).code, 0);
   std::string html = readFile(dir + "/report.html");
-  ASSERT_NE(html.find("<table id=\"run-processes\">"), std::string::npos);
-  std::string table = html.substr(html.find("<table id=\"run-processes\">"));
+  ASSERT_NE(html.find("<table id=\"run-processes\""), std::string::npos);
+  std::string table = html.substr(html.find("<table id=\"run-processes\""));
   table = table.substr(0, table.find("</table>"));
   size_t rows = 0;
   for (size_t at = 0; (at = table.find("<tr>", at)) != std::string::npos; ++at) ++rows;

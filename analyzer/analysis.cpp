@@ -4,6 +4,10 @@
 
 namespace tidemark {
 
+bool parentKnowsBetter(const ProcessEnd& own, const ProcessEnd& parent) {
+  return parent.state != EndState::Unknown && (own.state == EndState::Unknown || own.state == EndState::ExitCalled);
+}
+
 TraceAnalysis::TraceAnalysis(const std::string& path, const SummaryOptions& options, const RunContext* context)
     : path_(path) {
   TraceReader reader(path);
@@ -11,8 +15,7 @@ TraceAnalysis::TraceAnalysis(const std::string& path, const SummaryOptions& opti
   run_ = replay(reader);
   if (context) {
     const ProcessEnd& parent_word = context->end_seen_by_parent;
-    if (parent_word.state != EndState::Unknown &&
-        (run_.end.state == EndState::Unknown || run_.end.state == EndState::ExitCalled)) {
+    if (parentKnowsBetter(run_.end, parent_word)) {
       run_.end = parent_word;
       run_.end_from_parent = true;
     }

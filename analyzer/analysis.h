@@ -26,6 +26,11 @@ struct RunContext {
   bool oom_victim = false;  // the tree found this process to be one the OOM killer ended
 };
 
+// Whose word on how a process ended counts: the trace's own when it is exact (an exit code, an
+// exec), the parent's when the trace has only silence (which would read as a kill) or "exit()
+// called" (its code unknown).
+bool parentKnowsBetter(const ProcessEnd& own, const ProcessEnd& parent);
+
 class TraceAnalysis {
  public:
   // Throws Error with a one-line reason when the trace cannot be read. context: what the run's

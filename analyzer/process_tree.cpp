@@ -184,12 +184,6 @@ ProcessEnd endSeenByParent(const std::vector<ChildEnd>& reaped, uint64_t parent_
   return {};
 }
 
-// As TraceAnalysis decides it: the trace's own word stands when it is exact (an exit code, an exec);
-// the parent's replaces "exit() called" (code unknown) and silence (which would read as a kill).
-bool parentKnowsBetter(const ProcessEnd& own, const ProcessEnd& parent) {
-  return parent.state != EndState::Unknown && (own.state == EndState::Unknown || own.state == EndState::ExitCalled);
-}
-
 void describeProcess(RunProcess& p, const ReplayResult& run, const Summary& summary) {
   p.end = run.end;
   p.death = summary.death;

@@ -33,6 +33,25 @@ std::string e(const std::string& s) { return escapeXml(s); }
 
 // The timeline: RSS and heap as polylines over at most 1,500 points, the heap peak marked, and
 // one hover target per simulated date (thinned to at most 400).
+}  // namespace
+
+std::string timeAxes(int width, int height, int left, double y_max, double t_end_ns, const std::function<double(double)>& y) {
+  // Four horizontal lines with sizes, and the time at both ends.
+  std::string out;
+  for (int k = 0; k <= 4; ++k) {
+    double v = y_max * k / 4;
+    out += fmt::format("<line x1=\"{}\" x2=\"{}\" y1=\"{:.1f}\" y2=\"{:.1f}\" stroke=\"#ddd\"/><text x=\"2\" y=\"{:.1f}\" "
+                       "class=\"axis\">{}</text>\n",
+                       left, width - 10, y(v), y(v), y(v) + 4, humanBytes(static_cast<uint64_t>(v)));
+  }
+  out += fmt::format("<text x=\"{}\" y=\"{}\" class=\"axis\">0</text><text x=\"{}\" y=\"{}\" class=\"axis\" "
+                     "text-anchor=\"end\">{}</text>\n",
+                     left, height - 8, width - 10, height - 8, e(humanDuration(static_cast<uint64_t>(t_end_ns))));
+  return out;
+}
+
+namespace {
+
 std::string timelineSvg(const ReplayResult& r, const Summary& s) {
   const GrowthFindings& g = s.growth;
   const Death& death = s.death;
@@ -48,16 +67,7 @@ std::string timelineSvg(const ReplayResult& r, const Summary& s) {
   y_max = std::max(y_max, static_cast<double>(r.heap_peak)) * 1.05;
   auto X = [&](double t) { return L + (W - L - 10) * t / t_end; };
   auto Y = [&](double v) { return T + (H - T - B) * (1 - v / y_max); };
-  // Axes and grid: four horizontal lines with sizes.
-  for (int k = 0; k <= 4; ++k) {
-    double v = y_max * k / 4;
-    out += fmt::format("<line x1=\"{}\" x2=\"{}\" y1=\"{:.1f}\" y2=\"{:.1f}\" stroke=\"#ddd\"/><text x=\"2\" y=\"{:.1f}\" "
-                       "class=\"axis\">{}</text>\n",
-                       L, W - 10, Y(v), Y(v), Y(v) + 4, humanBytes(static_cast<uint64_t>(v)));
-  }
-  out += fmt::format("<text x=\"{}\" y=\"{}\" class=\"axis\">0</text><text x=\"{}\" y=\"{}\" class=\"axis\" "
-                     "text-anchor=\"end\">{}</text>\n",
-                     L, H - 8, W - 10, H - 8, e(humanDuration(static_cast<uint64_t>(t_end))));
+  out += timeAxes(W, H, L, y_max, t_end, Y);
   size_t step = std::max<size_t>(1, tl.size() / 1500);
   std::string rss, heap;
   for (size_t i = 0; i < tl.size(); i += step) {

@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 
 #include "flamegraph.h"
+#include "html_report.h"
 #include "stack_groups.h"
 #include "summary_report.h"
 #include "symbolizer.h"
@@ -359,15 +360,7 @@ std::string stackedSvg(const RunTree& tree) {
   std::string out = fmt::format("<svg id=\"run-timeline\" width=\"{}\" height=\"{}\" viewBox=\"0 0 {} {}\" "
                                 "xmlns=\"http://www.w3.org/2000/svg\">\n",
                                 W, H, W, H);
-  for (int k = 0; k <= 4; ++k) {
-    double v = y_max * k / 4;
-    out += fmt::format("<line x1=\"{}\" x2=\"{}\" y1=\"{:.1f}\" y2=\"{:.1f}\" stroke=\"#ddd\"/><text x=\"2\" y=\"{:.1f}\" "
-                       "class=\"axis\">{}</text>\n",
-                       L, W - 10, Y(v), Y(v), Y(v) + 4, humanBytes(static_cast<uint64_t>(v)));
-  }
-  out += fmt::format("<text x=\"{}\" y=\"{}\" class=\"axis\">0</text><text x=\"{}\" y=\"{}\" class=\"axis\" "
-                     "text-anchor=\"end\">{}</text>\n",
-                     L, H - 8, W - 10, H - 8, h(humanDuration(static_cast<uint64_t>(t_end))));
+  out += timeAxes(W, H, L, y_max, t_end, Y);
   std::vector<uint64_t> below(kPoints, 0);
   std::string legend;
   for (size_t s = 0; s < m.pss.size(); ++s) {

@@ -199,8 +199,9 @@ bool TraceWriter::open(const char* pattern, bool is_fork_child, uint64_t interva
   // Never overwrite another process's trace. The one case of an existing file with our own pid
   // is the image we were before exec(): keep it under a ".pre-exec" name and take the path.
   bool ok = false;
+  int rc = 0;
   for (int attempt = 0; attempt < 4 && !ok; ++attempt) {
-    int rc = openFile(path_);
+    rc = openFile(path_);
     if (rc == 0) {
       ok = true;
       break;
@@ -216,9 +217,9 @@ bool TraceWriter::open(const char* pattern, bool is_fork_child, uint64_t interva
         char tag[32] = "pre-exec";
         if (k > 1) putDecimal(tag + 8, k);
         insertTag(moved, sizeof moved, tag);
-        int rc = sys::renameNoReplace(path_, moved);
-        if (rc == -EINVAL && !fileExists(moved)) rc = sys::rename(path_, moved);  // no RENAME_NOREPLACE here
-        if (rc != -EEXIST && rc != -EINVAL) break;
+        int moved_rc = sys::renameNoReplace(path_, moved);
+        if (moved_rc == -EINVAL && !fileExists(moved)) moved_rc = sys::rename(path_, moved);  // no RENAME_NOREPLACE here
+        if (moved_rc != -EEXIST && moved_rc != -EINVAL) break;
       }
       continue;
     }
@@ -233,7 +234,16 @@ bool TraceWriter::open(const char* pattern, bool is_fork_child, uint64_t interva
     insertTag(path_, sizeof path_, pid_text);
   }
   if (!ok) {
-    sys::message("cannot create the trace file, not tracking this process:", path_);
+    // "path: reason"; strerrordesc_np returns a constant string, it never allocates.
+    char detail[sizeof path_ + 80] = {};
+    const char* reason = strerrordesc_np(-rc);
+    size_t n = strlen(path_);
+    memcpy(detail, path_, n);
+    if (reason) {
+      memcpy(detail + n, ": ", 2);
+      strncat(detail + n + 2, reason, 76);
+    }
+    sys::message("cannot create the trace file, not tracking this process:", detail);
     return false;
   }
 

@@ -88,12 +88,49 @@ std::vector<std::string> pythonInterpreters() {
   return found;
 }
 
+namespace {
+
+// A test's directory lives until the test ends: removed when it passed (traces of a whole suite
+// add up to gigabytes), kept and named when it failed, to look into.
+class TempDirCleaner : public ::testing::EmptyTestEventListener {
+ public:
+  void add(const std::filesystem::path& dir) { dirs_.push_back(dir); }
+
+  void OnTestEnd(const ::testing::TestInfo& info) override {
+    for (const auto& dir : dirs_) {
+      std::error_code ec;
+      if (info.result()->Passed() && !getenv("TIDEMARK_KEEP_TEST_FILES")) {
+        std::filesystem::remove_all(dir, ec);
+      } else {
+        fmt::print(stderr, "test files kept in {}\n", dir.string());
+      }
+    }
+    dirs_.clear();
+  }
+
+ private:
+  std::vector<std::filesystem::path> dirs_;
+};
+
+TempDirCleaner& tempDirCleaner() {
+  static TempDirCleaner* cleaner = [] {
+    auto* c = new TempDirCleaner;  // owned by gtest's listener list from here on
+    ::testing::UnitTest::GetInstance()->listeners().Append(c);
+    return c;
+  }();
+  return *cleaner;
+}
+
+}  // namespace
+
 std::string tempDir() {
   const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
-  std::filesystem::path dir = std::filesystem::temp_directory_path() /
-                              fmt::format("tidemark-test-{}-{}-{}", getpid(), info->test_suite_name(), info->name());
+  std::string name = fmt::format("tidemark-test-{}-{}-{}", getpid(), info->test_suite_name(), info->name());
+  std::replace(name.begin(), name.end(), '/', '-');  // parameterized tests: "Modes/Summary", ".../0"
+  std::filesystem::path dir = std::filesystem::temp_directory_path() / name;
   std::filesystem::remove_all(dir);
   std::filesystem::create_directories(dir);
+  tempDirCleaner().add(dir);
   return dir.string();
 }
 

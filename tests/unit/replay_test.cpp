@@ -19,12 +19,13 @@ std::string tempTrace(const char* name) {
 }
 
 ReplayResult replayOf(const TraceBuilder& b, const char* name) {
-  std::string path = tempTrace(name);
-  b.write(path);
-  TraceReader reader(path);
-  ReplayResult r = replay(reader);
-  std::filesystem::remove(path);
-  return r;
+  struct RemovedAtEnd {
+    std::string path;
+    ~RemovedAtEnd() { std::filesystem::remove(path); }
+  } file{tempTrace(name)};  // also when the replay throws
+  b.write(file.path);
+  TraceReader reader(file.path);
+  return replay(reader);
 }
 
 TEST(Replay, PeakAttributionIsTheStateAtThePeak) {

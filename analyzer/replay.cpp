@@ -391,6 +391,7 @@ class Replayer {
     r_.has_series = !aggregated_;
     if (!r_.scan.present && pending_scan_.present) r_.scan = std::move(pending_scan_);  // cut short: says so
     r_.series.extendTo(r_.duration_ns);
+    r_.allocated_series.extendTo(r_.duration_ns);
   }
 
  private:
@@ -436,6 +437,7 @@ class Replayer {
     ++s.live_blocks;
     ++s.alloc_count;
     s.alloc_bytes += size;
+    r_.allocated_series.update(stack, now_ns_, s.alloc_bytes);
     r_.heap_live += size;
     ++r_.allocations;
     r_.allocated_bytes += size;

@@ -219,6 +219,9 @@ struct ReplayResult {
   std::vector<TimelineSample> timeline;
   // Per-stack live heap bytes over time (full event logs only: has_series).
   SeriesRecorder series;
+  // Per-stack bytes allocated so far, on the same bins as `series` (a report's time ranges: what
+  // was allocated inside one).
+  SeriesRecorder allocated_series;
   // The same per simulated day, when the run marks dates: the axis is the number of dates begun
   // (day 1 from the first date marker), so a bin is one day (two, four... past kMaxBins days).
   SeriesRecorder day_series{1};

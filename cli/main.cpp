@@ -11,14 +11,18 @@
 #include <fmt/format.h>
 
 #include "analysis.h"
+#include "baseline_report.h"
+#include "diagnosis.h"
 #include "diff.h"
 #include "error.h"
 #include "flamegraph.h"
 #include "gate.h"
 #include "html_report.h"
 #include "lines.h"
+#include "live_view.h"
 #include "process_tree.h"
 #include "run_report.h"
+#include "range_view.h"
 #include "recommend.h"
 #include "run_command.h"
 #include "summary_report.h"
@@ -43,7 +47,7 @@ int summaryCommand(const std::vector<std::string>& inputs, const std::string& pr
   if (json) {
     nlohmann::json j = summaryJson(*analysis);
     if (tree) j["run"] = runJson(path, *tree);
-    std::cout << j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << '\n';
+    std::cout << diagnosisFirst(j).dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << '\n';
     return 0;
   }
   if (tree) {
@@ -175,20 +179,29 @@ int flamegraphCommand(const FlameArgs& a) {
 }
 
 int reportCommand(const std::vector<std::string>& inputs, const std::string& process, const std::string& output,
-                  uint64_t limit, const std::vector<std::string>& source_dirs) {
+                  uint64_t limit, const std::vector<std::string>& source_dirs, const std::string& baseline) {
+  // The baseline first: a bad one is an error before minutes go into the new run's analysis.
+  std::optional<ComparedRun> base;
+  if (!baseline.empty()) base = loadComparedRun(baseline);
   SummaryOptions options{.top = 20, .full = false, .growth = {}, .limit = limit};
   std::unique_ptr<TraceAnalysis> selected;
-  std::string run_section;
+  ReportSections sections;
   if (std::vector<std::string> traces = runTraces(inputs); traces.size() == 1 && process.empty())
     selected = std::make_unique<TraceAnalysis>(traces[0], options);
   else
-    run_section = runHtml(inputsLabel(inputs), analyzeRun(inputs, process, options, selected));
+    sections.run = runHtml(inputsLabel(inputs), analyzeRun(inputs, process, options, selected));
   const TraceAnalysis& analysis = *selected;
   std::vector<StackGroup> groups = analysis.stackGroups(false);
   ReportFlames flames{.peak = flameStacks(groups, "peak"),
                       .leaked = flameStacks(groups, "leaked"),
-                      .allocated = flameStacks(groups, "allocated")};
-  std::string html = htmlReport(analysis, flames, functionLineReports(groups, kReportLineFunctions, source_dirs), run_section);
+                      .allocated = flameStacks(groups, "allocated"),
+                      .temporary = flameStacks(groups, "temporary")};
+  if (base) {
+    if (inputs.size() != 1) throw Error("--baseline compares one run with another: give one trace or run directory");
+    sections.baseline = baselineHtml(*base, loadComparedRun(inputs[0], process));
+  }
+  sections.range = rangeSectionHtml(analysis, groups);
+  std::string html = htmlReport(analysis, flames, functionLineReports(groups, kReportLineFunctions, source_dirs), sections);
   std::ofstream out(output, std::ios::binary);
   if (!out) throw Error(fmt::format("cannot write {}", output));
   out << html;
@@ -308,6 +321,8 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember({"full", "aggregate"}));
   bool no_mmap = false;
   run_cmd->add_flag("--no-mmap", no_mmap, "Do not record anonymous mmap/munmap/mremap");
+  run_cmd->add_flag("--no-status", run.no_status,
+                    "No status line on a terminal while the command runs (elapsed, RSS, trace size, simulated date)");
   run_cmd->add_flag("--scan", run.scan,
                     "Scan the heap at exit for lost blocks and leaked cycles (always done in aggregate mode; in "
                     "full mode it costs a live-block table inside the program)");
@@ -364,12 +379,15 @@ int main(int argc, char** argv) {
                       "In a run of several processes: add up every process that ran the same program as the one picked "
                       "(all the workers of a sweep); without it, one process");
 
-  std::string report_output = "report.html";
+  std::string report_output = "report.html", report_baseline;
   std::vector<std::string> source_dirs;
   auto* report_cmd = app.add_subcommand("report", "One self-contained HTML report: timeline, flamegraphs, findings");
   report_cmd->add_option("trace", inputs, kRunInputs)->required();
   report_cmd->add_option("--process", process, kProcessHelp);
   report_cmd->add_option("-o,--output", report_output, "HTML file to write")->capture_default_str();
+  report_cmd->add_option("--baseline", report_baseline,
+                         "A run to compare with (trace, run directory or JSON summary): figures, sites, a differential "
+                         "flamegraph and both timelines");
   report_cmd->add_option("--source-dir", source_dirs, "Where to look for relative source paths, for the line views (repeatable)");
   report_cmd->add_option("--limit", limit, "Memory limit for the time-to-limit finding, e.g. 8GiB")
       ->transform(CLI::AsSizeValue(false));
@@ -434,6 +452,15 @@ int main(int argc, char** argv) {
   lines_cmd->add_option("--source-dir", source_dirs, "Where to look for relative source paths (repeatable)");
   lines_cmd->add_flag("--json", json, "Machine-readable output");
 
+  double watch_interval = 1;
+  bool watch_once = false;
+  auto* watch_cmd = app.add_subcommand(
+      "watch", "A running run's figures on one line, from its traces' headers: elapsed, heap, RSS, trace size, simulated date, processes");
+  watch_cmd->add_option("trace", trace, kRunInput)->required();
+  watch_cmd->add_option("--interval", watch_interval, "Seconds between updates")->capture_default_str()->check(CLI::Range(0.1, 3600.0));
+  watch_cmd->add_flag("--once", watch_once, "One line, then exit");
+  watch_cmd->add_flag("--json", json, "One JSON object per line");
+
   auto* dump_cmd = app.add_subcommand("dump", "Print every record of a trace (for debugging tidemark)");
   dump_cmd->add_option("trace", trace, kRunInput)->required();
   dump_cmd->add_option("--process", process, kProcessHelp);
@@ -447,8 +474,8 @@ int main(int argc, char** argv) {
   }
   int code = 0;
   try {
-    // lines, flamegraph and dump read one process of a run; the others read the tree as well.
-    if (!*run_cmd && !*summary_cmd && !*report_cmd && !*diff_cmd && !*gate_cmd && !*recommend_cmd) {
+    // lines, flamegraph and dump read one process of a run; the others read the tree as well (watch: every header).
+    if (!*run_cmd && !*summary_cmd && !*report_cmd && !*diff_cmd && !*gate_cmd && !*recommend_cmd && !*watch_cmd) {
       std::string& input = *flame_cmd ? flame.trace : trace;
       flame.run = flame.trace;
       input = selectedTrace(input, process);
@@ -460,6 +487,8 @@ int main(int argc, char** argv) {
       code = summaryCommand(inputs, process, json, full, top, limit);
     } else if (*dump_cmd) {
       code = dumpCommand(trace);
+    } else if (*watch_cmd) {
+      code = watchCommand(trace, watch_interval, watch_once, json);
     } else if (*gate_cmd) {
       code = gateCommand(gate);
     } else if (*diff_cmd) {
@@ -471,7 +500,7 @@ int main(int argc, char** argv) {
     } else if (*flame_cmd) {
       code = flamegraphCommand(flame);
     } else if (*report_cmd) {
-      code = reportCommand(inputs, process, report_output, limit, source_dirs);
+      code = reportCommand(inputs, process, report_output, limit, source_dirs, report_baseline);
     }
   } catch (const Error& e) {
     std::cout.flush();

@@ -17,6 +17,7 @@
 #include <fmt/format.h>
 
 #include "error.h"
+#include "live_view.h"
 #include "memory_cage.h"
 #include "process_tree.h"
 #include "summary_report.h"
@@ -272,6 +273,10 @@ int runCommand(const RunOptions& options) {
     if (!note.empty()) say("tidemark: {}\n", note);
   }
 
+  say("tidemark: recording {} into {}\n", fs::path(options.command[0]).filename().string(), run_dir);
+  // On a terminal, one line redrawn while the command runs (a pipe or a file gets none).
+  StatusLine status_line(run_dir, !options.no_status && isatty(2) && !getenv("TIDEMARK_QUIET"));
+
   uint64_t start = monotonicNs();
   pid_t child = fork();
   if (child < 0) throw Error(fmt::format("fork: {}", strerror(errno)));
@@ -302,7 +307,17 @@ int runCommand(const RunOptions& options) {
       if (done == child) break;
       if (done < 0 && errno != EINTR) throw Error(fmt::format("waitpid: {}", strerror(errno)));
       cage->watch(child);
+      status_line.tick();
       timespec ts{0, 1'000'000};
+      nanosleep(&ts, nullptr);
+    }
+  } else if (status_line.enabled()) {
+    for (;;) {
+      pid_t done = waitpid(child, &status, WNOHANG);
+      if (done == child) break;
+      if (done < 0 && errno != EINTR) throw Error(fmt::format("waitpid: {}", strerror(errno)));
+      status_line.tick();
+      timespec ts{0, 50'000'000};
       nanosleep(&ts, nullptr);
     }
   } else {
@@ -310,6 +325,7 @@ int runCommand(const RunOptions& options) {
       if (errno != EINTR) throw Error(fmt::format("waitpid: {}", strerror(errno)));
     }
   }
+  status_line.clear();
   uint64_t elapsed = monotonicNs() - start;
   bool signaled = WIFSIGNALED(status);
   int code = signaled ? WTERMSIG(status) : WEXITSTATUS(status);

@@ -12,6 +12,7 @@ struct RunOptions {
   unsigned max_frames = 64;
   bool track_mmap = true;
   bool scan = false;
+  bool no_status = false;      // no status line on a terminal
   std::string mode = "full";   // or "aggregate"
   uint64_t memory_limit = 0;   // bytes; 0: none
   std::vector<std::string> command;

@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <vector>
@@ -69,6 +70,8 @@ format::FileHeader appendProcessEnd(const std::string& path, uint64_t pid, const
   bool ok = pwrite(fd, chunk.data(), chunk.size(), static_cast<off_t>(offset)) == static_cast<ssize_t>(chunk.size()) &&
             ftruncate(fd, static_cast<off_t>(offset + h->chunk_size)) == 0;
   int err = errno;
+  if (ok && !__atomic_load_n(&h->ended_ns, __ATOMIC_RELAXED))  // killed: the tracker could not say so itself
+    __atomic_store_n(&h->ended_ns, std::max<uint64_t>(end.time_ns, 1), __ATOMIC_RELEASE);
   format::FileHeader header = *h;
   munmap(m, format::kHeaderSize);
   ::close(fd);

@@ -35,6 +35,7 @@ void recordEnding(format::EndingKind kind, int code, const char* program) {
                              .kind = static_cast<uint64_t>(kind),
                              .code = static_cast<uint64_t>(code),
                              .program = {program ? program : "", program ? strnlen(program, 4000) : 0}});
+  writer().noteEnded(sys::monotonicNs() - writer().startNs());
   errno = saved_errno;
   t.busy = false;
 }

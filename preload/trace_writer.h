@@ -58,6 +58,23 @@ class TraceWriter {
     if (rss > header_->peak_rss) __atomic_store_n(&header_->peak_rss, rss, __ATOMIC_RELAXED);
     if (pss > header_->peak_pss) __atomic_store_n(&header_->peak_pss, pss, __ATOMIC_RELAXED);
   }
+  // The latest sample and simulated date, for readers of the header alone (tidemark watch).
+  void noteLatest(uint64_t time_ns, uint64_t rss, uint64_t heap) {
+    if (!header_) return;
+    __atomic_store_n(&header_->last_rss, rss, __ATOMIC_RELAXED);
+    __atomic_store_n(&header_->last_heap, heap, __ATOMIC_RELAXED);
+    __atomic_store_n(&header_->last_sample_ns, time_ns, __ATOMIC_RELEASE);
+  }
+  void noteEnded(uint64_t time_ns) {
+    if (header_ && !__atomic_load_n(&header_->ended_ns, __ATOMIC_RELAXED))
+      __atomic_store_n(&header_->ended_ns, time_ns ? time_ns : 1, __ATOMIC_RELEASE);
+  }
+  void noteDate(const char* text, size_t len) {
+    if (!header_) return;
+    char date[sizeof header_->last_date] = {};
+    for (size_t i = 0; i < len && i + 1 < sizeof date; ++i) date[i] = text[i];
+    for (size_t i = 0; i < sizeof date; ++i) __atomic_store_n(&header_->last_date[i], date[i], __ATOMIC_RELAXED);
+  }
   // Forgets everything after a fork, in the child, before open() is called again.
   void resetAfterFork();
 

@@ -710,6 +710,7 @@ void writeSample(ThreadState& t, int& fd = g_statm_fd, RollupReader* rollup = nu
   uint64_t now = sys::monotonicNs();
   if (rollup) rollup->sample(now, pss, uss);
   writer().notePeaks(rss, pss);
+  writer().noteLatest(now - writer().startNs(), rss, aggregator().heapLive() + aggregator().mmapLive());
   writeRecord(t.stream, writer().nextSeq(),
               format::Sample{.time_ns = now - writer().startNs(),
                              .rss = rss,
@@ -908,6 +909,7 @@ __attribute__((destructor)) void onExit() {
   // (A Python process's exit scan was made before its interpreter finalized: python_objects.h.)
   if (scanEnabled() && !python::exitGraphTaken()) scanHeap(t.stream, static_cast<uint8_t>(format::ScanReason::Exit));
   writeRecord(t.stream, writer().nextSeq(), format::Exit{.time_ns = sys::monotonicNs() - writer().startNs()});
+  writer().noteEnded(sys::monotonicNs() - writer().startNs());
   t.busy = was_busy;
 }
 
@@ -925,6 +927,7 @@ extern "C" __attribute__((visibility("default"))) void tidemark_marker_v1(int ki
   t.busy = true;
   int saved_errno = errno;
   size_t len = text ? strnlen(text, 255) : 0;
+  if (kind == static_cast<int>(tidemark::format::MarkerKind::SimulationDate) && text) writer().noteDate(text, len);
   writeRecord(t.stream, writer().nextSeq(),
               tidemark::format::Marker{.time_ns = sys::monotonicNs() - writer().startNs(),
                                        .kind = static_cast<uint64_t>(kind),

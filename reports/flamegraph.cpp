@@ -7,6 +7,7 @@
 #include <memory>
 
 #include "display_text.h"
+#include "text_layout.h"
 #include "units.h"
 
 namespace tidemark {
@@ -44,7 +45,7 @@ std::string foldName(const std::string& s) {
 std::vector<FlameStack> oriented(const std::vector<FlameStack>& stacks, bool inverted) {
   std::vector<FlameStack> out;
   for (const FlameStack& s : stacks) {
-    if (!s.value) continue;
+    if (!s.value) continue;  // a stack only the baseline has: no width to draw (the diff's table lists it)
     out.push_back(s);
     if (inverted) std::reverse(out.back().frames.begin(), out.back().frames.end());
   }
@@ -54,6 +55,7 @@ std::vector<FlameStack> oriented(const std::vector<FlameStack>& stacks, bool inv
 struct Node {
   FlameFrame frame;
   uint64_t value = 0;
+  uint64_t base = 0;  // differential: the baseline's bytes
   std::map<std::string, std::unique_ptr<Node>> children;  // sorted by name: deterministic layout
 };
 
@@ -61,6 +63,7 @@ Node buildTree(const std::vector<FlameStack>& stacks) {
   Node root;
   for (const FlameStack& s : stacks) {
     root.value += s.value;
+    root.base += s.base;
     Node* at = &root;
     for (const FlameFrame& f : s.frames) {
       std::string key = f.name + '\x1f' + f.detail;
@@ -70,6 +73,7 @@ Node buildTree(const std::vector<FlameStack>& stacks) {
         child->frame = f;
       }
       child->value += s.value;
+      child->base += s.base;
       at = child.get();
     }
   }
@@ -84,6 +88,15 @@ std::string colour(const std::string& name) {
   int g = 80 + static_cast<int>((h >> 8) % 130);
   int b = static_cast<int>((h >> 16) % 55);
   return fmt::format("rgb({},{},{})", r, g, b);
+}
+
+// Growth red, shrinkage blue, deeper with the change relative to the larger of the two: full at a
+// quarter or more, so a 10% regression is plainly pink.
+std::string deltaColour(uint64_t now, uint64_t base) {
+  double larger = static_cast<double>(std::max(now, base));
+  double change = larger > 0 ? (static_cast<double>(now) - static_cast<double>(base)) / larger : 0;
+  int fade = static_cast<int>(225 * (1 - std::min(1.0, std::abs(change) / 0.25)));
+  return change >= 0 ? fmt::format("rgb(255,{},{})", 30 + fade, 30 + fade) : fmt::format("rgb({},{},255)", 30 + fade, 30 + fade);
 }
 
 }  // namespace
@@ -160,20 +173,22 @@ std::string flameScript() {
   function fit(g, x0, w0) {
     var x = parseFloat(g.getAttribute('data-x')), w = parseFloat(g.getAttribute('data-w'));
     var r = g.querySelector('rect'), t = g.querySelector('text');
+    if (!(w0 > 0)) { w0 = 1; w = w > 0 ? w : 1; }  // an empty flamegraph: its root alone, full width
     var nx = P + (x - x0) / w0 * W, nw = w / w0 * W;
     r.setAttribute('x', nx.toFixed(2)); r.setAttribute('width', nw.toFixed(2));
     t.setAttribute('x', (nx + 3).toFixed(2));
-    var name = g.getAttribute('data-name'), chars = Math.floor((nw - 6) / 7.2);
+    var name = g.getAttribute('data-short') || g.getAttribute('data-name'), chars = Math.floor((nw - 6) / 7.2);
     t.textContent = chars >= name.length ? name : (chars > 2 ? name.substring(0, chars - 2) + '..' : '');
   }
   function zoom(target) {
     var x0 = parseFloat(target.getAttribute('data-x')), w0 = parseFloat(target.getAttribute('data-w'));
-    var d0 = parseInt(target.getAttribute('data-depth'), 10), eps = 1e-9;
+    var d0 = parseInt(target.getAttribute('data-depth'), 10);
+    // Offsets and widths are whole bytes: containment is exact, no rounding can hide a child.
     frames.forEach(function (g) {
       var x = parseFloat(g.getAttribute('data-x')), w = parseFloat(g.getAttribute('data-w'));
       var d = parseInt(g.getAttribute('data-depth'), 10);
-      var inside = x >= x0 - eps && x0 + w0 + eps >= x + w && d >= d0;
-      var ancestor = d0 > d && x0 + eps >= x && x + w >= x0 + w0 - eps;
+      var inside = x >= x0 && x0 + w0 >= x + w && d >= d0;
+      var ancestor = d0 > d && x0 >= x && x + w >= x0 + w0;
       if (inside) { g.classList.remove('hidden'); fit(g, x0, w0); }
       else if (ancestor) { g.classList.remove('hidden'); fit(g, x, w); }
       else g.classList.add('hidden');
@@ -204,27 +219,43 @@ std::string flameSvg(const std::vector<FlameStack>& stacks, const FlameOptions& 
   const int width = options.width, row = 17, top = 60, pad = 10;
   const double usable = width - 2 * pad;
   // Lay out: every node with its x (fraction of the total) and depth.
+  // x and w in bytes (whole numbers: exact in a double up to 2^53), so a zoom's containment
+  // test never depends on rounding.
   struct Placed {
     const Node* node;
-    double x, w;
+    uint64_t x, w;
     int depth;
   };
+  // Children narrower than a pixel are drawn as one frame per parent with their total.
+  std::vector<std::unique_ptr<Node>> merged_nodes;
   std::vector<Placed> placed;
   int max_depth = 0;
   const double total = root.value ? static_cast<double>(root.value) : 1.0;
-  std::vector<Placed> todo{{&root, 0.0, 1.0, 0}};
+  const double min_value = total / usable;  // one pixel at full width
+  std::vector<Placed> todo{{&root, 0, root.value, 0}};
   while (!todo.empty()) {
     Placed p = todo.back();
     todo.pop_back();
-    if (p.w * usable < 0.3) continue;  // narrower than a third of a pixel: not drawn
     placed.push_back(p);
     max_depth = std::max(max_depth, p.depth);
-    double x = p.x;
+    uint64_t x = p.x;
     std::vector<Placed> kids;
+    Node* narrow = nullptr;
+    size_t narrow_count = 0;
     for (const auto& [key, child] : p.node->children) {
-      double w = static_cast<double>(child->value) / total;
-      kids.push_back({child.get(), x, w, p.depth + 1});
-      x += w;
+      if (static_cast<double>(child->value) >= min_value) {
+        kids.push_back({child.get(), x, child->value, p.depth + 1});
+        x += child->value;
+        continue;
+      }
+      if (!narrow) narrow = merged_nodes.emplace_back(std::make_unique<Node>()).get();
+      narrow->value += child->value;
+      narrow->base += child->base;
+      ++narrow_count;
+    }
+    if (narrow && static_cast<double>(narrow->value) * usable / total >= 0.3) {
+      narrow->frame.name = fmt::format("[{} frames under a pixel wide]", narrow_count);
+      kids.push_back({narrow, x, narrow->value, p.depth + 1});
     }
     for (auto it = kids.rbegin(); it != kids.rend(); ++it) todo.push_back(*it);
   }
@@ -236,15 +267,15 @@ std::string flameSvg(const std::vector<FlameStack>& stacks, const FlameOptions& 
   out += fmt::format(
       "<?xml version=\"1.0\" standalone=\"no\"?>\n"
       "<svg version=\"1.1\" width=\"{0}\" height=\"{1}\" viewBox=\"0 0 {0} {1}\" xmlns=\"http://www.w3.org/2000/svg\" "
-      "xmlns:xhtml=\"http://www.w3.org/1999/xhtml\" class=\"flamegraph\" data-width=\"{2}\" data-pad=\"{3}\">\n",
-      width, height, usable, pad);
+      "xmlns:xhtml=\"http://www.w3.org/1999/xhtml\" class=\"flamegraph\" data-width=\"{2}\" data-pad=\"{3}\" data-total=\"{4}\">\n",
+      width, height, usable, pad, root.value);
   out += "<style>\n"
-         "text { font-family: monospace; font-size: 12px; fill: #000; pointer-events: none; }\n"
-         ".f rect { stroke: #fff; stroke-width: 0.5; cursor: pointer; }\n"
-         ".f.match rect { fill: rgb(230,0,230) !important; }\n"
-         ".f.hidden { display: none; }\n"
-         ".details { font-size: 12px; }\n"
-         "text.reset { pointer-events: auto; }\n"
+         "svg.flamegraph text { font-family: monospace; font-size: 12px; fill: #000; pointer-events: none; }\n"
+         "svg.flamegraph .f rect { stroke: #fff; stroke-width: 0.5; cursor: pointer; }\n"
+         "svg.flamegraph .f.match rect { fill: rgb(230,0,230) !important; }\n"
+         "svg.flamegraph .f.hidden { display: none; }\n"
+         "svg.flamegraph .details { font-size: 12px; }\n"
+         "svg.flamegraph text.reset { pointer-events: auto; }\n"
          "</style>\n";
   out += fmt::format("<rect x=\"0\" y=\"0\" width=\"{}\" height=\"{}\" fill=\"#fdfdf6\"/>\n", width, height);
   out += fmt::format("<text x=\"{}\" y=\"20\" style=\"font-size:16px\">{} — {}</text>\n", pad,
@@ -257,21 +288,29 @@ std::string flameSvg(const std::vector<FlameStack>& stacks, const FlameOptions& 
   out += fmt::format("<text class=\"details\" x=\"{}\" y=\"{}\"> </text>\n", pad, height - 10);
   for (size_t i = 0; i < placed.size(); ++i) {
     const Placed& p = placed[i];
-    double x = pad + p.x * usable, w = p.w * usable;
+    double x = pad + static_cast<double>(p.x) / total * usable, w = static_cast<double>(p.w) / total * usable;
     int y = options.inverted ? top + p.depth * row : top + (max_depth - p.depth) * row;
-    std::string label = p.node->frame.name;
+    std::string label = shortName(p.node->frame.name);  // the full name is in data-name and the title
     std::string tip = fmt::format("{} — {} ({} bytes, {:.2f}%)", p.node->frame.name, humanBytes(p.node->value),
                                   p.node->value, 100.0 * static_cast<double>(p.node->value) / total);
     // A frame's detail is where it is (file:line); the root's is what is measured.
     if (!p.node->frame.detail.empty()) tip += (p.node == &root ? " of " : " at ") + p.node->frame.detail;
+    if (options.differential) {
+      int64_t delta = static_cast<int64_t>(p.node->value) - static_cast<int64_t>(p.node->base);
+      tip += fmt::format("; baseline {}, {}{}", humanBytes(p.node->base), delta < 0 ? "-" : "+",
+                         humanBytes(static_cast<uint64_t>(delta < 0 ? -delta : delta)));
+    }
     size_t chars = static_cast<size_t>(std::max(0.0, (w - 6) / 7.2));
     // Cut at a character boundary: half a UTF-8 character is not XML.
     std::string shown = label.size() <= chars ? label : (chars > 2 ? std::string(utf8Prefix(label, chars - 2)) + ".." : "");
     out += fmt::format(
-        "<g class=\"f\" data-x=\"{:.6f}\" data-w=\"{:.6f}\" data-depth=\"{}\" data-name=\"{}\" data-detail=\"{}\">"
+        "<g class=\"f\" data-x=\"{}\" data-w=\"{}\" data-depth=\"{}\" data-name=\"{}\"{}{} data-detail=\"{}\">"
         "<title>{}</title><rect x=\"{:.2f}\" y=\"{}\" width=\"{:.2f}\" height=\"{}\" fill=\"{}\"/><text x=\"{:.2f}\" y=\"{}\">{}</text></g>\n",
-        p.x, p.w, p.depth, escapeXml(label), escapeXml(p.node->frame.detail), escapeXml(tip), x, y, w, row - 1,
-        p.depth == 0 ? "rgb(240,240,225)" : colour(label), x + 3, y + row - 5, escapeXml(shown));
+        p.x, p.w, p.depth, escapeXml(p.node->frame.name),
+        label == p.node->frame.name ? std::string() : " data-short=\"" + escapeXml(label) + "\"",
+        options.differential ? fmt::format(" data-delta=\"{}\"", static_cast<int64_t>(p.node->value) - static_cast<int64_t>(p.node->base)) : "",
+        escapeXml(p.node->frame.detail), escapeXml(tip), x, y, w, row - 1,
+        options.differential ? deltaColour(p.node->value, p.node->base) : p.depth == 0 ? "rgb(240,240,225)" : colour(p.node->frame.name), x + 3, y + row - 5, escapeXml(shown));
   }
   if (options.embed_script)
     out += "<script type=\"text/ecmascript\"><![CDATA[\n" + flameScript() +

@@ -19,6 +19,7 @@ struct FlameFrame {
 struct FlameStack {
   std::vector<FlameFrame> frames;  // root first
   uint64_t value = 0;              // bytes
+  uint64_t base = 0;               // a differential flamegraph's baseline bytes of the same stack
 };
 
 struct FlameOptions {
@@ -27,6 +28,9 @@ struct FlameOptions {
   bool inverted = false;        // leaf first (an icicle of callers)
   int width = 1200;
   bool embed_script = true;  // false inside HTML: the page runs flameScript() itself
+  // Widths are the new run's bytes, colours the change from the baseline (FlameStack::base):
+  // red grew, blue shrank, the deeper the larger the change relative to the frame.
+  bool differential = false;
 };
 
 // "main;load;parse 4096" lines, sorted; frame names have ';' and newlines replaced.

@@ -3,9 +3,14 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cmath>
+#include <string_view>
 
+#include "diagnosis.h"
 #include "python_report.h"
+#include "range_view.h"
 #include "summary_report.h"
+#include "text_layout.h"
 #include "units.h"
 
 namespace tidemark {
@@ -35,39 +40,145 @@ std::string e(const std::string& s) { return escapeXml(s); }
 // one hover target per simulated date (thinned to at most 400).
 }  // namespace
 
+namespace {
+
+// A step of 1, 2 or 5 times a power of ten that cuts `span` into at most `most` parts.
+double niceStep(double span, int most) {
+  double raw = span / most, power = std::pow(10.0, std::floor(std::log10(raw)));
+  for (double m : {1.0, 2.0, 5.0, 10.0})
+    if (m * power >= raw) return m * power;
+  return 10 * power;
+}
+
+}  // namespace
+
 std::string timeAxes(int width, int height, int left, double y_max, double t_end_ns, const std::function<double(double)>& y) {
-  // Four horizontal lines with sizes, and the time at both ends.
-  std::string out;
-  for (int k = 0; k <= 4; ++k) {
-    double v = y_max * k / 4;
-    out += fmt::format("<line x1=\"{}\" x2=\"{}\" y1=\"{:.1f}\" y2=\"{:.1f}\" stroke=\"#ddd\"/><text x=\"2\" y=\"{:.1f}\" "
-                       "class=\"axis\">{}</text>\n",
-                       left, width - 10, y(v), y(v), y(v) + 4, humanBytes(static_cast<uint64_t>(v)));
+  // Sizes at round steps on the left, times at round steps along the bottom, with grid lines.
+  std::string out = "<g class=\"axes\">";
+  const int bottom = height - kTimelineBottom;
+  // Round in the unit the labels use (1, 2 or 5 MiB steps, not 190.7 MiB).
+  const double unit = y_max >= 0x1p30 ? 0x1p30 : y_max >= 0x1p20 ? 0x1p20 : y_max >= 0x1p10 ? 0x1p10 : 1;
+  for (double v = 0, step = niceStep(y_max / unit, 5) * unit; v <= y_max; v += step)
+    out += fmt::format("<line x1=\"{}\" x2=\"{}\" y1=\"{:.1f}\" y2=\"{:.1f}\" class=\"grid\"/><text x=\"{}\" y=\"{:.1f}\" "
+                       "class=\"axis\" text-anchor=\"end\">{}</text>\n",
+                       left, width - 10, y(v), y(v), left - 4, y(v) + 4, humanBytes(static_cast<uint64_t>(v)));
+  const double span_s = std::max(t_end_ns, 1.0) / 1e9, step_s = niceStep(span_s, 10);
+  auto x = [&](double t_s) { return left + (width - left - 10) * t_s / span_s; };
+  for (double t = 0; t <= span_s * (1 + 1e-9); t += step_s)
+    out += fmt::format("<line x1=\"{0:.1f}\" x2=\"{0:.1f}\" y1=\"{1}\" y2=\"{2}\" class=\"tick\"/><text x=\"{0:.1f}\" y=\"{3}\" "
+                       "class=\"axis time-tick\" text-anchor=\"middle\">{4}</text>\n",
+                       x(t), bottom, bottom + 4, bottom + 15, t == 0 ? "0" : escapeXml(humanDuration(static_cast<uint64_t>(t * 1e9 + 0.5))));
+  out += fmt::format("<text x=\"{}\" y=\"{}\" class=\"axis\" text-anchor=\"end\">wall time</text>", width - 10, bottom + 28);
+  return out + "</g>\n";
+}
+
+std::string dateAxis(const std::vector<Marker>& markers, int height, const std::function<double(double)>& x) {
+  // Simulated dates under the time axis: a tick at the first marked session of each month, or of
+  // each quarter or year when months would crowd.
+  std::vector<const Marker*> firsts;  // first date of each month
+  for (const Marker& m : markers)
+    if (m.kind == 1 && m.text.size() >= 7 && (firsts.empty() || firsts.back()->text.compare(0, 7, m.text, 0, 7) != 0))
+      firsts.push_back(&m);
+  if (firsts.empty()) return "";
+  size_t every = firsts.size() <= 12 ? 1 : firsts.size() <= 36 ? 3 : firsts.size() <= 120 ? 12 : 24;
+  const int row = height - kTimelineBottom + 30;
+  std::string out = "<g class=\"date-axis\">";
+  for (size_t i = 0; i < firsts.size(); ++i) {
+    const std::string& d = firsts[i]->text;
+    int month = std::atoi(d.substr(5, 2).c_str());
+    if (every > 1 && (month - 1) % static_cast<int>(std::min<size_t>(every, 12)) != 0) continue;
+    if (every == 24 && std::atoi(d.substr(0, 4).c_str()) % 2) continue;
+    double at = x(static_cast<double>(firsts[i]->time_ns));
+    std::string label = every >= 12 ? d.substr(0, 4) : d.substr(0, 7);
+    out += fmt::format("<line x1=\"{0:.1f}\" x2=\"{0:.1f}\" y1=\"{1}\" y2=\"{2}\" class=\"tick\"/><text x=\"{0:.1f}\" y=\"{3}\" "
+                       "class=\"axis date-tick\" text-anchor=\"middle\">{4}</text>\n",
+                       at, row - 10, row - 6, row + 4, escapeXml(label));
   }
-  out += fmt::format("<text x=\"{}\" y=\"{}\" class=\"axis\">0</text><text x=\"{}\" y=\"{}\" class=\"axis\" "
-                     "text-anchor=\"end\">{}</text>\n",
-                     left, height - 8, width - 10, height - 8, e(humanDuration(static_cast<uint64_t>(t_end_ns))));
-  return out;
+  out += fmt::format("<text x=\"{}\" y=\"{}\" class=\"axis\">simulated date</text>", 2, row + 4);
+  return out + "</g>\n";
+}
+
+std::string stackedAreaSvg(const std::string& id, const std::vector<uint64_t>& times_ns, const std::vector<StackedSeries>& series) {
+  if (times_ns.size() < 2 || series.empty()) return "";
+  static const char* kColours[] = {"#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f"};
+  const int W = 1100, H = 280, L = 70, T = 10;
+  const size_t n = times_ns.size();
+  std::vector<uint64_t> total(n, 0);
+  for (const StackedSeries& s : series)
+    for (size_t k = 0; k < n && k < s.values.size(); ++k) total[k] += s.values[k];
+  double y_max = std::max<double>(1, static_cast<double>(*std::max_element(total.begin(), total.end()))) * 1.05;
+  double t_end = static_cast<double>(std::max<uint64_t>(times_ns.back(), 1));
+  auto X = [&](double t) { return L + (W - L - 10) * t / t_end; };
+  auto Y = [&](double v) { return T + (H - T - kTimelineBottom) * (1 - v / y_max); };
+  std::string out = fmt::format("<svg id=\"{}\" width=\"{}\" height=\"{}\" viewBox=\"0 0 {} {}\" xmlns=\"http://www.w3.org/2000/svg\">\n",
+                                e(id), W, H, W, H);
+  out += timeAxes(W, H, L, y_max, t_end, Y);
+  std::vector<uint64_t> below(n, 0);
+  std::string legend;
+  for (size_t s = 0; s < series.size(); ++s) {
+    auto value = [&](size_t k) { return k < series[s].values.size() ? series[s].values[k] : 0; };
+    std::string points;
+    for (size_t k = 0; k < n; ++k)
+      points += fmt::format("{:.1f},{:.1f} ", X(static_cast<double>(times_ns[k])), Y(static_cast<double>(below[k] + value(k))));
+    for (size_t k = n; k-- > 0;) points += fmt::format("{:.1f},{:.1f} ", X(static_cast<double>(times_ns[k])), Y(static_cast<double>(below[k])));
+    for (size_t k = 0; k < n; ++k) below[k] += value(k);
+    const char* colour = kColours[s % std::size(kColours)];
+    out += fmt::format("<polygon class=\"area\" points=\"{}\" fill=\"{}\" fill-opacity=\"0.75\"><title>{}</title></polygon>\n", points,
+                       colour, e(series[s].name));
+    legend += fmt::format("<span class=\"swatch\" style=\"background:{}\"></span> {} &nbsp; ", colour, e(series[s].name));
+  }
+  return out + "</svg>\n<p class=\"legend\">" + legend + "</p>\n";
 }
 
 namespace {
+
+// The stack groups that held most at the peak, their live bytes over the run, stacked.
+std::string sitesOverTime(const ReplayResult& r, const std::vector<StackGroup>& groups) {
+  constexpr size_t kSites = 8, kPoints = 300;
+  if (!r.has_series || r.series.empty()) return "";
+  std::vector<const StackGroup*> top;
+  for (const StackGroup& g : groups)
+    if (g.peak_bytes) top.push_back(&g);
+  std::sort(top.begin(), top.end(), [](const StackGroup* a, const StackGroup* b) { return a->peak_bytes > b->peak_bytes; });
+  if (top.size() > kSites) top.resize(kSites);
+  const uint32_t bins = r.series.bins();
+  const uint32_t step = std::max<uint32_t>(1, (bins + kPoints - 1) / kPoints);
+  std::vector<uint64_t> times{0};
+  for (uint32_t b = step - 1; b < bins; b += step) times.push_back(std::min<uint64_t>((uint64_t{b} + 1) * r.series.binWidthNs(), r.duration_ns));
+  std::vector<StackedSeries> series;
+  std::vector<double> last, max;
+  for (const StackGroup* g : top) {
+    std::vector<uint32_t> ids(g->stacks.begin(), g->stacks.end());
+    r.series.sum(ids, last, max);
+    StackedSeries s{g->frames.empty() ? "?" : shortName(siteFrame(g->frames).function), {0}};
+    for (uint32_t b = step - 1; b < bins; b += step) s.values.push_back(b < last.size() ? static_cast<uint64_t>(last[b]) : 0);
+    series.push_back(std::move(s));
+  }
+  return "<h3 id=\"sites-over-time\">The sites that held most at the peak, over time</h3>\n" + stackedAreaSvg("sites-timeline", times, series);
+}
 
 std::string timelineSvg(const ReplayResult& r, const Summary& s) {
   const GrowthFindings& g = s.growth;
   const Death& death = s.death;
   const auto& tl = r.timeline;
-  const int W = 1100, H = 280, L = 70, B = 30, T = 10;
-  std::string out = fmt::format(
-      "<svg id=\"timeline\" width=\"{}\" height=\"{}\" viewBox=\"0 0 {} {}\" xmlns=\"http://www.w3.org/2000/svg\">\n", W,
-      H, W, H);
-  if (tl.size() < 2) return out + "<text x=\"10\" y=\"20\">no timeline samples in this trace</text></svg>\n";
+  const int W = 1100, H = 330, L = 70, B = kTimelineBottom, T = 34;
+  if (tl.size() < 2)
+    return fmt::format("<svg id=\"timeline\" width=\"{0}\" height=\"{1}\" viewBox=\"0 0 {0} {1}\" xmlns=\"http://www.w3.org/2000/svg\">"
+                       "<text x=\"10\" y=\"20\">no timeline samples in this trace</text></svg>\n",
+                       W, H);
   double t_end = static_cast<double>(std::max<uint64_t>(r.duration_ns, tl.back().time_ns));
+  // data-left, data-right and data-t-end map a point of the plot to a time (the range selection).
+  std::string out = fmt::format(
+      "<svg id=\"timeline\" width=\"{0}\" height=\"{1}\" viewBox=\"0 0 {0} {1}\" xmlns=\"http://www.w3.org/2000/svg\" "
+      "data-left=\"{2}\" data-right=\"{3}\" data-t-end=\"{4:.0f}\">\n",
+      W, H, L, W - 10, t_end);
   double y_max = 1;
   for (const TimelineSample& p : tl) y_max = std::max({y_max, static_cast<double>(p.rss), static_cast<double>(p.heap)});
   y_max = std::max(y_max, static_cast<double>(r.heap_peak)) * 1.05;
   auto X = [&](double t) { return L + (W - L - 10) * t / t_end; };
   auto Y = [&](double v) { return T + (H - T - B) * (1 - v / y_max); };
   out += timeAxes(W, H, L, y_max, t_end, Y);
+  out += dateAxis(r.markers, H, X);
   size_t step = std::max<size_t>(1, tl.size() / 1500);
   std::string rss, heap;
   for (size_t i = 0; i < tl.size(); i += step) {
@@ -82,8 +193,9 @@ std::string timelineSvg(const ReplayResult& r, const Summary& s) {
                      heap);
   double px = X(static_cast<double>(r.heap_peak_time_ns)), py = Y(static_cast<double>(r.heap_peak));
   out += fmt::format("<circle id=\"peak-mark\" cx=\"{:.1f}\" cy=\"{:.1f}\" r=\"5\" fill=\"#d62728\"><title>heap peak {} at "
-                     "{}</title></circle>\n",
-                     px, py, e(humanBytes(r.heap_peak)), e(humanDuration(r.heap_peak_time_ns)));
+                     "{}</title></circle><text class=\"label\" x=\"{:.1f}\" y=\"{:.1f}\" text-anchor=\"{}\">peak heap {}</text>\n",
+                     px, py, e(humanBytes(r.heap_peak)), e(humanDuration(r.heap_peak_time_ns)), px + (px > W / 2 ? -8 : 8),
+                     std::max<double>(T + 10, py - 8), px > W / 2 ? "end" : "start", e(humanBytes(r.heap_peak)));
   if (g.window_end_ns && g.window_end_ns < r.duration_ns)
     out += fmt::format("<line x1=\"{0:.1f}\" x2=\"{0:.1f}\" y1=\"{1}\" y2=\"{2}\" stroke=\"#999\" stroke-dasharray=\"4 3\">"
                        "<title>findings window ends (teardown after)</title></line>\n",
@@ -136,25 +248,96 @@ std::string timelineSvg(const ReplayResult& r, const Summary& s) {
                                                      : fmt::format("{} cycles", v.cycles);
     if (v.trend == Trend::Unbounded && t.rate_per_day > 0)
       detail = fmt::format("+{} per simulated day", humanBytes(static_cast<uint64_t>(t.rate_per_day)));
-    out += fmt::format("<g class=\"finding\" data-verdict=\"{}\"><title>{}: {}, {}</title>{}</g>\n", trendName(v.trend), name,
-                       trendName(v.trend), e(detail), body);
+    // Named where the line ends (periodic ticks: at the first fall), in the line's colour.
+    double label_x = v.trend == Trend::Periodic && !v.fall_times.empty() ? X(v.fall_times.front() * 1e9)
+                     : X(static_cast<double>(g.window_end_ns ? g.window_end_ns : r.duration_ns));
+    double label_y = v.trend == Trend::Unbounded ? Y(static_cast<double>(t.final_bytes)) - 6
+                     : v.trend == Trend::Plateau ? Y(v.level) - 6
+                                                 : H - B - 16;
+    body += fmt::format("<text class=\"label finding-label\" x=\"{:.1f}\" y=\"{:.1f}\" text-anchor=\"end\" style=\"fill:{}\">{}</text>",
+                        label_x, std::max<double>(T + 10, label_y), colour, e(clipText(shortName(siteFrame(t.frames).function), 48)));
+    out += fmt::format("<g class=\"finding\" data-verdict=\"{}\" data-site=\"{}\"><title>{}: {}, {}</title>{}</g>\n", trendName(v.trend),
+                       name, name, trendName(v.trend), e(detail), body);
     ++shown;
   }
   if (death.kind != Death::Kind::None) {
-    out += fmt::format("<g id=\"death-mark\"><line x1=\"{0:.1f}\" x2=\"{0:.1f}\" y1=\"{1}\" y2=\"{2}\" stroke=\"#000\" "
-                       "stroke-width=\"2\"/><title>{3}</title></g>\n",
-                       X(static_cast<double>(death.time_ns)), T, H - B, e(deathHeadline(s)));
+    double dx = X(static_cast<double>(death.time_ns));
+    out += fmt::format("<g id=\"death-mark\"><line x1=\"{0:.1f}\" x2=\"{0:.1f}\" y1=\"{1}\" y2=\"{2}\" class=\"mark\" "
+                       "stroke-width=\"2\"/><title>{3}</title><text class=\"label\" x=\"{4:.1f}\" y=\"{5}\" "
+                       "text-anchor=\"end\">{6}</text></g>\n",
+                       dx, T, H - B, e(deathHeadline(s)), dx - 4, T + 10, death.kind == Death::Kind::Killed ? "killed" : "OOM-killed");
   }
   const uint64_t limit = s.limit.bytes;
   if (limit && static_cast<double>(limit) <= y_max)
-    out += fmt::format("<line id=\"limit-line\" x1=\"{}\" x2=\"{}\" y1=\"{:.1f}\" y2=\"{:.1f}\" stroke=\"#000\" "
-                       "stroke-dasharray=\"8 4\"><title>memory limit {}</title></line>\n",
-                       L, W - 10, Y(static_cast<double>(limit)), Y(static_cast<double>(limit)), e(humanBytes(limit)));
-  out += "<text x=\"80\" y=\"24\" fill=\"#1f77b4\">RSS</text><text x=\"120\" y=\"24\" fill=\"#d62728\">heap</text>\n";
-  if (shown)
-    out += "<text x=\"170\" y=\"24\" fill=\"#ff7f0e\">growth</text><text x=\"230\" y=\"24\" fill=\"#2ca02c\">plateau</text>"
-           "<text x=\"295\" y=\"24\" fill=\"#9467bd\">periodic falls</text>\n";
-  return out + "</svg>\n";
+    out += fmt::format("<g id=\"limit-line\"><line x1=\"{0}\" x2=\"{1}\" y1=\"{2:.1f}\" y2=\"{2:.1f}\" class=\"mark\" "
+                       "stroke-dasharray=\"8 4\"/><title>memory limit {3}</title><text class=\"label\" x=\"{1}\" y=\"{4:.1f}\" "
+                       "text-anchor=\"end\">limit {3}</text></g>\n",
+                       L, W - 10, Y(static_cast<double>(limit)), e(humanBytes(limit)), Y(static_cast<double>(limit)) - 4);
+  // The legend: a swatch in each series' colour and its name.
+  std::vector<std::pair<const char*, const char*>> legend = {{"#1f77b4", "RSS"}, {"#d62728", "heap"}};
+  if (shown) legend.insert(legend.end(), {{"#ff7f0e", "unbounded growth (fitted)"}, {"#2ca02c", "plateau"}, {"#9467bd", "periodic falls"}});
+  out += "<g class=\"legend\">";
+  double lx = L;
+  for (const auto& [colour, label] : legend) {
+    out += fmt::format("<rect x=\"{:.0f}\" y=\"8\" width=\"12\" height=\"12\" fill=\"{}\"/><text class=\"legend-text\" x=\"{:.0f}\" "
+                       "y=\"18\">{}</text>",
+                       lx, colour, lx + 16, label);
+    lx += 16 + 7.0 * std::string_view(label).size() + 18;
+  }
+  return out + "</g>\n</svg>\n";
+}
+
+// The page's look: the window's width, the system's dark mode, a table of contents that stays in
+// view, and paper.
+std::string pageStyle() {
+  return R"CSS(
+:root{color-scheme:light dark;--fg:#111;--bg:#fff;--muted:#555;--rule:#ccc;--grid:#e3e3e3;--good:#2a7a2a;--bad:#b3261e}
+@media (prefers-color-scheme: dark){:root{--fg:#e6e6e6;--bg:#16181b;--muted:#aaa;--rule:#444;--grid:#33363a;--good:#7fc97f;--bad:#ff8a80}}
+body{font-family:sans-serif;margin:0 20px 20px 20px;color:var(--fg);background:var(--bg)}
+nav#toc{position:sticky;top:0;z-index:2;background:var(--bg);border-bottom:1px solid var(--rule);padding:6px 0;font-size:13px}
+nav#toc a{margin-right:14px;color:inherit}
+h2{margin-top:28px;scroll-margin-top:40px} section,p,li{max-width:110ch}
+table{border-collapse:collapse;margin:8px 0} td,th{border:1px solid var(--rule);padding:3px 8px;font-size:13px;text-align:left}
+td.n{text-align:right} code{font-size:12px}
+#python-retained td:nth-child(-n+2),#python-growth td:nth-child(-n+3){white-space:nowrap}
+ol.diagnosis li{margin:6px 0} ol.diagnosis li.problem b{color:var(--bad)} ol.diagnosis li.healthy b{color:var(--good)}
+ol.diagnosis .evidence a{margin-left:8px;font-size:12px}
+svg#timeline,svg#run-timeline,svg#baseline-timeline,svg#sites-timeline,svg.flamegraph{width:100%;height:auto;display:block}
+.swatch{display:inline-block;width:10px;height:10px}
+td.grew{color:var(--bad)} td.shrank{color:var(--good)}
+svg .axis{font-size:11px;fill:var(--muted)} svg .label{font-size:11px;fill:var(--fg)} svg .legend-text{font-size:12px;fill:var(--fg)}
+svg .grid{stroke:var(--grid)} svg .tick{stroke:var(--muted)} svg .mark{stroke:var(--fg)}
+svg .finding-label{font-weight:bold}
+.tabs button{margin-right:6px} .tabs button.on{font-weight:bold}
+.flame{display:none} .flame.on{display:block}
+td.src{font-family:monospace;white-space:pre} #lines .hint{color:var(--muted)} #line-table tr.clicked{background:#fff3c4;color:#111}
+@media print{nav#toc,.tabs,#lines .hint{display:none} .flame{display:block;break-inside:avoid} body{margin:0}}
+)CSS";
+}
+
+// Links to every section the page has, kept in view at the top of the window.
+std::string tableOfContents(const Summary& s, bool has_run, bool has_baseline) {
+  std::vector<std::pair<const char*, const char*>> links = {{"diagnosis", "Diagnosis"}};
+  if (has_baseline) links.push_back({"baseline-section", "Baseline"});
+  links.push_back({"run-details", "Run"});
+  if (has_run) links.push_back({"run-section", "Processes"});
+  links.insert(links.end(), {{"timeline-section", "Memory over time"}, {"flamegraph-section", "Flamegraphs"},
+                             {"peak-section", "At the peak"}, {"findings-section", "Growth"}, {"leaks-section", "Leaks"}});
+  if (s.lost.available) links.push_back({"heap-scan-section", "Heap scan"});
+  if (s.python_objects.available) links.push_back({"python-objects-section", "Python objects"});
+  std::string out = "<nav id=\"toc\"><b>tidemark</b> &nbsp; ";
+  for (const auto& [anchor, label] : links) out += fmt::format("<a href=\"#{}\">{}</a>", anchor, label);
+  return out + "</nav>\n";
+}
+
+// A site in a table: its short name, the full one on hover when they differ.
+std::string siteCell(const std::vector<Frame>& frames) {
+  if (frames.empty()) return "";
+  Frame shown = siteFrame(frames);
+  std::string full = siteName(shown);
+  shown.function = shortName(shown.function);
+  std::string brief = siteName(shown);
+  return brief == full ? e(full) : fmt::format("<span title=\"{}\">{}</span>", e(full), e(brief));
 }
 
 std::string chainText(const std::vector<std::string>& chain) {
@@ -173,7 +356,7 @@ std::string row(const std::vector<std::string>& cells) {
 std::string pythonObjectsHtml(const PythonObjectFindings& g, const PythonGrowth& growth) {
   if (!g.available) return "";
   constexpr size_t kRows = 10;
-  std::string out = "<h2>Python objects</h2>\n<p>" +
+  std::string out = "<h2 id=\"python-objects-section\">Python objects</h2>\n<p>" +
                     e(fmt::format("Scanned {}: {} objects tracked by the cycle collector, {} of them referred to from outside; "
                                   "{} kept alive (objects and what they own).",
                                   scanWhen(g.reason, g.time_ns), groupedNumber(g.objects), groupedNumber(g.roots), humanBytes(g.alive_bytes))) +
@@ -217,7 +400,7 @@ std::string pythonObjectsHtml(const PythonObjectFindings& g, const PythonGrowth&
 }  // namespace
 
 std::string htmlReport(const TraceAnalysis& analysis, const ReportFlames& flames, const std::vector<LineReport>& lines,
-                       const std::string& run_section) {
+                       const ReportSections& sections) {
   const ReplayResult& r = analysis.run();
   const Summary& s = analysis.summary();
   std::string cmd;
@@ -228,44 +411,48 @@ std::string htmlReport(const TraceAnalysis& analysis, const ReportFlames& flames
   out += "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'; "
          "script-src 'unsafe-inline'; img-src data:\">\n";
   out += "<title>tidemark: " + e(cmd) + "</title>\n";
-  out += "<style>body{font-family:sans-serif;margin:20px;max-width:1200px} "
-         "#python-retained td:nth-child(-n+2),#python-growth td:nth-child(-n+3){white-space:nowrap} table{border-collapse:collapse;margin:8px 0}"
-         "td,th{border:1px solid #ccc;padding:3px 8px;font-size:13px;text-align:left} td.n{text-align:right}"
-         ".axis{font-size:11px;fill:#555} .tabs button{margin-right:6px} .tabs button.on{font-weight:bold}"
-         ".flame{display:none} .flame.on{display:block} h2{margin-top:28px} code{font-size:12px}"
-         "td.src{font-family:monospace;white-space:pre} #lines .hint{color:#555} #line-table tr.clicked{background:#fff3c4}</style>\n";
+  out += "<style>" + pageStyle() + "</style>\n";
   out += "</head><body>\n";
-  out += "<h1>tidemark report</h1>\n<table id=\"run\">\n";
+  out += tableOfContents(s, !sections.run.empty(), !sections.baseline.empty());
+  out += "<h1>tidemark report</h1>\n" + diagnosisHtml(diagnose(analysis)) + sections.baseline;
+  out += "<h2 id=\"run-details\">Run</h2>\n<table id=\"run\">\n";
   out += row({"command", "<code>" + e(cmd) + "</code>"});
   out += row({"process", e(fmt::format("pid {}, ran {}, {}", r.pid, humanDuration(r.duration_ns), describeEnd(r.end)))});
   if (s.python) out += row({"python", e(describePython(*s.python))});
   out += row({"peak heap", e(fmt::format("{} at {}", humanBytes(r.heap_peak), humanDuration(r.heap_peak_time_ns)))});
-  out += row({"peak RSS", e(fmt::format("{} at {}", humanBytes(r.rss_peak), humanDuration(r.rss_peak_time_ns)))});
+  out += row({"peak RSS", e(fmt::format("{} at {}{}", humanBytes(r.rss_peak), humanDuration(r.rss_peak_time_ns),
+                                        r.heap_peak > r.rss_peak ? " (below the heap's peak: pages allocated but never written are not resident)" : ""))});
   if (s.limit.bytes)
     out += row({"memory limit", e(fmt::format("{} ({})", humanBytes(s.limit.bytes), limitSourceText(s.limit.source)))});
   out += row({"calls", e(fmt::format("{} allocations, {} frees", groupedNumber(r.allocations), groupedNumber(r.frees)))});
   out += "</table>\n";
 
-  out += run_section;
+  out += sections.run;
   if (r.stopped.stopped()) out += "<p id=\"incomplete\"><b>" + e(incompleteText(r.stopped)) + "</b></p>\n";
   if (s.death.kind != Death::Kind::None)
     out += "<p id=\"death\"><b>" + e(deathHeadline(s)) + "</b><br>" + e(s.death.evidence) + "</p>\n";
-  out += "<h2>Memory over time</h2>\n" + timelineSvg(r, s);
+  out += "<h2 id=\"timeline-section\">Memory over time</h2>\n" + timelineSvg(r, s) + sections.range +
+         sitesOverTime(r, analysis.stackGroups(false));
 
-  out += "<h2>Flamegraph</h2>\n<div class=\"tabs\">"
+  out += "<h2 id=\"flamegraph-section\">Flamegraphs</h2>\n<div class=\"tabs\">"
          "<button id=\"tab-peak\" class=\"on\" data-flame=\"peak\">at the peak</button>"
          "<button id=\"tab-leaked\" data-flame=\"leaked\">leaked</button>"
-         "<button id=\"tab-allocated\" data-flame=\"allocated\">allocated</button></div>\n";
-  auto flame = [&](const char* id, const std::vector<FlameStack>& stacks, const char* metric, bool on) {
+         "<button id=\"tab-allocated\" data-flame=\"allocated\">allocated</button>"
+         "<button id=\"tab-temporary\" data-flame=\"temporary\">temporary</button>"
+         "<button id=\"tab-callers\" data-flame=\"callers\">callers of the allocator (at the peak)</button></div>\n";
+  auto flame = [&](const char* id, const std::vector<FlameStack>& stacks, const char* metric, bool on, bool inverted = false) {
     FlameOptions o;
     o.title = cmd;
     o.metric = metric;
+    o.inverted = inverted;
     std::string svg = inlineSvg(stacks, o);
     return fmt::format("<div class=\"flame{}\" id=\"flame-{}\">{}</div>\n", on ? " on" : "", id, svg);
   };
   out += flame("peak", flames.peak, "bytes live at the heap peak", true);
   out += flame("leaked", flames.leaked, "bytes leaked at exit", false);
   out += flame("allocated", flames.allocated, "bytes allocated", false);
+  out += flame("temporary", flames.temporary, "bytes freed by the same thread before its next allocation", false);
+  out += flame("callers", flames.peak, "bytes live at the heap peak, by the allocating function first", false, true);
 
   // The line view of a clicked frame's function: its lines as data, drawn by the script below.
   // No '<' inside the script element (JSON strings allow "\u003c" for it), so that no text from
@@ -284,14 +471,14 @@ std::string htmlReport(const TraceAnalysis& analysis, const ReportFlames& flames
          "allocated from each line (calls made from it included), and how many of them were live at the heap peak and at "
          "the end.</p></div>\n<script type=\"application/json\" id=\"line-data\">" + line_data + "</script>\n";
 
-  out += "<h2>Top stacks at the peak</h2>\n<table id=\"peak-table\"><tr><th>bytes</th><th>share</th><th>site</th></tr>\n";
+  out += "<h2 id=\"peak-section\">Top stacks at the peak</h2>\n<table id=\"peak-table\"><tr><th>bytes</th><th>share</th><th>site</th></tr>\n";
   for (const StackGroup& g : s.peak)
     out += row({e(humanBytes(g.peak_bytes)),
                 e(fmt::format("{:.1f}%", r.heap_peak ? 100.0 * static_cast<double>(g.peak_bytes) / static_cast<double>(r.heap_peak) : 0.0)),
-                g.frames.empty() ? "" : e(siteName(siteFrame(g.frames)))});
+                siteCell(g.frames)});
   out += "</table>\n";
 
-  out += "<h2>Growth findings</h2>\n";
+  out += "<h2 id=\"findings-section\">Growth findings</h2>\n";
   if (!s.growth.available) {
     out += "<p>" + e(s.growth.unavailable_reason) + "</p>\n";
   } else {
@@ -299,7 +486,7 @@ std::string htmlReport(const TraceAnalysis& analysis, const ReportFlames& flames
     for (const SiteTrend& t : s.growth.sites) {
       const TrendVerdict& v = t.verdict;
       std::string detail = describeVerdict(t, s.growth.simulated_days);
-      out += row({e(siteName(siteFrame(t.frames))), e(trendName(v.trend)), e(detail)});
+      out += row({siteCell(t.frames), e(trendName(v.trend)), e(detail)});
     }
     out += "</table>\n";
   }
@@ -314,16 +501,16 @@ std::string htmlReport(const TraceAnalysis& analysis, const ReportFlames& flames
     out += "</p>\n";
   }
 
-  out += "<h2>Leaks</h2>\n";
+  out += "<h2 id=\"leaks-section\">Leaks</h2>\n";
   out += "<p>" + e(fmt::format("{} in {} blocks live at the end ({})", humanBytes(s.leaked_bytes), groupedNumber(s.leaked_blocks),
                                s.ended_cleanly ? "leaked at exit" : "the process did not exit normally")) + "</p>\n";
   out += "<table id=\"leak-table\"><tr><th>bytes</th><th>blocks</th><th>site</th></tr>\n";
   for (const StackGroup& g : s.leaks)
-    out += row({e(humanBytes(g.live_bytes)), e(groupedNumber(g.live_blocks)), g.frames.empty() ? "" : e(siteName(siteFrame(g.frames)))});
+    out += row({e(humanBytes(g.live_bytes)), e(groupedNumber(g.live_blocks)), siteCell(g.frames)});
   out += "</table>\n";
   if (s.lost.available) {
     const LeakGraph& l = s.lost;
-    out += "<h2>Heap scan: lost blocks and leaked cycles</h2>\n<table id=\"cycles\"><tr><th>cycles</th><th>bytes</th><th>shape</th></tr>\n";
+    out += "<h2 id=\"heap-scan-section\">Heap scan: lost blocks and leaked cycles</h2>\n<table id=\"cycles\"><tr><th>cycles</th><th>bytes</th><th>shape</th></tr>\n";
     for (const CycleGroup& c : l.cycle_groups) out += row({e(groupedNumber(c.cycles)), e(humanBytes(c.bytes)), e(c.shape)});
     out += "</table>\n";
     out += "<p>" + e(fmt::format("plain leaks {} in {} blocks; reachable cycles (not leaks) {}", humanBytes(l.plain_bytes),
@@ -331,11 +518,12 @@ std::string htmlReport(const TraceAnalysis& analysis, const ReportFlames& flames
   }
   out += pythonObjectsHtml(s.python_objects, s.python_growth);
   out += "<script>\n" + flameScript() +
-         "document.querySelectorAll('svg.flamegraph').forEach(function (svg) { tidemarkFlame(svg); });\n</script>\n";
+         "document.querySelectorAll('svg.flamegraph').forEach(function (svg) { tidemarkFlame(svg); });\n" + rangeScript() +
+         "</script>\n";
   out += R"JS(<script>
-document.querySelectorAll('.tabs button').forEach(function (b) {
+document.querySelectorAll('.tabs button[data-flame]').forEach(function (b) {
   b.addEventListener('click', function () {
-    document.querySelectorAll('.tabs button').forEach(function (x) { x.classList.remove('on'); });
+    document.querySelectorAll('.tabs button[data-flame]').forEach(function (x) { x.classList.remove('on'); });
     document.querySelectorAll('.flame').forEach(function (x) { x.classList.remove('on'); });
     b.classList.add('on');
     document.getElementById('flame-' + b.getAttribute('data-flame')).classList.add('on');

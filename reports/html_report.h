@@ -14,20 +14,40 @@
 namespace tidemark {
 
 struct ReportFlames {
-  std::vector<FlameStack> peak, leaked, allocated;
+  std::vector<FlameStack> peak, leaked, allocated, temporary;
 };
 
 // How many functions a report carries line views of: the ones that allocated most.
 constexpr size_t kReportLineFunctions = 200;
 
 // lines: the line views of the functions a click on a flamegraph's frame shows (functionLineReports).
-// run_section: the run's processes (runHtml), when the trace is one process of a run of several.
-std::string htmlReport(const TraceAnalysis& analysis, const ReportFlames& flames, const std::vector<LineReport>& lines,
-                       const std::string& run_section = "");
+// Sections made elsewhere, in the page's order.
+struct ReportSections {
+  std::string baseline;  // the comparison with a baseline run (baselineHtml), after the diagnosis
+  std::string run;       // the run's processes (runHtml), when the trace is one process of several
+  std::string range;     // a range of the run (rangeSectionHtml), under the timeline
+};
 
-// The axes of a memory-over-time chart (width x height, plot from x = left): grid lines with sizes
-// up to y_max, and the time at both ends; y maps bytes to the chart's y.
+std::string htmlReport(const TraceAnalysis& analysis, const ReportFlames& flames, const std::vector<LineReport>& lines,
+                       const ReportSections& sections = {});
+
+// Below the plot of a memory-over-time chart: the time axis, and the simulated-date axis under it.
+constexpr int kTimelineBottom = 58;
+
+// The axes of a memory-over-time chart (width x height, plot from x = left down to height -
+// kTimelineBottom): grid lines at round sizes up to y_max, ticks at round times; y maps bytes to the chart's y.
 std::string timeAxes(int width, int height, int left, double y_max, double t_end_ns, const std::function<double(double)>& y);
+// The simulated dates of the date markers as a second axis (months, quarters or years), empty
+// without markers; x maps nanoseconds since the start to the chart's x.
+std::string dateAxis(const std::vector<Marker>& markers, int height, const std::function<double(double)>& x);
+
+// Areas stacked over time, one per series (bottom first), in a fixed palette with a legend: the
+// processes of a run, the sites of a process. times_ns and every series' values have one entry per moment.
+struct StackedSeries {
+  std::string name;
+  std::vector<uint64_t> values;
+};
+std::string stackedAreaSvg(const std::string& id, const std::vector<uint64_t>& times_ns, const std::vector<StackedSeries>& series);
 
 // The flame stacks of one metric from the summary's groups ("peak", "leaked", "allocated", "temporary").
 std::vector<FlameStack> flameStacks(const std::vector<StackGroup>& groups, const std::string& metric);

@@ -170,7 +170,9 @@ MemoryProfile withinPhase(const MemoryProfile& run, const std::string& name) {
   return p;
 }
 
-MemoryProfile loadProfile(const std::string& input, const std::string& process) {
+MemoryProfile loadProfile(const std::string& input, const std::string& process) { return loadComparedRun(input, process).profile; }
+
+ComparedRun loadComparedRun(const std::string& input, const std::string& process) {
   // A baseline kept in a repository is a few hundred KiB; a trace goes to the trace reader.
   constexpr uint64_t kMaxSummaryBytes = 256ull << 20;
   SummaryOptions options;
@@ -182,7 +184,7 @@ MemoryProfile loadProfile(const std::string& input, const std::string& process) 
     nlohmann::json j = summaryJson(*picked);
     j.erase("listed_stacks");
     j["run"] = runJson(input, tree);
-    return profileFromSummaryJson(j, input);
+    return {profileFromSummaryJson(j, input), picked->run().timeline, picked->run().duration_ns};
   }
   const std::string path = runTraces(input)[0];
   uint64_t size = 0;
@@ -194,12 +196,12 @@ MemoryProfile loadProfile(const std::string& input, const std::string& process) 
     TraceAnalysis analysis(path, options);
     nlohmann::json j = summaryJson(analysis);
     j.erase("listed_stacks");
-    return profileFromSummaryJson(j, path);
+    return {profileFromSummaryJson(j, path), analysis.run().timeline, analysis.run().duration_ns};
   }
   nlohmann::json j = nlohmann::json::parse(readRegularFile(path, "JSON summary", kMaxSummaryBytes), nullptr, false);
   if (j.is_discarded() || !j.is_object())
     throw Error(fmt::format("{} is neither a tidemark trace nor a JSON summary (tidemark summary --json)", path));
-  return profileFromSummaryJson(j, path);
+  return {profileFromSummaryJson(j, path), {}, 0};  // a summary keeps no timeline
 }
 
 }  // namespace tidemark

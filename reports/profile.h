@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "python_graph.h"
+#include "replay.h"
 
 namespace tidemark {
 
@@ -66,6 +67,14 @@ MemoryProfile profileFromSummaryJson(const nlohmann::json& summary, const std::s
 // A trace (every stack) or a JSON summary, told apart by their first bytes. Throws Error.
 // path: a trace, a JSON summary, or a run directory (its process `process` picks, with the tree).
 MemoryProfile loadProfile(const std::string& path, const std::string& process = "");
+
+// A run to compare with another (report --baseline): its profile and, from a trace, its timeline.
+struct ComparedRun {
+  MemoryProfile profile;
+  std::vector<TimelineSample> timeline;  // empty for a JSON summary
+  uint64_t duration_ns = 0;
+};
+ComparedRun loadComparedRun(const std::string& path, const std::string& process = "");
 
 // Frames joined as one folded-stack line ("root;child;leaf"), ';' in names replaced.
 std::string foldedFrames(const std::vector<std::string>& frames);

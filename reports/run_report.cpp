@@ -12,6 +12,7 @@
 #include "stack_groups.h"
 #include "summary_report.h"
 #include "symbolizer.h"
+#include "text_layout.h"
 #include "units.h"
 
 namespace tidemark {
@@ -62,16 +63,9 @@ std::string findingsOf(const RunProcess& p) {
   return out;
 }
 
-std::string fit(std::string text, size_t width) {
-  if (text.size() > width) text = text.substr(0, width - 3) + "...";
-  return text;
-}
+std::string fit(const std::string& text, size_t width) { return clipText(text, width); }
 
-// A growth rate in the run's own units: per simulated day when the process marked days, else per hour.
-std::string rateOf(const SiteTrend& t) {
-  if (t.rate_per_day > 0) return fmt::format("+{} per simulated day", humanBytes(static_cast<uint64_t>(t.rate_per_day)));
-  return fmt::format("+{}/h", humanBytes(static_cast<uint64_t>(t.rate_per_hour)));
-}
+std::string rateOf(const SiteTrend& t) { return siteGrowthRate(t, t.rate_per_day > 0 ? 2 : 0); }
 
 // The median of the rates of one site across jobs (the middle job's).
 std::string medianRate(std::vector<SiteTrend> trends) {
@@ -347,38 +341,13 @@ std::string cells(const std::vector<std::string>& values, bool header = false) {
 std::string stackedSvg(const RunTree& tree) {
   constexpr size_t kSeries = 8, kPoints = 300;
   StackedMemory m = stackedPss(tree, kSeries, kPoints);
-  if (m.times_ns.size() < 2) return "";
-  static const char* kColours[] = {"#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f"};
-  const int W = 1100, H = 260, L = 70, B = 30, T = 10;
-  std::vector<uint64_t> total(kPoints, 0);
-  for (const auto& series : m.pss)
-    for (size_t k = 0; k < series.size(); ++k) total[k] += series[k];
-  double y_max = std::max<double>(1, static_cast<double>(*std::max_element(total.begin(), total.end()))) * 1.05;
-  double t_end = static_cast<double>(std::max<uint64_t>(m.times_ns.back(), 1));
-  auto X = [&](double t) { return L + (W - L - 10) * t / t_end; };
-  auto Y = [&](double v) { return T + (H - T - B) * (1 - v / y_max); };
-  std::string out = fmt::format("<svg id=\"run-timeline\" width=\"{}\" height=\"{}\" viewBox=\"0 0 {} {}\" "
-                                "xmlns=\"http://www.w3.org/2000/svg\">\n",
-                                W, H, W, H);
-  out += timeAxes(W, H, L, y_max, t_end, Y);
-  std::vector<uint64_t> below(kPoints, 0);
-  std::string legend;
-  for (size_t s = 0; s < m.pss.size(); ++s) {
-    std::string points;
-    for (size_t k = 0; k < kPoints; ++k)
-      points += fmt::format("{:.1f},{:.1f} ", X(static_cast<double>(m.times_ns[k])), Y(static_cast<double>(below[k] + m.pss[s][k])));
-    for (size_t k = kPoints; k-- > 0;)
-      points += fmt::format("{:.1f},{:.1f} ", X(static_cast<double>(m.times_ns[k])), Y(static_cast<double>(below[k])));
-    for (size_t k = 0; k < kPoints; ++k) below[k] += m.pss[s][k];
-    std::string name = m.processes[s] == kNoProcess
-                           ? "the others"
-                           : fmt::format("{} (pid {})", tree.processes[m.processes[s]].id.program(), tree.processes[m.processes[s]].id.pid);
-    const char* colour = kColours[s % std::size(kColours)];
-    out += fmt::format("<polygon class=\"process-area\" points=\"{}\" fill=\"{}\" fill-opacity=\"0.75\"><title>{}</title></polygon>\n",
-                       points, colour, h(name));
-    legend += fmt::format("<span style=\"display:inline-block;width:10px;height:10px;background:{}\"></span> {} &nbsp; ", colour, h(name));
-  }
-  return out + "</svg>\n<p class=\"legend\">" + legend + "</p>\n";
+  std::vector<StackedSeries> series;
+  for (size_t s = 0; s < m.pss.size(); ++s)
+    series.push_back({m.processes[s] == kNoProcess
+                          ? "the others"
+                          : fmt::format("{} (pid {})", tree.processes[m.processes[s]].id.program(), tree.processes[m.processes[s]].id.pid),
+                      m.pss[s]});
+  return stackedAreaSvg("run-timeline", m.times_ns, series);
 }
 
 }  // namespace

@@ -1,25 +1,17 @@
 #include "summary_report.h"
 
 #include <cmath>
+#include <sstream>
 
 #include <fmt/format.h>
 
+#include "diagnosis.h"
 #include "python_report.h"
+#include "text_layout.h"
 #include "tidemark/trace_format.h"
 #include "units.h"
 
 namespace tidemark {
-
-std::string describeEnd(const ProcessEnd& end) {
-  switch (end.state) {
-    case EndState::Exited: return fmt::format("exited with code {}", end.code);
-    case EndState::Signaled: return fmt::format("killed by {} ({})", signalName(end.code), end.code);
-    case EndState::ExitCalled: return "exited through exit() (its code is known only to the process that waited for it)";
-    case EndState::Exec: return fmt::format("replaced itself with exec of {}", end.program.empty() ? "a program" : end.program);
-    case EndState::Unknown: break;
-  }
-  return "did not exit: killed (e.g. SIGKILL) or still running when the trace was read";
-}
 
 namespace {
 
@@ -41,8 +33,8 @@ const char* holderKey(Holder h) {
   return "";
 }
 
-std::string frameText(const Frame& f) {
-  std::string s = f.function;
+std::string frameText(const Frame& f, bool full = false) {
+  std::string s = full ? f.function : shortName(f.function);
   if (!f.file.empty()) s += fmt::format(" ({}:{})", f.file, f.line);
   else if (!f.module.empty()) s += fmt::format(" [{}]", f.module);
   if (f.inlined) s += " [inlined]";
@@ -66,10 +58,10 @@ void writeGroups(std::ostream& out, const std::vector<StackGroup>& groups, bool 
     const size_t site = frames.empty() ? 0 : siteIndex(frames);
     const size_t from = !full && site > 0 && frames[site].interpreted ? site : 0;
     if (from)
-      out << fmt::format("        in {}{}\n", frameText(frames[from - 1]),
+      out << fmt::format("        in {}{}\n", frameText(frames[from - 1], full),
                          from > 1 ? fmt::format(" and {} frame{} inside it", from - 1, from == 2 ? "" : "s") : "");
     size_t shown = full ? frames.size() : std::min<size_t>(frames.size(), from + 6);
-    for (size_t i = from; i < shown; ++i) out << "        " << (i > from ? "  " : "") << frameText(frames[i]) << '\n';
+    for (size_t i = from; i < shown; ++i) out << "        " << (i > from ? "  " : "") << frameText(frames[i], full) << '\n';
     if (shown < frames.size()) out << fmt::format("          ... {} more frames\n", frames.size() - shown);
   }
 }
@@ -101,88 +93,7 @@ nlohmann::json groupsJson(const std::vector<StackGroup>& groups) {
   return a;
 }
 
-
-std::string signedBytes(double v) {
-  return (v < 0 ? "-" : "") + humanBytes(static_cast<uint64_t>(std::llround(std::fabs(v))));
-}
-
-std::string secondsText(double s) { return humanDuration(static_cast<uint64_t>(std::max(0.0, s) * 1e9)); }
-
 const char* shortfallKey(Shortfall s) { return s == Shortfall::Moments ? "moments" : ""; }
-
-std::string confidenceText(double confidence) {
-  // As many decimals as it takes to stay below 100%.
-  double p = 100 * (1 - confidence);
-  int decimals = p >= 1 ? 0 : p >= 0.1 ? 1 : p >= 0.01 ? 2 : 3;
-  return fmt::format("{:.{}f}% confidence", std::min(100 * confidence, 100 - std::pow(10.0, -decimals)), decimals);
-}
-
-// Why a verdict could not be given, and what would give one.
-std::string shortfallText(const TrendVerdict& v, double span_s) {
-  return fmt::format("not enough evidence: between {} and {} over {}, seen at {} moments of the {} a verdict takes",
-                     signedBytes(v.min), signedBytes(v.max), secondsText(span_s), v.moments, v.needed);
-}
-
-}  // namespace
-
-// A rate of growth as far as the run supports it: per hour when the tail the slope was fitted on
-// spans an hour or more; otherwise the growth seen over that tail, never extrapolated past it.
-std::string growthRate(double rate_per_s, double span_s) {
-  double tail_s = span_s * TrendThresholds::kTailShare;
-  if (tail_s >= 3600) return fmt::format("+{}/h", signedBytes(rate_per_s * 3600));
-  return fmt::format("+{} over the last {} of the run", signedBytes(rate_per_s * tail_s),
-                     humanDuration(static_cast<uint64_t>(tail_s * 1e9)));
-}
-
-// days: how many simulated days the run marked (0 without date markers).
-std::string describeVerdict(const SiteTrend& t, size_t days) {
-  const TrendVerdict& v = t.verdict;
-  switch (v.trend) {
-    case Trend::Unbounded:
-      if (days >= 2 && t.rate_per_day != 0)
-        return fmt::format("unbounded growth ({}): +{} per simulated day{}, {}; {} at the end", confidenceText(v.confidence),
-                           signedBytes(t.rate_per_day),
-                           days >= 21 ? fmt::format(" (+{} per 21 days)", signedBytes(t.rate_per_day * 21)) : "",
-                           growthRate(v.rate_per_s, t.span_s), humanBytes(t.final_bytes));
-      return fmt::format("unbounded growth ({}): {}; {} at the end", confidenceText(v.confidence),
-                         growthRate(v.rate_per_s, t.span_s), humanBytes(t.final_bytes));
-    case Trend::GrowsWithWork:
-      return fmt::format("grows with the work: {}, all released before exit ({} left): a working set, not a leak; "
-                         "mark simulated days (tidemark/marker.h) to see whether it grows per day",
-                         growthRate(v.rate_per_s, t.span_s), humanBytes(t.exit_bytes));
-    case Trend::NotEnoughEvidence: return shortfallText(v, t.span_s);
-    case Trend::Plateau:
-      if (t.level_reached_day > 0)
-        return fmt::format("plateau at {} since simulated day {:.0f} ({})", signedBytes(v.level), t.level_reached_day,
-                           secondsText(v.level_reached_s));
-      return fmt::format("plateau at {} since {}", signedBytes(v.level), secondsText(v.level_reached_s));
-    case Trend::Periodic:
-      if (t.period_days > 0)
-        return fmt::format("periodic ({}): {} cycles, every {:.1f} simulated days ({}), amplitude {}", confidenceText(v.confidence),
-                           v.cycles, t.period_days, secondsText(v.period_s), signedBytes(v.amplitude));
-      return fmt::format("periodic ({}): {} cycles, every {}, amplitude {}", confidenceText(v.confidence), v.cycles,
-                         secondsText(v.period_s), signedBytes(v.amplitude));
-    case Trend::Transient:
-      return fmt::format("transient: up to {}, {} at the end", humanBytes(t.peak_bytes), humanBytes(t.final_bytes));
-    case Trend::Steady:
-      return fmt::format("steady: {} to {}", signedBytes(v.min), signedBytes(v.max));
-  }
-  return "";
-}
-
-// The process's RSS (or heap) line: only growth has a rate, a plateau has a level.
-std::string describeProcessVerdict(const TrendVerdict& v, double span_s) {
-  switch (v.trend) {
-    case Trend::Unbounded: return fmt::format("unbounded growth ({}), {}", confidenceText(v.confidence), growthRate(v.rate_per_s, span_s));
-    case Trend::GrowsWithWork: return fmt::format("grows with the work, {}, released before exit", growthRate(v.rate_per_s, span_s));
-    case Trend::Plateau: return fmt::format("plateau at {}", signedBytes(v.level));
-    case Trend::Periodic: return fmt::format("periodic ({}), every {}", confidenceText(v.confidence), secondsText(v.period_s));
-    case Trend::NotEnoughEvidence: return shortfallText(v, span_s);
-    default: return trendName(v.trend);
-  }
-}
-
-namespace {
 
 void writeFindings(std::ostream& out, const Summary& s) {
   const GrowthFindings& g = s.growth;
@@ -327,33 +238,6 @@ nlohmann::json lostJson(const LeakGraph& g) {
                         {"indirectly_lost_bytes", g.indirect_bytes}, {"indirectly_lost_blocks", g.indirect_blocks}}}};
 }
 
-}  // namespace
-
-std::string deathHeadline(const Summary& s) {
-  const Death& d = s.death;
-  const char* what = d.kind == Death::Kind::OomKilled   ? "OOM-killed"
-                     : d.kind == Death::Kind::OomLikely ? "Probably OOM-killed"
-                     : d.kind == Death::Kind::Killed    ? "Killed"
-                                                        : "";
-  if (!*what) return "";
-  std::string when = humanDuration(d.time_ns);
-  if (!d.simulation_date.empty()) when += fmt::format(" (simulation date {})", d.simulation_date);
-  return fmt::format("{} at {} with RSS {}{}", what, when, humanBytes(d.rss),
-                     s.limit.bytes ? " of limit " + humanBytes(s.limit.bytes) : std::string());
-}
-
-const char* deathKindName(Death::Kind k) {
-  switch (k) {
-    case Death::Kind::None: return "none";
-    case Death::Kind::OomKilled: return "oom-killed";
-    case Death::Kind::OomLikely: return "oom-likely";
-    case Death::Kind::Killed: return "killed";
-  }
-  return "?";
-}
-
-namespace {
-
 // The opening of a post-mortem: how it died, what held the memory then, what grew towards it.
 void writeDeath(std::ostream& out, const Summary& s) {
   const Death& d = s.death;
@@ -416,20 +300,16 @@ nlohmann::json phasesJson(const std::vector<PhaseSummary>& phases) {
   return out;
 }
 
-std::string incompleteText(const RecordingStop& stop) {
-  if (!stop.stopped()) return "";
-  return fmt::format("incomplete: the tracker stopped recording at {} because {}; what the process did after that "
-                     "is not in the trace",
-                     humanDuration(stop.time_ns), stop.why());
-}
+namespace {
 
-void writeSummaryText(std::ostream& out, const TraceAnalysis& analysis, bool full) {
+void writeSummaryLines(std::ostream& out, const TraceAnalysis& analysis, bool full) {
   const ReplayResult& r = analysis.run();
   const Summary& s = analysis.summary();
-  if (r.stopped.stopped()) out << incompleteText(r.stopped) << '\n';
-  writeDeath(out, s);
+  // A damaged trace or a tracker that failed qualifies everything after it: said first.
   for (const std::string& w : r.warnings) out << "warning: " << w << '\n';
   for (const std::string& e : r.tracker_errors) out << "warning: the tracker stopped early: " << e << '\n';
+  writeDiagnosis(out, diagnose(analysis));
+  writeDeath(out, s);
   std::string cmd;
   for (const std::string& a : r.argv) cmd += (cmd.empty() ? "" : " ") + a;
   out << fmt::format("trace     {} ({}, {})\n", analysis.tracePath(), humanBytes(analysis.traceBytes()),
@@ -443,6 +323,8 @@ void writeSummaryText(std::ostream& out, const TraceAnalysis& analysis, bool ful
   out << fmt::format("peak heap {} ({} bytes) at {}\n", humanBytes(r.heap_peak), groupedNumber(r.heap_peak),
                      humanDuration(r.heap_peak_time_ns));
   out << fmt::format("peak RSS  {} at {}\n", humanBytes(r.rss_peak), humanDuration(r.rss_peak_time_ns));
+  if (r.heap_peak > r.rss_peak)
+    out << "          (below the heap's peak: pages allocated but never written are not resident)\n";
   out << fmt::format("calls     {} allocations ({} allocated in total), {} frees, {} reallocs\n",
                      groupedNumber(r.allocations), humanBytes(r.allocated_bytes), groupedNumber(r.frees),
                      groupedNumber(r.reallocs));
@@ -486,6 +368,14 @@ void writeSummaryText(std::ostream& out, const TraceAnalysis& analysis, bool ful
   writeFindings(out, s);
 }
 
+}  // namespace
+
+void writeSummaryText(std::ostream& out, const TraceAnalysis& analysis, bool full) {
+  std::ostringstream text;
+  writeSummaryLines(text, analysis, full);
+  out << fitLines(text.str(), kTextColumns);
+}
+
 nlohmann::json endJson(const ProcessEnd& e) {
   nlohmann::json end = {{"state", "unknown"}};
   switch (e.state) {
@@ -505,6 +395,7 @@ nlohmann::json summaryJson(const TraceAnalysis& analysis) {
   nlohmann::json end = endJson(r.end);
   if (r.end_from_parent) end["seen_by"] = "parent";
   return {
+      {"diagnosis", diagnosisJson(diagnose(analysis))},
       {"trace", analysis.tracePath()},
       {"trace_bytes", analysis.traceBytes()},
       {"mode", r.aggregated ? "aggregate" : "full"},

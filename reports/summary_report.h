@@ -6,31 +6,14 @@
 #include <nlohmann/json.hpp>
 
 #include "analysis.h"
+#include "verdict_text.h"
 
 namespace tidemark {
 
 void writeSummaryText(std::ostream& out, const TraceAnalysis& analysis, bool full);
 nlohmann::json summaryJson(const TraceAnalysis& analysis);
 
-// "OOM-killed at 170 ms (simulation date 2020-10-19) with RSS 79.8 MiB of limit 64.0 MiB", or
-// empty when the process did not die.
-std::string deathHeadline(const Summary& s);
-
-// A growth finding in words, as far as the evidence goes (rates never past the span observed;
-// "not enough evidence" with what was lacking). days: the simulated days the run marked.
-std::string describeVerdict(const SiteTrend& t, size_t days);
-std::string describeProcessVerdict(const TrendVerdict& v, double span_s);
-// Growth of rate_per_s over a series spanning span_s: per hour from an hour of tail, else over the tail.
-std::string growthRate(double rate_per_s, double span_s);
-
-// "incomplete: the tracker stopped recording at 1.20 s because ...", or empty for a complete trace.
-std::string incompleteText(const RecordingStop& stop);
-
-// "exited with code 0", "killed by SIGKILL", ...
-std::string describeEnd(const ProcessEnd& end);
 // {"state": "exited", "code": 0, "description": ...}
 nlohmann::json endJson(const ProcessEnd& end);
-// "oom-killed", "killed", "none", ...
-const char* deathKindName(Death::Kind kind);
 
 }  // namespace tidemark

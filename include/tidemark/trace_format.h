@@ -97,6 +97,16 @@ struct FileHeader {
   char host[64];                 // the host name (uname's nodename), NUL-terminated
   uint64_t peak_rss;             // largest RSS sampled
   uint64_t peak_pss;             // largest PSS read from /proc/self/smaps_rollup
+  // The latest of the process, kept current by the sampler for `tidemark watch` and the wrapper's
+  // status line, which read the header alone. Added within version 9 (a reader of the records
+  // never needs them): zero in traces written before them.
+  uint64_t last_sample_ns;       // since start_monotonic_ns, of the latest sample; 0 before the first
+  uint64_t last_rss;
+  uint64_t last_heap;            // aggregate mode: heap blocks and anonymous mappings; 0 in a full event log,
+                                 // whose live heap is known only to a reader of its records
+  char last_date[16];            // the latest simulated date marked (NUL-terminated); empty without
+  uint64_t ended_ns;             // since start_monotonic_ns: the image ended (exit, _exit, exec, or its
+                                 // end recorded by the wrapper); 0 while it runs or when killed unseen
 };
 static_assert(sizeof(FileHeader) <= kHeaderSize);
 

@@ -1,8 +1,14 @@
 // Opens a tidemark HTML report in Debian's Chromium through playwright-core and drives it like a
 // user: real mouse clicks, hovers and typing. Prints one line per failed check and exits 1, or one
 // summary line and exits 0.
-// Usage: node report_in_chromium.mjs REPORT.html [--dates N]
+// Usage: node report_in_chromium.mjs REPORT.html [--dates N] [--summary SUMMARY.json] [--svg FLAME.svg]
 //   --dates N: the timeline must have exactly N simulated-date hover bands.
+//   --summary: `tidemark summary --json` of the same trace: the page's diagnosis must be its diagnosis.
+//   --svg: a standalone flamegraph (tidemark flamegraph) whose zoom is checked on every frame too.
+//   --baseline-top NAME: a report made with --baseline: NAME tops the sites that changed, grew,
+//     and its frame in the differential flamegraph is red.
+//   --range-leak NAME:BYTES: the program leaks BYTES in NAME at the start of every simulated day:
+//     a range picked by two dates holds that many bytes per day begun inside it.
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -25,8 +31,21 @@ function usage(message) {
 const argv = process.argv.slice(2);
 let reportPath = null;
 let expectedDates = null;
+let summaryPath = null;
+let svgPath = null;
+let baselineTop = null;
+let rangeLeak = null;
 for (let i = 0; i < argv.length; ++i) {
-  if (argv[i] === '--dates') {
+  if (argv[i] === '--summary') {
+    summaryPath = argv[++i];
+  } else if (argv[i] === '--range-leak') {
+    const [name, bytes] = argv[++i].split(':');
+    rangeLeak = { name, bytes: Number(bytes) };
+  } else if (argv[i] === '--baseline-top') {
+    baselineTop = argv[++i];
+  } else if (argv[i] === '--svg') {
+    svgPath = argv[++i];
+  } else if (argv[i] === '--dates') {
     expectedDates = Number(argv[++i]);
     if (!Number.isInteger(expectedDates) || expectedDates < 1) usage('--dates needs a positive whole number');
   } else if (reportPath === null) {
@@ -63,7 +82,8 @@ try {
   page.on('console', (m) => { if (m.type() === 'error') consoleErrors.push(m.text()); });
   page.on('pageerror', (e) => pageErrors.push(e.message));
   page.on('request', (r) => {
-    if (r.url() !== reportUrl && !r.url().startsWith('data:')) foreignRequests.push(r.url());
+    const svgUrl = svgPath === null ? null : pathToFileURL(path.resolve(svgPath)).href;
+    if (r.url() !== reportUrl && r.url() !== svgUrl && !r.url().startsWith('data:')) foreignRequests.push(r.url());
   });
 
   // A step that throws (a locator that never appears, a click that cannot land) is one failed
@@ -79,6 +99,51 @@ try {
   await step('load', async () => {
     const response = await page.goto(reportUrl, { waitUntil: 'load' });
     check('load', response === null || response.ok(), `${reportUrl} answered ${response && response.status()}`);
+  });
+
+  // The diagnosis leads: the first heading of the page's content, and the same lines, in the same
+  // order, as the summary's JSON.
+  await step('diagnosis', async () => {
+    const first = await page.locator('h2').first().textContent();
+    check('diagnosis', first === 'Diagnosis', `the first section is "${first}", not "Diagnosis"`);
+    const box = await page.locator('#diagnosis').boundingBox();
+    check('diagnosis', box !== null && box.y < 400, `the diagnosis starts ${box && box.y} px down, not on the first screen`);
+    const shown = await page.locator('#diagnosis li').evaluateAll((lis) => lis.map((li) => ({
+      kind: li.getAttribute('data-kind'), headline: li.querySelector('b').textContent })));
+    facts.diagnosis = shown.map((l) => l.kind).join(', ');
+    check('diagnosis', shown.length > 0, 'the diagnosis has no lines');
+    if (summaryPath !== null) {
+      const expected = JSON.parse(readFileSync(summaryPath, 'utf8')).diagnosis.map((l) => ({ kind: l.kind, headline: l.headline }));
+      check('diagnosis', JSON.stringify(shown) === JSON.stringify(expected),
+            `the page's diagnosis ${JSON.stringify(shown)} is not the summary's ${JSON.stringify(expected)}`);
+    }
+    // Each line's evidence links lead to a section of the page.
+    const broken = await page.locator('#diagnosis a').evaluateAll((as) => as.map((a) => a.getAttribute('href'))
+      .filter((h) => !document.getElementById(h.substring(1))));
+    check('diagnosis', broken.length === 0, `evidence links without their section: ${broken.join(', ')}`);
+  });
+
+  // Axes: round times along the bottom, left to right; the legend's swatches in the colours of
+  // the lines they name; with date markers, a simulated-date axis in calendar order.
+  await step('timeline axes', async () => {
+    const ticks = await page.locator('#timeline text.time-tick').evaluateAll((ts) => ts.map((t) => ({
+      x: Number(t.getAttribute('x')), text: t.textContent })));
+    facts.timeTicks = ticks.map((t) => t.text).join(' ');
+    check('timeline axes', ticks.length >= 3 && ticks.every((t, i) => i === 0 || t.x > ticks[i - 1].x),
+          `time ticks ${JSON.stringify(ticks)}: fewer than 3, or not left to right`);
+    const swatches = await page.locator('#timeline g.legend rect').evaluateAll((rs) => rs.map((r) => r.getAttribute('fill')));
+    const strokes = [await page.locator('#rss-line').getAttribute('stroke'), await page.locator('#heap-line').getAttribute('stroke')];
+    check('timeline axes', swatches[0] === strokes[0] && swatches[1] === strokes[1],
+          `legend swatches ${swatches} are not the RSS and heap lines' colours ${strokes}`);
+    const legendFill = await page.locator('#timeline text.legend-text').first().evaluate((t) => getComputedStyle(t).fill);
+    const bodyColour = await page.evaluate(() => getComputedStyle(document.body).color);
+    check('timeline axes', legendFill === bodyColour, `the legend's text is ${legendFill}, not the page's ${bodyColour}`);
+    if (expectedDates !== null) {
+      const dates = await page.locator('#timeline text.date-tick').allTextContents();
+      facts.dateTicks = dates.join(' ');
+      check('timeline axes', dates.length >= 2 && dates.every((d, i) => /^\d{4}(-\d{2})?$/.test(d) && (i === 0 || d > dates[i - 1])),
+            `simulated-date ticks ${JSON.stringify(dates)}: fewer than 2, not YYYY[-MM], or not in calendar order`);
+    }
   });
 
   await step('timeline', async () => {
@@ -139,9 +204,9 @@ try {
 
   const peak = page.locator('#flame-peak svg.flamegraph');
   await step('flamegraphs', async () => {
-    const n = await page.locator('svg.flamegraph').count();
-    check('flamegraphs', n === 3, `expected 3 svg.flamegraph, found ${n}`);
-    for (const id of ['peak', 'leaked', 'allocated']) {
+    const n = await page.locator('.flame svg.flamegraph').count();
+    check('flamegraphs', n === 5, `expected 5 svg.flamegraph under the tabs, found ${n}`);
+    for (const id of ['peak', 'leaked', 'allocated', 'temporary', 'callers']) {
       const k = await page.locator(`#flame-${id} svg.flamegraph`).count();
       check('flamegraphs', k === 1, `#flame-${id} holds ${k} svg.flamegraph, expected 1`);
     }
@@ -149,20 +214,25 @@ try {
     facts.peakFrames = frames;
     check('flamegraphs', frames > 5, `the peak flamegraph has ${frames} frames (g.f), expected more than 5`);
     check('flamegraphs', await peak.isVisible(), 'the peak flamegraph is not shown at load');
-    for (const id of ['leaked', 'allocated'])
+    for (const id of ['leaked', 'allocated', 'temporary', 'callers'])
       check('flamegraphs', !(await page.locator(`#flame-${id}`).isVisible()), `#flame-${id} is shown before its tab is clicked`);
+    // The callers view is the peak's stacks turned over: the same total, the allocating functions
+    // at its root's children.
+    const totals = await page.evaluate(() => ['peak', 'callers'].map((id) =>
+      document.querySelector(`#flame-${id} svg.flamegraph`).getAttribute('data-total')));
+    check('flamegraphs', totals[0] === totals[1], `the callers view holds ${totals[1]} bytes, the peak ${totals[0]}`);
   });
 
-  // A depth-2 frame that is wide enough to click and narrower than the full width, so that the
+  // A frame at depth 2 or deeper that is wide enough to click and narrower than the full width, so that the
   // zoom has something to do.
   const targetIndex = await peak.locator('g.f').evaluateAll((gs) => gs.findIndex((g) => {
     const w = parseFloat(g.querySelector('rect').getAttribute('width'));
-    return g.getAttribute('data-depth') === '2' && w >= 4 && w < 1170;
+    return Number(g.getAttribute('data-depth')) >= 2 && w >= 4 && w < 1170;
   })).catch(() => -1);
   const target = peak.locator('g.f').nth(targetIndex);
 
   await step('frame hover', async () => {
-    if (!check('frame hover', targetIndex >= 0, 'no depth-2 frame 4 to 1170 pixels wide in the peak flamegraph')) return;
+    if (!check('frame hover', targetIndex >= 0, 'no frame at depth 2 or deeper 4 to 1170 pixels wide in the peak flamegraph')) return;
     await target.locator('rect').hover();
     const title = await target.locator('title').textContent();
     const details = await peak.locator('text.details').textContent();
@@ -251,6 +321,95 @@ try {
     check('search', left === 0, `clearing the search leaves ${left} frames highlighted`);
   });
 
+  // A zoom on any frame keeps every frame inside it visible: exact containment, whatever the
+  // widths. Each flamegraph of the page (and the standalone SVG), every frame clicked.
+  async function zoomEveryFrame(name) {
+    const bad = await page.evaluate(() => {
+      const out = [];
+      let clicks = 0;
+      document.querySelectorAll('svg.flamegraph').forEach((svg) => {
+        const frames = Array.from(svg.querySelectorAll('g.f')).map((g) => ({
+          g, x: Number(g.getAttribute('data-x')), w: Number(g.getAttribute('data-w')), d: Number(g.getAttribute('data-depth')) }));
+        for (const t of frames) {
+          t.g.dispatchEvent(new MouseEvent('click', { bubbles: true }));
+          ++clicks;
+          for (const f of frames) {
+            if (f.d <= t.d || f.x < t.x || f.x + f.w > t.x + t.w) continue;
+            const width = Number(f.g.querySelector('rect').getAttribute('width'));
+            if (f.g.classList.contains('hidden') || !(width > 0))
+              out.push(`${f.g.getAttribute('data-name')} inside ${t.g.getAttribute('data-name')}`);
+          }
+        }
+        svg.querySelector('.reset').dispatchEvent(new MouseEvent('click', { bubbles: true }));
+      });
+      return { clicks, hidden: out.slice(0, 5), count: out.length };
+    });
+    facts.zoomClicks = (facts.zoomClicks || 0) + bad.clicks;
+    check(name, bad.clicks > 0, 'no frame to click');
+    check(name, bad.count === 0, `${bad.count} frames hidden by a zoom on a frame that holds them: ${bad.hidden.join('; ')}`);
+  }
+  // A range of the run: dragged on the timeline, the view follows; picked by two dates, the bytes
+  // of a leak of known size per day are the days begun inside it times that size.
+  await step('range', async () => {
+    const flame = page.locator('#range-flame svg.flamegraph');
+    check('range', await flame.count() === 1, 'no range flamegraph under the timeline');
+    await page.locator('#timeline').scrollIntoViewIfNeeded();
+    const box = await page.locator('#timeline').boundingBox();
+    const left = Number(await page.locator('#timeline').getAttribute('data-left'));
+    const right = Number(await page.locator('#timeline').getAttribute('data-right'));
+    const tEnd = Number(await page.locator('#timeline').getAttribute('data-t-end'));
+    const scale = box.width / 1100;
+    const xAt = (share) => box.x + (left + (right - left) * share) * scale;
+    await page.mouse.move(xAt(0.25), box.y + box.height / 2);
+    await page.mouse.down();
+    await page.mouse.move(xAt(0.5), box.y + box.height / 2, { steps: 4 });
+    await page.mouse.move(xAt(0.75), box.y + box.height / 2, { steps: 4 });
+    await page.mouse.up();
+    const from = Number(await flame.getAttribute('data-from')), to = Number(await flame.getAttribute('data-to'));
+    const moments = await page.evaluate(() => window.tidemarkRange.moments.length);
+    const slack = tEnd / (moments - 1) * 1.01;  // a range snaps to the nearest moments
+    check('range', Math.abs(from - 0.25 * tEnd) <= slack && Math.abs(to - 0.75 * tEnd) <= slack,
+          `dragging from 25% to 75% of ${tEnd} ns selected ${from} to ${to} ns`);
+    facts.range = `drag ${(from / tEnd * 100).toFixed(0)}%-${(to / tEnd * 100).toFixed(0)}%`;
+    if (rangeLeak === null) return;
+    const dates = await page.evaluate(() => JSON.parse(document.getElementById('range-data').textContent).dates);
+    const a = Math.floor(dates.length / 4), b = Math.floor(dates.length * 3 / 4);
+    await page.locator('#range-from').selectOption({ index: a });
+    await page.locator('#range-to').selectOption({ index: b });
+    for (const view of ['allocated', 'grown', 'live']) {
+      await page.locator(`#range-tabs button[data-view="${view}"]`).click();
+      const svg = page.locator('#range-flame svg.flamegraph');
+      const [f, t] = [Number(await svg.getAttribute('data-from')), Number(await svg.getAttribute('data-to'))];
+      const shown = await svg.evaluate((el, name) => Array.from(el.querySelectorAll('g.f'))
+        .filter((g) => g.getAttribute('data-name').endsWith(name)).reduce((sum, g) => sum + Number(g.getAttribute('data-w')), 0), rangeLeak.name);
+      // Days begun inside the range (all of them for "live": the leak is never freed).
+      const days = dates.filter((d) => d[1] <= t && (view === 'live' || d[1] > f)).length;
+      const perDay = shown / rangeLeak.bytes;
+      check('range', Number.isInteger(perDay) && Math.abs(perDay - days) <= 1,
+            `${view} from ${f} to ${t} ns: ${rangeLeak.name} holds ${shown} bytes, ${perDay} days of ${rangeLeak.bytes}, ` +
+            `but ${days} simulated days begin in the range`);
+      facts.range += `, ${view} ${perDay} days (${days} begun)`;
+    }
+  });
+
+  await step('zoom on every frame', async () => zoomEveryFrame('zoom on every frame'));
+
+  if (baselineTop !== null) {
+    await step('baseline', async () => {
+      const first = page.locator('#baseline-sites tr[data-peak-change]').first();
+      const change = Number(await first.getAttribute('data-peak-change'));
+      const site = await first.locator('td[title]').getAttribute('title');
+      check('baseline', change > 0 && site.includes(baselineTop), `the top changed site is ${site} (${change} bytes), not ${baselineTop} grown`);
+      const frame = page.locator(`#flame-baseline g.f[data-name$="${baselineTop}"]`).first();
+      const fill = await frame.locator('rect').evaluate((r) => getComputedStyle(r).fill);
+      const [r, g, b] = fill.match(/\d+/g).map(Number);
+      check('baseline', r === 255 && g < 255 && b < 255, `${baselineTop}'s frame in the differential flamegraph is ${fill}, not red`);
+      facts.baseline = `${baselineTop} +${change} bytes, ${fill}`;
+      const series = await page.locator('#baseline-timeline polyline.series').count();
+      check('baseline', series === 4, `${series} series on the timelines side by side, expected 4 (RSS and heap of each run)`);
+    });
+  }
+
   await step('tabs', async () => {
     await page.locator('#tab-allocated').click();
     const on = (sel) => page.locator(sel).evaluate((el) => el.classList.contains('on'));
@@ -260,6 +419,13 @@ try {
     check('tabs', await page.locator('#flame-allocated svg.flamegraph').isVisible(), 'the allocated flamegraph is not shown');
     check('tabs', !(await page.locator('#flame-peak').isVisible()), 'the peak flamegraph is still shown');
   });
+
+  if (svgPath !== null) {
+    await step('standalone svg', async () => {
+      await page.goto(pathToFileURL(path.resolve(svgPath)).href, { waitUntil: 'load' });
+      await zoomEveryFrame('standalone svg');
+    });
+  }
 
   for (const m of consoleErrors) failures.push(`console error: ${m}`);
   for (const m of pageErrors) failures.push(`page error: ${m}`);
@@ -279,7 +445,9 @@ try {
   playwrightVersion = JSON.parse(readFileSync(new URL('./node_modules/playwright-core/package.json', import.meta.url))).version;
 } catch {}
 console.log(`${reportName} renders and responds in Chromium ${facts.version} (playwright-core ${playwrightVersion}): ` +
-            `2 series, ${facts.findings} growth findings drawn, ${facts.dates} date bands (${facts.firstDate} to ${facts.lastDate}), 3 flamegraphs, ` +
+            (facts.baseline ? `baseline: ${facts.baseline}, ` : '') + `range: ${facts.range}, ` + `diagnosis [${facts.diagnosis}], time ticks ${facts.timeTicks}, date ticks ${facts.dateTicks}, ` +
+            `zoom on every frame (${facts.zoomClicks} clicks) keeps its children, ` +
+            `2 series, ${facts.findings} growth findings drawn, ${facts.dates} date bands (${facts.firstDate} to ${facts.lastDate}), 5 flamegraphs, ` +
             `${facts.peakFrames} frames at the peak, zoom hides ${facts.hidden}, line view of ${facts.lineFunction} (${facts.lineRows} lines), ` +
             `search "${SEARCH}" marks ${facts.matches}, ` +
             'tabs switch, no console errors');

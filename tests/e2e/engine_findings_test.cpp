@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <fstream>
+#include <sstream>
 
 #include "harness.h"
 
@@ -13,6 +14,7 @@ namespace {
 // A small run: 1,500 generated assets, 250 simulated sessions after the strategy's warm-up (at
 // most 150 sessions, for random-universe).
 struct EngineRun {
+  std::string trace;
   nlohmann::json summary;  // tidemark summary --json
   nlohmann::json results;  // the engine's own results file
 };
@@ -35,6 +37,7 @@ EngineRun traceEngine(const std::vector<std::string>& engine_args, bool scan = f
   Result r = run(argv);
   EXPECT_EQ(r.code, 0) << r.err;
   EngineRun out;
+  out.trace = trace;
   out.summary = summary(trace);
   std::ifstream in(dir + "/results.json");
   out.results = nlohmann::json::parse(in);
@@ -65,6 +68,63 @@ TEST(EngineFindings, BoundedHistoryCacheIsAPlateauAndNothingGrows) {
   const auto& top = e.summary["top_at_peak"];
   ASSERT_FALSE(top.empty());
   EXPECT_TRUE(top[0]["frames"][0]["function"].get<std::string>().ends_with("HistoryCache::decodeColumn")) << top[0].dump(1);
+}
+
+// The diagnosis leads, in text and JSON: a healthy run says so and names the cache that levels off.
+TEST(EngineFindings, AHealthyRunSaysNoProblemAndNamesItsBoundedCache) {
+  EngineRun e = traceEngine({});
+  const auto& d = e.summary["diagnosis"];
+  ASSERT_GE(d.size(), 2u) << d.dump(1);
+  EXPECT_EQ(d[0]["kind"], "no-problem") << d.dump(1);
+  bool cache = false;
+  for (const auto& line : d) {
+    EXPECT_FALSE(line["problem"].get<bool>()) << line.dump();
+    cache = cache || (line["kind"] == "bounded-cache" && line["site"].get<std::string>().find("HistoryCache::decodeColumn") != std::string::npos);
+  }
+  EXPECT_TRUE(cache) << d.dump(1);
+  Result text = run({tidemark(), "summary", e.trace});
+  EXPECT_EQ(text.out.substr(0, text.out.find('\n')), "Diagnosis: no problem found") << text.out;
+  Result json = run({tidemark(), "summary", "--json", e.trace});
+  EXPECT_EQ(json.out.rfind("{\n  \"diagnosis\": [", 0), 0u) << json.out.substr(0, 200);
+}
+
+// Three faults, three problems, most severe first, in the first ten lines of the summary: the
+// leak that grows every day (its growth and its leak on one line), the cache that never evicts,
+// the one-day spike. Every line fits in 100 columns.
+TEST(EngineFindings, TheSummaryOfAThreeFaultRunOpensWithItsThreeProblems) {
+  EngineRun e = traceEngine({"--fault", "leak-per-day", "--leak-bytes-per-day", "262144", "--fault", "unbounded-cache", "--fault",
+                             "spike", "--spike-bytes", "67108864"});
+  std::vector<std::pair<std::string, std::string>> expected = {
+      {"unbounded-growth", "leakDailyScratch"}, {"unbounded-growth", "HistoryCache::decodeColumn"}, {"spike", "StressScenarioMatrix::build"}};
+  const auto& d = e.summary["diagnosis"];
+  size_t problems = 0;
+  for (const auto& line : d) problems += line["problem"].get<bool>();
+  ASSERT_EQ(problems, expected.size()) << d.dump(1);
+  for (size_t i = 0; i < expected.size(); ++i) {
+    EXPECT_EQ(d[i]["kind"], expected[i].first) << d.dump(1);
+    EXPECT_NE(d[i]["site"].get<std::string>().find(expected[i].second), std::string::npos) << d[i].dump();
+  }
+  EXPECT_NE(d[0]["headline"].get<std::string>().find("and leaks"), std::string::npos) << d[0].dump();
+  EXPECT_NE(d[0]["detail"].get<std::string>().find("+256.0 KiB per simulated day"), std::string::npos) << d[0].dump();
+
+  Result text = run({tidemark(), "summary", e.trace});
+  ASSERT_EQ(text.code, 0) << text.err;
+  std::istringstream lines(text.out);
+  std::string line, head;
+  for (int n = 0; n < 10 && std::getline(lines, line); ++n) head += line + '\n';
+  EXPECT_EQ(head.rfind("Diagnosis: 3 problems, most severe first\n", 0), 0u) << head;
+  size_t at = 0;
+  for (const auto& [kind, function] : expected) {
+    size_t found = head.find(function, at);
+    EXPECT_NE(found, std::string::npos) << function << " not in order in the first 10 lines:\n" << head;
+    at = found == std::string::npos ? at : found;
+  }
+  std::istringstream all(text.out);
+  while (std::getline(all, line)) {
+    size_t columns = 0;
+    for (unsigned char c : line) columns += (c & 0xC0) != 0x80;
+    EXPECT_LE(columns, 100u) << line;
+  }
 }
 
 TEST(EngineFindings, SmallerHistoryCacheLowersThePeak) {

@@ -6,7 +6,9 @@
 
 #include <cmath>
 #include <fstream>
+#include <algorithm>
 #include <map>
+#include <regex>
 #include <sstream>
 
 #include <fmt/format.h>
@@ -111,6 +113,43 @@ TEST_F(Gate, ADeliberateTenPercentRegressionIsCaughtAgainstABaseline) {
   EXPECT_NE(top["site"].get<std::string>().find("HistoryCache::decodeColumn"), std::string::npos) << dj.dump(1);
   double growth = top["new_peak_bytes"].get<double>() / top["base_peak_bytes"].get<double>();
   EXPECT_NEAR(growth, 1.10, 0.01);
+}
+
+// What a reviewer opens when the gate fails: the report of the new run against the baseline. The
+// cache that grew tops the sites, is red in the differential flamegraph, and both timelines are drawn.
+TEST_F(Gate, TheReportAgainstABaselineShowsTheCacheAsTheTopGrowth) {
+  std::string bloated = trace("bloated", {"--fault", "bloated-cache"});
+  std::string html_path = dir_ + "/diff.html";
+  Result r = run({tidemark(), "report", bloated, "--baseline", clean(), "-o", html_path});
+  ASSERT_EQ(r.code, 0) << r.err;
+  std::string html = readFile(html_path);
+  size_t section = html.find("<h2 id=\"baseline-section\">");
+  ASSERT_NE(section, std::string::npos);
+  EXPECT_LT(html.find("<section id=\"diagnosis\">"), section);  // the diagnosis first, then the comparison
+  std::smatch m;
+  std::string rows = html.substr(html.find("<table id=\"baseline-sites\">"));
+  ASSERT_TRUE(std::regex_search(rows, m, std::regex("<tr data-peak-change=\"(-?\\d+)\">.*?<td title=\"([^\"]*)\">"))) << rows.substr(0, 800);
+  EXPECT_GT(std::stoll(m[1].str()), 0);
+  EXPECT_NE(m[2].str().find("HistoryCache::decodeColumn"), std::string::npos) << m[2].str();
+  // In the differential flamegraph the cache's frame grew, and is drawn red.
+  std::string flame = html.substr(html.find("<div id=\"flame-baseline\">"));
+  ASSERT_TRUE(std::regex_search(flame, m, std::regex("data-name=\"tidemark::engine::HistoryCache::decodeColumn\" data-delta=\"(\\d+)\"[^>]*>"
+                                                     "<title>[^<]*</title><rect [^>]*fill=\"rgb\\(255,")))
+      << flame.substr(0, 2000);
+  EXPECT_GT(std::stoll(m[1].str()), 0);
+  for (const char* id : {"baseline-rss", "baseline-heap", "new-rss", "new-heap"})
+    EXPECT_NE(html.find(std::string("<polyline id=\"") + id + "\""), std::string::npos) << id;
+  // A JSON summary as the baseline: the same table, and a word on the timeline it cannot have.
+  std::string json_base = summaryJsonFile(clean(), "baseline");
+  r = run({tidemark(), "report", bloated, "--baseline", json_base, "-o", html_path});
+  ASSERT_EQ(r.code, 0) << r.err;
+  html = readFile(html_path);
+  EXPECT_NE(html.find("The timelines side by side need both runs as traces"), std::string::npos);
+  EXPECT_NE(html.find("<table id=\"baseline-sites\">"), std::string::npos);
+  // A baseline that is not a run is one line and exit code 2, before the new run is read.
+  r = run({tidemark(), "report", bloated, "--baseline", dir_ + "/missing.tmtrace", "-o", html_path});
+  EXPECT_EQ(r.code, 2);
+  EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
 }
 
 TEST_F(Gate, EachAbsoluteRulePassesAndFails) {

@@ -70,7 +70,10 @@ TEST_P(OomKill, UnderAMemoryLimitNamesTheLeakAsTheHolderAtDeath) {
   }
 
   Result text = run({tidemark(), "summary", trace});
-  EXPECT_EQ(text.out.rfind("OOM-killed at ", 0), 0u) << text.out;
+  // The diagnosis opens with the death; its post-mortem follows the diagnosis.
+  EXPECT_EQ(text.out.rfind("Diagnosis: ", 0), 0u) << text.out;
+  EXPECT_EQ(text.out.find("\n  1. OOM-killed at "), text.out.find('\n')) << text.out;
+  EXPECT_NE(text.out.find("\n\nOOM-killed at "), std::string::npos) << text.out;
   EXPECT_NE(text.out.find("of limit 48.0 MiB"), std::string::npos) << text.out;
   EXPECT_NE(text.out.find("growth that led there:\n    tidemark::engine::leakDailyScratch"), std::string::npos) << text.out;
   EXPECT_NE(text.out.find("per simulated day"), std::string::npos) << text.out;
@@ -152,7 +155,9 @@ TEST(PostMortem, KilledWithTheEnvironmentAloneKeepsEveryDay) {
   EXPECT_NE(d["held"][0]["site"].get<std::string>().find("leakDailyScratch"), std::string::npos) << d.dump(1);
   expectOneLeakPerDay(s);
   Result text = run({tidemark(), "summary", trace});
-  EXPECT_EQ(text.out.rfind("Killed at ", 0), 0u) << text.out;
+  // The diagnosis opens with the death.
+  EXPECT_EQ(text.out.rfind("Diagnosis: ", 0), 0u) << text.out;
+  EXPECT_EQ(text.out.find("\n  1. Killed at "), text.out.find('\n')) << text.out;
   EXPECT_NE(text.out.find("the trace stops without an exit"), std::string::npos) << text.out;
 }
 

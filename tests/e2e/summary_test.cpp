@@ -388,19 +388,19 @@ TEST(Report, SelfContainedEscapedAndComplete) {
   buffer << in.rdbuf();
   std::string html = buffer.str();
   EXPECT_LT(html.size(), 5u << 20);
-  // tidemark's own: the flamegraphs', the tabs' and line view's, and the line view's data
-  EXPECT_EQ(occurrences(html, "<script"), 3u);
+  // tidemark's own: the flamegraphs' and range's, the tabs' and line view's, the line view's data, the range's data
+  EXPECT_EQ(occurrences(html, "<script"), 4u);
   EXPECT_EQ(html.find("<script>alert(1)"), std::string::npos);
   EXPECT_NE(html.find("&lt;script&gt;alert(1)&lt;/script&gt;&amp;&quot;&#39;"), std::string::npos);
   EXPECT_EQ(html.find("http://"), html.find("http://www.w3.org"));  // no link outside but XML namespaces
   EXPECT_EQ(html.find("https://"), std::string::npos);
   EXPECT_EQ(html.find(" src="), std::string::npos);  // nothing loaded from anywhere
-  EXPECT_EQ(html.find(" href="), std::string::npos);
+  EXPECT_EQ(occurrences(html, " href="), occurrences(html, " href=\"#"));  // links inside the page only
   EXPECT_EQ(occurrences(html, "class=\"series\""), 2u);  // RSS and heap
   EXPECT_EQ(occurrences(html, "class=\"date\""), 200u);  // one per simulated day
   EXPECT_NE(html.find("simulated day-120"), std::string::npos);
   EXPECT_NE(html.find("id=\"peak-mark\""), std::string::npos);
-  EXPECT_EQ(occurrences(html, "<svg version=\"1.1\""), 3u);  // three flamegraphs, inline
+  EXPECT_EQ(occurrences(html, "<svg version=\"1.1\""), 5u);  // five flamegraphs, inline: peak, leaked, allocated, temporary, callers
   EXPECT_EQ(html.find("<?xml"), std::string::npos);
   EXPECT_NE(html.find("<td>leakPerDay (tests/programs/growth_patterns.cpp:22)</td><td>unbounded growth</td>"), std::string::npos);
   EXPECT_NE(html.find("<td>chunkResults (tests/programs/growth_patterns.cpp:34)</td><td>periodic</td>"), std::string::npos);
@@ -410,10 +410,18 @@ TEST(Report, SelfContainedEscapedAndComplete) {
     EXPECT_EQ(occurrences(html, std::string("class=\"finding\" data-verdict=\"") + verdict + "\""),
               occurrences(html, std::string("</td><td>") + verdict + "</td>"))
         << verdict;
-  EXPECT_NE(html.find("<g class=\"finding\" data-verdict=\"unbounded growth\"><title>leakPerDay "
-                      "(tests/programs/growth_patterns.cpp:22): unbounded growth, +"),
+  EXPECT_NE(html.find("<g class=\"finding\" data-verdict=\"unbounded growth\" data-site=\"leakPerDay "
+                      "(tests/programs/growth_patterns.cpp:22)\"><title>leakPerDay (tests/programs/growth_patterns.cpp:22): "
+                      "unbounded growth, +"),
             std::string::npos);
-  EXPECT_NE(html.find("<g class=\"finding\" data-verdict=\"periodic\"><title>chunkResults"), std::string::npos);
+  EXPECT_NE(html.find("<g class=\"finding\" data-verdict=\"periodic\" data-site=\"chunkResults"), std::string::npos);
+  // Each is named on the chart, and so are the peak.
+  EXPECT_NE(html.find(">leakPerDay</text>"), std::string::npos);
+  EXPECT_NE(html.find(">peak heap "), std::string::npos);
+  // The diagnosis comes first: the first section of the page, naming the growing site.
+  EXPECT_LT(html.find("<section id=\"diagnosis\">"), html.find("<h2"));
+  EXPECT_NE(html.find("data-kind=\"unbounded-growth\" data-site=\"leakPerDay (tests/programs/growth_patterns.cpp:22)\""),
+            std::string::npos);
   EXPECT_EQ(html.find("id=\"death\""), std::string::npos);  // it exited
 }
 

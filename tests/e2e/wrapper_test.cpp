@@ -8,6 +8,9 @@
 #include <filesystem>
 #include <fstream>
 #include <future>
+#include <sstream>
+
+#include <fmt/format.h>
 
 #include "harness.h"
 
@@ -136,3 +139,53 @@ TEST(Wrapper, AKilledWrapperLeavesNoCommandAndNoCgroup) {
 }
 
 }  // namespace
+
+// tidemark watch on a run that is going: each line's figures come from the traces' headers, which
+// the sampler keeps current. While the engine runs, the lines show its heap and the simulated date
+// moving forward; once it has ended, they agree with the summary of the finished trace. (Aggregate
+// mode: a full event log's header carries no heap, only its records do.)
+TEST(Watch, FollowsARunningEngineAndEndsWithTheSummarysFigures) {
+  std::string dir = tempDir(), bundle = dir + "/daily.bundle", run_dir = dir + "/run";
+  Result ingest = run({TM_TRACED_ENGINE, "ingest", "--assets", "3000", "--days", "1500", "--frequency", "daily", "-o", bundle});
+  ASSERT_EQ(ingest.code, 0) << ingest.err;
+  // watch --once every 20 ms while the run goes (a second or two).
+  std::string script = fmt::format(
+      "'{0}' run --mode aggregate -o '{1}' -- '{2}' run -q --days 1300 --bundle '{3}' >/dev/null 2>&1 & pid=$!\n"
+      "while kill -0 $pid 2>/dev/null; do '{0}' watch --once --json '{1}' 2>/dev/null; sleep 0.02; done\nwait $pid",
+      tidemark(), run_dir, TM_TRACED_ENGINE, bundle);
+  Result r = run({"sh", "-c", script});
+  ASSERT_EQ(r.code, 0) << r.err;
+  std::istringstream lines(r.out);
+  std::string line, last_date;
+  size_t running = 0;
+  while (std::getline(lines, line)) {
+    auto j = nlohmann::json::parse(line);
+    if (j["running"] != 1 || j["simulated_date"] == "") continue;
+    ++running;
+    EXPECT_EQ(j["processes"], 1) << line;
+    EXPECT_GT(j["heap"].get<uint64_t>(), 0u) << line;
+    EXPECT_LE(j["rss"].get<uint64_t>(), j["peak_rss"].get<uint64_t>()) << line;
+    EXPECT_GE(j["simulated_date"].get<std::string>(), last_date) << r.out;  // the date only moves forward
+    last_date = j["simulated_date"];
+  }
+  EXPECT_GE(running, 2u) << "lines showing the engine running:\n" << r.out;
+
+  auto s = summary(run_dir);
+  Result end = run({tidemark(), "watch", "--once", "--json", run_dir});
+  ASSERT_EQ(end.code, 0) << end.err;
+  auto j = nlohmann::json::parse(end.out);
+  EXPECT_EQ(j["running"], 0) << end.out;
+  EXPECT_EQ(j["peak_rss"], s["peak_rss"]["bytes"]) << end.out;
+  // The last sample is the one written at exit: the heap then is the summary's final heap, to a
+  // few blocks (the runtime's last frees).
+  double heap = j["heap"].get<double>(), final_heap = s["final_heap_bytes"].get<double>() + s["mmap"]["final_bytes"].get<double>();
+  EXPECT_NEAR(heap, final_heap, 64 * 1024 + 0.01 * final_heap) << end.out;
+  EXPECT_GE(j["simulated_date"].get<std::string>(), last_date) << end.out;
+  Result text = run({tidemark(), "watch", "--once", run_dir});
+  EXPECT_NE(text.out.find(" | ended"), std::string::npos) << text.out;
+  EXPECT_NE(text.out.find(" | simulated " + j["simulated_date"].get<std::string>()), std::string::npos) << text.out;
+  // A path without traces is one line and exit code 2.
+  Result none = run({tidemark(), "watch", "--once", dir + "/missing"});
+  EXPECT_EQ(none.code, 2);
+  EXPECT_EQ(std::count(none.err.begin(), none.err.end(), '\n'), 1) << none.err;
+}

@@ -24,11 +24,13 @@
 #include <nlohmann/json.hpp>
 
 #include "analysis.h"
+#include "diagnosis.h"
 #include "error.h"
 #include "flamegraph.h"
 #include "gate.h"
 #include "html_report.h"
 #include "profile.h"
+#include "range_view.h"
 #include "recommend.h"
 #include "summary_report.h"
 #include "tidemark/trace_format.h"
@@ -70,10 +72,13 @@ void exercise(const std::string& path) {
     foldedStacks(stacks, flame);
     speedscope(stacks, flame).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
   }
-  htmlReport(analysis, {.peak = flameStacks(groups, "peak"),
-                        .leaked = flameStacks(groups, "leaked"),
-                        .allocated = flameStacks(groups, "allocated")},
-             functionLineReports(groups, kReportLineFunctions, {}));
+  htmlReport(analysis,
+             {.peak = flameStacks(groups, "peak"),
+              .leaked = flameStacks(groups, "leaked"),
+              .allocated = flameStacks(groups, "allocated"),
+              .temporary = flameStacks(groups, "temporary")},
+             functionLineReports(groups, kReportLineFunctions, {}), {.baseline = "", .run = "", .range = rangeSectionHtml(analysis, groups)});
+  diagnosisFirst(summaryJson(analysis));
   recommend(analysis);
   // The JSON summary as a baseline, and the trace itself as one.
   MemoryProfile profile = profileFromSummaryJson(nlohmann::json::parse(json), path);

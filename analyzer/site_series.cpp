@@ -48,24 +48,27 @@ void SeriesRecorder::update(uint32_t stack, uint64_t time_ns, uint64_t value) {
 
 void SeriesRecorder::sum(const std::vector<uint32_t>& stacks, std::vector<double>& last,
                          std::vector<double>& max) const {
+  // In the time of the points, not of stacks x bins: each point adds its change to the bins from
+  // its own on (a running sum), and what its bin rose above its end to that bin alone.
   uint32_t n = bins();
-  last.assign(n, 0.0);
-  max.assign(n, 0.0);
+  std::vector<double> change(n, 0.0), above(n, 0.0);
   for (uint32_t id : stacks) {
     if (id >= series_.size()) continue;
-    const auto& points = series_[id];
-    size_t k = 0;
     uint64_t value = 0;
-    for (uint32_t b = 0; b < n; ++b) {
-      uint64_t peak = value;
-      if (k < points.size() && points[k].bin == b) {
-        value = points[k].last;
-        peak = points[k].max;
-        ++k;
-      }
-      last[b] += static_cast<double>(value);
-      max[b] += static_cast<double>(std::max(peak, value));
+    for (const SeriesPoint& p : series_[id]) {
+      if (p.bin >= n) break;
+      change[p.bin] += static_cast<double>(p.last) - static_cast<double>(value);
+      above[p.bin] += static_cast<double>(std::max(p.max, p.last) - p.last);
+      value = p.last;
     }
+  }
+  last.assign(n, 0.0);
+  max.assign(n, 0.0);
+  double running = 0;
+  for (uint32_t b = 0; b < n; ++b) {
+    running += change[b];
+    last[b] = running;
+    max[b] = running + above[b];
   }
 }
 

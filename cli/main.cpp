@@ -201,6 +201,7 @@ int reportCommand(const std::vector<std::string>& inputs, const std::string& pro
     sections.baseline = baselineHtml(*base, loadComparedRun(inputs[0], process));
   }
   sections.range = rangeSectionHtml(analysis, groups);
+  sections.sites = sitesOverTimeHtml(analysis.run(), groups);
   std::string html = htmlReport(analysis, flames, functionLineReports(groups, kReportLineFunctions, source_dirs), sections);
   std::ofstream out(output, std::ios::binary);
   if (!out) throw Error(fmt::format("cannot write {}", output));

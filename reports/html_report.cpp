@@ -62,13 +62,21 @@ std::string timeAxes(int width, int height, int left, double y_max, double t_end
     out += fmt::format("<line x1=\"{}\" x2=\"{}\" y1=\"{:.1f}\" y2=\"{:.1f}\" class=\"grid\"/><text x=\"{}\" y=\"{:.1f}\" "
                        "class=\"axis\" text-anchor=\"end\">{}</text>\n",
                        left, width - 10, y(v), y(v), left - 4, y(v) + 4, humanBytes(static_cast<uint64_t>(v)));
-  const double span_s = std::max(t_end_ns, 1.0) / 1e9, step_s = niceStep(span_s, 10);
+  const double span_s = std::max(t_end_ns, 1.0) / 1e9;
+  // Past two minutes, steps a clock reads: minutes, quarter hours, hours.
+  double step_s = niceStep(span_s, 10);
+  if (span_s >= 120)
+    for (double s : {60.0, 120.0, 300.0, 600.0, 900.0, 1800.0, 3600.0, 7200.0, 10800.0, 21600.0, 43200.0, 86400.0})
+      if (span_s / s <= 10) {
+        step_s = s;
+        break;
+      }
   auto x = [&](double t_s) { return left + (width - left - 10) * t_s / span_s; };
   for (double t = 0; t <= span_s * (1 + 1e-9); t += step_s)
     out += fmt::format("<line x1=\"{0:.1f}\" x2=\"{0:.1f}\" y1=\"{1}\" y2=\"{2}\" class=\"tick\"/><text x=\"{0:.1f}\" y=\"{3}\" "
                        "class=\"axis time-tick\" text-anchor=\"middle\">{4}</text>\n",
                        x(t), bottom, bottom + 4, bottom + 15, t == 0 ? "0" : escapeXml(humanDuration(static_cast<uint64_t>(t * 1e9 + 0.5))));
-  out += fmt::format("<text x=\"{}\" y=\"{}\" class=\"axis\" text-anchor=\"end\">wall time</text>", width - 10, bottom + 28);
+  out += fmt::format("<text x=\"2\" y=\"{}\" class=\"axis\">wall time</text>", bottom + 15);
   return out + "</g>\n";
 }
 
@@ -83,18 +91,23 @@ std::string dateAxis(const std::vector<Marker>& markers, int height, const std::
   size_t every = firsts.size() <= 12 ? 1 : firsts.size() <= 36 ? 3 : firsts.size() <= 120 ? 12 : 24;
   const int row = height - kTimelineBottom + 30;
   std::string out = "<g class=\"date-axis\">";
+  // A label needs 60 units of room (a fast start must not pile months up), the first one clear of
+  // the axis' title in the margin.
+  double last_x = x(0) - 30;
   for (size_t i = 0; i < firsts.size(); ++i) {
     const std::string& d = firsts[i]->text;
     int month = std::atoi(d.substr(5, 2).c_str());
     if (every > 1 && (month - 1) % static_cast<int>(std::min<size_t>(every, 12)) != 0) continue;
     if (every == 24 && std::atoi(d.substr(0, 4).c_str()) % 2) continue;
     double at = x(static_cast<double>(firsts[i]->time_ns));
+    if (at - last_x < 60) continue;
+    last_x = at;
     std::string label = every >= 12 ? d.substr(0, 4) : d.substr(0, 7);
     out += fmt::format("<line x1=\"{0:.1f}\" x2=\"{0:.1f}\" y1=\"{1}\" y2=\"{2}\" class=\"tick\"/><text x=\"{0:.1f}\" y=\"{3}\" "
                        "class=\"axis date-tick\" text-anchor=\"middle\">{4}</text>\n",
                        at, row - 10, row - 6, row + 4, escapeXml(label));
   }
-  out += fmt::format("<text x=\"{}\" y=\"{}\" class=\"axis\">simulated date</text>", 2, row + 4);
+  out += fmt::format("<text x=\"2\" y=\"{}\" class=\"axis\">simulated</text>", row + 4);
   return out + "</g>\n";
 }
 
@@ -132,8 +145,9 @@ std::string stackedAreaSvg(const std::string& id, const std::vector<uint64_t>& t
 
 namespace {
 
-// The stack groups that held most at the peak, their live bytes over the run, stacked.
-std::string sitesOverTime(const ReplayResult& r, const std::vector<StackGroup>& groups) {
+}  // namespace
+
+std::string sitesOverTimeHtml(const ReplayResult& r, const std::vector<StackGroup>& groups) {
   constexpr size_t kSites = 8, kPoints = 300;
   if (!r.has_series || r.series.empty()) return "";
   std::vector<const StackGroup*> top;
@@ -156,6 +170,8 @@ std::string sitesOverTime(const ReplayResult& r, const std::vector<StackGroup>& 
   }
   return "<h3 id=\"sites-over-time\">The sites that held most at the peak, over time</h3>\n" + stackedAreaSvg("sites-timeline", times, series);
 }
+
+namespace {
 
 std::string timelineSvg(const ReplayResult& r, const Summary& s) {
   const GrowthFindings& g = s.growth;
@@ -265,14 +281,14 @@ std::string timelineSvg(const ReplayResult& r, const Summary& s) {
     out += fmt::format("<g id=\"death-mark\"><line x1=\"{0:.1f}\" x2=\"{0:.1f}\" y1=\"{1}\" y2=\"{2}\" class=\"mark\" "
                        "stroke-width=\"2\"/><title>{3}</title><text class=\"label\" x=\"{4:.1f}\" y=\"{5}\" "
                        "text-anchor=\"end\">{6}</text></g>\n",
-                       dx, T, H - B, e(deathHeadline(s)), dx - 4, T + 10, death.kind == Death::Kind::Killed ? "killed" : "OOM-killed");
+                       dx, T, H - B, e(deathHeadline(s)), dx - 4, T + 24, death.kind == Death::Kind::Killed ? "killed" : "OOM-killed");
   }
   const uint64_t limit = s.limit.bytes;
   if (limit && static_cast<double>(limit) <= y_max)
     out += fmt::format("<g id=\"limit-line\"><line x1=\"{0}\" x2=\"{1}\" y1=\"{2:.1f}\" y2=\"{2:.1f}\" class=\"mark\" "
-                       "stroke-dasharray=\"8 4\"/><title>memory limit {3}</title><text class=\"label\" x=\"{1}\" y=\"{4:.1f}\" "
-                       "text-anchor=\"end\">limit {3}</text></g>\n",
-                       L, W - 10, Y(static_cast<double>(limit)), e(humanBytes(limit)), Y(static_cast<double>(limit)) - 4);
+                       "stroke-dasharray=\"8 4\"/><title>memory limit {3}</title><text class=\"label\" x=\"{4}\" y=\"{5:.1f}\">limit {3}"
+                       "</text></g>\n",
+                       L, W - 10, Y(static_cast<double>(limit)), e(humanBytes(limit)), L + 6, Y(static_cast<double>(limit)) - 4);
   // The legend: a swatch in each series' colour and its name.
   std::vector<std::pair<const char*, const char*>> legend = {{"#1f77b4", "RSS"}, {"#d62728", "heap"}};
   if (shown) legend.insert(legend.end(), {{"#ff7f0e", "unbounded growth (fitted)"}, {"#2ca02c", "plateau"}, {"#9467bd", "periodic falls"}});
@@ -431,8 +447,7 @@ std::string htmlReport(const TraceAnalysis& analysis, const ReportFlames& flames
   if (r.stopped.stopped()) out += "<p id=\"incomplete\"><b>" + e(incompleteText(r.stopped)) + "</b></p>\n";
   if (s.death.kind != Death::Kind::None)
     out += "<p id=\"death\"><b>" + e(deathHeadline(s)) + "</b><br>" + e(s.death.evidence) + "</p>\n";
-  out += "<h2 id=\"timeline-section\">Memory over time</h2>\n" + timelineSvg(r, s) + sections.range +
-         sitesOverTime(r, analysis.stackGroups(false));
+  out += "<h2 id=\"timeline-section\">Memory over time</h2>\n" + timelineSvg(r, s) + sections.range + sections.sites;
 
   out += "<h2 id=\"flamegraph-section\">Flamegraphs</h2>\n<div class=\"tabs\">"
          "<button id=\"tab-peak\" class=\"on\" data-flame=\"peak\">at the peak</button>"
@@ -469,7 +484,7 @@ std::string htmlReport(const TraceAnalysis& analysis, const ReportFlames& flames
     if (c == '<') line_data += "\\u003c"; else line_data += c;
   out += "<div id=\"lines\"><p class=\"hint\">Click a frame of a flamegraph to see its function line by line: the bytes "
          "allocated from each line (calls made from it included), and how many of them were live at the heap peak and at "
-         "the end.</p></div>\n<script type=\"application/json\" id=\"line-data\">" + line_data + "</script>\n";
+         "the end.</p></div>\n<div id=\"callers\"></div>\n<script type=\"application/json\" id=\"line-data\">" + line_data + "</script>\n";
 
   out += "<h2 id=\"peak-section\">Top stacks at the peak</h2>\n<table id=\"peak-table\"><tr><th>bytes</th><th>share</th><th>site</th></tr>\n";
   for (const StackGroup& g : s.peak)
@@ -576,8 +591,58 @@ function showLines(name, detail) {
   });
   view.appendChild(table);
 }
+// Who calls the clicked function and what it calls, over every place it appears in that
+// flamegraph (heaptrack's caller/callee view): bytes through each caller and into each callee.
+function showCallers(svg, name) {
+  var frames = Array.prototype.slice.call(svg.querySelectorAll('g.f')).map(function (g) {
+    return { name: g.getAttribute('data-name'), x: Number(g.getAttribute('data-x')), w: Number(g.getAttribute('data-w')),
+             d: Number(g.getAttribute('data-depth')) };
+  });
+  function around(f, depth) {
+    return frames.filter(function (o) { return o.d === depth && o.x <= f.x && f.x + f.w <= o.x + o.w; })[0];
+  }
+  // The outermost appearances only: a recursive function's bytes count once.
+  var mine = frames.filter(function (f) {
+    if (f.name !== name) return false;
+    for (var d = f.d - 1; d >= 0; --d) { var up = around(f, d); if (up && up.name === name) return false; }
+    return true;
+  });
+  var total = 0, callers = {}, callees = {};
+  mine.forEach(function (f) {
+    total += f.w;
+    var up = around(f, f.d - 1);
+    if (up) callers[up.name] = (callers[up.name] || 0) + f.w;
+    frames.forEach(function (o) {
+      if (o.d === f.d + 1 && f.x <= o.x && o.x + o.w <= f.x + f.w) callees[o.name] = (callees[o.name] || 0) + o.w;
+    });
+  });
+  var box = document.getElementById('callers');
+  box.textContent = '';
+  var table = document.createElement('table');
+  table.id = 'callers-table';
+  table.setAttribute('data-total', total);
+  function add(kind, who, bytes) {
+    var tr = document.createElement('tr');
+    tr.className = kind;
+    tr.setAttribute('data-bytes', bytes);
+    [kind, who, String(bytes), (total ? (100 * bytes / total).toFixed(1) : '0') + '%'].forEach(function (t) {
+      var td = document.createElement('td'); td.textContent = t; tr.appendChild(td);
+    });
+    table.appendChild(tr);
+  }
+  add('function', name, total);
+  Object.keys(callers).sort(function (a, b) { return callers[b] - callers[a]; }).forEach(function (k) { add('caller', k, callers[k]); });
+  Object.keys(callees).sort(function (a, b) { return callees[b] - callees[a]; }).forEach(function (k) { add('callee', k, callees[k]); });
+  var head = document.createElement('h3');
+  head.textContent = 'Callers and callees of ' + name + ' (bytes of this flamegraph)';
+  box.appendChild(head);
+  box.appendChild(table);
+}
 document.querySelectorAll('svg.flamegraph g.f').forEach(function (g) {
-  g.addEventListener('click', function () { showLines(g.getAttribute('data-name'), g.getAttribute('data-detail') || ''); });
+  g.addEventListener('click', function () {
+    showLines(g.getAttribute('data-name'), g.getAttribute('data-detail') || '');
+    showCallers(g.closest('svg'), g.getAttribute('data-name'));
+  });
 });
 </script>
 )JS";

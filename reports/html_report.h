@@ -18,7 +18,7 @@ struct ReportFlames {
 };
 
 // How many functions a report carries line views of: the ones that allocated most.
-constexpr size_t kReportLineFunctions = 200;
+constexpr size_t kReportLineFunctions = 60;
 
 // lines: the line views of the functions a click on a flamegraph's frame shows (functionLineReports).
 // Sections made elsewhere, in the page's order.
@@ -26,7 +26,12 @@ struct ReportSections {
   std::string baseline;  // the comparison with a baseline run (baselineHtml), after the diagnosis
   std::string run;       // the run's processes (runHtml), when the trace is one process of several
   std::string range;     // a range of the run (rangeSectionHtml), under the timeline
+  std::string sites;     // the sites over time (sitesOverTimeHtml), under the range
 };
+
+// The stack groups that held most at the peak, their live bytes over the run, stacked (empty for
+// an aggregated trace).
+std::string sitesOverTimeHtml(const ReplayResult& run, const std::vector<StackGroup>& groups);
 
 std::string htmlReport(const TraceAnalysis& analysis, const ReportFlames& flames, const std::vector<LineReport>& lines,
                        const ReportSections& sections = {});

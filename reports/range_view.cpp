@@ -215,7 +215,8 @@ std::string rangeScript() {
     if (to === from) to = Math.min(T.length - 1, from + 1);
     document.getElementById('range-label').textContent = ms(T[from]) + ' to ' + ms(T[to]);
     var band = document.getElementById('range-band');
-    if (band) {
+    if (band && from === 0 && to === T.length - 1) band.setAttribute('width', 0);  // the whole run: nothing to mark
+    if (band && !(from === 0 && to === T.length - 1)) {
       var L = parseFloat(svg.getAttribute('data-left')), R = parseFloat(svg.getAttribute('data-right')), end = parseFloat(svg.getAttribute('data-t-end'));
       band.setAttribute('x', L + (R - L) * T[from] / end);
       band.setAttribute('width', Math.max(1, (R - L) * (T[to] - T[from]) / end));

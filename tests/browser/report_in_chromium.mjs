@@ -298,6 +298,16 @@ try {
     if (check('line view', marked.length === 1 && marked[0].line === line,
               `the marked rows are ${JSON.stringify(marked.map((r) => r.line))}, expected the clicked frame's line ${line}`))
       check('line view', marked[0].peak >= bytes, `line ${line} holds ${marked[0].peak} bytes at the peak, less than its frame's ${bytes}`);
+    // Its callers and callees: every byte of the function comes through a caller, and its callees
+    // hold no more than it does.
+    const table = await page.locator('#callers-table tr').evaluateAll((trs) => trs.map((tr) => ({
+      kind: tr.className, bytes: Number(tr.getAttribute('data-bytes')) })));
+    const total = table.filter((r) => r.kind === 'function').reduce((a, r) => a + r.bytes, 0);
+    const callers = table.filter((r) => r.kind === 'caller').reduce((a, r) => a + r.bytes, 0);
+    const callees = table.filter((r) => r.kind === 'callee').reduce((a, r) => a + r.bytes, 0);
+    facts.callers = `${name}: ${total} bytes, callers ${callers}, callees ${callees}`;
+    check('callers', total >= bytes && callers === total && callees <= total,
+          `callers table of ${name}: ${total} bytes (its frame ${bytes}), callers ${callers}, callees ${callees}`);
     await peak.locator('g.f[data-depth="0"] rect').click();  // "all": a frame without lines
     const said = await page.locator('#lines p').first().textContent();
     check('line view', said.startsWith('No line view for this frame'), `clicking the root frame shows "${said}"`);
@@ -449,5 +459,5 @@ console.log(`${reportName} renders and responds in Chromium ${facts.version} (pl
             `zoom on every frame (${facts.zoomClicks} clicks) keeps its children, ` +
             `2 series, ${facts.findings} growth findings drawn, ${facts.dates} date bands (${facts.firstDate} to ${facts.lastDate}), 5 flamegraphs, ` +
             `${facts.peakFrames} frames at the peak, zoom hides ${facts.hidden}, line view of ${facts.lineFunction} (${facts.lineRows} lines), ` +
-            `search "${SEARCH}" marks ${facts.matches}, ` +
+            `callers table ${facts.callers}, search "${SEARCH}" marks ${facts.matches}, ` +
             'tabs switch, no console errors');

@@ -3,6 +3,7 @@
 // gc.DEBUG_SAVEALL saves in the same program, and its cycles are named by shape and line.
 #include <gtest/gtest.h>
 
+#include <iostream>
 #include <set>
 #include <sstream>
 
@@ -231,13 +232,26 @@ TEST(PythonObjects, AnArrayHeldThroughAViewAndDataFramesAreCountedWithTheObjects
     if (run({python, "-c", "import numpy, pandas"}).code != 0) continue;  // Debian's python3 has them
     ++interpreters;
     SCOPED_TRACE(python);
-    const std::string trace = tempDir() + "/arrays.tmtrace";
-    Result r = run({tidemark(), "run", "--scan", "-o", trace, "--", python, source});
-    ASSERT_EQ(r.code, 0) << r.err;
-    const auto counted = nlohmann::json::parse(r.out);
-    ASSERT_EQ(counted["graph"], true);
-    const uint64_t base = counted["base"], data = counted["frame"];
-    const auto objects = summary(trace)["python_objects"];
+    // A native block can keep a stale copy of a frame's data pointer (a word left in a buffer the
+    // interpreter or pandas reuses: a conservative scan cannot tell it from a reference), and then
+    // that frame's data is shared with it, not held by its portfolio alone. It happens in some runs
+    // (seen: a 656-byte and a 520-byte block holding the address of one of the three buffers), so
+    // the program runs again, at most three times, until no stale word points into a frame's data.
+    nlohmann::json counted, objects;
+    uint64_t base = 0, data = 0;
+    for (int attempt = 1; attempt <= 3; ++attempt) {
+      const std::string trace = tempDir() + "/arrays-" + std::to_string(attempt) + ".tmtrace";
+      Result r = run({tidemark(), "run", "--scan", "-o", trace, "--", python, source});
+      ASSERT_EQ(r.code, 0) << r.err;
+      counted = nlohmann::json::parse(r.out);
+      ASSERT_EQ(counted["graph"], true);
+      base = counted["base"];
+      data = counted["frame"];
+      objects = summary(trace)["python_objects"];
+      const nlohmann::json* owners = retainedGroup(objects, portfolio);
+      if (owners && (*owners)["retained_bytes"].get<uint64_t>() >= 3 * data) break;
+      std::cerr << "attempt " << attempt << ": a stale word shares a frame's data; running again\n";
+    }
 
     // The array's data is held by the view's base reference (neither is tracked by the
     // collector): the holder of the view keeps it, with the two arrays' headers and its own.

@@ -77,7 +77,7 @@ void exercise(const std::string& path) {
               .leaked = flameStacks(groups, "leaked"),
               .allocated = flameStacks(groups, "allocated"),
               .temporary = flameStacks(groups, "temporary")},
-             functionLineReports(groups, kReportLineFunctions, {}), {.baseline = "", .run = "", .range = rangeSectionHtml(analysis, groups)});
+             functionLineReports(groups, kReportLineFunctions, {}), {.baseline = "", .run = "", .range = rangeSectionHtml(analysis, groups), .sites = sitesOverTimeHtml(analysis.run(), groups)});
   diagnosisFirst(summaryJson(analysis));
   recommend(analysis);
   // The JSON summary as a baseline, and the trace itself as one.

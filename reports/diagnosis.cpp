@@ -279,7 +279,7 @@ void writeDiagnosis(std::ostream& out, const std::vector<DiagnosisLine>& lines) 
       continue;
     }
     if (!l.problem() && !healthy_heading) {
-      out << "  Looked at and fine:\n";
+      out << "  Also looked at:\n";
       healthy_heading = true;
     }
     std::string number = l.problem() ? fmt::format("  {}. ", ++n) : "  - ";
@@ -316,7 +316,7 @@ std::string diagnosisHtml(const std::vector<DiagnosisLine>& lines) {
     for (Evidence e : l.evidence)
       links += fmt::format(" <a href=\"#{}\">{}</a>", evidenceAnchor(e), escapeXml(evidenceHeading(e)));
     out += fmt::format("<li class=\"{}\" data-kind=\"{}\"{}><b>{}</b><br>{}<span class=\"evidence\">{}</span></li>\n",
-                       l.problem() ? "problem" : "healthy", diagnosisKindKey(l.kind),
+                       l.problem() ? "problem" : l.kind == Kind::NotEnoughEvidence ? "open" : "healthy", diagnosisKindKey(l.kind),
                        l.site.empty() ? "" : fmt::format(" data-site=\"{}\"", escapeXml(l.site)), escapeXml(l.headline),
                        escapeXml(l.detail), links);
   }

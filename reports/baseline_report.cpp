@@ -19,8 +19,6 @@ constexpr size_t kSiteRows = 20;
 
 std::string e(const std::string& s) { return escapeXml(s); }
 
-std::string signedSize(int64_t v) { return (v < 0 ? "-" : "+") + humanBytes(static_cast<uint64_t>(v < 0 ? -v : v)); }
-
 std::string figureRow(const char* what, uint64_t base, uint64_t now) {
   int64_t change = static_cast<int64_t>(now) - static_cast<int64_t>(base);
   std::string share = base ? " (" + signedPercent(100.0 * static_cast<double>(change) / static_cast<double>(base)) + ")" : "";

@@ -37,10 +37,6 @@ std::vector<SiteChange> siteChanges(const MemoryProfile& base, const MemoryProfi
   return out;
 }
 
-std::string signedSize(int64_t v) {
-  return (v < 0 ? "-" : "+") + humanBytes(static_cast<uint64_t>(v < 0 ? -v : v));
-}
-
 std::string change(uint64_t was, uint64_t now) {
   std::string s = fmt::format("{} -> {}", humanBytes(was), humanBytes(now));
   if (was) s += fmt::format(" ({})", signedPercent(100.0 * (static_cast<double>(now) - static_cast<double>(was)) / static_cast<double>(was)));
@@ -56,6 +52,8 @@ nlohmann::json diffPythonJson(const MemoryProfile& base, const MemoryProfile& ne
 }
 
 }  // namespace
+
+std::string signedSize(int64_t v) { return (v < 0 ? "-" : "+") + humanBytes(static_cast<uint64_t>(v < 0 ? -v : v)); }
 
 std::string diffText(const MemoryProfile& base, const MemoryProfile& next, size_t top) {
   std::string out = fmt::format("base  {}\nnew   {}\n", base.source, next.source);

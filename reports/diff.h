@@ -10,6 +10,9 @@
 
 namespace tidemark {
 
+// "+1.50 MiB", "-512 B": a change in bytes with its sign.
+std::string signedSize(int64_t v);
+
 // Per-site change at the peak and in leaks, largest first.
 std::string diffText(const MemoryProfile& base, const MemoryProfile& next, size_t top);
 nlohmann::json diffJson(const MemoryProfile& base, const MemoryProfile& next);

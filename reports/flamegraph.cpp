@@ -33,6 +33,13 @@ std::string escapeXml(const std::string& s) {
   return out;
 }
 
+std::string scriptJson(const nlohmann::json& j) {
+  std::string out;
+  for (char c : j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace))
+    if (c == '<') out += "\\u003c"; else out += c;
+  return out;
+}
+
 namespace {
 
 std::string foldName(const std::string& s) {

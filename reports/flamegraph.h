@@ -47,5 +47,8 @@ nlohmann::json speedscope(const std::vector<FlameStack>& stacks, const FlameOpti
 
 // Escapes text for XML/HTML element content and attribute values.
 std::string escapeXml(const std::string& s);
+// JSON to put inside an HTML <script> element: every '<' written "\u003c", so that no text from
+// the trace or a source file can end the element or change how the page parses it.
+std::string scriptJson(const nlohmann::json& j);
 
 }  // namespace tidemark

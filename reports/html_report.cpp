@@ -479,9 +479,7 @@ std::string htmlReport(const TraceAnalysis& analysis, const ReportFlames& flames
       LineFigures f = lineFigures(lines[r].lines[i]);
       views["files"][r]["lines"][i]["shown"] = {f.allocated, f.allocations, f.peak, f.end};
     }
-  std::string line_data;
-  for (char c : views.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace))
-    if (c == '<') line_data += "\\u003c"; else line_data += c;
+  std::string line_data = scriptJson(views);
   out += "<div id=\"lines\"><p class=\"hint\">Click a frame of a flamegraph to see its function line by line: the bytes "
          "allocated from each line (calls made from it included), and how many of them were live at the heap peak and at "
          "the end.</p></div>\n<div id=\"callers\"></div>\n<script type=\"application/json\" id=\"line-data\">" + line_data + "</script>\n";

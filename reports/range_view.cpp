@@ -10,17 +10,6 @@
 
 namespace tidemark {
 
-namespace {
-
-// JSON inside a script element: no '<', so nothing from the trace can end the element.
-std::string scriptSafe(const nlohmann::json& j) {
-  std::string out;
-  for (char c : j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace))
-    if (c == '<') out += "\\u003c"; else out += c;
-  return out;
-}
-
-}  // namespace
 
 std::string rangeSectionHtml(const TraceAnalysis& analysis, const std::vector<StackGroup>& groups) {
   const ReplayResult& r = analysis.run();
@@ -95,7 +84,7 @@ std::string rangeSectionHtml(const TraceAnalysis& analysis, const std::vector<St
   out += "<div class=\"tabs\" id=\"range-tabs\"><button class=\"on\" data-view=\"live\">live at its end</button>"
          "<button data-view=\"allocated\">allocated inside it</button><button data-view=\"grown\">grown across it</button></div>\n";
   out += "<div id=\"range-flame\"></div>\n<table id=\"range-table\"></table>\n";
-  out += "<script type=\"application/json\" id=\"range-data\">" + scriptSafe(data) + "</script>\n";
+  out += "<script type=\"application/json\" id=\"range-data\">" + scriptJson(data) + "</script>\n";
   return out;
 }
 

@@ -63,8 +63,6 @@ std::string findingsOf(const RunProcess& p) {
   return out;
 }
 
-std::string fit(const std::string& text, size_t width) { return clipText(text, width); }
-
 std::string rateOf(const SiteTrend& t) { return siteGrowthRate(t, t.rate_per_day > 0 ? 2 : 0); }
 
 // The median of the rates of one site across jobs (the middle job's).
@@ -194,7 +192,7 @@ void writeJobs(std::ostream& out, const RunTree& tree) {
         members.insert(members.end(), job.processes.begin(), job.processes.end());
       }
       TreeMoment peak = peakOf(tree, members);
-      out << fmt::format("  {:<20} {:>5} {:>6} {:>5} {:>10}\n", fit(host, 20), jobs, members.size(), died,
+      out << fmt::format("  {:<20} {:>5} {:>6} {:>5} {:>10}\n", clipText(host, 20), jobs, members.size(), died,
                          humanBytes(tree.pss_measured ? peak.pss : peak.rss));
     }
     out << '\n';
@@ -209,8 +207,8 @@ void writeJobs(std::ostream& out, const RunTree& tree) {
     uint64_t heap = 0;
     for (size_t i : job.processes) heap = std::max(heap, tree.processes[i].heap_peak);
     std::string who = (hosts ? root.id.host + ":" : "") + std::to_string(root.id.pid);
-    out << fmt::format("  {:<{}} {:<34} {:>5} {:<15} {:>10} {:>10}\n", fit(who, hosts ? 20 : 8), hosts ? 20 : 8,
-                       fit(commands[j], 34), job.processes.size(), shortEnd(worst), humanBytes(heap),
+    out << fmt::format("  {:<{}} {:<34} {:>5} {:<15} {:>10} {:>10}\n", clipText(who, hosts ? 20 : 8), hosts ? 20 : 8,
+                       clipText(commands[j], 34), job.processes.size(), shortEnd(worst), humanBytes(heap),
                        humanBytes(tree.pss_measured ? job.peak.pss : job.peak.rss));
     std::string findings = findingsOf(worst);
     for (const auto& [i, trend] : job.unbounded)
@@ -265,8 +263,8 @@ void writeRunText(std::ostream& out, const std::string& path, const RunTree& tre
     bool forked = p.parent != kNoProcess && !p.exec_of_parent && tree.processes[p.parent].id.argv == p.id.argv;
     std::string name = indent + (p.exec_of_parent ? "-> " : "") + (forked ? p.id.program() + " (forked)" : p.id.command());
     std::string host = tree.hosts.size() > 1 ? p.id.host + ":" : "";
-    out << fmt::format("  {:<8} {:<36} {:<15} {:>10} {:>10} {:>10}\n", fit(host + std::to_string(p.id.pid), 8),
-                       fit(name, 36), shortEnd(p), humanBytes(p.heap_peak), humanBytes(p.rss_peak),
+    out << fmt::format("  {:<8} {:<36} {:<15} {:>10} {:>10} {:>10}\n", clipText(host + std::to_string(p.id.pid), 8),
+                       clipText(name, 36), shortEnd(p), humanBytes(p.heap_peak), humanBytes(p.rss_peak),
                        !tree.pss_measured ? "" : p.pss_peak ? humanBytes(p.pss_peak) : "-");
     if (std::string findings = findingsOf(p); !findings.empty()) out << "           " << indent << "^ " << findings << '\n';
   }

@@ -45,11 +45,20 @@ LiveStatus readLiveStatus(const std::vector<std::string>& traces, uint64_t now_r
     std::string date(h.last_date);
     if (date > out.last_date) out.last_date = date;  // ISO dates order as text
   }
-  for (const Latest& l : latest)
-    if (l.running || !out.running) {
+  // Running processes coexist: their figures add up. Once none runs, the last to end stands for
+  // the run (the others' last samples were taken at other moments: their sum never existed).
+  const Latest* last = nullptr;
+  for (const Latest& l : latest) {
+    if (l.running) {
       out.rss += l.rss;
       out.heap += l.heap;
     }
+    if (!last || l.end_realtime_ns > last->end_realtime_ns) last = &l;
+  }
+  if (!out.running && last) {
+    out.rss = last->rss;
+    out.heap = last->heap;
+  }
   out.heap_known = out.sampled && !full_log;
   if (!out.heap_known) out.heap = 0;
   if (first_start) out.elapsed_ns = (out.running ? std::max(now_realtime_ns, first_start) : std::max(last_end, first_start)) - first_start;

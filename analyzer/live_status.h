@@ -12,7 +12,8 @@ struct LiveStatus {
   size_t processes = 0;  // traces with a header
   size_t running = 0;    // not ended, and sampled within the last kRunningWithinNs (any host: by the clock, not by pid)
   uint64_t elapsed_ns = 0;        // from the earliest start to now (running) or to the last sample
-  uint64_t rss = 0, heap = 0;     // the latest samples, added up over the running processes (all, once none runs)
+  uint64_t rss = 0, heap = 0;     // the latest samples, added up over the running processes; once
+                                  // none runs, the last sample of the process that ended last
   bool heap_known = false;        // every sampled trace is aggregated: a full event log's header has no heap
   uint64_t peak_rss = 0;          // the largest of any process
   uint64_t trace_bytes = 0;       // all traces together

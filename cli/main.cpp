@@ -159,10 +159,9 @@ int flamegraphCommand(const FlameArgs& a) {
   else if (a.format == "speedscope")
     text = speedscope(stacks, options).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
   else if (a.format == "html") {
-    text = "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>" + escapeXml(options.title) +
-           "</title></head><body style=\"margin:0\">\n" +
-           inlineSvg(stacks, options) + "<script>\n" + flameScript() +
-           "tidemarkFlame(document.querySelector('svg.flamegraph'));\n</script>\n</body></html>\n";
+    text = "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>" + escapeXml(options.title) + "</title><style>" +
+           flameStyle() + "</style></head><body style=\"margin:0\">\n<div>" + flameDataHtml(stacks, options) +
+           "</div>\n<script>\n" + flameScript() + flameDrawScript() + "tidemarkDrawFlames();\n</script>\n</body></html>\n";
   }
   else
     text = flameSvg(stacks, options);

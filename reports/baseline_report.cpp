@@ -123,7 +123,7 @@ std::string baselineHtml(const ComparedRun& base, const ComparedRun& now) {
   o.title = "change from the baseline";
   o.metric = "bytes live at the peak: width this run, colour the change (red grew, blue shrank)";
   o.differential = true;
-  out += "<h3>Differential flamegraph</h3>\n<div id=\"flame-baseline\">" + inlineSvg(differentialStacks(b, n), o) + "</div>\n";
+  out += "<h3>Differential flamegraph</h3>\n<div id=\"flame-baseline\">" + flameDataHtml(differentialStacks(b, n), o) + "</div>\n";
   out += "<h3>Both runs over time</h3>\n" + bothTimelines(base, now);
   return out;
 }

@@ -106,6 +106,14 @@ std::string deltaColour(uint64_t now, uint64_t base) {
   return change >= 0 ? fmt::format("rgb(255,{},{})", 30 + fade, 30 + fade) : fmt::format("rgb({},{},255)", 30 + fade, 30 + fade);
 }
 
+// The line above the frames: the title cut to end, with the metric, before the search box (16 px
+// monospace: 9.6 px a character). The metric is never cut.
+std::string heading(const FlameOptions& options) {
+  std::string metric = " — " + options.metric;
+  double room = (options.width - 340 - kFlamePad) / 9.6 - static_cast<double>(columns(metric));
+  return clipText(options.title, static_cast<size_t>(std::max(20.0, room))) + metric;
+}
+
 }  // namespace
 
 std::string foldedStacks(const std::vector<FlameStack>& stacks, const FlameOptions& options) {
@@ -219,13 +227,11 @@ std::string flameScript() {
 )JS";
 }
 
-std::string flameSvg(const std::vector<FlameStack>& stacks, const FlameOptions& options) {
+FlameLayout layoutFlame(const std::vector<FlameStack>& stacks, const FlameOptions& options) {
   Node root = buildTree(oriented(stacks, options.inverted));
   root.frame.name = "all";
   root.frame.detail = options.metric;
-  const int width = options.width, row = 17, top = 60, pad = 10;
-  const double usable = width - 2 * pad;
-  // Lay out: every node with its x (fraction of the total) and depth.
+  const double usable = options.width - 2 * kFlamePad;
   // x and w in bytes (whole numbers: exact in a double up to 2^53), so a zoom's containment
   // test never depends on rounding.
   struct Placed {
@@ -236,7 +242,8 @@ std::string flameSvg(const std::vector<FlameStack>& stacks, const FlameOptions& 
   // Children narrower than a pixel are drawn as one frame per parent with their total.
   std::vector<std::unique_ptr<Node>> merged_nodes;
   std::vector<Placed> placed;
-  int max_depth = 0;
+  FlameLayout layout;
+  layout.total = root.value;
   const double total = root.value ? static_cast<double>(root.value) : 1.0;
   const double min_value = total / usable;  // one pixel at full width
   std::vector<Placed> todo{{&root, 0, root.value, 0}};
@@ -244,7 +251,7 @@ std::string flameSvg(const std::vector<FlameStack>& stacks, const FlameOptions& 
     Placed p = todo.back();
     todo.pop_back();
     placed.push_back(p);
-    max_depth = std::max(max_depth, p.depth);
+    layout.max_depth = std::max(layout.max_depth, p.depth);
     uint64_t x = p.x;
     std::vector<Placed> kids;
     Node* narrow = nullptr;
@@ -269,70 +276,156 @@ std::string flameSvg(const std::vector<FlameStack>& stacks, const FlameOptions& 
   std::sort(placed.begin(), placed.end(), [](const Placed& a, const Placed& b) {
     return a.depth != b.depth ? a.depth < b.depth : a.x < b.x;
   });
-  const int height = top + (max_depth + 1) * row + 30;
+  for (const Placed& p : placed) {
+    const Node& n = *p.node;
+    layout.frames.push_back({.name = n.frame.name,
+                             .label = shortName(n.frame.name),
+                             .detail = n.frame.detail,
+                             .colour = options.differential ? deltaColour(n.value, n.base)
+                                       : p.depth == 0        ? "rgb(240,240,225)"
+                                                             : colour(n.frame.name),
+                             .x = p.x,
+                             .w = p.w,
+                             .base = n.base,
+                             .depth = p.depth});
+  }
+  return layout;
+}
+
+std::string flameSvg(const std::vector<FlameStack>& stacks, const FlameOptions& options) {
+  const FlameLayout layout = layoutFlame(stacks, options);
+  const int width = options.width, row = kFlameRow, top = kFlameTop, pad = kFlamePad;
+  const double usable = width - 2 * pad;
+  const double total = layout.total ? static_cast<double>(layout.total) : 1.0;
+  const int height = top + (layout.max_depth + 1) * row + 30;
   std::string out;
   out += fmt::format(
       "<?xml version=\"1.0\" standalone=\"no\"?>\n"
       "<svg version=\"1.1\" width=\"{0}\" height=\"{1}\" viewBox=\"0 0 {0} {1}\" xmlns=\"http://www.w3.org/2000/svg\" "
       "xmlns:xhtml=\"http://www.w3.org/1999/xhtml\" class=\"flamegraph\" data-width=\"{2}\" data-pad=\"{3}\" data-total=\"{4}\">\n",
-      width, height, usable, pad, root.value);
-  out += "<style>\n"
-         "svg.flamegraph text { font-family: monospace; font-size: 12px; fill: #000; pointer-events: none; }\n"
-         "svg.flamegraph .f rect { stroke: #fff; stroke-width: 0.5; cursor: pointer; }\n"
-         "svg.flamegraph .f.match rect { fill: rgb(230,0,230) !important; }\n"
-         "svg.flamegraph .f.hidden { display: none; }\n"
-         "svg.flamegraph .details { font-size: 12px; }\n"
-         "svg.flamegraph text.reset { pointer-events: auto; }\n"
-         "</style>\n";
+      width, height, usable, pad, layout.total);
+  out += "<style>\n" + flameStyle() + "</style>\n";
   out += fmt::format("<rect x=\"0\" y=\"0\" width=\"{}\" height=\"{}\" fill=\"#fdfdf6\"/>\n", width, height);
-  out += fmt::format("<text x=\"{}\" y=\"20\" style=\"font-size:16px\">{} — {}</text>\n", pad,
-                     escapeXml(options.title), escapeXml(options.metric));
+  out += fmt::format("<text x=\"{}\" y=\"20\" style=\"font-size:16px\"><title>{}</title>{}</text>\n", pad,
+                     escapeXml(options.title), escapeXml(heading(options)));
   out += fmt::format(
       "<foreignObject x=\"{}\" y=\"4\" width=\"320\" height=\"26\"><xhtml:input class=\"search\" type=\"search\" "
       "placeholder=\"search (regex)\" style=\"width:300px\"/></foreignObject>\n",
       width - 330);
   out += fmt::format("<text class=\"reset\" x=\"{}\" y=\"44\" style=\"cursor:pointer;fill:#06c\">reset zoom</text>\n", pad);
   out += fmt::format("<text class=\"details\" x=\"{}\" y=\"{}\"> </text>\n", pad, height - 10);
-  for (size_t i = 0; i < placed.size(); ++i) {
-    const Placed& p = placed[i];
-    double x = pad + static_cast<double>(p.x) / total * usable, w = static_cast<double>(p.w) / total * usable;
-    int y = options.inverted ? top + p.depth * row : top + (max_depth - p.depth) * row;
-    std::string label = shortName(p.node->frame.name);  // the full name is in data-name and the title
-    std::string tip = fmt::format("{} — {} ({} bytes, {:.2f}%)", p.node->frame.name, humanBytes(p.node->value),
-                                  p.node->value, 100.0 * static_cast<double>(p.node->value) / total);
+  for (const PlacedFrame& f : layout.frames) {
+    double x = pad + static_cast<double>(f.x) / total * usable, w = static_cast<double>(f.w) / total * usable;
+    int y = options.inverted ? top + f.depth * row : top + (layout.max_depth - f.depth) * row;
+    std::string tip = fmt::format("{} — {} ({} bytes, {:.2f}%)", f.name, humanBytes(f.w), f.w, 100.0 * static_cast<double>(f.w) / total);
     // A frame's detail is where it is (file:line); the root's is what is measured.
-    if (!p.node->frame.detail.empty()) tip += (p.node == &root ? " of " : " at ") + p.node->frame.detail;
-    if (options.differential) {
-      int64_t delta = static_cast<int64_t>(p.node->value) - static_cast<int64_t>(p.node->base);
-      tip += fmt::format("; baseline {}, {}{}", humanBytes(p.node->base), delta < 0 ? "-" : "+",
+    if (!f.detail.empty()) tip += (f.depth == 0 ? " of " : " at ") + f.detail;
+    int64_t delta = static_cast<int64_t>(f.w) - static_cast<int64_t>(f.base);
+    if (options.differential)
+      tip += fmt::format("; baseline {}, {}{}", humanBytes(f.base), delta < 0 ? "-" : "+",
                          humanBytes(static_cast<uint64_t>(delta < 0 ? -delta : delta)));
-    }
     size_t chars = static_cast<size_t>(std::max(0.0, (w - 6) / 7.2));
     // Cut at a character boundary: half a UTF-8 character is not XML.
-    std::string shown = label.size() <= chars ? label : (chars > 2 ? std::string(utf8Prefix(label, chars - 2)) + ".." : "");
+    std::string shown = f.label.size() <= chars ? f.label : (chars > 2 ? std::string(utf8Prefix(f.label, chars - 2)) + ".." : "");
     out += fmt::format(
         "<g class=\"f\" data-x=\"{}\" data-w=\"{}\" data-depth=\"{}\" data-name=\"{}\"{}{} data-detail=\"{}\">"
         "<title>{}</title><rect x=\"{:.2f}\" y=\"{}\" width=\"{:.2f}\" height=\"{}\" fill=\"{}\"/><text x=\"{:.2f}\" y=\"{}\">{}</text></g>\n",
-        p.x, p.w, p.depth, escapeXml(p.node->frame.name),
-        label == p.node->frame.name ? std::string() : " data-short=\"" + escapeXml(label) + "\"",
-        options.differential ? fmt::format(" data-delta=\"{}\"", static_cast<int64_t>(p.node->value) - static_cast<int64_t>(p.node->base)) : "",
-        escapeXml(p.node->frame.detail), escapeXml(tip), x, y, w, row - 1,
-        options.differential ? deltaColour(p.node->value, p.node->base) : p.depth == 0 ? "rgb(240,240,225)" : colour(p.node->frame.name), x + 3, y + row - 5, escapeXml(shown));
+        f.x, f.w, f.depth, escapeXml(f.name), f.label == f.name ? std::string() : " data-short=\"" + escapeXml(f.label) + "\"",
+        options.differential ? fmt::format(" data-delta=\"{}\"", delta) : "", escapeXml(f.detail), escapeXml(tip), x, y, w,
+        row - 1, f.colour, x + 3, y + row - 5, escapeXml(shown));
   }
-  if (options.embed_script)
-    out += "<script type=\"text/ecmascript\"><![CDATA[\n" + flameScript() +
-           "tidemarkFlame(document.documentElement);\n]]></script>\n";
+  out += "<script type=\"text/ecmascript\"><![CDATA[\n" + flameScript() + "tidemarkFlame(document.documentElement);\n]]></script>\n";
   out += "</svg>\n";
   return out;
 }
 
-std::string inlineSvg(const std::vector<FlameStack>& stacks, FlameOptions options) {
-  options.embed_script = false;
-  std::string svg = flameSvg(stacks, options);
-  size_t declaration_end = svg.find("?>\n");
-  if (declaration_end != std::string::npos) svg.erase(0, declaration_end + 3);
-  for (size_t at = svg.find("xhtml:input"); at != std::string::npos; at = svg.find("xhtml:input", at)) svg.replace(at, 11, "input");
+nlohmann::json flameData(const std::vector<FlameStack>& stacks, const FlameOptions& options) {
+  const FlameLayout layout = layoutFlame(stacks, options);
+  std::map<std::string, uint32_t> index;
+  nlohmann::json strings = nlohmann::json::array(), frames = nlohmann::json::array();
+  auto id = [&](const std::string& s) {
+    auto [it, fresh] = index.emplace(s, static_cast<uint32_t>(strings.size()));
+    if (fresh) strings.push_back(s);
+    return it->second;
+  };
+  for (const PlacedFrame& f : layout.frames) {
+    nlohmann::json row = {f.depth, f.x, f.w, id(f.name), id(f.label), id(f.detail), id(f.colour)};
+    if (options.differential) row.push_back(static_cast<int64_t>(f.w) - static_cast<int64_t>(f.base));
+    frames.push_back(std::move(row));
+  }
+  return {{"title", heading(options)}, {"total", layout.total}, {"depth", layout.max_depth},
+          {"width", options.width}, {"inverted", options.inverted}, {"differential", options.differential},
+          {"strings", std::move(strings)}, {"frames", std::move(frames)}};
+}
+
+std::string flameDataHtml(const std::vector<FlameStack>& stacks, const FlameOptions& options) {
+  return "<script type=\"application/json\" class=\"flame-data\">" + scriptJson(flameData(stacks, options)) + "</script>";
+}
+
+std::string flameStyle() {
+  return "svg.flamegraph text { font-family: monospace; font-size: 12px; fill: #000; pointer-events: none; }\n"
+         "svg.flamegraph .f rect { stroke: #fff; stroke-width: 0.5; cursor: pointer; }\n"
+         "svg.flamegraph .f.match rect { fill: rgb(230,0,230) !important; }\n"
+         "svg.flamegraph .f.hidden { display: none; }\n"
+         "svg.flamegraph .details { font-size: 12px; }\n"
+         "svg.flamegraph text.reset { pointer-events: auto; }\n";
+}
+
+// Draws a flamegraph from flameData with the markup flameSvg writes, so that tidemarkFlame (and
+// the page's scripts, and a test) treat both alike. tidemarkBytes is humanBytes (units.cpp).
+std::string flameDrawScript() {
+  return R"JS(function tidemarkBytes(v) {
+  var units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'], i = 0, a = Math.abs(v);
+  while (a >= 1024 && i + 1 !== units.length) { a /= 1024; ++i; }
+  return (v < 0 ? '-' : '') + (i === 0 ? String(a) + ' B' : a.toFixed(a >= 10 ? 1 : 2) + ' ' + units[i]);
+}
+function tidemarkSvgElement(name, attrs, text) {
+  var e = document.createElementNS('http://www.w3.org/2000/svg', name);
+  for (var k in attrs) e.setAttribute(k, attrs[k]);
+  if (text !== undefined) e.textContent = text;
+  return e;
+}
+function tidemarkDrawFlame(box, d) {
+  var S = d.strings, el = tidemarkSvgElement;
+  var W = d.width, pad = 10, usable = W - 2 * pad, row = 17, top = 60, H = top + (d.depth + 1) * row + 30;
+  var total = d.total || 1;
+  var svg = el('svg', { 'class': 'flamegraph', width: W, height: H, viewBox: '0 0 ' + W + ' ' + H,
+    'data-width': usable, 'data-pad': pad, 'data-total': d.total });
+  svg.appendChild(el('rect', { x: 0, y: 0, width: W, height: H, fill: '#fdfdf6' }));
+  svg.appendChild(el('text', { x: pad, y: 20, style: 'font-size:16px' }, d.title));
+  if (d.search !== false) {
+    var fo = el('foreignObject', { x: W - 330, y: 4, width: 320, height: 26 }), input = document.createElement('input');
+    input.className = 'search'; input.type = 'search'; input.placeholder = 'search (regex)'; input.style.width = '300px';
+    fo.appendChild(input);
+    svg.appendChild(fo);
+  }
+  svg.appendChild(el('text', { 'class': 'reset', x: pad, y: 44, style: 'cursor:pointer;fill:#06c' }, 'reset zoom'));
+  svg.appendChild(el('text', { 'class': 'details', x: pad, y: H - 10 }, ' '));
+  d.frames.forEach(function (f) {
+    var depth = f[0], x = f[1], w = f[2], name = S[f[3]], label = S[f[4]], detail = S[f[5]];
+    var g = el('g', { 'class': 'f', 'data-x': x, 'data-w': w, 'data-depth': depth, 'data-name': name });
+    if (label !== name) g.setAttribute('data-short', label);
+    if (d.differential) g.setAttribute('data-delta', f[7]);
+    g.setAttribute('data-detail', detail);
+    var tip = name + ' — ' + tidemarkBytes(w) + ' (' + w + ' bytes, ' + (100 * w / total).toFixed(2) + '%)';
+    if (detail) tip += (depth === 0 ? ' of ' : ' at ') + detail;
+    if (d.differential) tip += '; baseline ' + tidemarkBytes(w - f[7]) + ', ' + (f[7] < 0 ? '' : '+') + tidemarkBytes(f[7]);
+    g.appendChild(el('title', {}, tip));
+    var y = d.inverted ? top + depth * row : top + (d.depth - depth) * row;
+    var px = pad + x / total * usable;
+    g.appendChild(el('rect', { x: px.toFixed(2), y: y, width: (w / total * usable).toFixed(2), height: row - 1, fill: S[f[6]] }));
+    g.appendChild(el('text', { x: (px + 3).toFixed(2), y: y + row - 5 }, ''));
+    svg.appendChild(g);
+  });
+  box.appendChild(svg);
+  tidemarkFlame(svg);
+  svg.querySelector('.reset').dispatchEvent(new MouseEvent('click'));  // draws the labels
   return svg;
+}
+function tidemarkDrawFlames() {
+  document.querySelectorAll('script.flame-data').forEach(function (s) { tidemarkDrawFlame(s.parentNode, JSON.parse(s.textContent)); });
+}
+)JS";
 }
 
 }  // namespace tidemark

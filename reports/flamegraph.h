@@ -27,7 +27,6 @@ struct FlameOptions {
   std::string metric = "peak";  // for the labels
   bool inverted = false;        // leaf first (an icicle of callers)
   int width = 1200;
-  bool embed_script = true;  // false inside HTML: the page runs flameScript() itself
   // Widths are the new run's bytes, colours the change from the baseline (FlameStack::base):
   // red grew, blue shrank, the deeper the larger the change relative to the frame.
   bool differential = false;
@@ -35,13 +34,43 @@ struct FlameOptions {
 
 // "main;load;parse 4096" lines, sorted; frame names have ';' and newlines replaced.
 std::string foldedStacks(const std::vector<FlameStack>& stacks, const FlameOptions& options);
+
+// Drawing constants: side margins, the height of a frame's row, the space above the frames.
+inline constexpr int kFlamePad = 10, kFlameRow = 17, kFlameTop = 60;
+
+// A frame as drawn: x and w in bytes (whole numbers, so a zoom's containment test is exact).
+struct PlacedFrame {
+  std::string name, label, detail, colour;  // label: the short name (shortName) drawn in the frame
+  uint64_t x = 0, w = 0;
+  uint64_t base = 0;  // differential: the baseline's bytes
+  int depth = 0;
+};
+// The frames of a flamegraph in drawing order (by depth, then offset), the root ("all") first;
+// children under a pixel wide at full width merged into one frame per parent.
+struct FlameLayout {
+  uint64_t total = 0;
+  int max_depth = 0;
+  std::vector<PlacedFrame> frames;
+};
+FlameLayout layoutFlame(const std::vector<FlameStack>& stacks, const FlameOptions& options);
+
 // The JavaScript of an interactive flamegraph: defines tidemarkFlame(svgElement).
 std::string flameScript();
+// The CSS of a flamegraph (every rule scoped to svg.flamegraph).
+std::string flameStyle();
 // A self-contained SVG (no network): hover for details, click to zoom, a search box.
 std::string flameSvg(const std::vector<FlameStack>& stacks, const FlameOptions& options);
-// The SVG without its XML declaration, for inlining into HTML (whose parser wants plain elements:
-// the search box becomes a plain input, and the page runs flameScript() itself).
-std::string inlineSvg(const std::vector<FlameStack>& stacks, FlameOptions options);
+
+// A flamegraph for a page to draw (a report's flamegraphs are data, a fraction of their SVG): the
+// layout of flameSvg, each frame [depth, x, w, name, label, detail, colour(, delta)] with numbers
+// for its strings, each string kept once.
+nlohmann::json flameData(const std::vector<FlameStack>& stacks, const FlameOptions& options);
+// flameData in a <script class="flame-data"> element: tidemarkDrawFlames() draws it where it is.
+std::string flameDataHtml(const std::vector<FlameStack>& stacks, const FlameOptions& options);
+// The JavaScript that draws them: tidemarkDrawFlames() draws every flame-data element of the
+// page, tidemarkDrawFlame(box, data) one (needs flameScript()); tidemarkBytes(v) is humanBytes;
+// tidemarkSvgElement(name, attributes, text) makes an SVG element.
+std::string flameDrawScript();
 // speedscope's file format, one "sampled" profile with bytes as the unit.
 nlohmann::json speedscope(const std::vector<FlameStack>& stacks, const FlameOptions& options);
 

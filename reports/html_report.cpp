@@ -427,7 +427,7 @@ std::string htmlReport(const TraceAnalysis& analysis, const ReportFlames& flames
   out += "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'; "
          "script-src 'unsafe-inline'; img-src data:\">\n";
   out += "<title>tidemark: " + e(cmd) + "</title>\n";
-  out += "<style>" + pageStyle() + "</style>\n";
+  out += "<style>" + pageStyle() + flameStyle() + "</style>\n";
   out += "</head><body>\n";
   out += tableOfContents(s, !sections.run.empty(), !sections.baseline.empty());
   out += "<h1>tidemark report</h1>\n" + diagnosisHtml(diagnose(analysis)) + sections.baseline;
@@ -460,8 +460,7 @@ std::string htmlReport(const TraceAnalysis& analysis, const ReportFlames& flames
     o.title = cmd;
     o.metric = metric;
     o.inverted = inverted;
-    std::string svg = inlineSvg(stacks, o);
-    return fmt::format("<div class=\"flame{}\" id=\"flame-{}\">{}</div>\n", on ? " on" : "", id, svg);
+    return fmt::format("<div class=\"flame{}\" id=\"flame-{}\">{}</div>\n", on ? " on" : "", id, flameDataHtml(stacks, o));
   };
   out += flame("peak", flames.peak, "bytes live at the heap peak", true);
   out += flame("leaked", flames.leaked, "bytes leaked at exit", false);
@@ -530,9 +529,7 @@ std::string htmlReport(const TraceAnalysis& analysis, const ReportFlames& flames
                                  groupedNumber(l.plain_blocks), groupedNumber(l.reachable_cycles))) + "</p>\n";
   }
   out += pythonObjectsHtml(s.python_objects, s.python_growth);
-  out += "<script>\n" + flameScript() +
-         "document.querySelectorAll('svg.flamegraph').forEach(function (svg) { tidemarkFlame(svg); });\n" + rangeScript() +
-         "</script>\n";
+  out += "<script>\n" + flameScript() + flameDrawScript() + "tidemarkDrawFlames();\n" + rangeScript() + "</script>\n";
   out += R"JS(<script>
 document.querySelectorAll('.tabs button[data-flame]').forEach(function (b) {
   b.addEventListener('click', function () {

@@ -88,26 +88,15 @@ std::string rangeSectionHtml(const TraceAnalysis& analysis, const std::vector<St
   return out;
 }
 
-// The range view: values per group between two moments, drawn as a flamegraph with the same
-// markup as flameSvg (so tidemarkFlame zooms it) and a table of the largest groups.
+// The range view: values per group between two moments, laid out as layoutFlame does and drawn by
+// tidemarkDrawFlame (flameDrawScript), and a table of the largest groups.
 std::string rangeScript() {
   return R"JS((function () {
   var holder = document.getElementById('range-data');
   if (!holder) return;
   var data = JSON.parse(holder.textContent), svg = document.getElementById('timeline');
   var T = data.t, view = 'live', from = 0, to = T.length - 1;
-  var NS = 'http://www.w3.org/2000/svg';
-  function el(name, attrs, text) {
-    var e = document.createElementNS(NS, name);
-    for (var k in attrs) e.setAttribute(k, attrs[k]);
-    if (text !== undefined) e.textContent = text;
-    return e;
-  }
-  function bytes(v) {
-    var units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'], i = 0, a = Math.abs(v);
-    while (a >= 1024 && i + 1 !== units.length) { a /= 1024; ++i; }
-    return (v < 0 ? '-' : '') + (i === 0 ? String(a) : a.toFixed(a >= 100 ? 1 : a >= 10 ? 2 : 2)) + ' ' + units[i];
-  }
+  var el = tidemarkSvgElement;
   function ms(ns) { return ns >= 1e9 ? (ns / 1e9).toFixed(2) + ' s' : (ns / 1e6).toFixed(0) + ' ms'; }
   function value(g) {
     if (view === 'live') return g.live[to];
@@ -133,7 +122,7 @@ std::string rangeScript() {
         at.v += v;
       });
     });
-    var W = 1200, pad = 10, usable = W - 2 * pad, row = 17, top = 60, placed = [], maxDepth = 0;
+    var usable = 1200 - 20, placed = [], maxDepth = 0;
     var total = root.v || 1, minValue = total / usable;
     (function place(node, x, depth) {
       placed.push({ node: node, x: x, depth: depth });
@@ -151,26 +140,22 @@ std::string rangeScript() {
         maxDepth = Math.max(maxDepth, depth + 1);
       }
     })(root, 0, 0);
-    var H = top + (maxDepth + 1) * row + 30;
-    var out = el('svg', { 'class': 'flamegraph', width: W, height: H, viewBox: '0 0 ' + W + ' ' + H,
-      'data-width': usable, 'data-pad': pad, 'data-total': root.v, 'data-view': view, 'data-from': T[from], 'data-to': T[to] });
-    out.appendChild(el('rect', { x: 0, y: 0, width: W, height: H, fill: '#fdfdf6' }));
-    out.appendChild(el('text', { x: pad, y: 20, style: 'font-size:16px' }, label() + ' — ' + bytes(root.v)));
-    out.appendChild(el('text', { 'class': 'reset', x: pad, y: 44, style: 'cursor:pointer;fill:#06c' }, 'reset zoom'));
-    out.appendChild(el('text', { 'class': 'details', x: pad, y: H - 10 }, ' '));
-    placed.forEach(function (p) {
-      var n = p.node, x = pad + p.x / total * usable, w = n.v / total * usable, y = top + (maxDepth - p.depth) * row;
-      var g = el('g', { 'class': 'f', 'data-x': p.x, 'data-w': n.v, 'data-depth': p.depth, 'data-name': n.name, 'data-detail': n.detail });
-      g.appendChild(el('title', {}, n.name + ' — ' + bytes(n.v) + ' (' + n.v + ' bytes)' + (n.detail ? ' at ' + n.detail : '')));
-      g.appendChild(el('rect', { x: x.toFixed(2), y: y, width: w.toFixed(2), height: row - 1, fill: p.depth ? colour(n.name) : 'rgb(240,240,225)' }));
-      g.appendChild(el('text', { x: (x + 3).toFixed(2), y: y + row - 5 }, ''));
-      out.appendChild(g);
+    var strings = [], index = {};
+    function id(text) {
+      if (!(text in index)) { index[text] = strings.length; strings.push(text); }
+      return index[text];
+    }
+    var frames = placed.map(function (p) {
+      var n = p.node;
+      return [p.depth, p.x, n.v, id(n.name), id(n.name), id(n.detail), id(p.depth ? colour(n.name) : 'rgb(240,240,225)')];
     });
     var box = document.getElementById('range-flame');
     box.textContent = '';
-    box.appendChild(out);
-    tidemarkFlame(out);
-    out.querySelector('.reset').dispatchEvent(new MouseEvent('click'));  // draws the labels
+    var out = tidemarkDrawFlame(box, { title: label() + ' — ' + tidemarkBytes(root.v), total: root.v, depth: maxDepth, width: 1200,
+                                      strings: strings, frames: frames, search: false });
+    out.setAttribute('data-view', view);
+    out.setAttribute('data-from', T[from]);
+    out.setAttribute('data-to', T[to]);
     // The table: every group's value, largest change first (growth can be negative).
     var rows = data.groups.map(function (g) { return { g: g, v: value(g) }; }).filter(function (r) { return r.v !== 0; });
     rows.sort(function (a, b) { return Math.abs(b.v) - Math.abs(a.v); });
@@ -182,7 +167,7 @@ std::string rangeScript() {
     rows.slice(0, 15).forEach(function (r) {
       var tr = document.createElement('tr'), leaf = data.frames[r.g.f[r.g.f.length - 1]];
       tr.setAttribute('data-bytes', r.v);
-      [bytes(r.v), leaf[0] + (leaf[1] ? ' (' + leaf[1] + ')' : '')].forEach(function (t, i) {
+      [tidemarkBytes(r.v), leaf[0] + (leaf[1] ? ' (' + leaf[1] + ')' : '')].forEach(function (t, i) {
         var td = document.createElement('td'); td.textContent = t; if (!i) td.className = 'n'; tr.appendChild(td);
       });
       table.appendChild(tr);

@@ -12,6 +12,7 @@
 #include <sstream>
 
 #include <fmt/format.h>
+#include <nlohmann/json.hpp>
 
 #include "harness.h"
 
@@ -133,10 +134,18 @@ TEST_F(Gate, TheReportAgainstABaselineShowsTheCacheAsTheTopGrowth) {
   EXPECT_NE(m[2].str().find("HistoryCache::decodeColumn"), std::string::npos) << m[2].str();
   // In the differential flamegraph the cache's frame grew, and is drawn red.
   std::string flame = html.substr(html.find("<div id=\"flame-baseline\">"));
-  ASSERT_TRUE(std::regex_search(flame, m, std::regex("data-name=\"tidemark::engine::HistoryCache::decodeColumn\" data-delta=\"(\\d+)\"[^>]*>"
-                                                     "<title>[^<]*</title><rect [^>]*fill=\"rgb\\(255,")))
-      << flame.substr(0, 2000);
-  EXPECT_GT(std::stoll(m[1].str()), 0);
+  flame = flame.substr(flame.find('>', flame.find("flame-data")) + 1);
+  nlohmann::json data = nlohmann::json::parse(flame.substr(0, flame.find("</script>")));
+  ASSERT_TRUE(data["differential"].get<bool>());
+  int64_t cache_delta = 0;
+  std::string cache_colour;
+  for (const auto& f : data["frames"])
+    if (data["strings"][f[3].get<size_t>()] == "tidemark::engine::HistoryCache::decodeColumn") {
+      cache_delta += f[7].get<int64_t>();
+      cache_colour = data["strings"][f[6].get<size_t>()];
+    }
+  EXPECT_GT(cache_delta, 0);
+  EXPECT_EQ(cache_colour.rfind("rgb(255,", 0), 0u) << cache_colour;
   for (const char* id : {"baseline-rss", "baseline-heap", "new-rss", "new-heap"})
     EXPECT_NE(html.find(std::string("<polyline id=\"") + id + "\""), std::string::npos) << id;
   // A JSON summary as the baseline: the same table, and a word on the timeline it cannot have.

@@ -4,7 +4,10 @@
 
 #include <cstdlib>
 #include <fstream>
+#include <set>
 #include <sstream>
+
+#include <fmt/format.h>
 
 #include "flamegraph.h"
 
@@ -87,6 +90,43 @@ TEST(Flamegraph, NamesFromATraceCannotInjectMarkupOrScript) {
   EXPECT_NE(svg.find("operator&lt;&lt;(std::ostream&amp;, Foo const&amp;)"), std::string::npos);
   EXPECT_EQ(svg.find("]]></script><script>alert(3)"), std::string::npos);
   EXPECT_EQ(escapeXml("<a href=\"x\">&'"), "&lt;a href=&quot;x&quot;&gt;&amp;&#39;");
+  // A report's flamegraph is data in a script element: no '<' from the trace inside it, so nothing
+  // can end the element; the names come back whole when the page parses the JSON.
+  std::string data = flameDataHtml(evil, o);
+  EXPECT_EQ(data.find("<", 1), data.rfind("</script>"));
+  std::string json = data.substr(data.find('>') + 1, data.rfind("</script>") - data.find('>') - 1);
+  auto parsed = nlohmann::json::parse(json);
+  const auto& strings = parsed["strings"];
+  EXPECT_NE(std::find(strings.begin(), strings.end(), "]]></script><script>alert(3)</script>"), strings.end());
+  EXPECT_EQ(parsed["title"], "<script>alert(4)</script> — peak");
+}
+
+// The data a report's flamegraph is drawn from is flameSvg's layout: the same frames, offsets,
+// widths and colours, with each string once.
+TEST(Flamegraph, PageDataIsTheSvgsLayout) {
+  FlameOptions o;
+  nlohmann::json data = flameData(fixedStacks(), o);
+  FlameLayout layout = layoutFlame(fixedStacks(), o);
+  ASSERT_EQ(data["frames"].size(), layout.frames.size());
+  EXPECT_EQ(data["total"], layout.total);
+  EXPECT_EQ(data["depth"], layout.max_depth);
+  const auto& strings = data["strings"];
+  for (size_t i = 0; i < layout.frames.size(); ++i) {
+    const auto& row = data["frames"][i];
+    const PlacedFrame& f = layout.frames[i];
+    EXPECT_EQ(row[0], f.depth);
+    EXPECT_EQ(row[1], f.x);
+    EXPECT_EQ(row[2], f.w);
+    EXPECT_EQ(strings[row[3].get<size_t>()], f.name);
+    EXPECT_EQ(strings[row[4].get<size_t>()], f.label);
+    EXPECT_EQ(strings[row[5].get<size_t>()], f.detail);
+    EXPECT_EQ(strings[row[6].get<size_t>()], f.colour);
+    // The SVG draws the same frame at the same offset.
+    EXPECT_NE(flameSvg(fixedStacks(), o).find(fmt::format("data-x=\"{}\" data-w=\"{}\" data-depth=\"{}\"", f.x, f.w, f.depth)),
+              std::string::npos);
+  }
+  std::set<std::string> unique(strings.begin(), strings.end());
+  EXPECT_EQ(unique.size(), strings.size());
 }
 
 TEST(Flamegraph, SpeedscopeHasBytesAsTheUnitAndSharedFrames) {

@@ -20,6 +20,7 @@ namespace {
 struct Block {
   uint64_t size;
   StackId stack;
+  uint32_t thread;  // index into ReplayResult::threads of the thread that allocated it
 };
 
 struct Region {
@@ -56,6 +57,7 @@ class Replayer {
     switch (rec.type) {
       case RecordType::Alloc: {
         const auto& a = rec.get<format::Alloc>();
+        threadOf(rec.stream);
         alloc(a.address, a.size, canonical(a.stack_id));
         last_alloc_[rec.stream] = a.address;
         checkPeak(rec.seq);
@@ -71,6 +73,7 @@ class Replayer {
       }
       case RecordType::Realloc: {
         const auto& re = rec.get<format::Realloc>();
+        threadOf(rec.stream);
         last_alloc_[rec.stream] = re.new_address;
         release(re.old_address);
         ++r_.reallocs;
@@ -371,7 +374,11 @@ class Replayer {
                           .problem = displayText(i.problem)};
         break;
       }
-      case RecordType::ThreadName:
+      case RecordType::ThreadName: {
+        const auto& t = rec.get<format::ThreadName>();
+        beginThread(rec.stream, t.tid, displayText(t.name));
+        break;
+      }
       case RecordType::End:
       case RecordType::Count:
         break;
@@ -412,8 +419,8 @@ class Replayer {
   }
 
   // Saves the stack's value at the latest peak before it changes for the first time after it.
-  StackStats& touch(StackId id) {
-    StackStats& s = stats(id);
+  StackStats& touch(StackId id) { return keepPeak(stats(id)); }
+  StackStats& keepPeak(StackStats& s) const {
     if (s.touched_epoch != r_.peak_epoch) {
       s.peak_bytes = s.live_bytes;
       s.peak_blocks = s.live_blocks;
@@ -423,6 +430,7 @@ class Replayer {
   }
 
   void alloc(uint64_t addr, uint64_t size, StackId stack) {
+    noteAllocatingThread();  // before this allocation counts anywhere
     Block old;
     if (blocks_.erase(addr, old)) {
       // The address is live again without a free in between: a free we did not see (made inside
@@ -430,13 +438,24 @@ class Replayer {
       ++r_.overwritten_allocs;
       removeBlock(old);
     }
-    blocks_.insert(addr, {.size = size, .stack = stack});
+    blocks_.insert(addr, {.size = size, .stack = stack, .thread = thread_});
     StackStats& s = touch(stack);
     s.live_bytes += size;
     updateSeries(stack, s.live_bytes);
     ++s.live_blocks;
     ++s.alloc_count;
     s.alloc_bytes += size;
+    if (!r_.threads.empty()) {
+      ++r_.threads[thread_].allocations;
+      r_.threads[thread_].allocated_bytes += size;
+    }
+    if (per_thread_) {
+      StackStats& t = touchThread(thread_, stack);
+      t.live_bytes += size;
+      ++t.live_blocks;
+      ++t.alloc_count;
+      t.alloc_bytes += size;
+    }
     r_.allocated_series.update(stack, now_ns_, s.alloc_bytes);
     r_.heap_live += size;
     ++r_.allocations;
@@ -454,6 +473,11 @@ class Replayer {
       StackStats& s = stats(b.stack);
       ++s.temporary_count;
       s.temporary_bytes += b.size;
+      if (per_thread_) {
+        StackStats& t = touchThread(b.thread, b.stack);
+        ++t.temporary_count;
+        t.temporary_bytes += b.size;
+      }
     }
     removeBlock(b);
   }
@@ -477,7 +501,53 @@ class Replayer {
     updateSeries(b.stack, s.live_bytes);
     --s.live_blocks;
     r_.heap_live -= b.size;
+    if (per_thread_) {
+      StackStats& t = touchThread(b.thread, b.stack);
+      t.live_bytes -= b.size;
+      --t.live_blocks;
+    }
   }
+
+  // A thread takes a stream.
+  void beginThread(uint32_t stream, uint64_t tid, std::string name) {
+    uint32_t index = 0;
+    while (index < r_.threads.size() && !(r_.threads[index].tid == tid && r_.threads[index].name == name)) ++index;
+    if (index == r_.threads.size()) {
+      if (r_.threads.size() >= kMaxThreads) return;  // its records count as the stream's previous thread's
+      r_.threads.push_back({.tid = tid, .name = std::move(name)});
+    }
+    stream_thread_[stream] = index;
+    cached_stream_ = stream;
+    thread_ = index;
+  }
+
+  // Threads are counted per stack once a second one allocates: until then every figure of
+  // `stacks` is the first one's, and is where its own table starts.
+  void noteAllocatingThread() {
+    if (per_thread_ || r_.threads.empty()) return;
+    if (!any_allocation_) {
+      any_allocation_ = true;
+      r_.sole_allocating_thread = thread_;
+      return;
+    }
+    if (thread_ == r_.sole_allocating_thread) return;
+    per_thread_ = true;
+    const uint64_t first = uint64_t{r_.sole_allocating_thread} << 32;
+    for (StackId id = 0; id < r_.stacks.size(); ++id) {
+      const StackStats& st = r_.stacks[id];
+      if (st.alloc_count || st.live_blocks) r_.thread_stacks[first | id] = st;
+    }
+  }
+
+  // The thread whose record this is: the stream's latest ThreadName (records of one stream come in runs).
+  void threadOf(uint32_t stream) {
+    if (stream == cached_stream_) return;
+    auto it = stream_thread_.find(stream);
+    thread_ = it == stream_thread_.end() ? 0 : it->second;
+    cached_stream_ = stream;
+  }
+
+  StackStats& touchThread(uint32_t thread, StackId stack) { return keepPeak(r_.thread_stacks[uint64_t{thread} << 32 | stack]); }
 
   void beginPhase(const Marker& m) {
     if (r_.phases.size() >= kMaxPhases || open_phases_.size() >= kMaxOpenPhases) return;
@@ -551,23 +621,28 @@ class Replayer {
   uint64_t day_ = 0;     // simulated days begun (date markers seen)
   ScanGraph pending_scan_;  // the scan being read
   std::unordered_map<uint32_t, uint64_t> last_alloc_;  // per stream (thread): its latest allocation
+  static constexpr size_t kMaxThreads = 100'000;  // more is damage: the rest count as the stream's thread before
+  std::unordered_map<uint32_t, uint32_t> stream_thread_;  // stream -> index into r_.threads
+  uint32_t cached_stream_ = UINT32_MAX;
+  uint32_t thread_ = 0;  // the thread of the record being replayed
+  bool per_thread_ = false;
+  bool any_allocation_ = false;
   AddressMap<Block> blocks_;
   std::map<uint64_t, Region> regions_;
 };
 
 }  // namespace
 
-uint64_t ReplayResult::peakBytes(StackId id) const {
-  if (id >= stacks.size()) return 0;
-  const StackStats& s = stacks[id];
-  return s.touched_epoch == peak_epoch ? s.peak_bytes : s.live_bytes;
+const StackStats* ReplayResult::threadStack(uint32_t thread, StackId id) const {
+  if (aggregated || threads.empty()) return nullptr;
+  if (thread_stacks.empty()) return thread == sole_allocating_thread && id < stacks.size() ? &stacks[id] : nullptr;
+  auto it = thread_stacks.find(uint64_t{thread} << 32 | id);
+  return it == thread_stacks.end() ? nullptr : &it->second;
 }
 
-uint64_t ReplayResult::peakBlocks(StackId id) const {
-  if (id >= stacks.size()) return 0;
-  const StackStats& s = stacks[id];
-  return s.touched_epoch == peak_epoch ? s.peak_blocks : s.live_blocks;
-}
+uint64_t ReplayResult::peakBytes(StackId id) const { return id < stacks.size() ? peakBytes(stacks[id]) : 0; }
+
+uint64_t ReplayResult::peakBlocks(StackId id) const { return id < stacks.size() ? peakBlocks(stacks[id]) : 0; }
 
 uint64_t ReplayResult::timeAtSeq(uint64_t seq) const {
   if (timeline.empty()) return 0;

@@ -56,6 +56,14 @@ struct StackStats {
   uint64_t mmap_bytes = 0;  // live anonymous-mmap bytes
 };
 
+// A thread that recorded (format::ThreadName: written before a thread's first record), with what
+// it allocated. Threads are told apart by (tid, name): the kernel reuses a tid only after the thread ended.
+struct ThreadInfo {
+  uint64_t tid = 0;
+  std::string name;
+  uint64_t allocations = 0, allocated_bytes = 0;
+};
+
 struct TimelineSample {
   uint64_t time_ns;
   uint64_t seq;
@@ -238,7 +246,20 @@ struct ReplayResult {
   // Per-stack bytes and blocks live at the heap peak.
   uint64_t peakBytes(StackId id) const;
   uint64_t peakBlocks(StackId id) const;
+  uint64_t peakBytes(const StackStats& s) const { return s.touched_epoch == peak_epoch ? s.peak_bytes : s.live_bytes; }
+  uint64_t peakBlocks(const StackStats& s) const { return s.touched_epoch == peak_epoch ? s.peak_blocks : s.live_blocks; }
   uint64_t peak_epoch = 0;
+
+  // The threads that recorded, in the order they began (empty in traces before threads were named).
+  std::vector<ThreadInfo> threads;
+  // What each stack did in each thread, once a second thread allocated (until then
+  // sole_allocating_thread's figures are `stacks`): by thread index << 32 | stack id. A free counts
+  // for the thread that allocated the block.
+  std::unordered_map<uint64_t, StackStats> thread_stacks;
+  uint32_t sole_allocating_thread = 0;
+  // A stack's figures in one thread (nullptr: none there, or the trace does not say: aggregated,
+  // or written before threads were named).
+  const StackStats* threadStack(uint32_t thread, StackId id) const;
 
   // Wall time of an event, interpolated between the timeline samples around it.
   uint64_t timeAtSeq(uint64_t seq) const;

@@ -136,6 +136,33 @@ std::string groupKey(const std::vector<Frame>& frames) {
 
 // Groups every stack by its folded frames: by their ids, the frames copied once per group; the
 // groups in the order of their frames' names (as `function@file:line;` strings), as ever.
+namespace {
+
+void addStack(StackGroup& g, const ReplayResult& run, const StackStats& st) {
+  g.peak_bytes += run.peakBytes(st);
+  g.peak_blocks += run.peakBlocks(st);
+  g.live_bytes += st.live_bytes;
+  g.live_blocks += st.live_blocks;
+  g.allocations += st.alloc_count;
+  g.allocated_bytes += st.alloc_bytes;
+  g.temporary += st.temporary_count;
+  g.temporary_bytes += st.temporary_bytes;
+}
+
+}  // namespace
+
+StackGroup threadShare(const ReplayResult& run, const StackGroup& group, uint32_t thread) {
+  StackGroup mine;
+  mine.frames = group.frames;
+  mine.holder = group.holder;
+  for (StackId id : group.stacks)
+    if (const StackStats* st = run.threadStack(thread, id)) {
+      mine.stacks.push_back(id);
+      addStack(mine, run, *st);
+    }
+  return mine;
+}
+
 std::vector<StackGroup> groupStacks(const ReplayResult& run, Symbolizer& symbols, bool full) {
   struct IdsHash {
     size_t operator()(const std::vector<uint32_t>& ids) const {
@@ -168,14 +195,7 @@ std::vector<StackGroup> groupStacks(const ReplayResult& run, Symbolizer& symbols
     }
     StackGroup& g = groups[at->second];
     g.stacks.push_back(id);
-    g.peak_bytes += run.peakBytes(id);
-    g.peak_blocks += run.peakBlocks(id);
-    g.live_bytes += st.live_bytes;
-    g.live_blocks += st.live_blocks;
-    g.allocations += st.alloc_count;
-    g.allocated_bytes += st.alloc_bytes;
-    g.temporary += st.temporary_count;
-    g.temporary_bytes += st.temporary_bytes;
+    addStack(g, run, st);
   }
   std::vector<std::pair<std::string, size_t>> order;
   order.reserve(groups.size());

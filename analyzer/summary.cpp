@@ -101,8 +101,39 @@ Death assessDeath(const ReplayResult& run, const EffectiveLimit& limit) {
   return d;
 }
 
+std::string threadLabel(const ThreadSummary& t) {
+  return fmt::format("{}thread {}{}", t.main ? "main " : "", t.tid, t.name.empty() ? "" : " (" + t.name + ")");
+}
+
+namespace {
+
+std::vector<ThreadSummary> summarizeThreads(const ReplayResult& run) {
+  if (run.thread_stacks.empty()) return {};  // one thread allocated (or the trace does not say)
+  std::vector<ThreadSummary> threads;
+  for (uint32_t i = 0; i < run.threads.size(); ++i) {
+    const ThreadInfo& t = run.threads[i];
+    if (t.allocations)
+      threads.push_back({.index = i, .tid = t.tid, .name = t.name, .main = t.tid == run.pid,
+                         .allocations = t.allocations, .allocated_bytes = t.allocated_bytes});
+  }
+  std::map<uint32_t, ThreadSummary*> by_index;
+  for (ThreadSummary& t : threads) by_index[t.index] = &t;
+  for (const auto& [key, st] : run.thread_stacks) {
+    auto it = by_index.find(static_cast<uint32_t>(key >> 32));
+    if (it == by_index.end()) continue;
+    it->second->peak_bytes += run.peakBytes(st);
+    it->second->live_bytes += st.live_bytes;
+  }
+  std::stable_sort(threads.begin(), threads.end(),
+                   [](const ThreadSummary& a, const ThreadSummary& b) { return a.allocated_bytes > b.allocated_bytes; });
+  return threads;
+}
+
+}  // namespace
+
 Summary summarize(const ReplayResult& run, Symbolizer& symbols, const SummaryOptions& options) {
   Summary s;
+  s.threads = summarizeThreads(run);
   s.python = pythonOf(run);
   for (const PhaseWindow& w : run.phases) {
     auto it = std::find_if(s.phases.begin(), s.phases.end(), [&](const PhaseSummary& p) { return p.name == w.name; });

@@ -61,6 +61,20 @@ struct PhaseSummary {
   bool ended = true;              // every one of them ended before the trace did
 };
 
+// A thread that allocated, when more than one did (ReplayResult::threads).
+struct ThreadSummary {
+  uint32_t index = 0;  // into ReplayResult::threads
+  uint64_t tid = 0;
+  std::string name;
+  bool main = false;  // the process's first thread (its tid is the pid)
+  uint64_t allocations = 0, allocated_bytes = 0;
+  uint64_t peak_bytes = 0;  // of its allocations, live at the process's heap peak
+  uint64_t live_bytes = 0;  // of its allocations, live at the end
+};
+
+// "main thread 4300 (python3)", "thread 4321 (worker)"
+std::string threadLabel(const ThreadSummary& t);
+
 struct Summary {
   EffectiveLimit limit;           // the memory limit the run is judged against
   std::vector<StackGroup> peak;   // by peak_bytes, largest first
@@ -81,6 +95,7 @@ struct Summary {
   // or a loaded libpython says so).
   std::optional<InterpreterInfo> python;
   std::vector<PhaseSummary> phases;  // in the order their names first began
+  std::vector<ThreadSummary> threads;  // when more than one thread allocated: most allocated first
 };
 
 // What a CPython process's stacks hold, in one line for every report: "CPython 3.12.1: Python

@@ -127,8 +127,26 @@ int recommendCommand(const std::vector<std::string>& inputs, const std::string& 
 struct FlameArgs {
   std::string trace, metric = "peak", format = "svg", output;
   std::string run;  // the run directory (or trace) the user named; trace is the process picked in it
+  std::string thread;  // a thread's tid or name: its allocations only
   bool inverted = false, full = false, merge = false;
 };
+
+// The stack groups as one thread of the process saw them: its tid, or its name when one thread has it.
+std::vector<StackGroup> threadGroups(const TraceAnalysis& analysis, const std::vector<StackGroup>& groups, const std::string& thread) {
+  const ReplayResult& run = analysis.run();
+  std::vector<uint32_t> matches;
+  for (uint32_t i = 0; i < run.threads.size(); ++i)
+    if (std::to_string(run.threads[i].tid) == thread || run.threads[i].name == thread) matches.push_back(i);
+  if (run.threads.empty())
+    throw Error(fmt::format("{} does not name its threads (a trace written before tidemark recorded threads)", analysis.tracePath()));
+  if (matches.empty()) throw Error(fmt::format("no thread {} in {} (summary --json lists its threads)", thread, analysis.tracePath()));
+  if (matches.size() > 1)
+    throw Error(fmt::format("{} threads are named {} in {}: give a tid (summary --json lists them)", matches.size(), thread,
+                            analysis.tracePath()));
+  std::vector<StackGroup> mine;
+  for (const StackGroup& g : groups) mine.push_back(threadShare(run, g, matches[0]));
+  return mine;
+}
 
 int flamegraphCommand(const FlameArgs& a) {
   std::vector<FlameStack> stacks;
@@ -145,7 +163,9 @@ int flamegraphCommand(const FlameArgs& a) {
   }
   for (const std::string& trace : traces) {
     TraceAnalysis analysis(trace, SummaryOptions{});
-    std::vector<FlameStack> mine = flameStacks(analysis.stackGroups(a.full), a.metric);
+    std::vector<StackGroup> groups = analysis.stackGroups(a.full);
+    if (!a.thread.empty()) groups = threadGroups(analysis, groups, a.thread);
+    std::vector<FlameStack> mine = flameStacks(groups, a.metric);
     stacks.insert(stacks.end(), std::make_move_iterator(mine.begin()), std::make_move_iterator(mine.end()));
   }
   options.title = picked.command();
@@ -153,6 +173,7 @@ int flamegraphCommand(const FlameArgs& a) {
     options.title = fmt::format("{} processes of {}", traces.size(), picked.program());
     if (a.metric == "peak") options.metric = "peak bytes (each process's own peak, added up)";
   }
+  if (!a.thread.empty()) options.title = "thread " + a.thread + " of " + options.title;
   std::string text;
   if (a.format == "folded")
     text = foldedStacks(stacks, options);
@@ -191,10 +212,7 @@ int reportCommand(const std::vector<std::string>& inputs, const std::string& pro
     sections.run = runHtml(inputsLabel(inputs), analyzeRun(inputs, process, options, selected));
   const TraceAnalysis& analysis = *selected;
   std::vector<StackGroup> groups = analysis.stackGroups(false);
-  ReportFlames flames{.peak = flameStacks(groups, "peak"),
-                      .leaked = flameStacks(groups, "leaked"),
-                      .allocated = flameStacks(groups, "allocated"),
-                      .temporary = flameStacks(groups, "temporary")};
+  std::vector<ReportFlames> flames = reportFlames(analysis, groups);
   if (base) {
     if (inputs.size() != 1) throw Error("--baseline compares one run with another: give one trace or run directory");
     sections.baseline = baselineHtml(*base, loadComparedRun(inputs[0], process));
@@ -374,6 +392,9 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   flame_cmd->add_option("-o,--output", flame.output, "File to write (default: standard output)");
   flame_cmd->add_flag("--inverted", flame.inverted, "Leaf frames at the root: who allocates, by caller");
+  flame_cmd->add_option("--thread", flame.thread,
+                        "One thread's allocations (by tid, or by name when one thread has it; a block counts for the "
+                        "thread that allocated it)");
   flame_cmd->add_flag("--full", flame.full, "Keep the allocator's, the C/C++ runtime's and std:: internal frames");
   flame_cmd->add_flag("--merge", flame.merge,
                       "In a run of several processes: add up every process that ran the same program as the one picked "

@@ -70,6 +70,8 @@ inline int fcntl(int fd, int cmd, long arg) { return (int)raw(SYS_fcntl, fd, cmd
 inline int getpid() { return (int)raw(SYS_getpid); }
 inline int getppid() { return (int)raw(SYS_getppid); }
 inline int gettid() { return (int)raw(SYS_gettid); }
+// The calling thread's name (its comm, at most 15 characters and a NUL); false when unknown.
+inline bool threadName(char (&name)[16]) { return raw(SYS_prctl, 16 /* PR_GET_NAME */, (long)name) == 0; }
 
 // Moves one of the tracker's own descriptors to a high number, out of the way of a program that
 // assumes which low numbers are free (dup2 onto 3, closing everything above 2): the lowest free

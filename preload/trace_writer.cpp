@@ -353,7 +353,7 @@ uint8_t* TraceWriter::mapAggregatePage(uint32_t page) {
   return newChunk(s) ? s.chunk : nullptr;
 }
 
-uint8_t* TraceWriter::reserveSlow(Stream& s, size_t size) {
+uint8_t* TraceWriter::reserveSlow(Stream& s, size_t size, uint64_t seq) {
   if (s.generation != generation_) {
     // First record of this thread (or first in a forked child): the stream of an ended thread,
     // or a new one.
@@ -368,11 +368,20 @@ uint8_t* TraceWriter::reserveSlow(Stream& s, size_t size) {
       s.id = __atomic_fetch_add(&next_stream_, 1, __ATOMIC_RELAXED);
     }
     watchThreadEnd();
+    if (!nameThread(s, seq)) return nullptr;
   }
   if (!s.chunk || static_cast<size_t>(s.end - s.pos) < size) {
     if (!newChunk(s)) return nullptr;
   }
   return s.pos;
+}
+
+bool TraceWriter::nameThread(Stream& s, uint64_t seq) {
+  char name[16] = {};
+  if (!sys::threadName(name)) name[0] = 0;
+  name[sizeof name - 1] = 0;
+  format::ThreadName record{.tid = static_cast<uint64_t>(sys::gettid()), .name = std::string_view(name, strnlen(name, sizeof name))};
+  return writeRecord(s, seq, record);
 }
 
 }  // namespace tidemark::preload

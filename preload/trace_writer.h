@@ -43,11 +43,13 @@ class TraceWriter {
   // The trace of the image this process was before exec() was there (kept as .pre-exec).
   bool replacedTracedImage() const { return replaced_traced_image_; }
 
-  // Makes room for a record of at most `size` bytes in `s`, taking a new chunk when needed.
-  uint8_t* reserve(Stream& s, size_t size) {
+  // Makes room for a record of at most `size` bytes, numbered `seq`, in `s`, taking a new chunk
+  // when needed. A thread's first record is preceded by its ThreadName (the same seq), which says
+  // from there on whose records the stream holds.
+  uint8_t* reserve(Stream& s, size_t size, uint64_t seq) {
     if (__builtin_expect(s.generation == generation_ && s.chunk && static_cast<size_t>(s.end - s.pos) >= size, 1))
       return s.pos;
-    return reserveSlow(s, size);
+    return reserveSlow(s, size, seq);
   }
   // Maps the page of per-stack counters with the given index (aggregated mode); nullptr on failure.
   uint8_t* mapAggregatePage(uint32_t page);
@@ -85,7 +87,9 @@ class TraceWriter {
   bool usePrivateDescriptors(int keep);
 
  private:
-  uint8_t* reserveSlow(Stream& s, size_t size);
+  uint8_t* reserveSlow(Stream& s, size_t size, uint64_t seq);
+  // Writes the calling thread's ThreadName into s, its new stream.
+  bool nameThread(Stream& s, uint64_t seq);
   int openFile(const char* path);  // 0 or -errno
   // Makes [offset, offset + len) of the file real disk space (fallocate, else written zeros), so
   // that a store into its mapping can never raise SIGBUS. 0 or -errno.
@@ -125,7 +129,7 @@ inline TraceWriter& writer() { return g_trace_writer; }
 // Writes one record (trace_records.h) into the thread's stream. False when recording has stopped.
 template <class T>
 bool writeRecord(Stream& s, uint64_t seq, const T& record) {
-  uint8_t* start = writer().reserve(s, format::recordBound(record));
+  uint8_t* start = writer().reserve(s, format::recordBound(record), seq);
   if (!start) return false;
   format::RecordEncoder<T> encoder(start, s.deltas, seq, record);
   s.pos = encoder.end();
@@ -140,7 +144,7 @@ class ElementRecordWriter {
  public:
   ElementRecordWriter(Stream& s, uint64_t seq, const T& header)
       : stream_(s),
-        start_(writer().reserve(s, format::recordBound(header, header.*T::kCount))),
+        start_(writer().reserve(s, format::recordBound(header, header.*T::kCount), seq)),
         encoder_(start_, s.deltas, seq, header) {}
   bool ok() const { return start_ != nullptr; }
   void add(const typename T::Element& element) {

@@ -358,8 +358,9 @@ nlohmann::json flameData(const std::vector<FlameStack>& stacks, const FlameOptio
           {"strings", std::move(strings)}, {"frames", std::move(frames)}};
 }
 
-std::string flameDataHtml(const std::vector<FlameStack>& stacks, const FlameOptions& options) {
-  return "<script type=\"application/json\" class=\"flame-data\">" + scriptJson(flameData(stacks, options)) + "</script>";
+std::string flameDataHtml(const std::vector<FlameStack>& stacks, const FlameOptions& options, std::optional<size_t> set) {
+  return "<script type=\"application/json\" class=\"flame-data\"" + (set ? fmt::format(" data-set=\"{}\"", *set) : "") + ">" +
+         scriptJson(flameData(stacks, options)) + "</script>";
 }
 
 std::string flameStyle() {
@@ -422,8 +423,15 @@ function tidemarkDrawFlame(box, d) {
   svg.querySelector('.reset').dispatchEvent(new MouseEvent('click'));  // draws the labels
   return svg;
 }
-function tidemarkDrawFlames() {
-  document.querySelectorAll('script.flame-data').forEach(function (s) { tidemarkDrawFlame(s.parentNode, JSON.parse(s.textContent)); });
+function tidemarkDrawFlames(set) {
+  var chosen = String(set === undefined ? 0 : set);
+  document.querySelectorAll('script.flame-data').forEach(function (s) {
+    var mine = s.getAttribute('data-set');
+    if (mine === null ? set !== undefined : mine !== chosen) return;
+    var drawn = s.parentNode.querySelector('svg.flamegraph');
+    if (drawn) drawn.remove();
+    tidemarkDrawFlame(s.parentNode, JSON.parse(s.textContent));
+  });
 }
 )JS";
 }

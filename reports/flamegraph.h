@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -66,9 +67,11 @@ std::string flameSvg(const std::vector<FlameStack>& stacks, const FlameOptions& 
 // for its strings, each string kept once.
 nlohmann::json flameData(const std::vector<FlameStack>& stacks, const FlameOptions& options);
 // flameData in a <script class="flame-data"> element: tidemarkDrawFlames() draws it where it is.
-std::string flameDataHtml(const std::vector<FlameStack>& stacks, const FlameOptions& options);
-// The JavaScript that draws them: tidemarkDrawFlames() draws every flame-data element of the
-// page, tidemarkDrawFlame(box, data) one (needs flameScript()); tidemarkBytes(v) is humanBytes;
+// `set`: one of several flamegraphs of the same place (a thread's), drawn when that set is chosen.
+std::string flameDataHtml(const std::vector<FlameStack>& stacks, const FlameOptions& options, std::optional<size_t> set = {});
+// The JavaScript that draws them: tidemarkDrawFlames(set) draws the flame-data elements of the
+// page that belong to no set or to set (0 when not given), in place of what was drawn there
+// before; tidemarkDrawFlame(box, data) draws one (needs flameScript()); tidemarkBytes(v) is humanBytes;
 // tidemarkSvgElement(name, attributes, text) makes an SVG element.
 std::string flameDrawScript();
 // speedscope's file format, one "sampled" profile with bytes as the unit.

@@ -32,9 +32,49 @@ std::vector<FlameStack> flameStacks(const std::vector<StackGroup>& groups, const
   return stacks;
 }
 
+std::vector<ReportFlames> reportFlames(const TraceAnalysis& analysis, const std::vector<StackGroup>& groups) {
+  auto of = [](std::string thread, const std::vector<StackGroup>& g) {
+    return ReportFlames{.thread = std::move(thread),
+                        .peak = flameStacks(g, "peak"),
+                        .leaked = flameStacks(g, "leaked"),
+                        .allocated = flameStacks(g, "allocated"),
+                        .temporary = flameStacks(g, "temporary")};
+  };
+  std::vector<ReportFlames> out{of("", groups)};
+  const std::vector<ThreadSummary>& threads = analysis.summary().threads;
+  for (size_t i = 0; i < threads.size() && i < kReportThreads; ++i) {
+    std::vector<StackGroup> mine;
+    for (const StackGroup& g : groups) mine.push_back(threadShare(analysis.run(), g, threads[i].index));
+    out.push_back(of(threadLabel(threads[i]), mine));
+  }
+  return out;
+}
+
 namespace {
 
 std::string e(const std::string& s) { return escapeXml(s); }
+
+constexpr size_t kThreadRows = 20;
+
+// The threads that allocated, and the choice of whose flamegraphs to show (when there are several).
+std::string threadsHtml(const std::vector<ThreadSummary>& threads, const std::vector<ReportFlames>& flames) {
+  if (flames.size() < 2) return "";
+  std::string out = "<p>Threads: <select id=\"flame-thread\">";
+  for (size_t i = 0; i < flames.size(); ++i)
+    out += fmt::format("<option value=\"{}\">{}</option>", i, e(flames[i].thread.empty() ? "every thread" : flames[i].thread));
+  out += fmt::format("</select> (the {} that allocated most of {}; a block counts for the thread that allocated it, "
+                     "wherever it was freed)</p>\n", flames.size() - 1, threads.size());
+  out += "<table id=\"threads\"><tr><th>thread</th><th>allocations</th><th>allocated</th><th>at the heap peak</th><th>at the end</th></tr>\n";
+  for (size_t i = 0; i < threads.size() && i < kThreadRows; ++i) {
+    const ThreadSummary& t = threads[i];
+    out += fmt::format("<tr data-tid=\"{}\"><td>{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td></tr>\n",
+                       t.tid, e(threadLabel(t)), groupedNumber(t.allocations), humanBytes(t.allocated_bytes), humanBytes(t.peak_bytes),
+                       humanBytes(t.live_bytes));
+  }
+  out += "</table>\n";
+  if (threads.size() > kThreadRows) out += fmt::format("<p>and {} threads more (summary --json lists every one)</p>\n", threads.size() - kThreadRows);
+  return out;
+}
 
 // The timeline: RSS and heap as polylines over at most 1,500 points, the heap peak marked, and
 // one hover target per simulated date (thinned to at most 400).
@@ -415,7 +455,7 @@ std::string pythonObjectsHtml(const PythonObjectFindings& g, const PythonGrowth&
 
 }  // namespace
 
-std::string htmlReport(const TraceAnalysis& analysis, const ReportFlames& flames, const std::vector<LineReport>& lines,
+std::string htmlReport(const TraceAnalysis& analysis, const std::vector<ReportFlames>& flames, const std::vector<LineReport>& lines,
                        const ReportSections& sections) {
   const ReplayResult& r = analysis.run();
   const Summary& s = analysis.summary();
@@ -455,18 +495,24 @@ std::string htmlReport(const TraceAnalysis& analysis, const ReportFlames& flames
          "<button id=\"tab-allocated\" data-flame=\"allocated\">allocated</button>"
          "<button id=\"tab-temporary\" data-flame=\"temporary\">temporary</button>"
          "<button id=\"tab-callers\" data-flame=\"callers\">callers of the allocator (at the peak)</button></div>\n";
-  auto flame = [&](const char* id, const std::vector<FlameStack>& stacks, const char* metric, bool on, bool inverted = false) {
+  out += threadsHtml(s.threads, flames);
+  // Each tab holds one flamegraph per thread set; the page draws the chosen set's.
+  auto flame = [&](const char* id, std::vector<FlameStack> ReportFlames::*stacks, const char* metric, bool on, bool inverted = false) {
     FlameOptions o;
-    o.title = cmd;
     o.metric = metric;
     o.inverted = inverted;
-    return fmt::format("<div class=\"flame{}\" id=\"flame-{}\">{}</div>\n", on ? " on" : "", id, flameDataHtml(stacks, o));
+    std::string data;
+    for (size_t i = 0; i < flames.size(); ++i) {
+      o.title = flames[i].thread.empty() ? cmd : flames[i].thread + " of " + cmd;
+      data += flameDataHtml(flames[i].*stacks, o, flames.size() > 1 ? std::optional<size_t>(i) : std::nullopt);
+    }
+    return fmt::format("<div class=\"flame{}\" id=\"flame-{}\">{}</div>\n", on ? " on" : "", id, data);
   };
-  out += flame("peak", flames.peak, "bytes live at the heap peak", true);
-  out += flame("leaked", flames.leaked, "bytes leaked at exit", false);
-  out += flame("allocated", flames.allocated, "bytes allocated", false);
-  out += flame("temporary", flames.temporary, "bytes freed by the same thread before its next allocation", false);
-  out += flame("callers", flames.peak, "bytes live at the heap peak, by the allocating function first", false, true);
+  out += flame("peak", &ReportFlames::peak, "bytes live at the heap peak", true);
+  out += flame("leaked", &ReportFlames::leaked, "bytes leaked at exit", false);
+  out += flame("allocated", &ReportFlames::allocated, "bytes allocated", false);
+  out += flame("temporary", &ReportFlames::temporary, "bytes freed by the same thread before its next allocation", false);
+  out += flame("callers", &ReportFlames::peak, "bytes live at the heap peak, by the allocating function first", false, true);
 
   // The line view of a clicked frame's function: its lines as data, drawn by the script below.
   // No '<' inside the script element (JSON strings allow "\u003c" for it), so that no text from
@@ -633,12 +679,15 @@ function showCallers(svg, name) {
   box.appendChild(head);
   box.appendChild(table);
 }
-document.querySelectorAll('svg.flamegraph g.f').forEach(function (g) {
-  g.addEventListener('click', function () {
-    showLines(g.getAttribute('data-name'), g.getAttribute('data-detail') || '');
-    showCallers(g.closest('svg'), g.getAttribute('data-name'));
-  });
+// Flamegraphs are drawn again when another thread is chosen: one listener for every frame, now and later.
+document.addEventListener('click', function (e) {
+  var g = e.target instanceof Element ? e.target.closest('svg.flamegraph g.f') : null;
+  if (!g) return;
+  showLines(g.getAttribute('data-name'), g.getAttribute('data-detail') || '');
+  showCallers(g.closest('svg'), g.getAttribute('data-name'));
 });
+var threadChoice = document.getElementById('flame-thread');
+if (threadChoice) threadChoice.addEventListener('change', function () { tidemarkDrawFlames(Number(threadChoice.value)); });
 </script>
 )JS";
   out += "</body></html>\n";

@@ -13,14 +13,23 @@
 
 namespace tidemark {
 
+// The flamegraphs of a report for one thread, or for every thread (thread empty).
 struct ReportFlames {
+  std::string thread;  // "thread 4321 (worker)"
   std::vector<FlameStack> peak, leaked, allocated, temporary;
 };
+
+// How many threads a report has flamegraphs of, apart: the ones that allocated most.
+constexpr size_t kReportThreads = 8;
+
+// Every thread's flamegraphs, then, when more than one thread allocated, those of each of the
+// kReportThreads threads that allocated most.
+std::vector<ReportFlames> reportFlames(const TraceAnalysis& analysis, const std::vector<StackGroup>& groups);
 
 // How many functions a report carries line views of: the ones that allocated most.
 constexpr size_t kReportLineFunctions = 60;
 
-// lines: the line views of the functions a click on a flamegraph's frame shows (functionLineReports).
+// flames: reportFlames. lines: the line views of the functions a click on a flamegraph's frame shows (functionLineReports).
 // Sections made elsewhere, in the page's order.
 struct ReportSections {
   std::string baseline;  // the comparison with a baseline run (baselineHtml), after the diagnosis
@@ -33,7 +42,7 @@ struct ReportSections {
 // an aggregated trace).
 std::string sitesOverTimeHtml(const ReplayResult& run, const std::vector<StackGroup>& groups);
 
-std::string htmlReport(const TraceAnalysis& analysis, const ReportFlames& flames, const std::vector<LineReport>& lines,
+std::string htmlReport(const TraceAnalysis& analysis, const std::vector<ReportFlames>& flames, const std::vector<LineReport>& lines,
                        const ReportSections& sections = {});
 
 // Below the plot of a memory-over-time chart: the time axis, and the simulated-date axis under it.

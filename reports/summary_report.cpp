@@ -302,6 +302,14 @@ nlohmann::json phasesJson(const std::vector<PhaseSummary>& phases) {
 
 namespace {
 
+nlohmann::json threadsJson(const std::vector<ThreadSummary>& threads) {
+  nlohmann::json out = nlohmann::json::array();
+  for (const ThreadSummary& t : threads)
+    out.push_back({{"tid", t.tid}, {"name", t.name}, {"main", t.main}, {"allocations", t.allocations},
+                   {"allocated_bytes", t.allocated_bytes}, {"peak_bytes", t.peak_bytes}, {"live_bytes", t.live_bytes}});
+  return out;
+}
+
 void writeSummaryLines(std::ostream& out, const TraceAnalysis& analysis, bool full) {
   const ReplayResult& r = analysis.run();
   const Summary& s = analysis.summary();
@@ -337,6 +345,13 @@ void writeSummaryLines(std::ostream& out, const TraceAnalysis& analysis, bool fu
                        p.count == 1 ? "it" : "them");
   }
   if (s.phases.size() > 5) out << fmt::format("phase     ... and {} more names (JSON: phases)\n", s.phases.size() - 5);
+  if (!s.threads.empty()) {
+    std::string most;
+    for (size_t i = 0; i < s.threads.size() && i < 3; ++i)
+      most += fmt::format("{}{} {}", i ? ", " : "", threadLabel(s.threads[i]), humanBytes(s.threads[i].allocated_bytes));
+    out << fmt::format("threads   {} allocated; the most: {}{}\n", s.threads.size(), most,
+                       s.threads.size() > 3 ? " (every one: JSON threads, the report's flamegraphs by thread)" : "");
+  }
   if (r.unknown_frees || r.overwritten_allocs)
     out << fmt::format("note      {} frees of unknown blocks, {} reused addresses without a free (made "
                        "before the tracker started or inside a signal handler during a hook)\n",
@@ -440,6 +455,7 @@ nlohmann::json summaryJson(const TraceAnalysis& analysis) {
         {"held_for_life", groupsJson(s.held_for_life)}}},
       {"timeline_samples", r.timeline.size()},
       {"phases", phasesJson(s.phases)},
+      {"threads", threadsJson(s.threads)},
       {"findings", growthJson(s.growth, s.limit)},
       {"heap_scan", lostJson(s.lost)},
       {"python_objects", pythonObjectsJson(s.python_objects)},

@@ -327,7 +327,7 @@ struct TrackerError {
 
 struct ThreadName {
   static constexpr RecordType kType = RecordType::ThreadName;
-  static constexpr const char* kAbout = "a thread's name (reserved)";
+  static constexpr const char* kAbout = "a thread takes the stream: its tid and name, before its first record, with that record's seq";
   uint64_t tid = 0;
   std::string_view name;
   template <class F, class R> static bool fields(F& f, R& r) { return f.varint("tid", r.tid) && f.bytes("name", r.name); }

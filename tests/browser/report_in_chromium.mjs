@@ -7,6 +7,9 @@
 //   --svg: a standalone flamegraph (tidemark flamegraph) whose zoom is checked on every frame too.
 //   --baseline-top NAME: a report made with --baseline: NAME tops the sites that changed, grew,
 //     and its frame in the differential flamegraph is red.
+//   --threads SUMMARY.json: a report of a program with several threads: choosing each thread of
+//     the summary draws that thread's flamegraphs (its allocated bytes), and a frame clicked after
+//     the redraw still opens its callers table.
 //   --range-leak NAME:BYTES: the program leaks BYTES in NAME at the start of every simulated day:
 //     a range picked by two dates holds that many bytes per day begun inside it.
 import { existsSync, readFileSync } from 'node:fs';
@@ -35,8 +38,11 @@ let summaryPath = null;
 let svgPath = null;
 let baselineTop = null;
 let rangeLeak = null;
+let threadsSummaryPath = null;
 for (let i = 0; i < argv.length; ++i) {
-  if (argv[i] === '--summary') {
+  if (argv[i] === '--threads') {
+    threadsSummaryPath = argv[++i];
+  } else if (argv[i] === '--summary') {
     summaryPath = argv[++i];
   } else if (argv[i] === '--range-leak') {
     const [name, bytes] = argv[++i].split(':');
@@ -89,6 +95,8 @@ try {
   // A step that throws (a locator that never appears, a click that cannot land) is one failed
   // check; the steps after it still run.
   async function step(name, body) {
+    // A report of the threads program is checked for its threads alone (it has no dates, findings or sources).
+    if (threadsSummaryPath !== null && name !== 'load' && name !== 'threads') return;
     try {
       await body();
     } catch (e) {
@@ -430,6 +438,35 @@ try {
     check('tabs', !(await page.locator('#flame-peak').isVisible()), 'the peak flamegraph is still shown');
   });
 
+  if (threadsSummaryPath !== null) {
+    await step('threads', async () => {
+      const threads = JSON.parse(readFileSync(threadsSummaryPath, 'utf8')).threads;
+      const options = await page.locator('#flame-thread option').count();
+      if (!check('threads', options === Math.min(threads.length, 8) + 1,
+                 `the thread choice has ${options} options for ${threads.length} threads`)) return;
+      const total = (id) => page.locator(`#flame-${id} svg.flamegraph`).getAttribute('data-total').then(Number);
+      for (let i = 1; i !== options; ++i) {
+        await page.locator('#flame-thread').selectOption(String(i));
+        const drawn = await page.locator('#flame-allocated svg.flamegraph').count();
+        check('threads', drawn === 1, `after choosing thread ${i}, #flame-allocated holds ${drawn} flamegraphs`);
+        const shown = await total('allocated');
+        check('threads', shown === threads[i - 1].allocated_bytes,
+              `thread ${threads[i - 1].tid}'s allocated flamegraph holds ${shown} bytes, the summary says ${threads[i - 1].allocated_bytes}`);
+      }
+      // A frame of the redrawn flamegraph still answers a click.
+      await page.locator('#tab-allocated').click();
+      const frame = page.locator('#flame-allocated svg.flamegraph g.f[data-depth="1"]').first();
+      await frame.locator('rect').click();
+      const callers = await page.locator('#callers-table').getAttribute('data-total').then(Number);
+      check('threads', callers > 0, `clicking a frame after the redraw gives a callers table of ${callers} bytes`);
+      await page.locator('#flame-thread').selectOption('0');
+      const every = await total('allocated');
+      const sum = threads.reduce((a, t) => a + t.allocated_bytes, 0);
+      check('threads', every === sum, `every thread's allocated flamegraph holds ${every} bytes, the threads ${sum}`);
+      facts.threads = `${options - 1} threads chosen and drawn`;
+    });
+  }
+
   if (svgPath !== null) {
     await step('standalone svg', async () => {
       await page.goto(pathToFileURL(path.resolve(svgPath)).href, { waitUntil: 'load' });
@@ -455,7 +492,7 @@ try {
   playwrightVersion = JSON.parse(readFileSync(new URL('./node_modules/playwright-core/package.json', import.meta.url))).version;
 } catch {}
 console.log(`${reportName} renders and responds in Chromium ${facts.version} (playwright-core ${playwrightVersion}): ` +
-            (facts.baseline ? `baseline: ${facts.baseline}, ` : '') + `range: ${facts.range}, ` + `diagnosis [${facts.diagnosis}], time ticks ${facts.timeTicks}, date ticks ${facts.dateTicks}, ` +
+            (facts.baseline ? `baseline: ${facts.baseline}, ` : '') + (facts.threads ? `threads: ${facts.threads}, ` : '') + `range: ${facts.range}, ` + `diagnosis [${facts.diagnosis}], time ticks ${facts.timeTicks}, date ticks ${facts.dateTicks}, ` +
             `zoom on every frame (${facts.zoomClicks} clicks) keeps its children, ` +
             `2 series, ${facts.findings} growth findings drawn, ${facts.dates} date bands (${facts.firstDate} to ${facts.lastDate}), 5 flamegraphs, ` +
             `${facts.peakFrames} frames at the peak, zoom hides ${facts.hidden}, line view of ${facts.lineFunction} (${facts.lineRows} lines), ` +

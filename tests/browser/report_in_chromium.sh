@@ -7,9 +7,9 @@
 # three flamegraphs whose zoom on every frame keeps its children, a click zooms a frame to the full width and hides the others and shows its
 # function line by line, the search
 # highlights and clears, the tabs switch.
-# Usage: report_in_chromium.sh TIDEMARK ENGINE WORKDIR
+# Usage: report_in_chromium.sh TIDEMARK ENGINE WORKDIR THREADS_PROGRAM
 set -euo pipefail
-tidemark="$1" engine="$2" dir="$3"
+tidemark="$1" engine="$2" dir="$3" threads_program="$4"
 here="$(cd "$(dirname "$0")" && pwd)"
 if ! command -v node >/dev/null || [[ ! -d "$here/node_modules/playwright-core" ]]; then
   echo "run scripts/setup.sh: it installs playwright-core with npm ci in tests/browser" >&2
@@ -50,3 +50,10 @@ node "$here/report_in_chromium.mjs" "$dir/diff.html" --dates "$days" --baseline-
 "$tidemark" report "$dir/leak.tmtrace" -o "$dir/leak.html" --source-dir "$here/../.." >"$dir/leak-report.log" 2>&1 ||
   { echo "tidemark report (leak) failed:" >&2; cat "$dir/leak-report.log" >&2; exit 1; }
 node "$here/report_in_chromium.mjs" "$dir/leak.html" --dates "$days" --range-leak "leakDailyScratch:65536"
+# Eight threads: the report's choice of thread draws each one's flamegraphs.
+"$tidemark" run -o "$dir/threads.tmtrace" -- "$threads_program" >"$dir/threads.log" 2>&1 ||
+  { echo "tidemark run (threads) failed:" >&2; cat "$dir/threads.log" >&2; exit 1; }
+"$tidemark" report "$dir/threads.tmtrace" -o "$dir/threads.html" >"$dir/threads-report.log" 2>&1 ||
+  { echo "tidemark report (threads) failed:" >&2; cat "$dir/threads-report.log" >&2; exit 1; }
+"$tidemark" summary --json "$dir/threads.tmtrace" >"$dir/threads.json"
+node "$here/report_in_chromium.mjs" "$dir/threads.html" --threads "$dir/threads.json"

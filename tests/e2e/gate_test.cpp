@@ -133,9 +133,9 @@ TEST_F(Gate, TheReportAgainstABaselineShowsTheCacheAsTheTopGrowth) {
   EXPECT_GT(std::stoll(m[1].str()), 0);
   EXPECT_NE(m[2].str().find("HistoryCache::decodeColumn"), std::string::npos) << m[2].str();
   // In the differential flamegraph the cache's frame grew, and is drawn red.
-  std::string flame = html.substr(html.find("<div id=\"flame-baseline\">"));
-  flame = flame.substr(flame.find('>', flame.find("flame-data")) + 1);
-  nlohmann::json data = nlohmann::json::parse(flame.substr(0, flame.find("</script>")));
+  std::vector<nlohmann::json> flames = reportFlameData(html, "flame-baseline");
+  ASSERT_EQ(flames.size(), 1u);
+  const nlohmann::json& data = flames[0];
   ASSERT_TRUE(data["differential"].get<bool>());
   int64_t cache_delta = 0;
   std::string cache_colour;

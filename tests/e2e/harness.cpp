@@ -206,6 +206,19 @@ nlohmann::json reportLineData(const std::string& html) {
   return nlohmann::json::parse(html.substr(begin, end - begin), nullptr, false);
 }
 
+std::vector<nlohmann::json> reportFlameData(const std::string& html, const std::string& id) {
+  std::vector<nlohmann::json> out;
+  size_t at = html.find("id=\"" + id + "\">");
+  if (at == std::string::npos) return out;
+  size_t end = html.find("</div>", at);
+  for (at = html.find("class=\"flame-data\"", at); at < end; at = html.find("class=\"flame-data\"", at)) {
+    size_t begin = html.find('>', at) + 1, close = html.find("</script>", begin);
+    out.push_back(nlohmann::json::parse(html.substr(begin, close - begin), nullptr, false));
+    at = close;
+  }
+  return out;
+}
+
 int lineOf(const std::string& file, const std::string& mark) {
   std::ifstream in(file);
   std::string text;

@@ -41,6 +41,9 @@ nlohmann::json summary(const std::string& trace, const std::string& process = ""
 // The line views an HTML report carries (its script element "line-data"): {"files": [...]}, as
 // `tidemark lines --json` prints them; null when the report has none.
 nlohmann::json reportLineData(const std::string& html);
+// The data of the flamegraphs inside the element with this id (a report's "flame-peak", ...), one
+// per thread set, in order; empty when there is none.
+std::vector<nlohmann::json> reportFlameData(const std::string& html, const std::string& id);
 
 // The group (site) whose first frame is `function`, or null.
 const nlohmann::json* group(const nlohmann::json& groups, const std::string& function);

@@ -1,11 +1,14 @@
 // Programs whose allocations are known, run under `tidemark run`: the summary must match to the byte.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <map>
 #include <regex>
 #include <sstream>
+
+#include <fmt/format.h>
 
 #include "harness.h"
 
@@ -79,6 +82,68 @@ TEST_P(Summary, EightThreadsWithCrossThreadFreesAreExact) {
   EXPECT_EQ(s["anomalies"]["unknown_frees"], 0);
   EXPECT_EQ(s["anomalies"]["overwritten_allocations"], 0);
   EXPECT_EQ(s["final_heap_bytes"], s["leaks"]["bytes"].get<uint64_t>() + s["leaks"]["runtime_bytes"].get<uint64_t>());
+}
+
+// Each of the eight worker threads allocates 200,000 blocks of 16 + (id * 7919 + i * 31) % 500
+// bytes and keeps its last 1,000: whatever its id, 53,100,000 bytes allocated and 265,500 kept
+// (31 is prime to 500: every 500 blocks take each size once). Half of the freed blocks are freed
+// by another thread; they count for the thread that allocated them.
+TEST(Threads, EachWorkerThreadHoldsExactlyWhatItAllocated) {
+  std::string dir = tempDir(), trace = dir + "/threads.tmtrace";
+  Result r = run({tidemark(), "run", "-o", trace, "--", program("tm-test-threads")});
+  ASSERT_EQ(r.code, 0) << r.err;
+  uint64_t allocated = 0, kept = 0;
+  for (int i = 0; i < 200000; ++i) {
+    uint64_t size = 16 + static_cast<uint64_t>((3 * 7919 + i * 31) % 500);
+    allocated += size;
+    if (i >= 199000) kept += size;
+  }
+  ASSERT_EQ(allocated, 53'100'000u);
+  ASSERT_EQ(kept, 265'500u);
+  auto s = summary(trace);
+  const auto& threads = s["threads"];
+  ASSERT_EQ(threads.size(), 9u) << threads.dump(1);  // the workers and main
+  uint64_t sum_allocated = 0, sum_allocations = 0, sum_live = 0, sum_peak = 0, mains = 0;
+  for (const auto& t : threads) {
+    sum_allocated += t["allocated_bytes"].get<uint64_t>();
+    sum_allocations += t["allocations"].get<uint64_t>();
+    sum_live += t["live_bytes"].get<uint64_t>();
+    sum_peak += t["peak_bytes"].get<uint64_t>();
+    mains += t["main"].get<bool>();
+  }
+  // The threads' shares add up to the process's figures.
+  EXPECT_EQ(mains, 1u);
+  EXPECT_EQ(sum_allocated, s["allocated_bytes"].get<uint64_t>());
+  EXPECT_EQ(sum_allocations, s["allocations"].get<uint64_t>());
+  EXPECT_EQ(sum_live, s["final_heap_bytes"].get<uint64_t>());
+  EXPECT_EQ(sum_peak, s["peak_heap"]["bytes"].get<uint64_t>());
+  for (const auto& t : threads) {
+    if (t["main"].get<bool>()) continue;
+    std::string tid = std::to_string(t["tid"].get<uint64_t>());
+    for (auto [metric, bytes] : {std::pair{"allocated", allocated}, std::pair{"leaked", kept}}) {
+      Result f = run({tidemark(), "flamegraph", trace, "--thread", tid, "--metric", metric, "--format", "folded"});
+      ASSERT_EQ(f.code, 0) << f.err;
+      EXPECT_NE(f.out.find(fmt::format(";workerThread;workerAllocate {}\n", bytes)), std::string::npos) << tid << " " << metric << "\n" << f.out;
+    }
+  }
+  // The report: a choice of thread over the flamegraphs, every thread's first, then the eight that
+  // allocated most, each drawn from that thread's figures.
+  Result rep = run({tidemark(), "report", trace, "-o", dir + "/report.html"});
+  ASSERT_EQ(rep.code, 0) << rep.err;
+  std::string html = readFile(dir + "/report.html");
+  EXPECT_NE(html.find("<select id=\"flame-thread\">"), std::string::npos);
+  std::vector<nlohmann::json> sets = reportFlameData(html, "flame-allocated");
+  ASSERT_EQ(sets.size(), 9u);
+  EXPECT_EQ(sets[0]["total"], s["allocated_bytes"]);
+  for (size_t i = 1; i < sets.size(); ++i) EXPECT_EQ(sets[i]["total"], threads[i - 1]["allocated_bytes"]) << i;
+  EXPECT_EQ(reportFlameData(html, "flame-leaked")[1]["total"], threads[0]["live_bytes"]);
+  // A thread that is not there, or a name several threads have: one line, exit code 2.
+  for (const char* bad : {"nosuch", "tm-test-threads"}) {
+    Result f = run({tidemark(), "flamegraph", trace, "--thread", bad, "--format", "folded"});
+    EXPECT_EQ(f.code, 2) << bad;
+    EXPECT_EQ(std::count(f.err.begin(), f.err.end(), '\n'), 1) << f.err;
+    EXPECT_TRUE(f.out.empty());
+  }
 }
 
 TEST_P(Summary, ForkedChildWritesItsOwnTrace) {

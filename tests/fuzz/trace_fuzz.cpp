@@ -69,15 +69,11 @@ void exercise(const std::string& path) {
   for (const char* metric : {"peak", "leaked", "allocated", "temporary"}) {
     std::vector<FlameStack> stacks = flameStacks(groups, metric);
     flameSvg(stacks, flame);
+    flameData(stacks, flame);
     foldedStacks(stacks, flame);
     speedscope(stacks, flame).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
   }
-  htmlReport(analysis,
-             {.peak = flameStacks(groups, "peak"),
-              .leaked = flameStacks(groups, "leaked"),
-              .allocated = flameStacks(groups, "allocated"),
-              .temporary = flameStacks(groups, "temporary")},
-             functionLineReports(groups, kReportLineFunctions, {}), {.baseline = "", .run = "", .range = rangeSectionHtml(analysis, groups), .sites = sitesOverTimeHtml(analysis.run(), groups)});
+  htmlReport(analysis, reportFlames(analysis, groups), functionLineReports(groups, kReportLineFunctions, {}), {.baseline = "", .run = "", .range = rangeSectionHtml(analysis, groups), .sites = sitesOverTimeHtml(analysis.run(), groups)});
   diagnosisFirst(summaryJson(analysis));
   recommend(analysis);
   // The JSON summary as a baseline, and the trace itself as one.

@@ -199,6 +199,17 @@ Summary summarize(const ReplayResult& run, Symbolizer& symbols, const SummaryOpt
                          .groups = retainedGrowth(first.retained, s.python_objects.retained)};
   }
   s.peak = topBy(all, every, [](const StackGroup& g) { return g.peak_bytes; }, options.top);
+  std::map<std::string, LeakSite> by_site;
+  for (size_t i : user)
+    if (all[i].live_bytes) {
+      const Frame& f = tidemark::siteFrame(all[i].frames);  // not the lambda above, which takes a stack id
+      LeakSite& site = by_site.try_emplace(siteName(f), LeakSite{.frame = f}).first->second;
+      site.bytes += all[i].live_bytes;
+      site.blocks += all[i].live_blocks;
+    }
+  for (auto& [name, site] : by_site) s.leak_sites.push_back(std::move(site));
+  std::stable_sort(s.leak_sites.begin(), s.leak_sites.end(), [](const LeakSite& a, const LeakSite& b) { return a.bytes > b.bytes; });
+  if (s.leak_sites.size() > options.top) s.leak_sites.resize(options.top);
   s.leaks = topBy(all, std::move(user), [](const StackGroup& g) { return g.live_bytes; }, options.top);
   s.held_for_life = topBy(all, std::move(held), [](const StackGroup& g) { return g.live_bytes; }, options.top);
   s.sites = topBy(all, std::move(every), [](const StackGroup& g) { return g.allocated_bytes; }, options.top);

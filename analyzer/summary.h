@@ -75,10 +75,17 @@ struct ThreadSummary {
 // "main thread 4300 (python3)", "thread 4321 (worker)"
 std::string threadLabel(const ThreadSummary& t);
 
+// What the program leaked from one site (the frame that names its stacks), over every stack.
+struct LeakSite {
+  Frame frame;
+  uint64_t bytes = 0, blocks = 0;
+};
+
 struct Summary {
   EffectiveLimit limit;           // the memory limit the run is judged against
   std::vector<StackGroup> peak;   // by peak_bytes, largest first
   std::vector<StackGroup> leaks;  // user code, by live_bytes, largest first
+  std::vector<LeakSite> leak_sites;  // user code's leaks by site, largest first (at most --top)
   std::vector<StackGroup> held_for_life;  // live at the end, held by the runtime or since start-up
   std::vector<StackGroup> sites;  // every site, by allocated_bytes, largest first
   uint64_t leaked_bytes = 0, leaked_blocks = 0;  // user code

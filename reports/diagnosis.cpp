@@ -41,17 +41,12 @@ std::string timeToLimit(const ProcessTrend& p, const EffectiveLimit& limit) {
 }
 
 // Live at the end, by site (several stacks can end in one site), largest first.
-std::vector<std::pair<std::string, const StackGroup*>> leaksBySite(const Summary& s, std::map<std::string, std::pair<uint64_t, uint64_t>>& totals) {
-  std::vector<std::pair<std::string, const StackGroup*>> order;
-  for (const StackGroup& g : s.leaks) {
-    if (!g.live_bytes) continue;
-    std::string site = siteOf(g.frames);
-    auto [it, fresh] = totals.emplace(site, std::pair<uint64_t, uint64_t>{0, 0});
-    it->second.first += g.live_bytes;
-    it->second.second += g.live_blocks;
-    if (fresh) order.emplace_back(site, &g);
+std::vector<const LeakSite*> leaksBySite(const Summary& s, std::map<std::string, std::pair<uint64_t, uint64_t>>& totals) {
+  std::vector<const LeakSite*> order;
+  for (const LeakSite& l : s.leak_sites) {
+    order.push_back(&l);
+    totals[siteName(l.frame)] = {l.bytes, l.blocks};
   }
-  std::stable_sort(order.begin(), order.end(), [&](const auto& a, const auto& b) { return totals[a.first].first > totals[b.first].first; });
   return order;
 }
 
@@ -158,25 +153,31 @@ std::vector<DiagnosisLine> diagnose(const TraceAnalysis& analysis) {
   }
   std::map<std::string, std::pair<uint64_t, uint64_t>> leak_totals;
   auto leak_order = leaksBySite(s, leak_totals);
+  auto said = [&] {  // what the listed leak sites hold
+    std::pair<uint64_t, uint64_t> sum{0, 0};
+    for (const auto& [site, total] : leak_totals) sum = {sum.first + total.first, sum.second + total.second};
+    return sum;
+  };
+  const auto listed = said();
   addGrowth(out, s, leak_totals);
   if (s.ended_cleanly && s.leaked_bytes) {
-    // One line for the sites the growth lines did not already name.
-    uint64_t bytes = 0, blocks = 0;
-    std::string top;
-    size_t sites = 0;
-    for (const auto& [site, group] : leak_order) {
-      auto it = leak_totals.find(site);
-      if (it == leak_totals.end()) continue;
-      bytes += it->second.first;
-      blocks += it->second.second;
-      if (!sites++) top = shownSite(group->frames);
-    }
+    // One line for every leaked byte the growth lines did not already name (the listed stacks are
+    // only the largest), headed by its largest site.
+    const auto left = said();
+    uint64_t bytes = s.leaked_bytes - (listed.first - left.first), blocks = s.leaked_blocks - (listed.second - left.second);
+    auto top = std::find_if(leak_order.begin(), leak_order.end(), [&](const LeakSite* l) { return leak_totals.count(siteName(l->frame)) > 0; });
     bool small = bytes < kSmallLeakBytes && static_cast<double>(bytes) < kSmallLeakShare * static_cast<double>(r.heap_peak);
-    if (bytes)
-      out.push_back({small ? Kind::SmallLeak : Kind::Leak, "Leaked at exit: " + top,
-                     sites == 1 ? fmt::format("{} never freed", blocksText(bytes, blocks))
-                                : fmt::format("{} never freed, from {} sites; this one is the largest", blocksText(bytes, blocks), sites),
-                     sites == 1 ? siteOf(leak_order.front().second->frames) : "", {Evidence::Leaks}});
+    if (bytes && top == leak_order.end()) {
+      out.push_back({small ? Kind::SmallLeak : Kind::Leak, "Leaked at exit, in sites smaller than the ones listed",
+                     blocksText(bytes, blocks) + " never freed", "", {Evidence::Leaks}});
+    } else if (bytes) {
+      const LeakSite& site = **top;
+      out.push_back({small ? Kind::SmallLeak : Kind::Leak, "Leaked at exit: " + shownSite({site.frame}),
+                     site.bytes == bytes ? blocksText(bytes, blocks) + " never freed"
+                                         : fmt::format("{} never freed in all; this site, the largest, holds {}", blocksText(bytes, blocks),
+                                                       blocksText(site.bytes, site.blocks)),
+                     siteName(site.frame), {Evidence::Leaks}});
+    }
   }
   if (s.lost.available && s.lost.cycle_count) {
     const LeakGraph& l = s.lost;

@@ -137,6 +137,16 @@ TEST(Threads, EachWorkerThreadHoldsExactlyWhatItAllocated) {
   EXPECT_EQ(sets[0]["total"], s["allocated_bytes"]);
   for (size_t i = 1; i < sets.size(); ++i) EXPECT_EQ(sets[i]["total"], threads[i - 1]["allocated_bytes"]) << i;
   EXPECT_EQ(reportFlameData(html, "flame-leaked")[1]["total"], threads[0]["live_bytes"]);
+  // The diagnosis counts every leaked block, not only those of the stacks it lists (--top 1 lists one).
+  Result top1 = run({tidemark(), "summary", "--json", "--top", "1", trace});
+  ASSERT_EQ(top1.code, 0) << top1.err;
+  auto one = nlohmann::json::parse(top1.out);
+  std::string blocks = std::to_string(one["leaks"]["blocks"].get<uint64_t>());
+  for (int at = static_cast<int>(blocks.size()) - 3; at > 0; at -= 3) blocks.insert(static_cast<size_t>(at), ",");
+  bool said = false;
+  for (const auto& line : one["diagnosis"])
+    if (line["kind"] == "leak") said = line["detail"].get<std::string>().find(" in " + blocks + " blocks never freed") != std::string::npos;
+  EXPECT_TRUE(said) << one["diagnosis"].dump(1) << "\nleaked blocks: " << blocks;
   // A thread that is not there, or a name several threads have: one line, exit code 2.
   for (const char* bad : {"nosuch", "tm-test-threads"}) {
     Result f = run({tidemark(), "flamegraph", trace, "--thread", bad, "--format", "folded"});

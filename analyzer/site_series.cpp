@@ -72,4 +72,13 @@ void SeriesRecorder::sum(const std::vector<uint32_t>& stacks, std::vector<double
   }
 }
 
+std::vector<uint32_t> evenBins(uint32_t bins, size_t points) {
+  std::vector<uint32_t> out;
+  if (!bins || !points) return out;
+  const uint32_t step = static_cast<uint32_t>(std::max<uint64_t>(1, (bins + points - 1) / points));
+  for (uint32_t b = step - 1; b < bins; b += step) out.push_back(b);
+  if (out.empty() || out.back() != bins - 1) out.push_back(bins - 1);
+  return out;
+}
+
 }  // namespace tidemark

@@ -4,6 +4,7 @@
 // so memory follows the activity, not stacks x bins.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <vector>
 
@@ -42,5 +43,9 @@ class SeriesRecorder {
   uint32_t last_bin_ = 0;
   std::vector<std::vector<SeriesPoint>> series_;  // by stack id
 };
+
+// At most `points` of the bins 0 .. bins-1, evenly spaced, the last bin always among them: the
+// moments a chart draws or a range is picked from.
+std::vector<uint32_t> evenBins(uint32_t bins, size_t points);
 
 }  // namespace tidemark

@@ -195,17 +195,16 @@ std::string sitesOverTimeHtml(const ReplayResult& r, const std::vector<StackGrou
     if (g.peak_bytes) top.push_back(&g);
   std::sort(top.begin(), top.end(), [](const StackGroup* a, const StackGroup* b) { return a->peak_bytes > b->peak_bytes; });
   if (top.size() > kSites) top.resize(kSites);
-  const uint32_t bins = r.series.bins();
-  const uint32_t step = std::max<uint32_t>(1, (bins + kPoints - 1) / kPoints);
+  const std::vector<uint32_t> at = evenBins(r.series.bins(), kPoints);
   std::vector<uint64_t> times{0};
-  for (uint32_t b = step - 1; b < bins; b += step) times.push_back(std::min<uint64_t>((uint64_t{b} + 1) * r.series.binWidthNs(), r.duration_ns));
+  for (uint32_t b : at) times.push_back(std::min<uint64_t>((uint64_t{b} + 1) * r.series.binWidthNs(), r.duration_ns));
   std::vector<StackedSeries> series;
   std::vector<double> last, max;
   for (const StackGroup* g : top) {
     std::vector<uint32_t> ids(g->stacks.begin(), g->stacks.end());
     r.series.sum(ids, last, max);
     StackedSeries s{g->frames.empty() ? "?" : shortName(siteFrame(g->frames).function), {0}};
-    for (uint32_t b = step - 1; b < bins; b += step) s.values.push_back(b < last.size() ? static_cast<uint64_t>(last[b]) : 0);
+    for (uint32_t b : at) s.values.push_back(b < last.size() ? static_cast<uint64_t>(last[b]) : 0);
     series.push_back(std::move(s));
   }
   return "<h3 id=\"sites-over-time\">The sites that held most at the peak, over time</h3>\n" + stackedAreaSvg("sites-timeline", times, series);

@@ -18,11 +18,7 @@ std::string rangeSectionHtml(const TraceAnalysis& analysis, const std::vector<St
     return out + "<p>Ranges need a full event log: an aggregated trace keeps totals, not their history.</p>\n";
 
   // The moments: the end of every step-th bin, and the start.
-  const uint32_t bins = std::max(r.series.bins(), r.allocated_series.bins());
-  const uint32_t step = std::max<uint32_t>(1, (bins + kRangePoints - 1) / kRangePoints);
-  std::vector<uint32_t> at;  // bin index of each moment after the start
-  for (uint32_t b = step - 1; b < bins; b += step) at.push_back(b);
-  if (at.empty() || at.back() != bins - 1) at.push_back(bins - 1);
+  const std::vector<uint32_t> at = evenBins(std::max(r.series.bins(), r.allocated_series.bins()), kRangePoints);  // after the start
   nlohmann::json times = nlohmann::json::array({0});
   for (uint32_t b : at) times.push_back(std::min<uint64_t>((uint64_t{b} + 1) * r.series.binWidthNs(), r.duration_ns));
 

@@ -5,6 +5,7 @@
 #include <random>
 
 #include "growth.h"
+#include "site_series.h"
 
 using namespace tidemark;
 
@@ -208,4 +209,15 @@ TEST(GrowthEvidence, IrregularFallsAreNotPeriodic) {
   TrendVerdict v = classifyTrend(s.t, s.y);
   EXPECT_NE(v.trend, Trend::Periodic) << v.period_s;
   EXPECT_NE(v.trend, Trend::Unbounded);
+}
+
+// The moments a chart and a range are drawn at: evenly spaced, never more than asked, the last bin always.
+TEST(SeriesMoments, EvenBinsEndAtTheLastBinAndNeverExceedTheCount) {
+  EXPECT_TRUE(tidemark::evenBins(0, 300).empty());
+  EXPECT_EQ(tidemark::evenBins(5, 300), (std::vector<uint32_t>{0, 1, 2, 3, 4}));
+  EXPECT_EQ(tidemark::evenBins(10, 4), (std::vector<uint32_t>{2, 5, 8, 9}));
+  std::vector<uint32_t> at = tidemark::evenBins(1024, 300);
+  EXPECT_LE(at.size(), 301u);  // step 4: 256 moments, and the last
+  EXPECT_EQ(at.back(), 1023u);
+  for (size_t i = 1; i + 1 < at.size(); ++i) EXPECT_EQ(at[i] - at[i - 1], 4u);
 }

@@ -166,8 +166,10 @@ class Cursor {
         deltas_ = format::ChunkDeltas{};
       }
       if (p_ >= end_ || *p_ == 0) {
-        // A zero type byte ends a chunk; data after it means a stretch of the chunk was zeroed.
-        if (p_ < end_ && std::any_of(p_, end_, [](uint8_t b) { return b != 0; })) ++damage_.zeroed_chunks;
+        // A zero type byte ends a chunk; data after it means a stretch of the chunk was zeroed,
+        // unless it is the record being written when the process was killed (its type byte is
+        // stored last).
+        if (p_ < end_ && !allZero(p_, end_) && !inFlightRecord()) ++damage_.zeroed_chunks;
         p_ = nullptr;
         continue;
       }
@@ -201,6 +203,32 @@ class Cursor {
       }
     }
     return true;
+  }
+
+  static bool allZero(const uint8_t* from, const uint8_t* to) {
+    return std::all_of(from, to, [](uint8_t b) { return b == 0; });
+  }
+
+  // Whether the bytes at p_ (a zero type byte) are one record whose type was not yet published,
+  // with nothing but zeros after it: as some record type they decode, and the chunk ends there.
+  bool inFlightRecord() {
+    const uint8_t* at = p_;
+    const format::ChunkDeltas deltas = deltas_;
+    const uint64_t last_seq = last_seq_;
+    const size_t reversals = damage_.seq_reversals;
+    uint8_t& type = buffer_[static_cast<size_t>(at - buffer_.data())];
+    bool found = false;
+    Record scratch;
+    for (uint8_t t = 1; t < static_cast<uint8_t>(RecordType::Count) && !found; ++t) {
+      type = t;
+      found = decode(scratch) && allZero(p_, end_);
+      p_ = at;
+      deltas_ = deltas;
+      last_seq_ = last_seq;
+      damage_.seq_reversals = reversals;
+    }
+    type = 0;
+    return found;
   }
 
   bool decode(Record& r) {

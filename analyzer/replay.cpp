@@ -445,10 +445,6 @@ class Replayer {
     ++s.live_blocks;
     ++s.alloc_count;
     s.alloc_bytes += size;
-    if (!r_.threads.empty()) {
-      ++r_.threads[thread_].allocations;
-      r_.threads[thread_].allocated_bytes += size;
-    }
     if (per_thread_) {
       StackStats& t = touchThread(thread_, stack);
       t.live_bytes += size;
@@ -510,12 +506,13 @@ class Replayer {
 
   // A thread takes a stream.
   void beginThread(uint32_t stream, uint64_t tid, std::string name) {
-    uint32_t index = 0;
-    while (index < r_.threads.size() && !(r_.threads[index].tid == tid && r_.threads[index].name == name)) ++index;
-    if (index == r_.threads.size()) {
+    auto known = thread_index_.find({tid, name});
+    if (known == thread_index_.end()) {
       if (r_.threads.size() >= kMaxThreads) return;  // its records count as the stream's previous thread's
+      known = thread_index_.emplace(std::pair{tid, name}, static_cast<uint32_t>(r_.threads.size())).first;
       r_.threads.push_back({.tid = tid, .name = std::move(name)});
     }
+    const uint32_t index = known->second;
     stream_thread_[stream] = index;
     cached_stream_ = stream;
     thread_ = index;
@@ -622,6 +619,7 @@ class Replayer {
   ScanGraph pending_scan_;  // the scan being read
   std::unordered_map<uint32_t, uint64_t> last_alloc_;  // per stream (thread): its latest allocation
   static constexpr size_t kMaxThreads = 100'000;  // more is damage: the rest count as the stream's thread before
+  std::map<std::pair<uint64_t, std::string>, uint32_t> thread_index_;  // (tid, name) -> index into r_.threads
   std::unordered_map<uint32_t, uint32_t> stream_thread_;  // stream -> index into r_.threads
   uint32_t cached_stream_ = UINT32_MAX;
   uint32_t thread_ = 0;  // the thread of the record being replayed

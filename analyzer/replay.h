@@ -56,12 +56,11 @@ struct StackStats {
   uint64_t mmap_bytes = 0;  // live anonymous-mmap bytes
 };
 
-// A thread that recorded (format::ThreadName: written before a thread's first record), with what
-// it allocated. Threads are told apart by (tid, name): the kernel reuses a tid only after the thread ended.
+// A thread that recorded (format::ThreadName: written before a thread's first record). Threads are
+// told apart by (tid, name): the kernel reuses a tid only after the thread ended.
 struct ThreadInfo {
   uint64_t tid = 0;
   std::string name;
-  uint64_t allocations = 0, allocated_bytes = 0;
 };
 
 struct TimelineSample {

@@ -134,8 +134,6 @@ std::string groupKey(const std::vector<Frame>& frames) {
 
 }  // namespace
 
-// Groups every stack by its folded frames: by their ids, the frames copied once per group; the
-// groups in the order of their frames' names (as `function@file:line;` strings), as ever.
 namespace {
 
 void addStack(StackGroup& g, const ReplayResult& run, const StackStats& st) {
@@ -151,18 +149,23 @@ void addStack(StackGroup& g, const ReplayResult& run, const StackStats& st) {
 
 }  // namespace
 
-StackGroup threadShare(const ReplayResult& run, const StackGroup& group, uint32_t thread) {
-  StackGroup mine;
-  mine.frames = group.frames;
-  mine.holder = group.holder;
-  for (StackId id : group.stacks)
-    if (const StackStats* st = run.threadStack(thread, id)) {
-      mine.stacks.push_back(id);
-      addStack(mine, run, *st);
-    }
-  return mine;
+std::vector<StackGroup> threadShare(const ReplayResult& run, const std::vector<StackGroup>& groups, uint32_t thread) {
+  std::vector<StackGroup> out;
+  for (const StackGroup& group : groups) {
+    StackGroup& mine = out.emplace_back();
+    mine.frames = group.frames;
+    mine.holder = group.holder;
+    for (StackId id : group.stacks)
+      if (const StackStats* st = run.threadStack(thread, id)) {
+        mine.stacks.push_back(id);
+        addStack(mine, run, *st);
+      }
+  }
+  return out;
 }
 
+// Groups every stack by its folded frames: by their ids, the frames copied once per group; the
+// groups in the order of their frames' names (as `function@file:line;` strings), as ever.
 std::vector<StackGroup> groupStacks(const ReplayResult& run, Symbolizer& symbols, bool full) {
   struct IdsHash {
     size_t operator()(const std::vector<uint32_t>& ids) const {

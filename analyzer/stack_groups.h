@@ -45,8 +45,9 @@ std::vector<const Frame*> foldStack(const std::vector<const Frame*>& frames, boo
 // Every stack grouped by its folded frames (unsorted).
 std::vector<StackGroup> groupStacks(const ReplayResult& run, Symbolizer& symbols, bool full);
 
-// What the stacks of a group did in one thread (an index into run.threads): the same frames with
-// that thread's figures (at the heap peak of the process, at its end, allocated, temporary).
-StackGroup threadShare(const ReplayResult& run, const StackGroup& group, uint32_t thread);
+// What the stacks of each group did in one thread (an index into run.threads): the same groups,
+// frames and order, with that thread's figures (at the heap peak of the process, at its end,
+// allocated, temporary).
+std::vector<StackGroup> threadShare(const ReplayResult& run, const std::vector<StackGroup>& groups, uint32_t thread);
 
 }  // namespace tidemark

@@ -109,21 +109,20 @@ namespace {
 
 std::vector<ThreadSummary> summarizeThreads(const ReplayResult& run) {
   if (run.thread_stacks.empty()) return {};  // one thread allocated (or the trace does not say)
-  std::vector<ThreadSummary> threads;
-  for (uint32_t i = 0; i < run.threads.size(); ++i) {
-    const ThreadInfo& t = run.threads[i];
-    if (t.allocations)
-      threads.push_back({.index = i, .tid = t.tid, .name = t.name, .main = t.tid == run.pid,
-                         .allocations = t.allocations, .allocated_bytes = t.allocated_bytes});
-  }
-  std::map<uint32_t, ThreadSummary*> by_index;
-  for (ThreadSummary& t : threads) by_index[t.index] = &t;
+  std::map<uint32_t, ThreadSummary> by_index;
   for (const auto& [key, st] : run.thread_stacks) {
-    auto it = by_index.find(static_cast<uint32_t>(key >> 32));
-    if (it == by_index.end()) continue;
-    it->second->peak_bytes += run.peakBytes(st);
-    it->second->live_bytes += st.live_bytes;
+    const auto index = static_cast<uint32_t>(key >> 32);
+    const ThreadInfo& info = run.threads[index];
+    ThreadSummary& t = by_index.try_emplace(index, ThreadSummary{.index = index, .tid = info.tid, .name = info.name,
+                                                                 .main = info.tid == run.pid}).first->second;
+    t.allocations += st.alloc_count;
+    t.allocated_bytes += st.alloc_bytes;
+    t.peak_bytes += run.peakBytes(st);
+    t.live_bytes += st.live_bytes;
   }
+  std::vector<ThreadSummary> threads;
+  for (auto& [index, t] : by_index)
+    if (t.allocations) threads.push_back(std::move(t));
   std::stable_sort(threads.begin(), threads.end(),
                    [](const ThreadSummary& a, const ThreadSummary& b) { return a.allocated_bytes > b.allocated_bytes; });
   return threads;

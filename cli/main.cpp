@@ -131,21 +131,27 @@ struct FlameArgs {
   bool inverted = false, full = false, merge = false;
 };
 
-// The stack groups as one thread of the process saw them: its tid, or its name when one thread has it.
+// The stack groups as one thread of the process saw them: a thread that allocated, by its tid, or
+// by its name when no other thread that allocated has it.
 std::vector<StackGroup> threadGroups(const TraceAnalysis& analysis, const std::vector<StackGroup>& groups, const std::string& thread) {
   const ReplayResult& run = analysis.run();
-  std::vector<uint32_t> matches;
-  for (uint32_t i = 0; i < run.threads.size(); ++i)
-    if (std::to_string(run.threads[i].tid) == thread || run.threads[i].name == thread) matches.push_back(i);
   if (run.threads.empty())
     throw Error(fmt::format("{} does not name its threads (a trace written before tidemark recorded threads)", analysis.tracePath()));
-  if (matches.empty()) throw Error(fmt::format("no thread {} in {} (summary --json lists its threads)", thread, analysis.tracePath()));
+  // The threads that allocated: the summary's, or the only one.
+  std::vector<std::pair<uint32_t, const ThreadInfo*>> allocated;
+  for (const ThreadSummary& t : analysis.summary().threads) allocated.emplace_back(t.index, &run.threads[t.index]);
+  if (allocated.empty() && run.sole_allocating_thread < run.threads.size())
+    allocated.emplace_back(run.sole_allocating_thread, &run.threads[run.sole_allocating_thread]);
+  std::vector<uint32_t> matches;
+  for (const auto& [index, info] : allocated)
+    if (std::to_string(info->tid) == thread || info->name == thread) matches.push_back(index);
+  if (matches.empty())
+    throw Error(fmt::format("no thread {} allocated in {} (summary --json lists its threads)", thread, analysis.tracePath()));
   if (matches.size() > 1)
-    throw Error(fmt::format("{} threads are named {} in {}: give a tid (summary --json lists them)", matches.size(), thread,
+    throw Error(fmt::format("{} threads named {} allocated in {}: give a tid (summary --json lists them)", matches.size(), thread,
                             analysis.tracePath()));
-  std::vector<StackGroup> mine;
-  for (const StackGroup& g : groups) mine.push_back(threadShare(run, g, matches[0]));
-  return mine;
+  if (analysis.summary().threads.empty()) return groups;  // the only thread that allocated
+  return threadShare(run, groups, matches[0]);
 }
 
 int flamegraphCommand(const FlameArgs& a) {

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <map>
+#include <set>
 
 #include <fmt/format.h>
 
@@ -86,6 +87,10 @@ void addGrowth(std::vector<DiagnosisLine>& out, const Summary& s, std::map<std::
 }
 
 void addHealthy(std::vector<DiagnosisLine>& out, const Summary& s, uint64_t heap_peak) {
+  // A cache that levelled off and was still held at exit is bounded, but not "not a leak".
+  std::set<std::string> leaked;
+  if (s.ended_cleanly)
+    for (const LeakSite& l : s.leak_sites) leaked.insert(siteName(l.frame));
   const GrowthFindings& g = s.growth;
   for (const SiteTrend& t : g.sites) {
     const TrendVerdict& v = t.verdict;
@@ -100,9 +105,15 @@ void addHealthy(std::vector<DiagnosisLine>& out, const Summary& s, uint64_t heap
                          site, {Evidence::Peak, Evidence::Findings}});
         break;
       case Trend::Plateau:
-        out.push_back({Kind::BoundedCache, "Bounded, not a leak: " + shownSite(t.frames),
-                       fmt::format("levels off at {}: a cache that stopped growing", humanBytes(static_cast<uint64_t>(v.level))),
-                       site, {Evidence::Findings}});
+        if (leaked.count(site))
+          out.push_back({Kind::BoundedCache, "Bounded, and still held at exit: " + shownSite(t.frames),
+                         fmt::format("levels off at {}: a cache that stopped growing, never freed (counted in the leak above)",
+                                     humanBytes(static_cast<uint64_t>(v.level))),
+                         site, {Evidence::Findings, Evidence::Leaks}});
+        else
+          out.push_back({Kind::BoundedCache, "Bounded, not a leak: " + shownSite(t.frames),
+                         fmt::format("levels off at {}: a cache that stopped growing", humanBytes(static_cast<uint64_t>(v.level))),
+                         site, {Evidence::Findings}});
         break;
       case Trend::Periodic:
         out.push_back({Kind::Periodic, "Rises and falls, not a leak: " + shownSite(t.frames),

@@ -375,7 +375,10 @@ std::string flameStyle() {
 // Draws a flamegraph from flameData with the markup flameSvg writes, so that tidemarkFlame (and
 // the page's scripts, and a test) treat both alike. tidemarkBytes is humanBytes (units.cpp).
 std::string flameDrawScript() {
-  return R"JS(function tidemarkBytes(v) {
+  // The drawing constants of flameSvg, and the width of FlameOptions.
+  return fmt::format("var tidemarkFlameGeometry = {{ pad: {}, row: {}, top: {}, width: {} }};\n", kFlamePad, kFlameRow, kFlameTop,
+                     FlameOptions{}.width) +
+         R"JS(function tidemarkBytes(v) {
   var units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'], i = 0, a = Math.abs(v);
   while (a >= 1024 && i + 1 !== units.length) { a /= 1024; ++i; }
   return (v < 0 ? '-' : '') + (i === 0 ? String(a) + ' B' : a.toFixed(a >= 10 ? 1 : 2) + ' ' + units[i]);
@@ -388,7 +391,8 @@ function tidemarkSvgElement(name, attrs, text) {
 }
 function tidemarkDrawFlame(box, d) {
   var S = d.strings, el = tidemarkSvgElement;
-  var W = d.width, pad = 10, usable = W - 2 * pad, row = 17, top = 60, H = top + (d.depth + 1) * row + 30;
+  var G = tidemarkFlameGeometry, W = d.width, pad = G.pad, usable = W - 2 * pad, row = G.row, top = G.top;
+  var H = top + (d.depth + 1) * row + 30;
   var total = d.total || 1;
   var svg = el('svg', { 'class': 'flamegraph', width: W, height: H, viewBox: '0 0 ' + W + ' ' + H,
     'data-width': usable, 'data-pad': pad, 'data-total': d.total });

@@ -42,11 +42,8 @@ std::vector<ReportFlames> reportFlames(const TraceAnalysis& analysis, const std:
   };
   std::vector<ReportFlames> out{of("", groups)};
   const std::vector<ThreadSummary>& threads = analysis.summary().threads;
-  for (size_t i = 0; i < threads.size() && i < kReportThreads; ++i) {
-    std::vector<StackGroup> mine;
-    for (const StackGroup& g : groups) mine.push_back(threadShare(analysis.run(), g, threads[i].index));
-    out.push_back(of(threadLabel(threads[i]), mine));
-  }
+  for (size_t i = 0; i < threads.size() && i < kReportThreads; ++i)
+    out.push_back(of(threadLabel(threads[i]), threadShare(analysis.run(), groups, threads[i].index)));
   return out;
 }
 

@@ -118,7 +118,7 @@ std::string rangeScript() {
         at.v += v;
       });
     });
-    var usable = 1200 - 20, placed = [], maxDepth = 0;
+    var G = tidemarkFlameGeometry, usable = G.width - 2 * G.pad, placed = [], maxDepth = 0;
     var total = root.v || 1, minValue = total / usable;
     (function place(node, x, depth) {
       placed.push({ node: node, x: x, depth: depth });
@@ -147,7 +147,7 @@ std::string rangeScript() {
     });
     var box = document.getElementById('range-flame');
     box.textContent = '';
-    var out = tidemarkDrawFlame(box, { title: label() + ' — ' + tidemarkBytes(root.v), total: root.v, depth: maxDepth, width: 1200,
+    var out = tidemarkDrawFlame(box, { title: label() + ' — ' + tidemarkBytes(root.v), total: root.v, depth: maxDepth, width: G.width,
                                       strings: strings, frames: frames, search: false });
     out.setAttribute('data-view', view);
     out.setAttribute('data-from', T[from]);

@@ -361,6 +361,25 @@ TEST(Findings, GrowthVerdictsOnKnownPatterns) {
   int unbounded = 0;
   for (const auto& site : f["sites"]) unbounded += site["verdict"] == "unbounded growth";
   EXPECT_EQ(unbounded, 1) << f.dump(1);
+
+  // The diagnosis calls the cache bounded and not a leak, unless it is still held at exit: then
+  // bounded, and counted with what leaked (12.5 MiB from leakPerDay, 1.25 MiB of cache).
+  auto cacheLine = [](const nlohmann::json& summary) -> nlohmann::json {
+    for (const auto& line : summary["diagnosis"])
+      if (line["kind"] == "bounded-cache" && line["site"].get<std::string>().rfind("cacheInsert", 0) == 0) return line;
+    return nullptr;
+  };
+  nlohmann::json freed = cacheLine(s);
+  ASSERT_FALSE(freed.is_null()) << s["diagnosis"].dump(1);
+  EXPECT_EQ(freed["headline"].get<std::string>().rfind("Bounded, not a leak: ", 0), 0u) << freed.dump();
+  std::string kept_trace = tempDir() + "/kept.tmtrace";
+  r = run({tidemark(), "run", "-o", kept_trace, "--", program("tm-test-growth_patterns"), "--keep-cache"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  auto kept = summary(kept_trace);
+  EXPECT_EQ(kept["leaks"]["bytes"], 200u * 65536u + 40u * 32768u);
+  nlohmann::json held = cacheLine(kept);
+  ASSERT_FALSE(held.is_null()) << kept["diagnosis"].dump(1);
+  EXPECT_EQ(held["headline"].get<std::string>().rfind("Bounded, and still held at exit: ", 0), 0u) << held.dump();
 }
 
 TEST(Findings, AggregatedTraceSaysWhyThereAreNoSiteTrends) {

@@ -50,7 +50,9 @@ void spin(std::chrono::microseconds d) {
 
 }  // namespace
 
-int main() {
+int main(int argc, char** argv) {
+  // --keep-cache: the cache is still held at exit (a bounded cache that is also never freed).
+  const bool keep_cache = argc > 1 && std::strcmp(argv[1], "--keep-cache") == 0;
   std::deque<char*> cache;
   std::vector<char*> chunk;
   chunk.reserve(64);
@@ -79,7 +81,8 @@ int main() {
     spin(std::chrono::microseconds(4000));
   }
   (void)leaked;
-  for (char* p : cache) free(p);
+  if (!keep_cache)
+    for (char* p : cache) free(p);
   for (char* p : chunk) free(p);
   return 0;
 }

@@ -247,6 +247,18 @@ TEST(ProcessTree, SixteenJobsOnFourHostsNameTheOneThatLeaksFirst) {
   // What tells the jobs apart.
   EXPECT_NE(text.out.find(std::filesystem::path(engine).filename().string() + " --seed 11"), std::string::npos) << text.out;
 
+  // The merged HTML report: the diagnosis across jobs, and the leaking job's row first.
+  Result html = run({tidemark(), "report", traces, "-o", dir + "/sweep.html"});
+  ASSERT_EQ(html.code, 0) << html.err;
+  std::string page = readFile(dir + "/sweep.html");
+  EXPECT_NE(page.find("grows without bound in 1 of 16 jobs"), std::string::npos);
+  size_t table = page.find("<table id=\"run-processes\"");
+  ASSERT_NE(table, std::string::npos);
+  size_t first_row = page.find("<tr><td>", table);
+  ASSERT_NE(first_row, std::string::npos);
+  EXPECT_EQ(page.compare(first_row, 8 + std::to_string(leaker).size() + 5, "<tr><td>" + std::to_string(leaker) + "</td>"), 0)
+      << page.substr(first_row, 200);
+
   // Several inputs read as one run; a trace named twice counts once; a missing one is bad input.
   std::vector<std::string> some = tracesIn(traces);
   Result both = run({tidemark(), "summary", "--json", traces, some[0], some[1]});

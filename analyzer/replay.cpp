@@ -3,6 +3,7 @@
 #include "error.h"
 
 #include <algorithm>
+#include <cmath>
 #include <tuple>
 #include <unordered_map>
 
@@ -44,6 +45,15 @@ std::vector<std::string> splitCommandLine(std::string_view cmdline) {
   return argv;
 }
 
+SampledBlock weighSample(uint64_t size, uint64_t mean) {
+  if (size == 0 || mean == 0) return {size, 0};
+  double kept = std::exp(-static_cast<double>(size) / static_cast<double>(mean));  // 1 - p
+  double bytes = static_cast<double>(size) / -std::expm1(-static_cast<double>(size) / static_cast<double>(mean));
+  return {static_cast<uint64_t>(std::llround(bytes)), bytes * bytes * kept};
+}
+
+uint64_t errorBytes(double variance) { return variance > 0 ? static_cast<uint64_t>(std::llround(1.96 * std::sqrt(variance))) : 0; }
+
 namespace {
 
 class Replayer {
@@ -52,6 +62,7 @@ class Replayer {
   // least 4 bytes), so that damage is an error and memory stays proportional to the file.
   Replayer(ReplayResult& r, bool aggregated, uint64_t file_bytes)
       : r_(r), aggregated_(aggregated), file_bytes_(file_bytes), max_stack_id_(file_bytes / 4 + 16) {}
+  // Sample mode: every Alloc and Realloc stands for the allocations its sample estimates.
 
   void onRecord(const Record& rec) {
     switch (rec.type) {
@@ -424,6 +435,7 @@ class Replayer {
     if (s.touched_epoch != r_.peak_epoch) {
       s.peak_bytes = s.live_bytes;
       s.peak_blocks = s.live_blocks;
+      s.peak_variance = s.live_variance;
       s.touched_epoch = r_.peak_epoch;
     }
     return s;
@@ -436,10 +448,17 @@ class Replayer {
       // The address is live again without a free in between: a free we did not see (made inside
       // a hook, or before the tracker started). Release the old block to keep totals honest.
       ++r_.overwritten_allocs;
-      removeBlock(old);
+      removeBlock(addr, old);
+    }
+    StackStats& s = touch(stack);
+    if (r_.sample_bytes) {
+      SampledBlock w = weighSample(size, r_.sample_bytes);
+      size = w.bytes;
+      sampled_variance_[addr] = w.variance;
+      s.live_variance += w.variance;
+      r_.heap_variance += w.variance;
     }
     blocks_.insert(addr, {.size = size, .stack = stack, .thread = thread_});
-    StackStats& s = touch(stack);
     s.live_bytes += size;
     updateSeries(stack, s.live_bytes);
     ++s.live_blocks;
@@ -475,7 +494,7 @@ class Replayer {
         t.temporary_bytes += b.size;
       }
     }
-    removeBlock(b);
+    removeBlock(addr, b);
   }
 
   void updateSeries(StackId stack, uint64_t live_bytes) {
@@ -491,8 +510,16 @@ class Replayer {
     r_.day_series.extendTo(day_);
   }
 
-  void removeBlock(const Block& b) {
+  void removeBlock(uint64_t addr, const Block& b) {
     StackStats& s = touch(b.stack);
+    if (r_.sample_bytes) {
+      auto known = sampled_variance_.find(addr);
+      if (known != sampled_variance_.end()) {
+        s.live_variance -= known->second;
+        r_.heap_variance -= known->second;
+        sampled_variance_.erase(known);
+      }
+    }
     s.live_bytes -= b.size;
     updateSeries(b.stack, s.live_bytes);
     --s.live_blocks;
@@ -569,6 +596,7 @@ class Replayer {
     for (size_t i : open_phases_) r_.phases[i].heap_peak = std::max(r_.phases[i].heap_peak, r_.heap_live);
     if (r_.heap_live > r_.heap_peak) {
       r_.heap_peak = r_.heap_live;
+      r_.heap_peak_variance = r_.heap_variance;
       r_.heap_peak_seq = seq;
       ++r_.peak_epoch;
     }
@@ -605,6 +633,7 @@ class Replayer {
 
   ReplayResult& r_;
   bool aggregated_;
+  std::unordered_map<uint64_t, double> sampled_variance_;  // sample mode: of each live block, by address
   uint64_t file_bytes_;
   uint64_t max_stack_id_;
   static constexpr size_t kMaxPhases = 1'000'000, kMaxOpenPhases = 64;  // phases never ended are not nested forever
@@ -673,6 +702,7 @@ ReplayResult replay(TraceReader& reader) {
   r.sample_interval_ns = reader.header().sample_interval_ns;
   r.host = displayText({reader.header().host, strnlen(reader.header().host, sizeof reader.header().host)});
   r.aggregated = reader.aggregated();
+  r.sample_bytes = reader.sampleBytes();
   Replayer rp(r, reader.aggregated(), reader.fileSize());
   reader.forEach([&](const Record& rec) { rp.onRecord(rec); });
   if (reader.aggregated()) {

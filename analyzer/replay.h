@@ -54,7 +54,23 @@ struct StackStats {
   // Temporary: freed by the same thread before that thread allocated anything else (as heaptrack).
   uint64_t temporary_count = 0, temporary_bytes = 0;
   uint64_t mmap_bytes = 0;  // live anonymous-mmap bytes
+  // Sample mode: the variance of the estimates live_bytes and peak_bytes (sum over the sampled
+  // blocks, SampledBlock::variance); 0 in a trace of every allocation.
+  double live_variance = 0, peak_variance = 0;
 };
+
+// Sample mode: what one sampled block of `size` bytes stands for when allocations are sampled by
+// bytes with a mean of `mean` bytes between two points. It was sampled with probability
+// p = 1 - exp(-size / mean), so `bytes` = size / p is an unbiased estimate of what the allocations
+// it stands for hold (Horvitz-Thompson), and `variance` = bytes^2 (1 - p) an unbiased estimate of
+// that estimate's variance. Sums of independent blocks add both.
+struct SampledBlock {
+  uint64_t bytes = 0;
+  double variance = 0;
+};
+SampledBlock weighSample(uint64_t size, uint64_t mean);
+// The half-width of the 95% interval of an estimate with this variance (normal approximation).
+uint64_t errorBytes(double variance);
 
 // A thread that recorded (format::ThreadName: written before a thread's first record). Threads are
 // told apart by (tid, name): the kernel reuses a tid only after the thread ended.
@@ -185,6 +201,10 @@ struct ReplayResult {
   std::string host;  // where it ran (format 9)
 
   bool aggregated = false;  // the trace holds per-stack counters, not events
+  // Sample mode: the mean bytes between two sampled allocations; 0 when every allocation is in the
+  // trace. Heap figures are then estimates (each sampled block weighed by weighSample).
+  uint64_t sample_bytes = 0;
+  double heap_variance = 0, heap_peak_variance = 0;  // of heap_live and heap_peak
   RecordingStop stopped;    // recording stopped early: every figure covers only what came before
   ProcessEnd end;
   bool end_from_parent = false;  // `end` is the word of the process that waited for it (a run's tree)
@@ -247,6 +267,7 @@ struct ReplayResult {
   uint64_t peakBlocks(StackId id) const;
   uint64_t peakBytes(const StackStats& s) const { return s.touched_epoch == peak_epoch ? s.peak_bytes : s.live_bytes; }
   uint64_t peakBlocks(const StackStats& s) const { return s.touched_epoch == peak_epoch ? s.peak_blocks : s.live_blocks; }
+  double peakVariance(const StackStats& s) const { return s.touched_epoch == peak_epoch ? s.peak_variance : s.live_variance; }
   uint64_t peak_epoch = 0;
 
   // The threads that recorded, in the order they began (empty in traces before threads were named).

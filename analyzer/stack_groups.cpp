@@ -145,6 +145,8 @@ void addStack(StackGroup& g, const ReplayResult& run, const StackStats& st) {
   g.allocated_bytes += st.alloc_bytes;
   g.temporary += st.temporary_count;
   g.temporary_bytes += st.temporary_bytes;
+  g.peak_variance += run.peakVariance(st);
+  g.live_variance += st.live_variance;
 }
 
 }  // namespace

@@ -26,6 +26,8 @@ struct StackGroup {
   uint64_t live_bytes = 0, live_blocks = 0;  // live at the end of the trace
   uint64_t allocations = 0, allocated_bytes = 0;
   uint64_t temporary = 0, temporary_bytes = 0;
+  // Sample mode: the variance of peak_bytes and live_bytes, estimates there (0 otherwise).
+  double peak_variance = 0, live_variance = 0;
   Holder holder = Holder::Program;
   bool heldForLife() const { return holder != Holder::Program; }
   std::vector<StackId> stacks;  // the stacks folded into this group

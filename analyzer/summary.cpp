@@ -132,6 +132,7 @@ std::vector<ThreadSummary> summarizeThreads(const ReplayResult& run) {
 
 Summary summarize(const ReplayResult& run, Symbolizer& symbols, const SummaryOptions& options) {
   Summary s;
+  s.sampled = run.sample_bytes != 0;
   s.threads = summarizeThreads(run);
   s.python = pythonOf(run);
   for (const PhaseWindow& w : run.phases) {

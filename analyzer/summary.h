@@ -103,6 +103,7 @@ struct Summary {
   std::optional<InterpreterInfo> python;
   std::vector<PhaseSummary> phases;  // in the order their names first began
   std::vector<ThreadSummary> threads;  // when more than one thread allocated: most allocated first
+  bool sampled = false;  // sample mode: heap figures are estimates, block counts are of sampled blocks
 };
 
 // What a CPython process's stacks hold, in one line for every report: "CPython 3.12.1: Python

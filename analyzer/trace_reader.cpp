@@ -44,6 +44,9 @@ TraceReader::TraceReader(const std::string& path) : path_(path) {
     fail(fmt::format("trace format version {} is newer than this tidemark reads ({}); upgrade tidemark",
                      header_.version, format::kVersion));
   if (header_.version == 0) fail("corrupt trace header (version 0)");
+  if ((header_.flags & format::kFlagSampled) && (header_.sample_bytes == 0 || (header_.flags & format::kFlagAggregate)))
+    fail(fmt::format("corrupt trace header (sample mode with a mean of {} bytes{})", header_.sample_bytes,
+                     header_.flags & format::kFlagAggregate ? ", and aggregated" : ""));
   if (header_.header_size < sizeof(format::FileHeader) || header_.header_size > (1u << 20))
     fail(fmt::format("corrupt trace header (header size {})", header_.header_size));
   if (header_.chunk_size < 4096 || header_.chunk_size > (1u << 30) || header_.chunk_size % 4096)

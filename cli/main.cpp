@@ -340,9 +340,17 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(1u, 128u));
   run_cmd->add_option("--mode", run.mode,
                       "full: a record per allocation and free; aggregate: per-stack counters only, for long runs "
-                      "(the trace grows with the number of stacks, not of allocations)")
+                      "(the trace grows with the number of stacks, not of allocations); sample: allocations "
+                      "sampled by bytes, for always-on use (estimates with error bars; RSS exact)")
       ->capture_default_str()
-      ->check(CLI::IsMember({"full", "aggregate"}));
+      ->check(CLI::IsMember({"full", "aggregate", "sample"}));
+  run_cmd
+      ->add_option("--sample-bytes", run.sample_bytes,
+                   "sample mode: the mean bytes allocated between two sampled allocations, e.g. 512K (smaller: "
+                   "more exact, costlier)")
+      ->capture_default_str()
+      ->transform(CLI::AsSizeValue(false))
+      ->check(CLI::Range(uint64_t{1}, uint64_t{1} << 40));
   bool no_mmap = false;
   run_cmd->add_flag("--no-mmap", no_mmap, "Do not record anonymous mmap/munmap/mremap");
   run_cmd->add_flag("--no-status", run.no_status,
@@ -508,6 +516,8 @@ int main(int argc, char** argv) {
       input = selectedTrace(input, process);
     }
     if (*run_cmd) {
+      if (run.scan && run.mode == "sample")
+        throw Error("--scan needs every live block, and sample mode records a sample of them: use --mode full or aggregate");
       run.track_mmap = !no_mmap;
       code = runCommand(run);
     } else if (*summary_cmd) {

@@ -247,7 +247,7 @@ int runCommand(const RunOptions& options) {
     // TIDEMARK_VERIFY_STACKS) pass through.
     bool set_below = false;
     for (std::string_view name : {"TIDEMARK_OUTPUT=", "TIDEMARK_INTERVAL_MS=", "TIDEMARK_MAX_FRAMES=",
-                                  "TIDEMARK_TRACK_MMAP=", "TIDEMARK_MODE="})
+                                  "TIDEMARK_TRACK_MMAP=", "TIDEMARK_MODE=", "TIDEMARK_SAMPLE_BYTES="})
       set_below = set_below || kv.starts_with(name);
     if (set_below || (options.scan && kv.starts_with("TIDEMARK_SCAN="))) continue;
     env.emplace_back(kv);
@@ -260,6 +260,7 @@ int runCommand(const RunOptions& options) {
   env.push_back(fmt::format("TIDEMARK_TRACK_MMAP={}", options.track_mmap ? 1 : 0));
   if (options.scan) env.push_back("TIDEMARK_SCAN=1");
   env.push_back("TIDEMARK_MODE=" + options.mode);
+  if (options.mode == "sample") env.push_back(fmt::format("TIDEMARK_SAMPLE_BYTES={}", options.sample_bytes));
   std::vector<char*> envp, argv;
   for (std::string& e : env) envp.push_back(e.data());
   envp.push_back(nullptr);

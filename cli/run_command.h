@@ -4,6 +4,8 @@
 #include <string>
 #include <vector>
 
+#include "tidemark/trace_format.h"
+
 namespace tidemark {
 
 struct RunOptions {
@@ -13,7 +15,8 @@ struct RunOptions {
   bool track_mmap = true;
   bool scan = false;
   bool no_status = false;      // no status line on a terminal
-  std::string mode = "full";   // or "aggregate"
+  std::string mode = "full";   // or "aggregate", "sample"
+  uint64_t sample_bytes = format::kDefaultSampleBytes;  // sample mode's mean bytes between two sampled allocations
   uint64_t memory_limit = 0;   // bytes; 0: none
   std::vector<std::string> command;
 };

@@ -49,9 +49,11 @@ inline void leave(ThreadState* t, int saved_errno) {
 // in aggregate mode, the counters). Only heap blocks go in the scan's table.
 template <class Block>
 void recordBlock(ThreadState* t, void* p, size_t size, CallSite caller) {
+  constexpr bool kMapping = Block::kType == format::RecordType::Mmap;
+  // Sample mode: a heap block not sampled costs the countdown only (mappings are all recorded).
+  if (!kMapping && g_sampling && !sampleThis(t->sampling, size)) return;
   StackId stack = captureStack(*t, caller);
   const auto address = reinterpret_cast<uint64_t>(p);
-  constexpr bool kMapping = Block::kType == format::RecordType::Mmap;
   if (g_aggregate) {
     if constexpr (kMapping)
       aggregator().mapped(stack, address, size);
@@ -60,6 +62,7 @@ void recordBlock(ThreadState* t, void* p, size_t size, CallSite caller) {
     return;
   }
   if (!kMapping && options.scan) aggregator().track(address, size, stack);
+  if (!kMapping && g_sampling) noteSampledBlock(address, size, stack);
   writeRecord(t->stream, writer().nextSeq(), Block{.stack_id = stack, .address = address, .size = size});
 }
 
@@ -69,6 +72,7 @@ void recordFree(ThreadState* t, void* p) {
     aggregator().released(address);
     return;
   }
+  if (g_sampling && !releaseSampledBlock(address)) return;
   if (options.scan) aggregator().untrack(address);
   writeRecord(t->stream, writer().nextSeq(), format::Free{.address = address});
 }
@@ -90,6 +94,18 @@ inline auto insidePythonAllocator(ThreadState* t, Call call) {
 // kPython: a call of the interpreter's wrapped allocator.
 template <bool kPython = false, class RealCall>
 inline void* allocateTracked(CallSite caller, size_t recorded_size, RealCall call) {
+  // Sample mode: an allocation that does not reach the thread's next point costs a subtraction
+  // (busy still set: what the call allocates inside, as pymalloc does, is part of this block).
+  if (g_sampling && TM_LIKELY(trackerReady())) {
+    ThreadState* t = &t_state;
+    if (!t->busy && t->sampling.bytes_left > recorded_size) {
+      t->sampling.bytes_left -= recorded_size;
+      t->busy = true;
+      void* p = call();
+      t->busy = false;
+      return p;
+    }
+  }
   ThreadState* t = enter();
   if (!t) return call();
   void* p = kPython ? insidePythonAllocator(t, call) : call();
@@ -99,10 +115,32 @@ inline void* allocateTracked(CallSite caller, size_t recorded_size, RealCall cal
   return p;
 }
 
+// Sample mode: a resize is the release of the old block (recorded if it was sampled) and a new
+// allocation, sampled by its size like any other. `call` is the real resize; `frees_on_zero`: a
+// size of 0 releases the block and returns null (glibc's realloc, not PyMem_Realloc).
+template <bool kPython = false, class RealCall>
+void* resizeSampled(ThreadState* t, void* p, size_t size, CallSite caller, bool frees_on_zero, RealCall call) {
+  const auto old_address = reinterpret_cast<uint64_t>(p);
+  Aggregator::Taken taken = p ? takeSampledBlock(old_address) : Aggregator::Taken{};
+  // Numbered before the call: once the block is released, another thread may get it back.
+  uint64_t seq = taken.known ? writer().nextSeq() : 0;
+  void* q = kPython ? insidePythonAllocator(t, call) : call();
+  int e = errno;
+  if (q || (frees_on_zero && size == 0)) {
+    if (taken.known) writeRecord(t->stream, seq, format::Free{.address = old_address});
+    if (q) recordBlock<format::Alloc>(t, q, size, caller);
+  } else if (taken.known) {
+    noteSampledBlock(old_address, taken.size, taken.stack);  // failed: p still stands
+  }
+  leave(t, e);
+  return q;
+}
+
 void* reallocTracked(void* p, size_t size, CallSite caller) {
   if (!p) return allocateTracked(caller, size, [&] { return real.realloc(nullptr, size); });
   ThreadState* t = enter();
   if (!t) return real.realloc(p, size);
+  if (g_sampling) return resizeSampled(t, p, size, caller, true, [&] { return real.realloc(p, size); });
   // Numbered before the call: once realloc releases p, another thread may get it back.
   StackId stack = size ? captureStack(*t, caller) : 0;
   const auto old_address = reinterpret_cast<uint64_t>(p);
@@ -174,9 +212,14 @@ void* pythonCalloc(void* ctx, size_t n, size_t size) {
   return allocateTracked<true>(TM_CALLER, n * size, [&] { return inner->calloc(inner->ctx, n, size); });
 }
 
+// Sample mode: a release of a block that was certainly not sampled is not recorded.
+inline bool releaseUnrecorded(void* p) {
+  return g_sampling && TM_LIKELY(trackerReady()) && !maybeSampled(reinterpret_cast<uint64_t>(p));
+}
+
 void pythonFree(void* ctx, void* p) {
   auto* inner = static_cast<Allocator*>(ctx);
-  ThreadState* t = p ? enter() : nullptr;
+  ThreadState* t = p && !releaseUnrecorded(p) ? enter() : nullptr;
   if (!t) return inner->free(inner->ctx, p);
   int e = errno;
   recordFree(t, p);  // before the memory can be handed to another thread
@@ -192,6 +235,8 @@ void* pythonRealloc(void* ctx, void* p, size_t size) {
   CallSite caller = TM_CALLER;
   ThreadState* t = enter();
   if (!t) return inner->realloc(inner->ctx, p, size);
+  if (g_sampling)
+    return resizeSampled<true>(t, p, size, caller, false, [&] { return inner->realloc(inner->ctx, p, size); });
   StackId stack = captureStack(*t, caller);
   const auto old_address = reinterpret_cast<uint64_t>(p);
   Aggregator::Taken taken{};
@@ -235,7 +280,7 @@ __attribute__((visibility("default"))) void* malloc(size_t size) {
 __attribute__((visibility("default"))) void free(void* p) {
   if (!p || TM_UNLIKELY(isBootstrap(p))) return;
   if (TM_UNLIKELY(!ensureReal())) return;  // only while dlsym runs: leak rather than crash
-  ThreadState* t = enter();
+  ThreadState* t = releaseUnrecorded(p) ? nullptr : enter();
   if (!t) {
     real.free(p);
     return;

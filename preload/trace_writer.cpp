@@ -187,7 +187,7 @@ int TraceWriter::openFile(const char* path) {
   return 0;
 }
 
-bool TraceWriter::open(const char* pattern, bool is_fork_child, uint64_t interval_ns, bool aggregate) {
+bool TraceWriter::open(const char* pattern, bool is_fork_child, uint64_t interval_ns, uint32_t flags, uint64_t sample_bytes) {
   uint64_t pid = static_cast<uint64_t>(sys::getpid());
   char pid_text[24];
   putDecimal(pid_text, pid);
@@ -253,7 +253,8 @@ bool TraceWriter::open(const char* pattern, bool is_fork_child, uint64_t interva
   h.version = format::kVersion;
   h.header_size = format::kHeaderSize;
   h.chunk_size = chunk_size_;
-  h.flags = aggregate ? format::kFlagAggregate : 0;
+  h.flags = flags;
+  h.sample_bytes = sample_bytes;
   h.pid = pid;
   h.ppid = static_cast<uint64_t>(sys::getppid());
   h.start_realtime_ns = sys::realtimeNs();

@@ -23,7 +23,8 @@ struct Stream {
 class TraceWriter {
  public:
   // Opens the trace for this process. Returns false (and reports once) when it cannot.
-  bool open(const char* pattern, bool is_fork_child, uint64_t interval_ns, bool aggregate);
+  // flags: FileHeader::flags; sample_bytes: the sample mode's mean (0 in the other modes).
+  bool open(const char* pattern, bool is_fork_child, uint64_t interval_ns, uint32_t flags, uint64_t sample_bytes);
   bool active() const { return __atomic_load_n(&active_, __ATOMIC_RELAXED); }
   // Stops recording, silently (the program's output stays its own): the header says when and why,
   // and `tidemark run` or the analyzer tell the user. The target runs on unharmed.

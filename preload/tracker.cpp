@@ -506,6 +506,12 @@ void readOptions() {
 #undef TIDEMARK_TEXT_OPTION
 #undef TIDEMARK_NUMBER_OPTION
   g_aggregate = strcmp(options.mode, "aggregate") == 0;
+  g_sampling = strcmp(options.mode, "sample") == 0;
+  if (g_sampling) {
+    options.scan = 0;  // a scan needs every live block
+    if (options.sample_bytes == 0) options.sample_bytes = 1;
+    configureSampling(options.sample_bytes, options.sample_seed);
+  }
   if (options.max_frames > format::kMaxFrames) options.max_frames = format::kMaxFrames;
   if (options.max_frames == 0) options.max_frames = 1;
 }
@@ -791,7 +797,9 @@ void startSampler() {
 }
 
 void beginTrace(ThreadState& t) {
-  if (!writer().open(options.output, g_is_fork_child, options.interval_ms * 1000000ull, g_aggregate)) {
+  uint32_t flags = g_aggregate ? format::kFlagAggregate : g_sampling ? format::kFlagSampled : 0;
+  if (!writer().open(options.output, g_is_fork_child, options.interval_ms * 1000000ull, flags,
+                     g_sampling ? options.sample_bytes : 0)) {
     __atomic_store_n(&g_tracker_state, 3, __ATOMIC_RELEASE);
     return;
   }
@@ -821,6 +829,7 @@ void forkChild() {
   depot().resetAfterFork();
   resetStackCachesAfterFork();
   aggregator().resetAfterFork();
+  resetSamplingAfterFork();
   resetModuleMapAfterFork();
   g_is_fork_child = true;
   g_in_process_tree = true;

@@ -9,6 +9,7 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "byte_sampling.h"
 #include "stack_cache.h"
 #include "stack_depot.h"
 #include "trace_writer.h"
@@ -58,6 +59,7 @@ struct ThreadState {
   // maps is not recorded, what it unmaps is (a pymalloc arena mapped before the wrapper was in place)
   bool in_python_allocator;
   Stream stream;
+  SampleCountdown sampling;  // sample mode (byte_sampling.h)
 };
 extern __thread ThreadState t_state __attribute__((tls_model("initial-exec")));
 

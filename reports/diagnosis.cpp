@@ -51,8 +51,10 @@ std::vector<const LeakSite*> leaksBySite(const Summary& s, std::map<std::string,
   return order;
 }
 
-std::string blocksText(uint64_t bytes, uint64_t blocks) {
-  return fmt::format("{} in {} block{}", humanBytes(bytes), groupedNumber(blocks), blocks == 1 ? "" : "s");
+// sampled: an estimate, from so many sampled blocks.
+std::string blocksText(uint64_t bytes, uint64_t blocks, bool sampled) {
+  return fmt::format("{} {} {} {}block{}", humanBytes(bytes), sampled ? "(estimated) from" : "in", groupedNumber(blocks),
+                     sampled ? "sampled " : "", blocks == 1 ? "" : "s");
 }
 
 void addGrowth(std::vector<DiagnosisLine>& out, const Summary& s, std::map<std::string, std::pair<uint64_t, uint64_t>>& leak_totals) {
@@ -68,7 +70,7 @@ void addGrowth(std::vector<DiagnosisLine>& out, const Summary& s, std::map<std::
     auto leaked = leak_totals.find(site);
     if (leaked != leak_totals.end() && s.ended_cleanly) {
       line.headline = "Grows without bound and leaks: " + shownSite(t.frames);
-      line.detail += fmt::format("; {} never freed", blocksText(leaked->second.first, leaked->second.second));
+      line.detail += fmt::format("; {} never freed", blocksText(leaked->second.first, leaked->second.second, s.sampled));
       line.evidence.push_back(Evidence::Leaks);
       leak_totals.erase(leaked);  // said here, not again as a leak
     }
@@ -180,13 +182,13 @@ std::vector<DiagnosisLine> diagnose(const TraceAnalysis& analysis) {
     bool small = bytes < kSmallLeakBytes && static_cast<double>(bytes) < kSmallLeakShare * static_cast<double>(r.heap_peak);
     if (bytes && top == leak_order.end()) {
       out.push_back({small ? Kind::SmallLeak : Kind::Leak, "Leaked at exit, in sites smaller than the ones listed",
-                     blocksText(bytes, blocks) + " never freed", "", {Evidence::Leaks}});
+                     blocksText(bytes, blocks, s.sampled) + " never freed", "", {Evidence::Leaks}});
     } else if (bytes) {
       const LeakSite& site = **top;
       out.push_back({small ? Kind::SmallLeak : Kind::Leak, "Leaked at exit: " + shownSite({site.frame}),
-                     site.bytes == bytes ? blocksText(bytes, blocks) + " never freed"
-                                         : fmt::format("{} never freed in all; this site, the largest, holds {}", blocksText(bytes, blocks),
-                                                       blocksText(site.bytes, site.blocks)),
+                     site.bytes == bytes ? blocksText(bytes, blocks, s.sampled) + " never freed"
+                                         : fmt::format("{} never freed in all; this site, the largest, holds {}", blocksText(bytes, blocks, s.sampled),
+                                                       blocksText(site.bytes, site.blocks, s.sampled)),
                      siteName(site.frame), {Evidence::Leaks}});
     }
   }
@@ -195,7 +197,7 @@ std::vector<DiagnosisLine> diagnose(const TraceAnalysis& analysis) {
     out.push_back({Kind::LeakedCycles,
                    fmt::format("{} leaked cycle{}: {}", groupedNumber(l.cycle_count), l.cycle_count == 1 ? "" : "s",
                                l.cycle_groups.empty() ? std::string("blocks that only point to each other") : l.cycle_groups.front().shape),
-                   fmt::format("{} that nothing reaches", blocksText(l.cycle_bytes, l.cycle_blocks)), "", {Evidence::HeapScan}});
+                   fmt::format("{} that nothing reaches", blocksText(l.cycle_bytes, l.cycle_blocks, s.sampled)), "", {Evidence::HeapScan}});
   }
   const PythonGrowth& pg = s.python_growth;
   if (pg.available && !pg.groups.empty() && pg.groups.front().grown() >= kListedGrowthBytes) {

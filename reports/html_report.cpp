@@ -471,12 +471,19 @@ std::string htmlReport(const TraceAnalysis& analysis, const std::vector<ReportFl
   out += row({"command", "<code>" + e(cmd) + "</code>"});
   out += row({"process", e(fmt::format("pid {}, ran {}, {}", r.pid, humanDuration(r.duration_ns), describeEnd(r.end)))});
   if (s.python) out += row({"python", e(describePython(*s.python))});
-  out += row({"peak heap", e(fmt::format("{} at {}", humanBytes(r.heap_peak), humanDuration(r.heap_peak_time_ns)))});
+  if (r.sample_bytes)
+    out += row({"recording", e(fmt::format("sampled: one point every {} allocated on average; heap figures are estimates, "
+                                           "± their 95% interval, and block counts are of sampled blocks",
+                                           humanBytes(r.sample_bytes)))});
+  out += row({"peak heap", e(fmt::format("{}{} at {}", humanBytes(r.heap_peak),
+                                          r.sample_bytes ? " ± " + humanBytes(errorBytes(r.heap_peak_variance)) : "",
+                                          humanDuration(r.heap_peak_time_ns)))});
   out += row({"peak RSS", e(fmt::format("{} at {}{}", humanBytes(r.rss_peak), humanDuration(r.rss_peak_time_ns),
                                         r.heap_peak > r.rss_peak ? " (below the heap's peak: pages allocated but never written are not resident)" : ""))});
   if (s.limit.bytes)
     out += row({"memory limit", e(fmt::format("{} ({})", humanBytes(s.limit.bytes), limitSourceText(s.limit.source)))});
-  out += row({"calls", e(fmt::format("{} allocations, {} frees", groupedNumber(r.allocations), groupedNumber(r.frees)))});
+  out += row({"calls", e(fmt::format("{} {}allocations, {} frees", groupedNumber(r.allocations), r.sample_bytes ? "sampled " : "",
+                                      groupedNumber(r.frees)))});
   out += "</table>\n";
 
   out += sections.run;

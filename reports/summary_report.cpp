@@ -50,9 +50,12 @@ void writeGroups(std::ostream& out, const std::vector<StackGroup>& groups, bool 
     } g{at_peak ? group.peak_bytes : group.live_bytes, at_peak ? group.peak_blocks : group.live_blocks, group.holder};
     const std::vector<Frame>& frames = group.frames;
     double share = total ? 100.0 * static_cast<double>(g.bytes) / static_cast<double>(total) : 0.0;
-    out << fmt::format("  #{:<2} {:>10}  {:5.1f}%  {} bytes in {} block{}{}\n", ++n, humanBytes(g.bytes), share,
-                       groupedNumber(g.bytes), groupedNumber(g.blocks), g.blocks == 1 ? "" : "s",
-                       holderLabel(g.holder));
+    // Sample mode: an estimate with its 95% interval, from so many sampled blocks.
+    double variance = at_peak ? group.peak_variance : group.live_variance;
+    std::string error = variance > 0 ? fmt::format(" ± {}", humanBytes(errorBytes(variance))) : "";
+    out << fmt::format("  #{:<2} {:>10}  {:5.1f}%  {} bytes{} in {} {}block{}{}\n", ++n, humanBytes(g.bytes), share,
+                       groupedNumber(g.bytes), error, groupedNumber(g.blocks), variance > 0 ? "sampled " : "",
+                       g.blocks == 1 ? "" : "s", holderLabel(g.holder));
     // A Python stack starts at its site, the program's own line; what it called into (pandas,
     // numpy) is summed up in one line above it.
     const size_t site = frames.empty() ? 0 : siteIndex(frames);
@@ -79,8 +82,10 @@ nlohmann::json groupsJson(const std::vector<StackGroup>& groups) {
   nlohmann::json a = nlohmann::json::array();
   for (const StackGroup& g : groups) {
     a.push_back({{"peak_bytes", g.peak_bytes},
+                 {"peak_error_bytes", errorBytes(g.peak_variance)},  // sample mode: the 95% interval's half-width
                  {"peak_blocks", g.peak_blocks},
                  {"live_bytes", g.live_bytes},
+                 {"live_error_bytes", errorBytes(g.live_variance)},
                  {"live_blocks", g.live_blocks},
                  {"allocations", g.allocations},
                  {"allocated_bytes", g.allocated_bytes},
@@ -321,21 +326,29 @@ void writeSummaryLines(std::ostream& out, const TraceAnalysis& analysis, bool fu
   std::string cmd;
   for (const std::string& a : r.argv) cmd += (cmd.empty() ? "" : " ") + a;
   out << fmt::format("trace     {} ({}, {})\n", analysis.tracePath(), humanBytes(analysis.traceBytes()),
-                     r.aggregated ? "aggregated" : "full event log");
+                     r.aggregated     ? std::string("aggregated")
+                     : r.sample_bytes ? fmt::format("sampled: one point every {} allocated on average; heap figures are "
+                                                    "estimates, ± their 95% interval", humanBytes(r.sample_bytes))
+                                      : std::string("full event log"));
   out << fmt::format("command   {}\n", cmd.empty() ? r.exe : cmd);
   out << fmt::format("process   pid {}, ran {}, {}{}\n", r.pid, humanDuration(r.duration_ns), describeEnd(r.end),
                      r.end_from_parent ? " (as its parent saw it)" : "");
   if (s.python) out << "python    " << describePython(*s.python) << '\n';
   if (s.limit.bytes)
     out << fmt::format("limit     {} ({})\n", humanBytes(s.limit.bytes), limitSourceText(s.limit.source));
-  out << fmt::format("peak heap {} ({} bytes) at {}\n", humanBytes(r.heap_peak), groupedNumber(r.heap_peak),
+  out << fmt::format("peak heap {} ({} bytes{}) at {}\n", humanBytes(r.heap_peak), groupedNumber(r.heap_peak),
+                     r.sample_bytes ? fmt::format(" ± {}", humanBytes(errorBytes(r.heap_peak_variance))) : "",
                      humanDuration(r.heap_peak_time_ns));
   out << fmt::format("peak RSS  {} at {}\n", humanBytes(r.rss_peak), humanDuration(r.rss_peak_time_ns));
   if (r.heap_peak > r.rss_peak)
     out << "          (below the heap's peak: pages allocated but never written are not resident)\n";
-  out << fmt::format("calls     {} allocations ({} allocated in total), {} frees, {} reallocs\n",
-                     groupedNumber(r.allocations), humanBytes(r.allocated_bytes), groupedNumber(r.frees),
-                     groupedNumber(r.reallocs));
+  if (r.sample_bytes)
+    out << fmt::format("calls     {} sampled allocations, standing for {} allocated in total; {} of them freed\n",
+                       groupedNumber(r.allocations), humanBytes(r.allocated_bytes), groupedNumber(r.frees));
+  else
+    out << fmt::format("calls     {} allocations ({} allocated in total), {} frees, {} reallocs\n",
+                       groupedNumber(r.allocations), humanBytes(r.allocated_bytes), groupedNumber(r.frees),
+                       groupedNumber(r.reallocs));
   if (r.mmap_peak) out << fmt::format("mmap      peak {} of anonymous mappings, {} at the end\n", humanBytes(r.mmap_peak), humanBytes(r.mmap_live));
   for (size_t i = 0; i < s.phases.size() && i < 5; ++i) {
     const PhaseSummary& p = s.phases[i];
@@ -363,8 +376,8 @@ void writeSummaryLines(std::ostream& out, const TraceAnalysis& analysis, bool fu
   const char* what = s.ended_cleanly                     ? "Leaked at exit"
                      : r.end.state == EndState::Exec ? "Live when it replaced itself with exec"
                                                      : "Live when the process died";
-  out << fmt::format("\n{}: {} ({} bytes) in {} block{}\n", what, humanBytes(s.leaked_bytes), groupedNumber(s.leaked_bytes),
-                     groupedNumber(s.leaked_blocks), s.leaked_blocks == 1 ? "" : "s");
+  out << fmt::format("\n{}: {} ({} bytes) in {} {}block{}\n", what, humanBytes(s.leaked_bytes), groupedNumber(s.leaked_bytes),
+                     groupedNumber(s.leaked_blocks), s.sampled ? "sampled " : "", s.leaked_blocks == 1 ? "" : "s");
   writeGroups(out, s.leaks, false, s.leaked_bytes, full);
   if (s.runtime_leaked_blocks) {
     const uint64_t runtime_bytes = s.runtime_leaked_bytes - s.startup_bytes;
@@ -413,7 +426,8 @@ nlohmann::json summaryJson(const TraceAnalysis& analysis) {
       {"diagnosis", diagnosisJson(diagnose(analysis))},
       {"trace", analysis.tracePath()},
       {"trace_bytes", analysis.traceBytes()},
-      {"mode", r.aggregated ? "aggregate" : "full"},
+      {"mode", r.aggregated ? "aggregate" : r.sample_bytes ? "sample" : "full"},
+      {"sample_bytes", r.sample_bytes},
       {"pid", r.pid},
       {"ppid", r.ppid},
       {"exe", r.exe},
@@ -429,9 +443,10 @@ nlohmann::json summaryJson(const TraceAnalysis& analysis) {
       {"duration_ns", r.duration_ns},
       {"end", end},
       {"death", deathJson(s)},
-      {"peak_heap", {{"bytes", r.heap_peak}, {"time_ns", r.heap_peak_time_ns}}},
+      {"peak_heap", {{"bytes", r.heap_peak}, {"error_bytes", errorBytes(r.heap_peak_variance)}, {"time_ns", r.heap_peak_time_ns}}},
       {"peak_rss", {{"bytes", r.rss_peak}, {"time_ns", r.rss_peak_time_ns}}},
       {"final_heap_bytes", r.heap_live},
+      {"final_heap_error_bytes", errorBytes(r.heap_variance)},
       {"final_heap_blocks", r.live_blocks},
       {"allocations", r.allocations},
       {"frees", r.frees},

@@ -29,7 +29,9 @@ inline constexpr char kMagic[8] = {'T', 'M', 'T', 'R', 'A', 'C', 'E', '\0'};
 // 7: the Python object graph of a scan: PythonGraph (29), PythonType (30), PythonObjects (31), PythonReferences (32)
 // 8: module globals' names in the object graph: PythonName (33)
 // 9: process trees: the host and peak RSS/PSS in the header, Sample's pss and uss, ChildEnd (34)
-inline constexpr uint32_t kVersion = 9;
+// 10: sample mode: kFlagSampled and the header's sample_bytes (Alloc and Free records of the sampled
+//     blocks only: a reader of version 9 would take them for every block)
+inline constexpr uint32_t kVersion = 10;
 inline constexpr uint32_t kHeaderSize = 4096;
 inline constexpr uint32_t kChunkMagic = 0x4b434d54;  // "TMCK" little-endian
 inline constexpr uint32_t kDefaultChunkSize = 256 * 1024;
@@ -70,6 +72,10 @@ static_assert(sizeof(StackCounters) == 64);
 inline constexpr uint32_t kAggregateStream = 0xfffffffe;
 inline constexpr uint32_t kWrapperStream = 0xffffffff;
 inline constexpr uint32_t kFlagAggregate = 1;
+// Sample mode: Alloc records are the allocations sampled by bytes (a Poisson process of mean
+// FileHeader::sample_bytes), Free records the releases of those blocks only.
+inline constexpr uint32_t kFlagSampled = 2;
+inline constexpr uint64_t kDefaultSampleBytes = 512 * 1024;  // as jemalloc's default (lg_prof_sample 19)
 // An aggregate chunk: ChunkHeader, padding to 64 bytes, then counters for ids
 // [page * countersPerChunk, (page + 1) * countersPerChunk).
 inline constexpr uint32_t countersPerChunk(uint32_t chunk_size) { return (chunk_size - 64) / 64; }
@@ -79,7 +85,7 @@ struct FileHeader {
   uint32_t version;
   uint32_t header_size;
   uint32_t chunk_size;
-  uint32_t flags;                // kFlagAggregate for an aggregated trace
+  uint32_t flags;                // kFlagAggregate for an aggregated trace, kFlagSampled for a sampled one
   uint64_t pid;
   uint64_t ppid;
   uint64_t start_realtime_ns;    // CLOCK_REALTIME at start
@@ -107,6 +113,8 @@ struct FileHeader {
   char last_date[16];            // the latest simulated date marked (NUL-terminated); empty without
   uint64_t ended_ns;             // since start_monotonic_ns: the image ended (exit, _exit, exec, or its
                                  // end recorded by the wrapper); 0 while it runs or when killed unseen
+  // Version 10: sample mode (kFlagSampled): the mean bytes between two sampled allocations.
+  uint64_t sample_bytes;
 };
 static_assert(sizeof(FileHeader) <= kHeaderSize);
 

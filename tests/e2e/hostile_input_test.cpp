@@ -75,6 +75,12 @@ TEST(HostileInput, AnAggregateTablePastTheFileIsAnError) {
   expectRefusedEverywhere(b, "aggregate chunks hold");
 }
 
+TEST(HostileInput, ASampledTraceWithoutAMeanIsAnError) {
+  TraceBuilder b;
+  b.sampled(0).processInfo(1, 7, "/bin/x", "x").alloc(2, 1, 0x1000, 100).exit(3, 10);
+  expectRefusedEverywhere(b, "sample mode with a mean of 0 bytes");
+}
+
 TEST(HostileInput, FifosAndDevicesAreRefusedWithoutWaiting) {
   std::string dir = tempDir();
   std::string fifo = dir + "/fifo";

@@ -4,6 +4,8 @@
 // rewrites the document).
 #include <gtest/gtest.h>
 
+#include "tidemark/trace_format.h"
+
 #include <cstdlib>
 #include <fstream>
 #include <sstream>

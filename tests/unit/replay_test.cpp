@@ -1,6 +1,7 @@
 // Replay on hand-made traces: exact peak attribution, cross-stream ordering, realloc, mmap.
 #include <unistd.h>
 
+#include <cmath>
 #include <filesystem>
 
 #include <gtest/gtest.h>
@@ -42,6 +43,30 @@ TEST(Replay, PeakAttributionIsTheStateAtThePeak) {
   EXPECT_EQ(r.peakBytes(3), 40u);
   EXPECT_EQ(r.heap_live, 80u);
   EXPECT_EQ(r.stacks[2].live_bytes, 80u);
+}
+
+// Sample mode: a sampled block of n bytes (mean R) stands for n / (1 - exp(-n/R)) bytes, with a
+// variance of that squared times exp(-n/R); a stack's and the heap's figures are their sums.
+TEST(Replay, SampledBlocksAreWeighedByTheChanceOfTheirSampling) {
+  TraceBuilder b;
+  b.sampled(1000).alloc(1, 1, 0x1000, 500).alloc(2, 1, 0x2000, 5000).alloc(3, 2, 0x3000, 100).free(4, 0x3000);
+  ReplayResult r = replayOf(b, "sampled");
+  EXPECT_EQ(r.sample_bytes, 1000u);
+  // 500 / (1 - e^-0.5) = 1270.7, 5000 / (1 - e^-5) = 5034.1, 100 / (1 - e^-0.1) = 1050.8
+  EXPECT_EQ(r.heap_peak, 1271u + 5034u + 1051u);
+  EXPECT_EQ(r.stacks[1].live_bytes, 1271u + 5034u);
+  EXPECT_EQ(r.stacks[2].live_bytes, 0u);
+  auto variance = [](double size) {
+    double bytes = size / (1 - std::exp(-size / 1000));
+    return bytes * bytes * std::exp(-size / 1000);
+  };
+  EXPECT_NEAR(r.stacks[1].live_variance, variance(500) + variance(5000), 1e-6);
+  EXPECT_EQ(r.stacks[2].live_variance, 0.0);  // its block was freed
+  EXPECT_NEAR(r.heap_peak_variance, variance(500) + variance(5000) + variance(100), 1e-6);
+  EXPECT_EQ(errorBytes(r.stacks[1].live_variance), static_cast<uint64_t>(std::llround(1.96 * std::sqrt(r.stacks[1].live_variance))));
+  // A mean of one byte: every block larger than a few dozen bytes is certain, and weighs its size.
+  EXPECT_EQ(weighSample(4096, 1).bytes, 4096u);
+  EXPECT_EQ(weighSample(0, 1000).bytes, 0u);
 }
 
 TEST(Replay, FirstPeakKeptWhenNeverExceeded) {

@@ -66,6 +66,10 @@ std::string TraceBuilder::write(const std::string& path) const {
   h.header_size = format::kHeaderSize;
   h.chunk_size = chunk_size_;
   h.flags = aggregated_ ? format::kFlagAggregate : 0;
+  if (sample_bytes_) {
+    h.flags |= format::kFlagSampled;
+    h.sample_bytes = *sample_bytes_;
+  }
   if (aggregated_) h.aggregate = totals_;
   h.pid = 1;
   const uint32_t per_page = format::countersPerChunk(chunk_size_);

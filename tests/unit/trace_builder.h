@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -60,6 +61,12 @@ class TraceBuilder {
     return *this;
   }
 
+  // Makes it a sampled trace (sample mode): its allocations were sampled by bytes with this mean.
+  TraceBuilder& sampled(uint64_t mean_bytes) {
+    sample_bytes_ = mean_bytes;
+    return *this;
+  }
+
   // Writes the trace and returns its bytes too.
   std::string write(const std::string& path) const;
 
@@ -84,6 +91,7 @@ class TraceBuilder {
   std::map<uint32_t, StreamState> streams_;
   std::vector<std::pair<uint32_t, uint32_t>> order_;  // (stream, chunk) in the order chunks were taken
   bool aggregated_ = false;
+  std::optional<uint64_t> sample_bytes_;
   tidemark::format::AggregateTotals totals_{};
   std::vector<tidemark::format::StackCounters> counters_;
 };

@@ -1,0 +1,86 @@
+#!/usr/bin/env bash
+# Paired runs of one command: plain, then under the tracker in each mode asked for (and heaptrack),
+# alternating, so that a machine that slows down slows every variant of a round alike. Prints each
+# round's wall and CPU ratios to plain and their medians.
+#
+#   bench/overhead_pairs.sh [--pairs N] [--build DIR] [--mode full|aggregate|sample]... [--heaptrack]
+#                           [--sample-bytes N] -- COMMAND [ARGS...]
+set -euo pipefail
+root="$(cd "$(dirname "$0")/.." && pwd)"
+pairs=9
+build="$root/build"
+modes=()
+heaptrack=0
+sample_bytes=""
+while (($#)); do
+  case "$1" in
+    --pairs) pairs="$2"; shift 2 ;;
+    --build) build="$2"; shift 2 ;;
+    --mode) modes+=("$2"); shift 2 ;;
+    --heaptrack) heaptrack=1; shift ;;
+    --sample-bytes) sample_bytes="$2"; shift 2 ;;
+    --) shift; break ;;
+    *) echo "overhead_pairs.sh: unknown argument $1" >&2; exit 2 ;;
+  esac
+done
+(($#)) || { echo "overhead_pairs.sh: no command after --" >&2; exit 2; }
+((${#modes[@]})) || modes=(full)
+preload="$build/bin/libtidemark_preload.so"
+[ -f "$preload" ] || { echo "overhead_pairs.sh: no $preload (build first)" >&2; exit 2; }
+if ((heaptrack)) && ! command -v heaptrack >/dev/null; then
+  echo "overhead_pairs.sh: heaptrack is not installed" >&2
+  exit 2
+fi
+work="$(mktemp -d)"
+trap 'rm -rf "$work"' EXIT
+
+# Runs "$@" with stdout to $work/out.NAME; echoes "wall cpu".
+timed() {
+  local name="$1"; shift
+  /usr/bin/time -o "$work/time" -f '%e %U %S' "$@" > "$work/out.$name" 2> "$work/err.$name"
+  awk '{ printf "%s %.3f\n", $1, $2 + $3 }' "$work/time"
+}
+
+variants=("${modes[@]}")
+((heaptrack)) && variants+=(heaptrack)
+printf 'round  plain wall/cpu s'
+for v in "${variants[@]}"; do printf '  %s wall x / cpu x' "$v"; done
+printf '\n'
+results="$work/results"
+for ((round = 1; round <= pairs; ++round)); do
+  read -r pw pc < <(timed plain "$@")
+  line="$round $pw $pc"
+  printf '%5d  %5.2f / %5.2f' "$round" "$pw" "$pc"
+  for v in "${variants[@]}"; do
+    rm -f "$work"/trace* "$work"/*.zst
+    if [ "$v" = heaptrack ]; then
+      read -r w c < <(timed "$v" heaptrack -o "$work/trace" "$@")
+      # heaptrack prints its own lines on the program's standard output: keep the program's
+      grep -Fxf "$work/out.plain" "$work/out.$v" > "$work/out.tmp" || true
+      mv "$work/out.tmp" "$work/out.$v"
+    else
+      env_args=(LD_PRELOAD="$preload" TIDEMARK_OUTPUT="$work/trace.tmtrace" TIDEMARK_MODE="$v")
+      [ -n "$sample_bytes" ] && env_args+=(TIDEMARK_SAMPLE_BYTES="$sample_bytes")
+      read -r w c < <(timed "$v" env "${env_args[@]}" "$@")
+    fi
+    if ! cmp -s "$work/out.plain" "$work/out.$v"; then
+      echo "overhead_pairs.sh: the output under $v differs from the plain run's" >&2
+      exit 1
+    fi
+    rw=$(awk -v a="$w" -v b="$pw" 'BEGIN { printf "%.3f", a / b }')
+    rc=$(awk -v a="$c" -v b="$pc" 'BEGIN { printf "%.3f", a / b }')
+    printf '  %16s / %s' "$rw" "$rc"
+    line="$line $rw $rc"
+  done
+  printf '\n'
+  echo "$line" >> "$results"
+done
+printf 'median          '
+col=4
+for v in "${variants[@]}"; do
+  w=$(awk -v c=$col '{ print $c }' "$results" | sort -g | awk '{ a[NR] = $1 } END { print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2 }')
+  c=$(awk -v c=$((col + 1)) '{ print $c }' "$results" | sort -g | awk '{ a[NR] = $1 } END { print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2 }')
+  printf '  %s %.3fx / %.3fx' "$v" "$w" "$c"
+  col=$((col + 2))
+done
+printf '\n'

@@ -1,0 +1,64 @@
+// Sample mode (TIDEMARK_MODE=sample): allocations sampled by bytes, as a Poisson process over the
+// bytes allocated with a mean of options.sample_bytes between two points. Every byte has the same
+// chance, so an allocation of n bytes is sampled with probability 1 - exp(-n / mean), whatever its
+// neighbours were; the reader weighs each sampled block by the inverse of that (an unbiased
+// estimate) and gives error bars (docs/performance.md).
+//
+// Each thread counts down the bytes to its next point: an allocation that does not reach it costs
+// a subtraction. The sampled blocks that are live sit in the live-block table (aggregator.h), and a
+// small table of counts by address hash lets a release of a block that was not sampled (nearly
+// every release) pass with one load.
+#pragma once
+
+#include <cstdint>
+
+#include "aggregator.h"
+
+namespace tidemark::preload {
+
+extern bool g_sampling;  // options.mode is "sample"
+
+// Sets the mean bytes between two points and the seed of the random numbers (0: the clock's).
+void configureSampling(uint64_t mean_bytes, uint64_t seed);
+
+// A thread's place in the process of points (in ThreadState, zero-initialised TLS).
+struct SampleCountdown {
+  uint64_t bytes_left;  // to the next point
+  uint64_t rng;         // the random numbers' state; 0 until the thread's first allocation seeds it
+};
+
+// Draws the thread's next countdown (and seeds it on first use); true when this allocation of
+// `size` bytes holds the point that was due.
+bool sampleSlow(SampleCountdown& c, uint64_t size);
+
+// Whether an allocation of `size` bytes is sampled.
+inline bool sampleThis(SampleCountdown& c, uint64_t size) {
+  if (__builtin_expect(c.bytes_left > size, 1)) {
+    c.bytes_left -= size;
+    return false;
+  }
+  return sampleSlow(c, size);
+}
+
+// Live sampled blocks per address hash, saturating: 0 means no live sampled block has that hash,
+// so a release there was not sampled. A slot that reached 255 stays there (its releases then
+// always ask the live-block table).
+inline constexpr uint32_t kSampledFilterSlots = 1u << 16;
+extern uint8_t g_sampled_filter[kSampledFilterSlots];
+inline uint8_t* sampledFilterSlot(uint64_t address) {
+  uint64_t h = (address >> 4) * 0x9e3779b97f4a7c15ull;
+  return &g_sampled_filter[h >> 48];
+}
+// False when the block at `address` is certainly not a live sampled one: a release passes on.
+inline bool maybeSampled(uint64_t address) { return __atomic_load_n(sampledFilterSlot(address), __ATOMIC_RELAXED) != 0; }
+
+// A sampled block is live (again, after a failed resize) / is being released: takeSampledBlock
+// says whether the block was sampled (a release of one that was not is not recorded).
+void noteSampledBlock(uint64_t address, uint64_t size, StackId stack);
+Aggregator::Taken takeSampledBlock(uint64_t address);
+inline bool releaseSampledBlock(uint64_t address) { return takeSampledBlock(address).known; }
+
+// In a forked child: the parent's sampled blocks are not its own.
+void resetSamplingAfterFork();
+
+}  // namespace tidemark::preload

@@ -1,0 +1,77 @@
+// Sample mode against the truth: a program that knows what each of its sites holds
+// (tests/programs/sampled_sites.cpp) run in full mode (exact) and sampled by bytes with several
+// seeds: each site's estimate must fall inside its stated error bars.
+#include <gtest/gtest.h>
+
+#include <map>
+#include <regex>
+
+#include <fmt/format.h>
+
+#include "harness.h"
+
+using namespace tmtest;
+
+namespace {
+
+// What tests/programs/sampled_sites.cpp holds at exit, by site.
+const std::map<std::string, uint64_t> kLiveAtExit = {
+    {"keepSmall", 20'000'000}, {"keepMedium", 20'000'000}, {"keepLarge", 40'000'000}, {"growBuffer", 16'777'216}};
+
+TEST(Sampling, FullModeIsExactOnTheKnownSites) {
+  std::string trace = tempDir() + "/full";
+  Result r = run({tidemark(), "run", "-o", trace, "--", program("tm-test-sampled_sites")});
+  ASSERT_EQ(r.code, 0) << r.err;
+  auto s = summary(trace);
+  for (const auto& [site, bytes] : kLiveAtExit) {
+    const auto* g = group(s["leaks"]["stacks"], site);
+    ASSERT_TRUE(g) << site;
+    EXPECT_EQ((*g)["live_bytes"], bytes) << site;
+    EXPECT_EQ((*g)["live_error_bytes"], 0) << site;
+  }
+  EXPECT_EQ(s["mode"], "full");
+  EXPECT_EQ(total(s["sites"], "churn", "allocations"), 200'000u);
+}
+
+// Each seed samples different allocations; a 95% interval may miss now and then, never by far.
+TEST(Sampling, EstimatesOfKnownSitesFallInsideTheirErrorBars) {
+  constexpr uint64_t kMean = 256 * 1024;
+  int checked = 0, inside = 0;
+  for (int seed = 1; seed <= 5; ++seed) {
+    std::string trace = tempDir() + fmt::format("/sampled{}", seed);
+    Result r = run({tidemark(), "run", "--mode", "sample", "--sample-bytes", "256K", "-o", trace, "--",
+                    program("tm-test-sampled_sites")},
+                   {"TIDEMARK_SAMPLE_SEED=" + std::to_string(seed)});
+    ASSERT_EQ(r.code, 0) << r.err;
+    EXPECT_NE(r.out.find("kept 40420 blocks"), std::string::npos) << r.out;  // the program's own output
+    auto s = summary(trace);
+    EXPECT_EQ(s["mode"], "sample");
+    EXPECT_EQ(s["sample_bytes"], kMean);
+    // About one allocation per 256 KiB allocated (+ each large block): far fewer than the 240,435.
+    EXPECT_LT(s["allocations"].get<uint64_t>(), 2'000u);
+    for (const auto& [site, bytes] : kLiveAtExit) {
+      const auto* g = group(s["leaks"]["stacks"], site);
+      ASSERT_TRUE(g) << site << " seed " << seed << "\n" << s["leaks"].dump(1);
+      double estimate = (*g)["live_bytes"].get<double>();
+      double error = (*g)["live_error_bytes"].get<double>();  // half-width of the 95% interval
+      double miss = std::abs(estimate - static_cast<double>(bytes));
+      ++checked;
+      if (miss <= error) ++inside;
+      // Twice the 95% half-width is four standard errors: a miss that far is a bias, not chance.
+      EXPECT_LE(miss, 2 * error + 1) << site << " seed " << seed << ": " << estimate << " ± " << error;
+      // Blocks far larger than the mean are all but certain to be sampled: nearly exact.
+      if (site == "keepLarge") EXPECT_LT(miss, 0.01 * static_cast<double>(bytes)) << seed;
+    }
+    const auto* churn = group(s["sites"], "churn");
+    if (churn) EXPECT_EQ((*churn)["live_bytes"], 0);  // every temporary freed, sampled or not
+    // The text says what the figures are.
+    Result text = run({tidemark(), "summary", trace});
+    ASSERT_EQ(text.code, 0) << text.err;
+    EXPECT_NE(text.out.find("sampled: one point every 256.0 KiB allocated on average"), std::string::npos) << text.out;
+    EXPECT_TRUE(std::regex_search(text.out, std::regex("bytes ± [0-9.]+ [KM]iB in [0-9]+ sampled blocks"))) << text.out;
+  }
+  // 20 intervals of 95%: at least 16 hold the truth (fewer happens by chance 1.6% of the time).
+  EXPECT_GE(inside, 16) << inside << " of " << checked;
+}
+
+}  // namespace

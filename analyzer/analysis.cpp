@@ -1,5 +1,6 @@
 #include "analysis.h"
 
+#include "progress.h"
 #include "trace_reader.h"
 
 namespace tidemark {
@@ -26,8 +27,10 @@ TraceAnalysis::TraceAnalysis(const std::string& path, const SummaryOptions& opti
       run_.oom.time_ns = run_.end.state == EndState::Signaled ? run_.end.time_ns : run_.last_event_time_ns;
     }
   }
+  reportProgress("finding the functions and lines of " + path, -1);
   symbols_ = std::make_unique<Symbolizer>(run_);
   summary_ = summarize(run_, *symbols_, options);
+  endProgress();
 }
 
 std::vector<StackGroup> TraceAnalysis::stackGroups(bool full) const { return groupStacks(run_, *symbols_, full); }

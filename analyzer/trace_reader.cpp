@@ -13,6 +13,7 @@
 #include <fmt/format.h>
 
 #include "error.h"
+#include "progress.h"
 #include "input_file.h"
 
 namespace tidemark {
@@ -145,11 +146,15 @@ struct Damage {
 };
 
 // Decodes one stream (its chunks in order) record by record.
+constexpr uint32_t kRecordsPerProgress = 1u << 18;
+
 class Cursor {
  public:
   Cursor(const TraceReader& reader, uint64_t chunk_size, std::vector<std::pair<uint64_t, uint64_t>> chunks,
          uint32_t stream, const std::string& path, Damage& damage)
       : reader_(reader), chunk_size_(chunk_size), chunks_(std::move(chunks)), stream_(stream), path_(path), damage_(damage) {}
+
+  size_t chunksTaken() const { return index_; }
 
   // Decodes the next record into rec; false at the end of the stream.
   bool next(Record& rec) {
@@ -285,6 +290,15 @@ void TraceReader::forEach(const std::function<void(const Record&)>& fn) {
     for (; i < chunks_.size() && chunks_[i].stream == stream; ++i) list.emplace_back(chunks_[i].offset, chunks_[i].length);
     cursors.emplace_back(*this, header_.chunk_size, std::move(list), stream, path_, damage);
   }
+  // How far: the chunks the cursors took, of all of them (the head of each is being read).
+  const uint64_t all_chunks = chunks_.size();
+  const std::string reading = "reading " + path_;
+  auto progress = [&] {
+    uint64_t taken = 0;
+    for (const Cursor& c : cursors) taken += c.chunksTaken();
+    reportProgress(reading, all_chunks ? static_cast<double>(taken) / static_cast<double>(all_chunks) : 1.0);
+  };
+  uint32_t until_progress = kRecordsPerProgress;
   std::vector<Record> heads(cursors.size());
   using Entry = std::pair<uint64_t, size_t>;  // (seq, cursor)
   std::priority_queue<Entry, std::vector<Entry>, std::greater<>> queue;
@@ -297,6 +311,10 @@ void TraceReader::forEach(const std::function<void(const Record&)>& fn) {
     // Stay on this stream while it is still the earliest: one stream at a time is the common case.
     for (;;) {
       fn(heads[i]);
+      if (--until_progress == 0) {
+        until_progress = kRecordsPerProgress;
+        progress();
+      }
       if (stop_ || !cursors[i].next(heads[i])) break;
       if (!queue.empty() && queue.top().first < heads[i].seq) {
         queue.emplace(heads[i].seq, i);

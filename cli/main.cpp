@@ -6,6 +6,7 @@
 #include <cstring>
 #include <fstream>
 #include <iostream>
+#include <optional>
 
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
@@ -21,6 +22,7 @@
 #include "lines.h"
 #include "live_view.h"
 #include "process_tree.h"
+#include "progress_line.h"
 #include "run_report.h"
 #include "range_view.h"
 #include "recommend.h"
@@ -508,6 +510,9 @@ int main(int argc, char** argv) {
     return 2;
   }
   int code = 0;
+  // Reading a long trace says how far it is on a terminal (run and watch have their own line).
+  std::optional<ProgressLine> progress;
+  if (!*run_cmd && !*watch_cmd) progress.emplace();
   try {
     // lines, flamegraph and dump read one process of a run; the others read the tree as well (watch: every header).
     if (!*run_cmd && !*summary_cmd && !*report_cmd && !*diff_cmd && !*gate_cmd && !*recommend_cmd && !*watch_cmd) {
@@ -540,10 +545,12 @@ int main(int argc, char** argv) {
       code = reportCommand(inputs, process, report_output, limit, source_dirs, report_baseline);
     }
   } catch (const Error& e) {
+    endProgress();
     std::cout.flush();
     std::cerr << "tidemark: " << e.what() << '\n';
     return 2;
   } catch (const std::exception& e) {
+    endProgress();
     std::cout.flush();
     std::cerr << "tidemark: internal error: " << e.what() << '\n';
     return 3;

@@ -1,6 +1,8 @@
 // Names and lines as a terminal shows them: templates shortened, qualifiers kept, 100 columns.
 #include <gtest/gtest.h>
 
+#include "progress_line.h"
+
 #include "text_layout.h"
 
 using namespace tidemark;
@@ -34,4 +36,14 @@ TEST(WrapText, LinesFitAndKeepNumbersWithTheirUnits) {
 TEST(FitLines, LongLinesWrapUnderTheirValueColumn) {
   std::string text = fitLines("short line\ncommand   engine run --days 500 --fault leak-per-day --fault spike\n", 40);
   EXPECT_EQ(text, "short line\ncommand   engine run --days 500 --fault\n          leak-per-day --fault spike\n");
+}
+
+// The progress line on a terminal: what is under way and how far, cut to the terminal's width.
+TEST(ProgressLine, SaysWhatAndHowFarWithinTheTerminal) {
+  EXPECT_EQ(tidemark::ProgressLine::text("reading bt/1.tmtrace", 0.456, 80), "tidemark: reading bt/1.tmtrace 46%");
+  EXPECT_EQ(tidemark::ProgressLine::text("finding the functions", -1, 80), "tidemark: finding the functions");
+  EXPECT_EQ(tidemark::ProgressLine::text("reading bt/1.tmtrace", 1.2, 80), "tidemark: reading bt/1.tmtrace 100%");
+  std::string cut = tidemark::ProgressLine::text("reading /a/very/long/path/to/a/trace/of/a/backtest.tmtrace", 0.5, 40);
+  EXPECT_EQ(cut.size(), 39u);  // one column left for the cursor
+  EXPECT_EQ(cut, "tidemark: reading /a/very/long/p... 50%");
 }

@@ -30,6 +30,21 @@ class AddressMap {
     s.value = value;
   }
 
+  // Inserts or overwrites in one look-up; returns whether addr was there (its old value copied to
+  // out).
+  bool replace(uint64_t addr, const Value& value, Value& out) {
+    if ((size_ + 1) * 4 > slots_.size() * 3) grow();
+    Slot& s = slots_[address_table::locate(slots_.data(), mask(), addr)];
+    bool was = s.key != 0;
+    if (was)
+      out = s.value;
+    else
+      ++size_;
+    s.key = addr;
+    s.value = value;
+    return was;
+  }
+
   // Removes addr; returns whether it was there (its value copied to out).
   bool erase(uint64_t addr, Value& out) {
     uint64_t i = address_table::locate(slots_.data(), mask(), addr);

@@ -70,22 +70,22 @@ class Replayer {
         const auto& a = rec.get<format::Alloc>();
         threadOf(rec.stream);
         alloc(a.address, a.size, canonical(a.stack_id));
-        last_alloc_[rec.stream] = a.address;
+        lastAlloc(rec.stream) = a.address;
         checkPeak(rec.seq);
         break;
       }
       case RecordType::Free: {
         uint64_t address = rec.get<format::Free>().address;
-        auto last = last_alloc_.find(rec.stream);
-        bool temporary = last != last_alloc_.end() && last->second == address;
-        if (temporary) last->second = 0;
+        uint64_t& last = lastAlloc(rec.stream);
+        bool temporary = last == address;
+        if (temporary) last = 0;
         release(address, temporary);
         break;
       }
       case RecordType::Realloc: {
         const auto& re = rec.get<format::Realloc>();
         threadOf(rec.stream);
-        last_alloc_[rec.stream] = re.new_address;
+        lastAlloc(rec.stream) = re.new_address;
         release(re.old_address);
         ++r_.reallocs;
         alloc(re.new_address, re.size, canonical(re.stack_id));
@@ -443,22 +443,25 @@ class Replayer {
 
   void alloc(uint64_t addr, uint64_t size, StackId stack) {
     noteAllocatingThread();  // before this allocation counts anywhere
+    double variance = 0;
+    if (r_.sample_bytes) {
+      SampledBlock w = weighSample(size, r_.sample_bytes);
+      size = w.bytes;
+      variance = w.variance;
+    }
     Block old;
-    if (blocks_.erase(addr, old)) {
+    if (blocks_.replace(addr, {.size = size, .stack = stack, .thread = thread_}, old)) {
       // The address is live again without a free in between: a free we did not see (made inside
       // a hook, or before the tracker started). Release the old block to keep totals honest.
       ++r_.overwritten_allocs;
       removeBlock(addr, old);
     }
     StackStats& s = touch(stack);
-    if (r_.sample_bytes) {
-      SampledBlock w = weighSample(size, r_.sample_bytes);
-      size = w.bytes;
-      sampled_variance_[addr] = w.variance;
-      s.live_variance += w.variance;
-      r_.heap_variance += w.variance;
+    if (variance) {
+      sampled_variance_[addr] = variance;
+      s.live_variance += variance;
+      r_.heap_variance += variance;
     }
-    blocks_.insert(addr, {.size = size, .stack = stack, .thread = thread_});
     s.live_bytes += size;
     updateSeries(stack, s.live_bytes);
     ++s.live_blocks;
@@ -646,7 +649,16 @@ class Replayer {
   uint64_t now_ns_ = 0;  // time of the latest sample or marker: events between take it
   uint64_t day_ = 0;     // simulated days begun (date markers seen)
   ScanGraph pending_scan_;  // the scan being read
-  std::unordered_map<uint32_t, uint64_t> last_alloc_;  // per stream (thread): its latest allocation
+  // Per stream (thread): its latest allocation. Streams are numbered from 1 as threads take them;
+  // the wrapper's and the aggregate pages' ids are near 2^32.
+  std::vector<uint64_t> last_alloc_;
+  std::unordered_map<uint32_t, uint64_t> last_alloc_far_;
+  uint64_t& lastAlloc(uint32_t stream) {
+    if (stream >= kDirectStreams) return last_alloc_far_[stream];
+    if (stream >= last_alloc_.size()) last_alloc_.resize(std::max<size_t>(stream + 1, 2 * last_alloc_.size()), 0);
+    return last_alloc_[stream];
+  }
+  static constexpr uint32_t kDirectStreams = 1u << 16;
   static constexpr size_t kMaxThreads = 100'000;  // more is damage: the rest count as the stream's thread before
   std::map<std::pair<uint64_t, std::string>, uint32_t> thread_index_;  // (tid, name) -> index into r_.threads
   std::unordered_map<uint32_t, uint32_t> stream_thread_;  // stream -> index into r_.threads

@@ -5,9 +5,14 @@
 namespace tidemark {
 
 uint32_t SeriesRecorder::binOf(uint64_t time_ns) {
+  // Events come in runs at one time (the replay's clock moves with the samples): one division a run.
+  if (time_ns == cached_time_ && width_ns_ == cached_width_) return cached_bin_;
   while (time_ns / width_ns_ >= kMaxBins) halve();
   auto bin = static_cast<uint32_t>(time_ns / width_ns_);
   last_bin_ = std::max(last_bin_, bin);
+  cached_time_ = time_ns;
+  cached_width_ = width_ns_;
+  cached_bin_ = bin;
   return bin;
 }
 

@@ -41,6 +41,8 @@ class SeriesRecorder {
 
   uint64_t width_ns_;
   uint32_t last_bin_ = 0;
+  uint64_t cached_time_ = UINT64_MAX, cached_width_ = 0;  // binOf's last answer
+  uint32_t cached_bin_ = 0;
   std::vector<std::vector<SeriesPoint>> series_;  // by stack id
 };
 

@@ -4,7 +4,9 @@
 # round's wall and CPU ratios to plain and their medians.
 #
 #   bench/overhead_pairs.sh [--pairs N] [--build DIR] [--mode full|aggregate|sample]... [--heaptrack]
-#                           [--sample-bytes N] -- COMMAND [ARGS...]
+#                           [--sample-bytes N] [--ignore REGEX] -- COMMAND [ARGS...]
+# --ignore: lines of the output that differ from run to run anyway (the engine prints its own
+# timings), left out of the check that the output is the plain run's.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 pairs=9
@@ -12,6 +14,7 @@ build="$root/build"
 modes=()
 heaptrack=0
 sample_bytes=""
+ignore='^$'
 while (($#)); do
   case "$1" in
     --pairs) pairs="$2"; shift 2 ;;
@@ -19,6 +22,7 @@ while (($#)); do
     --mode) modes+=("$2"); shift 2 ;;
     --heaptrack) heaptrack=1; shift ;;
     --sample-bytes) sample_bytes="$2"; shift 2 ;;
+    --ignore) ignore="$2"; shift 2 ;;
     --) shift; break ;;
     *) echo "overhead_pairs.sh: unknown argument $1" >&2; exit 2 ;;
   esac
@@ -56,14 +60,14 @@ for ((round = 1; round <= pairs; ++round)); do
     if [ "$v" = heaptrack ]; then
       read -r w c < <(timed "$v" heaptrack -o "$work/trace" "$@")
       # heaptrack prints its own lines on the program's standard output: keep the program's
-      grep -Fxf "$work/out.plain" "$work/out.$v" > "$work/out.tmp" || true
+      grep -Fxf <(grep -v -E -e "$ignore" "$work/out.plain") "$work/out.$v" > "$work/out.tmp" || true
       mv "$work/out.tmp" "$work/out.$v"
     else
       env_args=(LD_PRELOAD="$preload" TIDEMARK_OUTPUT="$work/trace.tmtrace" TIDEMARK_MODE="$v")
       [ -n "$sample_bytes" ] && env_args+=(TIDEMARK_SAMPLE_BYTES="$sample_bytes")
       read -r w c < <(timed "$v" env "${env_args[@]}" "$@")
     fi
-    if ! cmp -s "$work/out.plain" "$work/out.$v"; then
+    if ! cmp -s <(grep -v -E -e "$ignore" "$work/out.plain") <(grep -v -E -e "$ignore" "$work/out.$v"); then
       echo "overhead_pairs.sh: the output under $v differs from the plain run's" >&2
       exit 1
     fi

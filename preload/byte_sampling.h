@@ -42,12 +42,15 @@ inline bool sampleThis(SampleCountdown& c, uint64_t size) {
 
 // Live sampled blocks per address hash, saturating: 0 means no live sampled block has that hash,
 // so a release there was not sampled. A slot that reached 255 stays there (its releases then
-// always ask the live-block table).
-inline constexpr uint32_t kSampledFilterSlots = 1u << 16;
+// always ask the live-block table). 16 KiB, to stay in L1 beside the program's own data: a few
+// thousand live sampled blocks (a heap of gigabytes at the default mean) send a few percent of
+// the releases to the table.
+inline constexpr uint32_t kSampledFilterBits = 14;
+inline constexpr uint32_t kSampledFilterSlots = 1u << kSampledFilterBits;
 extern uint8_t g_sampled_filter[kSampledFilterSlots];
 inline uint8_t* sampledFilterSlot(uint64_t address) {
   uint64_t h = (address >> 4) * 0x9e3779b97f4a7c15ull;
-  return &g_sampled_filter[h >> 48];
+  return &g_sampled_filter[h >> (64 - kSampledFilterBits)];
 }
 // False when the block at `address` is certainly not a live sampled one: a release passes on.
 inline bool maybeSampled(uint64_t address) { return __atomic_load_n(sampledFilterSlot(address), __ATOMIC_RELAXED) != 0; }

@@ -48,10 +48,11 @@ uint64_t g_page_size = 4096;
 
 // ---- bootstrap arena --------------------------------------------------------------------------
 
-alignas(64) uint8_t g_boot[256 * 1024];
 size_t g_boot_used = 0;
 
 }  // namespace
+
+alignas(64) uint8_t g_boot[kBootstrapBytes];
 
 void* bootstrapAlloc(size_t size, size_t align) {
   if (align < 16) align = 16;
@@ -60,11 +61,6 @@ void* bootstrapAlloc(size_t size, size_t align) {
   g_boot_used = start + size;
   memcpy(g_boot + start - 8, &size, sizeof size);
   return g_boot + start;
-}
-
-bool isBootstrap(const void* p) {
-  auto* b = static_cast<const uint8_t*>(p);
-  return b >= g_boot && b < g_boot + sizeof g_boot;
 }
 
 size_t bootstrapSize(const void* p) {

@@ -77,7 +77,13 @@ void ensureStarted();
 
 // Allocations made while dlsym itself allocates: served from a static arena, never freed.
 void* bootstrapAlloc(size_t size, size_t align);
-bool isBootstrap(const void* p);
+inline constexpr size_t kBootstrapBytes = 256 * 1024;
+extern uint8_t g_boot[kBootstrapBytes];
+// Inline: every free asks.
+inline bool isBootstrap(const void* p) {
+  auto* b = static_cast<const uint8_t*>(p);
+  return b >= g_boot && b < g_boot + kBootstrapBytes;
+}
 size_t bootstrapSize(const void* p);
 
 // Unwinds the calling thread (frames above `caller` dropped), adds its Python frames when it runs

@@ -192,6 +192,28 @@ ProcessTrend judgeProcess(const ReplayResult& run, uint64_t window_end, const Da
   return p;
 }
 
+// Sample mode: the site's series is an estimate, and a stationary one (a cache whose entries are
+// sampled or not as they come and go) can drift by chance. The tail's rise, B2 - B1, is growth
+// only beyond the sampling's noise on it: the blocks alive at the end that were allocated within
+// the tail (at most min(B2, allocated within it)) and those alive at its start that it freed (at
+// most min(B1, allocated - rise)) were each sampled independently, and an estimate of b bytes of
+// blocks far smaller than the mean R has a variance of about b * R.
+void judgeSampledRise(TrendVerdict& v, const std::vector<double>& live, const std::vector<double>& allocated,
+                      uint64_t mean_bytes) {
+  if (live.size() < 2 || allocated.size() < live.size()) return;
+  size_t from = static_cast<size_t>(static_cast<double>(live.size()) * (1 - TrendThresholds::kTailShare));
+  double b1 = live[from], b2 = live.back();
+  double rise = b2 - b1, made = std::max(0.0, allocated[live.size() - 1] - allocated[from]);
+  double turnover = std::min(b2, made) + std::min(b1, std::max(0.0, made - rise));
+  double noise = std::sqrt(turnover * static_cast<double>(mean_bytes));
+  if (rise > TrendThresholds::kSampledRise * noise) return;
+  v.trend = Trend::NotEnoughEvidence;
+  v.shortfall = Shortfall::Sampling;
+  // The mean that would make this rise stand out: noise scales with its square root.
+  double ratio = rise > 0 ? rise / (TrendThresholds::kSampledRise * noise) : 0;
+  v.needed = std::floor(static_cast<double>(mean_bytes) * ratio * ratio);
+}
+
 }  // namespace
 
 GrowthFindings findGrowth(const ReplayResult& run, const std::vector<StackGroup>& groups, const GrowthOptions& options,
@@ -247,10 +269,15 @@ GrowthFindings findGrowth(const ReplayResult& run, const std::vector<StackGroup>
   for (const TimelineSample& x : run.timeline)
     if (x.time_ns <= window_end) heap_final = static_cast<double>(x.heap);
   std::vector<double> last, peaks;
+  std::vector<double> allocated, allocated_peaks;
   for (auto& [key, site] : sites) {
     run.series.sum(site.stacks, last, peaks);
     last.resize(used);
     peaks.resize(used);
+    if (run.sample_bytes) {
+      run.allocated_series.sum(site.stacks, allocated, allocated_peaks);
+      allocated.resize(used);
+    }
     // The site's own teardown: events between two samples carry the earlier sample's time, so
     // the frees at the very end of a run can land inside the window. A fall to under half within
     // the last 3% of the steps is trimmed.
@@ -270,6 +297,7 @@ GrowthFindings findGrowth(const ReplayResult& run, const std::vector<StackGroup>
     size_t first_used = 0;
     while (first_used + 1 < last.size() && last[first_used] == 0 && peaks[first_used] == 0) ++first_used;
     if (first_used > 0) {
+      if (run.sample_bytes) allocated.erase(allocated.begin(), allocated.begin() + static_cast<long>(first_used));
       last.erase(last.begin(), last.begin() + static_cast<long>(first_used));
       peaks.erase(peaks.begin(), peaks.begin() + static_cast<long>(first_used));
       site_t.erase(site_t.begin(), site_t.begin() + static_cast<long>(first_used));
@@ -308,6 +336,7 @@ GrowthFindings findGrowth(const ReplayResult& run, const std::vector<StackGroup>
       st.verdict.level_reached_s = clock.timeOfDay(by_day.level_reached_s);
       for (double& fall : st.verdict.fall_times) fall = clock.timeOfDay(fall);
     }
+    if (run.sample_bytes && st.verdict.trend == Trend::Unbounded) judgeSampledRise(st.verdict, last, allocated, run.sample_bytes);
     st.peak_bytes = static_cast<uint64_t>(peak);
     st.final_bytes = static_cast<uint64_t>(final_value);
     for (StackId id : site.stacks) st.exit_bytes += run.stacks[id].live_bytes;

@@ -15,7 +15,9 @@ const char* trendName(Trend t);
 // What a series lacked for a verdict (Trend::NotEnoughEvidence), with TrendVerdict::needed.
 enum class Shortfall {
   None,
-  Moments,  // fewer distinct moments than the verdict needs (kMinMoments, kMinSamples)
+  Moments,   // fewer distinct moments than the verdict needs (kMinMoments, kMinSamples)
+  Sampling,  // sample mode: the growth is within what the sampling alone would make (needed: the
+             // --sample-bytes that would tell)
 };
 
 struct TrendVerdict {
@@ -47,6 +49,9 @@ struct TrendThresholds {
   // Evidence (docs/findings.md).
   static constexpr size_t kBlocks = 10;           // the tail's trend test: medians of 10 stretches
   static constexpr double kSignificance = 0.01;   // growth needs p < 1% (99% confidence)
+  // Sample mode: the tail's rise must exceed this many standard errors of the sampling's own
+  // noise on it (docs/findings.md).
+  static constexpr double kSampledRise = 3;
   // Each of the tail's blocks needs a moment of its own: 10 / 40% = 25 moments in the run.
   static constexpr size_t kMinMoments = static_cast<size_t>(kBlocks / kTailShare + 0.5);
   // In wall time, 100 samples (1 s at the default 10 ms): a short run's start-up, work and teardown

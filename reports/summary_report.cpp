@@ -98,7 +98,14 @@ nlohmann::json groupsJson(const std::vector<StackGroup>& groups) {
   return a;
 }
 
-const char* shortfallKey(Shortfall s) { return s == Shortfall::Moments ? "moments" : ""; }
+const char* shortfallKey(Shortfall s) {
+  switch (s) {
+    case Shortfall::Moments: return "moments";
+    case Shortfall::Sampling: return "sampling";
+    case Shortfall::None: break;
+  }
+  return "";
+}
 
 void writeFindings(std::ostream& out, const Summary& s) {
   const GrowthFindings& g = s.growth;

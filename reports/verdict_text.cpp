@@ -25,6 +25,12 @@ std::string confidenceText(double confidence) {
 
 // Why a verdict could not be given, and what would give one.
 std::string shortfallText(const TrendVerdict& v, double span_s) {
+  if (v.shortfall == Shortfall::Sampling)
+    return fmt::format("not enough evidence: between {} and {} over {}, a rise the sampling alone could make; "
+                       "{} would tell",
+                       signedBytes(v.min), signedBytes(v.max), secondsText(span_s),
+                       v.needed >= 1 ? fmt::format("--sample-bytes {}", humanBytes(static_cast<uint64_t>(v.needed)))
+                                     : std::string("full mode"));
   return fmt::format("not enough evidence: between {} and {} over {}, seen at {} moments of the {} a verdict takes",
                      signedBytes(v.min), signedBytes(v.max), secondsText(span_s), v.moments, v.needed);
 }

@@ -74,4 +74,26 @@ TEST(Sampling, EstimatesOfKnownSitesFallInsideTheirErrorBars) {
   EXPECT_GE(inside, 16) << inside << " of " << checked;
 }
 
+// Growth findings from the samples (tests/programs/growth_patterns.cpp, 200 simulated days): the
+// leak of 64 KiB a day is unbounded at its rate, and the cache of 40 entries, whose estimate drifts
+// as its sampled entries come and go, is never taken for growth.
+TEST(Sampling, GrowthVerdictsFromTheSamples) {
+  for (int seed = 1; seed <= 4; ++seed) {
+    std::string trace = tempDir() + fmt::format("/growth{}", seed);
+    Result r = run({tidemark(), "run", "--mode", "sample", "--sample-bytes", "64K", "-o", trace, "--",
+                    program("tm-test-growth_patterns")},
+                   {"TIDEMARK_SAMPLE_SEED=" + std::to_string(seed)});
+    ASSERT_EQ(r.code, 0) << r.err;
+    auto s = summary(trace);
+    std::map<std::string, nlohmann::json> sites;
+    for (const auto& site : s["findings"]["sites"]) sites[site["function"].get<std::string>()] = site;
+    ASSERT_TRUE(sites.count("leakPerDay") && sites.count("cacheInsert")) << s["findings"].dump(1);
+    EXPECT_EQ(sites["leakPerDay"]["verdict"], "unbounded growth") << seed;
+    EXPECT_NEAR(sites["leakPerDay"]["rate_bytes_per_day"].get<double>(), 65536.0, 0.25 * 65536) << seed;
+    EXPECT_NE(sites["cacheInsert"]["verdict"], "unbounded growth") << seed << sites["cacheInsert"].dump(1);
+    if (sites.count("chunkResults")) EXPECT_NE(sites["chunkResults"]["verdict"], "unbounded growth") << seed;
+    if (sites.count("spikeWorkspace")) EXPECT_EQ(sites["spikeWorkspace"]["verdict"], "transient") << seed;
+  }
+}
+
 }  // namespace

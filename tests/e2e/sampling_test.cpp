@@ -96,4 +96,28 @@ TEST(Sampling, GrowthVerdictsFromTheSamples) {
   }
 }
 
+// A Python program in sample mode: pymalloc's objects are sampled like any block, and the line
+// that holds 2,000 bytearrays of 2,000 bytes (what the program counts with __sizeof__) is named by
+// its Python frame with an estimate inside its bars, on every interpreter here.
+TEST(Sampling, PythonObjectsAreSampledWithTheirLines) {
+  const std::string source = programSource("python/known_lines.py");
+  const int buffers_line = lineOf(source, "BUFFERS");
+  for (const std::string& python : pythonInterpreters()) {
+    SCOPED_TRACE(python);
+    std::string trace = tempDir() + "/python";
+    Result r = run({tidemark(), "run", "--mode", "sample", "--sample-bytes", "16K", "-o", trace, "--", python, source,
+                    "2000", "2000"},
+                   {"TIDEMARK_SAMPLE_SEED=7"});
+    ASSERT_EQ(r.code, 0) << r.err;
+    uint64_t held = nlohmann::json::parse(r.out)["buffers"];
+    auto s = summary(trace);
+    const nlohmann::json* buffers = group(s["top_at_peak"], "hold_buffers");
+    ASSERT_TRUE(buffers) << s["top_at_peak"].dump(1);
+    EXPECT_EQ((*buffers)["frames"][0]["line"], buffers_line);
+    double miss = std::abs((*buffers)["peak_bytes"].get<double>() - static_cast<double>(held));
+    EXPECT_LE(miss, 2 * (*buffers)["peak_error_bytes"].get<double>() + 1) << buffers->dump(1) << " held " << held;
+    EXPECT_GT((*buffers)["peak_error_bytes"].get<uint64_t>(), 0u);
+  }
+}
+
 }  // namespace

@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# A long engine run in each recording mode: what a run of hours pays and leaves behind. For the
+# plain run and each mode: wall time, the process's peak RSS (the tracker's own memory is the
+# difference with plain), the trace's size and bytes per allocation, and `tidemark summary`'s time
+# and peak RSS on it, read twice.
+#
+#   bench/long_run.sh [--build DIR] [--modes "full aggregate sample"] [-- ENGINE RUN ARGS...]
+#
+# The default engine run is minute bars over a year for 300 assets: a few minutes plain on the
+# 2-core development machine, standing for the hours a real backtest runs (everything measured
+# grows linearly with its length except the aggregate and sample traces and the memory).
+set -euo pipefail
+root="$(cd "$(dirname "$0")/.." && pwd)"
+build="$root/build"
+modes="full aggregate sample"
+engine_args=(run -q --strategy momentum --data-frequency minute --bundle-frequency minute --assets 300 --days 250)
+while (($#)); do
+  case "$1" in
+    --build) build="$2"; shift 2 ;;
+    --modes) modes="$2"; shift 2 ;;
+    --) shift; engine_args=("$@"); break ;;
+    *) echo "long_run.sh: unknown argument $1" >&2; exit 2 ;;
+  esac
+done
+engine="$build/bin/tidemark-engine"
+tidemark="$build/bin/tidemark"
+[ -x "$engine" ] && [ -x "$tidemark" ] || { echo "long_run.sh: build first ($engine, $tidemark)" >&2; exit 2; }
+work="$(mktemp -d)"
+trap 'rm -rf "$work"' EXIT
+export TIDEMARK_ENGINE_CACHE="$work/cache"
+
+# The bundle is generated once, before anything is timed.
+"$engine" "${engine_args[@]}" --days 1 > /dev/null
+
+# Runs "$@"; echoes "wall_s max_rss_kib".
+measured() {
+  /usr/bin/time -o "$work/time" -f '%e %M' "$@" > "$work/out" 2> "$work/err" || { cat "$work/err" >&2; return 1; }
+  cat "$work/time"
+}
+
+read -r plain_wall plain_rss < <(measured "$engine" "${engine_args[@]}")
+printf '%-10s %9s %8s %12s %12s %10s %9s %12s %12s %12s\n' mode wall_s ratio peak_rss_MiB tracker_MiB trace_MiB B/alloc summary1_s summary2_s summary_MiB
+printf '%-10s %9.1f %8s %12.1f %12s %10s %9s %12s %12s %12s\n' plain "$plain_wall" 1.00 "$(echo "$plain_rss / 1024" | bc -l)" - - - - - -
+for mode in $modes; do
+  rm -rf "$work/run"
+  read -r wall rss < <(measured "$tidemark" run --no-status --mode "$mode" -o "$work/run" -- "$engine" "${engine_args[@]}")
+  trace="$(ls "$work"/run/*.tmtrace | head -1)"
+  bytes=$(stat -c %s "$trace")
+  read -r s1 srss < <(measured "$tidemark" summary --json "$trace")
+  allocations=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["allocations"])' "$work/out")
+  read -r s2 _ < <(measured "$tidemark" summary --json "$trace")
+  # In sample mode the trace's allocations are the sampled ones: bytes per allocation of the
+  # program's own count, from the full run when there is one, else not shown.
+  [ "$mode" = full ] && full_allocations=$allocations
+  per_alloc="-"
+  count=${full_allocations:-}
+  [ "$mode" != sample ] && count=$allocations
+  [ -n "$count" ] && [ "$count" -gt 0 ] && per_alloc=$(echo "$bytes / $count" | bc -l)
+  printf '%-10s %9.1f %8.2f %12.1f %12.1f %10.1f %9s %12.2f %12.2f %12.1f\n' "$mode" "$wall" "$(echo "$wall / $plain_wall" | bc -l)" \
+    "$(echo "$rss / 1024" | bc -l)" "$(echo "($rss - $plain_rss) / 1024" | bc -l)" "$(echo "$bytes / 1048576" | bc -l)" \
+    "$( [ "$per_alloc" = - ] && echo - || printf '%.3f' "$per_alloc")" "$s1" "$s2" "$(echo "$srss / 1024" | bc -l)"
+done
+echo "allocations (full mode's count): ${full_allocations:-unknown}"

@@ -1,36 +1,38 @@
 #!/usr/bin/env bash
-# A long engine run in each recording mode: what a run of hours pays and leaves behind. For the
+# A long backtest in each recording mode: what a run of hours pays and leaves behind. For the
 # plain run and each mode: wall time, the process's peak RSS (the tracker's own memory is the
 # difference with plain), the trace's size and bytes per allocation, and `tidemark summary`'s time
 # and peak RSS on it, read twice.
 #
-#   bench/long_run.sh [--build DIR] [--modes "full aggregate sample"] [-- ENGINE RUN ARGS...]
+#   bench/long_run.sh [--build DIR] [--modes "full aggregate sample"] [-- COMMAND [ARGS...]]
 #
-# The default engine run is minute bars over a year for 300 assets: a few minutes plain on the
-# 2-core development machine, standing for the hours a real backtest runs (everything measured
-# grows linearly with its length except the aggregate and sample traces and the memory).
+# The default command is the bench workload over 600 simulated days (about 140 M allocations, 20 s
+# plain on the 2-core development machine), standing for the hours a real backtest runs: the
+# full trace and the analysis of it grow linearly with the run's length; the aggregate and sample
+# traces, and the tracker's memory, do not. (The bundled engine's generated bundles are a few
+# seconds long: `-- build/bin/tidemark-engine run -q` measures it too.)
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 build="$root/build"
 modes="full aggregate sample"
-engine_args=(run -q --strategy momentum --data-frequency minute --bundle-frequency minute --assets 300 --days 250)
+command=()
 while (($#)); do
   case "$1" in
     --build) build="$2"; shift 2 ;;
     --modes) modes="$2"; shift 2 ;;
-    --) shift; engine_args=("$@"); break ;;
+    --) shift; command=("$@"); break ;;
     *) echo "long_run.sh: unknown argument $1" >&2; exit 2 ;;
   esac
 done
-engine="$build/bin/tidemark-engine"
 tidemark="$build/bin/tidemark"
-[ -x "$engine" ] && [ -x "$tidemark" ] || { echo "long_run.sh: build first ($engine, $tidemark)" >&2; exit 2; }
+((${#command[@]})) || command=("$build/bin/tidemark-bench-workload" 600)
+[ -x "$tidemark" ] && [ -x "${command[0]}" ] || { echo "long_run.sh: build first ($tidemark, ${command[0]})" >&2; exit 2; }
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 export TIDEMARK_ENGINE_CACHE="$work/cache"
 
-# The bundle is generated once, before anything is timed.
-"$engine" "${engine_args[@]}" --days 1 > /dev/null
+# Once before anything is timed: the engine generates its bundle, files come into the page cache.
+"${command[@]}" > /dev/null
 
 # Runs "$@"; echoes "wall_s max_rss_kib".
 measured() {
@@ -38,12 +40,12 @@ measured() {
   cat "$work/time"
 }
 
-read -r plain_wall plain_rss < <(measured "$engine" "${engine_args[@]}")
+read -r plain_wall plain_rss < <(measured "${command[@]}")
 printf '%-10s %9s %8s %12s %12s %10s %9s %12s %12s %12s\n' mode wall_s ratio peak_rss_MiB tracker_MiB trace_MiB B/alloc summary1_s summary2_s summary_MiB
 printf '%-10s %9.1f %8s %12.1f %12s %10s %9s %12s %12s %12s\n' plain "$plain_wall" 1.00 "$(echo "$plain_rss / 1024" | bc -l)" - - - - - -
 for mode in $modes; do
   rm -rf "$work/run"
-  read -r wall rss < <(measured "$tidemark" run --no-status --mode "$mode" -o "$work/run" -- "$engine" "${engine_args[@]}")
+  read -r wall rss < <(measured "$tidemark" run --no-status --mode "$mode" -o "$work/run" -- "${command[@]}")
   trace="$(ls "$work"/run/*.tmtrace | head -1)"
   bytes=$(stat -c %s "$trace")
   read -r s1 srss < <(measured "$tidemark" summary --json "$trace")

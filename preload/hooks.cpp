@@ -46,12 +46,11 @@ inline void leave(ThreadState* t, int saved_errno) {
 }
 
 // A new block (format::Alloc) or anonymous mapping (format::Mmap): its stack, then the record (or,
-// in aggregate mode, the counters). Only heap blocks go in the scan's table.
+// in aggregate mode, the counters). Only heap blocks go in the scan's table; in sample mode, the
+// callers record only the blocks sampleThis picked.
 template <class Block>
 void recordBlock(ThreadState* t, void* p, size_t size, CallSite caller) {
   constexpr bool kMapping = Block::kType == format::RecordType::Mmap;
-  // Sample mode: a heap block not sampled costs the countdown only (mappings are all recorded).
-  if (!kMapping && g_sampling && !sampleThis(t->sampling, size)) return;
   StackId stack = captureStack(*t, caller);
   const auto address = reinterpret_cast<uint64_t>(p);
   if (g_aggregate) {
@@ -94,21 +93,16 @@ inline auto insidePythonAllocator(ThreadState* t, Call call) {
 // kPython: a call of the interpreter's wrapped allocator.
 template <bool kPython = false, class RealCall>
 inline void* allocateTracked(CallSite caller, size_t recorded_size, RealCall call) {
-  // Sample mode: an allocation that does not reach the thread's next point costs a subtraction
-  // (busy still set: what the call allocates inside, as pymalloc does, is part of this block).
-  if (g_sampling && TM_LIKELY(trackerReady())) {
-    ThreadState* t = &t_state;
-    if (!t->busy && t->sampling.bytes_left > recorded_size) {
-      t->sampling.bytes_left -= recorded_size;
-      t->busy = true;
-      void* p = call();
-      t->busy = false;
-      return p;
-    }
-  }
   ThreadState* t = enter();
   if (!t) return call();
+  const bool recorded = !g_sampling || sampleThis(t->sampling, recorded_size);
   void* p = kPython ? insidePythonAllocator(t, call) : call();
+  // Sample mode: an allocation that does not reach the thread's next point costs the countdown
+  // (errno is the real call's: nothing here touched it).
+  if (!recorded) {
+    t->busy = false;
+    return p;
+  }
   int e = errno;
   if (p) recordBlock<format::Alloc>(t, p, recorded_size, caller);
   leave(t, e);
@@ -128,7 +122,7 @@ void* resizeSampled(ThreadState* t, void* p, size_t size, CallSite caller, bool 
   int e = errno;
   if (q || (frees_on_zero && size == 0)) {
     if (taken.known) writeRecord(t->stream, seq, format::Free{.address = old_address});
-    if (q) recordBlock<format::Alloc>(t, q, size, caller);
+    if (q && sampleThis(t->sampling, size)) recordBlock<format::Alloc>(t, q, size, caller);
   } else if (taken.known) {
     noteSampledBlock(old_address, taken.size, taken.stack);  // failed: p still stands
   }

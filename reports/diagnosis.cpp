@@ -138,7 +138,8 @@ void addHealthy(std::vector<DiagnosisLine>& out, const Summary& s, uint64_t heap
 // What "no problem found" rests on.
 std::string checkedText(const ReplayResult& r, const Summary& s) {
   std::vector<std::string> checked;
-  checked.push_back(fmt::format("{} allocations over {}", groupedNumber(r.allocations), humanDuration(r.duration_ns)));
+  checked.push_back(fmt::format("{} {}allocations over {}", groupedNumber(r.allocations), s.sampled ? "sampled " : "",
+                                humanDuration(r.duration_ns)));
   if (s.growth.available)
     checked.push_back(fmt::format("growth of {} site{} and of the process", s.growth.sites.size(), s.growth.sites.size() == 1 ? "" : "s"));
   else

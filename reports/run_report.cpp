@@ -57,7 +57,7 @@ std::string findingsOf(const RunProcess& p) {
   }
   for (const SiteTrend& t : p.unbounded) parts.push_back(fmt::format("{}: {}", siteOf(t), describeVerdict(t, p.simulated_days)));
   bool exited = p.end.state == EndState::Exited || p.end.state == EndState::ExitCalled;
-  if (p.leaked_bytes >= 64 * 1024 && exited && p.death.kind == Death::Kind::None) parts.push_back(fmt::format("leaked {} at exit", humanBytes(p.leaked_bytes)));
+  if (p.leaked_bytes >= 64 * 1024 && exited && p.death.kind == Death::Kind::None) parts.push_back(fmt::format("leaked {}{} at exit", humanBytes(p.leaked_bytes), p.sampled ? " (estimated)" : ""));
   std::string out;
   for (const std::string& s : parts) out += (out.empty() ? "" : "; ") + s;
   return out;

@@ -11,6 +11,7 @@ bool g_sampling = false;
 namespace {
 uint64_t g_mean_bytes = format::kDefaultSampleBytes;
 uint64_t g_seed = 0;
+uint64_t g_threads_seeded = 0;
 }  // namespace
 uint8_t g_sampled_filter[kSampledFilterSlots];
 
@@ -56,8 +57,11 @@ void configureSampling(uint64_t mean_bytes, uint64_t seed) {
 
 bool sampleSlow(SampleCountdown& c, uint64_t size) {
   if (c.rng == 0) {
+    // With a seed, the same run samples the same allocations: threads are told apart by the order
+    // in which they first allocated, not by their tid, which differs from run to run.
+    uint64_t thread = g_seed ? __atomic_add_fetch(&g_threads_seeded, 1, __ATOMIC_RELAXED) : static_cast<uint64_t>(sys::gettid());
     uint64_t seed = g_seed ? g_seed : sys::realtimeNs();
-    c.rng = (seed ^ (static_cast<uint64_t>(sys::gettid()) * 0x9e3779b97f4a7c15ull)) | 1;
+    c.rng = (seed ^ (thread * 0x9e3779b97f4a7c15ull)) | 1;
     c.bytes_left = drawCountdown(c);
     if (c.bytes_left > size) {
       c.bytes_left -= size;

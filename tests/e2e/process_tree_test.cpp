@@ -58,9 +58,13 @@ TEST(ProcessTree, ASweepWithASharedBundleCountsItOnceAndEveryWorkerEndsAsItsPare
     EXPECT_EQ(w["parent"], 0) << w.dump();
     uint64_t pid = w["pid"];
     ASSERT_TRUE(own_pss.count(pid)) << w.dump();
-    // Each worker's peak PSS is what it read itself, give or take what changed in between (the
-    // tracker's own pages, the stack): within 2 MiB.
-    EXPECT_NEAR(static_cast<double>(w["peak_pss"].get<uint64_t>()), static_cast<double>(own_pss[pid]), 2.0 * kMiB) << w.dump();
+    // Each worker's peak PSS is at least what it read itself while all held everything (give or
+    // take the tracker's own pages, the stack: 2 MiB), and more by at most the rest of the file: it
+    // is the highest reading, and a reading taken while fewer workers had read the file gives it a
+    // larger share (CI saw 41.9 MB against 34.2 MB; docs/processes.md).
+    double peak = static_cast<double>(w["peak_pss"].get<uint64_t>()), own = static_cast<double>(own_pss[pid]);
+    EXPECT_GE(peak, own - 2.0 * kMiB) << w.dump();
+    EXPECT_LE(peak, own + 2.0 * kMiB + 64.0 * kMiB * 3 / 4) << w.dump();
     EXPECT_GE(w["peak_rss"].get<uint64_t>(), (64 + 16) * kMiB) << w.dump();  // RSS counts the whole file in each
     std::string end = w["end"]["state"].get<std::string>() + " " +
                       std::to_string(w["end"].contains("code") ? w["end"]["code"].get<int>() : w["end"]["signal"].get<int>());

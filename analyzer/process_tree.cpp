@@ -196,49 +196,98 @@ void describeProcess(RunProcess& p, const ReplayResult& run, const Summary& summ
   p.simulated_days = summary.growth.simulated_days;
   for (const SiteTrend& t : summary.growth.sites)
     if (t.verdict.trend == Trend::Unbounded && !t.frames.empty() && p.unbounded.size() < 3) p.unbounded.push_back(t);
-  // Between two reads of PSS, anonymous pages that come or go are the process's own; pages of files
-  // may be shared with any number of processes, so they wait for the next read.
-  uint64_t pss_read = 0, anon_at_read = 0;
-  bool read = false;
+  p.pss_on_grid = run.pss_on_grid;
   p.memory.reserve(run.timeline.size());
   for (const TimelineSample& s : run.timeline) {
-    const uint64_t anon = s.rss - s.rss_file;
-    if (s.pss) {
-      pss_read = s.pss;
-      anon_at_read = anon;
-      read = true;
-    }
-    int64_t pss = read ? static_cast<int64_t>(pss_read) + static_cast<int64_t>(anon) - static_cast<int64_t>(anon_at_read)
-                       : static_cast<int64_t>(s.rss);
-    p.memory.push_back({run.start_realtime_ns + s.time_ns, s.rss, static_cast<uint64_t>(std::max<int64_t>(pss, 0))});
+    const uint64_t when = run.start_realtime_ns + s.time_ns, anon = s.rss - std::min(s.rss, s.rss_file);
+    p.memory.push_back({when, s.rss, anon});
+    if (s.pss) p.pss_readings.push_back({when, s.pss, anon});
   }
 }
 
+// The tracker reads PSS at multiples of 100 ms (x 2^k) of the wall clock, each process when its
+// sampler wakes at the grid point: 0.1-4 ms late here, more on a busy machine. A reading this soon
+// after its grid point is of that moment; a later one (a sampler that woke late, a process's first
+// reading at its start) is of its own.
+constexpr uint64_t kGridNs = 100'000'000, kOnTimeNs = 5'000'000;
+
 // The value of each of a set of processes at time t: its latest sample at or before t, while it ran.
+//
+// PSS is read now and then, and what a reading says of a shared page (its size over the number of
+// processes mapping it) holds only at that moment: taken from each process's own latest reading, a
+// file read by one worker before the others and by the others after counts more than once. So
+// the tree's PSS at t adds up the readings of one grid point, the latest at which every running
+// process had read, plus the anonymous pages each gained or lost since, which are its own. A
+// process that did not read on time then (it started later, or its sampler woke late) counts the
+// lesser of what its readings on either side say of its shared pages (none before its first
+// reading): never a share the others' readings of the moment already count, at the price of
+// counting, for one reading interval, too little of pages it alone maps.
 class TreeSampler {
  public:
   TreeSampler(const RunTree& tree, const std::vector<size_t>& members)
-      : tree_(tree), members_(members), next_(members.size(), 0) {}
+      : tree_(tree), members_(members), next_(members.size(), 0), next_reading_(members.size(), 0) {}
 
   TreeMoment at(uint64_t t, bool shares) {
     TreeMoment m{.time_ns = t - tree_.start_realtime_ns, .rss = 0, .pss = 0, .pss_by_process = {}};
+    uint64_t moment = UINT64_MAX;  // the latest grid point at which every running process had read
     for (size_t j = 0; j < members_.size(); ++j) {
-      const std::vector<RunProcess::Point>& series = tree_.processes[members_[j]].memory;
-      size_t& k = next_[j];
-      while (k < series.size() && series[k].time_ns <= t) ++k;
-      if (k == 0 || series.empty() || t > series.back().time_ns) continue;  // not started, or ended
-      m.rss += series[k - 1].rss;
-      m.pss += series[k - 1].pss;
-      if (shares && series[k - 1].pss) m.pss_by_process.emplace_back(members_[j], series[k - 1].pss);
+      const RunProcess& p = tree_.processes[members_[j]];
+      while (next_[j] < p.memory.size() && p.memory[next_[j]].time_ns <= t) ++next_[j];
+      while (next_reading_[j] < p.pss_readings.size() && p.pss_readings[next_reading_[j]].time_ns <= t) ++next_reading_[j];
+      if (running(j, t) && p.pss_on_grid && next_reading_[j] > 0) {
+        uint64_t read = p.pss_readings[next_reading_[j] - 1].time_ns;
+        moment = std::min(moment, read - read % kGridNs);
+      }
+    }
+    for (size_t j = 0; j < members_.size(); ++j) {
+      if (!running(j, t)) continue;
+      const RunProcess& p = tree_.processes[members_[j]];
+      const RunProcess::Point& now = p.memory[next_[j] - 1];
+      m.rss += now.rss;
+      uint64_t pss = now.rss;  // never read: all of its pages count
+      if (!p.pss_on_grid && next_reading_[j] > 0)  // a trace of format 10 or before: its latest reading
+        pss = clampedSum(now.anon, sharedOf(p.pss_readings[next_reading_[j] - 1]));
+      else if (p.pss_on_grid && !p.pss_readings.empty())
+        pss = clampedSum(now.anon, sharedPart(p, moment == UINT64_MAX ? t : moment));
+      m.pss += pss;
+      if (shares && pss) m.pss_by_process.emplace_back(members_[j], pss);
     }
     std::sort(m.pss_by_process.begin(), m.pss_by_process.end(), [](auto& a, auto& b) { return a.second > b.second; });
     return m;
   }
 
  private:
+  // Whether member j had started and not yet ended at t (its samples span its life).
+  bool running(size_t j, uint64_t t) const {
+    const std::vector<RunProcess::Point>& series = tree_.processes[members_[j]].memory;
+    return next_[j] > 0 && t <= series.back().time_ns;
+  }
+
+  // What a reading counted beyond the anonymous pages of its moment: pages of files and shared
+  // memory (negative when the process shares anonymous pages with a process it forked).
+  static int64_t sharedOf(const RunProcess::PssReading& r) {
+    return static_cast<int64_t>(r.pss) - static_cast<int64_t>(r.anon);
+  }
+
+  // p's share of shared pages at grid point `moment`: its reading of then if it read on time,
+  // else the lesser of its readings on either side.
+  static int64_t sharedPart(const RunProcess& p, uint64_t moment) {
+    const std::vector<RunProcess::PssReading>& r = p.pss_readings;
+    auto after = std::upper_bound(r.begin(), r.end(), moment + kOnTimeNs,
+                                  [](uint64_t when, const RunProcess::PssReading& x) { return when < x.time_ns; });
+    if (after != r.begin() && (after - 1)->time_ns >= moment) return sharedOf(*(after - 1));  // on time
+    if (after == r.begin()) return std::min<int64_t>(sharedOf(*after), 0);  // what it had before it read is unknown
+    if (after == r.end()) return sharedOf(*(after - 1));
+    return std::min(sharedOf(*(after - 1)), sharedOf(*after));
+  }
+
+  static uint64_t clampedSum(uint64_t anon, int64_t shared) {
+    return static_cast<uint64_t>(std::max<int64_t>(static_cast<int64_t>(anon) + shared, 0));
+  }
+
   const RunTree& tree_;
   const std::vector<size_t>& members_;
-  std::vector<size_t> next_;
+  std::vector<size_t> next_, next_reading_;
 };
 
 // Every moment any of the members sampled, in order.

@@ -73,13 +73,21 @@ struct RunProcess {
   bool sampled = false;  // sample mode: heap figures are estimates
   std::vector<SiteTrend> unbounded;  // the sites that grow without bound, strongest first
   size_t simulated_days = 0;         // date markers the process wrote
-  // The samples, on the wall clock (ns since the epoch): RSS, and PSS as last read from smaps_rollup
-  // plus the change of anonymous RSS since that read (private pages; equal to RSS when the trace
-  // never read PSS).
+  // The samples, on the wall clock (ns since the epoch): RSS and its anonymous part (statm's
+  // resident minus its file and shared pages).
   struct Point {
-    uint64_t time_ns, rss, pss;
+    uint64_t time_ns, rss, anon;
   };
   std::vector<Point> memory;
+  // The reads of smaps_rollup, on the wall clock, with the anonymous RSS of that moment. The
+  // tracker reads on a grid of the wall clock shared by every process of the run (pss_on_grid; not
+  // before format 10's kFlagPssOnGrid), so that readings of the same moment agree on how many
+  // processes share each page.
+  struct PssReading {
+    uint64_t time_ns, pss, anon;
+  };
+  std::vector<PssReading> pss_readings;
+  bool pss_on_grid = false;
 };
 
 // What the tree held at one moment: its totals and each process's share.

@@ -715,6 +715,7 @@ ReplayResult replay(TraceReader& reader) {
   r.host = displayText({reader.header().host, strnlen(reader.header().host, sizeof reader.header().host)});
   r.aggregated = reader.aggregated();
   r.sample_bytes = reader.sampleBytes();
+  r.pss_on_grid = reader.pssOnGrid();
   Replayer rp(r, reader.aggregated(), reader.fileSize());
   reader.forEach([&](const Record& rec) { rp.onRecord(rec); });
   if (reader.aggregated()) {

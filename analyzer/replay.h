@@ -201,6 +201,7 @@ struct ReplayResult {
   std::string host;  // where it ran (format 9)
 
   bool aggregated = false;  // the trace holds per-stack counters, not events
+  bool pss_on_grid = false;  // PSS was read on the run's grid of the wall clock (kFlagPssOnGrid)
   // Sample mode: the mean bytes between two sampled allocations; 0 when every allocation is in the
   // trace. Heap figures are then estimates (each sampled block weighed by weighSample).
   uint64_t sample_bytes = 0;

@@ -68,6 +68,7 @@ class TraceReader {
 
   // Aggregated mode: process totals from the header and the per-stack counters (by stack id).
   bool aggregated() const { return header_.flags & format::kFlagAggregate; }
+  bool pssOnGrid() const { return header_.flags & format::kFlagPssOnGrid; }
   // Sample mode: the mean bytes between two sampled allocations (0: every allocation recorded).
   uint64_t sampleBytes() const { return header_.flags & format::kFlagSampled ? header_.sample_bytes : 0; }
   std::vector<format::StackCounters> stackCounters() const;

@@ -267,7 +267,8 @@ class FieldPrinter {
 int dumpCommand(const std::string& path) {
   TraceReader reader(path);
   const auto& h = reader.header();
-  std::cout << fmt::format("header: version {} pid {} chunk_size {} chunks {}\n", h.version, h.pid, h.chunk_size, h.chunks_allocated);
+  std::cout << fmt::format("header: version {} pid {} chunk_size {} chunks {} start_realtime_ns {}\n", h.version, h.pid, h.chunk_size,
+                           h.chunks_allocated, h.start_realtime_ns);
   for (const auto& w : reader.warnings()) std::cout << fmt::format("warning: {}\n", w);
   reader.forEach([](const Record& r) {
     FieldPrinter fields;

@@ -83,6 +83,7 @@ int ownDescriptor(int fd, DescriptorUse use = DescriptorUse::TrackerFile);
 // Monotonic/realtime clocks through the vDSO are fine (no allocation); kept here for one place.
 uint64_t monotonicNs();
 uint64_t realtimeNs();
+uint64_t threadCpuNs();  // CPU time of the calling thread
 
 // Writes "tidemark: <msg>\n" to stderr unless the tracker is quiet.
 void message(const char* msg, const char* detail = nullptr);

@@ -83,6 +83,12 @@ uint64_t sys::realtimeNs() {
   return static_cast<uint64_t>(ts.tv_sec) * 1000000000ull + static_cast<uint64_t>(ts.tv_nsec);
 }
 
+uint64_t sys::threadCpuNs() {
+  timespec ts;
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return static_cast<uint64_t>(ts.tv_sec) * 1000000000ull + static_cast<uint64_t>(ts.tv_nsec);
+}
+
 int sys::ownDescriptor(int fd, DescriptorUse use) {
   if (fd < 0) return fd;
   rlimit limit{};
@@ -662,11 +668,16 @@ uint64_t rollupField(const char* text, const char* name) {
 // The proportional and unique set sizes, from /proc/self/smaps_rollup. The kernel walks the page
 // tables to answer (about 1 ms per 50 MB resident here), so the sampler reads it at most every
 // 100 ms and then so that reading takes at most 1% of its time: every 2 s for a 1 GiB process.
+// Reads fall on a grid of the wall clock, multiples of 100 ms x 2^k, which every process of a run
+// shares: what a reading says of a page mapped by several processes (its size over their number)
+// holds at that moment only, so a tree's PSS adds up readings of the same moment.
 class RollupReader {
  public:
-  // Fills pss and uss when a read is due; leaves them 0 otherwise.
-  void sample(uint64_t now_ns, uint64_t& pss, uint64_t& uss) {
-    if (now_ns < next_read_ns_ || failed_) return;
+  // Fills pss and uss when a read is due (the first sample, then each grid point); leaves them 0
+  // otherwise.
+  void sample(uint64_t wall_ns, uint64_t& pss, uint64_t& uss) {
+    if (wall_ns < next_read_wall_ns_ || failed_) return;
+    uint64_t begun = sys::threadCpuNs();  // the page walk's CPU time: a preemption is not its cost
     if (fd_ < 0) fd_ = sys::ownDescriptor(sys::open("/proc/self/smaps_rollup", O_RDONLY | O_CLOEXEC));
     char text[2048];
     long n = fd_ >= 0 ? sys::pread(fd_, text, sizeof text - 1, 0) : -1;
@@ -681,15 +692,19 @@ class RollupReader {
     text[n] = '\0';
     pss = rollupField(text, "Pss");
     uss = rollupField(text, "Private_Clean") + rollupField(text, "Private_Dirty");
-    uint64_t cost = sys::monotonicNs() - now_ns;
-    next_read_ns_ = now_ns + (cost * 100 > kMinimumGapNs ? cost * 100 : kMinimumGapNs);
+    uint64_t cost = sys::threadCpuNs() - begun, period = kMinimumGapNs;
+    while (period < cost * 100) period *= 2;
+    next_read_wall_ns_ = (wall_ns / period + 1) * period;
   }
+
+  // When the next read is due, on the wall clock; UINT64_MAX when there is none.
+  uint64_t nextReadWallNs() const { return failed_ ? UINT64_MAX : next_read_wall_ns_; }
 
  private:
   static constexpr uint64_t kMinimumGapNs = 100'000'000;
   int fd_ = -1;
   bool failed_ = false;
-  uint64_t next_read_ns_ = 0;
+  uint64_t next_read_wall_ns_ = 0;
 };
 
 // fd: /proc/self/statm in the calling thread's descriptor table (reopened there if lost);
@@ -710,7 +725,7 @@ void writeSample(ThreadState& t, int& fd = g_statm_fd, RollupReader* rollup = nu
     if (s && *s == ' ') rss_file = strtoull(s + 1, nullptr, 10) * g_page_size;
   }
   uint64_t now = sys::monotonicNs();
-  if (rollup) rollup->sample(now, pss, uss);
+  if (rollup) rollup->sample(sys::realtimeNs(), pss, uss);
   writer().notePeaks(rss, pss);
   writer().noteLatest(now - writer().startNs(), rss, aggregator().heapLive() + aggregator().mmapLive());
   writeRecord(t.stream, writer().nextSeq(),
@@ -751,6 +766,17 @@ void installScanSignal() {
     sys::message("cannot install the scan signal handler; TIDEMARK_SCAN_SIGNAL ignored");
 }
 
+// The sampler's sleep: the sample interval, or less when PSS is due on its grid before then.
+timespec untilNextSample(const timespec& interval, const RollupReader& rollup) {
+  timespec sleep = interval;
+  if (!__atomic_load_n(&g_in_process_tree, __ATOMIC_RELAXED)) return sleep;
+  uint64_t wall = sys::realtimeNs(), due = rollup.nextReadWallNs(),
+           interval_ns = static_cast<uint64_t>(interval.tv_sec) * 1'000'000'000ull + static_cast<uint64_t>(interval.tv_nsec);
+  if (due > wall && due - wall < interval_ns)
+    sleep = {static_cast<time_t>((due - wall) / 1'000'000'000ull), static_cast<long>((due - wall) % 1'000'000'000ull)};
+  return sleep;
+}
+
 void* samplerMain(void*) {
   ThreadState& t = t_state;
   t.busy = true;  // the sampler's own allocations (none expected) are not the program's
@@ -769,7 +795,8 @@ void* samplerMain(void*) {
     if (__atomic_exchange_n(&g_scan_requested, 0, __ATOMIC_ACQ_REL) && scanEnabled() &&
         !python::callAtSafePoint(scanAtSafePoint))
       scanHeap(t.stream, static_cast<uint8_t>(format::ScanReason::Signal));
-    clock_nanosleep(CLOCK_MONOTONIC, 0, &interval, nullptr);
+    timespec pause = untilNextSample(interval, rollup);
+    clock_nanosleep(CLOCK_MONOTONIC, 0, &pause, nullptr);
   }
   return nullptr;
 }
@@ -793,7 +820,7 @@ void startSampler() {
 }
 
 void beginTrace(ThreadState& t) {
-  uint32_t flags = g_aggregate ? format::kFlagAggregate : g_sampling ? format::kFlagSampled : 0;
+  uint32_t flags = (g_aggregate ? format::kFlagAggregate : g_sampling ? format::kFlagSampled : 0) | format::kFlagPssOnGrid;
   if (!writer().open(options.output, g_is_fork_child, options.interval_ms * 1000000ull, flags,
                      g_sampling ? options.sample_bytes : 0)) {
     __atomic_store_n(&g_tracker_state, 3, __ATOMIC_RELEASE);

@@ -75,6 +75,10 @@ inline constexpr uint32_t kFlagAggregate = 1;
 // Sample mode: Alloc records are the allocations sampled by bytes (a Poisson process of mean
 // FileHeader::sample_bytes), Free records the releases of those blocks only.
 inline constexpr uint32_t kFlagSampled = 2;
+// PSS is read on a grid of the wall clock shared by every process of a run (multiples of
+// 100 ms x 2^k; a process's first reading is taken at its start), so that the readings of a tree's
+// processes at one grid point can be added up.
+inline constexpr uint32_t kFlagPssOnGrid = 4;
 inline constexpr uint64_t kDefaultSampleBytes = 512 * 1024;  // as jemalloc's default (lg_prof_sample 19)
 // An aggregate chunk: ChunkHeader, padding to 64 bytes, then counters for ids
 // [page * countersPerChunk, (page + 1) * countersPerChunk).
@@ -85,7 +89,7 @@ struct FileHeader {
   uint32_t version;
   uint32_t header_size;
   uint32_t chunk_size;
-  uint32_t flags;                // kFlagAggregate for an aggregated trace, kFlagSampled for a sampled one
+  uint32_t flags;                // kFlagAggregate or kFlagSampled, and kFlagPssOnGrid
   uint64_t pid;
   uint64_t ppid;
   uint64_t start_realtime_ns;    // CLOCK_REALTIME at start

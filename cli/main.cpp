@@ -21,6 +21,7 @@
 #include "html_report.h"
 #include "lines.h"
 #include "live_view.h"
+#include "manual.h"
 #include "process_tree.h"
 #include "progress_line.h"
 #include "run_report.h"
@@ -328,7 +329,8 @@ int main(int argc, char** argv) {
   mallopt(M_TRIM_THRESHOLD, INT_MAX);
   CLI::App app{"tidemark: memory profiler and leak diagnosis for backtests"};
   app.require_subcommand(1);
-  app.set_version_flag("--version", "tidemark 0.1.0");
+  const std::string version = fmt::format("tidemark {} (writes trace format {})", TIDEMARK_VERSION, format::kVersion);
+  app.set_version_flag("--version", version);
 
   RunOptions run;
   auto* run_cmd = app.add_subcommand("run", "Run a command under the allocation tracker and write its trace");
@@ -503,6 +505,21 @@ int main(int argc, char** argv) {
   dump_cmd->add_option("trace", trace, kRunInput)->required();
   dump_cmd->add_option("--process", process, kProcessHelp);
 
+  // The build makes the manual page and the bash completion from the definitions above.
+  if (argc == 4 && std::string_view(argv[1]) == "--generate") {
+    std::string_view what = argv[2];
+    std::ofstream out(argv[3]);
+    if (what == "man") out << manualPage(app, version, environmentHelp());
+    else if (what == "bash-completion") out << bashCompletion(app);
+    else {
+      std::cerr << "tidemark: --generate takes man or bash-completion, then a file\n";
+      return 2;
+    }
+    out.close();
+    if (out) return 0;
+    std::cerr << "tidemark: cannot write " << argv[3] << '\n';
+    return 2;
+  }
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

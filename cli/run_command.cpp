@@ -191,7 +191,7 @@ std::string findPreload() {
   fs::path self = fs::read_symlink("/proc/self/exe", ec);
   if (!ec) {
     for (fs::path candidate : {self.parent_path() / "libtidemark_preload.so",
-                               self.parent_path().parent_path() / "lib" / "tidemark" / "libtidemark_preload.so"}) {
+                               self.parent_path() / TIDEMARK_PRELOAD_FROM_BIN / "libtidemark_preload.so"}) {
       if (fs::exists(candidate)) return candidate.string();
     }
   }
@@ -200,14 +200,14 @@ std::string findPreload() {
 
 namespace {
 
-// The directory of the Python module (python/tidemark): beside bin/ in the build tree, under
-// lib/tidemark/ when installed. Empty when it is not there.
+// The directory of the Python module (python/tidemark): beside bin/ in the build tree, where
+// Debian's python3 looks when installed (lib/python3/dist-packages). Empty when it is not there.
 std::string findPythonModule() {
   std::error_code ec;
   fs::path self = fs::read_symlink("/proc/self/exe", ec);
   if (ec) return {};
   for (fs::path candidate : {self.parent_path().parent_path() / "python",
-                             self.parent_path().parent_path() / "lib" / "tidemark" / "python"})
+                             self.parent_path() / TIDEMARK_PYTHON_FROM_BIN})
     if (fs::exists(candidate / "tidemark" / "__init__.py", ec)) return candidate.string();
   return {};
 }

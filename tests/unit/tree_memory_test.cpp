@@ -76,3 +76,19 @@ TEST(TreeMemory, UnreadAndEndedProcesses) {
 }
 
 }  // namespace
+
+namespace {
+
+// A trace written before readings fell on the grid (format 10 without kFlagPssOnGrid): each
+// process counts its own latest reading, as such traces always read.
+TEST(TreeMemory, TracesFromBeforeTheGridCountTheirLatestReading) {
+  RunTree tree;
+  tree.processes.push_back(worker(0, 300, 16 * kMiB, {{0, 16 * kMiB}, {130, 80 * kMiB}, {230, 48 * kMiB}}));
+  tree.processes.push_back(worker(0, 300, 16 * kMiB, {{7, 16 * kMiB}, {180, 48 * kMiB}, {280, 48 * kMiB}}));
+  for (RunProcess& p : tree.processes) p.pss_on_grid = false;
+  TreeMoment peak = peakOf(tree, {0, 1});
+  EXPECT_EQ(peak.pss, (80 + 48) * kMiB);  // 180 ms to 230 ms: the overcount the grid removes
+  EXPECT_EQ(peak.time_ns, 180 * kMs);
+}
+
+}  // namespace

@@ -215,13 +215,15 @@ constexpr uint64_t kGridNs = 100'000'000, kOnTimeNs = 5'000'000;
 //
 // PSS is read now and then, and what a reading says of a shared page (its size over the number of
 // processes mapping it) holds only at that moment: taken from each process's own latest reading, a
-// file read by one worker before the others and by the others after counts more than once. So
-// the tree's PSS at t adds up the readings of one grid point, the latest at which every running
-// process had read, plus the anonymous pages each gained or lost since, which are its own. A
-// process that did not read on time then (it started later, or its sampler woke late) counts the
-// lesser of what its readings on either side say of its shared pages (none before its first
-// reading): never a share the others' readings of the moment already count, at the price of
-// counting, for one reading interval, too little of pages it alone maps.
+// file read by one worker before the others and by the others after counts more than once, and so
+// do a parent's pages that its forked workers share. So the tree's PSS at t adds up the readings
+// taken at the latest grid point (on time, so within 5 ms after it), plus the anonymous pages each
+// process gained or lost since, which are its own. A process that started after the grid point
+// counts the anonymous pages it gained since it started: what it shares with the others was theirs
+// at the grid point. One that ran then but did not read on time (a sampler that woke late, or
+// reads every 200 ms or more) counts the least that its readings around say of its shared pages.
+// Either way a page is never counted twice, at the price of counting, until the next grid point,
+// too little of the pages a process alone maps.
 class TreeSampler {
  public:
   TreeSampler(const RunTree& tree, const std::vector<size_t>& members)
@@ -229,26 +231,21 @@ class TreeSampler {
 
   TreeMoment at(uint64_t t, bool shares) {
     TreeMoment m{.time_ns = t - tree_.start_realtime_ns, .rss = 0, .pss = 0, .pss_by_process = {}};
-    uint64_t moment = UINT64_MAX;  // the latest grid point at which every running process had read
+    const uint64_t grid_point = t - t % kGridNs;
     for (size_t j = 0; j < members_.size(); ++j) {
       const RunProcess& p = tree_.processes[members_[j]];
       while (next_[j] < p.memory.size() && p.memory[next_[j]].time_ns <= t) ++next_[j];
       while (next_reading_[j] < p.pss_readings.size() && p.pss_readings[next_reading_[j]].time_ns <= t) ++next_reading_[j];
-      if (running(j, t) && p.pss_on_grid && next_reading_[j] > 0) {
-        uint64_t read = p.pss_readings[next_reading_[j] - 1].time_ns;
-        moment = std::min(moment, read - read % kGridNs);
-      }
-    }
-    for (size_t j = 0; j < members_.size(); ++j) {
-      if (!running(j, t)) continue;
-      const RunProcess& p = tree_.processes[members_[j]];
+      if (next_[j] == 0 || t > p.memory.back().time_ns) continue;  // not started, or ended
       const RunProcess::Point& now = p.memory[next_[j] - 1];
       m.rss += now.rss;
       uint64_t pss = now.rss;  // never read: all of its pages count
       if (!p.pss_on_grid && next_reading_[j] > 0)  // a trace of format 10 or before: its latest reading
         pss = clampedSum(now.anon, sharedOf(p.pss_readings[next_reading_[j] - 1]));
+      else if (p.pss_on_grid && p.memory.front().time_ns > grid_point)
+        pss = clampedSum(now.anon, -static_cast<int64_t>(p.memory.front().anon));
       else if (p.pss_on_grid && !p.pss_readings.empty())
-        pss = clampedSum(now.anon, sharedPart(p, moment == UINT64_MAX ? t : moment));
+        pss = clampedSum(now.anon, sharedPart(p, grid_point));
       m.pss += pss;
       if (shares && pss) m.pss_by_process.emplace_back(members_[j], pss);
     }
@@ -257,28 +254,27 @@ class TreeSampler {
   }
 
  private:
-  // Whether member j had started and not yet ended at t (its samples span its life).
-  bool running(size_t j, uint64_t t) const {
-    const std::vector<RunProcess::Point>& series = tree_.processes[members_[j]].memory;
-    return next_[j] > 0 && t <= series.back().time_ns;
-  }
-
   // What a reading counted beyond the anonymous pages of its moment: pages of files and shared
   // memory (negative when the process shares anonymous pages with a process it forked).
   static int64_t sharedOf(const RunProcess::PssReading& r) {
     return static_cast<int64_t>(r.pss) - static_cast<int64_t>(r.anon);
   }
 
-  // p's share of shared pages at grid point `moment`: its reading of then if it read on time,
-  // else the lesser of its readings on either side.
-  static int64_t sharedPart(const RunProcess& p, uint64_t moment) {
+  static bool onTime(const RunProcess::PssReading& r) { return r.time_ns % kGridNs < kOnTimeNs; }
+
+  // p's share of shared pages at `grid_point`: its reading of then if it read on time, else the
+  // least of its latest reading before and its readings after, up to the first on time.
+  static int64_t sharedPart(const RunProcess& p, uint64_t grid_point) {
     const std::vector<RunProcess::PssReading>& r = p.pss_readings;
-    auto after = std::upper_bound(r.begin(), r.end(), moment + kOnTimeNs,
-                                  [](uint64_t when, const RunProcess::PssReading& x) { return when < x.time_ns; });
-    if (after != r.begin() && (after - 1)->time_ns >= moment) return sharedOf(*(after - 1));  // on time
-    if (after == r.begin()) return std::min<int64_t>(sharedOf(*after), 0);  // what it had before it read is unknown
-    if (after == r.end()) return sharedOf(*(after - 1));
-    return std::min(sharedOf(*(after - 1)), sharedOf(*after));
+    auto after = std::lower_bound(r.begin(), r.end(), grid_point,
+                                  [](const RunProcess::PssReading& x, uint64_t when) { return x.time_ns < when; });
+    if (after != r.end() && after->time_ns < grid_point + kOnTimeNs) return sharedOf(*after);  // on time
+    int64_t least = after == r.begin() ? 0 : sharedOf(*(after - 1));
+    for (; after != r.end(); ++after) {
+      least = std::min(least, sharedOf(*after));
+      if (onTime(*after)) break;
+    }
+    return least;
   }
 
   static uint64_t clampedSum(uint64_t anon, int64_t shared) {

@@ -668,6 +668,9 @@ uint64_t rollupField(const char* text, const char* name) {
 // The proportional and unique set sizes, from /proc/self/smaps_rollup. The kernel walks the page
 // tables to answer (about 1 ms per 50 MB resident here), so the sampler reads it at most every
 // 100 ms and then so that reading takes at most 1% of its time: every 2 s for a 1 GiB process.
+// In its first second it reads every 100 ms whatever the cost, as processes start beside it and
+// its shares change most (a pool's forked workers each split the pages they share with the
+// others; a worker that lives 150 ms would otherwise be read once, before its siblings forked).
 // Reads fall on a grid of the wall clock, multiples of 100 ms x 2^k, which every process of a run
 // shares: what a reading says of a page mapped by several processes (its size over their number)
 // holds at that moment only, so a tree's PSS adds up readings of the same moment.
@@ -693,7 +696,8 @@ class RollupReader {
     pss = rollupField(text, "Pss");
     uss = rollupField(text, "Private_Clean") + rollupField(text, "Private_Dirty");
     uint64_t cost = sys::threadCpuNs() - begun, period = kMinimumGapNs;
-    while (period < cost * 100) period *= 2;
+    if (!first_read_wall_ns_) first_read_wall_ns_ = wall_ns;
+    while (period < cost * 100 && wall_ns - first_read_wall_ns_ >= kYoungNs) period *= 2;
     next_read_wall_ns_ = (wall_ns / period + 1) * period;
   }
 
@@ -701,10 +705,10 @@ class RollupReader {
   uint64_t nextReadWallNs() const { return failed_ ? UINT64_MAX : next_read_wall_ns_; }
 
  private:
-  static constexpr uint64_t kMinimumGapNs = 100'000'000;
+  static constexpr uint64_t kMinimumGapNs = 100'000'000, kYoungNs = 1'000'000'000;
   int fd_ = -1;
   bool failed_ = false;
-  uint64_t next_read_wall_ns_ = 0;
+  uint64_t next_read_wall_ns_ = 0, first_read_wall_ns_ = 0;
 };
 
 // fd: /proc/self/statm in the calling thread's descriptor table (reopened there if lost);

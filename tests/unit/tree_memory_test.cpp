@@ -35,20 +35,40 @@ TEST(TreeMemory, ReadingsOfDifferentMomentsAreNotAddedUp) {
   ASSERT_EQ(peak.pss_by_process.size(), 2u);
 }
 
-// Seen on CI, two samplers starved by a busy machine: worker C's first reading came 4 ms after it
-// started, when it had read 56 MiB of the file alone; D's first came 6 ms later, when D had read 11
-// MiB of it (and C's share had shrunk), and C read next at 110 ms. Each reading is true of its own
-// moment, but C's of 0 ms and D's of 6 ms cannot both hold (67 MiB of a 64 MiB file): until they
-// read at one moment, D counts its anonymous pages only, then, until C reads again (110 ms), C
-// counts the lesser of its two readings.
-TEST(TreeMemory, AProcessThatDidNotReadAtTheMomentCountsTheLesserOfItsReadingsAround) {
+// Seen on CI, two samplers starved by a busy machine: worker C's first reading came at 0 ms, when
+// it had read 56 MiB of the file alone; D's first came 6 ms later, when D had read 11 MiB of it
+// (and C's share had shrunk: 67 MiB of a 64 MiB file), and C read next at 110 ms, late for the grid
+// point of 100 ms. Until 100 ms, the tree is C's reading of 0 ms and what D gained since it started
+// (nothing anonymous); from 100 ms, D's reading then and the lesser of C's around it.
+TEST(TreeMemory, AProcessThatDidNotReadAtTheGridPointCountsTheLeastOfItsReadingsAround) {
   RunTree tree;
   tree.processes.push_back(worker(0, 200, 16 * kMiB, {{0, 72 * kMiB}, {110, 48 * kMiB}}));
-  tree.processes.push_back(worker(0, 200, 16 * kMiB, {{6, 27 * kMiB}, {100, 48 * kMiB}, {200, 48 * kMiB}}));
+  tree.processes.push_back(worker(2, 200, 16 * kMiB, {{6, 27 * kMiB}, {100, 48 * kMiB}, {200, 48 * kMiB}}));
   TreeMoment peak = peakOf(tree, {0, 1});
-  EXPECT_LE(peak.pss, (64 + 2 * 16) * kMiB);
   EXPECT_EQ(peak.pss, (64 + 2 * 16) * kMiB);
-  EXPECT_EQ(peak.time_ns, 110 * kMs);
+  EXPECT_EQ(peak.time_ns, 100 * kMs);
+  tree.processes[1].memory.front().anon = 0;  // D gained 16 MiB after it started: its own
+  EXPECT_EQ(peakOf(tree, {0, 1}).pss, (64 + 2 * 16) * kMiB);
+}
+
+// Forked workers share their parent's pages: each one's reading splits them among the processes
+// that map them then. A worker forked after the grid point counts only what it gained since.
+TEST(TreeMemory, AWorkerForkedAfterTheGridPointCountsWhatItGainedSince) {
+  RunTree tree;
+  // The parent holds 96 MiB; at 0 ms one worker shares all of it (48 each).
+  RunProcess parent = worker(0, 300, 96 * kMiB, {{0, 48 * kMiB}, {100, 32 * kMiB}, {200, 32 * kMiB}});
+  RunProcess first = worker(0, 300, 96 * kMiB, {{1, 48 * kMiB}, {100, 32 * kMiB}, {200, 32 * kMiB}});
+  // A second worker forks at 50 ms (now 32 each) and fills 8 MiB of its own by 60 ms.
+  RunProcess second = worker(50, 300, 96 * kMiB, {{52, 32 * kMiB}, {100, 40 * kMiB}, {200, 40 * kMiB}});
+  for (RunProcess::Point& p : second.memory)
+    if (p.time_ns >= 60 * kMs) p.anon += 8 * kMiB, p.rss += 8 * kMiB;
+  for (RunProcess::PssReading& r : second.pss_readings)
+    if (r.time_ns >= 60 * kMs) r.anon += 8 * kMiB;
+  for (RunProcess* p : {&parent, &first, &second})
+    for (RunProcess::Point& point : p->memory) point.rss -= 64 * kMiB;  // no file pages here
+  tree.processes = {parent, first, second};
+  TreeMoment peak = peakOf(tree, {0, 1, 2});
+  EXPECT_EQ(peak.pss, (96 + 8) * kMiB);  // never 48 + 48 + 32 + 8
 }
 
 // Between readings, anonymous pages a process gains are its own and count at once.

@@ -39,7 +39,7 @@ std::string manualPage(const CLI::App& app, const std::string& version, const st
     out += fmt::format(".TP\n.B {}\n{}", sub->get_name(), troffText(sub->get_description()));
   for (const CLI::App* sub : app.get_subcommands({})) {
     out += ".SH " + upper("tidemark " + sub->get_name()) + "\n.nf\n";
-    out += troffText(sub->help("tidemark " + sub->get_name()));
+    out += troffText(sub->help("tidemark"));
     out += ".fi\n";
   }
   out += ".SH ENVIRONMENT\n.nf\n" + troffText(environment) + ".fi\n";

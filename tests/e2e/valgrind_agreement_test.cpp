@@ -131,7 +131,8 @@ TEST_P(AgreesWithValgrind, InUseAtExitSitesVerdictsAndGate) {
   // The same verdict for every site both runs judged (a site near the 1%-and-64-KiB line may be
   // judged in one run only).
   std::filesystem::remove_all(dir + "/run");
-  auto again = verdicts(traced(command, dir, dir + "/again"));
+  auto second = traced(command, dir, dir + "/again");
+  auto again = verdicts(second);
   size_t common = 0;
   for (const auto& [site, verdict] : again)
     if (v.count(site)) {
@@ -140,11 +141,14 @@ TEST_P(AgreesWithValgrind, InUseAtExitSitesVerdictsAndGate) {
     }
   EXPECT_GE(common, std::min<size_t>(v.size(), 1));
 
-  // The gate: passes at the true leak, fails one byte under it.
+  // The gate: passes at the true leak, fails one byte under it. The second run's own: cc1plus's
+  // leak differs from run to run by a few KiB (its hash tables of pointers follow where ASLR put
+  // them).
   const std::string trace = dir + "/again";
-  EXPECT_EQ(run({tidemark(), "gate", trace, "--no-unbounded-growth", "--max-leaked", std::to_string(leaked)}).code, 0);
-  if (leaked > 0) {
-    EXPECT_EQ(run({tidemark(), "gate", trace, "--max-leaked", std::to_string(leaked - 1)}).code, 1);
+  const uint64_t leaked_again = second["leaks"]["bytes"];
+  EXPECT_EQ(run({tidemark(), "gate", trace, "--no-unbounded-growth", "--max-leaked", std::to_string(leaked_again)}).code, 0);
+  if (leaked_again > 0) {
+    EXPECT_EQ(run({tidemark(), "gate", trace, "--max-leaked", std::to_string(leaked_again - 1)}).code, 1);
   }
 }
 

@@ -198,20 +198,23 @@ ProcessTrend judgeProcess(const ReplayResult& run, uint64_t window_end, const Da
 // the tail (at most min(B2, allocated within it)) and those alive at its start that it freed (at
 // most min(B1, allocated - rise)) were each sampled independently, and an estimate of b bytes of
 // blocks far smaller than the mean R has a variance of about b * R.
-void judgeSampledRise(TrendVerdict& v, const std::vector<double>& live, const std::vector<double>& allocated,
-                      uint64_t mean_bytes) {
-  if (live.size() < 2 || allocated.size() < live.size()) return;
-  size_t from = static_cast<size_t>(static_cast<double>(live.size()) * (1 - TrendThresholds::kTailShare));
+// Returns the standard deviation of the tail's rise that the sampling alone makes (0 when the
+// series are too short to say).
+double judgeSampledRise(TrendVerdict& v, const std::vector<double>& live, const std::vector<double>& allocated,
+                        uint64_t mean_bytes) {
+  if (live.size() < 2 || allocated.size() < live.size()) return 0;
+  size_t from = tailStart(live.size());
   double b1 = live[from], b2 = live.back();
   double rise = b2 - b1, made = std::max(0.0, allocated[live.size() - 1] - allocated[from]);
   double turnover = std::min(b2, made) + std::min(b1, std::max(0.0, made - rise));
   double noise = std::sqrt(turnover * static_cast<double>(mean_bytes));
-  if (rise > TrendThresholds::kSampledRise * noise) return;
+  if (rise > TrendThresholds::kSampledRise * noise) return noise;
   v.trend = Trend::NotEnoughEvidence;
   v.shortfall = Shortfall::Sampling;
   // The mean that would make this rise stand out: noise scales with its square root.
   double ratio = rise > 0 ? rise / (TrendThresholds::kSampledRise * noise) : 0;
   v.needed = std::floor(static_cast<double>(mean_bytes) * ratio * ratio);
+  return noise;
 }
 
 }  // namespace
@@ -327,16 +330,28 @@ GrowthFindings findGrowth(const ReplayResult& run, const std::vector<StackGroup>
     // longer per day, so its growth per second flattens while its growth per day does not; a cycle
     // of so many days can blur in wall time). Wall time speaks where the days are too few.
     const bool by_days = clock.available() && by_day.trend != Trend::NotEnoughEvidence;
+    const size_t tail_from = tailStart(site_t.size());
+    const double tail_seconds_per_day = clock.available() ? clock.secondsPerDayNear(site_t[tail_from], site_t.back()) : 0;
     if (by_days) {
-      size_t from = static_cast<size_t>(static_cast<double>(site_t.size()) * (1 - TrendThresholds::kTailShare));
-      double tail_seconds_per_day = clock.secondsPerDayNear(site_t[from], site_t.back());
       st.verdict = by_day;  // in days; in seconds below
       st.verdict.rate_per_s = tail_seconds_per_day > 0 ? by_day.rate_per_s / tail_seconds_per_day : 0;
       st.verdict.period_s = by_day.period_s * clock.secondsPerDayNear(site_t.front(), site_t.back());
       st.verdict.level_reached_s = clock.timeOfDay(by_day.level_reached_s);
       for (double& fall : st.verdict.fall_times) fall = clock.timeOfDay(fall);
     }
-    if (run.sample_bytes && st.verdict.trend == Trend::Unbounded) judgeSampledRise(st.verdict, last, allocated, run.sample_bytes);
+    if (run.sample_bytes && st.verdict.trend == Trend::Unbounded) {
+      // The rates are slopes fitted on the tail (Theil-Sen). The sampled estimate is a sum of
+      // independent blocks, so its noise along the tail is a random walk's, whose least-squares
+      // slope has 6/5 the variance of its rise over the span divided by the span (Theil-Sen's
+      // is close to it; Sampling.GrowthVerdictsFromTheSamples checks the interval).
+      const double rise_sd = judgeSampledRise(st.verdict, last, allocated, run.sample_bytes);
+      const double tail_s = site_t.back() - site_t[tail_from];
+      if (st.verdict.trend == Trend::Unbounded && tail_s > 0) {
+        const double error_per_s = 1.96 * std::sqrt(1.2) * rise_sd / tail_s;
+        st.rate_error_per_hour = error_per_s * 3600;
+        st.rate_error_per_day = error_per_s * tail_seconds_per_day;
+      }
+    }
     st.peak_bytes = static_cast<uint64_t>(peak);
     st.final_bytes = static_cast<uint64_t>(final_value);
     for (StackId id : site.stacks) st.exit_bytes += run.stacks[id].live_bytes;

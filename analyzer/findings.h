@@ -20,6 +20,8 @@ struct SiteTrend {
   TrendVerdict verdict;
   double rate_per_hour = 0;   // bytes per hour of wall time (unbounded)
   double rate_per_day = 0;    // bytes per simulated day (unbounded, when the run has date markers)
+  // Sample mode: the half-width of the rates' 95% interval from the sampling alone (0 otherwise).
+  double rate_error_per_hour = 0, rate_error_per_day = 0;
   double period_days = -1;         // periodic: the period in simulated days, -1 unknown
   double level_reached_day = -1;  // plateau: the simulated day (1-based) it was reached, -1 unknown
   uint64_t peak_bytes = 0;    // highest live bytes of the site

@@ -205,7 +205,7 @@ TrendVerdict classifyTrend(const std::vector<double>& t, const std::vector<doubl
   const double resolution_s = v.moments > 1 ? duration / static_cast<double>(v.moments - 1) : duration;
 
   // Tail slope, for every verdict (the RSS trend uses it).
-  size_t tail_from = static_cast<size_t>(static_cast<double>(n) * (1.0 - T::kTailShare));
+  size_t tail_from = tailStart(n);
   std::vector<double> tail_t(t.begin() + static_cast<long>(tail_from), t.begin() + static_cast<long>(n));
   std::vector<double> tail_y(y.begin() + static_cast<long>(tail_from), y.end());
   v.rate_per_s = theilSen(tail_t, tail_y);

@@ -62,6 +62,9 @@ struct TrendThresholds {
   static constexpr double kMinPeriodMoments = 5;  // a period of fewer moments is the sampling's own rhythm
 };
 
+// Where the tail of a series of n points starts (its last kTailShare).
+inline size_t tailStart(size_t n) { return static_cast<size_t>(static_cast<double>(n) * (1.0 - TrendThresholds::kTailShare)); }
+
 // Theil-Sen slope of y over x: the median of the pairwise slopes (at most `max_points` points,
 // taken evenly, so the cost stays bounded).
 double theilSen(const std::vector<double>& x, const std::vector<double>& y, size_t max_points = 600);

@@ -243,7 +243,7 @@ class TreeSampler {
       if (!p.pss_on_grid && next_reading_[j] > 0)  // a trace of format 10 or before: its latest reading
         pss = clampedSum(now.anon, sharedOf(p.pss_readings[next_reading_[j] - 1]));
       else if (p.pss_on_grid && p.memory.front().time_ns > grid_point)
-        pss = clampedSum(now.anon, -static_cast<int64_t>(p.memory.front().anon));
+        pss = clampedSum(now.anon, -static_cast<int64_t>(bounded(p.memory.front().anon)));
       else if (p.pss_on_grid && !p.pss_readings.empty())
         pss = clampedSum(now.anon, sharedPart(p, grid_point));
       m.pss += pss;
@@ -257,8 +257,11 @@ class TreeSampler {
   // What a reading counted beyond the anonymous pages of its moment: pages of files and shared
   // memory (negative when the process shares anonymous pages with a process it forked).
   static int64_t sharedOf(const RunProcess::PssReading& r) {
-    return static_cast<int64_t>(r.pss) - static_cast<int64_t>(r.anon);
+    return static_cast<int64_t>(bounded(r.pss)) - static_cast<int64_t>(bounded(r.anon));
   }
+
+  // A figure of a hostile trace cannot overflow the sums: no process holds 4 EiB.
+  static uint64_t bounded(uint64_t bytes) { return std::min<uint64_t>(bytes, uint64_t{1} << 62); }
 
   static bool onTime(const RunProcess::PssReading& r) { return r.time_ns % kGridNs < kOnTimeNs; }
 
@@ -278,7 +281,7 @@ class TreeSampler {
   }
 
   static uint64_t clampedSum(uint64_t anon, int64_t shared) {
-    return static_cast<uint64_t>(std::max<int64_t>(static_cast<int64_t>(anon) + shared, 0));
+    return static_cast<uint64_t>(std::max<int64_t>(static_cast<int64_t>(bounded(anon)) + shared, 0));
   }
 
   const RunTree& tree_;

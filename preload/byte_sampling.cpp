@@ -61,7 +61,12 @@ bool sampleSlow(SampleCountdown& c, uint64_t size) {
     // in which they first allocated, not by their tid, which differs from run to run.
     uint64_t thread = g_seed ? __atomic_add_fetch(&g_threads_seeded, 1, __ATOMIC_RELAXED) : static_cast<uint64_t>(sys::gettid());
     uint64_t seed = g_seed ? g_seed : sys::realtimeNs();
-    c.rng = (seed ^ (thread * 0x9e3779b97f4a7c15ull)) | 1;
+    // Mixed (splitmix64's finalizer), so that neighbouring seeds and threads start far apart: with
+    // the bare value, seeds 2k and 2k+1 sampled the same allocations.
+    uint64_t z = seed + thread * 0x9e3779b97f4a7c15ull;
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    c.rng = (z ^ (z >> 31)) ? (z ^ (z >> 31)) : 1;
     c.bytes_left = drawCountdown(c);
     if (c.bytes_left > size) {
       c.bytes_left -= size;

@@ -295,11 +295,9 @@ std::string timelineSvg(const ReplayResult& r, const Summary& s) {
     } else {
       continue;
     }
-    std::string detail = v.trend == Trend::Unbounded ? growthRate(v.rate_per_s, t.span_s)
+    std::string detail = v.trend == Trend::Unbounded ? siteGrowthRate(t, t.rate_per_day > 0 ? 2 : 0)
                          : v.trend == Trend::Plateau ? fmt::format("level {}", humanBytes(static_cast<uint64_t>(v.level)))
                                                      : fmt::format("{} cycles", v.cycles);
-    if (v.trend == Trend::Unbounded && t.rate_per_day > 0)
-      detail = fmt::format("+{} per simulated day", humanBytes(static_cast<uint64_t>(t.rate_per_day)));
     // Named where the line ends (periodic ticks: at the first fall), in the line's colour.
     double label_x = v.trend == Trend::Periodic && !v.fall_times.empty() ? X(v.fall_times.front() * 1e9)
                      : X(static_cast<double>(g.window_end_ns ? g.window_end_ns : r.duration_ns));

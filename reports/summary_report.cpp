@@ -174,6 +174,8 @@ nlohmann::json growthJson(const GrowthFindings& g, const EffectiveLimit& limit) 
                      {"rate_bytes_per_hour", t.rate_per_hour},
                      {"span_s", t.span_s},
                      {"rate_bytes_per_day", t.rate_per_day},
+                     {"rate_error_bytes_per_hour", t.rate_error_per_hour},
+                     {"rate_error_bytes_per_day", t.rate_error_per_day},
                      {"level_bytes", v.level},
                      {"level_reached_s", v.level_reached_s},
                      {"level_reached_day", t.level_reached_day},

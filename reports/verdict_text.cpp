@@ -50,16 +50,26 @@ std::string describeEnd(const ProcessEnd& end) {
 
 // A rate of growth as far as the run supports it: per hour when the tail the slope was fitted on
 // spans an hour or more; otherwise the growth seen over that tail, never extrapolated past it.
-std::string growthRate(double rate_per_s, double span_s) {
+namespace {
+
+// " ± 9.10 KiB": the sampling's 95% interval of a sample-mode figure; nothing for an exact one.
+std::string plusMinus(double error) {
+  return error > 0 ? fmt::format(" ± {}", humanBytes(static_cast<uint64_t>(error))) : std::string();
+}
+
+}  // namespace
+
+std::string growthRate(double rate_per_s, double span_s, double error_per_s) {
   double tail_s = span_s * TrendThresholds::kTailShare;
-  if (tail_s >= 3600) return fmt::format("+{}/h", signedBytes(rate_per_s * 3600));
-  return fmt::format("+{} over the last {} of the run", signedBytes(rate_per_s * tail_s),
+  if (tail_s >= 3600) return fmt::format("+{}{}/h", signedBytes(rate_per_s * 3600), plusMinus(error_per_s * 3600));
+  return fmt::format("+{}{} over the last {} of the run", signedBytes(rate_per_s * tail_s), plusMinus(error_per_s * tail_s),
                      humanDuration(static_cast<uint64_t>(tail_s * 1e9)));
 }
 
 std::string siteGrowthRate(const SiteTrend& t, size_t days) {
-  if (days >= 2 && t.rate_per_day > 0) return fmt::format("+{} per simulated day", signedBytes(t.rate_per_day));
-  return growthRate(t.verdict.rate_per_s, t.span_s);
+  if (days >= 2 && t.rate_per_day > 0)
+    return fmt::format("+{}{} per simulated day", signedBytes(t.rate_per_day), plusMinus(t.rate_error_per_day));
+  return growthRate(t.verdict.rate_per_s, t.span_s, t.rate_error_per_hour / 3600);
 }
 
 // days: how many simulated days the run marked (0 without date markers).
@@ -68,12 +78,12 @@ std::string describeVerdict(const SiteTrend& t, size_t days) {
   switch (v.trend) {
     case Trend::Unbounded:
       if (days >= 2 && t.rate_per_day != 0)
-        return fmt::format("unbounded growth ({}): +{} per simulated day{}, {}; {} at the end", confidenceText(v.confidence),
-                           signedBytes(t.rate_per_day),
+        return fmt::format("unbounded growth ({}): +{}{} per simulated day{}, {}; {} at the end", confidenceText(v.confidence),
+                           signedBytes(t.rate_per_day), plusMinus(t.rate_error_per_day),
                            days >= 21 ? fmt::format(" (+{} per 21 days)", signedBytes(t.rate_per_day * 21)) : "",
-                           growthRate(v.rate_per_s, t.span_s), humanBytes(t.final_bytes));
+                           growthRate(v.rate_per_s, t.span_s, t.rate_error_per_hour / 3600), humanBytes(t.final_bytes));
       return fmt::format("unbounded growth ({}): {}; {} at the end", confidenceText(v.confidence),
-                         growthRate(v.rate_per_s, t.span_s), humanBytes(t.final_bytes));
+                         growthRate(v.rate_per_s, t.span_s, t.rate_error_per_hour / 3600), humanBytes(t.final_bytes));
     case Trend::GrowsWithWork:
       return fmt::format("grows with the work: {}, all released before exit ({} left): a working set, not a leak; "
                          "mark simulated days (tidemark/marker.h) to see whether it grows per day",

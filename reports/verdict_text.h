@@ -20,7 +20,8 @@ std::string describeProcessVerdict(const TrendVerdict& v, double span_s);
 // days, else growthRate (never extrapolated past the run).
 std::string siteGrowthRate(const SiteTrend& t, size_t days);
 // Growth of rate_per_s over a series spanning span_s: per hour from an hour of tail, else over the tail.
-std::string growthRate(double rate_per_s, double span_s);
+// error_per_s: sample mode's 95% half-width of the rate, shown as "± ..." when above 0.
+std::string growthRate(double rate_per_s, double span_s, double error_per_s = 0);
 
 // "incomplete: the tracker stopped recording at 1.20 s because ...", or empty for a complete trace.
 std::string incompleteText(const RecordingStop& stop);

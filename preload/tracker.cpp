@@ -71,23 +71,17 @@ size_t bootstrapSize(const void* p) {
 
 // ---- small helpers of sys.h ---------------------------------------------------------------------
 
-uint64_t sys::monotonicNs() {
+namespace {
+uint64_t clockNs(clockid_t clock) {
   timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
+  clock_gettime(clock, &ts);
   return static_cast<uint64_t>(ts.tv_sec) * 1000000000ull + static_cast<uint64_t>(ts.tv_nsec);
 }
+}  // namespace
 
-uint64_t sys::realtimeNs() {
-  timespec ts;
-  clock_gettime(CLOCK_REALTIME, &ts);
-  return static_cast<uint64_t>(ts.tv_sec) * 1000000000ull + static_cast<uint64_t>(ts.tv_nsec);
-}
-
-uint64_t sys::threadCpuNs() {
-  timespec ts;
-  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-  return static_cast<uint64_t>(ts.tv_sec) * 1000000000ull + static_cast<uint64_t>(ts.tv_nsec);
-}
+uint64_t sys::monotonicNs() { return clockNs(CLOCK_MONOTONIC); }
+uint64_t sys::realtimeNs() { return clockNs(CLOCK_REALTIME); }
+uint64_t sys::threadCpuNs() { return clockNs(CLOCK_THREAD_CPUTIME_ID); }
 
 int sys::ownDescriptor(int fd, DescriptorUse use) {
   if (fd < 0) return fd;

@@ -1,5 +1,6 @@
 #include "analysis.h"
 
+#include "checkpoint.h"
 #include "progress.h"
 #include "trace_reader.h"
 
@@ -13,7 +14,12 @@ TraceAnalysis::TraceAnalysis(const std::string& path, const SummaryOptions& opti
     : path_(path) {
   TraceReader reader(path);
   trace_bytes_ = reader.fileSize();
-  run_ = replay(reader);
+  if (std::optional<ReplayResult> kept = loadCheckpoint(reader)) {
+    run_ = std::move(*kept);
+  } else {
+    run_ = replay(reader);
+    saveCheckpoint(reader, run_);
+  }
   if (context) {
     const ProcessEnd& parent_word = context->end_seen_by_parent;
     if (parentKnowsBetter(run_.end, parent_word)) {

@@ -35,6 +35,13 @@ class SeriesRecorder {
   // Sum over `stacks` of their values, one entry per bin (carried forward between points).
   void sum(const std::vector<uint32_t>& stacks, std::vector<double>& last, std::vector<double>& max) const;
 
+  // What a checkpoint keeps of it (checkpoint.cpp): a(...) is called with every member that is not
+  // a cache.
+  template <class Archive>
+  void fields(Archive& a) {
+    a(width_ns_, last_bin_, series_);
+  }
+
  private:
   uint32_t binOf(uint64_t time_ns);
   void halve();

@@ -117,6 +117,14 @@ std::vector<format::StackCounters> TraceReader::stackCounters() const {
   return out;
 }
 
+TraceReader::Stamp TraceReader::stamp() const {
+  struct stat st {};
+  if (fstat(fd_, &st) != 0) return {};
+  auto ns = [](const timespec& t) { return static_cast<uint64_t>(t.tv_sec) * 1'000'000'000u + static_cast<uint64_t>(t.tv_nsec); };
+  return {static_cast<uint64_t>(st.st_dev), static_cast<uint64_t>(st.st_ino), ns(st.st_mtim), ns(st.st_ctim),
+          static_cast<uint32_t>(st.st_mode & 07777)};
+}
+
 TraceReader::~TraceReader() {
   if (fd_ >= 0) ::close(fd_);
 }

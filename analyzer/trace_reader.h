@@ -65,6 +65,14 @@ class TraceReader {
   const std::string& path() const { return path_; }
   uint64_t fileSize() const { return size_; }
   const std::vector<std::string>& warnings() const { return warnings_; }
+  // What tells this file's contents apart from another's or from its own later: its device and
+  // inode, when its data last changed (mtime, which a program can set back) and when the file last
+  // changed in any way (ctime, which it cannot). Zeros when fstat fails.
+  struct Stamp {
+    uint64_t device = 0, inode = 0, modified_ns = 0, changed_ns = 0;
+    uint32_t mode = 0;  // permission bits
+  };
+  Stamp stamp() const;
 
   // Aggregated mode: process totals from the header and the per-stack counters (by stack id).
   bool aggregated() const { return header_.flags & format::kFlagAggregate; }

@@ -310,11 +310,11 @@ std::string environmentHelp() {
   };
 #define TIDEMARK_TEXT_OPTION(field, env, def, help) add(env, fmt::format("{} (default: {})", help, def));
 #define TIDEMARK_NUMBER_OPTION(field, env, def, help) add(env, fmt::format("{} (default: {})", help, def));
-#define TIDEMARK_WRAPPER_VARIABLE(env, help) add(env, help);
+#define TIDEMARK_COMMAND_VARIABLE(env, help) add(env, help);
 #include "tidemark/environment.inc"
 #undef TIDEMARK_TEXT_OPTION
 #undef TIDEMARK_NUMBER_OPTION
-#undef TIDEMARK_WRAPPER_VARIABLE
+#undef TIDEMARK_COMMAND_VARIABLE
   return out;
 }
 

@@ -496,9 +496,9 @@ void readOptions() {
   options.field = getenv(env);                      \
   if (!options.field || !*options.field) options.field = def;
 #define TIDEMARK_NUMBER_OPTION(field, env, def, help) options.field = parseNumber(getenv(env), def);
-#define TIDEMARK_WRAPPER_VARIABLE(env, help)
+#define TIDEMARK_COMMAND_VARIABLE(env, help)
 #include "tidemark/environment.inc"
-#undef TIDEMARK_WRAPPER_VARIABLE
+#undef TIDEMARK_COMMAND_VARIABLE
 #undef TIDEMARK_TEXT_OPTION
 #undef TIDEMARK_NUMBER_OPTION
   g_aggregate = strcmp(options.mode, "aggregate") == 0;

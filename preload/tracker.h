@@ -42,9 +42,9 @@ extern RealFunctions real;
 struct Options {
 #define TIDEMARK_TEXT_OPTION(field, env, def, help) const char* field;
 #define TIDEMARK_NUMBER_OPTION(field, env, def, help) uint64_t field;
-#define TIDEMARK_WRAPPER_VARIABLE(env, help)
+#define TIDEMARK_COMMAND_VARIABLE(env, help)
 #include "tidemark/environment.inc"
-#undef TIDEMARK_WRAPPER_VARIABLE
+#undef TIDEMARK_COMMAND_VARIABLE
 #undef TIDEMARK_TEXT_OPTION
 #undef TIDEMARK_NUMBER_OPTION
 };

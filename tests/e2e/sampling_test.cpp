@@ -60,10 +60,14 @@ TEST(Sampling, EstimatesOfKnownSitesFallInsideTheirErrorBars) {
       // Twice the 95% half-width is four standard errors: a miss that far is a bias, not chance.
       EXPECT_LE(miss, 2 * error + 1) << site << " seed " << seed << ": " << estimate << " ± " << error;
       // Blocks far larger than the mean are all but certain to be sampled: nearly exact.
-      if (site == "keepLarge") EXPECT_LT(miss, 0.01 * static_cast<double>(bytes)) << seed;
+      if (site == "keepLarge") {
+        EXPECT_LT(miss, 0.01 * static_cast<double>(bytes)) << seed;
+      }
     }
     const auto* churn = group(s["sites"], "churn");
-    if (churn) EXPECT_EQ((*churn)["live_bytes"], 0);  // every temporary freed, sampled or not
+    if (churn) {
+      EXPECT_EQ((*churn)["live_bytes"], 0);  // every temporary freed, sampled or not
+    }
     // The text says what the figures are.
     Result text = run({tidemark(), "summary", trace});
     ASSERT_EQ(text.code, 0) << text.err;
@@ -97,8 +101,12 @@ TEST(Sampling, GrowthVerdictsFromTheSamples) {
     EXPECT_LE(std::abs(rate - 65536), 2 * error) << seed << " error " << error;
     inside += std::abs(rate - 65536) <= error;
     EXPECT_NE(sites["cacheInsert"]["verdict"], "unbounded growth") << seed << sites["cacheInsert"].dump(1);
-    if (sites.count("chunkResults")) EXPECT_NE(sites["chunkResults"]["verdict"], "unbounded growth") << seed;
-    if (sites.count("spikeWorkspace")) EXPECT_EQ(sites["spikeWorkspace"]["verdict"], "transient") << seed;
+    if (sites.count("chunkResults")) {
+      EXPECT_NE(sites["chunkResults"]["verdict"], "unbounded growth") << seed;
+    }
+    if (sites.count("spikeWorkspace")) {
+      EXPECT_EQ(sites["spikeWorkspace"]["verdict"], "transient") << seed;
+    }
   }
   EXPECT_GE(inside, 3);
 }

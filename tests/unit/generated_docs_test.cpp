@@ -108,11 +108,11 @@ std::string environmentTable() {
   };
 #define TIDEMARK_TEXT_OPTION(field, env, def, help) row(env, std::string("`") + def + "`", help);
 #define TIDEMARK_NUMBER_OPTION(field, env, def, help) row(env, "`" + std::to_string(def) + "`", help);
-#define TIDEMARK_WRAPPER_VARIABLE(env, help) row(env, "", help);
+#define TIDEMARK_COMMAND_VARIABLE(env, help) row(env, "", help);
 #include "tidemark/environment.inc"
 #undef TIDEMARK_TEXT_OPTION
 #undef TIDEMARK_NUMBER_OPTION
-#undef TIDEMARK_WRAPPER_VARIABLE
+#undef TIDEMARK_COMMAND_VARIABLE
   return out;
 }
 

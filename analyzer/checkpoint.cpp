@@ -15,6 +15,7 @@
 
 #include <fmt/format.h>
 
+#include "error.h"
 #include "trace_reader.h"
 
 namespace tidemark {
@@ -355,7 +356,9 @@ CheckpointPolicy checkpointPolicy() {
   if (!v || !*v) return CheckpointPolicy::Large;
   if (strcmp(v, "0") == 0) return CheckpointPolicy::Never;
   if (strcmp(v, "1") == 0) return CheckpointPolicy::Always;
-  return CheckpointPolicy::Large;
+  throw Error(fmt::format("TIDEMARK_CHECKPOINT={}: expected 0 (no checkpoints) or 1 (for every trace); unset, for "
+                          "traces of {} MiB and more",
+                          v, kCheckpointMinBytes >> 20));
 }
 
 std::string checkpointPath(const std::string& trace_path) { return trace_path + ".tmcheckpoint"; }

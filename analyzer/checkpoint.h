@@ -27,7 +27,7 @@ enum class CheckpointPolicy {
   Always,  // "1": written for every trace
 };
 inline constexpr uint64_t kCheckpointMinBytes = 32ull << 20;
-CheckpointPolicy checkpointPolicy();
+CheckpointPolicy checkpointPolicy();  // throws Error on a value it does not know
 
 // The file beside the trace.
 std::string checkpointPath(const std::string& trace_path);

@@ -1,6 +1,8 @@
 // The replay kept beside a trace (analyzer/checkpoint.h): on real programs of every kind, what
 // summary, report and flamegraph print from the checkpoint is byte for byte what they print when
 // they replay the trace.
+#include <sys/stat.h>
+
 #include <gtest/gtest.h>
 
 #include <filesystem>
@@ -109,4 +111,24 @@ TEST(Checkpoint, APythonTraceWithObjectGraphsAnswersTheSameFromItsCheckpoint) {
                   programSource("python/lru_cache.py"), "20", "60"});
   ASSERT_EQ(r.code, 0) << r.err;
   expectTheSameFromTheCheckpoint(onlyTrace(run_dir));
+}
+
+// A value the variable does not take is one line and exit 2; a FIFO or a directory where the
+// checkpoint would be is passed over without waiting on it.
+TEST(Checkpoint, BadSettingsAndThingsInItsPlaceAreNoTrouble) {
+  const std::string run_dir = tempDir() + "/known";
+  ASSERT_EQ(run({tidemark(), "run", "--no-status", "-o", run_dir, "--", program("tm-test-known_peak")}).code, 0);
+  const std::string trace = onlyTrace(run_dir);
+  Result r = run({tidemark(), "summary", trace}, {"TIDEMARK_CHECKPOINT=yes"});
+  EXPECT_EQ(r.code, 2);
+  EXPECT_EQ(r.err, "tidemark: TIDEMARK_CHECKPOINT=yes: expected 0 (no checkpoints) or 1 (for every trace); unset, for "
+                   "traces of 32 MiB and more\n");
+  const std::string expected = run({tidemark(), "summary", "--json", trace}, {"TIDEMARK_CHECKPOINT=0"}).out;
+  ASSERT_EQ(::mkfifo((trace + ".tmcheckpoint").c_str(), 0600), 0);
+  r = run({tidemark(), "summary", "--json", trace}, {"TIDEMARK_CHECKPOINT=1"});
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(r.out, expected);
+  EXPECT_TRUE(std::filesystem::is_regular_file(trace + ".tmcheckpoint"));  // renamed over the FIFO
+  r = run({tidemark(), "summary", "--json", trace}, {"TIDEMARK_CHECKPOINT=1"});
+  EXPECT_EQ(r.out, expected);
 }

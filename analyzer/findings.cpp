@@ -124,7 +124,7 @@ size_t momentsBetween(const ReplayResult& run, double from_s, double to_s) {
   return n;
 }
 
-std::string siteKey(const Frame& f) { return f.function + '@' + f.file + ':' + std::to_string(f.line); }
+std::string siteKey(const Frame& f) { return f.function.str() + '@' + f.file.str() + ':' + std::to_string(f.line); }
 
 // Growth that was all released before the trace ended, in a run without simulation dates, grew
 // with the work the program was given, not with time: Trend::GrowsWithWork, not Unbounded.

@@ -34,7 +34,7 @@ const char* holderKey(Holder h) {
 }
 
 std::string frameText(const Frame& f, bool full = false) {
-  std::string s = full ? f.function : shortName(f.function);
+  std::string s = full ? f.function.str() : shortName(f.function);
   if (!f.file.empty()) s += fmt::format(" ({}:{})", f.file, f.line);
   else if (!f.module.empty()) s += fmt::format(" [{}]", f.module);
   if (f.inlined) s += " [inlined]";

@@ -403,6 +403,9 @@ bool saveCheckpoint(const TraceReader& reader, const ReplayResult& run) {
   Writer out;
   fields(out, const_cast<ReplayResult&>(run));  // Writer only reads what it is given
   const std::string& body = out.bytes();
+  // Reading the replay costs about what replaying a trace of its size does: a replay larger than a
+  // quarter of the trace (many deep stacks, object graphs) saves too little to keep by default.
+  if (policy == CheckpointPolicy::Large && body.size() > reader.fileSize() / kCheckpointMaxShare) return false;
   Head head{};
   memcpy(head.magic, kMagic, sizeof kMagic);
   head.layout = kLayout;

@@ -23,10 +23,11 @@ class TraceReader;
 // When checkpoints are written (TIDEMARK_CHECKPOINT).
 enum class CheckpointPolicy {
   Never,   // "0": neither read nor written
-  Large,   // default: written for traces of kCheckpointMinBytes and more
+  Large,   // default: for traces of kCheckpointMinBytes and more, replays of 1/kCheckpointMaxShare of them at most
   Always,  // "1": written for every trace
 };
 inline constexpr uint64_t kCheckpointMinBytes = 32ull << 20;
+inline constexpr uint64_t kCheckpointMaxShare = 4;
 CheckpointPolicy checkpointPolicy();  // throws Error on a value it does not know
 
 // The file beside the trace.

@@ -73,7 +73,7 @@ Node buildTree(const std::vector<FlameStack>& stacks) {
     root.base += s.base;
     Node* at = &root;
     for (const FlameFrame& f : s.frames) {
-      std::string key = f.name + '\x1f' + f.detail;
+      std::string key = f.name.str() + '\x1f' + f.detail.str();
       auto& child = at->children[key];
       if (!child) {
         child = std::make_unique<Node>();
@@ -143,7 +143,7 @@ nlohmann::json speedscope(const std::vector<FlameStack>& stacks, const FlameOpti
     for (const FlameFrame& f : s.frames) {
       auto [it, fresh] = index.emplace(std::pair{f.name, f.detail}, frames.size());
       if (fresh) {
-        nlohmann::json frame = {{"name", f.name}};
+        nlohmann::json frame = {{"name", f.name.str()}};
         auto colon = f.detail.rfind(':');
         if (colon != std::string::npos && colon > 0) {
           frame["file"] = f.detail.substr(0, colon);

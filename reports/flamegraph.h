@@ -10,11 +10,13 @@
 
 #include <nlohmann/json.hpp>
 
+#include "frame_text.h"
+
 namespace tidemark {
 
 struct FlameFrame {
-  std::string name;    // function
-  std::string detail;  // "file:line" (or the module), shown on hover
+  FrameText name;    // function
+  FrameText detail;  // "file:line" (or the module), shown on hover
 };
 
 struct FlameStack {

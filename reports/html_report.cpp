@@ -26,7 +26,7 @@ std::vector<FlameStack> flameStacks(const std::vector<StackGroup>& groups, const
     FlameStack fs;
     fs.value = value;
     for (auto it = g.frames.rbegin(); it != g.frames.rend(); ++it)
-      fs.frames.push_back({it->function.str(), it->file.empty() ? it->module.str() : fmt::format("{}:{}", it->file, it->line)});
+      fs.frames.push_back({it->function, it->file.empty() ? it->module : FrameText(fmt::format("{}:{}", it->file, it->line))});
     stacks.push_back(std::move(fs));
   }
   return stacks;

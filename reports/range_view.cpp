@@ -35,7 +35,7 @@ std::string rangeSectionHtml(const TraceAnalysis& analysis, const std::vector<St
     if (i < kRangeGroups) {
       std::vector<FlameFrame> frames;
       for (auto it = order[i]->frames.rbegin(); it != order[i]->frames.rend(); ++it)
-        frames.push_back({it->function.str(), it->file.empty() ? it->module.str() : fmt::format("{}:{}", it->file, it->line)});
+        frames.push_back({it->function, it->file.empty() ? it->module : FrameText(fmt::format("{}:{}", it->file, it->line))});
       kept.emplace_back(std::move(frames), std::move(ids));
     } else {
       rest.insert(rest.end(), ids.begin(), ids.end());

@@ -168,10 +168,12 @@ void fields(A& a, InterpreterInfo& i) {
 }
 template <class A>
 void fields(A& a, PythonObjectGraph::Type& t) {
+  TIDEMARK_LISTED_SIZE(PythonObjectGraph::Type, 40);
   a(t.address, t.name);
 }
 template <class A>
 void fields(A& a, PythonObjectGraph::Name& n) {
+  TIDEMARK_LISTED_SIZE(PythonObjectGraph::Name, 56);
   a(n.kind, n.holder, n.address, n.name);
 }
 template <class A>
@@ -380,6 +382,7 @@ std::optional<ReplayResult> loadCheckpoint(const TraceReader& reader) {
       head.modified_ns == key.modified_ns && head.changed_ns == key.changed_ns &&
       head.header_sum == key.header_sum &&
       pread(fd, id.data(), id.size(), sizeof head) == static_cast<ssize_t>(id.size()) && id == key.build_id &&
+      head.body_bytes <= static_cast<uint64_t>(st.st_size) &&
       static_cast<uint64_t>(st.st_size) == sizeof head + id.size() + head.body_bytes) {
     body.resize(head.body_bytes);
     ssize_t got = pread(fd, body.data(), body.size(), static_cast<off_t>(sizeof head + id.size()));

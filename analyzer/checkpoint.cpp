@@ -217,7 +217,9 @@ class Writer {
   std::string& bytes() { return out_; }
 
  private:
-  void raw(const void* p, size_t n) { out_.append(static_cast<const char*>(p), n); }
+  void raw(const void* p, size_t n) {
+    if (n) out_.append(static_cast<const char*>(p), n);  // an empty vector's data() may be null
+  }
   template <class T>
   void put(T& v) {
     if constexpr (std::is_same_v<T, std::string>) {
@@ -264,7 +266,7 @@ class Reader {
  private:
   bool raw(void* out, size_t n) {
     if (!ok_ || static_cast<size_t>(end_ - p_) < n) return ok_ = false;
-    memcpy(out, p_, n);
+    if (n) memcpy(out, p_, n);  // an empty vector's data() may be null
     p_ += n;
     return true;
   }

@@ -6,9 +6,9 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
 #include <cstdlib>
 #include <cstring>
-#include <ctime>
 #include <map>
 #include <type_traits>
 #include <unordered_map>
@@ -347,10 +347,8 @@ bool writeAll(int fd, const void* data, size_t n) {
 // (a tracker writing through its mapping moves mtime at least every writeback).
 bool mayStillChange(const ReplayResult& run, const TraceReader::Stamp& stamp) {
   if (run.end.state != EndState::Unknown || run.stopped.stopped()) return false;
-  timespec now{};
-  clock_gettime(CLOCK_REALTIME, &now);
-  uint64_t now_ns = static_cast<uint64_t>(now.tv_sec) * 1'000'000'000u + static_cast<uint64_t>(now.tv_nsec);
-  return stamp.modified_ns + kStillWritingNs > now_ns;
+  auto now = std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now().time_since_epoch());
+  return stamp.modified_ns + kStillWritingNs > static_cast<uint64_t>(now.count());
 }
 
 }  // namespace

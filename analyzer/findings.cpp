@@ -273,7 +273,16 @@ GrowthFindings findGrowth(const ReplayResult& run, const std::vector<StackGroup>
     if (x.time_ns <= window_end) heap_final = static_cast<double>(x.heap);
   std::vector<double> last, peaks;
   std::vector<double> allocated, allocated_peaks;
+  // A site matters when it held a share of the heap's peak or of its final value, and some bytes
+  // (its peak at least, its final value at most its peak).
+  auto matters = [&](double peak, double final_value) {
+    return (peak >= options.min_share * heap_peak || final_value >= options.min_share * heap_final) &&
+           peak >= static_cast<double>(options.min_bytes);
+  };
   for (auto& [key, site] : sites) {
+    // Most sites of a program are small: ruled out by a bound on their peak before any series.
+    const auto bound = static_cast<double>(run.series.highestBound(site.stacks));
+    if (!matters(bound, bound)) continue;
     run.series.sum(site.stacks, last, peaks);
     last.resize(used);
     peaks.resize(used);
@@ -307,9 +316,7 @@ GrowthFindings findGrowth(const ReplayResult& run, const std::vector<StackGroup>
     }
     double peak = *std::max_element(peaks.begin(), peaks.end());
     double final_value = last.empty() ? 0 : last.back();
-    bool matters = (peak >= options.min_share * heap_peak || final_value >= options.min_share * heap_final) &&
-                   peak >= static_cast<double>(options.min_bytes);
-    if (!matters) continue;
+    if (!matters(peak, final_value)) continue;
     SiteTrend st;
     st.frames = site.largest->frames;
     st.stack_groups = site.groups;

@@ -113,6 +113,7 @@ class Replayer {
         StackDef& def = r_.stack_defs[static_cast<StackId>(d.stack_id)];
         def.generation = static_cast<uint32_t>(d.module_generation);
         def.frames.clear();
+        def.frames.reserve(d.elements.size());
         for (const format::StackFrame& f : d.elements) def.frames.push_back(f.ip);
         break;
       }

@@ -54,27 +54,38 @@ void SeriesRecorder::update(uint32_t stack, uint64_t time_ns, uint64_t value) {
 void SeriesRecorder::sum(const std::vector<uint32_t>& stacks, std::vector<double>& last,
                          std::vector<double>& max) const {
   // In the time of the points, not of stacks x bins: each point adds its change to the bins from
-  // its own on (a running sum), and what its bin rose above its end to that bin alone.
+  // its own on (a running sum), and what its bin rose above its end to that bin alone. `last`
+  // gathers the changes and `max` the rises before the running sum turns them into values.
   uint32_t n = bins();
-  std::vector<double> change(n, 0.0), above(n, 0.0);
+  last.assign(n, 0.0);
+  max.assign(n, 0.0);
   for (uint32_t id : stacks) {
     if (id >= series_.size()) continue;
     uint64_t value = 0;
     for (const SeriesPoint& p : series_[id]) {
       if (p.bin >= n) break;
-      change[p.bin] += static_cast<double>(p.last) - static_cast<double>(value);
-      above[p.bin] += static_cast<double>(std::max(p.max, p.last) - p.last);
+      last[p.bin] += static_cast<double>(p.last) - static_cast<double>(value);
+      max[p.bin] += static_cast<double>(std::max(p.max, p.last) - p.last);
       value = p.last;
     }
   }
-  last.assign(n, 0.0);
-  max.assign(n, 0.0);
   double running = 0;
   for (uint32_t b = 0; b < n; ++b) {
-    running += change[b];
+    running += last[b];
     last[b] = running;
-    max[b] = running + above[b];
+    max[b] += running;
   }
+}
+
+uint64_t SeriesRecorder::highestBound(const std::vector<uint32_t>& stacks) const {
+  uint64_t bound = 0;
+  for (uint32_t id : stacks) {
+    if (id >= series_.size()) continue;
+    uint64_t highest = 0;
+    for (const SeriesPoint& p : series_[id]) highest = std::max({highest, p.max, p.last});
+    bound += highest;
+  }
+  return bound;
 }
 
 std::vector<uint32_t> evenBins(uint32_t bins, size_t points) {

@@ -34,6 +34,9 @@ class SeriesRecorder {
 
   // Sum over `stacks` of their values, one entry per bin (carried forward between points).
   void sum(const std::vector<uint32_t>& stacks, std::vector<double>& last, std::vector<double>& max) const;
+  // At least the highest value sum() can give these stacks in any bin (the sum of each stack's
+  // highest), without a bin's worth of work: what rules out a site too small to matter.
+  uint64_t highestBound(const std::vector<uint32_t>& stacks) const;
 
   // What a checkpoint keeps of it (checkpoint.cpp): a(...) is called with every member that is not
   // a cache.

@@ -70,6 +70,13 @@ size_t siteIndex(const std::vector<const Frame*>& frames) {
 const Frame& siteFrame(const std::vector<Frame>& frames) { return frames[siteIndex(frames)]; }
 
 std::vector<const Frame*> foldStack(const std::vector<const Frame*>& frames, bool full, Holder& holder) {
+  std::vector<const Frame*> out;
+  foldStack(frames, full, holder, out);
+  return out;
+}
+
+void foldStack(const std::vector<const Frame*>& frames, bool full, Holder& holder, std::vector<const Frame*>& out) {
+  out.clear();
   size_t first_user = 0;
   while (first_user < frames.size() && frames[first_user]->library) ++first_user;
   bool runtime = first_user == frames.size();
@@ -82,7 +89,7 @@ std::vector<const Frame*> foldStack(const std::vector<const Frame*>& frames, boo
   // Below the allocation: the start-up code that ran a static initialiser, or main.
   size_t end = first_user;
   while (end < frames.size() && !callsMain(*frames[end])) {
-    if (holder == Holder::Program && (runsStaticInitialisers(frames[end]->function) || startsInterpreter(frames[end]->function)))
+    if (holder == Holder::Program && (runsStaticInitialisers(frames[end]->function) || frames[end]->starts_interpreter))
       holder = Holder::StartUp;
     ++end;
   }
@@ -93,28 +100,29 @@ std::vector<const Frame*> foldStack(const std::vector<const Frame*>& frames, boo
   if (python_stack && holder == Holder::Program &&
       std::all_of(frames.begin(), frames.end(), [](const Frame* f) { return !f->interpreted || f->interpreter; }))
     holder = Holder::StartUp;
-  if (full) return frames;
+  if (full) {
+    out = frames;
+    return;
+  }
   if (python_stack) {
     // A Python stack: its Python frames and the native frames of extensions, without the
     // interpreter's own native frames between them nor the start-up code below.
-    std::vector<const Frame*> out;
     for (size_t i = first_user; i < frames.size(); ++i)
       if (!frames[i]->interpreter && !(frames[i]->library && i > first_user)) out.push_back(frames[i]);
     // Below the outermost Python frame: main and the C runtime's start-up code.
     while (!out.empty() && !out.back()->interpreted && (callsMain(*out.back()) || out.back()->function == "_start"))
       out.pop_back();
-    return out;
+    return;
   }
   if (runtime) {
     // Nothing but runtime code: keep it, minus the tracker's own frames.
-    std::vector<const Frame*> out;
     for (const Frame* f : frames)
       if (f->module.find("libtidemark_preload") == std::string::npos) out.push_back(f);
-    return out;
+    return;
   }
   // Below main (or the static initialiser) there is only the C runtime's start-up code.
   if (end > first_user && end < frames.size() && frames[end]->function != "main") --end;
-  return {frames.begin() + static_cast<long>(first_user), frames.begin() + static_cast<long>(std::min(end + 1, frames.size()))};
+  out.assign(frames.begin() + static_cast<long>(first_user), frames.begin() + static_cast<long>(std::min(end + 1, frames.size())));
 }
 
 namespace {
@@ -179,22 +187,26 @@ std::vector<StackGroup> groupStacks(const ReplayResult& run, Symbolizer& symbols
   std::unordered_map<std::vector<uint32_t>, size_t, IdsHash> index;
   std::vector<StackGroup> groups;
   std::vector<uint32_t> ids;
+  std::vector<const Frame*> whole, frames;  // one stack's, reused for every stack
   for (StackId id = 0; id < run.stacks.size(); ++id) {
     const StackStats& st = run.stacks[id];
     if (!st.alloc_count && !st.live_blocks) continue;
-    std::vector<const Frame*> frames;
     Holder holder = Holder::Program;
     auto def = run.stack_defs.find(id);
-    if (def != run.stack_defs.end())
-      frames = foldStack(symbols.stack(def->second, full), full, holder);
-    else
+    if (def != run.stack_defs.end()) {
+      symbols.stack(def->second, full, whole);
+      foldStack(whole, full, holder, frames);
+    } else {
+      frames.clear();
       frames.push_back(&symbols.placeholder(id == 0 ? "<stack not recorded>"
                                                     : "<stack not in trace (process killed while recording it)>"));
+    }
     ids.clear();
     for (const Frame* f : frames) ids.push_back(f->id);
     auto [at, fresh] = index.try_emplace(ids, groups.size());
     if (fresh) {
       groups.emplace_back();
+      groups.back().frames.reserve(frames.size());
       for (const Frame* f : frames) groups.back().frames.push_back(*f);
       groups.back().holder = holder;
     }

@@ -43,6 +43,8 @@ const Frame& siteFrame(const std::vector<Frame>& frames);
 // (unless full); says who holds what the stack allocated. A stack of runtime frames only is kept
 // whole (minus the tracker's own frames).
 std::vector<const Frame*> foldStack(const std::vector<const Frame*>& frames, bool full, Holder& holder);
+// The same into `out` (cleared first; not `frames`), for a caller that folds every stack with one buffer.
+void foldStack(const std::vector<const Frame*>& frames, bool full, Holder& holder, std::vector<const Frame*>& out);
 
 // Every stack grouped by its folded frames (unsorted).
 std::vector<StackGroup> groupStacks(const ReplayResult& run, Symbolizer& symbols, bool full);

@@ -313,9 +313,11 @@ std::vector<Frame> Symbolizer::resolve(uint32_t generation, uint64_t ip) {
   return out;
 }
 
-uint32_t Symbolizer::idOf(const Frame& f) {
+void Symbolizer::identify(Frame& f) {
   std::string key = fmt::format("{}\x1f{}\x1f{}", f.function, f.file, f.line);
-  return ids_.try_emplace(std::move(key), static_cast<uint32_t>(ids_.size() + 1)).first->second;
+  f.id = ids_.try_emplace(std::move(key), static_cast<uint32_t>(ids_.size() + 1)).first->second;
+  f.starts_interpreter = startsInterpreter(f.function);
+  f.eval_loop = !f.interpreted && startsWith(f.function, "_PyEval_EvalFrameDefault");
 }
 
 const std::vector<Frame>& Symbolizer::frames(uint32_t generation, uint64_t ip) {
@@ -323,7 +325,7 @@ const std::vector<Frame>& Symbolizer::frames(uint32_t generation, uint64_t ip) {
   auto it = cache_.find(key);
   if (it != cache_.end()) return it->second;
   std::vector<Frame> resolved = resolve(generation, ip);
-  for (Frame& f : resolved) f.id = idOf(f);
+  for (Frame& f : resolved) identify(f);
   return cache_.emplace(key, std::move(resolved)).first->second;
 }
 
@@ -331,7 +333,7 @@ const Frame& Symbolizer::placeholder(const std::string& function) {
   auto [it, fresh] = placeholders_.try_emplace(function);
   if (fresh) {
     it->second.function = function;
-    it->second.id = idOf(it->second);
+    identify(it->second);
   }
   return it->second;
 }
@@ -357,7 +359,7 @@ const Frame& Symbolizer::pythonFrame(const PythonFrameNode& node, bool installed
     // Code compiled at run time ("<string>") is on the side of the Python code that runs it.
     f.installed = startsWith(f.file, "<") && !f.interpreter ? installed_by_caller : isInstalledPath(f.file);
   }
-  f.id = idOf(f);
+  identify(f);
   return f;
 }
 
@@ -366,31 +368,33 @@ bool startsInterpreter(std::string_view function) {
          function == "pymain_init" || function == "pyinit_main" || function == "init_interp_main";
 }
 
-namespace {
-bool isEvalLoop(const std::vector<Frame>& fs) {
-  return !fs.empty() && startsWith(fs.back().function, "_PyEval_EvalFrameDefault");
-}
-}  // namespace
-
 std::vector<const Frame*> Symbolizer::stack(const StackDef& def, bool interpreter_frames) {
   std::vector<const Frame*> out;
+  stack(def, interpreter_frames, out);
+  return out;
+}
+
+void Symbolizer::stack(const StackDef& def, bool interpreter_frames, std::vector<const Frame*>& out) {
+  out.clear();
   auto append = [&](const std::vector<Frame>& fs) {
     for (const Frame& f : fs) out.push_back(&f);
   };
   if (!def.python_frame) {
     for (uint64_t ip : def.frames) append(frames(def.generation, ip));
-    return out;
+    return;
   }
   // The Python frames, innermost first (a damaged trace may loop: no more than a stack can hold),
   // and whether each is called from installed code (its caller, the next, is installed).
-  std::vector<const PythonFrameNode*> python;
+  std::vector<const PythonFrameNode*>& python = python_nodes_;
+  python.clear();
   for (uint64_t id = def.python_frame; id && python.size() < 4 * format::kMaxFrames;) {
     auto it = run_.python_frames.find(id);
     if (it == run_.python_frames.end()) break;
     python.push_back(&it->second);
     id = it->second.parent;
   }
-  std::vector<const Frame*> python_frames(python.size());
+  std::vector<const Frame*>& python_frames = python_frames_;
+  python_frames.assign(python.size(), nullptr);
   for (size_t i = python.size(); i-- > 0;)
     python_frames[i] = &pythonFrame(*python[i], i + 1 < python.size() && python_frames[i + 1]->installed);
   auto native = run_.stack_defs.find(def.native);
@@ -399,18 +403,17 @@ std::vector<const Frame*> Symbolizer::stack(const StackDef& def, bool interprete
     for (uint64_t ip : native->second.frames) {
       const auto& fs = frames(def.generation, ip);
       // Each native call of the eval loop ran the Python frames up to the next entry frame.
-      if (next < python.size() && isEvalLoop(fs)) {
+      if (next < python.size() && !fs.empty() && fs.back().eval_loop) {
         do out.push_back(python_frames[next]);
         while (!python[next++]->entry && next < python.size());
         continue;
       }
       // Left out, the interpreter's frames still say when it was starting itself (stack_groups.h).
-      if (interpreter_frames || fs.empty() || !fs.front().interpreter || startsInterpreter(fs.back().function)) append(fs);
+      if (interpreter_frames || fs.empty() || !fs.front().interpreter || fs.back().starts_interpreter) append(fs);
     }
   }
   // Calls whose native frame was not found (a native stack cut short): outermost, in order.
   for (; next < python.size(); ++next) out.push_back(python_frames[next]);
-  return out;
 }
 
 std::string siteName(const Frame& f) {

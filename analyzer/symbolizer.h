@@ -38,6 +38,11 @@ struct Frame {
   // The same for frames with the same function, file and line, which fold into one site: what
   // stacks are grouped by (stack_groups.h). Given by the Symbolizer that made the frame.
   uint32_t id = 0;
+  // What the function's name says, worked out once by the Symbolizer that made the frame (every
+  // stack of a Python process asks it of each of its frames): CPython starting itself
+  // (startsInterpreter), and a native frame of CPython's eval loop, which ran Python frames.
+  bool starts_interpreter = false;
+  bool eval_loop = false;
 };
 
 // An allocation site as every report names it: "function (file:line)", "function [module]"
@@ -60,6 +65,8 @@ class Symbolizer {
   // frames belong to the Symbolizer (a stack of a deep Python program has hundreds of them:
   // copied only where kept).
   std::vector<const Frame*> stack(const StackDef& def, bool interpreter_frames = true);
+  // The same into `out` (cleared first), for a caller that walks every stack with one buffer.
+  void stack(const StackDef& def, bool interpreter_frames, std::vector<const Frame*>& out);
 
   // A frame made outside the Symbolizer ("<stack not recorded>"), given its grouping id.
   const Frame& placeholder(const std::string& function);
@@ -72,7 +79,8 @@ class Symbolizer {
   // The frame of a Python frame node; installed_by_caller: the variant of run-time code called
   // from installed code (Frame::installed).
   const Frame& pythonFrame(const PythonFrameNode& node, bool installed_by_caller);
-  uint32_t idOf(const Frame& f);
+  // Sets what the Symbolizer works out once for each frame it makes: its id and its name's flags.
+  void identify(Frame& f);
 
   const ReplayResult& run_;
   const std::map<uint32_t, std::vector<ModuleInfo>>& maps_;
@@ -83,6 +91,9 @@ class Symbolizer {
   std::unordered_map<std::string, Frame> placeholders_;
   std::unordered_map<std::string, uint32_t> ids_;           // function, file and line -> Frame::id
   std::string cwd_;
+  // stack()'s scratch: the Python frames of the stack being built, innermost first.
+  std::vector<const PythonFrameNode*> python_nodes_;
+  std::vector<const Frame*> python_frames_;
 };
 
 // CPython starting itself (Py_Initialize and the static functions that run it, named where the

@@ -95,7 +95,8 @@ Death assessDeath(const ReplayResult& run, const EffectiveLimit& limit) {
   } else {
     d.kind = Death::Kind::Killed;
     d.evidence = sigkill ? std::string("SIGKILL, not near a known memory limit")
-                         : std::string("the trace stops without an exit: SIGKILL or a crash (neither leaves a record)");
+                         : std::string("the trace stops without an exit: a signal that ends a process (SIGKILL; SIGTERM, SIGINT where the "
+                                     "program does not handle them) or a crash (none leaves a record)");
     if (limit.bytes) d.evidence += fmt::format("; RSS was {:.0f}% of the limit", 100 * share);
   }
   return d;

@@ -30,7 +30,7 @@ struct Death {
     None,       // exited, or still running
     OomKilled,  // the out-of-memory killer, on the evidence of the cgroup or tidemark's watchdog
     OomLikely,  // SIGKILL, or a trace that stops without an exit, with RSS near the memory limit
-    Killed      // SIGKILL or a crash, not near any known limit
+    Killed      // a signal that ended it (SIGKILL, an unhandled SIGTERM) or a crash, not near any known limit
   };
   Kind kind = Kind::None;
   uint64_t time_ns = 0;    // since the start

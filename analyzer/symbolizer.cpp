@@ -193,8 +193,18 @@ Symbolizer::Symbolizer(const ReplayResult& run) : run_(run), maps_(run.module_ma
         for (auto [lo, hi] : m.segments)
           if (eval >= lo && eval < hi) interpreter_module_ = m.path;
   }
+  cwd_ = workingDirectoryPrefix();
+}
+
+std::string workingDirectoryPrefix() {
   char buf[4096];
-  if (getcwd(buf, sizeof buf)) cwd_ = std::string(buf) + "/";
+  return getcwd(buf, sizeof buf) ? std::string(buf) + "/" : std::string();
+}
+
+std::string pathAsShown(const std::string& path, const std::string& working_directory_prefix) {
+  return !working_directory_prefix.empty() && startsWith(path, working_directory_prefix.c_str())
+             ? path.substr(working_directory_prefix.size())
+             : path;
 }
 
 Symbolizer::~Symbolizer() = default;
@@ -301,7 +311,7 @@ std::vector<Frame> Symbolizer::resolve(uint32_t generation, uint64_t ip) {
   }
   const bool interpreter = !interpreter_module_.empty() && mod->path == interpreter_module_;
   for (Frame& f : out) {
-    if (!cwd_.empty() && startsWith(f.file, cwd_.c_str())) f.file = f.file.substr(cwd_.size());
+    f.file = pathAsShown(f.file, cwd_);
     f.interpreter = interpreter;
     f.library = runtime_module || interpreter || isLibraryFunction(f.function) || isLibraryFile(f.file);
     f.installed = isInstalledPath(mod->path);
@@ -352,7 +362,7 @@ const Frame& Symbolizer::pythonFrame(const PythonFrameNode& node, bool installed
   } else {
     f.function = code->second.function;
     f.file = code->second.file;
-    if (!cwd_.empty() && startsWith(f.file, cwd_.c_str())) f.file = f.file.substr(cwd_.size());
+    f.file = pathAsShown(f.file, cwd_);
     // The interpreter's own Python code, frozen into it (importlib's machinery, site, runpy):
     // folded like its native code, so an import is named by the line that imported.
     f.interpreter = f.library = startsWith(f.file, "<frozen ");

@@ -45,6 +45,11 @@ struct Frame {
   bool eval_loop = false;
 };
 
+// Frames show a path under the directory tidemark runs in relative to it ("src/bt.py"):
+// the directory with its final '/' (empty when unknown), and a path as frames show it.
+std::string workingDirectoryPrefix();
+std::string pathAsShown(const std::string& path, const std::string& working_directory_prefix);
+
 // An allocation site as every report names it: "function (file:line)", "function [module]"
 // without debug info, or the function alone.
 std::string siteName(const Frame& f);

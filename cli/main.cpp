@@ -104,10 +104,22 @@ int diffCommand(const std::string& base_path, const std::string& new_path, const
   return 0;
 }
 
-int linesCommand(const std::string& path, const std::string& where, const std::vector<std::string>& source_dirs, bool json) {
+// run: what the user named (a trace or a run directory); trace: the process read in it.
+int linesCommand(const std::string& run, const std::string& trace, const std::string& process, const std::string& where,
+                 const std::vector<std::string>& source_dirs, bool json) {
   LineQuery query = parseLineQuery(where);
-  TraceAnalysis analysis(path, SummaryOptions{});
-  std::vector<LineReport> reports = lineReports(analysis, query, source_dirs);
+  TraceAnalysis analysis(trace, SummaryOptions{});
+  std::vector<LineReport> reports;
+  try {
+    reports = lineReports(analysis, query, source_dirs);
+  } catch (const Error& e) {
+    // In a run of several processes, one was read: say which, and how to read another.
+    const size_t processes = runTraces(run).size();
+    if (processes < 2) throw;
+    const ProcessIdentity read = readIdentity(trace);
+    throw Error(fmt::format("{} in {} (pid {}), {} of the run's {} processes: read another with --process PID", e.what(),
+                            read.program(), read.pid, process.empty() ? "the largest" : "the one chosen", processes));
+  }
   if (json)
     std::cout << linesJson(reports).dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << '\n';
   else
@@ -533,9 +545,10 @@ int main(int argc, char** argv) {
   if (!*run_cmd && !*watch_cmd) progress.emplace();
   try {
     // lines, flamegraph and dump read one process of a run; the others read the tree as well (watch: every header).
+    std::string named_run;  // the trace or run directory named, of which one process is read
     if (!*run_cmd && !*summary_cmd && !*report_cmd && !*diff_cmd && !*gate_cmd && !*recommend_cmd && !*watch_cmd) {
       std::string& input = *flame_cmd ? flame.trace : trace;
-      flame.run = flame.trace;
+      named_run = flame.run = input;
       input = selectedTrace(input, process);
     }
     if (*run_cmd) {
@@ -556,7 +569,7 @@ int main(int argc, char** argv) {
     } else if (*recommend_cmd) {
       code = recommendCommand(inputs, process);
     } else if (*lines_cmd) {
-      code = linesCommand(trace, lines_where, source_dirs, json);
+      code = linesCommand(named_run, trace, process, lines_where, source_dirs, json);
     } else if (*flame_cmd) {
       code = flamegraphCommand(flame);
     } else if (*report_cmd) {

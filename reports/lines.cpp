@@ -110,6 +110,8 @@ LineQuery parseLineQuery(const std::string& where) {
 
 std::vector<LineReport> lineReports(const TraceAnalysis& analysis, const LineQuery& query,
                                     const std::vector<std::string>& source_dirs) {
+  // The file as frames show it: a path the shell completed (absolute) finds its frames too.
+  const std::string file = pathAsShown(query.file, workingDirectoryPrefix());
   // file -> line -> figures
   std::map<std::string, std::map<uint32_t, SourceLine>> files;
   for (const StackGroup& g : analysis.stackGroups(false)) {  // folding keeps every frame of the program's own code
@@ -117,7 +119,7 @@ std::vector<LineReport> lineReports(const TraceAnalysis& analysis, const LineQue
     for (const Frame& f : g.frames) {
       if (f.file.empty() || f.line <= 0) continue;
       const auto number = static_cast<uint32_t>(f.line);
-      bool match = query.function.empty() ? endsWithPart(f.file, query.file, '/') : matchesFunction(f, query.function);
+      bool match = query.function.empty() ? endsWithPart(f.file, file, '/') : matchesFunction(f, query.function);
       if (!match || !counted.emplace(f.file, number).second) continue;
       if (query.first_line && (number < query.first_line || number > query.last_line)) continue;
       addGroup(files[f.file][number], number, g);
@@ -125,8 +127,10 @@ std::vector<LineReport> lineReports(const TraceAnalysis& analysis, const LineQue
   }
   if (files.empty())
     throw Error(query.function.empty()
-                    ? fmt::format("lines: no allocation was made from {} (with debug information)", query.file)
-                    : fmt::format("lines: no allocation was made from a function named {} (with debug information)", query.function));
+                    ? fmt::format("lines: no allocation was made from {} (native code is found by its debug information)", query.file)
+                    : fmt::format("lines: no allocation was made from a function named {} (native code is found by its debug "
+                                  "information)",
+                                  query.function));
   std::vector<LineReport> out;
   for (auto& [file, lines] : files) {
     LineReport r;

@@ -112,7 +112,7 @@ std::vector<std::string> diagnoseJobs(const RunTree& tree) {
   std::vector<std::string> lines;
   std::set<std::string> said;
   for (auto [kinds, what] : {std::pair{std::vector{Death::Kind::OomKilled, Death::Kind::OomLikely}, "OOM-killed"},
-                             std::pair{std::vector{Death::Kind::Killed}, "killed (SIGKILL or a crash)"}}) {
+                             std::pair{std::vector{Death::Kind::Killed}, "killed (a signal or a crash)"}}) {
     std::set<size_t> dead;
     for (size_t j = 0; j < n; ++j) {
       Death::Kind k = tree.processes[tree.jobs[j].worst].death.kind;

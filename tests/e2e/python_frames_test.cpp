@@ -94,6 +94,35 @@ TEST(PythonFrames, AModuleRunWithDashMHasItsFrames) {
   }
 }
 
+// Frames show a file under the directory tidemark runs in relative to it; `lines` finds that file
+// by the path a user's shell completes (absolute) as well as by the path the frames show.
+TEST(PythonFrames, LinesFindsAFileByItsAbsolutePathWhereFramesShowItRelative) {
+  if (access("/usr/bin/python3", X_OK) != 0) GTEST_SKIP() << "no /usr/bin/python3";
+  const std::string dir = tempDir();
+  std::filesystem::create_directory(dir + "/src");
+  const std::string source = dir + "/src/known_lines.py";
+  std::filesystem::copy_file(programSource("python/known_lines.py"), source);
+  const std::string trace = dir + "/lines.tmtrace";
+  Result r = run({tidemark(), "run", "-o", trace, "--", "/usr/bin/python3", source});
+  ASSERT_EQ(r.code, 0) << r.err;
+  const uint64_t held = nlohmann::json::parse(r.out)["buffers"];
+  const std::string line = std::to_string(lineOf(source, "BUFFERS"));
+  // `tidemark lines` run in `dir`: the frames say src/known_lines.py.
+  auto linesIn = [&](const std::string& asked) {
+    return run({"/bin/sh", "-c", "cd \"$0\" && exec \"$1\" lines \"$2\" \"$3\" --json", dir, tidemark(), trace, asked + ":" + line + "-" + line});
+  };
+  for (const std::string& asked : {source, std::string("src/known_lines.py"), std::string("known_lines.py")}) {
+    Result lines = linesIn(asked);
+    ASSERT_EQ(lines.code, 0) << asked << ": " << lines.err;
+    auto j = nlohmann::json::parse(lines.out);
+    ASSERT_EQ(j["files"].size(), 1u) << lines.out;
+    EXPECT_EQ(j["files"][0]["file"], "src/known_lines.py");
+    EXPECT_EQ(j["files"][0]["lines"][0]["peak_bytes"], held) << asked;
+  }
+  // The same name in another directory is another file.
+  EXPECT_EQ(linesIn("/elsewhere/src/known_lines.py").code, 2);
+}
+
 TEST(PythonFrames, ProfilersInTheProgramChangeNothing) {
   // The frames are read from the interpreter, not collected by a profile function: a program that
   // runs its own profiler (or sets or clears one) cannot take them away.

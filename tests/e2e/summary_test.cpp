@@ -175,6 +175,15 @@ TEST_P(Summary, ForkedChildWritesItsOwnTrace) {
   EXPECT_EQ((*child_leak)["live_bytes"], 2000);
   EXPECT_EQ(group(child["leaks"]["stacks"], "leakInParent"), nullptr);
   EXPECT_EQ(child["ppid"], parent["pid"]);
+  // `lines` reads one process of a run: where that one never ran the code asked for, it says
+  // which process it read and how to read another.
+  const std::string parent_pid = std::to_string(parent["pid"].get<uint64_t>());
+  Result lines = run({tidemark(), "lines", run_dir, "leakInChild", "--process", parent_pid});
+  EXPECT_EQ(lines.code, 2);
+  EXPECT_EQ(lines.err, "tidemark: lines: no allocation was made from a function named leakInChild (native code is found by its debug "
+                       "information) in "
+                       "tm-test-fork_child (pid " + parent_pid + "), the one chosen of the run's 2 processes: read another "
+                       "with --process PID\n");
 }
 
 // Forks while other threads hold the tracker's locks: every child must run to its end (a lock

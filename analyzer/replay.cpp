@@ -426,7 +426,7 @@ class Replayer {
   StackStats& stats(StackId id) {
     if (id > max_stack_id_)
       throw Error(fmt::format("corrupt trace: stack id {} is more than a file of this size can define", id));
-    if (id >= r_.stacks.size()) r_.stacks.resize(std::min<size_t>(std::max<size_t>(id + 1, r_.stacks.size() * 2), max_stack_id_ + 1));
+    if (id >= r_.stacks.size()) growTo(r_.stacks, id + 1, max_stack_id_ + 1);
     return r_.stacks[id];
   }
 

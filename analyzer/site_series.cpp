@@ -39,7 +39,7 @@ void SeriesRecorder::halve() {
 
 void SeriesRecorder::update(uint32_t stack, uint64_t time_ns, uint64_t value) {
   uint32_t bin = binOf(time_ns);
-  if (stack >= series_.size()) series_.resize(std::max<size_t>(stack + 1, series_.size() * 2));
+  if (stack >= series_.size()) growTo(series_, stack + 1);
   auto& points = series_[stack];
   if (!points.empty() && points.back().bin == bin) {
     points.back().last = value;

@@ -4,6 +4,7 @@
 // so memory follows the activity, not stacks x bins.
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <vector>
@@ -15,6 +16,15 @@ struct SeriesPoint {
   uint64_t last;  // value at the end of the bin
   uint64_t max;   // highest value within the bin
 };
+
+// Makes `v` size entries long, its capacity doubled when it must grow (at most to `most`): the
+// entries past size are neither made nor touched (a vector by stack id, whose ids include those of
+// Python frames that never allocate, stays as long as its largest id, not twice that).
+template <class T>
+void growTo(std::vector<T>& v, size_t size, size_t most = SIZE_MAX) {
+  if (size > v.capacity()) v.reserve(std::min(std::max(size, 2 * v.capacity()), std::max(size, most)));
+  v.resize(size);
+}
 
 class SeriesRecorder {
  public:

@@ -399,7 +399,8 @@ std::optional<ReplayResult> loadCheckpoint(const TraceReader& reader) {
 
 bool saveCheckpoint(const TraceReader& reader, const ReplayResult& run) {
   CheckpointPolicy policy = checkpointPolicy();
-  if (policy == CheckpointPolicy::Never || (policy == CheckpointPolicy::Large && reader.fileSize() < kCheckpointMinBytes))
+  // Sizes are those of the records (a packed trace's before packing): the replay's cost follows them.
+  if (policy == CheckpointPolicy::Never || (policy == CheckpointPolicy::Large && reader.recordBytes() < kCheckpointMinBytes))
     return false;
   Key key = keyOf(reader);
   if (key.build_id.empty() || key.inode == 0 || mayStillChange(run, reader.stamp())) return false;
@@ -408,7 +409,7 @@ bool saveCheckpoint(const TraceReader& reader, const ReplayResult& run) {
   const std::string& body = out.bytes();
   // Reading the replay costs about what replaying a trace of its size does: a replay larger than a
   // quarter of the trace (many deep stacks, object graphs) saves too little to keep by default.
-  if (policy == CheckpointPolicy::Large && body.size() > reader.fileSize() / kCheckpointMaxShare) return false;
+  if (policy == CheckpointPolicy::Large && body.size() > reader.recordBytes() / kCheckpointMaxShare) return false;
   Head head{};
   memcpy(head.magic, kMagic, sizeof kMagic);
   head.layout = kLayout;

@@ -58,8 +58,9 @@ namespace {
 
 class Replayer {
  public:
-  // Every count and id is checked against what a file of file_bytes can hold (a StackDef takes at
-  // least 4 bytes), so that damage is an error and memory stays proportional to the file.
+  // Every count and id is checked against what file_bytes of records can hold (a StackDef takes at
+  // least 4 bytes; a packed trace's records as they were before packing), so that damage is an
+  // error and memory stays proportional to the trace.
   Replayer(ReplayResult& r, bool aggregated, uint64_t file_bytes)
       : r_(r), aggregated_(aggregated), file_bytes_(file_bytes), max_stack_id_(file_bytes / 4 + 16) {}
   // Sample mode: every Alloc and Realloc stands for the allocations its sample estimates.
@@ -174,7 +175,7 @@ class Replayer {
         pending_scan_.reason = static_cast<uint32_t>(b.reason);
         // Each block takes at least 3 bytes of ScanBlocks: a count past that is damage.
         if (b.block_count > file_bytes_ / 3)
-          throw Error(fmt::format("corrupt trace: a heap scan of {} blocks in a file of {} bytes", b.block_count, file_bytes_));
+          throw Error(fmt::format("corrupt trace: a heap scan of {} blocks in {} bytes of records", b.block_count, file_bytes_));
         pending_scan_.addr.resize(b.block_count);
         pending_scan_.size.resize(b.block_count);
         pending_scan_.stack.resize(b.block_count);
@@ -212,7 +213,7 @@ class Replayer {
         if (!pending_scan_.present || py.present) break;
         // Each object takes at least 4 bytes of PythonObjects: a count past that is damage.
         if (g.object_count > file_bytes_ / 4)
-          throw Error(fmt::format("corrupt trace: an object graph of {} objects in a file of {} bytes", g.object_count, file_bytes_));
+          throw Error(fmt::format("corrupt trace: an object graph of {} objects in {} bytes of records", g.object_count, file_bytes_));
         py.present = true;
         py.problem = displayText(g.problem);
         py.addr.resize(g.object_count);
@@ -717,7 +718,7 @@ ReplayResult replay(TraceReader& reader) {
   r.aggregated = reader.aggregated();
   r.sample_bytes = reader.sampleBytes();
   r.pss_on_grid = reader.pssOnGrid();
-  Replayer rp(r, reader.aggregated(), reader.fileSize());
+  Replayer rp(r, reader.aggregated(), reader.recordBytes());
   reader.forEach([&](const Record& rec) { rp.onRecord(rec); });
   if (reader.aggregated()) {
     // The tracker did the replay itself; take its counters.

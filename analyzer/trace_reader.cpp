@@ -11,14 +11,22 @@
 #include <queue>
 
 #include <fmt/format.h>
+#include <zstd.h>
 
 #include "error.h"
 #include "progress.h"
 #include "input_file.h"
+#include "chunk_packing.h"
 
 namespace tidemark {
 
 using format::RecordType;
+
+void TraceReader::fail(const std::string& why) {
+  ::close(fd_);
+  fd_ = -1;
+  throw Error(fmt::format("{}: {}", path_, why));
+}
 
 TraceReader::TraceReader(const std::string& path) : path_(path) {
   fd_ = openRegularFile(path, "trace", size_);
@@ -28,11 +36,6 @@ TraceReader::TraceReader(const std::string& path) : path_(path) {
   }
   // Read with pread, not mapped: a mapping of a trace on a full tmpfs, or one cut by another
   // process while we read it, raises SIGBUS where read() returns what is there.
-  auto fail = [&](const std::string& why) {
-    ::close(fd_);
-    fd_ = -1;
-    throw Error(fmt::format("{}: {}", path, why));
-  };
   if (!readAt(0, &header_, sizeof header_)) fail(fmt::format("cannot read the header: {}", strerror(errno)));
   uint8_t magic_bytes[sizeof header_.magic];
   memcpy(magic_bytes, header_.magic, sizeof magic_bytes);
@@ -48,12 +51,38 @@ TraceReader::TraceReader(const std::string& path) : path_(path) {
   if ((header_.flags & format::kFlagSampled) && (header_.sample_bytes == 0 || (header_.flags & format::kFlagAggregate)))
     fail(fmt::format("corrupt trace header (sample mode with a mean of {} bytes{})", header_.sample_bytes,
                      header_.flags & format::kFlagAggregate ? ", and aggregated" : ""));
+  if ((header_.flags & format::kFlagPacked) && (header_.version < 11 || (header_.flags & format::kFlagAggregate)))
+    fail(fmt::format("corrupt trace header (packed{})", header_.version < 11 ? " in a format before 11" : ", and aggregated"));
   if (header_.header_size < sizeof(format::FileHeader) || header_.header_size > (1u << 20))
     fail(fmt::format("corrupt trace header (header size {})", header_.header_size));
   if (header_.chunk_size < 4096 || header_.chunk_size > (1u << 30) || header_.chunk_size % 4096)
     fail(fmt::format("corrupt trace header (chunk size {})", header_.chunk_size));
   if (size_ < header_.header_size) fail(fmt::format("trace is cut inside its header ({} bytes)", size_));
 
+  if (packed())
+    findPacks();
+  else
+    findChunks();
+  std::sort(chunks_.begin(), chunks_.end(), [](const Chunk& a, const Chunk& b) {
+    return a.stream != b.stream ? a.stream < b.stream : a.stream_chunk < b.stream_chunk;
+  });
+  // A thread's chunks are numbered 0, 1, 2, ...: a missing number is a lost stretch of its events.
+  size_t missing = 0, duplicated = 0;
+  for (size_t i = 0; i < chunks_.size(); ++i) {
+    bool first = i == 0 || chunks_[i - 1].stream != chunks_[i].stream;
+    uint32_t expected = first ? 0 : chunks_[i - 1].stream_chunk + 1;
+    if (!first && chunks_[i].stream_chunk < expected) ++duplicated;
+    else if (chunks_[i].stream_chunk > expected) missing += chunks_[i].stream_chunk - expected;
+  }
+  if (missing)
+    warnings_.push_back(fmt::format("the trace is damaged: {} chunk{} of events {} missing inside the threads' streams; "
+                                    "figures after {} are short",
+                                    missing, missing == 1 ? "" : "s", missing == 1 ? "is" : "are",
+                                    missing == 1 ? "it" : "them"));
+  if (duplicated) fail(fmt::format("corrupt trace: {} chunks claim a place another chunk of their stream holds", duplicated));
+}
+
+void TraceReader::findChunks() {
   uint64_t cs = header_.chunk_size;
   uint64_t present = (size_ - header_.header_size + cs - 1) / cs;
   if ((size_ - header_.header_size) % cs != 0)
@@ -77,23 +106,54 @@ TraceReader::TraceReader(const std::string& path) : path_(path) {
     else
       chunks_.push_back({off, len, ch.stream_id, ch.stream_chunk});
   }
-  std::sort(chunks_.begin(), chunks_.end(), [](const Chunk& a, const Chunk& b) {
-    return a.stream != b.stream ? a.stream < b.stream : a.stream_chunk < b.stream_chunk;
-  });
-  // A thread's chunks are numbered 0, 1, 2, ...: a missing number is a lost stretch of its events.
-  size_t missing = 0, duplicated = 0;
-  for (size_t i = 0; i < chunks_.size(); ++i) {
-    bool first = i == 0 || chunks_[i - 1].stream != chunks_[i].stream;
-    uint32_t expected = first ? 0 : chunks_[i - 1].stream_chunk + 1;
-    if (!first && chunks_[i].stream_chunk < expected) ++duplicated;
-    else if (chunks_[i].stream_chunk > expected) missing += chunks_[i].stream_chunk - expected;
+}
+
+// A modeled body can be longer than the chunk's records (a name byte before each address it cannot
+// name: 4 bytes for a Free of 3 at worst), never twice as long.
+constexpr uint64_t kPackedGrowthBound = 2;
+
+// A packed trace: each pack's header and its chunks' entries, checked against the file and the
+// pack before any of it is trusted. A file cut inside a pack keeps the packs before it.
+void TraceReader::findPacks() {
+  const uint64_t cs = header_.chunk_size;
+  uint64_t at = header_.header_size;
+  std::vector<format::PackedChunk> entries;
+  while (at < size_) {
+    format::PackHeader ph{};
+    uint64_t directory = at + sizeof ph;
+    if (directory > size_) {
+      warnings_.push_back(fmt::format("the packed trace is cut short inside pack {}; events after it are missing", packs_.size()));
+      break;
+    }
+    if (!readAt(at, &ph, sizeof ph)) fail(fmt::format("cannot read pack {}: {}", packs_.size(), strerror(errno)));
+    if (ph.magic != format::kPackMagic)
+      fail(fmt::format("corrupt packed trace: pack {} at offset {} has a bad magic", packs_.size(), at));
+    if (ph.chunk_count == 0 || ph.chunk_count > format::kMaxChunksPerPack || ph.body_bytes > ph.chunk_count * cs * kPackedGrowthBound)
+      fail(fmt::format("corrupt packed trace: pack {} at offset {} claims {} chunks of {} bytes", packs_.size(), at,
+                       ph.chunk_count, ph.body_bytes));
+    uint64_t payload = directory + ph.chunk_count * sizeof(format::PackedChunk);
+    if (payload > size_ || ph.payload_bytes > size_ - payload) {
+      warnings_.push_back(fmt::format("the packed trace is cut short inside pack {}; events after it are missing", packs_.size()));
+      break;
+    }
+    entries.resize(ph.chunk_count);
+    if (!readAt(directory, entries.data(), entries.size() * sizeof(format::PackedChunk)))
+      fail(fmt::format("cannot read pack {}: {}", packs_.size(), strerror(errno)));
+    for (uint32_t i = 0; i < ph.chunk_count; ++i) {
+      const format::PackedChunk& e = entries[i];
+      bool raw = e.encoding == static_cast<uint32_t>(format::PackEncoding::Raw);
+      if (e.header.magic != format::kChunkMagic || e.header.stream_id == format::kAggregateStream ||
+          e.length < sizeof(format::ChunkHeader) || e.length > cs ||
+          e.encoding > static_cast<uint32_t>(format::PackEncoding::Modeled) || e.body_offset > ph.body_bytes ||
+          e.body_bytes > ph.body_bytes - e.body_offset || (raw && e.body_bytes > e.length - sizeof(format::ChunkHeader)))
+        fail(fmt::format("corrupt packed trace: chunk {} of pack {} at offset {} is out of bounds", i, packs_.size(), at));
+      chunks_.push_back({e.body_offset, e.length, e.header.stream_id, e.header.stream_chunk,
+                         static_cast<uint32_t>(packs_.size()), i, e.header.tid, static_cast<format::PackEncoding>(e.encoding),
+                         e.body_bytes});
+    }
+    packs_.push_back({payload, ph.payload_bytes, ph.body_bytes});
+    at = payload + ph.payload_bytes;
   }
-  if (missing)
-    warnings_.push_back(fmt::format("the trace is damaged: {} chunk{} of events {} missing inside the threads' streams; "
-                                    "figures after {} are short",
-                                    missing, missing == 1 ? "" : "s", missing == 1 ? "is" : "are",
-                                    missing == 1 ? "it" : "them"));
-  if (duplicated) fail(fmt::format("corrupt trace: {} chunks claim a place another chunk of their stream holds", duplicated));
 }
 
 std::vector<format::StackCounters> TraceReader::stackCounters() const {
@@ -115,6 +175,13 @@ std::vector<format::StackCounters> TraceReader::stackCounters() const {
     }
   }
   return out;
+}
+
+uint64_t TraceReader::recordBytes() const {
+  if (!packed()) return size_;
+  uint64_t bytes = header_.header_size;
+  for (const Chunk& c : chunks_) bytes += c.length;
+  return bytes;
 }
 
 TraceReader::Stamp TraceReader::stamp() const {
@@ -158,8 +225,8 @@ constexpr uint32_t kRecordsPerProgress = 1u << 18;
 
 class Cursor {
  public:
-  Cursor(const TraceReader& reader, uint64_t chunk_size, std::vector<std::pair<uint64_t, uint64_t>> chunks,
-         uint32_t stream, const std::string& path, Damage& damage)
+  Cursor(const TraceReader& reader, uint64_t chunk_size, std::vector<TraceReader::Chunk> chunks, uint32_t stream,
+         const std::string& path, Damage& damage)
       : reader_(reader), chunk_size_(chunk_size), chunks_(std::move(chunks)), stream_(stream), path_(path), damage_(damage) {}
 
   size_t chunksTaken() const { return index_; }
@@ -169,13 +236,18 @@ class Cursor {
     for (;;) {
       if (!p_) {
         if (index_ >= chunks_.size()) return false;
-        auto [off, len] = chunks_[index_++];
+        const TraceReader::Chunk& chunk = chunks_[index_++];
+        const uint64_t len = chunk.length;
         // The records of the head stay valid while the merge looks at other streams: each
         // cursor keeps its own chunk, and replaces it only when its head was taken.
-        buffer_.resize(len);
-        if (!reader_.readAt(off, buffer_.data(), len))
-          throw Error(fmt::format("{}: cannot read the chunk at offset {}: {}", path_, off, strerror(errno)));
-        chunk_offset_ = off;
+        if (chunk.pack == TraceReader::kNotPacked) {
+          buffer_.resize(len);
+          if (!reader_.readAt(chunk.offset, buffer_.data(), len))
+            throw Error(fmt::format("{}: cannot read the chunk at offset {}: {}", path_, chunk.offset, strerror(errno)));
+          chunk_offset_ = chunk.offset;
+        } else {
+          unpack(chunk);
+        }
         p_ = buffer_.data() + sizeof(format::ChunkHeader);
         end_ = buffer_.data() + len;
         cut_ = len < chunk_size_;
@@ -204,21 +276,43 @@ class Cursor {
   }
 
  private:
-  template <class T>
-  static bool decodeFields(format::FieldDecoder& d, Decoded<T>& out) {
-    static_cast<T&>(out) = T{};
-    if (!T::fields(d, static_cast<T&>(out))) return false;
-    if constexpr (format::HasElements<T>) {
-      uint64_t n = out.*T::kCount;
-      if (n > T::kMaxElements) return false;
-      out.elements.resize(n);
-      typename T::Element previous{};
-      for (auto& e : out.elements) {
-        if (!T::Element::fields(d, e, previous)) return false;
-        previous = e;
-      }
+  // A packed chunk into buffer_: its pack decompressed when it is the pack's first, and rebuilt
+  // by the pack's address model, which has seen the pack's chunks before it in order.
+  void unpack(const TraceReader::Chunk& chunk) {
+    const TraceReader::Pack& pack = reader_.packs()[chunk.pack];
+    chunk_offset_ = pack.payload_offset;
+    if (chunk.pack != pack_index_) {
+      if (chunk.position != 0)
+        throw Error(fmt::format("{}: corrupt packed trace: the pack at offset {} begins inside a stream's run of chunks",
+                                path_, pack.payload_offset));
+      compressed_.resize(pack.payload_bytes);
+      if (!reader_.readAt(pack.payload_offset, compressed_.data(), compressed_.size()))
+        throw Error(fmt::format("{}: cannot read the pack at offset {}: {}", path_, pack.payload_offset, strerror(errno)));
+      pack_body_.resize(pack.body_bytes);
+      size_t n = ZSTD_decompress(pack_body_.data(), pack_body_.size(), compressed_.data(), compressed_.size());
+      if (ZSTD_isError(n) || n != pack.body_bytes)
+        throw Error(fmt::format("{}: corrupt packed trace: the pack at offset {} does not decompress ({})", path_,
+                                pack.payload_offset, ZSTD_isError(n) ? ZSTD_getErrorName(n) : "short"));
+      pack_index_ = chunk.pack;
+      next_position_ = 0;
+      model_.reset();
     }
-    return true;
+    if (chunk.position != next_position_++)
+      throw Error(fmt::format("{}: corrupt packed trace: the chunks of the pack at offset {} are out of order", path_,
+                              pack.payload_offset));
+    format::ChunkHeader header{format::kChunkMagic, chunk.stream, chunk.stream_chunk, chunk.tid};
+    const uint8_t* body = pack_body_.data() + chunk.offset;
+    bool ok = true;
+    if (chunk.encoding == format::PackEncoding::Raw) {
+      buffer_.assign(chunk.length, 0);
+      memcpy(buffer_.data(), &header, sizeof header);
+      memcpy(buffer_.data() + sizeof header, body, chunk.body_bytes);
+    } else {
+      ok = unpackChunkBody(header, body, chunk.body_bytes, chunk.length, reader_.header().version, model_, buffer_);
+    }
+    if (!ok)
+      throw Error(fmt::format("{}: corrupt packed trace: chunk {} of stream {} (pack at offset {}) does not unpack",
+                              path_, chunk.stream_chunk, chunk.stream, pack.payload_offset));
   }
 
   static bool allZero(const uint8_t* from, const uint8_t* to) {
@@ -258,15 +352,7 @@ class Cursor {
     r.stream = stream_;
     if (deltas_.seq < last_seq_) ++damage_.seq_reversals;  // a thread's events are in order
     r.seq = last_seq_ = deltas_.seq;
-    bool ok = false;
-    switch (r.type) {
-#define TIDEMARK_DECODE_CASE(name, code) \
-  case RecordType::name: ok = decodeFields<format::name>(d, r.slot<format::name>()); break;
-      TIDEMARK_RECORD_TYPES(TIDEMARK_DECODE_CASE)
-#undef TIDEMARK_DECODE_CASE
-      case RecordType::End:
-      case RecordType::Count: break;
-    }
+    bool ok = decodeFields(r.type, d, r);
     if (ok) p_ = d.position();
     return ok;
   }
@@ -275,7 +361,12 @@ class Cursor {
   std::vector<uint8_t> buffer_;  // the chunk being decoded
   uint64_t chunk_offset_ = 0;
   uint64_t chunk_size_;
-  std::vector<std::pair<uint64_t, uint64_t>> chunks_;
+  std::vector<TraceReader::Chunk> chunks_;
+  // A packed trace: the pack being read, decompressed, and its address model.
+  uint32_t pack_index_ = TraceReader::kNotPacked;
+  uint32_t next_position_ = 0;
+  std::vector<uint8_t> compressed_, pack_body_;
+  AddressModel model_;
   size_t index_ = 0;
   uint32_t stream_;
   const std::string& path_;
@@ -293,9 +384,9 @@ void TraceReader::forEach(const std::function<void(const Record&)>& fn) {
   Damage damage;
   std::vector<Cursor> cursors;
   for (size_t i = 0; i < chunks_.size();) {
-    std::vector<std::pair<uint64_t, uint64_t>> list;
+    std::vector<Chunk> list;
     uint32_t stream = chunks_[i].stream;
-    for (; i < chunks_.size() && chunks_[i].stream == stream; ++i) list.emplace_back(chunks_[i].offset, chunks_[i].length);
+    for (; i < chunks_.size() && chunks_[i].stream == stream; ++i) list.push_back(chunks_[i]);
     cursors.emplace_back(*this, header_.chunk_size, std::move(list), stream, path_, damage);
   }
   // How far: the chunks the cursors took, of all of them (the head of each is being read).

@@ -2,55 +2,16 @@
 // merged across streams in seq order (the order in which the events happened).
 #pragma once
 
-#include <cassert>
 #include <cstdint>
 #include <functional>
 #include <string>
 #include <string_view>
-#include <tuple>
-#include <type_traits>
 #include <vector>
 
+#include "record.h"
 #include "tidemark/trace_codec.h"
 
 namespace tidemark {
-
-// A decoded record of type T: its fields, and its repeated elements when it has them.
-template <class T>
-struct WithElements : T {
-  std::vector<typename T::Element> elements;
-};
-template <class T>
-using Decoded = std::conditional_t<format::HasElements<T>, WithElements<T>, T>;
-
-namespace detail {
-struct NoRecord {};
-#define TIDEMARK_DECODED_TYPE(name, code) Decoded<format::name>,
-using RecordPayloads = std::tuple<TIDEMARK_RECORD_TYPES(TIDEMARK_DECODED_TYPE) NoRecord>;
-#undef TIDEMARK_DECODED_TYPE
-}  // namespace detail
-
-// One decoded record: its type, its place in the merged order and the stream (thread) that wrote
-// it, and its fields as the typed struct of trace_records.h. Reused from one record to the next.
-struct Record {
-  format::RecordType type = format::RecordType::End;
-  uint64_t seq = 0;
-  uint32_t stream = 0;
-
-  // The fields of this record; T must be the struct of `type`.
-  template <class T>
-  const Decoded<T>& get() const {
-    assert(T::kType == type);
-    return std::get<Decoded<T>>(payloads_);
-  }
-  template <class T>
-  Decoded<T>& slot() {
-    return std::get<Decoded<T>>(payloads_);
-  }
-
- private:
-  detail::RecordPayloads payloads_;
-};
 
 class TraceReader {
  public:
@@ -64,6 +25,8 @@ class TraceReader {
   const format::FileHeader& header() const { return header_; }
   const std::string& path() const { return path_; }
   uint64_t fileSize() const { return size_; }
+  // The bytes of the header and the record chunks as written: a packed trace's size before packing.
+  uint64_t recordBytes() const;
   const std::vector<std::string>& warnings() const { return warnings_; }
   // What tells this file's contents apart from another's or from its own later: its device and
   // inode, when its data last changed (mtime, which a program can set back) and when the file last
@@ -89,13 +52,33 @@ class TraceReader {
   // Reads length bytes at offset (zeros past the end of a file cut meanwhile); false on an I/O error.
   bool readAt(uint64_t offset, void* out, size_t length) const;
 
- private:
+  bool packed() const { return header_.flags & format::kFlagPacked; }
+  static constexpr uint32_t kNotPacked = ~0u;
+  // A chunk of records. In a packed trace, offset is where its body starts in its pack's
+  // decompressed body, and position its place among the pack's chunks.
   struct Chunk {
     uint64_t offset;
-    uint64_t length;  // bytes present in the file (less than chunk_size if the file was cut)
+    uint64_t length;  // the chunk's bytes (less than chunk_size if the file was cut)
     uint32_t stream;
     uint32_t stream_chunk;
+    uint32_t pack = kNotPacked;
+    uint32_t position = 0;
+    uint32_t tid = 0;  // a packed chunk's header's (a chunk read from the file has its own)
+    format::PackEncoding encoding = format::PackEncoding::Raw;
+    uint64_t body_bytes = 0;
   };
+  struct Pack {
+    uint64_t payload_offset, payload_bytes, body_bytes;
+  };
+  // The record chunks, sorted by (stream, stream_chunk); the packs of a packed trace.
+  const std::vector<Chunk>& chunks() const { return chunks_; }
+  const std::vector<Pack>& packs() const { return packs_; }
+
+ private:
+  void findChunks();
+  void findPacks();
+  [[noreturn]] void fail(const std::string& why);
+
   std::string path_;
   bool stop_ = false;
   int fd_ = -1;
@@ -103,6 +86,7 @@ class TraceReader {
   format::FileHeader header_{};
   std::vector<Chunk> chunks_;  // record chunks, sorted by (stream, stream_chunk)
   std::vector<Chunk> aggregate_chunks_;
+  std::vector<Pack> packs_;
   std::vector<std::string> warnings_;
 };
 

@@ -20,9 +20,11 @@
 #include "live_view.h"
 #include "memory_cage.h"
 #include "process_tree.h"
+#include "progress_line.h"
 #include "summary_report.h"
 #include "tidemark/trace_format.h"
 #include "trace_appender.h"
+#include "trace_pack.h"
 #include "units.h"
 
 namespace tidemark {
@@ -214,6 +216,41 @@ std::string findPythonModule() {
 
 }  // namespace
 
+PackSummary packTraces(const std::vector<std::string>& traces) {
+  PackSummary summary;
+  summary.traces = traces.size();
+  for (const std::string& trace : traces) {
+    try {
+      PackOutcome o = packTrace(trace);
+      if (!o.left_as_is.empty()) {
+        if (!o.nothing_to_pack) {
+          summary.left.push_back(fmt::format("{} is left as it is: {}", trace, o.left_as_is));
+          ++summary.left_with_something_to_pack;
+        }
+        continue;
+      }
+      ++summary.packed;
+      summary.before += o.bytes_before;
+      summary.after += o.bytes_after;
+      summary.allocations += o.allocations;
+    } catch (const Error& e) {
+      summary.left.push_back(fmt::format("{}; it is kept as it was", e.what()));
+      ++summary.left_with_something_to_pack;
+    }
+  }
+  return summary;
+}
+
+std::string PackSummary::text() const {
+  if (!packed) return {};
+  std::string per_allocation =
+      allocations ? fmt::format(" ({:.2f} -> {:.2f} bytes per allocation)", static_cast<double>(before) / static_cast<double>(allocations),
+                                static_cast<double>(after) / static_cast<double>(allocations))
+                  : "";
+  return fmt::format("packed {} trace{}: {} -> {}{}", packed, packed == 1 ? "" : "s", humanBytes(before), humanBytes(after),
+                     per_allocation);
+}
+
 int runCommand(const RunOptions& options) {
   if (options.command.empty()) throw Error("run: no command given (usage: tidemark run [options] -- CMD ARGS...)");
   std::string program = resolveCommand(options.command[0]);
@@ -380,6 +417,17 @@ int runCommand(const RunOptions& options) {
     say("tidemark: {}\n",
                incompleteText({.reason = header.stop_reason, .time_ns = header.stopped_ns}));
   if (std::string processes = describeProcesses(run_dir); !processes.empty()) say("tidemark: {}\n", processes);
+  if (options.pack) {
+    // The records as written, in a fraction of the space; a trace whose process still runs (a
+    // daemon the command left behind) keeps growing and is left as it is.
+    PackSummary packed;
+    {
+      ProgressLine line;  // on a terminal, once packing has taken two seconds
+      packed = packTraces(runTraces(run_dir));
+    }
+    if (!packed.text().empty()) say("tidemark: {}\n", packed.text());
+    for (const std::string& left : packed.left) say("tidemark: {}\n", left);
+  }
   uint64_t bytes = 0;
   std::error_code ec;
   for (const fs::directory_entry& e : fs::directory_iterator(run_dir, ec)) bytes += e.is_regular_file(ec) ? e.file_size(ec) : 0;

@@ -31,7 +31,9 @@ inline constexpr char kMagic[8] = {'T', 'M', 'T', 'R', 'A', 'C', 'E', '\0'};
 // 9: process trees: the host and peak RSS/PSS in the header, Sample's pss and uss, ChildEnd (34)
 // 10: sample mode: kFlagSampled and the header's sample_bytes (Alloc and Free records of the sampled
 //     blocks only: a reader of version 9 would take them for every block)
-inline constexpr uint32_t kVersion = 10;
+// 11: packed traces (kFlagPacked): the chunks, re-encoded and compressed by `tidemark pack` or the
+//     wrapper once the process has ended, follow the header as packs (PackHeader)
+inline constexpr uint32_t kVersion = 11;
 inline constexpr uint32_t kHeaderSize = 4096;
 inline constexpr uint32_t kChunkMagic = 0x4b434d54;  // "TMCK" little-endian
 inline constexpr uint32_t kDefaultChunkSize = 256 * 1024;
@@ -79,6 +81,9 @@ inline constexpr uint32_t kFlagSampled = 2;
 // 100 ms x 2^k; a process's first reading is taken at its start), so that the readings of a tree's
 // processes at one grid point can be added up.
 inline constexpr uint32_t kFlagPssOnGrid = 4;
+// A packed trace (version 11): after the header come packs, not chunks (PackHeader below). Its
+// records are the same as before packing, byte for byte; only how they are stored differs.
+inline constexpr uint32_t kFlagPacked = 8;
 inline constexpr uint64_t kDefaultSampleBytes = 512 * 1024;  // as jemalloc's default (lg_prof_sample 19)
 // An aggregate chunk: ChunkHeader, padding to 64 bytes, then counters for ids
 // [page * countersPerChunk, (page + 1) * countersPerChunk).
@@ -129,6 +134,31 @@ struct ChunkHeader {
   uint32_t tid;           // kernel thread id of the writer, for display
 };
 static_assert(sizeof(ChunkHeader) == 16);
+
+// A packed trace: packs one after another from header_size on. A pack holds consecutive chunks of
+// one stream: this header, chunk_count PackedChunk entries, then payload_bytes of zstd data that
+// decompress to body_bytes, each chunk's body at its body_offset. A body is the chunk's bytes
+// after its ChunkHeader, either as they were (PackEncoding::Raw) or with each Alloc's and Free's
+// address named by the pack's address model (PackEncoding::Modeled, analyzer/chunk_packing.h), which
+// starts afresh in every pack; what follows the last record (zeros) is left out of either.
+inline constexpr uint32_t kPackMagic = 0x4b504d54;  // "TMPK" little-endian
+inline constexpr uint32_t kMaxChunksPerPack = 64;
+struct PackHeader {
+  uint32_t magic;
+  uint32_t chunk_count;
+  uint64_t payload_bytes;
+  uint64_t body_bytes;
+};
+static_assert(sizeof(PackHeader) == 24);
+enum class PackEncoding : uint32_t { Raw = 0, Modeled = 1 };
+struct PackedChunk {
+  ChunkHeader header;    // as the chunk had it
+  uint32_t length;       // the chunk's bytes in the trace before packing, its header included
+  uint32_t encoding;     // PackEncoding
+  uint64_t body_offset;  // within the pack's decompressed body
+  uint64_t body_bytes;
+};
+static_assert(sizeof(PackedChunk) == 40);
 
 // Records follow the chunk header back to back: trace_records.h defines each one, trace_codec.h
 // how they are encoded.

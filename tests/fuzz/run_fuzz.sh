@@ -8,6 +8,7 @@ rm -rf "$work"
 mkdir -p "$work/seeds" "$work/crashes"
 run() { "$tidemark" run "$@" >/dev/null 2>&1; }
 run -o "$work/seeds/full.tmtrace" -- "$programs/tm-test-known_peak"
+run --no-pack -o "$work/seeds/unpacked.tmtrace" -- "$programs/tm-test-known_peak"
 run --mode aggregate -o "$work/seeds/aggregate.tmtrace" -- "$programs/tm-test-known_peak"
 run --scan -o "$work/seeds/scan.tmtrace" -- "$programs/tm-test-cycles" 50 30 20 10
 run -o "$work/seeds/markers.tmtrace" -- "$programs/tm-test-growth_patterns"

@@ -1,0 +1,26 @@
+// Packing a finished trace in place: every chunk re-encoded by the address model
+// (chunk_packing.h) and compressed with zstd, in packs of consecutive chunks of one stream. The
+// records read back are the same, byte for byte; the file is about an eighth of its size.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+namespace tidemark {
+
+struct PackOutcome {
+  uint64_t bytes_before = 0, bytes_after = 0;
+  uint64_t allocations = 0;    // Alloc records in the chunks that were modeled
+  size_t chunks = 0, raw_chunks = 0;
+  std::string left_as_is;      // when not packed: why (already packed, aggregate mode, damaged)
+  bool nothing_to_pack = false;  // left as it is because it is packed already or in aggregate mode
+};
+
+// Packs the trace at path in place (a new file renamed over it, with its permissions). Throws Error
+// for a file that is not a readable trace or cannot be written; a trace that is already packed, in
+// aggregate mode (no records to pack) or damaged (kept as found) is left as it is, and says why.
+// zstd's level 6: on the bench workload 1.29 bytes per allocation in 4.4 s for 17.5 M allocations
+// (level 3: 1.50 in 3.5 s; 9: 1.25 in 5 s; 19: 1.1 in 80 s).
+PackOutcome packTrace(const std::string& path, int zstd_level = 6);
+
+}  // namespace tidemark

@@ -1,0 +1,306 @@
+// Packing (analyzer/trace_pack.h): a packed trace gives back every record exactly as it was
+// written, in every stream and chunk; damage stays visible; traces that must not be packed are
+// left alone; a damaged packed trace is read or refused with one line, never a crash.
+#include <sys/utsname.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <random>
+
+#include <fmt/format.h>
+#include <gtest/gtest.h>
+
+#include "chunk_packing.h"
+#include "error.h"
+#include "replay.h"
+#include "trace_builder.h"
+#include "trace_pack.h"
+#include "trace_reader.h"
+
+using namespace tidemark;
+using tmtest::TraceBuilder;
+
+namespace {
+
+std::string tempPath(const std::string& name) {
+  return (std::filesystem::temp_directory_path() / ("tm-pack-" + std::to_string(getpid()) + "-" + name)).string();
+}
+
+std::string readBytes(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+void writeBytes(const std::string& path, const std::string& bytes) {
+  std::ofstream(path, std::ios::binary | std::ios::trunc).write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+}
+
+template <class T>
+uint8_t* encode(const Record& r, uint8_t* bytes, format::ChunkDeltas& deltas) {
+  const auto& rec = r.get<T>();
+  format::RecordEncoder<T> e(bytes, deltas, 0, rec);
+  if constexpr (format::HasElements<T>)
+    for (const auto& element : rec.elements) e.add(element);
+  return e.end();
+}
+
+// Every record as the tracker would encode it, with its seq and stream: two traces that give the
+// same text hold the same records in the same order.
+std::string recordsOf(const std::string& path, std::vector<std::string>* warnings = nullptr) {
+  TraceReader reader(path);
+  std::string out;
+  reader.forEach([&](const Record& r) {
+    uint8_t bytes[1 << 16];
+    format::ChunkDeltas deltas{};
+    uint8_t* end = bytes;
+    switch (r.type) {
+#define TM_ENCODE_CASE(name, code) \
+  case format::RecordType::name: end = encode<format::name>(r, bytes, deltas); break;
+      TIDEMARK_RECORD_TYPES(TM_ENCODE_CASE)
+#undef TM_ENCODE_CASE
+      case format::RecordType::End:
+      case format::RecordType::Count: break;
+    }
+    bytes[0] = static_cast<uint8_t>(r.type);
+    out += std::to_string(r.seq) + ":" + std::to_string(r.stream) + ":";
+    out.append(reinterpret_cast<const char*>(bytes), static_cast<size_t>(end - bytes));
+    out += '\n';
+  });
+  if (warnings) *warnings = reader.warnings();
+  return out;
+}
+
+// A program's life in three threads over many 4 KiB chunks: blocks of a few sizes freed and made
+// again (malloc's reuse, which the model names), long-lived blocks freed much later, reallocs,
+// mappings, frees of blocks from before the trace, frees in another thread than the allocation.
+TraceBuilder busyTrace() {
+  TraceBuilder b(4096);
+  b.processInfo(1, 42, "/bin/prog", "prog");
+  b.stackDef(2, 1, {0x401000, 0x401100});
+  b.stackDef(3, 2, {0x401200, 0x401100});
+  std::mt19937_64 rng(7);
+  std::vector<std::pair<uint64_t, uint64_t>> live;  // (address, size)
+  std::vector<uint64_t> freed[4];
+  uint64_t seq = 10, next_address = 0x5500'0000'0000;
+  for (int i = 0; i < 6000; ++i) {
+    uint32_t stream = 1 + static_cast<uint32_t>(rng() % 3);
+    b.onStream(stream);
+    switch (rng() % 8) {
+      case 0: case 1: case 2: {  // a block of one of four sizes, from the freed ones when there are
+        size_t c = rng() % 4;
+        uint64_t size = 24 + 40 * c;
+        uint64_t address = next_address;
+        if (!freed[c].empty() && rng() % 4) {
+          address = freed[c].back();
+          freed[c].pop_back();
+        } else {
+          next_address += 4096;
+        }
+        b.alloc(seq++, 1 + static_cast<uint32_t>(c % 2), address, size);
+        live.emplace_back(address, size);
+        break;
+      }
+      case 3: case 4: {
+        if (live.empty()) break;
+        size_t k = rng() % 3 ? live.size() - 1 - rng() % std::min<size_t>(live.size(), 4) : rng() % live.size();
+        b.free(seq++, live[k].first);
+        freed[(live[k].second - 24) / 40].push_back(live[k].first);
+        live.erase(live.begin() + static_cast<ptrdiff_t>(k));
+        break;
+      }
+      case 5:
+        if (!live.empty()) {
+          uint64_t moved = next_address += 8192;
+          b.realloc(seq++, 2, live.back().first, moved, 300);
+          live.pop_back();
+        }
+        break;
+      case 6:
+        b.free(seq++, 0x1000 + 16 * (rng() % 1000));  // a block from before the trace
+        break;
+      case 7:
+        if (rng() % 4 == 0) b.mmap(seq++, 2, 0x7f00'0000'0000 + 4096 * (rng() % 100), 1 << 20);
+        else b.sample(seq, seq * 1000, 1 << 24), ++seq;
+        break;
+    }
+  }
+  b.exit(seq, seq * 1000);
+  return b;
+}
+
+}  // namespace
+
+TEST(TracePack, EveryRecordComesBackExactly) {
+  std::string path = tempPath("busy.tmtrace");
+  busyTrace().write(path);
+  std::string before = recordsOf(path);
+  uint64_t bytes_before = std::filesystem::file_size(path);
+  PackOutcome o = packTrace(path);
+  ASSERT_EQ(o.left_as_is, "");
+  EXPECT_EQ(o.raw_chunks, 0u);
+  EXPECT_GT(o.chunks, 10u);
+  EXPECT_EQ(o.bytes_before, bytes_before);
+  EXPECT_EQ(o.bytes_after, std::filesystem::file_size(path));
+  EXPECT_LT((o.bytes_after - format::kHeaderSize) * 2, o.bytes_before - format::kHeaderSize);  // random, yet half
+  TraceReader reader(path);
+  EXPECT_TRUE(reader.packed());
+  EXPECT_EQ(reader.header().version, format::kVersion);
+  std::vector<std::string> warnings;
+  EXPECT_EQ(recordsOf(path, &warnings), before);
+  EXPECT_TRUE(warnings.empty());
+  // Packed again: nothing to do, and the file is untouched.
+  std::string packed = readBytes(path);
+  PackOutcome again = packTrace(path);
+  EXPECT_TRUE(again.nothing_to_pack);
+  EXPECT_EQ(again.left_as_is, "it is packed already");
+  EXPECT_EQ(readBytes(path), packed);
+  std::filesystem::remove(path);
+}
+
+TEST(TracePack, TheModelNamesWhatMallocReuses) {
+  AddressModel packer, unpacker;
+  // Two blocks of 40 bytes freed, then made again newest first; a block of 100 bytes freed and its
+  // address then taken by a block of another size (not named: written out).
+  uint64_t a = 0x1000, b = 0x2000, c = 0x3000;
+  EXPECT_EQ(packer.nameAllocation(a, 40), 0u);
+  EXPECT_EQ(packer.nameAllocation(b, 40), 0u);
+  EXPECT_EQ(packer.nameAllocation(c, 100), 0u);
+  EXPECT_EQ(packer.nameRelease(a), 3u);  // made three allocations ago
+  EXPECT_EQ(packer.nameRelease(b), 2u);
+  EXPECT_EQ(packer.nameRelease(c), 1u);
+  EXPECT_EQ(packer.nameRelease(0x9999), 0u);  // never allocated here
+  EXPECT_EQ(packer.nameAllocation(b, 40), 1u);  // the newest freed of its size
+  EXPECT_EQ(packer.nameAllocation(a, 33), 1u);  // 33 bytes is the same size class as 40
+  EXPECT_EQ(packer.nameAllocation(c, 500), 0u);
+  // The unpacker, given the names, finds the same addresses.
+  for (uint64_t address : {a, b, c}) {
+    uint64_t x = address;
+    ASSERT_TRUE(unpacker.allocationNamed(0, address == c ? 100 : 40, x));
+  }
+  uint64_t x = 0;
+  ASSERT_TRUE(unpacker.releaseNamed(3, x));
+  EXPECT_EQ(x, a);
+  ASSERT_TRUE(unpacker.releaseNamed(2, x));
+  EXPECT_EQ(x, b);
+  ASSERT_TRUE(unpacker.releaseNamed(1, x));
+  EXPECT_EQ(x, c);
+  ASSERT_TRUE(unpacker.allocationNamed(1, 40, x));
+  EXPECT_EQ(x, b);
+  ASSERT_TRUE(unpacker.allocationNamed(1, 33, x));
+  EXPECT_EQ(x, a);
+  // Names that stand for nothing are damage, not an address.
+  EXPECT_FALSE(unpacker.allocationNamed(1, 40, x));
+  EXPECT_FALSE(unpacker.releaseNamed(100, x));
+}
+
+TEST(TracePack, DamageInAChunkIsKeptAndStillReported) {
+  std::string path = tempPath("zeroed.tmtrace");
+  std::string bytes = busyTrace().write(path);
+  // Zeros in the middle of the second chunk's records: that chunk is kept raw, and the reader
+  // says what it said before packing.
+  size_t at = format::kHeaderSize + 4096 + 600;
+  std::fill(bytes.begin() + static_cast<ptrdiff_t>(at), bytes.begin() + static_cast<ptrdiff_t>(at + 40), '\0');
+  writeBytes(path, bytes);
+  std::vector<std::string> warnings_before, warnings_after;
+  std::string before = recordsOf(path, &warnings_before);
+  ASSERT_EQ(warnings_before.size(), 1u);
+  PackOutcome o = packTrace(path);
+  ASSERT_EQ(o.left_as_is, "");
+  EXPECT_EQ(o.raw_chunks, 1u);
+  EXPECT_EQ(recordsOf(path, &warnings_after), before);
+  EXPECT_EQ(warnings_after, warnings_before);
+  std::filesystem::remove(path);
+}
+
+TEST(TracePack, TracesThatMustNotBePackedAreLeftAlone) {
+  // A trace cut short (what a full disk leaves): kept as found, so the damage can be read as it is.
+  std::string path = tempPath("cut.tmtrace");
+  std::string bytes = busyTrace().write(path);
+  writeBytes(path, bytes.substr(0, bytes.size() - 1000));
+  PackOutcome cut = packTrace(path);
+  EXPECT_FALSE(cut.nothing_to_pack);
+  EXPECT_NE(cut.left_as_is.find("it is damaged, and is kept as found (the trace file is cut short"), std::string::npos)
+      << cut.left_as_is;
+  EXPECT_EQ(readBytes(path), bytes.substr(0, bytes.size() - 1000));
+
+  // A trace whose process still runs on this host: packing would lose what it writes next.
+  bytes = busyTrace().write(path);
+  format::FileHeader h;
+  memcpy(&h, bytes.data(), sizeof h);
+  utsname self{};
+  ASSERT_EQ(uname(&self), 0);
+  memset(h.host, 0, sizeof h.host);
+  memcpy(h.host, self.nodename, std::min(strlen(self.nodename), sizeof h.host - 1));
+  h.pid = static_cast<uint64_t>(getpid());
+  memcpy(bytes.data(), &h, sizeof h);
+  writeBytes(path, bytes);
+  PackOutcome running = packTrace(path);
+  EXPECT_EQ(running.left_as_is, fmt::format("its process (pid {}) may still be writing it: pack it once it has ended", getpid()));
+  EXPECT_EQ(readBytes(path), bytes);
+  // Once its end is in the header, it is packed.
+  h.ended_ns = 1;
+  memcpy(bytes.data(), &h, sizeof h);
+  writeBytes(path, bytes);
+  EXPECT_EQ(packTrace(path).left_as_is, "");
+
+  // Aggregate mode: no records to pack.
+  TraceBuilder aggregate;
+  aggregate.processInfo(1, 42, "/bin/prog", "prog");
+  aggregate.aggregate(format::AggregateTotals{}, {format::StackCounters{}});
+  aggregate.write(path);
+  PackOutcome none = packTrace(path);
+  EXPECT_TRUE(none.nothing_to_pack);
+
+  // A directory that cannot be written: an Error, and the trace as it was.
+  if (geteuid() != 0) {
+    std::string dir = tempPath("readonly");
+    std::filesystem::create_directory(dir);
+    std::string inside = dir + "/t.tmtrace";
+    bytes = busyTrace().write(inside);
+    std::filesystem::permissions(dir, std::filesystem::perms::owner_read | std::filesystem::perms::owner_exec);
+    EXPECT_THROW(packTrace(inside), Error);
+    EXPECT_EQ(readBytes(inside), bytes);
+    std::filesystem::permissions(dir, std::filesystem::perms::owner_all);
+    std::filesystem::remove_all(dir);
+  }
+  std::filesystem::remove(path);
+}
+
+// A packed trace cut at any point or with bytes flipped is read, in part, or refused with an
+// Error; never a crash, a hang or an exception of another kind (this test runs under ASan).
+TEST(TracePack, DamagedPackedTracesAreReadOrRefused) {
+  std::string path = tempPath("damaged.tmtrace");
+  busyTrace().write(path);
+  ASSERT_EQ(packTrace(path).left_as_is, "");
+  const std::string packed = readBytes(path);
+  auto attempt = [&](const std::string& bytes) -> std::string {
+    writeBytes(path, bytes);
+    try {
+      TraceReader reader(path);
+      replay(reader);
+      return reader.warnings().empty() ? "" : reader.warnings().front();
+    } catch (const Error& e) {
+      return e.what();
+    }
+  };
+  // Cut inside the second pack: the first pack's records are read, and the cut is said.
+  TraceReader whole(path);
+  ASSERT_GE(whole.packs().size(), 2u);
+  uint64_t second = whole.packs()[1].payload_offset;
+  EXPECT_EQ(attempt(packed.substr(0, second + 10)),
+            "the packed trace is cut short inside pack 1; events after it are missing");
+  for (size_t cut = format::kHeaderSize; cut < packed.size(); cut += 97) attempt(packed.substr(0, cut));
+  std::mt19937 rng(3);
+  for (int i = 0; i < 300; ++i) {
+    std::string bytes = packed;
+    size_t at = format::kHeaderSize + rng() % (bytes.size() - format::kHeaderSize);
+    bytes[at] = static_cast<char>(bytes[at] ^ (1 << (rng() % 8)));
+    attempt(bytes);
+  }
+  // A pack's magic destroyed: one line that says where.
+  std::string bad = packed;
+  bad[format::kHeaderSize] = 'X';
+  EXPECT_NE(attempt(bad).find("corrupt packed trace: pack 0 at offset 4096 has a bad magic"), std::string::npos);
+  std::filesystem::remove(path);
+}

@@ -235,7 +235,12 @@ class Cursor {
   bool next(Record& rec) {
     for (;;) {
       if (!p_) {
-        if (index_ >= chunks_.size()) return false;
+        if (index_ >= chunks_.size()) {
+          // The stream is done: its pack's buffers go (a trace of many threads would hold one each).
+          std::vector<uint8_t>().swap(compressed_);
+          std::vector<uint8_t>().swap(pack_body_);
+          return false;
+        }
         const TraceReader::Chunk& chunk = chunks_[index_++];
         const uint64_t len = chunk.length;
         // The records of the head stay valid while the merge looks at other streams: each

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # A long backtest in each recording mode: what a run of hours pays and leaves behind. For the
 # plain run and each mode: wall time, the process's peak RSS (the tracker's own memory is the
-# difference with plain), the trace's size and bytes per allocation, and `tidemark summary`'s time
-# and peak RSS on it, read twice.
+# difference with plain), the trace's size and bytes per allocation as written and once packed
+# (with the time `tidemark pack` takes: what `tidemark run` adds after the command), and
+# `tidemark summary`'s time and peak RSS on the packed trace, read twice.
 #
 #   bench/long_run.sh [--build DIR] [--modes "full aggregate sample"] [-- COMMAND [ARGS...]]
 #
@@ -41,12 +42,16 @@ measured() {
 }
 
 read -r plain_wall plain_rss < <(measured "${command[@]}")
-printf '%-10s %9s %8s %12s %12s %10s %9s %12s %12s %12s\n' mode wall_s ratio peak_rss_MiB tracker_MiB trace_MiB B/alloc summary1_s summary2_s summary_MiB
-printf '%-10s %9.1f %8s %12.1f %12s %10s %9s %12s %12s %12s\n' plain "$plain_wall" 1.00 "$(echo "$plain_rss / 1024" | bc -l)" - - - - - -
+printf '%-10s %9s %8s %12s %12s %10s %9s %7s %10s %9s %12s %12s %12s\n' mode wall_s ratio peak_rss_MiB tracker_MiB \
+  written_MiB B/alloc pack_s packed_MiB B/alloc summary1_s summary2_s summary_MiB
+printf '%-10s %9.1f %8s %12.1f %12s %10s %9s %7s %10s %9s %12s %12s %12s\n' plain "$plain_wall" 1.00 "$(echo "$plain_rss / 1024" | bc -l)" - - - - - - - - -
 for mode in $modes; do
   rm -rf "$work/run"
-  read -r wall rss < <(measured "$tidemark" run --no-status --mode "$mode" -o "$work/run" -- "${command[@]}")
+  # The run as the program pays for it; then packing (what `tidemark run` does after it), timed apart.
+  read -r wall rss < <(measured "$tidemark" run --no-pack --no-status --mode "$mode" -o "$work/run" -- "${command[@]}")
   trace="$(ls "$work"/run/*.tmtrace | head -1)"
+  written=$(stat -c %s "$trace")
+  read -r pack_s _ < <(measured "$tidemark" pack "$trace")
   bytes=$(stat -c %s "$trace")
   read -r s1 srss < <(measured "$tidemark" summary --json "$trace")
   allocations=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["allocations"])' "$work/out")
@@ -54,12 +59,11 @@ for mode in $modes; do
   # In sample mode the trace's allocations are the sampled ones: bytes per allocation of the
   # program's own count, from the full run when there is one, else not shown.
   [ "$mode" = full ] && full_allocations=$allocations
-  per_alloc="-"
   count=${full_allocations:-}
   [ "$mode" != sample ] && count=$allocations
-  [ -n "$count" ] && [ "$count" -gt 0 ] && per_alloc=$(echo "$bytes / $count" | bc -l)
-  printf '%-10s %9.1f %8.2f %12.1f %12.1f %10.1f %9s %12.2f %12.2f %12.1f\n' "$mode" "$wall" "$(echo "$wall / $plain_wall" | bc -l)" \
-    "$(echo "$rss / 1024" | bc -l)" "$(echo "($rss - $plain_rss) / 1024" | bc -l)" "$(echo "$bytes / 1048576" | bc -l)" \
-    "$( [ "$per_alloc" = - ] && echo - || printf '%.3f' "$per_alloc")" "$s1" "$s2" "$(echo "$srss / 1024" | bc -l)"
+  perAllocation() { [ -n "$count" ] && [ "$count" -gt 0 ] && printf '%.3f' "$(echo "$1 / $count" | bc -l)" || echo -; }
+  printf '%-10s %9.1f %8.2f %12.1f %12.1f %10.1f %9s %7.1f %10.1f %9s %12.2f %12.2f %12.1f\n' "$mode" "$wall" "$(echo "$wall / $plain_wall" | bc -l)" \
+    "$(echo "$rss / 1024" | bc -l)" "$(echo "($rss - $plain_rss) / 1024" | bc -l)" "$(echo "$written / 1048576" | bc -l)" \
+    "$(perAllocation "$written")" "$pack_s" "$(echo "$bytes / 1048576" | bc -l)" "$(perAllocation "$bytes")" "$s1" "$s2" "$(echo "$srss / 1024" | bc -l)"
 done
 echo "allocations (full mode's count): ${full_allocations:-unknown}"

@@ -243,8 +243,9 @@ PackSummary packTraces(const std::vector<std::string>& traces) {
 
 std::string PackSummary::text() const {
   if (!packed) return {};
+  // Per allocation only where allocations make the size (not a short run's header and libraries).
   std::string per_allocation =
-      allocations ? fmt::format(" ({:.2f} -> {:.2f} bytes per allocation)", static_cast<double>(before) / static_cast<double>(allocations),
+      allocations >= 1'000'000 ? fmt::format(" ({:.2f} -> {:.2f} bytes per allocation)", static_cast<double>(before) / static_cast<double>(allocations),
                                 static_cast<double>(after) / static_cast<double>(allocations))
                   : "";
   return fmt::format("packed {} trace{}: {} -> {}{}", packed, packed == 1 ? "" : "s", humanBytes(before), humanBytes(after),

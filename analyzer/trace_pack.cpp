@@ -10,6 +10,8 @@
 #include <csignal>
 #include <cstring>
 #include <ctime>
+#include <future>
+#include <thread>
 
 #include <fmt/format.h>
 #include <zstd.h>
@@ -24,9 +26,10 @@ namespace tidemark {
 
 namespace {
 
-// A pack is closed when its body reaches this size: the reader holds one decompressed pack per
-// thread, and zstd finds little more in larger ones (8 MiB: 3% smaller on the bench workload).
-constexpr size_t kPackBodyBytes = 2u << 20;
+// A pack is closed when its chunks reach this size (a body of about 2 MiB for a native program's
+// records): the reader holds one decompressed pack per thread, and zstd finds little more in
+// larger ones (8 MiB: 3% smaller on the bench workload).
+constexpr size_t kPackRecordBytes = 3u << 20;
 
 // The packed file being written beside the trace; removed unless it replaced the trace.
 class PackedFile {
@@ -89,6 +92,59 @@ bool mayStillBeWritten(const format::FileHeader& h) {
   return h.last_sample_ns && now_ns < h.start_realtime_ns + h.last_sample_ns + kRunningWithinNs;
 }
 
+// One pack, made from chunks [first, last) of the trace.
+struct MadePack {
+  std::vector<format::PackedChunk> entries;
+  std::vector<uint8_t> payload;  // zstd
+  uint64_t body_bytes = 0, allocations = 0;
+  size_t raw_chunks = 0;
+  std::string failure;  // a chunk that would not come back the same: the trace is left as it is
+};
+
+MadePack makePack(const TraceReader& reader, const std::vector<TraceReader::Chunk>& chunks, size_t first, size_t last,
+                  int zstd_level) {
+  MadePack pack;
+  const uint32_t version = reader.header().version;
+  AddressModel model, mirror;  // the packer's, and the unpacker's to check each chunk with
+  std::vector<uint8_t> raw, packed, rebuilt, body;
+  for (size_t i = first; i < last; ++i) {
+    const TraceReader::Chunk& c = chunks[i];
+    raw.resize(c.length);
+    if (!reader.readAt(c.offset, raw.data(), raw.size()))
+      throw Error(fmt::format("{}: cannot read the chunk at offset {}: {}", reader.path(), c.offset, strerror(errno)));
+    format::PackedChunk entry{};
+    memcpy(&entry.header, raw.data(), sizeof entry.header);
+    entry.length = static_cast<uint32_t>(c.length);
+    entry.body_offset = body.size();
+    if (packChunkBody(raw.data(), raw.size(), version, model, packed)) {
+      // Every chunk is rebuilt before it is kept: what the reader will get back is what was read.
+      if (!unpackChunkBody(entry.header, packed.data(), packed.size(), raw.size(), version, mirror, rebuilt) ||
+          rebuilt != raw) {
+        pack.failure = fmt::format("chunk {} of stream {} would not come back the same from its packed form",
+                                   c.stream_chunk, c.stream);
+        return pack;
+      }
+      entry.encoding = static_cast<uint32_t>(format::PackEncoding::Modeled);
+      body.insert(body.end(), packed.begin(), packed.end());
+    } else {
+      size_t used = raw.size();
+      while (used > sizeof(format::ChunkHeader) && raw[used - 1] == 0) --used;
+      entry.encoding = static_cast<uint32_t>(format::PackEncoding::Raw);
+      body.insert(body.end(), raw.begin() + sizeof(format::ChunkHeader), raw.begin() + static_cast<ptrdiff_t>(used));
+      ++pack.raw_chunks;
+    }
+    entry.body_bytes = body.size() - entry.body_offset;
+    pack.entries.push_back(entry);
+  }
+  pack.payload.resize(ZSTD_compressBound(body.size()));
+  size_t n = ZSTD_compress(pack.payload.data(), pack.payload.size(), body.data(), body.size(), zstd_level);
+  if (ZSTD_isError(n)) throw Error(fmt::format("{}: zstd: {}", reader.path(), ZSTD_getErrorName(n)));
+  pack.payload.resize(n);
+  pack.body_bytes = body.size();
+  pack.allocations = model.allocations();
+  return pack;
+}
+
 }  // namespace
 
 PackOutcome packTrace(const std::string& path, int zstd_level) {
@@ -132,60 +188,44 @@ PackOutcome packTrace(const std::string& path, int zstd_level) {
   memcpy(header_bytes.data(), &header, sizeof header);
   out.write(header_bytes.data(), header_bytes.size());
 
+  // The packs: consecutive chunks of one stream, closed at kPackRecordBytes of records. Each is
+  // made on its own (its model starts afresh), so they are made on every core, a batch at a time,
+  // and written in order.
   const std::vector<TraceReader::Chunk>& chunks = reader.chunks();
-  AddressModel model, mirror;  // the packer's, and the unpacker's to check each chunk with
-  std::vector<uint8_t> raw, packed, rebuilt, body, compressed;
-  std::vector<format::PackedChunk> entries;
-  auto flush = [&] {
-    if (entries.empty()) return;
-    compressed.resize(ZSTD_compressBound(body.size()));
-    size_t n = ZSTD_compress(compressed.data(), compressed.size(), body.data(), body.size(), zstd_level);
-    if (ZSTD_isError(n)) throw Error(fmt::format("{}: zstd: {}", path, ZSTD_getErrorName(n)));
-    format::PackHeader ph{format::kPackMagic, static_cast<uint32_t>(entries.size()), n, body.size()};
-    out.write(&ph, sizeof ph);
-    out.write(entries.data(), entries.size() * sizeof(format::PackedChunk));
-    out.write(compressed.data(), n);
-    entries.clear();
-    body.clear();
-    outcome.allocations += model.allocations();
-    model.reset();
-    mirror.reset();
-  };
+  std::vector<std::pair<size_t, size_t>> plan;  // [first, last) chunk of each pack
+  for (size_t first = 0, bytes = 0, i = 0; i < chunks.size(); ++i) {
+    bytes += chunks[i].length;
+    bool last = i + 1 == chunks.size() || chunks[i + 1].stream != chunks[i].stream;
+    if (last || i + 1 - first == format::kMaxChunksPerPack || bytes >= kPackRecordBytes) {
+      plan.emplace_back(first, i + 1);
+      first = i + 1;
+      bytes = 0;
+    }
+  }
+  const size_t workers = std::clamp<size_t>(std::thread::hardware_concurrency(), 1, 4);
   const std::string packing = "packing " + path;
-  for (size_t i = 0; i < chunks.size(); ++i) {
-    const TraceReader::Chunk& c = chunks[i];
-    if (i > 0 && chunks[i - 1].stream != c.stream) flush();
-    raw.resize(c.length);
-    if (!reader.readAt(c.offset, raw.data(), raw.size()))
-      throw Error(fmt::format("{}: cannot read the chunk at offset {}: {}", path, c.offset, strerror(errno)));
-    format::PackedChunk entry{};
-    memcpy(&entry.header, raw.data(), sizeof entry.header);
-    entry.length = static_cast<uint32_t>(c.length);
-    entry.body_offset = body.size();
-    if (packChunkBody(raw.data(), raw.size(), header.version, model, packed)) {
-      // Every chunk is rebuilt before it is kept: what the reader will get back is what was read.
-      if (!unpackChunkBody(entry.header, packed.data(), packed.size(), raw.size(), header.version, mirror, rebuilt) ||
-          rebuilt != raw) {
-        outcome.left_as_is = fmt::format("chunk {} of stream {} would not come back the same from its packed form",
-                                         c.stream_chunk, c.stream);
+  for (size_t batch = 0; batch < plan.size(); batch += 2 * workers) {
+    std::vector<std::future<MadePack>> made;
+    for (size_t k = batch; k < std::min(plan.size(), batch + 2 * workers); ++k)
+      made.push_back(std::async(std::launch::async, makePack, std::cref(reader), std::cref(chunks), plan[k].first,
+                                plan[k].second, zstd_level));
+    for (std::future<MadePack>& f : made) {
+      MadePack pack = f.get();  // an Error of a worker comes out here
+      if (!pack.failure.empty()) {
+        outcome.left_as_is = pack.failure;
         return outcome;
       }
-      entry.encoding = static_cast<uint32_t>(format::PackEncoding::Modeled);
-      body.insert(body.end(), packed.begin(), packed.end());
-    } else {
-      size_t used = raw.size();
-      while (used > sizeof(format::ChunkHeader) && raw[used - 1] == 0) --used;
-      entry.encoding = static_cast<uint32_t>(format::PackEncoding::Raw);
-      body.insert(body.end(), raw.begin() + sizeof(format::ChunkHeader), raw.begin() + static_cast<ptrdiff_t>(used));
-      ++outcome.raw_chunks;
+      format::PackHeader ph{format::kPackMagic, static_cast<uint32_t>(pack.entries.size()), pack.payload.size(),
+                            pack.body_bytes};
+      out.write(&ph, sizeof ph);
+      out.write(pack.entries.data(), pack.entries.size() * sizeof(format::PackedChunk));
+      out.write(pack.payload.data(), pack.payload.size());
+      outcome.chunks += pack.entries.size();
+      outcome.raw_chunks += pack.raw_chunks;
+      outcome.allocations += pack.allocations;
     }
-    entry.body_bytes = body.size() - entry.body_offset;
-    entries.push_back(entry);
-    ++outcome.chunks;
-    if (entries.size() == format::kMaxChunksPerPack || body.size() >= kPackBodyBytes) flush();
-    if (i % 16 == 0) reportProgress(packing, static_cast<double>(i) / static_cast<double>(chunks.size()));
+    reportProgress(packing, static_cast<double>(batch) / static_cast<double>(plan.size()));
   }
-  flush();
   outcome.bytes_after = out.written();
   out.replace(path);
   return outcome;

@@ -4,8 +4,8 @@
 // bytes). Most of them are predictable from the trace itself: malloc hands out the block of the
 // same size that was freed most recently, and a free releases a block whose allocation is in the
 // same stretch of the stream. The address model names an Alloc's address by its place among the
-// recently freed blocks of its size class, and a Free's by how many allocations ago its block was
-// made; zstd then finds the repetitions of a program's loops in what is left. Unpacking rebuilds
+// recently freed blocks of its size class, and a Free's by its block's rank among the live blocks
+// (or, for an old block, how many allocations ago it was made); zstd then finds the repetitions of a program's loops in what is left. Unpacking rebuilds
 // every chunk exactly, so the reader (trace_reader.h) and everything after it are unchanged.
 //
 // The packed file (packs of chunks, zstd) is written by trace_pack.h and read by trace_reader.h;
@@ -29,8 +29,12 @@ class AddressModel {
 
   // Packing: the name of an Alloc's address (0: none, the address is written out).
   uint64_t nameAllocation(uint64_t address, uint64_t size);
-  // Packing: the name of a Free's address (0: its block was not allocated in this pack).
+  // Packing: the name of a Free's address (0: its block was not allocated in this pack). A block
+  // of the last kRankedWithin allocations is named by its rank among the live blocks, counted from
+  // the last (1: the newest live block, whatever was freed after it was made); an older one by
+  // kRankedWithin + how many allocations ago it was made.
   uint64_t nameRelease(uint64_t address);
+  static constexpr uint64_t kRankedWithin = 4096;
 
   // Unpacking: the address a name stands for (for name 0, address is the one written out); false
   // when no address has that name (a damaged pack).
@@ -68,6 +72,11 @@ class AddressModel {
     uint64_t size_class;
   };
   std::vector<Block> blocks_;                                  // by allocation ordinal in the pack
+  std::vector<uint64_t> live_;                                 // a bit per ordinal: not yet named in a Free
+  void setLive(uint64_t ordinal, bool live);
+  bool isLive(uint64_t ordinal) const { return live_[ordinal / 64] >> (ordinal % 64) & 1; }
+  uint64_t liveFrom(uint64_t ordinal) const;       // live blocks of this ordinal and after
+  bool ordinalOfRank(uint64_t rank, uint64_t& ordinal) const;  // within the last kRankedWithin
   std::unordered_map<uint64_t, uint64_t> latest_;              // packer: address -> its latest ordinal
   // Size classes below kDirectClasses (blocks under 4 KiB) by index, the others by hash.
   static constexpr uint64_t kDirectClasses = 257;

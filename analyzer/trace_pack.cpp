@@ -10,7 +10,7 @@
 #include <csignal>
 #include <cstring>
 #include <ctime>
-#include <future>
+#include <exception>
 #include <thread>
 
 #include <fmt/format.h>
@@ -204,13 +204,25 @@ PackOutcome packTrace(const std::string& path, int zstd_level) {
   }
   const size_t workers = std::clamp<size_t>(std::thread::hardware_concurrency(), 1, 4);
   const std::string packing = "packing " + path;
-  for (size_t batch = 0; batch < plan.size(); batch += 2 * workers) {
-    std::vector<std::future<MadePack>> made;
-    for (size_t k = batch; k < std::min(plan.size(), batch + 2 * workers); ++k)
-      made.push_back(std::async(std::launch::async, makePack, std::cref(reader), std::cref(chunks), plan[k].first,
-                                plan[k].second, zstd_level));
-    for (std::future<MadePack>& f : made) {
-      MadePack pack = f.get();  // an Error of a worker comes out here
+  for (size_t batch = 0; batch < plan.size(); batch += workers) {
+    // One thread per pack of the batch (std::thread: std::async would make the executable need the
+    // dynamic loader's TLS entry point, which the package check refuses).
+    const size_t count = std::min(plan.size(), batch + workers) - batch;
+    std::vector<MadePack> made(count);
+    std::vector<std::exception_ptr> errors(count);
+    std::vector<std::thread> threads;
+    for (size_t k = 0; k < count; ++k)
+      threads.emplace_back([&, k] {
+        try {
+          made[k] = makePack(reader, chunks, plan[batch + k].first, plan[batch + k].second, zstd_level);
+        } catch (...) {  // an Error (a chunk that cannot be read) or no memory: thrown again below
+          errors[k] = std::current_exception();
+        }
+      });
+    for (std::thread& t : threads) t.join();
+    for (size_t k = 0; k < count; ++k) {
+      if (errors[k]) std::rethrow_exception(errors[k]);
+      MadePack& pack = made[k];
       if (!pack.failure.empty()) {
         outcome.left_as_is = pack.failure;
         return outcome;

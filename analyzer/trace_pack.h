@@ -20,7 +20,8 @@ struct PackOutcome {
 // for a file that is not a readable trace or cannot be written; a trace that is already packed, in
 // aggregate mode (no records to pack) or damaged (kept as found) is left as it is, and says why.
 // zstd's level 6: on the bench workload 1.29 bytes per allocation in 4.4 s of one core for 17.5 M
-// allocations (level 3: 1.50 in 3.5 s; 9: 1.25 in 5 s; 19: 1.1 in 80 s). The packs are made on
+// allocations (level 3: 1.50 in 3.5 s; 9: 1.25 in 5 s; 19: 1.1 in 80 s; measured before the Free
+// names were ranks, which brought level 6 to 1.19). The packs are made on
 // every core (up to 4), a batch at a time.
 PackOutcome packTrace(const std::string& path, int zstd_level = 6);
 

@@ -160,18 +160,19 @@ TEST(TracePack, EveryRecordComesBackExactly) {
 
 TEST(TracePack, TheModelNamesWhatMallocReuses) {
   AddressModel packer, unpacker;
-  // Two blocks of 40 bytes freed, then made again newest first; a block of 100 bytes freed and its
-  // address then taken by a block of another size (not named: written out).
+  // Three blocks freed out of order, each Free naming its block by its rank among the live ones;
+  // two of 40 bytes made again, newest freed first; the block of 100 bytes's address then taken
+  // by a block of another size (not named: written out).
   uint64_t a = 0x1000, b = 0x2000, c = 0x3000;
   EXPECT_EQ(packer.nameAllocation(a, 40), 0u);
   EXPECT_EQ(packer.nameAllocation(b, 40), 0u);
   EXPECT_EQ(packer.nameAllocation(c, 100), 0u);
-  EXPECT_EQ(packer.nameRelease(a), 3u);  // made three allocations ago
-  EXPECT_EQ(packer.nameRelease(b), 2u);
-  EXPECT_EQ(packer.nameRelease(c), 1u);
+  EXPECT_EQ(packer.nameRelease(b), 2u);  // the second newest of the live blocks
+  EXPECT_EQ(packer.nameRelease(c), 1u);  // the newest
+  EXPECT_EQ(packer.nameRelease(a), 1u);  // made three allocations ago, and now the newest live block
   EXPECT_EQ(packer.nameRelease(0x9999), 0u);  // never allocated here
-  EXPECT_EQ(packer.nameAllocation(b, 40), 1u);  // the newest freed of its size
-  EXPECT_EQ(packer.nameAllocation(a, 33), 1u);  // 33 bytes is the same size class as 40
+  EXPECT_EQ(packer.nameAllocation(a, 40), 1u);  // the newest freed of its size
+  EXPECT_EQ(packer.nameAllocation(b, 33), 1u);  // 33 bytes is the same size class as 40
   EXPECT_EQ(packer.nameAllocation(c, 500), 0u);
   // The unpacker, given the names, finds the same addresses.
   for (uint64_t address : {a, b, c}) {
@@ -179,19 +180,33 @@ TEST(TracePack, TheModelNamesWhatMallocReuses) {
     ASSERT_TRUE(unpacker.allocationNamed(0, address == c ? 100 : 40, x));
   }
   uint64_t x = 0;
-  ASSERT_TRUE(unpacker.releaseNamed(3, x));
-  EXPECT_EQ(x, a);
   ASSERT_TRUE(unpacker.releaseNamed(2, x));
   EXPECT_EQ(x, b);
   ASSERT_TRUE(unpacker.releaseNamed(1, x));
   EXPECT_EQ(x, c);
-  ASSERT_TRUE(unpacker.allocationNamed(1, 40, x));
-  EXPECT_EQ(x, b);
-  ASSERT_TRUE(unpacker.allocationNamed(1, 33, x));
+  ASSERT_TRUE(unpacker.releaseNamed(1, x));
   EXPECT_EQ(x, a);
+  // a was freed last, so it is the newest freed block of its class; then b.
+  ASSERT_TRUE(unpacker.allocationNamed(1, 40, x));
+  EXPECT_EQ(x, a);
+  ASSERT_TRUE(unpacker.allocationNamed(1, 33, x));  // the same size class as 40
+  EXPECT_EQ(x, b);
   // Names that stand for nothing are damage, not an address.
   EXPECT_FALSE(unpacker.allocationNamed(1, 40, x));
   EXPECT_FALSE(unpacker.releaseNamed(100, x));
+  EXPECT_FALSE(unpacker.releaseNamed(AddressModel::kRankedWithin + 100, x));
+
+  // A block older than kRankedWithin allocations is named by how long ago it was made.
+  AddressModel old_packer, old_unpacker;
+  for (uint64_t i = 0; i <= AddressModel::kRankedWithin; ++i) {
+    uint64_t address = 0x100000 + 64 * i;
+    old_packer.nameAllocation(address, 48);
+    ASSERT_TRUE(old_unpacker.allocationNamed(0, 48, address));
+  }
+  uint64_t name = old_packer.nameRelease(0x100000);
+  EXPECT_EQ(name, 2 * AddressModel::kRankedWithin + 1);
+  ASSERT_TRUE(old_unpacker.releaseNamed(name, x));
+  EXPECT_EQ(x, 0x100000u);
 }
 
 TEST(TracePack, DamageInAChunkIsKeptAndStillReported) {

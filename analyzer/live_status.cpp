@@ -38,7 +38,7 @@ LiveStatus readLiveStatus(const std::vector<std::string>& traces, uint64_t now_r
     full_log = full_log || !(h.flags & format::kFlagAggregate);
     uint64_t end = h.start_realtime_ns + h.last_sample_ns;
     last_end = std::max(last_end, end);
-    bool running = !h.ended_ns && now_realtime_ns < end + kRunningWithinNs;
+    bool running = sampledLately(h, now_realtime_ns);
     out.running += running;
     latest.push_back({end, h.last_rss, h.last_heap, running});
     h.last_date[sizeof h.last_date - 1] = '\0';

@@ -6,6 +6,8 @@
 #include <string>
 #include <vector>
 
+#include "tidemark/trace_format.h"
+
 namespace tidemark {
 
 struct LiveStatus {
@@ -23,6 +25,12 @@ struct LiveStatus {
 
 // A process whose latest sample is older than this has ended (or stopped being sampled).
 inline constexpr uint64_t kRunningWithinNs = 3'000'000'000;
+
+// Whether the process of this header runs, by the clock alone (any host): not ended, and sampled
+// within the last kRunningWithinNs.
+inline bool sampledLately(const format::FileHeader& h, uint64_t now_realtime_ns) {
+  return !h.ended_ns && h.last_sample_ns && now_realtime_ns < h.start_realtime_ns + h.last_sample_ns + kRunningWithinNs;
+}
 
 // now_realtime_ns: CLOCK_REALTIME now. Traces that cannot be read (still being created) are skipped.
 LiveStatus readLiveStatus(const std::vector<std::string>& traces, uint64_t now_realtime_ns);

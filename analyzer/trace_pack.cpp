@@ -88,8 +88,7 @@ bool mayStillBeWritten(const format::FileHeader& h) {
     return h.pid > 0 && h.pid < (1u << 30) && (::kill(static_cast<pid_t>(h.pid), 0) == 0 || errno == EPERM);
   timespec now {};
   ::clock_gettime(CLOCK_REALTIME, &now);
-  uint64_t now_ns = static_cast<uint64_t>(now.tv_sec) * 1'000'000'000u + static_cast<uint64_t>(now.tv_nsec);
-  return h.last_sample_ns && now_ns < h.start_realtime_ns + h.last_sample_ns + kRunningWithinNs;
+  return sampledLately(h, static_cast<uint64_t>(now.tv_sec) * 1'000'000'000u + static_cast<uint64_t>(now.tv_nsec));
 }
 
 // One pack, made from chunks [first, last) of the trace.

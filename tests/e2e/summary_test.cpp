@@ -189,7 +189,7 @@ TEST_P(Summary, ForkedChildWritesItsOwnTrace) {
 // Forks while other threads hold the tracker's locks: every child must run to its end (a lock
 // copied held into a child hangs it; the test's timeout would catch that) and trace its own stacks.
 // The 101 traces are read as written (--no-pack): packing them under the sanitizers took the test
-// from 85 s to 125 s in CI, and packed traces are read by every other test.
+// to 125 s in CI (80-90 s before packing), and packed traces are read by every other test.
 TEST_P(Summary, ForksWhileThreadsAllocateNeverHang) {
   std::string dir = tempDir();
   std::string run_dir = dir + "/forks";

@@ -102,6 +102,11 @@ void foldStack(const std::vector<const Frame*>& frames, bool full, Holder& holde
   if (python_stack && holder == Holder::Program &&
       std::all_of(frames.begin(), frames.end(), [](const Frame* f) { return !f->interpreted || f->interpreter; }))
     holder = Holder::StartUp;
+  // An import runs a module's body (or an extension's init) once, as a static initialiser runs:
+  // what it made and still holds at exit is the module's for the life of the process (CPython
+  // does not free every module's objects when it ends), not a leak of the program's.
+  if (python_stack && holder == Holder::Program && std::any_of(frames.begin(), frames.end(), [](const Frame* f) { return f->imports; }))
+    holder = Holder::StartUp;
   if (full) {
     out = frames;
     return;

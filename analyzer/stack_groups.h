@@ -16,7 +16,8 @@ enum class Holder {
   Program,  // the program's code allocated it: a leak if still live at exit
   Runtime,  // the C/C++ runtime for itself (stdio buffers, libstdc++'s exception pool, the loader's
             // tables, locale data, NSS): what valgrind's freeres releases
-  StartUp,  // a static initialiser before main (the C runtime's init, not main, is below it)
+  StartUp,  // a static initialiser before main (the C runtime's init, not main, is below it), an
+            // interpreter starting itself, a Python import (importlib's frames below it)
 };
 
 // Stacks that fold to the same frames (an allocation site), with what they did together.

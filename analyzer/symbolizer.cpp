@@ -366,6 +366,7 @@ const Frame& Symbolizer::pythonFrame(const PythonFrameNode& node, bool installed
     // The interpreter's own Python code, frozen into it (importlib's machinery, site, runpy):
     // folded like its native code, so an import is named by the line that imported.
     f.interpreter = f.library = startsWith(f.file, "<frozen ");
+    f.imports = startsWith(f.file, "<frozen importlib._bootstrap");
     // Code compiled at run time ("<string>") is on the side of the Python code that runs it.
     f.installed = startsWith(f.file, "<") && !f.interpreter ? installed_by_caller : isInstalledPath(f.file);
   }

@@ -43,6 +43,9 @@ struct Frame {
   // (startsInterpreter), and a native frame of CPython's eval loop, which ran Python frames.
   bool starts_interpreter = false;
   bool eval_loop = false;
+  // A frame of importlib's machinery (a Python frame of "<frozen importlib._bootstrap...>"): what
+  // the frames inside it allocate, an import makes (a module's body, an extension's init).
+  bool imports = false;
 };
 
 // Frames show a path under the directory tidemark runs in relative to it ("src/bt.py"):

@@ -19,7 +19,7 @@ const char* holderLabel(Holder h) {
   switch (h) {
     case Holder::Program: return "";
     case Holder::Runtime: return "  (C/C++ runtime)";
-    case Holder::StartUp: return "  (static initialiser, before main)";
+    case Holder::StartUp: return "  (start-up: a static initialiser, an interpreter starting itself, an import)";
   }
   return "";
 }
@@ -394,7 +394,7 @@ void writeSummaryLines(std::ostream& out, const TraceAnalysis& analysis, bool fu
     if (runtime_bytes) whose = fmt::format("{} bytes by the C/C++ runtime (stdio buffers, libstdc++'s exception pool, the loader, locale, NSS)",
                                            groupedNumber(runtime_bytes));
     if (s.startup_bytes)
-      whose += fmt::format("{}{} bytes by start-up code (static initialisers before main, an interpreter starting itself)", whose.empty() ? "" : " and ", groupedNumber(s.startup_bytes));
+      whose += fmt::format("{}{} bytes by start-up code (static initialisers before main, an interpreter starting itself, Python modules' bodies run by an import)", whose.empty() ? "" : " and ", groupedNumber(s.startup_bytes));
     out << fmt::format("\nHeld for the life of the process, not counted as leaked: {} ({} bytes) in {} block{}: {}\n",
                        humanBytes(s.runtime_leaked_bytes), groupedNumber(s.runtime_leaked_bytes), groupedNumber(s.runtime_leaked_blocks),
                        s.runtime_leaked_blocks == 1 ? "" : "s", whose);

@@ -217,6 +217,42 @@ TEST(PythonFrames, NumpyAndPandasBuffersBelongToThePythonLine) {
       << array->dump(1);
 }
 
+// What an import made (a module's body) and still holds at exit is the module's for the life of the
+// process, as a static initialiser's is; what the program's code made later and never freed is its
+// leak. os._exit skips finalization, so both are live at exit, to the byte.
+TEST(PythonFrames, WhatAnImportMadeIsHeldForLifeAndWhatTheProgramMadeIsLeaked) {
+  const std::string source = programSource("python/import_leftovers.py");
+  const std::string module = programSource("python/imported_buffer.py");
+  const int kept_line = lineOf(source, "KEPT"), imported_line = lineOf(module, "IMPORTED");
+  for (const std::string& python : pythonInterpreters()) {
+    SCOPED_TRACE(python);
+    std::string trace = tempDir() + "/imports.tmtrace";
+    Result r = run({tidemark(), "run", "-o", trace, "--", python, source});
+    ASSERT_EQ(r.code, 0) << r.err;
+    auto sizes = nlohmann::json::parse(r.out);
+    auto s = summary(trace);
+    ASSERT_EQ(s["leaks"]["ended_cleanly"], true);
+    auto bySite = [](const nlohmann::json& groups, const std::string& site) -> const nlohmann::json* {
+      for (const auto& g : groups)
+        if (g["site"] == site) return &g;
+      return nullptr;
+    };
+    const std::string kept_site = "keep (" + source + ":" + std::to_string(kept_line) + ")";
+    const std::string imported_site = "<module> (" + module + ":" + std::to_string(imported_line) + ")";
+    const nlohmann::json* kept = bySite(s["leaks"]["stacks"], kept_site);
+    ASSERT_TRUE(kept) << s["leaks"]["stacks"].dump(1);
+    EXPECT_EQ((*kept)["live_bytes"], sizes["kept"]);
+    EXPECT_EQ((*kept)["holder"], "program");
+    EXPECT_FALSE(bySite(s["leaks"]["stacks"], imported_site)) << s["leaks"]["stacks"].dump(1);
+    const nlohmann::json* imported = bySite(s["leaks"]["held_for_life"], imported_site);
+    ASSERT_TRUE(imported) << s["leaks"]["held_for_life"].dump(1);
+    EXPECT_EQ((*imported)["live_bytes"], sizes["imported"]);
+    EXPECT_EQ((*imported)["holder"], "startup");
+    // The largest leak named first is the program's.
+    EXPECT_EQ(s["leaks"]["stacks"][0]["site"], kept_site);
+  }
+}
+
 TEST(PythonFrames, AProgramThatEmbedsLibpythonHasItsFrames) {
   // pyenv's interpreters have libpython as a shared library; Debian's python3 is itself a program
   // with libpython linked in (every other test).

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <cstddef>
+#include <ctime>
 #include <cstdint>
 
 namespace tidemark::preload::sys {
@@ -58,6 +59,18 @@ inline long pread(int fd, void* buf, size_t n, long off) { return raw(SYS_pread6
 inline long write(int fd, const void* buf, size_t n) { return raw(SYS_write, fd, (long)buf, (long)n); }
 inline int fallocate(int fd, long off, long len) { return (int)raw(SYS_fallocate, fd, 0, off, len); }
 inline int ftruncate(int fd, long len) { return (int)raw(SYS_ftruncate, fd, len); }
+// Gives [off, off + len) of the file back to the disk (a hole that reads as zeros).
+inline int punchHole(int fd, long off, long len) {
+  return (int)raw(SYS_fallocate, fd, 0x01 | 0x02 /* FALLOC_FL_KEEP_SIZE | FALLOC_FL_PUNCH_HOLE */, off, len);
+}
+// Faults a mapping's pages in for writing at once (MADV_POPULATE_WRITE, Linux 5.14; an error
+// before, and the pages are faulted in one by one as they are written).
+inline int populateForWriting(void* addr, size_t len) { return (int)raw(SYS_madvise, (long)addr, (long)len, 23); }
+// A process-private futex: sleeps while *word == expected, at most `rel` (nullptr: no limit).
+inline void futexWait(uint32_t* word, uint32_t expected, const struct timespec* rel) {
+  raw(SYS_futex, (long)word, 128 /* FUTEX_WAIT_PRIVATE */, expected, (long)rel);
+}
+inline void futexWake(uint32_t* word) { raw(SYS_futex, (long)word, 129 /* FUTEX_WAKE_PRIVATE */, 1); }
 inline int rename(const char* a, const char* b) { return (int)raw(SYS_renameat, -100, (long)a, -100, (long)b); }
 // -EEXIST when b exists (renameat2's RENAME_NOREPLACE).
 inline int renameNoReplace(const char* a, const char* b) {

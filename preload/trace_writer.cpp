@@ -21,7 +21,8 @@ using format::FileHeader;
 
 namespace {
 
-SpinLock g_pool_lock;  // the streams of ended threads
+SpinLock g_pool_lock;   // the streams of ended threads
+SpinLock g_ready_lock;  // the chunks made ready ahead
 
 // Appends the decimal form of v at p; returns the end.
 char* putDecimal(char* p, uint64_t v) {
@@ -285,6 +286,10 @@ void TraceWriter::resetAfterFork() {
   header_ = nullptr;
   for (uint32_t i = 0; i < stream_pool_size_; ++i) sys::munmap(stream_pool_[i].chunk, chunk_size_);
   stream_pool_size_ = 0;
+  for (uint32_t i = 0; i < ready_count_; ++i) sys::munmap(ready_[i].chunk, chunk_size_);
+  ready_count_ = 0;
+  ready_closed_ = false;
+  ready_taken_ = 0;
   seq_ = 1;
   next_stream_ = 1;
   ++generation_;
@@ -303,10 +308,9 @@ void TraceWriter::releaseStream(Stream& s) {
   s = Stream{};
 }
 
-bool TraceWriter::newChunk(Stream& s) {
-  if (!active()) return false;
+void* TraceWriter::mapChunk(long& offset) {
   uint64_t index = __atomic_fetch_add(&header_->chunks_allocated, 1, __ATOMIC_RELAXED);
-  uint64_t offset = format::kHeaderSize + index * chunk_size_;
+  offset = static_cast<long>(format::kHeaderSize + index * chunk_size_);
   // The program may close or replace every descriptor at any moment (close_range on another
   // thread, between our check and our use): a descriptor that went away meanwhile is found again
   // by its path and the chunk tried once more; a mapping is kept only if the descriptor still
@@ -315,24 +319,84 @@ bool TraceWriter::newChunk(Stream& s) {
   for (int attempt = 0; attempt < 2 && !p; ++attempt) {
     if (!ownsDescriptor()) {
       stop(format::StopReason::DescriptorLost);
-      return false;
+      return nullptr;
     }
     const int fd = descriptor();
-    int grown = growFile(fd, static_cast<long>(offset), chunk_size_);
+    int grown = growFile(fd, offset, chunk_size_);
     if (grown == -EBADF) continue;
     if (grown != 0) {
       stop(format::StopReason::FileFull);
-      return false;
+      return nullptr;
     }
-    p = sys::mmap(nullptr, chunk_size_, PROT_READ | PROT_WRITE, MAP_SHARED, fd, static_cast<long>(offset));
+    p = sys::mmap(nullptr, chunk_size_, PROT_READ | PROT_WRITE, MAP_SHARED, fd, offset);
     if (p && !isTraceFile(fd)) {
       sys::munmap(p, chunk_size_);
       p = nullptr;
     }
   }
+  if (!p) stop(format::StopReason::MapFailed);
+  return p;
+}
+
+void* TraceWriter::takeReadyChunk() {
+  void* p = nullptr;
+  {
+    LockGuard guard(g_ready_lock);
+    if (ready_count_) p = ready_[--ready_count_].chunk;
+  }
+  if (p && __atomic_exchange_n(&ready_taken_, 1, __ATOMIC_ACQ_REL) == 0) sys::futexWake(&ready_taken_);
+  return p;
+}
+
+void TraceWriter::keepChunksReady(const timespec& pause) {
+  const uint64_t deadline = sys::monotonicNs() + static_cast<uint64_t>(pause.tv_sec) * 1'000'000'000ull + static_cast<uint64_t>(pause.tv_nsec);
+  for (;;) {
+    __atomic_store_n(&ready_taken_, 0, __ATOMIC_RELEASE);
+    for (;;) {
+      {
+        LockGuard guard(g_ready_lock);
+        if (ready_closed_ || ready_count_ == kReadyChunks || !active() || !writesALot()) break;
+      }
+      long offset = 0;
+      void* p = mapChunk(offset);
+      if (!p) break;
+      sys::populateForWriting(p, chunk_size_);
+      LockGuard guard(g_ready_lock);
+      if (ready_closed_) {
+        // Exit came meanwhile: unused, like the ones it gave back.
+        sys::munmap(p, chunk_size_);
+        sys::punchHole(descriptor(), offset, chunk_size_);
+        break;
+      }
+      ready_[ready_count_++] = {p, offset};
+    }
+    const uint64_t now = sys::monotonicNs();
+    if (now >= deadline) return;
+    const timespec rest{static_cast<time_t>((deadline - now) / 1'000'000'000ull), static_cast<long>((deadline - now) % 1'000'000'000ull)};
+    sys::futexWait(&ready_taken_, 0, &rest);
+  }
+}
+
+void TraceWriter::releaseReadyChunks() {
+  if (!header_) return;
+  LockGuard guard(g_ready_lock);
+  ready_closed_ = true;
+  for (uint32_t i = 0; i < ready_count_; ++i) {
+    sys::munmap(ready_[i].chunk, chunk_size_);
+    if (ownsDescriptor()) sys::punchHole(descriptor(), ready_[i].offset, chunk_size_);
+  }
+  ready_count_ = 0;
+}
+
+bool TraceWriter::newChunk(Stream& s) {
+  if (!active()) return false;
+  void* p = takeReadyChunk();
   if (!p) {
-    stop(format::StopReason::MapFailed);
-    return false;
+    long offset = 0;
+    p = mapChunk(offset);
+    if (!p) return false;
+    // A heavy writer fills the chunk: its pages faulted in at once rather than one fault each.
+    if (writesALot()) sys::populateForWriting(p, chunk_size_);
   }
   if (s.chunk) sys::munmap(s.chunk, chunk_size_);
   auto* ch = static_cast<ChunkHeader*>(p);

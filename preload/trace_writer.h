@@ -81,6 +81,18 @@ class TraceWriter {
   // Forgets everything after a fork, in the child, before open() is called again.
   void resetAfterFork();
 
+  // Chunks made ready ahead for the program's threads by the sampler thread: mapped, their disk
+  // space allocated and their pages faulted in for writing, so that the kernel's work of filling a
+  // chunk's 64 pages (a fifth of a heavy writer's tracing cost, docs/performance.md) is done on
+  // another core and taking a chunk costs a thread no system call. Only for a process that has
+  // written kChunksBeforeSpares chunks: a short one never leaves unused chunks behind.
+  // The sampler's sleep: waits until `pause` has passed, making chunks ready whenever a thread
+  // took one.
+  void keepChunksReady(const timespec& pause);
+  // At exit: the chunks still unused give their space back to the disk (holes, read as chunks
+  // never written) and no more are made ready.
+  void releaseReadyChunks();
+
  // Gives the calling thread (the sampler) a descriptor table of its own (unshare), holding only the
   // trace and `keep`: the program can neither close what it uses nor see what it opens, so a file
   // it opens never races with the program's own open() and dup2() for the lowest numbers. The
@@ -103,8 +115,22 @@ class TraceWriter {
   // program's.
   int& descriptor();
   bool newChunk(Stream& s);
+  // Maps a new chunk of the file (its index taken, its space allocated) and gives its offset, or
+  // stops recording (with the reason) and returns nullptr.
+  void* mapChunk(long& offset);
+  void* takeReadyChunk();
+  bool writesALot() const { return __atomic_load_n(&header_->chunks_allocated, __ATOMIC_RELAXED) >= kChunksBeforeReady; }
 
   static constexpr uint32_t kStreamPoolSize = 64;
+  static constexpr uint32_t kReadyChunks = 2, kChunksBeforeReady = 8;
+  struct ReadyChunk {
+    void* chunk;
+    long offset;
+  };
+  ReadyChunk ready_[kReadyChunks] = {};
+  uint32_t ready_count_ = 0;
+  bool ready_closed_ = false;  // at exit: no more
+  uint32_t ready_taken_ = 0;   // futex word: a thread took a ready chunk (the sampler wakes)
   int fd_ = -1;
   // The thread with a descriptor table of its own (the sampler) and the trace's descriptor there.
   int private_tid_ = 0, private_fd_ = -1;

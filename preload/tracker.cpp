@@ -793,8 +793,7 @@ void* samplerMain(void*) {
     if (__atomic_exchange_n(&g_scan_requested, 0, __ATOMIC_ACQ_REL) && scanEnabled() &&
         !python::callAtSafePoint(scanAtSafePoint))
       scanHeap(t.stream, static_cast<uint8_t>(format::ScanReason::Signal));
-    timespec pause = untilNextSample(interval, rollup);
-    clock_nanosleep(CLOCK_MONOTONIC, 0, &pause, nullptr);
+    writer().keepChunksReady(untilNextSample(interval, rollup));
   }
   return nullptr;
 }
@@ -940,6 +939,7 @@ __attribute__((destructor)) void onExit() {
   if (scanEnabled() && !python::exitGraphTaken()) scanHeap(t.stream, static_cast<uint8_t>(format::ScanReason::Exit));
   writeRecord(t.stream, writer().nextSeq(), format::Exit{.time_ns = sys::monotonicNs() - writer().startNs()});
   writer().noteEnded(sys::monotonicNs() - writer().startNs());
+  writer().releaseReadyChunks();
   t.busy = was_busy;
 }
 

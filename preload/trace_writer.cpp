@@ -361,6 +361,10 @@ void TraceWriter::keepChunksReady(const timespec& pause) {
       void* p = mapChunk(offset);
       if (!p) break;
       sys::populateForWriting(p, chunk_size_);
+      // And written once per page (a zero where there is one; no thread has the chunk yet): on a
+      // VM that shadows page tables, the first store to a page is another fault the kernel never
+      // sees, about 15 us (docs/performance.md); taken here, it is not the program's.
+      for (uint32_t at = 0; at < chunk_size_; at += 4096) __atomic_store_n(static_cast<uint8_t*>(p) + at, 0, __ATOMIC_RELAXED);
       LockGuard guard(g_ready_lock);
       if (ready_closed_) {
         // Exit came meanwhile: unused, like the ones it gave back.

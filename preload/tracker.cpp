@@ -201,9 +201,11 @@ StackId unwindFast(ThreadState& t, CallSite caller) {
 __thread uint64_t t_stack_top __attribute__((tls_model("initial-exec")));
 
 // Unwinds with libunwind's DWARF stepper from the hook's caller outward and learns each pc's rule
-// (frame_rules.h). Slow (libunwind blocks signals around its look-ups), so it runs only for pcs
-// not seen before.
-void learnStack(CallSite caller) {
+// (frame_rules.h), for the first `frames` frames (the outer ones were learned before: stepping
+// through them again costs libunwind's look-ups for nothing). Slow (libunwind blocks signals
+// around each look-up its small cache misses: two system calls), so it runs only for pcs not seen
+// before.
+void learnStack(CallSite caller, uint32_t frames) {
   errno = 0;  // as in unwindFast
   unw_context_t context;
   unw_cursor_t cursor;
@@ -215,7 +217,7 @@ void learnStack(CallSite caller) {
     if (ip == caller.ret && sp == caller.cfa()) break;
     if (skipped > 24 || unw_step(&cursor) <= 0) return;
   }
-  for (uint32_t n = 0; n < options.max_frames; ++n) {
+  for (uint32_t n = 0; n < options.max_frames && n < frames; ++n) {
     unw_word_t ip = 0, sp = 0, rbp = 0;
     unw_get_reg(&cursor, UNW_REG_IP, &ip);
     unw_get_reg(&cursor, UNW_REG_SP, &sp);
@@ -256,10 +258,13 @@ enum class Unwound { Done, NeedsLearning, Unusable };
 
 // The tracker's own unwinder: follows the learned rules from the hook's caller, collects the
 // frames and, in the cache's ring, every stack word the result depended on (see stack_cache.h);
-// `checks` is their number (more than StackCache::kMaxChecks: too many to keep).
-Unwound unwindWithRules(CallSite caller, uint64_t* frames, uint32_t& n, StackCache& cache, uint32_t& checks) {
+// `checks` is their number (more than StackCache::kMaxChecks: too many to keep). NeedsLearning:
+// `learn` is how many frames from the caller learnStack must learn (all of them when the stack
+// goes above what libunwind has shown of this thread's).
+Unwound unwindWithRules(CallSite caller, uint64_t* frames, uint32_t& n, StackCache& cache, uint32_t& checks, uint32_t& learn) {
   const uint64_t cfa0 = caller.cfa();
   const uint64_t top = t_stack_top;
+  learn = UINT32_MAX;
   if (top <= cfa0) return Unwound::NeedsLearning;
   const auto max = static_cast<uint32_t>(options.max_frames);
   checks = 0;
@@ -280,7 +285,9 @@ Unwound unwindWithRules(CallSite caller, uint64_t* frames, uint32_t& n, StackCac
     FrameRule rule = frameRule(ip);
     uint64_t cfa = 0;
     switch (rule.kind) {
-      case FrameKind::Unknown: return Unwound::NeedsLearning;
+      case FrameKind::Unknown:
+        learn = n;  // up to this frame
+        return Unwound::NeedsLearning;
       case FrameKind::Unusable: return Unwound::Unusable;
       case FrameKind::Outermost: goto done;
       case FrameKind::FramePointer:
@@ -365,10 +372,13 @@ StackId captureNativeStack(ThreadState& t, CallSite caller) {
   victim->epoch = 0;  // invalid while its checks may be overwritten
   uint64_t frames[format::kMaxFrames];
   uint32_t n = 0, checks = 0;
-  Unwound result = unwindWithRules(caller, frames, n, *cache, checks);
-  if (result == Unwound::NeedsLearning) {
-    learnStack(caller);
-    result = unwindWithRules(caller, frames, n, *cache, checks);
+  uint32_t learn = 0;
+  Unwound result = unwindWithRules(caller, frames, n, *cache, checks, learn);
+  // A stack new in one frame (another way into a known path) is learned as far as that frame, and
+  // again as far as the next one it meets, a few times at most; then the whole of it.
+  for (int attempt = 0; result == Unwound::NeedsLearning && attempt < 4; ++attempt) {
+    learnStack(caller, attempt < 3 ? learn : UINT32_MAX);
+    result = unwindWithRules(caller, frames, n, *cache, checks, learn);
   }
   if (result != Unwound::Done) {
     if (options.verify_stacks) __atomic_add_fetch(&stackCacheStats().uncacheable, 1, __ATOMIC_RELAXED);

@@ -474,6 +474,34 @@ extern "C" __attribute__((visibility("default"))) int pipe(int fds[2]) {
   return madePipe(static_cast<int>(sys::raw(SYS_pipe2, reinterpret_cast<long>(fds), 0)), fds);
 }
 
+// The program's calls go to glibc's; libunwind's, made while the tracker holds the thread's signals
+// (tracker.h, SignalsHeld), are answered here: blocking what is blocked, or restoring the mask it
+// was told it had, changes nothing.
+extern "C" __attribute__((visibility("default"))) int sigprocmask(int how, const sigset_t* set, sigset_t* old) {
+  if (t_state.signals_held) {
+    if (old) {
+      memset(old, 0, sizeof *old);
+      memcpy(old, &SignalsHeld::kMask, sizeof SignalsHeld::kMask);
+    }
+    return 0;
+  }
+  if (TM_LIKELY(real.sigprocmask) || (ensureReal() && real.sigprocmask)) return real.sigprocmask(how, set, old);
+  // Only while dlsym runs: the system call as glibc makes it (its own signals never blocked).
+  uint64_t mask = 0, was = 0;
+  if (set) memcpy(&mask, set, sizeof mask);
+  if (how != SIG_UNBLOCK) mask &= SignalsHeld::kMask;
+  long rc = sys::raw(SYS_rt_sigprocmask, how, set ? reinterpret_cast<long>(&mask) : 0, old ? reinterpret_cast<long>(&was) : 0, 8);
+  if (rc < 0) {
+    errno = static_cast<int>(-rc);
+    return -1;
+  }
+  if (old) {
+    memset(old, 0, sizeof *old);
+    memcpy(old, &was, sizeof was);
+  }
+  return 0;
+}
+
 // Code unloaded by dlclose may be replaced by other code at the same addresses: the learned frame
 // rules and the cached stacks are forgotten.
 extern "C" __attribute__((visibility("default"))) int dlclose(void* handle) {

@@ -140,6 +140,7 @@ bool resolveRealFunctions() {
   real.munmap = reinterpret_cast<decltype(real.munmap)>(next("munmap"));
   real.mremap = reinterpret_cast<decltype(real.mremap)>(next("mremap"));
   real.dlclose = reinterpret_cast<decltype(real.dlclose)>(next("dlclose"));
+  real.sigprocmask = reinterpret_cast<decltype(real.sigprocmask)>(next("sigprocmask"));
   real.execvpe = reinterpret_cast<decltype(real.execvpe)>(next("execvpe"));
   real.wait4 = reinterpret_cast<decltype(real.wait4)>(next("wait4"));
   real.waitid = reinterpret_cast<decltype(real.waitid)>(next("waitid"));
@@ -172,6 +173,7 @@ StackId internFrames(ThreadState& t, const uint64_t* frames, uint32_t count) {
 
 // libunwind's fast trace, for stacks that are not cached.
 StackId unwindFast(ThreadState& t, CallSite caller) {
+  SignalsHeld held(t);
   // libunwind loops on `errno == EINTR` after calls that succeed without touching errno: never let
   // the program's errno in (the hook restores it on the way out). Only where libunwind runs, not
   // on a cache hit.
@@ -197,6 +199,22 @@ StackId unwindFast(ThreadState& t, CallSite caller) {
   return internFrames(t, reinterpret_cast<const uint64_t*>(raw + start), count);
 }
 
+}  // namespace
+
+SignalsHeld::SignalsHeld(ThreadState& t) : t_(t) {
+  if (t.signals_held) return;  // held by an outer unwind already
+  held_ = sys::raw(SYS_rt_sigprocmask, SIG_SETMASK, reinterpret_cast<long>(&kMask), reinterpret_cast<long>(&saved_), 8) == 0;
+  t.signals_held = held_;
+}
+
+SignalsHeld::~SignalsHeld() {
+  if (!held_) return;
+  t_.signals_held = false;
+  sys::raw(SYS_rt_sigprocmask, SIG_SETMASK, reinterpret_cast<long>(&saved_), 0, 8);
+}
+
+namespace {
+
 // The highest CFA libunwind has shown on this thread: the tracker's own unwinder never reads above.
 __thread uint64_t t_stack_top __attribute__((tls_model("initial-exec")));
 
@@ -206,6 +224,7 @@ __thread uint64_t t_stack_top __attribute__((tls_model("initial-exec")));
 // around each look-up its small cache misses: two system calls), so it runs only for pcs not seen
 // before.
 void learnStack(CallSite caller, uint32_t frames) {
+  SignalsHeld held(t_state);
   errno = 0;  // as in unwindFast
   unw_context_t context;
   unw_cursor_t cursor;

@@ -31,6 +31,7 @@ struct RealFunctions {
   int (*munmap)(void*, size_t);
   void* (*mremap)(void*, size_t, size_t, int, ...);
   int (*dlclose)(void*);
+  int (*sigprocmask)(int, const sigset_t*, sigset_t*);
   // Resolved at start, never later: a vfork child calling execvp must not run dlsym (it would
   // allocate in its parent's heap).
   int (*execvpe)(const char*, char* const[], char* const[]);
@@ -58,10 +59,32 @@ struct ThreadState {
   // inside the interpreter's allocator, called by the tracker's wrapper (python_frames.h): what it
   // maps is not recorded, what it unmaps is (a pymalloc arena mapped before the wrapper was in place)
   bool in_python_allocator;
+  bool signals_held;  // inside a SignalsHeld: libunwind's own sigprocmask calls change nothing
   Stream stream;
   SampleCountdown sampling;  // sample mode (byte_sampling.h)
 };
 extern __thread ThreadState t_state __attribute__((tls_model("initial-exec")));
+
+// libunwind blocks every signal around each look-up of a pc's unwind table its small cache
+// misses: two sigprocmask calls, hundreds for a small program's first stacks and hundreds of
+// thousands for a large Python program's. While the tracker unwinds with libunwind, the thread
+// holds those signals once, and the interposed sigprocmask (hooks.cpp) answers libunwind's calls
+// as the kernel would, without it. glibc's own signals (cancellation, setxid) stay unblocked, as
+// glibc's sigprocmask leaves them.
+class SignalsHeld {
+ public:
+  // What is blocked (bit n-1 for signal n): every signal but 32 and 33 (glibc's).
+  static constexpr uint64_t kMask = ~((1ull << 31) | (1ull << 32));
+  explicit SignalsHeld(ThreadState& t);
+  ~SignalsHeld();
+  SignalsHeld(const SignalsHeld&) = delete;
+  SignalsHeld& operator=(const SignalsHeld&) = delete;
+
+ private:
+  ThreadState& t_;
+  uint64_t saved_ = 0;
+  bool held_ = false;
+};
 
 // 0 = not started, 1 = starting, 2 = recording, 3 = disabled (no trace: pass everything through)
 extern int g_tracker_state;

@@ -92,6 +92,25 @@ void expectStopsWhenFull(const std::string& trace_dir, const std::string& dir) {
   EXPECT_NE(gate.out.find("FAIL  incomplete: "), std::string::npos) << gate.out;
 }
 
+// While the tracker unwinds with libunwind it holds the thread's signals and answers libunwind's
+// own sigprocmask calls (preload/tracker.h, SignalsHeld); every other call is glibc's. The program's
+// masks are what they are plain, a blocked signal stays pending until it is unblocked, and a timer
+// firing every 200 us reaches its handler while 200 new stacks are learned, in every mode.
+TEST(TargetSafety, AProgramsSignalMasksAndTimersAreItsOwn) {
+  Result plain = run({program("tm-test-signal_masks")});
+  ASSERT_EQ(plain.code, 0) << plain.err;
+  EXPECT_NE(plain.out.find("SIGUSR1 pending: 1, handled: 0"), std::string::npos) << plain.out;
+  EXPECT_NE(plain.out.find("timer signals handled: yes"), std::string::npos) << plain.out;
+  EXPECT_NE(plain.out.find("blocked before: 10, handled: 1"), std::string::npos) << plain.out;
+  for (const char* mode : {"full", "sample", "aggregate"}) {
+    SCOPED_TRACE(mode);
+    std::string trace = tempDir() + "/signals.tmtrace";
+    Result r = run({tidemark(), "run", "--mode", mode, "--no-pack", "-o", trace, "--", program("tm-test-signal_masks")});
+    EXPECT_EQ(r.code, 0) << r.err;
+    EXPECT_EQ(r.out, plain.out);
+  }
+}
+
 TEST(TargetSafety, AFullDiskStopsRecordingNotTheProgram) {
   std::string dir = tempDir();
   SmallMount small(dir + "/mnt", {"-t", "tmpfs", "-o", "size=512k", "tmpfs"});

@@ -54,7 +54,9 @@ class DayClock {
 // look transient). A teardown is a fall of the heap to under half of its recent high, starting
 // within the last 5% of the run.
 uint64_t analysisEnd(const ReplayResult& run) {
-  uint64_t end = run.duration_ns;
+  // A Python program's own code ends when its interpreter begins to finalize: what the
+  // interpreter frees from then on (every module's objects) is teardown, not the program's doing.
+  uint64_t end = run.interpreter.finalizing_ns ? std::min(run.duration_ns, run.interpreter.finalizing_ns) : run.duration_ns;
   // With simulation dates, the simulation ends half a day after the last date began.
   std::vector<uint64_t> starts;
   for (const Marker& m : run.markers)
@@ -128,7 +130,9 @@ std::string siteKey(const Frame& f) { return f.function.str() + '@' + f.file.str
 
 // Growth that was all released before the trace ended, in a run without simulation dates, grew
 // with the work the program was given, not with time: Trend::GrowsWithWork, not Unbounded.
-// `exit_value`: the series' value at the end of the trace.
+// `exit_value`: the series' value at the end of the trace, or of a Python program's own code (the
+// interpreter's finalization releases everything a module held: that is not the program's
+// release, and growth it frees is still growth).
 void judgeRelease(TrendVerdict& v, double exit_value, bool has_days) {
   if (v.trend == Trend::Unbounded && !has_days && exit_value <= v.min + 0.1 * (v.max - v.min))
     v.trend = Trend::GrowsWithWork;
@@ -167,8 +171,10 @@ ProcessTrend judgeProcess(const ReplayResult& run, uint64_t window_end, const Da
   if (p.available) {
     p.span_s = t.back() - t.front();
     p.heap = classifyTrend(t, heap, {}, 0, TrendThresholds::kMinSamples);
-    const TimelineSample& last_sample = run.timeline.back();
-    judgeRelease(p.heap, static_cast<double>(last_sample.heap + last_sample.mmap), clock.available());
+    const TimelineSample* last_sample = &run.timeline.back();
+    for (const TimelineSample& x : run.timeline)
+      if (run.interpreter.finalizing_ns && x.time_ns <= run.interpreter.finalizing_ns) last_sample = &x;
+    judgeRelease(p.heap, static_cast<double>(last_sample->heap + last_sample->mmap), clock.available());
     p.rss = classifyTrend(t, rss, {}, 0, TrendThresholds::kMinSamples);
     p.rss_follows_heap = rssFollowsHeap(rss, heap);
     if (p.rss_follows_heap) {
@@ -286,6 +292,7 @@ GrowthFindings findGrowth(const ReplayResult& run, const std::vector<StackGroup>
     run.series.sum(site.stacks, last, peaks);
     last.resize(used);
     peaks.resize(used);
+    const double at_window_end = last.empty() ? 0 : last.back();
     if (run.sample_bytes) {
       run.allocated_series.sum(site.stacks, allocated, allocated_peaks);
       allocated.resize(used);
@@ -362,7 +369,7 @@ GrowthFindings findGrowth(const ReplayResult& run, const std::vector<StackGroup>
     st.peak_bytes = static_cast<uint64_t>(peak);
     st.final_bytes = static_cast<uint64_t>(final_value);
     for (StackId id : site.stacks) st.exit_bytes += run.stacks[id].live_bytes;
-    judgeRelease(st.verdict, static_cast<double>(st.exit_bytes), clock.available());
+    judgeRelease(st.verdict, run.interpreter.finalizing_ns ? at_window_end : static_cast<double>(st.exit_bytes), clock.available());
     // The day series' tail slope: exact for a leak of so much per day (a measurement, which needs
     // no more days than the verdict it goes with).
     if (st.verdict.trend == Trend::Unbounded && clock.available()) st.rate_per_day = by_day.rate_per_s;

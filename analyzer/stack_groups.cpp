@@ -236,7 +236,10 @@ std::vector<StackGroup> groupStacks(const ReplayResult& run, Symbolizer& symbols
       frames.push_back(&symbols.placeholder(id == 0 ? "<stack not recorded>"
                                                     : "<stack not in trace (process killed while recording it)>"));
     }
+    // Stacks that fold to the same frames but are held differently (an import's allocation and the
+    // import line's own, say) are groups of their own: what is held for life never hides a leak.
     ids.clear();
+    ids.push_back(static_cast<uint32_t>(holder));
     for (const Frame* f : frames) ids.push_back(f->id);
     auto [at, fresh] = index.try_emplace(ids, groups.size());
     if (fresh) {
@@ -252,7 +255,10 @@ std::vector<StackGroup> groupStacks(const ReplayResult& run, Symbolizer& symbols
   std::vector<size_t> order(groups.size());
   for (size_t i = 0; i < order.size(); ++i) order[i] = i;
   GroupOrder by_names(groups);  // one cache of pieces for the whole sort (std::sort copies its comparator)
-  std::sort(order.begin(), order.end(), [&](size_t a, size_t b) { return by_names(a, b); });
+  std::sort(order.begin(), order.end(), [&](size_t a, size_t b) {
+    if (by_names(a, b)) return true;
+    return !by_names(b, a) && groups[a].holder < groups[b].holder;
+  });
   std::vector<StackGroup> out;
   out.reserve(groups.size());
   for (size_t i : order) out.push_back(std::move(groups[i]));

@@ -109,8 +109,8 @@ void addHealthy(std::vector<DiagnosisLine>& out, const Summary& s, uint64_t heap
       case Trend::Plateau:
         if (leaked.count(site))
           out.push_back({Kind::BoundedCache, "Bounded, and still held at exit: " + shownSite(t.frames),
-                         fmt::format("levels off at {}: a cache that stopped growing, never freed (counted in the leak above)",
-                                     humanBytes(static_cast<uint64_t>(v.level))),
+                         fmt::format("levels off at {}: a cache that stopped growing; {} of it never freed (counted in the leak above)",
+                                     humanBytes(static_cast<uint64_t>(v.level)), humanBytes(t.exit_bytes)),
                          site, {Evidence::Findings, Evidence::Leaks}});
         else
           out.push_back({Kind::BoundedCache, "Bounded, not a leak: " + shownSite(t.frames),

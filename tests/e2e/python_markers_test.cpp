@@ -40,6 +40,32 @@ TEST(PythonMarkers, ADateKeyedCacheGrowsPerSimulatedDayOnEveryInterpreter) {
   }
 }
 
+// Growth the program never lets go of is unbounded even though the interpreter frees it when it
+// finalizes: a Python program's run ends where its interpreter begins to finalize, and what the
+// finalization frees is not the program's release ("grows with the work, released before exit").
+TEST(PythonMarkers, AHistoryFreedOnlyByFinalizationGrowsWithoutBound) {
+  const std::string source = programSource("python/history_list.py");
+  const std::string site = "<module> (" + source + ":" + std::to_string(lineOf(source, "HISTORY")) + ")";
+  for (const std::string& python : pythonInterpreters()) {
+    SCOPED_TRACE(python);
+    std::string trace = tempDir() + "/history.tmtrace";
+    Result r = run({tidemark(), "run", "-o", trace, "--", python, source});
+    ASSERT_EQ(r.code, 0) << r.err;
+    EXPECT_EQ(r.out, "400\n");
+    auto s = summary(trace);
+    const nlohmann::json* history = nullptr;
+    for (const auto& f : s["findings"]["sites"])
+      if (f["site"] == site) history = &f;
+    ASSERT_TRUE(history) << s["findings"].dump(1);
+    EXPECT_EQ((*history)["verdict"], "unbounded growth") << history->dump(1);
+    EXPECT_EQ((*history)["exit_bytes"], 0u);  // the interpreter did free it, at its end
+    // Held where the window ends (at the finalization, to within a step of the sampler's clock: a
+    // loaded machine's sampler can be late by a few of the program's steps).
+    EXPECT_GE((*history)["final_bytes"].get<uint64_t>(), 300u * (20'001 + 56)) << history->dump(1);
+    EXPECT_EQ(s["diagnosis"][0]["headline"], "Grows without bound: " + site) << s["diagnosis"].dump(1);
+  }
+}
+
 TEST(PythonMarkers, WithoutTheTrackerTheModuleDoesNothing) {
   std::vector<std::string> pythons = pythonInterpreters();
   if (pythons.empty()) GTEST_SKIP() << "no CPython here";

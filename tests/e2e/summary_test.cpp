@@ -392,6 +392,7 @@ TEST(Findings, GrowthVerdictsOnKnownPatterns) {
   nlohmann::json held = cacheLine(kept);
   ASSERT_FALSE(held.is_null()) << kept["diagnosis"].dump(1);
   EXPECT_EQ(held["headline"].get<std::string>().rfind("Bounded, and still held at exit: ", 0), 0u) << held.dump();
+  EXPECT_NE(held["detail"].get<std::string>().find("; 1.25 MiB of it never freed"), std::string::npos) << held.dump();
 }
 
 TEST(Findings, AggregatedTraceSaysWhyThereAreNoSiteTrends) {

@@ -83,9 +83,9 @@ class TraceWriter {
 
   // Chunks made ready ahead for the program's threads by the sampler thread: mapped, their disk
   // space allocated and their pages faulted in for writing, so that the kernel's work of filling a
-  // chunk's 64 pages (a fifth of a heavy writer's tracing cost, docs/performance.md) is done on
-  // another core and taking a chunk costs a thread no system call. Only for a process that has
-  // written kChunksBeforeSpares chunks: a short one never leaves unused chunks behind.
+  // chunk's 64 pages (0.2-0.4 s of the bench workload's 1.3-1.5 s traced run, docs/performance.md)
+  // is done on another core and taking a chunk costs a thread no system call. Only for a process
+  // that has taken kChunksBeforeReady chunks: a short one never leaves unused chunks behind.
   // The sampler's sleep: waits until `pause` has passed, making chunks ready whenever a thread
   // took one.
   void keepChunksReady(const timespec& pause);

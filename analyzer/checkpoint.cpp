@@ -201,7 +201,7 @@ void fields(A& a, ReplayResult& r) {
   a(r.heap_live, r.heap_peak, r.heap_peak_seq, r.heap_peak_time_ns, r.allocations, r.frees, r.reallocs,
     r.allocated_bytes, r.live_blocks, r.mmap_live, r.mmap_peak);
   a(r.rss_peak, r.rss_peak_time_ns, r.rss_last, r.pss_peak, r.uss_peak, r.child_ends);
-  a(r.unknown_frees, r.overwritten_allocs, r.undefined_stacks);
+  a(r.anomalies);
   a(r.stacks, r.stack_defs, r.module_maps, r.module_load_ns, r.code_objects, r.python_frames, r.interpreter,
     r.timeline, r.series, r.allocated_series, r.day_series, r.has_series, r.markers, r.phases, r.scan,
     r.first_python_scan, r.tracker_errors, r.warnings, r.peak_epoch, r.threads, r.thread_stacks,

@@ -192,6 +192,7 @@ void describeProcess(RunProcess& p, const ReplayResult& run, const Summary& summ
   p.pss_peak = run.pss_peak;
   p.uss_peak = run.uss_peak;
   p.leaked_bytes = summary.leaked_bytes;
+  p.anomalies = run.anomalies;
   p.sampled = summary.sampled;
   p.simulated_days = summary.growth.simulated_days;
   for (const SiteTrend& t : summary.growth.sites)

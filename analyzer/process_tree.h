@@ -70,6 +70,7 @@ struct RunProcess {
   uint64_t heap_peak = 0, rss_peak = 0, uss_peak = 0;
   uint64_t pss_peak = 0;  // the highest PSS read (not the estimates between reads)
   uint64_t leaked_bytes = 0;
+  TraceAnomalies anomalies;  // of its trace
   bool sampled = false;  // sample mode: heap figures are estimates
   std::vector<SiteTrend> unbounded;  // the sites that grow without bound, strongest first
   size_t simulated_days = 0;         // date markers the process wrote

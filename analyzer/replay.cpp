@@ -455,7 +455,7 @@ class Replayer {
     if (blocks_.replace(addr, {.size = size, .stack = stack, .thread = thread_}, old)) {
       // The address is live again without a free in between: a free we did not see (made inside
       // a hook, or before the tracker started). Release the old block to keep totals honest.
-      ++r_.overwritten_allocs;
+      ++r_.anomalies.overwritten_allocs;
       removeBlock(addr, old);
     }
     StackStats& s = touch(stack);
@@ -485,7 +485,7 @@ class Replayer {
   void release(uint64_t addr, bool temporary = false) {
     Block b;
     if (!blocks_.erase(addr, b)) {
-      ++r_.unknown_frees;
+      ++r_.anomalies.unknown_frees;
       return;
     }
     ++r_.frees;
@@ -748,14 +748,14 @@ ReplayResult replay(TraceReader& reader) {
     r.frees = t.frees;
     r.reallocs = t.reallocs;
     r.allocated_bytes = t.allocated_bytes;
-    r.unknown_frees = t.unknown_frees;
+    r.anomalies.unknown_frees = t.unknown_frees;
     r.mmap_live = t.mmap_live;
     r.mmap_peak = t.mmap_peak;
   }
   rp.finish();
   r.warnings = reader.warnings();
   for (StackId id = 1; id < r.stacks.size(); ++id)
-    if (r.stacks[id].alloc_count && !r.stack_defs.count(id)) ++r.undefined_stacks;
+    if (r.stacks[id].alloc_count && !r.stack_defs.count(id)) ++r.anomalies.undefined_stacks;
   return r;
 }
 

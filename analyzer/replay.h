@@ -122,6 +122,13 @@ struct ProcessEnd {
   std::string program;  // Exec: the program it became
 };
 
+// Oddities that a correct trace of a well-behaved program does not have.
+struct TraceAnomalies {
+  uint64_t unknown_frees = 0;       // free of an address never allocated in the trace
+  uint64_t overwritten_allocs = 0;  // allocation at an address that was still live
+  uint64_t undefined_stacks = 0;    // a stack that allocated and was never defined
+};
+
 // A child of the process ended, as the process saw when it waited for it (format::ChildEnd).
 struct ChildEnd {
   uint64_t time_ns = 0, pid = 0;
@@ -232,10 +239,7 @@ struct ReplayResult {
   uint64_t pss_peak = 0, uss_peak = 0;  // of the samples that read smaps_rollup (format 9)
   std::vector<ChildEnd> child_ends;  // in the order the process reaped them
 
-  // Oddities that a correct trace of a well-behaved program does not have.
-  uint64_t unknown_frees = 0;      // free of an address never allocated in the trace
-  uint64_t overwritten_allocs = 0;  // allocation at an address that was still live
-  uint64_t undefined_stacks = 0;
+  TraceAnomalies anomalies;
 
   std::vector<StackStats> stacks;  // by stack id
   std::map<StackId, StackDef> stack_defs;

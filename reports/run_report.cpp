@@ -292,6 +292,7 @@ nlohmann::json runJson(const std::string& path, const RunTree& tree) {
                          {"peak_pss", p.pss_peak},
                          {"peak_uss", p.uss_peak},
                          {"leaked_bytes", p.leaked_bytes},
+                         {"anomalies", anomaliesJson(p.anomalies)},
                          {"unbounded", unbounded},
                          {"findings", findingsOf(p)}});
   }

@@ -374,10 +374,10 @@ void writeSummaryLines(std::ostream& out, const TraceAnalysis& analysis, bool fu
     out << fmt::format("threads   {} allocated; the most: {}{}\n", s.threads.size(), most,
                        s.threads.size() > 3 ? " (every one: JSON threads, the report's flamegraphs by thread)" : "");
   }
-  if (r.unknown_frees || r.overwritten_allocs)
+  if (r.anomalies.unknown_frees || r.anomalies.overwritten_allocs)
     out << fmt::format("note      {} frees of unknown blocks, {} reused addresses without a free (made "
                        "before the tracker started or inside a signal handler during a hook)\n",
-                       r.unknown_frees, r.overwritten_allocs);
+                       r.anomalies.unknown_frees, r.anomalies.overwritten_allocs);
 
   out << fmt::format("\nHeap at its peak, by stack: {} ({} bytes)\n", humanBytes(r.heap_peak), groupedNumber(r.heap_peak));
   writeGroups(out, s.peak, true, r.heap_peak, full);
@@ -411,6 +411,11 @@ void writeSummaryText(std::ostream& out, const TraceAnalysis& analysis, bool ful
   std::ostringstream text;
   writeSummaryLines(text, analysis, full);
   out << fitLines(text.str(), kTextColumns);
+}
+
+nlohmann::json anomaliesJson(const TraceAnomalies& a) {
+  return {{"unknown_frees", a.unknown_frees}, {"overwritten_allocations", a.overwritten_allocs},
+          {"undefined_stacks", a.undefined_stacks}};
 }
 
 nlohmann::json endJson(const ProcessEnd& e) {
@@ -462,8 +467,7 @@ nlohmann::json summaryJson(const TraceAnalysis& analysis) {
       {"reallocs", r.reallocs},
       {"allocated_bytes", r.allocated_bytes},
       {"mmap", {{"peak_bytes", r.mmap_peak}, {"final_bytes", r.mmap_live}}},
-      {"anomalies", {{"unknown_frees", r.unknown_frees}, {"overwritten_allocations", r.overwritten_allocs},
-                     {"undefined_stacks", r.undefined_stacks}}},
+      {"anomalies", anomaliesJson(r.anomalies)},
       {"top_at_peak", groupsJson(s.peak)},
       {"listed_stacks", s.listed_limit},
       {"sites", groupsJson(s.sites)},

@@ -16,4 +16,7 @@ nlohmann::json summaryJson(const TraceAnalysis& analysis);
 // {"state": "exited", "code": 0, "description": ...}
 nlohmann::json endJson(const ProcessEnd& end);
 
+// {"unknown_frees": 0, "overwritten_allocations": 0, "undefined_stacks": 0}
+nlohmann::json anomaliesJson(const TraceAnomalies& a);
+
 }  // namespace tidemark

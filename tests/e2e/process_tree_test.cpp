@@ -350,31 +350,4 @@ TEST(ProcessTree, ForkedPythonWorkersSharingABufferCountItOnce) {
   }
 }
 
-// Python's multiprocessing with fork, spawn and forkserver: every worker a process of the tree,
-// none of them read as killed (a pool's workers end when it closes them).
-TEST(ProcessTree, APythonPoolWithForkSpawnOrForkserverIsOneTree) {
-  const std::string source = programSource("python/workers.py");
-  for (const std::string& python : pythonInterpreters()) {
-    for (const char* mode : {"fork", "spawn", "forkserver"}) {
-      SCOPED_TRACE(python + " " + mode);
-      std::string run_dir = tempDir() + "/" + mode;
-      Result r = run({tidemark(), "run", "-o", run_dir, "--", python, source, mode});
-      ASSERT_EQ(r.code, 0) << r.err;
-      auto s = summary(run_dir);
-      const auto& processes = s["run"]["processes"];
-      ASSERT_GE(processes.size(), 3u) << processes.dump(1);  // the program and the pool's two workers
-      size_t roots = 0, workers = 0;
-      for (const auto& p : processes) {
-        roots += p["parent"].is_null();
-        if (p["parent"].is_null() || p["end"]["state"] == "exec") continue;
-        ++workers;
-        // Pool workers end by the pool's SIGTERM or by their own exit: never an unexplained death.
-        EXPECT_NE(p["end"]["state"], "unknown") << p.dump();
-      }
-      EXPECT_EQ(roots, 1u) << processes.dump(1);
-      EXPECT_GE(workers, 2u) << processes.dump(1);
-    }
-  }
-}
-
 }  // namespace

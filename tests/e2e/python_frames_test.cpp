@@ -159,27 +159,43 @@ TEST(PythonFrames, EveryThreadHasItsPythonFrames) {
   }
 }
 
-TEST(PythonFrames, EveryWorkerProcessHasItsPythonFrames) {
+// Python's multiprocessing with fork, spawn and forkserver: every worker a process of the tree, none
+// of them read as killed (a pool's workers end when it closes them), and every worker's trace has
+// its Python frames: the line that made its task's bytearrays holds them, to the byte.
+TEST(PythonFrames, APoolWithForkSpawnOrForkserverIsOneTreeAndEveryWorkerHasItsPythonFrames) {
   const std::string source = programSource("python/workers.py");
   const int line = lineOf(source, "PROCESS");
   for (const std::string& python : pythonInterpreters()) {
-    for (const char* mode : {"fork", "spawn"}) {
+    for (const char* mode : {"fork", "spawn", "forkserver"}) {
       SCOPED_TRACE(python + " " + mode);
-      std::string dir = tempDir();
-      Result r = run({tidemark(), "run", "-o", dir + "/pool", "--", python, source, mode});
+      std::string run_dir = tempDir() + "/" + mode;
+      Result r = run({tidemark(), "run", "-o", run_dir, "--", python, source, mode});
       ASSERT_EQ(r.code, 0) << r.err;
       EXPECT_EQ(r.out, "40\n");
-      // Two tasks of 20 bytearrays, run by the pool's workers, each with a trace of its own.
-      uint64_t allocated = 0;
-      int workers = 0;
-      for (const std::string& trace : tracesIn(dir + "/pool")) {
-        uint64_t here = lineBytes(trace, source, line).allocated;  // 0 in the pool's resource tracker
-        if (!here) continue;
-        EXPECT_EQ(summary(trace)["python"]["python_frames"], true) << trace;
+      auto s = summary(run_dir);
+      const auto& processes = s["run"]["processes"];
+      ASSERT_GE(processes.size(), 3u) << processes.dump(1);  // the program and the pool's two workers
+      size_t roots = 0, workers = 0;
+      for (const auto& p : processes) {
+        roots += p["parent"].is_null();
+        if (p["parent"].is_null() || p["end"]["state"] == "exec") continue;
         ++workers;
+        // Pool workers end by the pool's SIGTERM or by their own exit: never an unexplained death.
+        EXPECT_NE(p["end"]["state"], "unknown") << p.dump();
+      }
+      EXPECT_EQ(roots, 1u) << processes.dump(1);
+      EXPECT_GE(workers, 2u) << processes.dump(1);
+      // Two tasks of 20 bytearrays, run by the pool's workers, each with a trace of its own. Only
+      // Python frames name the line (0 bytes in the pool's resource tracker and forkserver).
+      uint64_t allocated = 0;
+      int with_tasks = 0;
+      for (const std::string& trace : tracesIn(run_dir)) {
+        uint64_t here = lineBytes(trace, source, line).allocated;
+        if (!here) continue;
+        ++with_tasks;
         allocated += here;
       }
-      EXPECT_GE(workers, 1);
+      EXPECT_GE(with_tasks, 1);
       EXPECT_GE(allocated, 2 * 20 * bytearrayBytes(50'000));
       EXPECT_LT(allocated, 2 * 20 * bytearrayBytes(50'000) + 4'096);
     }

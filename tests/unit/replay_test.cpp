@@ -86,8 +86,8 @@ TEST(Replay, StreamsAreMergedBySeqSoAddressReuseAcrossThreadsIsExact) {
   b.onStream(2).alloc(3, 2, 0x1000, 64).free(5, 0x1000);
   b.onStream(1).alloc(1, 1, 0x1000, 32).free(2, 0x1000).alloc(4, 1, 0x9000, 16);
   ReplayResult r = replayOf(b, "merge");
-  EXPECT_EQ(r.unknown_frees, 0u);
-  EXPECT_EQ(r.overwritten_allocs, 0u);
+  EXPECT_EQ(r.anomalies.unknown_frees, 0u);
+  EXPECT_EQ(r.anomalies.overwritten_allocs, 0u);
   EXPECT_EQ(r.heap_live, 16u);
   EXPECT_EQ(r.heap_peak, 80u);
   EXPECT_EQ(r.peakBytes(2), 64u);
@@ -170,7 +170,7 @@ TEST(Replay, AggregateModeTakesEveryCounterByName) {
   EXPECT_EQ(r.frees, 9u);
   EXPECT_EQ(r.reallocs, 3u);
   EXPECT_EQ(r.allocated_bytes, 44u);
-  EXPECT_EQ(r.unknown_frees, 2u);
+  EXPECT_EQ(r.anomalies.unknown_frees, 2u);
   EXPECT_EQ(r.mmap_live, 46u);
   EXPECT_EQ(r.mmap_peak, 47u);
   EXPECT_EQ(r.pid, 42u);

@@ -36,15 +36,26 @@ uint64_t AddressModel::RecentlyFreed::take(uint64_t name) {
   return address;
 }
 
-void AddressModel::setLive(uint64_t ordinal, bool live) {
-  if (ordinal / 64 >= live_.size()) live_.resize(ordinal / 64 + 1, 0);
-  uint64_t bit = uint64_t{1} << (ordinal % 64);
-  live_[ordinal / 64] = live ? live_[ordinal / 64] | bit : live_[ordinal / 64] & ~bit;
+void AddressModel::appendLive() {
+  const uint64_t ordinal = blocks_.size();
+  if (ordinal / 64 >= live_.size()) live_.push_back(0);
+  if (ordinal / kRunBits >= run_live_.size()) run_live_.push_back(0);
+  live_[ordinal / 64] |= uint64_t{1} << (ordinal % 64);
+  ++run_live_[ordinal / kRunBits];
+}
+
+void AddressModel::setDead(uint64_t ordinal) {
+  live_[ordinal / 64] &= ~(uint64_t{1} << (ordinal % 64));
+  --run_live_[ordinal / kRunBits];
 }
 
 uint64_t AddressModel::liveFrom(uint64_t ordinal) const {
+  constexpr uint64_t kWordsPerRun = kRunBits / 64;
+  const uint64_t run = ordinal / kRunBits;
   uint64_t count = 0;
-  for (uint64_t word = ordinal / 64; word < live_.size(); ++word) {
+  for (uint64_t r = run + 1; r < run_live_.size(); ++r) count += run_live_[r];
+  const uint64_t run_end = std::min<uint64_t>((run + 1) * kWordsPerRun, live_.size());
+  for (uint64_t word = ordinal / 64; word < run_end; ++word) {
     uint64_t bits = live_[word];
     if (word == ordinal / 64) bits &= ~uint64_t{0} << (ordinal % 64);
     count += static_cast<uint64_t>(__builtin_popcountll(bits));
@@ -53,11 +64,14 @@ uint64_t AddressModel::liveFrom(uint64_t ordinal) const {
 }
 
 bool AddressModel::ordinalOfRank(uint64_t rank, uint64_t& ordinal) const {
-  const uint64_t end = blocks_.size();
-  const uint64_t floor = end > kRankedWithin ? end - kRankedWithin : 0;
-  for (uint64_t word = live_.size(); word-- > floor / 64;) {
+  constexpr uint64_t kWordsPerRun = kRunBits / 64;
+  if (rank == 0) return false;
+  uint64_t run = run_live_.size();
+  while (run > 0 && rank > run_live_[run - 1]) rank -= run_live_[--run];
+  if (run == 0) return false;
+  --run;
+  for (uint64_t word = std::min<uint64_t>((run + 1) * kWordsPerRun, live_.size()); word-- > run * kWordsPerRun;) {
     uint64_t bits = live_[word];
-    if (word == floor / 64) bits &= ~uint64_t{0} << (floor % 64);
     uint64_t here = static_cast<uint64_t>(__builtin_popcountll(bits));
     if (rank > here) {
       rank -= here;
@@ -67,15 +81,17 @@ bool AddressModel::ordinalOfRank(uint64_t rank, uint64_t& ordinal) const {
     ordinal = word * 64 + static_cast<uint64_t>(63 - __builtin_clzll(bits));
     return true;
   }
-  return false;
+  return false;  // the runs' counts and the bits disagree: not reachable
 }
 
 void AddressModel::reset() {
   live_.clear();
+  run_live_.clear();
   blocks_.clear();
   latest_.clear();
   direct_freed_.assign(kDirectClasses, RecentlyFreed{});
   other_freed_.clear();
+  recent_head_ = recent_count_ = 0;
 }
 
 // malloc's chunks go in 16-byte steps with an 8-byte header; pymalloc's blocks in 16-byte steps.
@@ -86,45 +102,75 @@ AddressModel::RecentlyFreed& AddressModel::freedOfClass(uint64_t size_class) {
   return size_class < kDirectClasses ? direct_freed_[size_class] : other_freed_[size_class];
 }
 
-uint64_t AddressModel::nameAllocation(uint64_t address, uint64_t size) {
-  uint64_t size_class = sizeClass(size);
+void AddressModel::allocated(uint64_t address, uint64_t size) {
+  appendLive();
+  blocks_.push_back({address, sizeClass(size)});
+  if (recent_count_ == kEnds) {
+    recent_head_ = (recent_head_ + 1) % kEnds;
+    --recent_count_;
+  }
+  recent_[(recent_head_ + recent_count_++) % kEnds] = {address, size};
+}
+
+uint64_t AddressModel::endOf(uint32_t k, End kind) const {
+  const Made& m = recent_[(recent_head_ + recent_count_ - k) % kEnds];
+  if (kind == End::Malloc) return m.address + 16 * std::max<uint64_t>(sizeClass(m.size), 2);
+  return m.address + std::max<uint64_t>((m.size + 15) & ~uint64_t{15}, 16);
+}
+
+uint64_t AddressModel::nameAllocation(uint64_t address, uint64_t size, format::PackEncoding rules) {
+  const uint64_t size_class = sizeClass(size);
   RecentlyFreed& freed = freedOfClass(size_class);
   uint64_t name = freed.nameOf(address);
-  if (name) freed.take(name);
+  if (name) {
+    freed.take(name);
+  } else if (rules == format::PackEncoding::Modeled2) {
+    for (uint32_t k = 1; k <= recent_count_ && !name; ++k)
+      if (endOf(k, End::Malloc) == address) name = RecentlyFreed::kCapacity + k;
+    for (uint32_t k = 1; k <= recent_count_ && !name; ++k)
+      if (endOf(k, End::Pymalloc) == address) name = RecentlyFreed::kCapacity + kEnds + k;
+  }
   latest_[address] = blocks_.size();
-  setLive(blocks_.size(), true);
-  blocks_.push_back({address, size_class});
+  allocated(address, size);
   return name;
 }
 
-bool AddressModel::allocationNamed(uint64_t name, uint64_t size, uint64_t& address) {
-  uint64_t size_class = sizeClass(size);
-  if (name != 0) {
+bool AddressModel::allocationNamed(uint64_t name, uint64_t size, format::PackEncoding rules, uint64_t& address) {
+  const uint64_t size_class = sizeClass(size);
+  if (name > RecentlyFreed::kCapacity) {
+    uint64_t k = name - RecentlyFreed::kCapacity;
+    const End kind = k > kEnds ? End::Pymalloc : End::Malloc;
+    if (kind == End::Pymalloc) k -= kEnds;
+    if (rules != format::PackEncoding::Modeled2 || k > recent_count_) return false;
+    address = endOf(static_cast<uint32_t>(k), kind);
+  } else if (name != 0) {
     RecentlyFreed& freed = freedOfClass(size_class);
     if (name > freed.size()) return false;
     address = freed.take(name);
   }
-  setLive(blocks_.size(), true);
-  blocks_.push_back({address, size_class});
+  allocated(address, size);
   return true;
 }
 
-uint64_t AddressModel::nameRelease(uint64_t address) {
+uint64_t AddressModel::nameRelease(uint64_t address, format::PackEncoding rules) {
   auto it = latest_.find(address);
   if (it == latest_.end()) return 0;
   uint64_t ordinal = it->second;
   latest_.erase(it);
   uint64_t ago = blocks_.size() - ordinal;
-  uint64_t name = ago <= kRankedWithin ? liveFrom(ordinal) : kRankedWithin + ago;
+  uint64_t name = rules == format::PackEncoding::Modeled2 || ago <= kRankedWithin ? liveFrom(ordinal) : kRankedWithin + ago;
   released(ordinal);
   return name;
 }
 
-bool AddressModel::releaseNamed(uint64_t name, uint64_t& address) {
+bool AddressModel::releaseNamed(uint64_t name, format::PackEncoding rules, uint64_t& address) {
   if (name == 0) return true;
   uint64_t ordinal = 0;
-  if (name <= kRankedWithin) {
+  if (rules == format::PackEncoding::Modeled2) {
     if (!ordinalOfRank(name, ordinal)) return false;
+  } else if (name <= kRankedWithin) {
+    // A rank among the blocks of the last kRankedWithin allocations.
+    if (!ordinalOfRank(name, ordinal) || blocks_.size() - ordinal > kRankedWithin) return false;
   } else {
     uint64_t ago = name - kRankedWithin;
     if (ago > blocks_.size()) return false;
@@ -137,7 +183,7 @@ bool AddressModel::releaseNamed(uint64_t name, uint64_t& address) {
 }
 
 void AddressModel::released(uint64_t ordinal) {
-  setLive(ordinal, false);
+  setDead(ordinal);
   const Block& block = blocks_[ordinal];
   freedOfClass(block.size_class).push(block.address);
 }
@@ -168,45 +214,110 @@ bool forEachRecord(const uint8_t* p, const uint8_t* end, uint32_t version, Recor
   return std::all_of(p, end, [](uint8_t b) { return b == 0; });
 }
 
+// An id as its distance from base (a zigzag varint: ids before base are negative), and back.
+uint64_t distanceFrom(uint64_t base, uint64_t id) { return format::zigzag(static_cast<int64_t>(id - base)); }
+uint64_t idAt(uint64_t base, uint64_t distance) { return base + static_cast<uint64_t>(format::unzigzag(distance)); }
+
+// A record's fields (not its type nor its seq) as the tracker encodes them, appended to out.
+template <class T>
+void appendFields(std::vector<uint8_t>& out, const T& rec) {
+  uint8_t bytes[128];  // the records encoded this way are a few varints
+  format::ChunkDeltas unused{};
+  format::FieldEncoder e(bytes, unused);
+  T::fields(e, rec);
+  out.insert(out.end(), bytes, e.position());
+}
+
+// Modeled2's ids of a PythonStack and a PythonFrame, written (pack) or read back (unpack); each
+// moves the model on as the record defines its id.
+format::PythonStack packIds(IdModel& m, format::PythonStack s) {
+  format::PythonStack t{.stack_id = distanceFrom(m.newest + 1, s.stack_id),
+                        .native_stack = distanceFrom(m.last_native, s.native_stack),
+                        .python_frame = distanceFrom(m.newest, s.python_frame)};
+  m.newest = std::max(m.newest, s.stack_id);
+  m.last_native = s.native_stack;
+  return t;
+}
+format::PythonStack unpackIds(IdModel& m, format::PythonStack t) {
+  format::PythonStack s{.stack_id = idAt(m.newest + 1, t.stack_id),
+                        .native_stack = idAt(m.last_native, t.native_stack),
+                        .python_frame = idAt(m.newest, t.python_frame)};
+  m.newest = std::max(m.newest, s.stack_id);
+  m.last_native = s.native_stack;
+  return s;
+}
+format::PythonFrame packIds(IdModel& m, format::PythonFrame f) {
+  format::PythonFrame t = f;
+  t.frame_id = distanceFrom(m.newest + 1, f.frame_id);
+  t.parent = distanceFrom(f.frame_id, f.parent);
+  m.newest = std::max(m.newest, f.frame_id);
+  return t;
+}
+format::PythonFrame unpackIds(IdModel& m, format::PythonFrame t) {
+  format::PythonFrame f = t;
+  f.frame_id = idAt(m.newest + 1, t.frame_id);
+  f.parent = idAt(f.frame_id, t.parent);
+  m.newest = std::max(m.newest, f.frame_id);
+  return f;
+}
+
 }  // namespace
 
-bool packChunkBody(const uint8_t* chunk, size_t length, uint32_t version, AddressModel& model,
+bool packChunkBody(const uint8_t* chunk, size_t length, uint32_t version, format::PackEncoding rules, PackModel& model,
                    std::vector<uint8_t>& body) {
   body.clear();
   if (length < sizeof(format::ChunkHeader)) return false;
   const uint8_t* begin = chunk + sizeof(format::ChunkHeader);
   const uint8_t* end = chunk + length;
+  const bool ids = rules == format::PackEncoding::Modeled2;
+  IdModel& id = model.ids;
   Record rec;
   // First make sure the whole chunk decodes: the model must not see a chunk that is then kept raw.
   if (!forEachRecord(begin, end, version, rec, [](auto&&...) {})) return false;
   forEachRecord(begin, end, version, rec,
                 [&](RecordType type, const uint8_t* start, uint64_t seq_delta, const uint8_t* after,
                     uint64_t address_before, Record& r) {
+                  const bool rewritten = type == RecordType::Alloc || type == RecordType::Free ||
+                                         (ids && (type == RecordType::PythonStack || type == RecordType::PythonFrame ||
+                                                  type == RecordType::StackDef));
+                  if (!rewritten) {
+                    body.insert(body.end(), start, after);
+                    return;
+                  }
+                  body.push_back(*start);
+                  putVarint(body, seq_delta);
                   if (type == RecordType::Alloc) {
                     const auto& a = r.slot<format::Alloc>();
-                    body.push_back(*start);
-                    putVarint(body, seq_delta);
-                    putVarint(body, a.stack_id);
+                    putVarint(body, ids ? distanceFrom(id.newest, a.stack_id) : a.stack_id);
                     putVarint(body, a.size);
-                    uint64_t name = model.nameAllocation(a.address, a.size);
+                    uint64_t name = model.addresses.nameAllocation(a.address, a.size, rules);
                     putVarint(body, name);
                     if (name == 0) putVarint(body, format::zigzag(static_cast<int64_t>(a.address - address_before)));
                   } else if (type == RecordType::Free) {
                     const auto& f = r.slot<format::Free>();
-                    body.push_back(*start);
-                    putVarint(body, seq_delta);
-                    uint64_t name = model.nameRelease(f.address);
+                    uint64_t name = model.addresses.nameRelease(f.address, rules);
                     putVarint(body, name);
                     if (name == 0) putVarint(body, format::zigzag(static_cast<int64_t>(f.address - address_before)));
+                  } else if (type == RecordType::PythonStack) {
+                    appendFields(body, packIds(id, r.slot<format::PythonStack>()));
+                  } else if (type == RecordType::PythonFrame) {
+                    appendFields(body, packIds(id, r.slot<format::PythonFrame>()));
                   } else {
-                    body.insert(body.end(), start, after);
+                    // A StackDef: its id (the first field) as a distance, its frames as they were.
+                    const uint64_t stack_id = r.slot<format::StackDef>().stack_id;
+                    putVarint(body, distanceFrom(id.newest + 1, stack_id));
+                    id.newest = std::max(id.newest, stack_id);
+                    uint64_t skipped = 0;
+                    const uint8_t* fields = format::getVarint(start + 1, after, skipped);  // the seq
+                    fields = format::getVarint(fields, after, skipped);                    // the id
+                    body.insert(body.end(), fields, after);
                   }
                 });
   return true;
 }
 
 bool unpackChunkBody(const format::ChunkHeader& header, const uint8_t* body, size_t body_bytes, size_t length,
-                     uint32_t version, AddressModel& model, std::vector<uint8_t>& out) {
+                     uint32_t version, format::PackEncoding rules, PackModel& model, std::vector<uint8_t>& out) {
   if (length < sizeof header) return false;
   out.assign(length, 0);
   memcpy(out.data(), &header, sizeof header);
@@ -214,6 +325,8 @@ bool unpackChunkBody(const format::ChunkHeader& header, const uint8_t* body, siz
   uint8_t* const limit = out.data() + length;
   const uint8_t* p = body;
   const uint8_t* const end = body + body_bytes;
+  const bool ids = rules == format::PackEncoding::Modeled2;
+  IdModel& id = model.ids;
   format::ChunkDeltas deltas{};
   Record rec;
   auto read = [&](uint64_t& v) { return (p = format::getVarint(p, end, v)) != nullptr; };
@@ -221,6 +334,12 @@ bool unpackChunkBody(const format::ChunkHeader& header, const uint8_t* body, siz
     uint64_t delta = 0;
     if (name == 0 && !read(delta)) return false;
     a = deltas.address + static_cast<uint64_t>(format::unzigzag(delta));
+    return true;
+  };
+  auto write = [&](const uint8_t* from, size_t n) {
+    if (n > static_cast<size_t>(limit - w)) return false;
+    memcpy(w, from, n);
+    w += n;
     return true;
   };
   // An Alloc or Free as the tracker wrote it: type, then varints (the address as a delta).
@@ -232,34 +351,58 @@ bool unpackChunkBody(const format::ChunkHeader& header, const uint8_t* body, siz
     r = format::putVarint(r, format::zigzag(static_cast<int64_t>(a - deltas.address)));
     deltas.address = a;
     for (uint64_t v : after) r = format::putVarint(r, v);
-    size_t n = static_cast<size_t>(r - rebuilt);
-    if (n > static_cast<size_t>(limit - w)) return false;
-    memcpy(w, rebuilt, n);
-    w += n;
-    return true;
+    return write(rebuilt, static_cast<size_t>(r - rebuilt));
+  };
+  // A record whose fields were rewritten by packIds: its type, its seq, its fields as the tracker
+  // encoded them.
+  std::vector<uint8_t> fields;
+  auto putFields = [&](uint8_t type, uint64_t seq_delta) {
+    uint8_t head[1 + 10];
+    head[0] = type;
+    uint8_t* r = format::putVarint(head + 1, seq_delta);
+    return write(head, static_cast<size_t>(r - head)) && write(fields.data(), fields.size());
   };
   while (p < end) {
     uint8_t type = *p++;
     uint64_t seq_delta, stack_id, size, name, a = 0;
     if (type == static_cast<uint8_t>(RecordType::Alloc)) {
       if (!read(seq_delta) || !read(stack_id) || !read(size) || !read(name) || !address(name, a) ||
-          !model.allocationNamed(name, size, a) || !put(type, {seq_delta, stack_id}, a, {size}))
+          !model.addresses.allocationNamed(name, size, rules, a))
         return false;
+      if (ids) stack_id = idAt(id.newest, stack_id);
+      if (!put(type, {seq_delta, stack_id}, a, {size})) return false;
     } else if (type == static_cast<uint8_t>(RecordType::Free)) {
-      if (!read(seq_delta) || !read(name) || !address(name, a) || !model.releaseNamed(name, a) ||
+      if (!read(seq_delta) || !read(name) || !address(name, a) || !model.addresses.releaseNamed(name, rules, a) ||
           !put(type, {seq_delta}, a, {}))
         return false;
     } else {
-      // Any other record is as it was: decoded only to find its end and follow the addresses.
+      // Any other record is as it was, or has its ids rewritten: decoded to find its end and
+      // follow the addresses.
       if (type == 0 || type >= static_cast<uint8_t>(RecordType::Count)) return false;
       const uint8_t* start = p - 1;
       format::FieldDecoder d(p, end, deltas, version);
-      if (!d.varint("seq", seq_delta) || !decodeFields(static_cast<RecordType>(type), d, rec)) return false;
+      if (!d.varint("seq", seq_delta)) return false;
+      const uint8_t* first_field = d.position();
+      if (!decodeFields(static_cast<RecordType>(type), d, rec)) return false;
       p = d.position();
-      size_t n = static_cast<size_t>(p - start);
-      if (n > static_cast<size_t>(limit - w)) return false;
-      memcpy(w, start, n);
-      w += n;
+      fields.clear();
+      if (ids && type == static_cast<uint8_t>(RecordType::PythonStack)) {
+        appendFields(fields, unpackIds(id, rec.slot<format::PythonStack>()));
+        if (!putFields(type, seq_delta)) return false;
+      } else if (ids && type == static_cast<uint8_t>(RecordType::PythonFrame)) {
+        appendFields(fields, unpackIds(id, rec.slot<format::PythonFrame>()));
+        if (!putFields(type, seq_delta)) return false;
+      } else if (ids && type == static_cast<uint8_t>(RecordType::StackDef)) {
+        const uint64_t stack_id = idAt(id.newest + 1, rec.slot<format::StackDef>().stack_id);
+        id.newest = std::max(id.newest, stack_id);
+        uint64_t distance = 0;
+        const uint8_t* frames = format::getVarint(first_field, p, distance);
+        putVarint(fields, stack_id);
+        fields.insert(fields.end(), frames, p);
+        if (!putFields(type, seq_delta)) return false;
+      } else if (!write(start, static_cast<size_t>(p - start))) {
+        return false;
+      }
     }
   }
   return true;

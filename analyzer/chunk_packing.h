@@ -23,29 +23,41 @@ namespace tidemark {
 
 // The names of addresses within one pack. The packer and the unpacker make the same changes in the
 // same order, so a name means the same address to both. Starts afresh in every pack.
+//
+// Two sets of rules name them (`rules`: the chunk's PackEncoding); both keep the same state, so
+// either can read the names of the other's chunks. `tidemark pack` writes Modeled2.
+// - Modeled (the first packed traces): an Alloc's address is the k-th most recently freed block of
+//   its size class (k ≤ 128); a Free's block, when made in the last kRankedWithin allocations, is
+//   named by its rank among the live blocks counted from the newest (1: the newest live block,
+//   whatever was freed after it was made), an older one by kRankedWithin + how many allocations ago
+//   it was made.
+// - Modeled2: the same, and an Alloc's address that no freed block has is named, when it is where
+//   one of the last kEnds allocations ends, by that allocation: where malloc's chunk of it ends
+//   (malloc carving its next chunk from the top of the heap or from a block it split), or else
+//   where a pymalloc block of its size would (pymalloc carving its next block from a pool); every
+//   Free's block by its rank among all the live blocks of the pack.
 class AddressModel {
  public:
   void reset();
 
   // Packing: the name of an Alloc's address (0: none, the address is written out).
-  uint64_t nameAllocation(uint64_t address, uint64_t size);
-  // Packing: the name of a Free's address (0: its block was not allocated in this pack). A block
-  // of the last kRankedWithin allocations is named by its rank among the live blocks, counted from
-  // the last (1: the newest live block, whatever was freed after it was made); an older one by
-  // kRankedWithin + how many allocations ago it was made.
-  uint64_t nameRelease(uint64_t address);
+  uint64_t nameAllocation(uint64_t address, uint64_t size, format::PackEncoding rules);
+  // Packing: the name of a Free's address (0: its block was not allocated in this pack).
+  uint64_t nameRelease(uint64_t address, format::PackEncoding rules);
   static constexpr uint64_t kRankedWithin = 4096;
+  static constexpr uint32_t kEnds = 64;
 
   // Unpacking: the address a name stands for (for name 0, address is the one written out); false
   // when no address has that name (a damaged pack).
-  bool allocationNamed(uint64_t name, uint64_t size, uint64_t& address);
-  bool releaseNamed(uint64_t name, uint64_t& address);
+  bool allocationNamed(uint64_t name, uint64_t size, format::PackEncoding rules, uint64_t& address);
+  bool releaseNamed(uint64_t name, format::PackEncoding rules, uint64_t& address);
 
   // The Alloc records seen since the last reset.
   uint64_t allocations() const { return blocks_.size(); }
 
  private:
   static uint64_t sizeClass(uint64_t size);
+  void allocated(uint64_t address, uint64_t size);
   void released(uint64_t ordinal);
 
   // The latest freed addresses of one size class, newest last; the oldest goes when it is full.
@@ -71,27 +83,65 @@ class AddressModel {
     uint64_t address;
     uint64_t size_class;
   };
-  std::vector<Block> blocks_;                                  // by allocation ordinal in the pack
-  std::vector<uint64_t> live_;                                 // a bit per ordinal: not yet named in a Free
-  void setLive(uint64_t ordinal, bool live);
+  std::vector<Block> blocks_;  // by allocation ordinal in the pack
+
+  // Which blocks are live (not yet named in a Free), by ordinal: a bit each, and how many are live
+  // in each run of kRunBits ordinals. Most names are of recent blocks, found among the last bits;
+  // an older block's rank adds up the runs after it (a pack holds a few hundred).
+  static constexpr uint64_t kRunBits = 4096;
+  std::vector<uint64_t> live_;
+  std::vector<uint32_t> run_live_;
   bool isLive(uint64_t ordinal) const { return live_[ordinal / 64] >> (ordinal % 64) & 1; }
-  uint64_t liveFrom(uint64_t ordinal) const;       // live blocks of this ordinal and after
-  bool ordinalOfRank(uint64_t rank, uint64_t& ordinal) const;  // within the last kRankedWithin
-  std::unordered_map<uint64_t, uint64_t> latest_;              // packer: address -> its latest ordinal
+  void appendLive();                                   // the block of ordinal blocks_.size()
+  void setDead(uint64_t ordinal);
+  uint64_t liveFrom(uint64_t ordinal) const;           // live blocks of this ordinal and after
+  bool ordinalOfRank(uint64_t rank, uint64_t& ordinal) const;  // rank 1: the newest live block
+  std::unordered_map<uint64_t, uint64_t> latest_;      // packer: address -> its latest ordinal
+
+  // The last kEnds allocations, newest last, and where each ends: as malloc's chunk (its 8-byte
+  // header and 16-byte steps, 32 bytes at least) or as a pymalloc block (16-byte steps).
+  struct Made {
+    uint64_t address, size;
+  };
+  Made recent_[kEnds];
+  uint32_t recent_head_ = 0, recent_count_ = 0;
+  enum class End { Malloc, Pymalloc };
+  uint64_t endOf(uint32_t k, End kind) const;  // of the k-th newest allocation
   // Size classes below kDirectClasses (blocks under 4 KiB) by index, the others by hash.
   static constexpr uint64_t kDirectClasses = 257;
   std::vector<RecentlyFreed> direct_freed_;
   std::unordered_map<uint64_t, RecentlyFreed> other_freed_;
 };
 
-// One chunk's body (its bytes after the ChunkHeader, without the zeros after its last record) in
-// the modeled encoding. False when the chunk is not a plain run of whole records followed by zeros
-// (a chunk cut by the end of the file, damage): such a chunk is kept raw.
-bool packChunkBody(const uint8_t* chunk, size_t length, uint32_t version, AddressModel& model,
+// The ids of stacks and Python frames within one pack (Modeled2). The tracker numbers both from one
+// counter and defines each (StackDef, PythonStack, PythonFrame) just before its first use, so a
+// Python program's trace, with a new stack for every few allocations, is mostly ids that are the
+// newest one or next to it: each is written as its distance from the newest id defined in the
+// pack (a PythonStack's native stack from the last PythonStack's, a frame's parent from the frame).
+struct IdModel {
+  uint64_t newest = 0;        // the highest stack or frame id defined in this pack
+  uint64_t last_native = 0;   // the native stack of the last PythonStack
+};
+
+// What packing a pack's chunks remembers from one chunk to the next; starts afresh in every pack.
+struct PackModel {
+  AddressModel addresses;
+  IdModel ids;
+  void reset() {
+    addresses.reset();
+    ids = {};
+  }
+};
+
+// One chunk's body (its bytes after the ChunkHeader, without the zeros after its last record) with
+// its addresses, and by Modeled2 its ids, named by the model's `rules` (PackEncoding::Modeled or
+// Modeled2). False when the chunk is not a plain run of whole records followed by zeros (a chunk
+// cut by the end of the file, damage): such a chunk is kept raw.
+bool packChunkBody(const uint8_t* chunk, size_t length, uint32_t version, format::PackEncoding rules, PackModel& model,
                    std::vector<uint8_t>& body);
-// The chunk (length bytes: its header, then its records, then zeros) from a modeled body. False
-// when the body is damaged; out is then unspecified.
+// The chunk (length bytes: its header, then its records, then zeros) from a body packed with
+// `rules`. False when the body is damaged; out is then unspecified.
 bool unpackChunkBody(const format::ChunkHeader& header, const uint8_t* body, size_t body_bytes, size_t length,
-                     uint32_t version, AddressModel& model, std::vector<uint8_t>& out);
+                     uint32_t version, format::PackEncoding rules, PackModel& model, std::vector<uint8_t>& out);
 
 }  // namespace tidemark

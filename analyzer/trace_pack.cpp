@@ -102,9 +102,10 @@ struct MadePack {
 
 MadePack makePack(const TraceReader& reader, const std::vector<TraceReader::Chunk>& chunks, size_t first, size_t last,
                   int zstd_level) {
+  constexpr format::PackEncoding kRules = format::PackEncoding::Modeled2;
   MadePack pack;
   const uint32_t version = reader.header().version;
-  AddressModel model, mirror;  // the packer's, and the unpacker's to check each chunk with
+  PackModel model, mirror;  // the packer's, and the unpacker's to check each chunk with
   std::vector<uint8_t> raw, packed, rebuilt, body;
   for (size_t i = first; i < last; ++i) {
     const TraceReader::Chunk& c = chunks[i];
@@ -115,15 +116,15 @@ MadePack makePack(const TraceReader& reader, const std::vector<TraceReader::Chun
     memcpy(&entry.header, raw.data(), sizeof entry.header);
     entry.length = static_cast<uint32_t>(c.length);
     entry.body_offset = body.size();
-    if (packChunkBody(raw.data(), raw.size(), version, model, packed)) {
+    if (packChunkBody(raw.data(), raw.size(), version, kRules, model, packed)) {
       // Every chunk is rebuilt before it is kept: what the reader will get back is what was read.
-      if (!unpackChunkBody(entry.header, packed.data(), packed.size(), raw.size(), version, mirror, rebuilt) ||
+      if (!unpackChunkBody(entry.header, packed.data(), packed.size(), raw.size(), version, kRules, mirror, rebuilt) ||
           rebuilt != raw) {
         pack.failure = fmt::format("chunk {} of stream {} would not come back the same from its packed form",
                                    c.stream_chunk, c.stream);
         return pack;
       }
-      entry.encoding = static_cast<uint32_t>(format::PackEncoding::Modeled);
+      entry.encoding = static_cast<uint32_t>(kRules);
       body.insert(body.end(), packed.begin(), packed.end());
     } else {
       size_t used = raw.size();
@@ -140,7 +141,7 @@ MadePack makePack(const TraceReader& reader, const std::vector<TraceReader::Chun
   if (ZSTD_isError(n)) throw Error(fmt::format("{}: zstd: {}", reader.path(), ZSTD_getErrorName(n)));
   pack.payload.resize(n);
   pack.body_bytes = body.size();
-  pack.allocations = model.allocations();
+  pack.allocations = model.addresses.allocations();
   return pack;
 }
 

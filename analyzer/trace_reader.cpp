@@ -144,7 +144,7 @@ void TraceReader::findPacks() {
       bool raw = e.encoding == static_cast<uint32_t>(format::PackEncoding::Raw);
       if (e.header.magic != format::kChunkMagic || e.header.stream_id == format::kAggregateStream ||
           e.length < sizeof(format::ChunkHeader) || e.length > cs ||
-          e.encoding > static_cast<uint32_t>(format::PackEncoding::Modeled) || e.body_offset > ph.body_bytes ||
+          e.encoding > static_cast<uint32_t>(format::PackEncoding::Modeled2) || e.body_offset > ph.body_bytes ||
           e.body_bytes > ph.body_bytes - e.body_offset || (raw && e.body_bytes > e.length - sizeof(format::ChunkHeader)))
         fail(fmt::format("corrupt packed trace: chunk {} of pack {} at offset {} is out of bounds", i, packs_.size(), at));
       chunks_.push_back({e.body_offset, e.length, e.header.stream_id, e.header.stream_chunk,
@@ -313,7 +313,8 @@ class Cursor {
       memcpy(buffer_.data(), &header, sizeof header);
       memcpy(buffer_.data() + sizeof header, body, chunk.body_bytes);
     } else {
-      ok = unpackChunkBody(header, body, chunk.body_bytes, chunk.length, reader_.header().version, model_, buffer_);
+      ok = unpackChunkBody(header, body, chunk.body_bytes, chunk.length, reader_.header().version, chunk.encoding, model_,
+                           buffer_);
     }
     if (!ok)
       throw Error(fmt::format("{}: corrupt packed trace: chunk {} of stream {} (pack at offset {}) does not unpack",
@@ -371,7 +372,7 @@ class Cursor {
   uint32_t pack_index_ = TraceReader::kNotPacked;
   uint32_t next_position_ = 0;
   std::vector<uint8_t> compressed_, pack_body_;
-  AddressModel model_;
+  PackModel model_;
   size_t index_ = 0;
   uint32_t stream_;
   const std::string& path_;

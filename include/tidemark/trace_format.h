@@ -139,8 +139,9 @@ static_assert(sizeof(ChunkHeader) == 16);
 // one stream: this header, chunk_count PackedChunk entries, then payload_bytes of zstd data that
 // decompress to body_bytes, each chunk's body at its body_offset. A body is the chunk's bytes
 // after its ChunkHeader, either as they were (PackEncoding::Raw) or with each Alloc's and Free's
-// address named by the pack's address model (PackEncoding::Modeled, analyzer/chunk_packing.h), which
-// starts afresh in every pack; what follows the last record (zeros) is left out of either.
+// address named by the pack's address model (analyzer/chunk_packing.h), which starts afresh in every
+// pack, by its first rules (PackEncoding::Modeled) or its second (Modeled2, what is written since
+// session 19); what follows the last record (zeros) is left out of any of them.
 inline constexpr uint32_t kPackMagic = 0x4b504d54;  // "TMPK" little-endian
 inline constexpr uint32_t kMaxChunksPerPack = 64;
 struct PackHeader {
@@ -150,7 +151,7 @@ struct PackHeader {
   uint64_t body_bytes;
 };
 static_assert(sizeof(PackHeader) == 24);
-enum class PackEncoding : uint32_t { Raw = 0, Modeled = 1 };
+enum class PackEncoding : uint32_t { Raw = 0, Modeled = 1, Modeled2 = 2 };
 struct PackedChunk {
   ChunkHeader header;    // as the chunk had it
   uint32_t length;       // the chunk's bytes in the trace before packing, its header included

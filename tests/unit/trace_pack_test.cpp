@@ -159,54 +159,109 @@ TEST(TracePack, EveryRecordComesBackExactly) {
 }
 
 TEST(TracePack, TheModelNamesWhatMallocReuses) {
-  AddressModel packer, unpacker;
-  // Three blocks freed out of order, each Free naming its block by its rank among the live ones;
-  // two of 40 bytes made again, newest freed first; the block of 100 bytes's address then taken
-  // by a block of another size (not named: written out).
-  uint64_t a = 0x1000, b = 0x2000, c = 0x3000;
-  EXPECT_EQ(packer.nameAllocation(a, 40), 0u);
-  EXPECT_EQ(packer.nameAllocation(b, 40), 0u);
-  EXPECT_EQ(packer.nameAllocation(c, 100), 0u);
-  EXPECT_EQ(packer.nameRelease(b), 2u);  // the second newest of the live blocks
-  EXPECT_EQ(packer.nameRelease(c), 1u);  // the newest
-  EXPECT_EQ(packer.nameRelease(a), 1u);  // made three allocations ago, and now the newest live block
-  EXPECT_EQ(packer.nameRelease(0x9999), 0u);  // never allocated here
-  EXPECT_EQ(packer.nameAllocation(a, 40), 1u);  // the newest freed of its size
-  EXPECT_EQ(packer.nameAllocation(b, 33), 1u);  // 33 bytes is the same size class as 40
-  EXPECT_EQ(packer.nameAllocation(c, 500), 0u);
-  // The unpacker, given the names, finds the same addresses.
-  for (uint64_t address : {a, b, c}) {
-    uint64_t x = address;
-    ASSERT_TRUE(unpacker.allocationNamed(0, address == c ? 100 : 40, x));
+  using format::PackEncoding;
+  for (PackEncoding rules : {PackEncoding::Modeled, PackEncoding::Modeled2}) {
+    SCOPED_TRACE(static_cast<int>(rules));
+    AddressModel packer, unpacker;
+    // Three blocks freed out of order, each Free naming its block by its rank among the live ones;
+    // two of 40 bytes made again, newest freed first; the block of 100 bytes's address then taken
+    // by a block of another size (not named: written out).
+    uint64_t a = 0x1000, b = 0x2000, c = 0x3000;
+    EXPECT_EQ(packer.nameAllocation(a, 40, rules), 0u);
+    EXPECT_EQ(packer.nameAllocation(b, 40, rules), 0u);
+    EXPECT_EQ(packer.nameAllocation(c, 100, rules), 0u);
+    EXPECT_EQ(packer.nameRelease(b, rules), 2u);  // the second newest of the live blocks
+    EXPECT_EQ(packer.nameRelease(c, rules), 1u);  // the newest
+    EXPECT_EQ(packer.nameRelease(a, rules), 1u);  // made three allocations ago, and now the newest live block
+    EXPECT_EQ(packer.nameRelease(0x9999, rules), 0u);  // never allocated here
+    EXPECT_EQ(packer.nameAllocation(a, 40, rules), 1u);  // the newest freed of its size
+    EXPECT_EQ(packer.nameAllocation(b, 33, rules), 1u);  // 33 bytes is the same size class as 40
+    EXPECT_EQ(packer.nameAllocation(c, 500, rules), 0u);
+    // The unpacker, given the names, finds the same addresses.
+    for (uint64_t address : {a, b, c}) {
+      uint64_t x = address;
+      ASSERT_TRUE(unpacker.allocationNamed(0, address == c ? 100 : 40, rules, x));
+    }
+    uint64_t x = 0;
+    ASSERT_TRUE(unpacker.releaseNamed(2, rules, x));
+    EXPECT_EQ(x, b);
+    ASSERT_TRUE(unpacker.releaseNamed(1, rules, x));
+    EXPECT_EQ(x, c);
+    ASSERT_TRUE(unpacker.releaseNamed(1, rules, x));
+    EXPECT_EQ(x, a);
+    // a was freed last, so it is the newest freed block of its class; then b.
+    ASSERT_TRUE(unpacker.allocationNamed(1, 40, rules, x));
+    EXPECT_EQ(x, a);
+    ASSERT_TRUE(unpacker.allocationNamed(1, 33, rules, x));  // the same size class as 40
+    EXPECT_EQ(x, b);
+    // Names that stand for nothing are damage, not an address.
+    EXPECT_FALSE(unpacker.allocationNamed(1, 40, rules, x));
+    EXPECT_FALSE(unpacker.releaseNamed(100, rules, x));
+    EXPECT_FALSE(unpacker.releaseNamed(AddressModel::kRankedWithin + 100, rules, x));
+
+    // A block older than kRankedWithin allocations: by how long ago it was made (Modeled), by its
+    // rank among the live blocks like any other (Modeled2).
+    AddressModel old_packer, old_unpacker;
+    for (uint64_t i = 0; i <= AddressModel::kRankedWithin; ++i) {
+      uint64_t address = 0x100000 + 64 * i;
+      old_packer.nameAllocation(address, 48, rules);
+      ASSERT_TRUE(old_unpacker.allocationNamed(0, 48, rules, address));
+    }
+    uint64_t name = old_packer.nameRelease(0x100000, rules);
+    EXPECT_EQ(name, rules == PackEncoding::Modeled ? 2 * AddressModel::kRankedWithin + 1 : AddressModel::kRankedWithin + 1);
+    ASSERT_TRUE(old_unpacker.releaseNamed(name, rules, x));
+    EXPECT_EQ(x, 0x100000u);
+  }
+}
+
+// Modeled2: an address no freed block has, where one of the last allocations ends (malloc carving
+// its next chunk from the top of the heap, pymalloc its next block from a pool), is named by that
+// allocation.
+TEST(TracePack, AFreshChunkIsNamedByTheChunkBeforeIt) {
+  using format::PackEncoding;
+  AddressModel packer, unpacker, first_rules;
+  // malloc's chunks: 40 bytes take 48 (8 of its header, 16-byte steps), 24 bytes 32, 100 bytes 112,
+  // 8 bytes 32 (the least); a pymalloc block of 8 bytes takes 16.
+  const std::vector<std::pair<uint64_t, uint64_t>> blocks = {
+      {0x1000, 40}, {0x1030, 24}, {0x1050, 100}, {0x9000, 40}, {0x10c0, 8}, {0x10d0, 16}};
+  const uint64_t pymalloc = 128 + AddressModel::kEnds;  // names past it: where a pymalloc block would end
+  // 129: where the newest allocation's chunk ends; 130: the second newest's.
+  const std::vector<uint64_t> names = {0, 129, 129, 0, 130, pymalloc + 1};
+  for (size_t i = 0; i < blocks.size(); ++i) {
+    auto [address, size] = blocks[i];
+    EXPECT_EQ(packer.nameAllocation(address, size, PackEncoding::Modeled2), names[i]) << i;
+    EXPECT_EQ(first_rules.nameAllocation(address, size, PackEncoding::Modeled), 0u) << i;  // the first rules: written out
+    uint64_t x = names[i] ? 0 : address;
+    ASSERT_TRUE(unpacker.allocationNamed(names[i], size, PackEncoding::Modeled2, x)) << i;
+    EXPECT_EQ(x, address) << i;
   }
   uint64_t x = 0;
-  ASSERT_TRUE(unpacker.releaseNamed(2, x));
-  EXPECT_EQ(x, b);
-  ASSERT_TRUE(unpacker.releaseNamed(1, x));
-  EXPECT_EQ(x, c);
-  ASSERT_TRUE(unpacker.releaseNamed(1, x));
-  EXPECT_EQ(x, a);
-  // a was freed last, so it is the newest freed block of its class; then b.
-  ASSERT_TRUE(unpacker.allocationNamed(1, 40, x));
-  EXPECT_EQ(x, a);
-  ASSERT_TRUE(unpacker.allocationNamed(1, 33, x));  // the same size class as 40
-  EXPECT_EQ(x, b);
-  // Names that stand for nothing are damage, not an address.
-  EXPECT_FALSE(unpacker.allocationNamed(1, 40, x));
-  EXPECT_FALSE(unpacker.releaseNamed(100, x));
-  EXPECT_FALSE(unpacker.releaseNamed(AddressModel::kRankedWithin + 100, x));
+  EXPECT_FALSE(unpacker.allocationNamed(129 + 6, 8, PackEncoding::Modeled2, x));  // six allocations only
+  EXPECT_FALSE(unpacker.allocationNamed(129, 8, PackEncoding::Modeled, x));       // not a name of the first rules
+}
 
-  // A block older than kRankedWithin allocations is named by how long ago it was made.
-  AddressModel old_packer, old_unpacker;
-  for (uint64_t i = 0; i <= AddressModel::kRankedWithin; ++i) {
-    uint64_t address = 0x100000 + 64 * i;
-    old_packer.nameAllocation(address, 48);
-    ASSERT_TRUE(old_unpacker.allocationNamed(0, 48, address));
+// A trace packed by the first rules (the file was packed by the build before Modeled2, from the
+// trace busyTrace() writes) still reads, record for record.
+TEST(TracePack, ATracePackedByTheFirstRulesReadsTheSame) {
+  const std::string packed = std::string(TM_GOLDEN_DIR) + "/busy_packed_modeled_v1.tmtrace";
+  TraceReader reader(packed);
+  ASSERT_TRUE(reader.packed());
+  size_t modeled = 0;
+  for (const TraceReader::Chunk& c : reader.chunks()) {
+    EXPECT_NE(c.encoding, format::PackEncoding::Modeled2);
+    modeled += c.encoding == format::PackEncoding::Modeled;
   }
-  uint64_t name = old_packer.nameRelease(0x100000);
-  EXPECT_EQ(name, 2 * AddressModel::kRankedWithin + 1);
-  ASSERT_TRUE(old_unpacker.releaseNamed(name, x));
-  EXPECT_EQ(x, 0x100000u);
+  EXPECT_GT(modeled, 10u);
+  std::string path = tempPath("busy-again.tmtrace");
+  busyTrace().write(path);
+  const std::string written = recordsOf(path);
+  EXPECT_EQ(recordsOf(packed), written);
+  // Packed today: by the second rules, and the same records again.
+  ASSERT_EQ(packTrace(path).left_as_is, "");
+  TraceReader again(path);
+  for (const TraceReader::Chunk& c : again.chunks()) EXPECT_EQ(c.encoding, format::PackEncoding::Modeled2);
+  EXPECT_EQ(recordsOf(path), written);
+  std::filesystem::remove(path);
 }
 
 TEST(TracePack, DamageInAChunkIsKeptAndStillReported) {

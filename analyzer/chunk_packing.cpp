@@ -228,37 +228,31 @@ void appendFields(std::vector<uint8_t>& out, const T& rec) {
   out.insert(out.end(), bytes, e.position());
 }
 
-// Modeled2's ids of a PythonStack and a PythonFrame, written (pack) or read back (unpack); each
-// moves the model on as the record defines its id.
-format::PythonStack packIds(IdModel& m, format::PythonStack s) {
-  format::PythonStack t{.stack_id = distanceFrom(m.newest + 1, s.stack_id),
-                        .native_stack = distanceFrom(m.last_native, s.native_stack),
-                        .python_frame = distanceFrom(m.newest, s.python_frame)};
-  m.newest = std::max(m.newest, s.stack_id);
-  m.last_native = s.native_stack;
-  return t;
+// Modeled2's ids of a PythonStack and a PythonFrame: `in` as the tracker wrote it when packing
+// (the ids become distances), as packed when unpacking (the distances become ids). Either way the
+// model moves on by the record's own ids, so the two directions stay one rule.
+template <bool kPacking>
+uint64_t rewriteId(uint64_t base, uint64_t value) {
+  return kPacking ? distanceFrom(base, value) : idAt(base, value);
 }
-format::PythonStack unpackIds(IdModel& m, format::PythonStack t) {
-  format::PythonStack s{.stack_id = idAt(m.newest + 1, t.stack_id),
-                        .native_stack = idAt(m.last_native, t.native_stack),
-                        .python_frame = idAt(m.newest, t.python_frame)};
-  m.newest = std::max(m.newest, s.stack_id);
-  m.last_native = s.native_stack;
-  return s;
+template <bool kPacking>
+format::PythonStack rewriteIds(IdModel& m, const format::PythonStack& in) {
+  const format::PythonStack out{.stack_id = rewriteId<kPacking>(m.newest + 1, in.stack_id),
+                                .native_stack = rewriteId<kPacking>(m.last_native, in.native_stack),
+                                .python_frame = rewriteId<kPacking>(m.newest, in.python_frame)};
+  const format::PythonStack& own = kPacking ? in : out;
+  m.newest = std::max(m.newest, own.stack_id);
+  m.last_native = own.native_stack;
+  return out;
 }
-format::PythonFrame packIds(IdModel& m, format::PythonFrame f) {
-  format::PythonFrame t = f;
-  t.frame_id = distanceFrom(m.newest + 1, f.frame_id);
-  t.parent = distanceFrom(f.frame_id, f.parent);
-  m.newest = std::max(m.newest, f.frame_id);
-  return t;
-}
-format::PythonFrame unpackIds(IdModel& m, format::PythonFrame t) {
-  format::PythonFrame f = t;
-  f.frame_id = idAt(m.newest + 1, t.frame_id);
-  f.parent = idAt(f.frame_id, t.parent);
-  m.newest = std::max(m.newest, f.frame_id);
-  return f;
+template <bool kPacking>
+format::PythonFrame rewriteIds(IdModel& m, const format::PythonFrame& in) {
+  format::PythonFrame out = in;
+  out.frame_id = rewriteId<kPacking>(m.newest + 1, in.frame_id);
+  const uint64_t own_id = kPacking ? in.frame_id : out.frame_id;
+  out.parent = rewriteId<kPacking>(own_id, in.parent);
+  m.newest = std::max(m.newest, own_id);
+  return out;
 }
 
 }  // namespace
@@ -299,9 +293,9 @@ bool packChunkBody(const uint8_t* chunk, size_t length, uint32_t version, format
                     putVarint(body, name);
                     if (name == 0) putVarint(body, format::zigzag(static_cast<int64_t>(f.address - address_before)));
                   } else if (type == RecordType::PythonStack) {
-                    appendFields(body, packIds(id, r.slot<format::PythonStack>()));
+                    appendFields(body, rewriteIds<true>(id, r.slot<format::PythonStack>()));
                   } else if (type == RecordType::PythonFrame) {
-                    appendFields(body, packIds(id, r.slot<format::PythonFrame>()));
+                    appendFields(body, rewriteIds<true>(id, r.slot<format::PythonFrame>()));
                   } else {
                     // A StackDef: its id (the first field) as a distance, its frames as they were.
                     const uint64_t stack_id = r.slot<format::StackDef>().stack_id;
@@ -353,7 +347,7 @@ bool unpackChunkBody(const format::ChunkHeader& header, const uint8_t* body, siz
     for (uint64_t v : after) r = format::putVarint(r, v);
     return write(rebuilt, static_cast<size_t>(r - rebuilt));
   };
-  // A record whose fields were rewritten by packIds: its type, its seq, its fields as the tracker
+  // A record whose fields were rewritten by rewriteIds: its type, its seq, its fields as the tracker
   // encoded them.
   std::vector<uint8_t> fields;
   auto putFields = [&](uint8_t type, uint64_t seq_delta) {
@@ -387,10 +381,10 @@ bool unpackChunkBody(const format::ChunkHeader& header, const uint8_t* body, siz
       p = d.position();
       fields.clear();
       if (ids && type == static_cast<uint8_t>(RecordType::PythonStack)) {
-        appendFields(fields, unpackIds(id, rec.slot<format::PythonStack>()));
+        appendFields(fields, rewriteIds<false>(id, rec.slot<format::PythonStack>()));
         if (!putFields(type, seq_delta)) return false;
       } else if (ids && type == static_cast<uint8_t>(RecordType::PythonFrame)) {
-        appendFields(fields, unpackIds(id, rec.slot<format::PythonFrame>()));
+        appendFields(fields, rewriteIds<false>(id, rec.slot<format::PythonFrame>()));
         if (!putFields(type, seq_delta)) return false;
       } else if (ids && type == static_cast<uint8_t>(RecordType::StackDef)) {
         const uint64_t stack_id = idAt(id.newest + 1, rec.slot<format::StackDef>().stack_id);

@@ -82,10 +82,20 @@ TraceReader::TraceReader(const std::string& path) : path_(path) {
   if (duplicated) fail(fmt::format("corrupt trace: {} chunks claim a place another chunk of their stream holds", duplicated));
 }
 
+// A chunk whose header is zeros was taken but never written: the writer sets its magic before its
+// first record. A file that ends inside such a chunk lost nothing (a disk that filled while the
+// chunk was being grown without fallocate leaves one).
+bool TraceReader::neverWritten(uint64_t chunk_offset) const {
+  char head[sizeof(format::ChunkHeader)] = {};
+  size_t len = static_cast<size_t>(std::min<uint64_t>(sizeof head, size_ - chunk_offset));
+  if (!readAt(chunk_offset, head, len)) return false;
+  return std::all_of(head, head + len, [](char c) { return c == 0; });
+}
+
 void TraceReader::findChunks() {
   uint64_t cs = header_.chunk_size;
   uint64_t present = (size_ - header_.header_size + cs - 1) / cs;
-  if ((size_ - header_.header_size) % cs != 0)
+  if ((size_ - header_.header_size) % cs != 0 && !neverWritten(header_.header_size + (present - 1) * cs))
     warnings_.push_back(fmt::format("the trace file is cut short: it ends {} bytes into chunk {}; events after "
                                     "that point are missing",
                                     (size_ - header_.header_size) % cs, present - 1));

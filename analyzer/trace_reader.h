@@ -76,6 +76,7 @@ class TraceReader {
 
  private:
   void findChunks();
+  bool neverWritten(uint64_t chunk_offset) const;
   void findPacks();
   [[noreturn]] void fail(const std::string& why);
 

@@ -58,7 +58,9 @@ TEST(TraceAppender, HowTheProcessEndedGoesIntoAChunkItNeverWrote) {
   for (const Case& c : {Case{"no unused chunk: a new one", 0, 0, chunk},
                         Case{"two ready chunks never taken: the first of them", 2, 2 * chunk, 0},
                         Case{"a chunk cut where the disk filled: that one, made whole", 1, 1024, chunk - 1024},
-                        Case{"a slot taken, never grown: that one", 1, 0, chunk}}) {
+                        Case{"a slot taken, never grown: that one", 1, 0, chunk},
+                        Case{"two threads' chunks cut where the disk filled: the first; the second stays zeros", 2,
+                             chunk + 1024, 0}}) {
     SCOPED_TRACE(c.what);
     std::string path = tempTrace("t.tmtrace");
     writeTrace(path, c.unused_chunks, c.unused_bytes);

@@ -2,6 +2,7 @@
 // tidemark::Error; it never crashes (this test runs under ASan and UBSan in CI).
 #include <unistd.h>
 
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <random>
@@ -86,6 +87,29 @@ TEST(TraceReader, CutAtEveryByteOffsetFailsCleanlyOrReadsAPrefix) {
   EXPECT_GT(last_allocations, 500u);
   std::filesystem::remove(path);
   std::filesystem::remove(full_path);
+}
+
+// A disk that fills while a chunk is grown without fallocate leaves the start of that chunk as
+// written zeros: it was taken, never written, and nothing is missing.
+TEST(TraceReader, APartChunkOfZerosAtTheEndLosesNothing) {
+  std::string path = tempPath("zero-tail");
+  std::string bytes = sampleTrace(path);
+  for (size_t zeros : {size_t{3}, size_t{1000}}) {
+    writeFile(path, bytes + std::string(zeros, '\0'));
+    TraceReader reader(path);
+    ReplayResult r = replay(reader);
+    EXPECT_EQ(r.allocations, 600u);
+    EXPECT_TRUE(reader.warnings().empty()) << zeros << ": " << reader.warnings().front();
+  }
+  // The same length with a chunk's header at its start was written, and is cut short.
+  format::ChunkHeader written{format::kChunkMagic, 9, 0, 9};
+  std::string part(1000, '\0');
+  memcpy(part.data(), &written, sizeof written);
+  writeFile(path, bytes + part);
+  TraceReader reader(path);
+  ASSERT_EQ(reader.warnings().size(), 1u);
+  EXPECT_NE(reader.warnings()[0].find("cut short: it ends 1000 bytes into chunk"), std::string::npos) << reader.warnings()[0];
+  std::filesystem::remove(path);
 }
 
 TEST(TraceReader, FlippedBytesNeverCrash) {

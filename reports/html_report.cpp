@@ -184,6 +184,17 @@ namespace {
 
 }  // namespace
 
+namespace {
+
+// A site in a legend: its function, and where it is when its file is known (a Python program's
+// sites are mostly `<module>`, told apart by their lines).
+std::string legendName(const Frame& f) {
+  if (f.file.empty()) return shortName(f.function);
+  return fmt::format("{} ({}:{})", shortName(f.function), f.file.substr(f.file.rfind('/') + 1), f.line);
+}
+
+}  // namespace
+
 std::string sitesOverTimeHtml(const ReplayResult& r, const std::vector<StackGroup>& groups) {
   constexpr size_t kSites = 8, kPoints = 300;
   if (!r.has_series || r.series.empty()) return "";
@@ -200,7 +211,7 @@ std::string sitesOverTimeHtml(const ReplayResult& r, const std::vector<StackGrou
   for (const StackGroup* g : top) {
     std::vector<uint32_t> ids(g->stacks.begin(), g->stacks.end());
     r.series.sum(ids, last, max);
-    StackedSeries s{g->frames.empty() ? "?" : shortName(siteFrame(g->frames).function), {0}};
+    StackedSeries s{g->frames.empty() ? "?" : legendName(siteFrame(g->frames)), {0}};
     for (uint32_t b : at) s.values.push_back(b < last.size() ? static_cast<uint64_t>(last[b]) : 0);
     series.push_back(std::move(s));
   }

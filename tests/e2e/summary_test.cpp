@@ -525,6 +525,8 @@ TEST(Report, SelfContainedEscapedAndComplete) {
   EXPECT_NE(html.find("<g class=\"finding\" data-verdict=\"periodic\" data-site=\"chunkResults"), std::string::npos);
   // Each is named on the chart, and so are the peak.
   EXPECT_NE(html.find(">leakPerDay</text>"), std::string::npos);
+  // The sites over time: each named with its line (one function can hold at several).
+  EXPECT_NE(html.find("</span> leakPerDay (growth_patterns.cpp:22) &nbsp;"), std::string::npos);
   EXPECT_NE(html.find(">peak heap "), std::string::npos);
   // The diagnosis comes first: the first section of the page, naming the growing site.
   EXPECT_LT(html.find("<section id=\"diagnosis\">"), html.find("<h2"));

@@ -12,7 +12,8 @@ namespace {
 
 // What the C/C++ runtime allocates for itself, recognized by the function that allocated it (so a
 // statically linked libstdc++ counts too): stdio buffers (freed by __libc_freeres under valgrind),
-// libstdc++'s emergency exception pool, the loader's TLS and its tables, locale data.
+// libstdc++'s emergency exception pool, the loader's TLS and its tables, locale data, OpenMP's
+// threads.
 bool isRuntimeAllocation(std::string_view function) {
   // glibc's internal aliases (__GI__IO_file_doallocate) name the same functions.
   if (function.rfind("__GI_", 0) == 0) function.remove_prefix(5);
@@ -26,7 +27,10 @@ bool isRuntimeAllocation(std::string_view function) {
       "getnetby",
       // the environment array setenv/putenv grow, gettext's domain bindings, the time zone
       "__add_to_environ", "set_binding_values", "__bindtextdomain", "bindtextdomain", "__textdomain", "textdomain",
-      "__dcigettext", "__tzfile_", "__tzstring", "tzset_internal", "__tzset"};
+      "__dcigettext", "__tzfile_", "__tzstring", "tzset_internal", "__tzset",
+      // the OpenMP runtime's thread pool and team, made when a parallel region first runs and kept
+      // for the next (GOMP_parallel and its kin are what the compiler's code calls)
+      "GOMP_", "gomp_"};
   for (const char* f : kPrefixes)
     if (function.rfind(f, 0) == 0) return true;
   return false;

@@ -33,12 +33,13 @@ bool startsWith(const std::string& s, const char* prefix) { return s.rfind(prefi
 
 // The C and C++ runtime, known by the library's name (its soname), not by the directory it is
 // installed in: a program or a library under /usr/lib (cc1plus, libsqlite3, numpy) is the
-// program's own code.
+// program's own code. GCC's OpenMP runtime (libgomp) is the compiler's, as libstdc++ is.
 bool isRuntimeModule(const std::string& path) {
   std::string name = path.substr(path.rfind('/') + 1);
   static const char* const kRuntime[] = {"libc.so",     "libc-",        "libstdc++.so", "ld-linux",
                                          "libgcc_s.so", "libm.so",      "libpthread.so", "libdl.so",
-                                         "librt.so",    "libunwind.so", "libtidemark_preload", "linux-vdso"};
+                                         "librt.so",    "libunwind.so", "libgomp.so",    "libtidemark_preload",
+                                         "linux-vdso"};
   for (const char* prefix : kRuntime)
     if (startsWith(name, prefix)) return true;
   return false;

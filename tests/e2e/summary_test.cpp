@@ -263,6 +263,29 @@ TEST_P(Summary, AllocationsBeforeMainAreTracked) {
   EXPECT_EQ(s["leaks"]["bytes"], 0) << s["leaks"].dump(1);
 }
 
+// GCC's OpenMP runtime keeps its thread pool and team from the first parallel region for the next
+// and never frees them: the runtime's, held for life, as libstdc++'s pool is. Only the program's
+// own block is leaked (QuantLib's examples had libgomp's as their leak).
+TEST_P(Summary, TheOpenMpRuntimesThreadPoolIsHeldForLifeNotLeaked) {
+  std::string trace = tempDir() + "/omp.tmtrace";
+  Result r = run({tidemark(), "run", "--mode", GetParam(), "-o", trace, "--", program("tm-test-openmp_pool")});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(r.out, "749250.0\n");
+  auto s = summary(trace);
+  EXPECT_EQ(s["leaks"]["bytes"], 4321) << s["leaks"].dump(1);
+  EXPECT_EQ(s["leaks"]["blocks"], 1);
+  ASSERT_TRUE(group(s["leaks"]["stacks"], "leakFromTheProgram")) << s["leaks"].dump(1);
+  uint64_t pool = 0;
+  for (const auto& g : s["leaks"]["held_for_life"])
+    for (const auto& f : g["frames"])
+      if (f["function"] == "GOMP_parallel") {
+        EXPECT_EQ(g["holder"], "runtime") << g.dump(1);
+        pool += g["live_bytes"].get<uint64_t>();
+        break;
+      }
+  EXPECT_GT(pool, 0u) << s["leaks"]["held_for_life"].dump(1);
+}
+
 TEST_P(Summary, AnonymousMappingsAreTheirOwnKind) {
   std::string trace = tempDir() + "/mmap.tmtrace";
   Result r = run({tidemark(), "run", "--mode", GetParam(), "-o", trace, "--", program("tm-test-anon_mmap")});

@@ -100,6 +100,10 @@ TEST(Threads, EachWorkerThreadHoldsExactlyWhatItAllocated) {
   }
   ASSERT_EQ(allocated, 53'100'000u);
   ASSERT_EQ(kept, 265'500u);
+  // The flamegraphs and the report below read the replay kept beside the trace by this first
+  // command (TIDEMARK_CHECKPOINT=1: whatever the trace's size): one replay, not eighteen.
+  ASSERT_EQ(run({tidemark(), "summary", "--json", trace}, {"TIDEMARK_CHECKPOINT=1"}).code, 0);
+  ASSERT_TRUE(std::filesystem::exists(onlyTrace(trace) + ".tmcheckpoint"));
   auto s = summary(trace);
   const auto& threads = s["threads"];
   ASSERT_EQ(threads.size(), 9u) << threads.dump(1);  // the workers and main

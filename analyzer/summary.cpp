@@ -188,7 +188,7 @@ Summary summarize(const ReplayResult& run, Symbolizer& symbols, const SummaryOpt
     auto it = lines.find(id);
     if (it != lines.end()) return it->second;
     const Frame* f = siteFrame(id);
-    std::string line = f && !f->file.empty() ? fmt::format("{}:{}", f->file.substr(f->file.rfind('/') + 1), f->line) : "";
+    std::string line = f ? fileAndLine(*f) : "";
     return lines.emplace(id, std::move(line)).first->second;
   };
   s.python_objects = analyzePythonObjects(run.scan, lineOf);

@@ -428,6 +428,10 @@ void Symbolizer::stack(const StackDef& def, bool interpreter_frames, std::vector
   for (; next < python.size(); ++next) out.push_back(python_frames[next]);
 }
 
+std::string fileAndLine(const Frame& f) {
+  return f.file.empty() ? "" : fmt::format("{}:{}", f.file.substr(f.file.rfind('/') + 1), f.line);
+}
+
 std::string siteName(const Frame& f) {
   if (!f.file.empty()) return fmt::format("{} ({}:{})", f.function, f.file, f.line);
   if (!f.module.empty()) return fmt::format("{} [{}]", f.function, f.module);

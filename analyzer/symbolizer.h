@@ -56,6 +56,8 @@ std::string pathAsShown(const std::string& path, const std::string& working_dire
 // An allocation site as every report names it: "function (file:line)", "function [module]"
 // without debug info, or the function alone.
 std::string siteName(const Frame& f);
+// Where a frame is, short: "file.py:12" (the file's name without its directory), "" without a file.
+std::string fileAndLine(const Frame& f);
 
 class Symbolizer {
  public:

@@ -82,14 +82,13 @@ TraceReader::TraceReader(const std::string& path) : path_(path) {
   if (duplicated) fail(fmt::format("corrupt trace: {} chunks claim a place another chunk of their stream holds", duplicated));
 }
 
-// A chunk whose header is zeros was taken but never written: the writer sets its magic before its
+// A chunk whose magic is zero was taken but never written: the writer sets it before the chunk's
 // first record. A file that ends inside such a chunk lost nothing (a disk that filled while the
 // chunk was being grown without fallocate leaves one).
 bool TraceReader::neverWritten(uint64_t chunk_offset) const {
-  char head[sizeof(format::ChunkHeader)] = {};
-  size_t len = static_cast<size_t>(std::min<uint64_t>(sizeof head, size_ - chunk_offset));
-  if (!readAt(chunk_offset, head, len)) return false;
-  return std::all_of(head, head + len, [](char c) { return c == 0; });
+  uint32_t magic = 0;  // the bytes of it the file holds; the rest zero
+  return readAt(chunk_offset, &magic, static_cast<size_t>(std::min<uint64_t>(sizeof magic, size_ - chunk_offset))) &&
+         magic == 0;
 }
 
 void TraceReader::findChunks() {

@@ -3,7 +3,6 @@
 #include <unistd.h>
 
 #include <cstdlib>
-#include <cstring>
 #include <fstream>
 
 namespace tidemark {
@@ -27,6 +26,9 @@ std::optional<std::string> tunablesWithHugePages(const char* tunables) {
 }
 
 void restartWithHugePages(char** argv) {
+#ifdef __SANITIZE_ADDRESS__
+  return;  // ASan's allocator is not glibc's: the tunable would change nothing but cost a start
+#endif
   const char* set = getenv("GLIBC_TUNABLES");
   std::optional<std::string> tunables = tunablesWithHugePages(set);
   if (!tunables || !kernelGivesHugePagesOnRequestOnly()) return;

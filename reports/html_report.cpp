@@ -182,15 +182,11 @@ std::string stackedAreaSvg(const std::string& id, const std::vector<uint64_t>& t
 
 namespace {
 
-}  // namespace
-
-namespace {
-
 // A site in a legend: its function, and where it is when its file is known (a Python program's
 // sites are mostly `<module>`, told apart by their lines).
 std::string legendName(const Frame& f) {
-  if (f.file.empty()) return shortName(f.function);
-  return fmt::format("{} ({}:{})", shortName(f.function), f.file.substr(f.file.rfind('/') + 1), f.line);
+  const std::string where = fileAndLine(f);
+  return where.empty() ? shortName(f.function) : fmt::format("{} ({})", shortName(f.function), where);
 }
 
 }  // namespace

@@ -152,6 +152,16 @@ std::string checkedText(const ReplayResult& r, const Summary& s) {
   return text;
 }
 
+// What the heap scan at exit says of the memory never freed: lost (nothing points to it), or still
+// reachable (held until the end, as memcheck's "still reachable"). "" without such a scan.
+std::string lostAtExit(const LeakGraph& lost) {
+  if (!lost.available || lost.reason != static_cast<uint32_t>(format::ScanReason::Exit)) return "";
+  const uint64_t bytes = lost.definite_bytes + lost.indirect_bytes;
+  if (!bytes) return "; the heap scan at exit found none of it lost: all still reachable, held until the end";
+  return fmt::format("; the heap scan at exit found {} of the heap lost (nothing reachable points to it), the rest still reachable",
+                     humanBytes(bytes));
+}
+
 }  // namespace
 
 std::vector<DiagnosisLine> diagnose(const TraceAnalysis& analysis) {
@@ -183,13 +193,14 @@ std::vector<DiagnosisLine> diagnose(const TraceAnalysis& analysis) {
     bool small = bytes < kSmallLeakBytes && static_cast<double>(bytes) < kSmallLeakShare * static_cast<double>(r.heap_peak);
     if (bytes && top == leak_order.end()) {
       out.push_back({small ? Kind::SmallLeak : Kind::Leak, "Leaked at exit, in sites smaller than the ones listed",
-                     blocksText(bytes, blocks, s.sampled) + " never freed", "", {Evidence::Leaks}});
+                     blocksText(bytes, blocks, s.sampled) + " never freed" + lostAtExit(s.lost), "", {Evidence::Leaks}});
     } else if (bytes) {
       const LeakSite& site = **top;
       out.push_back({small ? Kind::SmallLeak : Kind::Leak, "Leaked at exit: " + shownSite({site.frame}),
-                     site.bytes == bytes ? blocksText(bytes, blocks, s.sampled) + " never freed"
-                                         : fmt::format("{} never freed in all; this site, the largest, holds {}", blocksText(bytes, blocks, s.sampled),
-                                                       blocksText(site.bytes, site.blocks, s.sampled)),
+                     (site.bytes == bytes ? blocksText(bytes, blocks, s.sampled) + " never freed"
+                                          : fmt::format("{} never freed in all; this site, the largest, holds {}", blocksText(bytes, blocks, s.sampled),
+                                                        blocksText(site.bytes, site.blocks, s.sampled))) +
+                         lostAtExit(s.lost),
                      siteName(site.frame), {Evidence::Leaks}});
     }
   }

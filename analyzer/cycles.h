@@ -39,6 +39,12 @@ struct LeakGraph {
   uint64_t reachable_cycles = 0;  // cycles among reachable blocks (a cache of linked objects): not leaks
   std::vector<CycleGroup> cycle_groups;  // by bytes, largest first
   std::vector<LostSite> plain_sites;     // by bytes, largest first
+
+  bool atExit() const { return available && reason == static_cast<uint32_t>(format::ScanReason::Exit); }
+  uint64_t lostBytes() const { return definite_bytes + indirect_bytes; }
+  // The scan at exit found nothing lost: what was live then was still reachable (memcheck's "still
+  // reachable"), held to the end and freed by the exit, not leaked.
+  bool nothingLostAtExit() const { return atExit() && !lostBytes(); }
 };
 
 // site(stack id) names the allocation site of a block, as the summary does.

@@ -34,6 +34,7 @@ struct DiagnosisLine {
     BoundedCache,       // healthy: a plateau
     Periodic,           // healthy: rises and falls
     WorkingSet,         // healthy: grew with the work, released before exit
+    HeldAtExit,         // healthy: live at exit, but the heap scan at exit found none of it lost
     NotEnoughEvidence,  // a verdict the run was too short to give
     NoProblem,          // nothing wrong: what was checked
   };

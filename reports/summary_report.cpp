@@ -382,7 +382,8 @@ void writeSummaryLines(std::ostream& out, const TraceAnalysis& analysis, bool fu
   out << fmt::format("\nHeap at its peak, by stack: {} ({} bytes)\n", humanBytes(r.heap_peak), groupedNumber(r.heap_peak));
   writeGroups(out, s.peak, true, r.heap_peak, full);
 
-  const char* what = s.ended_cleanly                     ? "Leaked at exit"
+  const char* what = s.ended_cleanly && s.lost.nothingLostAtExit() ? "Live at exit, all still reachable (heap scan)"
+                     : s.ended_cleanly                                ? "Leaked at exit"
                      : r.end.state == EndState::Exec ? "Live when it replaced itself with exec"
                                                      : "Live when the process died";
   out << fmt::format("\n{}: {} ({} bytes) in {} {}block{}\n", what, humanBytes(s.leaked_bytes), groupedNumber(s.leaked_bytes),

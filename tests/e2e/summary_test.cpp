@@ -471,6 +471,36 @@ TEST_P(Summary, HeapScanFindsExactlyTheLeakedCycles) {
   EXPECT_TRUE(said) << s["diagnosis"].dump(1);
 }
 
+// Only the K cycles a global still holds: 200 Orders (48 bytes with make_shared's count) and 200
+// Fills (40), and the global vector's 200 shared_ptrs (3,200 bytes): 20,800 bytes in 401 blocks
+// live at exit, none of it lost. Held to the end and freed by the exit: healthy, not a leak.
+TEST_P(Summary, MemoryStillReachableAtExitIsHeldNotLeaked) {
+  std::string trace = tempDir() + "/reachable.tmtrace";
+  Result r = run({tidemark(), "run", "--scan", "--mode", GetParam(), "-o", trace, "--", program("tm-test-cycles"), "0", "0",
+                  "0", "200"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  auto s = summary(trace);
+  EXPECT_EQ(s["leaks"]["bytes"], 20800);
+  EXPECT_EQ(s["leaks"]["blocks"], 401);
+  EXPECT_EQ(s["heap_scan"]["valgrind"]["definitely_lost_bytes"], 0);
+  EXPECT_EQ(s["heap_scan"]["valgrind"]["indirectly_lost_bytes"], 0);
+  size_t held = 0;
+  for (const auto& line : s["diagnosis"]) {
+    EXPECT_FALSE(line["problem"].get<bool>()) << line.dump();
+    EXPECT_NE(line["kind"], "leak") << line.dump();
+    if (line["kind"] != "held-at-exit") continue;
+    ++held;
+    EXPECT_EQ(line["headline"], "Held until exit, all still reachable: makeOrder (tests/programs/cycles.cpp:48)");
+    EXPECT_NE(line["detail"].get<std::string>().find("in 401 blocks never freed in all"), std::string::npos) << line.dump();
+    EXPECT_NE(line["detail"].get<std::string>().find("the heap scan at exit found none of it lost"), std::string::npos) << line.dump();
+  }
+  EXPECT_EQ(held, 1u) << s["diagnosis"].dump(1);
+  Result text = run({tidemark(), "summary", trace});
+  EXPECT_NE(text.out.find("\nLive at exit, all still reachable (heap scan): 20.3 KiB (20,800 bytes) in 401 blocks\n"),
+            std::string::npos)
+      << text.out;
+}
+
 // The scan signal: a scan while the program runs, kept in the trace when the program is then killed.
 TEST(HeapScan, ScanSignalLeavesAScanInAKilledRunsTrace) {
   std::string trace = tempDir() + "/cycles.tmtrace";

@@ -224,7 +224,8 @@ ObjectGroups objectGroups(const ScanGraph& scan, const std::vector<int64_t>& obj
 
 }  // namespace
 
-PythonObjectFindings analyzePythonObjects(const ScanGraph& scan, const std::function<std::string(StackId)>& where) {
+PythonObjectFindings analyzePythonObjects(const ScanGraph& scan, const std::function<std::string(StackId)>& where,
+                                          const std::function<bool(StackId)>& at_startup) {
   PythonObjectFindings out;
   const PythonObjectGraph& py = scan.python;
   if (!scan.present || !py.present) {
@@ -262,13 +263,16 @@ PythonObjectFindings analyzePythonObjects(const ScanGraph& scan, const std::func
   std::vector<int64_t> garbage_index(n, -1);
   std::vector<uint64_t> bytes;
   std::vector<std::string> names;
+  std::vector<uint8_t> startup;
   for (size_t i = 0; i < n; ++i) {
     if (view.alive[i]) continue;
     garbage_index[i] = static_cast<int64_t>(garbage.size());
     garbage.push_back(static_cast<uint32_t>(i));
     out.garbage.push_back(py.addr[i]);
-    bytes.push_back(blocks.of_object[i] >= 0 ? scan.size[static_cast<size_t>(blocks.of_object[i])] : 0);
+    const int64_t block = blocks.of_object[i];
+    bytes.push_back(block >= 0 ? scan.size[static_cast<size_t>(block)] : 0);
     names.push_back(object_groups.names[object_groups.of_object[i]]);
+    startup.push_back(block >= 0 && at_startup(scan.stack[static_cast<size_t>(block)]));
   }
   out.garbage_objects = garbage.size();
   for (uint64_t b : bytes) out.garbage_bytes += b;
@@ -297,7 +301,7 @@ PythonObjectFindings analyzePythonObjects(const ScanGraph& scan, const std::func
     has_self[component[k]] |= self_loop[k];
   }
 
-  std::map<std::string, CycleGroup> groups;
+  std::map<std::string, CycleGroup> groups, startup_groups;
   std::vector<uint8_t> visited(m, 0);
   for (size_t c = 0; c < components; ++c) {
     const std::vector<uint32_t>& cycle = members[c];
@@ -311,11 +315,21 @@ PythonObjectFindings analyzePythonObjects(const ScanGraph& scan, const std::func
     ++out.cycle_count;
     out.cycle_objects += cycle.size();
     out.cycle_bytes += cycle_bytes;
+    const bool made_at_startup = std::all_of(cycle.begin(), cycle.end(), [&](uint32_t k) { return startup[k] != 0; });
+    if (made_at_startup) {
+      ++out.startup_cycle_count;
+      out.startup_cycle_objects += cycle.size();
+      out.startup_cycle_bytes += cycle_bytes;
+    }
     std::vector<std::string> cycle_names;
     for (uint32_t k : cycle) cycle_names.push_back(names[k]);
-    countCycle(groups, cycleShape(gg, cycle, cycle_names, visited), cycle.size(), cycle_bytes);
+    countCycle(made_at_startup ? startup_groups : groups, cycleShape(gg, cycle, cycle_names, visited), cycle.size(), cycle_bytes);
   }
   out.cycle_groups = largestFirst(std::move(groups));
+  std::vector<CycleGroup> modules = largestFirst(std::move(startup_groups));
+  for (CycleGroup& g : modules) g.startup = true;
+  // The program's first, then the modules': each by bytes.
+  out.cycle_groups.insert(out.cycle_groups.end(), modules.begin(), modules.end());
   out.analysis_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   return out;
 }

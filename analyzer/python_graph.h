@@ -29,6 +29,9 @@ struct PythonObjectFindings {
   // Garbage in cycles (strongly connected, instance→class references aside), and garbage outside
   // them that only cycles keep (a list a cycle's member holds).
   uint64_t cycle_count = 0, cycle_objects = 0, cycle_bytes = 0;
+  // Of those, the cycles whose every member was made at start-up (an import running a module's
+  // body, the interpreter starting itself): the modules', not the program's.
+  uint64_t startup_cycle_count = 0, startup_cycle_objects = 0, startup_cycle_bytes = 0;
   uint64_t held_objects = 0, held_bytes = 0;
   // Shapes named "Type (file:line)" by the line that allocated each member; blocks = objects.
   std::vector<CycleGroup> cycle_groups;  // by bytes, largest first
@@ -39,7 +42,9 @@ struct PythonObjectFindings {
 };
 
 
-// where(stack id) names the line that allocated a block ("broker.py:88"), "" when unknown.
-PythonObjectFindings analyzePythonObjects(const ScanGraph& scan, const std::function<std::string(StackId)>& where);
+// where(stack id) names the line that allocated a block ("broker.py:88"), "" when unknown;
+// at_startup(stack id): the block was made at start-up (the summary's Holder::StartUp or Runtime).
+PythonObjectFindings analyzePythonObjects(const ScanGraph& scan, const std::function<std::string(StackId)>& where,
+                                          const std::function<bool(StackId)>& at_startup);
 
 }  // namespace tidemark

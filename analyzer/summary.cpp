@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <csignal>
 #include <map>
+#include <unordered_map>
 
 #include <fmt/format.h>
 
@@ -191,9 +192,22 @@ Summary summarize(const ReplayResult& run, Symbolizer& symbols, const SummaryOpt
     std::string line = f ? fileAndLine(*f) : "";
     return lines.emplace(id, std::move(line)).first->second;
   };
-  s.python_objects = analyzePythonObjects(run.scan, lineOf);
+  // Whether a block was made at start-up: an import running a module's body, the interpreter
+  // starting itself (what the leaks call held for life, not the program's).
+  std::unordered_map<StackId, bool> startup_stacks;
+  auto atStartUp = [&](StackId id) {
+    auto [it, added] = startup_stacks.try_emplace(id, false);
+    if (added) {
+      auto def = run.stack_defs.find(id);
+      Holder holder = Holder::Program;
+      if (def != run.stack_defs.end()) foldStack(symbols.stack(def->second, options.full), options.full, holder);
+      it->second = holder != Holder::Program;
+    }
+    return it->second;
+  };
+  s.python_objects = analyzePythonObjects(run.scan, lineOf, atStartUp);
   if (run.first_python_scan.present && s.python_objects.available) {
-    const PythonObjectFindings first = analyzePythonObjects(run.first_python_scan, lineOf);
+    const PythonObjectFindings first = analyzePythonObjects(run.first_python_scan, lineOf, atStartUp);
     if (first.available)
       s.python_growth = {.available = true, .from_ns = first.time_ns, .to_ns = s.python_objects.time_ns,
                          .from_reason = first.reason, .to_reason = s.python_objects.reason,

@@ -226,11 +226,29 @@ std::vector<DiagnosisLine> diagnose(const TraceAnalysis& analysis) {
   }
   const PythonObjectFindings& po = s.python_objects;
   if (po.available && po.cycle_count) {
-    out.push_back({Kind::PythonGarbage,
-                   fmt::format("{} garbage cycle{} only the cycle collector frees", groupedNumber(po.cycle_count), po.cycle_count == 1 ? "" : "s"),
-                   fmt::format("{} in {} objects{}", humanBytes(po.garbage_bytes), groupedNumber(po.garbage_objects),
-                               po.cycle_groups.empty() ? "" : "; the largest: " + po.cycle_groups.front().shape),
-                   "", {Evidence::PythonObjects}});
+    // The program's cycles are a problem; those made wholly while modules were imported or the
+    // interpreter started are the modules' (a class and its dict), as their leaks are held for life.
+    const uint64_t program_cycles = po.cycle_count - po.startup_cycle_count;
+    auto largest = [&](bool startup) {
+      auto g = std::find_if(po.cycle_groups.begin(), po.cycle_groups.end(), [&](const CycleGroup& c) { return c.startup == startup; });
+      return g == po.cycle_groups.end() ? std::string() : "; the largest: " + g->shape;
+    };
+    const std::string modules = fmt::format("{} garbage cycle{} from imports", groupedNumber(po.startup_cycle_count),
+                                            po.startup_cycle_count == 1 ? "" : "s");
+    if (program_cycles)
+      out.push_back({Kind::PythonGarbage,
+                     fmt::format("{} garbage cycle{} only the cycle collector frees", groupedNumber(program_cycles), program_cycles == 1 ? "" : "s"),
+                     fmt::format("{} in {} objects{}{}", humanBytes(po.cycle_bytes - po.startup_cycle_bytes),
+                                 groupedNumber(po.cycle_objects - po.startup_cycle_objects), largest(false),
+                                 po.startup_cycle_count ? "; not counted: " + modules + " (the modules', made as they were imported)" : ""),
+                     "", {Evidence::PythonObjects}});
+    else
+      out.push_back({Kind::ModuleGarbage, modules + ", not the program's",
+                     fmt::format("{} in {} objects made as modules were imported or the interpreter started, freed by the "
+                                 "cycle collector's next full pass{}",
+                                 humanBytes(po.startup_cycle_bytes),
+                                 groupedNumber(po.startup_cycle_objects), largest(true)),
+                     "", {Evidence::PythonObjects}});
   }
   addHealthy(out, s, r.heap_peak);
   std::stable_sort(out.begin(), out.end(), [](const DiagnosisLine& a, const DiagnosisLine& b) { return a.kind < b.kind; });
@@ -283,6 +301,7 @@ const char* diagnosisKindKey(Kind k) {
     case Kind::Periodic: return "periodic";
     case Kind::WorkingSet: return "working-set";
     case Kind::HeldAtExit: return "held-at-exit";
+    case Kind::ModuleGarbage: return "module-garbage";
     case Kind::NotEnoughEvidence: return "not-enough-evidence";
     case Kind::NoProblem: return "no-problem";
   }

@@ -90,16 +90,20 @@ void writePythonObjects(std::ostream& out, const PythonObjectFindings& g, const 
   };
   row("garbage (only the cycle collector frees it)", g.garbage_bytes, g.garbage_objects);
   row(fmt::format("  in {} cycle{}", groupedNumber(g.cycle_count), g.cycle_count == 1 ? "" : "s"), g.cycle_bytes, g.cycle_objects);
+  if (g.startup_cycle_count)
+    row(fmt::format("  of them made by imports: {} cycle{}", groupedNumber(g.startup_cycle_count), g.startup_cycle_count == 1 ? "" : "s"),
+        g.startup_cycle_bytes, g.startup_cycle_objects);
   row("  held by the cycles", g.held_bytes, g.held_objects);
   for (const CycleGroup& c : g.cycle_groups)
-    out << fmt::format("  {} garbage cycle{}, {} in {} objects:\n      {}\n", groupedNumber(c.cycles), c.cycles == 1 ? "" : "s",
-                       humanBytes(c.bytes), groupedNumber(c.blocks), c.shape);
+    out << fmt::format("  {} garbage cycle{}{}, {} in {} objects:\n      {}\n", groupedNumber(c.cycles), c.cycles == 1 ? "" : "s",
+                       c.startup ? " from imports" : "", humanBytes(c.bytes), groupedNumber(c.blocks), c.shape);
 }
 
 nlohmann::json pythonObjectsJson(const PythonObjectFindings& g) {
   nlohmann::json cycles = nlohmann::json::array();
   for (const CycleGroup& c : g.cycle_groups)
-    cycles.push_back({{"shape", c.shape}, {"members", c.sites}, {"cycles", c.cycles}, {"objects", c.blocks}, {"bytes", c.bytes}});
+    cycles.push_back({{"shape", c.shape}, {"members", c.sites}, {"cycles", c.cycles}, {"objects", c.blocks}, {"bytes", c.bytes},
+                      {"from_imports", c.startup}});
   size_t listed = std::min(g.garbage.size(), kListedGarbageIds);
   nlohmann::json retained = nlohmann::json::array(), group_sizes = nlohmann::json::array();
   for (const RetainedGroup& r : g.retained) {
@@ -120,7 +124,8 @@ nlohmann::json pythonObjectsJson(const PythonObjectFindings& g) {
           {"garbage", {{"objects", g.garbage_objects}, {"bytes", g.garbage_bytes},
                        {"ids", std::vector<uint64_t>(g.garbage.begin(), g.garbage.begin() + static_cast<ptrdiff_t>(listed))},
                        {"ids_complete", listed == g.garbage.size()}}},
-          {"cycles", {{"count", g.cycle_count}, {"objects", g.cycle_objects}, {"bytes", g.cycle_bytes}, {"groups", cycles}}},
+          {"cycles", {{"count", g.cycle_count}, {"objects", g.cycle_objects}, {"bytes", g.cycle_bytes}, {"groups", cycles},
+                      {"from_imports", {{"count", g.startup_cycle_count}, {"objects", g.startup_cycle_objects}, {"bytes", g.startup_cycle_bytes}}}}},
           {"held_by_cycles", {{"objects", g.held_objects}, {"bytes", g.held_bytes}}},
           {"alive_bytes", g.alive_bytes},
           {"retained", retained},

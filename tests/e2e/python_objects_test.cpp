@@ -3,9 +3,12 @@
 // gc.DEBUG_SAVEALL saves in the same program, and its cycles are named by shape and line.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <iostream>
 #include <set>
 #include <sstream>
+#include <string>
+#include <vector>
 
 #include "harness.h"
 
@@ -327,4 +330,64 @@ TEST(PythonObjects, TheGateFailsOnGarbageCyclesAndOnAGroupThatHoldsMoreAndDiffNa
   Result none = run({tidemark(), "gate", plain, "--max-garbage-cycles", "0"});
   EXPECT_EQ(none.code, 2);
   EXPECT_NE(none.err.find("--max-garbage-cycles needs a Python object graph"), std::string::npos) << none.err;
+}
+
+// Garbage cycles an import's body made are the module's, as its leaks are held for life: only the
+// program's own cycles are a problem. import_garbage.py imports a module whose body drops 30
+// Node <-> Node cycles, then drops N Pair <-> Pair cycles of its own, the collector off throughout.
+TEST(PythonObjects, GarbageCyclesFromAnImportAreTheModulesNotAProblem) {
+  const std::string source = programSource("python/import_garbage.py");
+  const std::string module = programSource("python/made_on_import.py");
+  const std::string node = "Node (made_on_import.py:" + std::to_string(lineOf(module, "NODE")) + ")";
+  const std::string pair = "Pair (import_garbage.py:" + std::to_string(lineOf(source, "PAIR")) + ")";
+  for (const std::string& python : pythonInterpreters()) {
+    SCOPED_TRACE(python);
+    for (int own : {0, 7}) {
+      SCOPED_TRACE(own);
+      const std::string trace = tempDir() + "/imports.tmtrace";
+      Result r = run({tidemark(), "run", "--scan", "-o", trace, "--", python, source, std::to_string(own)});
+      ASSERT_EQ(r.code, 0) << r.err;
+      const auto s = summary(trace);
+      const auto& cycles = s["python_objects"]["cycles"];
+      EXPECT_EQ(cycles["count"], 30 + own) << cycles.dump(1);
+      EXPECT_EQ(cycles["from_imports"]["count"], 30);
+      EXPECT_EQ(cycles["from_imports"]["objects"], 60);
+      size_t module_groups = 0, own_groups = 0;
+      for (const auto& g : cycles["groups"]) {
+        const std::string shape = g["shape"];
+        if (g["from_imports"].get<bool>()) {
+          ++module_groups;
+          EXPECT_EQ(shape.rfind(node + " → ", 0), 0u) << shape;
+          EXPECT_EQ(g["cycles"], 30);
+        } else {
+          ++own_groups;
+          EXPECT_EQ(shape.rfind(pair + " → ", 0), 0u) << shape;
+          EXPECT_EQ(g["cycles"], own);
+        }
+      }
+      EXPECT_EQ(module_groups, 1u) << cycles.dump(1);
+      EXPECT_EQ(own_groups, own ? 1u : 0u) << cycles.dump(1);
+      // The diagnosis: the program's cycles as the problem, the module's named apart and not counted.
+      std::vector<std::string> kinds;
+      for (const auto& line : s["diagnosis"]) {
+        kinds.push_back(line["kind"]);
+        const std::string headline = line["headline"], detail = line["detail"];
+        if (line["kind"] == "python-garbage") {
+          EXPECT_TRUE(line["problem"].get<bool>());
+          EXPECT_EQ(headline, "7 garbage cycles only the cycle collector frees");
+          EXPECT_NE(detail.find("; the largest: " + pair + " → "), std::string::npos) << detail;
+          EXPECT_NE(detail.find("; not counted: 30 garbage cycles from imports"), std::string::npos) << detail;
+        }
+        if (line["kind"] == "module-garbage") {
+          EXPECT_FALSE(line["problem"].get<bool>());
+          EXPECT_EQ(headline, "30 garbage cycles from imports, not the program's");
+          EXPECT_NE(detail.find("; the largest: " + node + " → "), std::string::npos) << detail;
+        }
+      }
+      const bool problem = std::find(kinds.begin(), kinds.end(), "python-garbage") != kinds.end();
+      const bool modules = std::find(kinds.begin(), kinds.end(), "module-garbage") != kinds.end();
+      EXPECT_EQ(problem, own != 0) << s["diagnosis"].dump(1);
+      EXPECT_EQ(modules, own == 0) << s["diagnosis"].dump(1);
+    }
+  }
 }

@@ -18,7 +18,8 @@ using Vertex = boost::graph_traits<Graph>::vertex_descriptor;
 
 }  // namespace
 
-LeakGraph analyzeLeakGraph(const ScanGraph& scan, const std::function<std::string(StackId)>& site) {
+LeakGraph analyzeLeakGraph(const ScanGraph& scan, const std::function<std::string(StackId)>& site,
+                           const std::function<bool(StackId)>& held_for_life) {
   LeakGraph out;
   if (!scan.present) {
     out.unavailable_reason = "no heap scan in this trace (run with --scan, or in aggregate mode)";
@@ -104,6 +105,10 @@ LeakGraph analyzeLeakGraph(const ScanGraph& scan, const std::function<std::strin
     bool definite = !pointed_into[c] && leader[c] == static_cast<int64_t>(i);
     (definite ? out.definite_blocks : out.indirect_blocks) += 1;
     (definite ? out.definite_bytes : out.indirect_bytes) += bytes;
+    if (!held_for_life(scan.stack[i])) {
+      ++out.program_lost_blocks;
+      out.program_lost_bytes += bytes;
+    }
     if (isCycle(c)) {
       ++out.cycle_blocks;
       out.cycle_bytes += bytes;

@@ -31,6 +31,8 @@ struct LeakGraph {
   // valgrind memcheck's classes: per group of lost blocks that nothing else lost points into, one
   // "leader" (the lowest address) is definitely lost and the rest indirectly lost.
   uint64_t definite_blocks = 0, definite_bytes = 0, indirect_blocks = 0, indirect_bytes = 0;
+  // Of the lost blocks, those the program's code made (not held for life: the runtime's, start-up's).
+  uint64_t program_lost_blocks = 0, program_lost_bytes = 0;
   // tidemark's classes: blocks in leaked cycles; lost blocks outside cycles that nothing points to
   // (plain leaks); lost blocks outside cycles held only by other lost blocks.
   uint64_t cycle_count = 0, cycle_blocks = 0, cycle_bytes = 0;
@@ -41,13 +43,14 @@ struct LeakGraph {
   std::vector<LostSite> plain_sites;     // by bytes, largest first
 
   bool atExit() const { return available && reason == static_cast<uint32_t>(format::ScanReason::Exit); }
-  uint64_t lostBytes() const { return definite_bytes + indirect_bytes; }
-  // The scan at exit found nothing lost: what was live then was still reachable (memcheck's "still
-  // reachable"), held to the end and freed by the exit, not leaked.
-  bool nothingLostAtExit() const { return atExit() && !lostBytes(); }
+  // The scan at exit found none of the program's blocks lost: what it left live was still reachable
+  // (memcheck's "still reachable"), held to the end and freed by the exit, not leaked.
+  bool nothingLostAtExit() const { return atExit() && !program_lost_blocks; }
 };
 
-// site(stack id) names the allocation site of a block, as the summary does.
-LeakGraph analyzeLeakGraph(const ScanGraph& scan, const std::function<std::string(StackId)>& site);
+// site(stack id) names the allocation site of a block, as the summary does; held_for_life(stack
+// id): the summary's holder of the block is the runtime or start-up code, not the program.
+LeakGraph analyzeLeakGraph(const ScanGraph& scan, const std::function<std::string(StackId)>& site,
+                           const std::function<bool(StackId)>& held_for_life);
 
 }  // namespace tidemark

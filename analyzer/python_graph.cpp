@@ -225,7 +225,7 @@ ObjectGroups objectGroups(const ScanGraph& scan, const std::vector<int64_t>& obj
 }  // namespace
 
 PythonObjectFindings analyzePythonObjects(const ScanGraph& scan, const std::function<std::string(StackId)>& where,
-                                          const std::function<bool(StackId)>& at_startup) {
+                                          const std::function<bool(StackId)>& held_for_life) {
   PythonObjectFindings out;
   const PythonObjectGraph& py = scan.python;
   if (!scan.present || !py.present) {
@@ -272,7 +272,7 @@ PythonObjectFindings analyzePythonObjects(const ScanGraph& scan, const std::func
     const int64_t block = blocks.of_object[i];
     bytes.push_back(block >= 0 ? scan.size[static_cast<size_t>(block)] : 0);
     names.push_back(object_groups.names[object_groups.of_object[i]]);
-    startup.push_back(block >= 0 && at_startup(scan.stack[static_cast<size_t>(block)]));
+    startup.push_back(block >= 0 && held_for_life(scan.stack[static_cast<size_t>(block)]));
   }
   out.garbage_objects = garbage.size();
   for (uint64_t b : bytes) out.garbage_bytes += b;

@@ -43,8 +43,9 @@ struct PythonObjectFindings {
 
 
 // where(stack id) names the line that allocated a block ("broker.py:88"), "" when unknown;
-// at_startup(stack id): the block was made at start-up (the summary's Holder::StartUp or Runtime).
+// held_for_life(stack id): the block was made by the runtime or at start-up (an import), as the
+// summary groups leaks.
 PythonObjectFindings analyzePythonObjects(const ScanGraph& scan, const std::function<std::string(StackId)>& where,
-                                          const std::function<bool(StackId)>& at_startup);
+                                          const std::function<bool(StackId)>& held_for_life);
 
 }  // namespace tidemark

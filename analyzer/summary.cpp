@@ -177,13 +177,26 @@ Summary summarize(const ReplayResult& run, Symbolizer& symbols, const SummaryOpt
     std::vector<const Frame*> frames = foldStack(symbols.stack(def->second, options.full), options.full, holder);
     return frames.empty() ? nullptr : frames[siteIndex(frames)];
   };
+  // Whether a block is held for life, not the program's: made by the runtime or at start-up (an
+  // import running a module's body, the interpreter starting itself), as the leaks are grouped.
+  std::unordered_map<StackId, bool> held_for_life_stacks;
+  auto stackHeldForLife = [&](StackId id) {
+    auto [it, added] = held_for_life_stacks.try_emplace(id, false);
+    if (added) {
+      auto def = run.stack_defs.find(id);
+      Holder holder = Holder::Program;
+      if (def != run.stack_defs.end()) foldStack(symbols.stack(def->second, options.full), options.full, holder);
+      it->second = heldForLife(holder);
+    }
+    return it->second;
+  };
   std::map<StackId, std::string> site_names;
   s.lost = analyzeLeakGraph(run.scan, [&](StackId id) -> const std::string& {
     auto it = site_names.find(id);
     if (it != site_names.end()) return it->second;
     const Frame* f = siteFrame(id);
     return site_names.emplace(id, f ? siteName(*f) : "<unknown site>").first->second;
-  });
+  }, stackHeldForLife);
   std::map<StackId, std::string> lines;
   auto lineOf = [&](StackId id) -> const std::string& {
     auto it = lines.find(id);
@@ -192,22 +205,9 @@ Summary summarize(const ReplayResult& run, Symbolizer& symbols, const SummaryOpt
     std::string line = f ? fileAndLine(*f) : "";
     return lines.emplace(id, std::move(line)).first->second;
   };
-  // Whether a block was made at start-up: an import running a module's body, the interpreter
-  // starting itself (what the leaks call held for life, not the program's).
-  std::unordered_map<StackId, bool> startup_stacks;
-  auto atStartUp = [&](StackId id) {
-    auto [it, added] = startup_stacks.try_emplace(id, false);
-    if (added) {
-      auto def = run.stack_defs.find(id);
-      Holder holder = Holder::Program;
-      if (def != run.stack_defs.end()) foldStack(symbols.stack(def->second, options.full), options.full, holder);
-      it->second = holder != Holder::Program;
-    }
-    return it->second;
-  };
-  s.python_objects = analyzePythonObjects(run.scan, lineOf, atStartUp);
+  s.python_objects = analyzePythonObjects(run.scan, lineOf, stackHeldForLife);
   if (run.first_python_scan.present && s.python_objects.available) {
-    const PythonObjectFindings first = analyzePythonObjects(run.first_python_scan, lineOf, atStartUp);
+    const PythonObjectFindings first = analyzePythonObjects(run.first_python_scan, lineOf, stackHeldForLife);
     if (first.available)
       s.python_growth = {.available = true, .from_ns = first.time_ns, .to_ns = s.python_objects.time_ns,
                          .from_reason = first.reason, .to_reason = s.python_objects.reason,

@@ -157,8 +157,9 @@ std::string checkedText(const ReplayResult& r, const Summary& s) {
 std::string lostAtExit(const LeakGraph& lost) {
   if (!lost.atExit()) return "";
   if (lost.nothingLostAtExit()) return "; the heap scan at exit found none of it lost: all still reachable, freed by the exit";
-  return fmt::format("; the heap scan at exit found {} of the heap lost (nothing reachable points to it), the rest still reachable",
-                     humanBytes(lost.lostBytes()));
+  return fmt::format("; the heap scan at exit found {} of the program's lost (nothing reachable points to them), the rest still "
+                     "reachable",
+                     blocksText(lost.program_lost_bytes, lost.program_lost_blocks, false));
 }
 
 }  // namespace

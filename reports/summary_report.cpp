@@ -248,6 +248,7 @@ nlohmann::json lostJson(const LeakGraph& g) {
           {"leaked_cycles", {{"count", g.cycle_count}, {"blocks", g.cycle_blocks}, {"bytes", g.cycle_bytes}, {"groups", cycles}}},
           {"plain_leaks", {{"blocks", g.plain_blocks}, {"bytes", g.plain_bytes}, {"sites", plain}}},
           {"held_by_lost", {{"blocks", g.held_blocks}, {"bytes", g.held_bytes}}},
+          {"program_lost", {{"blocks", g.program_lost_blocks}, {"bytes", g.program_lost_bytes}}},
           {"valgrind", {{"definitely_lost_bytes", g.definite_bytes}, {"definitely_lost_blocks", g.definite_blocks},
                         {"indirectly_lost_bytes", g.indirect_bytes}, {"indirectly_lost_blocks", g.indirect_blocks}}}};
 }

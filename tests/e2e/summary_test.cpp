@@ -461,13 +461,18 @@ TEST_P(Summary, HeapScanFindsExactlyTheLeakedCycles) {
   EXPECT_NE(h["plain_leaks"]["sites"][0]["site"].get<std::string>().find("plainLeak"), std::string::npos);
   EXPECT_EQ(h["held_by_lost"]["blocks"], 0);
   EXPECT_EQ(h["reachable_cycles"], 200);
+  // Every lost block is the program's: 2 × 1,000 + 3 × 500 + 300.
+  EXPECT_EQ(h["program_lost"]["blocks"], 3800);
+  EXPECT_EQ(h["program_lost"]["bytes"], h["valgrind"]["definitely_lost_bytes"].get<uint64_t>() +
+                                            h["valgrind"]["indirectly_lost_bytes"].get<uint64_t>());
   // The leak's line says what the scan at exit found of it: lost here (a run without the scan, as
   // the threads test's, says nothing of the kind).
   bool said = false;
   for (const auto& line : s["diagnosis"])
     if (line["kind"] == "leak")
       said = line["detail"].get<std::string>().find("; the heap scan at exit found ") != std::string::npos &&
-             line["detail"].get<std::string>().find(" of the heap lost (nothing reachable points to it)") != std::string::npos;
+             line["detail"].get<std::string>().find(" in 3,800 blocks of the program's lost (nothing reachable points to them)") !=
+                 std::string::npos;
   EXPECT_TRUE(said) << s["diagnosis"].dump(1);
 }
 

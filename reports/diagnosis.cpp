@@ -93,6 +93,7 @@ void addHealthy(std::vector<DiagnosisLine>& out, const Summary& s, uint64_t heap
   std::set<std::string> leaked;
   if (s.ended_cleanly)
     for (const LeakSite& l : s.leak_sites) leaked.insert(siteName(l.frame));
+  const bool held_to_exit = s.lost.nothingLostAtExit();  // the leak line is HeldAtExit, below these
   const GrowthFindings& g = s.growth;
   for (const SiteTrend& t : g.sites) {
     const TrendVerdict& v = t.verdict;
@@ -109,9 +110,10 @@ void addHealthy(std::vector<DiagnosisLine>& out, const Summary& s, uint64_t heap
       case Trend::Plateau:
         if (leaked.count(site))
           out.push_back({Kind::BoundedCache, "Bounded, and still held at exit: " + shownSite(t.frames),
-                         fmt::format("levels off at {}: a cache that stopped growing; {} of it never freed (counted in the leak above)",
-                                     humanBytes(static_cast<uint64_t>(v.level)), humanBytes(t.exit_bytes)),
-                         site, {Evidence::Findings, Evidence::Leaks}});
+                         fmt::format("levels off at {}: a cache that stopped growing; {} of it never freed ({})",
+                                     humanBytes(static_cast<uint64_t>(v.level)), humanBytes(t.exit_bytes),
+                                     held_to_exit ? "still reachable: counted in what was held until exit, below" : "counted in the leak above"),
+                         site, {Evidence::Findings, held_to_exit ? Evidence::HeapScan : Evidence::Leaks}});
         else
           out.push_back({Kind::BoundedCache, "Bounded, not a leak: " + shownSite(t.frames),
                          fmt::format("levels off at {}: a cache that stopped growing", humanBytes(static_cast<uint64_t>(v.level))),

@@ -19,8 +19,6 @@ enum class Holder {
   StartUp,  // a static initialiser before main (the C runtime's init, not main, is below it), an
             // interpreter starting itself, a Python import (importlib's frames below it)
 };
-// What the runtime or start-up code holds is held for the life of the process, not leaked.
-inline bool heldForLife(Holder holder) { return holder != Holder::Program; }
 
 // Stacks that fold to the same frames (an allocation site), with what they did together.
 struct StackGroup {
@@ -32,7 +30,7 @@ struct StackGroup {
   // Sample mode: the variance of peak_bytes and live_bytes, estimates there (0 otherwise).
   double peak_variance = 0, live_variance = 0;
   Holder holder = Holder::Program;
-  bool heldForLife() const { return tidemark::heldForLife(holder); }
+  bool heldForLife() const { return holder != Holder::Program; }
   std::vector<StackId> stacks;  // the stacks folded into this group
 };
 

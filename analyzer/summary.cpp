@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <csignal>
 #include <map>
-#include <unordered_map>
 
 #include <fmt/format.h>
 
@@ -177,19 +176,14 @@ Summary summarize(const ReplayResult& run, Symbolizer& symbols, const SummaryOpt
     std::vector<const Frame*> frames = foldStack(symbols.stack(def->second, options.full), options.full, holder);
     return frames.empty() ? nullptr : frames[siteIndex(frames)];
   };
-  // Whether a block is held for life, not the program's: made by the runtime or at start-up (an
-  // import running a module's body, the interpreter starting itself), as the leaks are grouped.
-  std::unordered_map<StackId, bool> held_for_life_stacks;
-  auto stackHeldForLife = [&](StackId id) {
-    auto [it, added] = held_for_life_stacks.try_emplace(id, false);
-    if (added) {
-      auto def = run.stack_defs.find(id);
-      Holder holder = Holder::Program;
-      if (def != run.stack_defs.end()) foldStack(symbols.stack(def->second, options.full), options.full, holder);
-      it->second = heldForLife(holder);
-    }
-    return it->second;
-  };
+  // Whether a block is held for life, not the program's (made by the runtime or at start-up: an
+  // import running a module's body, the interpreter starting itself): its stack's group says.
+  std::vector<uint8_t> held_for_life(run.stacks.size(), 0);
+  for (const StackGroup& g : all)
+    if (g.heldForLife())
+      for (StackId id : g.stacks)
+        if (id < held_for_life.size()) held_for_life[id] = 1;
+  auto stackHeldForLife = [&](StackId id) { return id < held_for_life.size() && held_for_life[id]; };
   std::map<StackId, std::string> site_names;
   s.lost = analyzeLeakGraph(run.scan, [&](StackId id) -> const std::string& {
     auto it = site_names.find(id);

@@ -10,6 +10,15 @@ namespace tidemark {
 
 using format::RecordType;
 
+namespace {
+
+// The second rules and the third name Allocs and ids alike.
+bool namesEnds(format::PackEncoding rules) {
+  return rules == format::PackEncoding::Modeled2 || rules == format::PackEncoding::Modeled3;
+}
+
+}  // namespace
+
 // RecentlyFreed holds 128 addresses per size class: malloc's per-size caches (tcache holds 7, the
 // fastbins and small bins more) and pymalloc's pools, few enough to search on every allocation.
 // On the bench workload 64 gave 1.41 bytes per allocation, 128 1.29, 256 1.23 in 36% more time
@@ -36,57 +45,60 @@ uint64_t AddressModel::RecentlyFreed::take(uint64_t name) {
   return address;
 }
 
-void AddressModel::appendLive() {
-  const uint64_t ordinal = blocks_.size();
-  if (ordinal / 64 >= live_.size()) live_.push_back(0);
-  if (ordinal / kRunBits >= run_live_.size()) run_live_.push_back(0);
-  live_[ordinal / 64] |= uint64_t{1} << (ordinal % 64);
-  ++run_live_[ordinal / kRunBits];
+uint64_t AddressModel::LiveSet::append() {
+  const uint64_t place = places_++;
+  if (place / 64 >= bits_.size()) bits_.push_back(0);
+  if (place / kRunBits >= run_live_.size()) run_live_.push_back(0);
+  bits_[place / 64] |= uint64_t{1} << (place % 64);
+  ++run_live_[place / kRunBits];
+  return place;
 }
 
-void AddressModel::setDead(uint64_t ordinal) {
-  live_[ordinal / 64] &= ~(uint64_t{1} << (ordinal % 64));
-  --run_live_[ordinal / kRunBits];
+void AddressModel::LiveSet::remove(uint64_t place) {
+  bits_[place / 64] &= ~(uint64_t{1} << (place % 64));
+  --run_live_[place / kRunBits];
 }
 
-uint64_t AddressModel::liveFrom(uint64_t ordinal) const {
+uint64_t AddressModel::LiveSet::rankOf(uint64_t place) const {
   constexpr uint64_t kWordsPerRun = kRunBits / 64;
-  const uint64_t run = ordinal / kRunBits;
+  const uint64_t run = place / kRunBits;
   uint64_t count = 0;
   for (uint64_t r = run + 1; r < run_live_.size(); ++r) count += run_live_[r];
-  const uint64_t run_end = std::min<uint64_t>((run + 1) * kWordsPerRun, live_.size());
-  for (uint64_t word = ordinal / 64; word < run_end; ++word) {
-    uint64_t bits = live_[word];
-    if (word == ordinal / 64) bits &= ~uint64_t{0} << (ordinal % 64);
+  const uint64_t run_end = std::min<uint64_t>((run + 1) * kWordsPerRun, bits_.size());
+  for (uint64_t word = place / 64; word < run_end; ++word) {
+    uint64_t bits = bits_[word];
+    if (word == place / 64) bits &= ~uint64_t{0} << (place % 64);
     count += static_cast<uint64_t>(__builtin_popcountll(bits));
   }
   return count;
 }
 
-bool AddressModel::ordinalOfRank(uint64_t rank, uint64_t& ordinal) const {
+bool AddressModel::LiveSet::placeOfRank(uint64_t rank, uint64_t& place) const {
   constexpr uint64_t kWordsPerRun = kRunBits / 64;
   if (rank == 0) return false;
   uint64_t run = run_live_.size();
   while (run > 0 && rank > run_live_[run - 1]) rank -= run_live_[--run];
   if (run == 0) return false;
   --run;
-  for (uint64_t word = std::min<uint64_t>((run + 1) * kWordsPerRun, live_.size()); word-- > run * kWordsPerRun;) {
-    uint64_t bits = live_[word];
+  for (uint64_t word = std::min<uint64_t>((run + 1) * kWordsPerRun, bits_.size()); word-- > run * kWordsPerRun;) {
+    uint64_t bits = bits_[word];
     uint64_t here = static_cast<uint64_t>(__builtin_popcountll(bits));
     if (rank > here) {
       rank -= here;
       continue;
     }
     for (; rank > 1; --rank) bits &= ~(uint64_t{1} << (63 - __builtin_clzll(bits)));  // the ones above it go
-    ordinal = word * 64 + static_cast<uint64_t>(63 - __builtin_clzll(bits));
+    place = word * 64 + static_cast<uint64_t>(63 - __builtin_clzll(bits));
     return true;
   }
   return false;  // the runs' counts and the bits disagree: not reachable
 }
 
 void AddressModel::reset() {
-  live_.clear();
-  run_live_.clear();
+  index_stacks_ = false;
+  stack_index_.clear();
+  stack_blocks_.clear();
+  live_ = {};
   blocks_.clear();
   latest_.clear();
   direct_freed_.assign(kDirectClasses, RecentlyFreed{});
@@ -102,9 +114,18 @@ AddressModel::RecentlyFreed& AddressModel::freedOfClass(uint64_t size_class) {
   return size_class < kDirectClasses ? direct_freed_[size_class] : other_freed_[size_class];
 }
 
-void AddressModel::allocated(uint64_t address, uint64_t size) {
-  appendLive();
-  blocks_.push_back({address, sizeClass(size)});
+void AddressModel::allocated(uint64_t address, uint64_t size, uint64_t stack_id) {
+  live_.append();
+  Block block{address, sizeClass(size)};
+  if (index_stacks_) {
+    auto [it, added] = stack_index_.try_emplace(stack_id, static_cast<uint32_t>(stack_blocks_.size()));
+    if (added) stack_blocks_.push_back({stack_id, {}, {}});
+    StackBlocks& stack = stack_blocks_[it->second];
+    block.stack = it->second;
+    block.place = static_cast<uint32_t>(stack.live.append());
+    stack.ordinals.push_back(static_cast<uint32_t>(blocks_.size()));
+  }
+  blocks_.push_back(block);
   if (recent_count_ == kEnds) {
     recent_head_ = (recent_head_ + 1) % kEnds;
     --recent_count_;
@@ -118,47 +139,54 @@ uint64_t AddressModel::endOf(uint32_t k, End kind) const {
   return m.address + std::max<uint64_t>((m.size + 15) & ~uint64_t{15}, 16);
 }
 
-uint64_t AddressModel::nameAllocation(uint64_t address, uint64_t size, format::PackEncoding rules) {
+uint64_t AddressModel::nameAllocation(uint64_t address, uint64_t size, uint64_t stack_id, format::PackEncoding rules) {
   const uint64_t size_class = sizeClass(size);
   RecentlyFreed& freed = freedOfClass(size_class);
   uint64_t name = freed.nameOf(address);
   if (name) {
     freed.take(name);
-  } else if (rules == format::PackEncoding::Modeled2) {
+  } else if (namesEnds(rules)) {
     for (uint32_t k = 1; k <= recent_count_ && !name; ++k)
       if (endOf(k, End::Malloc) == address) name = RecentlyFreed::kCapacity + k;
     for (uint32_t k = 1; k <= recent_count_ && !name; ++k)
       if (endOf(k, End::Pymalloc) == address) name = RecentlyFreed::kCapacity + kEnds + k;
   }
   latest_[address] = blocks_.size();
-  allocated(address, size);
+  allocated(address, size, stack_id);
   return name;
 }
 
-bool AddressModel::allocationNamed(uint64_t name, uint64_t size, format::PackEncoding rules, uint64_t& address) {
+bool AddressModel::allocationNamed(uint64_t name, uint64_t size, uint64_t stack_id, format::PackEncoding rules,
+                                   uint64_t& address) {
   const uint64_t size_class = sizeClass(size);
   if (name > RecentlyFreed::kCapacity) {
     uint64_t k = name - RecentlyFreed::kCapacity;
     const End kind = k > kEnds ? End::Pymalloc : End::Malloc;
     if (kind == End::Pymalloc) k -= kEnds;
-    if (rules != format::PackEncoding::Modeled2 || k > recent_count_) return false;
+    if (!namesEnds(rules) || k > recent_count_) return false;
     address = endOf(static_cast<uint32_t>(k), kind);
   } else if (name != 0) {
     RecentlyFreed& freed = freedOfClass(size_class);
     if (name > freed.size()) return false;
     address = freed.take(name);
   }
-  allocated(address, size);
+  allocated(address, size, stack_id);
   return true;
 }
 
-uint64_t AddressModel::nameRelease(uint64_t address, format::PackEncoding rules) {
+uint64_t AddressModel::nameRelease(uint64_t address, format::PackEncoding rules, StackRank* in_stack) {
+  if (in_stack) *in_stack = {};
   auto it = latest_.find(address);
   if (it == latest_.end()) return 0;
   uint64_t ordinal = it->second;
   latest_.erase(it);
   uint64_t ago = blocks_.size() - ordinal;
-  uint64_t name = rules == format::PackEncoding::Modeled2 || ago <= kRankedWithin ? liveFrom(ordinal) : kRankedWithin + ago;
+  uint64_t name = namesEnds(rules) || ago <= kRankedWithin ? live_.rankOf(ordinal) : kRankedWithin + ago;
+  if (in_stack && index_stacks_) {
+    const Block& block = blocks_[ordinal];
+    const StackBlocks& stack = stack_blocks_[block.stack];
+    *in_stack = {stack.stack_id, stack.live.rankOf(block.place)};
+  }
   released(ordinal);
   return name;
 }
@@ -166,25 +194,37 @@ uint64_t AddressModel::nameRelease(uint64_t address, format::PackEncoding rules)
 bool AddressModel::releaseNamed(uint64_t name, format::PackEncoding rules, uint64_t& address) {
   if (name == 0) return true;
   uint64_t ordinal = 0;
-  if (rules == format::PackEncoding::Modeled2) {
-    if (!ordinalOfRank(name, ordinal)) return false;
+  if (namesEnds(rules)) {
+    if (!live_.placeOfRank(name, ordinal)) return false;
   } else if (name <= kRankedWithin) {
     // A rank among the blocks of the last kRankedWithin allocations.
-    if (!ordinalOfRank(name, ordinal) || blocks_.size() - ordinal > kRankedWithin) return false;
+    if (!live_.placeOfRank(name, ordinal) || blocks_.size() - ordinal > kRankedWithin) return false;
   } else {
     uint64_t ago = name - kRankedWithin;
     if (ago > blocks_.size()) return false;
     ordinal = blocks_.size() - ago;
   }
-  if (!isLive(ordinal)) return false;
+  if (!live_.isLive(ordinal)) return false;
+  address = blocks_[ordinal].address;
+  released(ordinal);
+  return true;
+}
+
+bool AddressModel::releaseNamed(StackRank name, uint64_t& address) {
+  auto it = stack_index_.find(name.stack_id);
+  uint64_t place = 0;
+  if (!index_stacks_ || it == stack_index_.end() || !stack_blocks_[it->second].live.placeOfRank(name.rank, place))
+    return false;
+  const uint64_t ordinal = stack_blocks_[it->second].ordinals[place];
   address = blocks_[ordinal].address;
   released(ordinal);
   return true;
 }
 
 void AddressModel::released(uint64_t ordinal) {
-  setDead(ordinal);
+  live_.remove(ordinal);
   const Block& block = blocks_[ordinal];
+  if (index_stacks_) stack_blocks_[block.stack].live.remove(block.place);
   freedOfClass(block.size_class).push(block.address);
 }
 
@@ -257,47 +297,65 @@ format::PythonFrame rewriteIds(IdModel& m, const format::PythonFrame& in) {
 
 }  // namespace
 
-bool packChunkBody(const uint8_t* chunk, size_t length, uint32_t version, format::PackEncoding rules, PackModel& model,
-                   std::vector<uint8_t>& body) {
-  body.clear();
-  if (length < sizeof(format::ChunkHeader)) return false;
+bool packChunkBody(const uint8_t* chunk, size_t length, uint32_t version, PackModel& model, std::vector<uint8_t>& by_rank,
+                   std::vector<uint8_t>& by_stack) {
+  by_rank.clear();
+  by_stack.clear();
+  if (length < sizeof(format::ChunkHeader) || !model.addresses.stacksIndexed()) return false;
   const uint8_t* begin = chunk + sizeof(format::ChunkHeader);
   const uint8_t* end = chunk + length;
-  const bool ids = rules == format::PackEncoding::Modeled2;
   IdModel& id = model.ids;
   Record rec;
   // First make sure the whole chunk decodes: the model must not see a chunk that is then kept raw.
   if (!forEachRecord(begin, end, version, rec, [](auto&&...) {})) return false;
+  // Every record is written to by_rank, then copied to by_stack; a Free is written to each its way.
+  std::vector<uint8_t>& body = by_rank;
   forEachRecord(begin, end, version, rec,
                 [&](RecordType type, const uint8_t* start, uint64_t seq_delta, const uint8_t* after,
                     uint64_t address_before, Record& r) {
+                  const size_t record_start = body.size();
                   const bool rewritten = type == RecordType::Alloc || type == RecordType::Free ||
-                                         (ids && (type == RecordType::PythonStack || type == RecordType::PythonFrame ||
-                                                  type == RecordType::StackDef));
+                                         type == RecordType::PythonStack || type == RecordType::PythonFrame ||
+                                         type == RecordType::StackDef;
                   if (!rewritten) {
                     body.insert(body.end(), start, after);
-                    return;
-                  }
-                  body.push_back(*start);
-                  putVarint(body, seq_delta);
-                  if (type == RecordType::Alloc) {
-                    const auto& a = r.slot<format::Alloc>();
-                    putVarint(body, ids ? distanceFrom(id.newest, a.stack_id) : a.stack_id);
-                    putVarint(body, a.size);
-                    uint64_t name = model.addresses.nameAllocation(a.address, a.size, rules);
-                    putVarint(body, name);
-                    if (name == 0) putVarint(body, format::zigzag(static_cast<int64_t>(a.address - address_before)));
                   } else if (type == RecordType::Free) {
                     const auto& f = r.slot<format::Free>();
-                    uint64_t name = model.addresses.nameRelease(f.address, rules);
+                    AddressModel::StackRank in_stack;
+                    const uint64_t name = model.addresses.nameRelease(f.address, format::PackEncoding::Modeled2, &in_stack);
+                    const uint64_t delta = format::zigzag(static_cast<int64_t>(f.address - address_before));
+                    for (std::vector<uint8_t>* out : {&by_rank, &by_stack}) {
+                      out->push_back(*start);
+                      putVarint(*out, seq_delta);
+                    }
+                    putVarint(by_rank, name);
+                    if (name == 0) putVarint(by_rank, delta);
+                    if (in_stack.rank == 0) {
+                      putVarint(by_stack, 0);
+                      putVarint(by_stack, delta);
+                    } else {
+                      putVarint(by_stack, distanceFrom(id.newest, in_stack.stack_id) + 1);
+                      putVarint(by_stack, in_stack.rank);
+                    }
+                    return;
+                  } else {
+                    body.push_back(*start);
+                    putVarint(body, seq_delta);
+                  }
+                  if (type == RecordType::Alloc) {
+                    const auto& a = r.slot<format::Alloc>();
+                    putVarint(body, distanceFrom(id.newest, a.stack_id));
+                    putVarint(body, a.size);
+                    uint64_t name =
+                        model.addresses.nameAllocation(a.address, a.size, a.stack_id, format::PackEncoding::Modeled2);
                     putVarint(body, name);
-                    if (name == 0) putVarint(body, format::zigzag(static_cast<int64_t>(f.address - address_before)));
+                    if (name == 0) putVarint(body, format::zigzag(static_cast<int64_t>(a.address - address_before)));
                   } else if (type == RecordType::PythonStack) {
                     appendFields(body, rewriteIds<true>(id, r.slot<format::PythonStack>()));
                   } else if (type == RecordType::PythonFrame) {
                     appendFields(body, rewriteIds<true>(id, r.slot<format::PythonFrame>()));
-                  } else {
-                    // A StackDef: its id (the first field) as a distance, its frames as they were.
+                  } else if (type == RecordType::StackDef) {
+                    // Its id (the first field) as a distance, its frames as they were.
                     const uint64_t stack_id = r.slot<format::StackDef>().stack_id;
                     putVarint(body, distanceFrom(id.newest + 1, stack_id));
                     id.newest = std::max(id.newest, stack_id);
@@ -306,6 +364,7 @@ bool packChunkBody(const uint8_t* chunk, size_t length, uint32_t version, format
                     fields = format::getVarint(fields, after, skipped);                    // the id
                     body.insert(body.end(), fields, after);
                   }
+                  by_stack.insert(by_stack.end(), body.begin() + static_cast<ptrdiff_t>(record_start), body.end());
                 });
   return true;
 }
@@ -319,7 +378,13 @@ bool unpackChunkBody(const format::ChunkHeader& header, const uint8_t* body, siz
   uint8_t* const limit = out.data() + length;
   const uint8_t* p = body;
   const uint8_t* const end = body + body_bytes;
-  const bool ids = rules == format::PackEncoding::Modeled2;
+  const bool ids = namesEnds(rules);
+  const bool by_stack = rules == format::PackEncoding::Modeled3;
+  if (by_stack && !model.addresses.stacksIndexed()) {
+    // Modeled3 from the pack's first allocation on, or not at all.
+    if (model.addresses.allocations() != 0) return false;
+    model.addresses.indexStacks();
+  }
   IdModel& id = model.ids;
   format::ChunkDeltas deltas{};
   Record rec;
@@ -360,11 +425,18 @@ bool unpackChunkBody(const format::ChunkHeader& header, const uint8_t* body, siz
     uint8_t type = *p++;
     uint64_t seq_delta, stack_id, size, name, a = 0;
     if (type == static_cast<uint8_t>(RecordType::Alloc)) {
-      if (!read(seq_delta) || !read(stack_id) || !read(size) || !read(name) || !address(name, a) ||
-          !model.addresses.allocationNamed(name, size, rules, a))
-        return false;
+      if (!read(seq_delta) || !read(stack_id) || !read(size) || !read(name) || !address(name, a)) return false;
       if (ids) stack_id = idAt(id.newest, stack_id);
-      if (!put(type, {seq_delta, stack_id}, a, {size})) return false;
+      if (!model.addresses.allocationNamed(name, size, stack_id, rules, a) || !put(type, {seq_delta, stack_id}, a, {size}))
+        return false;
+    } else if (type == static_cast<uint8_t>(RecordType::Free) && by_stack) {
+      uint64_t stack_name = 0, rank = 0;
+      if (!read(seq_delta) || !read(stack_name)) return false;
+      const bool named = stack_name != 0;
+      if (named ? !read(rank) || !model.addresses.releaseNamed({idAt(id.newest, stack_name - 1), rank}, a)
+                : !address(0, a))
+        return false;
+      if (!put(type, {seq_delta}, a, {})) return false;
     } else if (type == static_cast<uint8_t>(RecordType::Free)) {
       if (!read(seq_delta) || !read(name) || !address(name, a) || !model.addresses.releaseNamed(name, rules, a) ||
           !put(type, {seq_delta}, a, {}))

@@ -5,8 +5,9 @@
 // same size that was freed most recently, and a free releases a block whose allocation is in the
 // same stretch of the stream. The address model names an Alloc's address by its place among the
 // recently freed blocks of its size class, and a Free's by its block's rank among the live blocks
-// (or, for an old block, how many allocations ago it was made); zstd then finds the repetitions of a program's loops in what is left. Unpacking rebuilds
-// every chunk exactly, so the reader (trace_reader.h) and everything after it are unchanged.
+// (or among its stack's, or for an old block how many allocations ago it was made); zstd then
+// finds the repetitions of a program's loops in what is left. Unpacking rebuilds every chunk
+// exactly, so the reader (trace_reader.h) and everything after it are unchanged.
 //
 // The packed file (packs of chunks, zstd) is written by trace_pack.h and read by trace_reader.h;
 // its layout is in include/tidemark/trace_format.h (PackHeader) and docs/trace-format.md.
@@ -36,29 +37,73 @@ namespace tidemark {
 //   (malloc carving its next chunk from the top of the heap or from a block it split), or else
 //   where a pymalloc block of its size would (pymalloc carving its next block from a pool); every
 //   Free's block by its rank among all the live blocks of the pack.
+// - Modeled3: Modeled2's Alloc names; a Free's block by its stack and its rank among the live
+//   blocks of that stack in the pack (1: the newest). A native program's loops free their blocks
+//   in the same order by stack every time round, which zstd then finds as repeats; a Python
+//   program's stacks are mostly new lines, and Modeled2 does better there (the packer tries both).
+//   It needs the blocks indexed by stack from the pack's first allocation (indexStacks()).
 class AddressModel {
  public:
   void reset();
+  // From now on keep each stack's blocks (for Modeled3's names); only before the first allocation.
+  void indexStacks() { index_stacks_ = true; }
+  bool stacksIndexed() const { return index_stacks_; }
+
+  // A Free's block as Modeled3 names it: rank 0 when it was not allocated in this pack.
+  struct StackRank {
+    uint64_t stack_id = 0, rank = 0;
+  };
 
   // Packing: the name of an Alloc's address (0: none, the address is written out).
-  uint64_t nameAllocation(uint64_t address, uint64_t size, format::PackEncoding rules);
-  // Packing: the name of a Free's address (0: its block was not allocated in this pack).
-  uint64_t nameRelease(uint64_t address, format::PackEncoding rules);
+  uint64_t nameAllocation(uint64_t address, uint64_t size, uint64_t stack_id, format::PackEncoding rules);
+  // Packing: the name of a Free's address (0: its block was not allocated in this pack); with the
+  // stacks indexed, in_stack gets its name by Modeled3 as well.
+  uint64_t nameRelease(uint64_t address, format::PackEncoding rules, StackRank* in_stack = nullptr);
   static constexpr uint64_t kRankedWithin = 4096;
   static constexpr uint32_t kEnds = 64;
 
   // Unpacking: the address a name stands for (for name 0, address is the one written out); false
   // when no address has that name (a damaged pack).
-  bool allocationNamed(uint64_t name, uint64_t size, format::PackEncoding rules, uint64_t& address);
+  bool allocationNamed(uint64_t name, uint64_t size, uint64_t stack_id, format::PackEncoding rules, uint64_t& address);
   bool releaseNamed(uint64_t name, format::PackEncoding rules, uint64_t& address);
+  bool releaseNamed(StackRank name, uint64_t& address);  // Modeled3, rank ≥ 1
 
   // The Alloc records seen since the last reset.
   uint64_t allocations() const { return blocks_.size(); }
 
  private:
   static uint64_t sizeClass(uint64_t size);
-  void allocated(uint64_t address, uint64_t size);
+  void allocated(uint64_t address, uint64_t size, uint64_t stack_id);
   void released(uint64_t ordinal);
+
+  // Which of a run of blocks (by place: their order of allocation) are live: a bit each, and how
+  // many are live in each run of kRunBits places. Most names are of recent blocks, found among the
+  // last bits; an older block's rank adds up the runs after it (a pack holds a few hundred).
+  class LiveSet {
+   public:
+    uint64_t append();  // a new live block; its place
+    void remove(uint64_t place);
+    bool isLive(uint64_t place) const { return place < places_ && bits_[place / 64] >> (place % 64) & 1; }
+    uint64_t rankOf(uint64_t place) const;  // the live blocks at this place and after: 1 for the newest
+    bool placeOfRank(uint64_t rank, uint64_t& place) const;
+
+   private:
+    static constexpr uint64_t kRunBits = 4096;
+    std::vector<uint64_t> bits_;
+    std::vector<uint32_t> run_live_;
+    uint64_t places_ = 0;
+  };
+  LiveSet live_;  // every block of the pack, by ordinal
+
+  // With the stacks indexed (Modeled3): each stack's blocks, by their place among that stack's.
+  struct StackBlocks {
+    uint64_t stack_id;
+    std::vector<uint32_t> ordinals;  // by place
+    LiveSet live;
+  };
+  bool index_stacks_ = false;
+  std::unordered_map<uint64_t, uint32_t> stack_index_;  // stack id -> its StackBlocks
+  std::vector<StackBlocks> stack_blocks_;
 
   // The latest freed addresses of one size class, newest last; the oldest goes when it is full.
   class RecentlyFreed {
@@ -82,20 +127,10 @@ class AddressModel {
   struct Block {
     uint64_t address;
     uint64_t size_class;
+    uint32_t stack = 0, place = 0;  // with the stacks indexed: its StackBlocks, its place there
   };
   std::vector<Block> blocks_;  // by allocation ordinal in the pack
 
-  // Which blocks are live (not yet named in a Free), by ordinal: a bit each, and how many are live
-  // in each run of kRunBits ordinals. Most names are of recent blocks, found among the last bits;
-  // an older block's rank adds up the runs after it (a pack holds a few hundred).
-  static constexpr uint64_t kRunBits = 4096;
-  std::vector<uint64_t> live_;
-  std::vector<uint32_t> run_live_;
-  bool isLive(uint64_t ordinal) const { return live_[ordinal / 64] >> (ordinal % 64) & 1; }
-  void appendLive();                                   // the block of ordinal blocks_.size()
-  void setDead(uint64_t ordinal);
-  uint64_t liveFrom(uint64_t ordinal) const;           // live blocks of this ordinal and after
-  bool ordinalOfRank(uint64_t rank, uint64_t& ordinal) const;  // rank 1: the newest live block
   std::unordered_map<uint64_t, uint64_t> latest_;      // packer: address -> its latest ordinal
 
   // The last kEnds allocations, newest last, and where each ends: as malloc's chunk (its 8-byte
@@ -134,13 +169,15 @@ struct PackModel {
 };
 
 // One chunk's body (its bytes after the ChunkHeader, without the zeros after its last record) with
-// its addresses, and by Modeled2 its ids, named by the model's `rules` (PackEncoding::Modeled or
-// Modeled2). False when the chunk is not a plain run of whole records followed by zeros (a chunk
-// cut by the end of the file, damage): such a chunk is kept raw.
-bool packChunkBody(const uint8_t* chunk, size_t length, uint32_t version, format::PackEncoding rules, PackModel& model,
-                   std::vector<uint8_t>& body);
+// its addresses and ids named by the second rules (Modeled2) in by_rank and by the third
+// (Modeled3) in by_stack: the two differ in their Frees only. The model's stacks must be indexed
+// from the pack's start. False when the chunk is not a plain run of whole records followed by
+// zeros (a chunk cut by the end of the file, damage): such a chunk is kept raw.
+bool packChunkBody(const uint8_t* chunk, size_t length, uint32_t version, PackModel& model, std::vector<uint8_t>& by_rank,
+                   std::vector<uint8_t>& by_stack);
 // The chunk (length bytes: its header, then its records, then zeros) from a body packed with
-// `rules`. False when the body is damaged; out is then unspecified.
+// `rules`. False when the body is damaged (or Modeled3 follows other rules in one pack); out is
+// then unspecified.
 bool unpackChunkBody(const format::ChunkHeader& header, const uint8_t* body, size_t body_bytes, size_t length,
                      uint32_t version, format::PackEncoding rules, PackModel& model, std::vector<uint8_t>& out);
 

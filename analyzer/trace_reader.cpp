@@ -153,7 +153,7 @@ void TraceReader::findPacks() {
       bool raw = e.encoding == static_cast<uint32_t>(format::PackEncoding::Raw);
       if (e.header.magic != format::kChunkMagic || e.header.stream_id == format::kAggregateStream ||
           e.length < sizeof(format::ChunkHeader) || e.length > cs ||
-          e.encoding > static_cast<uint32_t>(format::PackEncoding::Modeled2) || e.body_offset > ph.body_bytes ||
+          e.encoding > static_cast<uint32_t>(format::PackEncoding::Modeled3) || e.body_offset > ph.body_bytes ||
           e.body_bytes > ph.body_bytes - e.body_offset || (raw && e.body_bytes > e.length - sizeof(format::ChunkHeader)))
         fail(fmt::format("corrupt packed trace: chunk {} of pack {} at offset {} is out of bounds", i, packs_.size(), at));
       chunks_.push_back({e.body_offset, e.length, e.header.stream_id, e.header.stream_chunk,

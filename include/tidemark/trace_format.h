@@ -140,8 +140,10 @@ static_assert(sizeof(ChunkHeader) == 16);
 // decompress to body_bytes, each chunk's body at its body_offset. A body is the chunk's bytes
 // after its ChunkHeader, either as they were (PackEncoding::Raw) or with each Alloc's and Free's
 // address named by the pack's address model (analyzer/chunk_packing.h), which starts afresh in every
-// pack, by its first rules (PackEncoding::Modeled) or its second (Modeled2, what is written since
-// session 19); what follows the last record (zeros) is left out of any of them.
+// pack, by its first rules (PackEncoding::Modeled), its second (Modeled2, written in session 19 and
+// since) or its third (Modeled3: a Free's block by its stack, since session 22; one pack's modeled
+// chunks all follow one of the last two); what follows the last record (zeros) is left out of any
+// of them.
 inline constexpr uint32_t kPackMagic = 0x4b504d54;  // "TMPK" little-endian
 inline constexpr uint32_t kMaxChunksPerPack = 64;
 struct PackHeader {
@@ -151,7 +153,7 @@ struct PackHeader {
   uint64_t body_bytes;
 };
 static_assert(sizeof(PackHeader) == 24);
-enum class PackEncoding : uint32_t { Raw = 0, Modeled = 1, Modeled2 = 2 };
+enum class PackEncoding : uint32_t { Raw = 0, Modeled = 1, Modeled2 = 2, Modeled3 = 3 };
 struct PackedChunk {
   ChunkHeader header;    // as the chunk had it
   uint32_t length;       // the chunk's bytes in the trace before packing, its header included

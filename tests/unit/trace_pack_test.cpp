@@ -167,20 +167,20 @@ TEST(TracePack, TheModelNamesWhatMallocReuses) {
     // two of 40 bytes made again, newest freed first; the block of 100 bytes's address then taken
     // by a block of another size (not named: written out).
     uint64_t a = 0x1000, b = 0x2000, c = 0x3000;
-    EXPECT_EQ(packer.nameAllocation(a, 40, rules), 0u);
-    EXPECT_EQ(packer.nameAllocation(b, 40, rules), 0u);
-    EXPECT_EQ(packer.nameAllocation(c, 100, rules), 0u);
+    EXPECT_EQ(packer.nameAllocation(a, 40, 1, rules), 0u);
+    EXPECT_EQ(packer.nameAllocation(b, 40, 1, rules), 0u);
+    EXPECT_EQ(packer.nameAllocation(c, 100, 1, rules), 0u);
     EXPECT_EQ(packer.nameRelease(b, rules), 2u);  // the second newest of the live blocks
     EXPECT_EQ(packer.nameRelease(c, rules), 1u);  // the newest
     EXPECT_EQ(packer.nameRelease(a, rules), 1u);  // made three allocations ago, and now the newest live block
     EXPECT_EQ(packer.nameRelease(0x9999, rules), 0u);  // never allocated here
-    EXPECT_EQ(packer.nameAllocation(a, 40, rules), 1u);  // the newest freed of its size
-    EXPECT_EQ(packer.nameAllocation(b, 33, rules), 1u);  // 33 bytes is the same size class as 40
-    EXPECT_EQ(packer.nameAllocation(c, 500, rules), 0u);
+    EXPECT_EQ(packer.nameAllocation(a, 40, 1, rules), 1u);  // the newest freed of its size
+    EXPECT_EQ(packer.nameAllocation(b, 33, 1, rules), 1u);  // 33 bytes is the same size class as 40
+    EXPECT_EQ(packer.nameAllocation(c, 500, 1, rules), 0u);
     // The unpacker, given the names, finds the same addresses.
     for (uint64_t address : {a, b, c}) {
       uint64_t x = address;
-      ASSERT_TRUE(unpacker.allocationNamed(0, address == c ? 100 : 40, rules, x));
+      ASSERT_TRUE(unpacker.allocationNamed(0, address == c ? 100 : 40, 1, rules, x));
     }
     uint64_t x = 0;
     ASSERT_TRUE(unpacker.releaseNamed(2, rules, x));
@@ -190,12 +190,12 @@ TEST(TracePack, TheModelNamesWhatMallocReuses) {
     ASSERT_TRUE(unpacker.releaseNamed(1, rules, x));
     EXPECT_EQ(x, a);
     // a was freed last, so it is the newest freed block of its class; then b.
-    ASSERT_TRUE(unpacker.allocationNamed(1, 40, rules, x));
+    ASSERT_TRUE(unpacker.allocationNamed(1, 40, 1, rules, x));
     EXPECT_EQ(x, a);
-    ASSERT_TRUE(unpacker.allocationNamed(1, 33, rules, x));  // the same size class as 40
+    ASSERT_TRUE(unpacker.allocationNamed(1, 33, 1, rules, x));  // the same size class as 40
     EXPECT_EQ(x, b);
     // Names that stand for nothing are damage, not an address.
-    EXPECT_FALSE(unpacker.allocationNamed(1, 40, rules, x));
+    EXPECT_FALSE(unpacker.allocationNamed(1, 40, 1, rules, x));
     EXPECT_FALSE(unpacker.releaseNamed(100, rules, x));
     EXPECT_FALSE(unpacker.releaseNamed(AddressModel::kRankedWithin + 100, rules, x));
 
@@ -204,8 +204,8 @@ TEST(TracePack, TheModelNamesWhatMallocReuses) {
     AddressModel old_packer, old_unpacker;
     for (uint64_t i = 0; i <= AddressModel::kRankedWithin; ++i) {
       uint64_t address = 0x100000 + 64 * i;
-      old_packer.nameAllocation(address, 48, rules);
-      ASSERT_TRUE(old_unpacker.allocationNamed(0, 48, rules, address));
+      old_packer.nameAllocation(address, 48, 1, rules);
+      ASSERT_TRUE(old_unpacker.allocationNamed(0, 48, 1, rules, address));
     }
     uint64_t name = old_packer.nameRelease(0x100000, rules);
     EXPECT_EQ(name, rules == PackEncoding::Modeled ? 2 * AddressModel::kRankedWithin + 1 : AddressModel::kRankedWithin + 1);
@@ -229,37 +229,151 @@ TEST(TracePack, AFreshChunkIsNamedByTheChunkBeforeIt) {
   const std::vector<uint64_t> names = {0, 129, 129, 0, 130, pymalloc + 1};
   for (size_t i = 0; i < blocks.size(); ++i) {
     auto [address, size] = blocks[i];
-    EXPECT_EQ(packer.nameAllocation(address, size, PackEncoding::Modeled2), names[i]) << i;
-    EXPECT_EQ(first_rules.nameAllocation(address, size, PackEncoding::Modeled), 0u) << i;  // the first rules: written out
+    EXPECT_EQ(packer.nameAllocation(address, size, 1, PackEncoding::Modeled2), names[i]) << i;
+    EXPECT_EQ(first_rules.nameAllocation(address, size, 1, PackEncoding::Modeled), 0u) << i;  // the first rules: written out
     uint64_t x = names[i] ? 0 : address;
-    ASSERT_TRUE(unpacker.allocationNamed(names[i], size, PackEncoding::Modeled2, x)) << i;
+    ASSERT_TRUE(unpacker.allocationNamed(names[i], size, 1, PackEncoding::Modeled2, x)) << i;
     EXPECT_EQ(x, address) << i;
   }
   uint64_t x = 0;
-  EXPECT_FALSE(unpacker.allocationNamed(129 + 6, 8, PackEncoding::Modeled2, x));  // six allocations only
-  EXPECT_FALSE(unpacker.allocationNamed(129, 8, PackEncoding::Modeled, x));       // not a name of the first rules
+  EXPECT_FALSE(unpacker.allocationNamed(129 + 6, 8, 1, PackEncoding::Modeled2, x));  // six allocations only
+  EXPECT_FALSE(unpacker.allocationNamed(129, 8, 1, PackEncoding::Modeled, x));       // not a name of the first rules
 }
 
-// A trace packed by the first rules (the file was packed by the build before Modeled2, from the
-// trace busyTrace() writes) still reads, record for record.
-TEST(TracePack, ATracePackedByTheFirstRulesReadsTheSame) {
-  const std::string packed = std::string(TM_GOLDEN_DIR) + "/busy_packed_modeled_v1.tmtrace";
-  TraceReader reader(packed);
-  ASSERT_TRUE(reader.packed());
-  size_t modeled = 0;
-  for (const TraceReader::Chunk& c : reader.chunks()) {
-    EXPECT_NE(c.encoding, format::PackEncoding::Modeled2);
-    modeled += c.encoding == format::PackEncoding::Modeled;
+// The third rules (Modeled3) name a Free's block by its stack and its rank among that stack's
+// live blocks; an Alloc as the second rules do.
+TEST(TracePack, TheThirdRulesNameAFreeByItsStack) {
+  using format::PackEncoding;
+  AddressModel packer, unpacker;
+  packer.indexStacks();
+  unpacker.indexStacks();
+  // Stack 7 makes a, c, e; stack 9 makes b, d (each at a new address: no names).
+  const uint64_t a = 0x1000, b = 0x2000, c = 0x3000, d = 0x4000, e = 0x5000;
+  const std::vector<std::pair<uint64_t, uint64_t>> made = {{a, 7}, {b, 9}, {c, 7}, {d, 9}, {e, 7}};
+  for (auto [address, stack] : made) {
+    EXPECT_EQ(packer.nameAllocation(address, 40, stack, PackEncoding::Modeled3), 0u);
+    uint64_t x = address;
+    ASSERT_TRUE(unpacker.allocationNamed(0, 40, stack, PackEncoding::Modeled3, x));
   }
-  EXPECT_GT(modeled, 10u);
+  // c: the second newest of stack 7's three (the third newest of all five, by Modeled2). Then a:
+  // the second newest of stack 7's two left (the fourth of all); d: the newest of stack 9's (the
+  // second of all); e, b: the last of each.
+  const std::vector<std::tuple<uint64_t, uint64_t, uint64_t, uint64_t>> freed = {
+      {c, 7, 2, 3}, {a, 7, 2, 4}, {d, 9, 1, 2}, {e, 7, 1, 1}, {b, 9, 1, 1}};
+  for (auto [address, stack, rank, overall] : freed) {
+    AddressModel::StackRank in_stack;
+    EXPECT_EQ(packer.nameRelease(address, PackEncoding::Modeled3, &in_stack), overall) << address;
+    EXPECT_EQ(in_stack.stack_id, stack) << address;
+    EXPECT_EQ(in_stack.rank, rank) << address;
+    uint64_t x = 0;
+    ASSERT_TRUE(unpacker.releaseNamed(in_stack, x)) << address;
+    EXPECT_EQ(x, address);
+  }
+  // A block not made in the pack has no name; names that stand for nothing are damage.
+  AddressModel::StackRank in_stack{1, 1};
+  EXPECT_EQ(packer.nameRelease(0x9999, PackEncoding::Modeled3, &in_stack), 0u);
+  EXPECT_EQ(in_stack.rank, 0u);
+  uint64_t x = 0;
+  EXPECT_FALSE(unpacker.releaseNamed({7, 1}, x));   // stack 7 has no live block left
+  EXPECT_FALSE(unpacker.releaseNamed({8, 1}, x));   // nor has a stack never seen
+  EXPECT_FALSE(unpacker.releaseNamed({9, 0}, x));
+  AddressModel not_indexed;
+  ASSERT_TRUE(not_indexed.allocationNamed(0, 40, 7, PackEncoding::Modeled3, x = a));
+  EXPECT_FALSE(not_indexed.releaseNamed({7, 1}, x));  // its stacks were not indexed from the start
+}
+
+// A stack that frees its blocks first in, first out (a queue) beside another's blocks that live a
+// little while: each of the queue's blocks, when freed, is the oldest of the stack's (the same name
+// every time), while its rank among all the live blocks moves. Every pack is made by the third
+// rules. A program that makes
+// every block on a new stack and frees the newest (a Python program's lines, roughly) is packed by
+// the second. Either way every record comes back.
+TEST(TracePack, EachPackIsMadeByTheRulesThatMakeItSmaller) {
+  auto queue = [] {
+    TraceBuilder b(4096);
+    b.processInfo(1, 42, "/bin/prog", "prog");
+    b.stackDef(2, 1, {0x401000});
+    b.stackDef(3, 2, {0x402000});
+    std::mt19937_64 rng(3);
+    std::vector<uint64_t> queued, temporaries;
+    uint64_t seq = 10, next_address = 0x5500'0000'0000;
+    for (int i = 0; i < 20000; ++i) {
+      b.alloc(seq++, 1, next_address += 64, 48);  // stack 1: a queue of 40
+      queued.push_back(next_address);
+      if (queued.size() > 40) {
+        b.free(seq++, queued.front());
+        queued.erase(queued.begin());
+      }
+      if (rng() % 2) {  // stack 2: up to 8 blocks, one of them freed now and then
+        b.alloc(seq++, 2, next_address += 64, 24);
+        temporaries.push_back(next_address);
+      }
+      if (temporaries.size() > 8 || (!temporaries.empty() && rng() % 3 == 0)) {
+        const size_t k = rng() % temporaries.size();
+        b.free(seq++, temporaries[k]);
+        temporaries.erase(temporaries.begin() + static_cast<ptrdiff_t>(k));
+      }
+    }
+    b.exit(seq, seq * 1000);
+    return b;
+  };
+  auto newStacks = [] {
+    TraceBuilder b(4096);
+    b.processInfo(1, 42, "/bin/prog", "prog");
+    std::mt19937_64 rng(5);
+    std::vector<uint64_t> live;
+    uint64_t seq = 10, next_address = 0x5500'0000'0000;
+    for (uint32_t i = 0; i < 20000; ++i) {
+      b.stackDef(seq++, 10 + i, {0x401000 + 16 * i});
+      b.alloc(seq++, 10 + i, next_address += 64 * (1 + rng() % 8), 48);
+      live.push_back(next_address);
+      if (rng() % 2 && !live.empty()) {
+        b.free(seq++, live.back());
+        live.pop_back();
+      }
+    }
+    b.exit(seq, seq * 1000);
+    return b;
+  };
+  for (bool by_stack : {true, false}) {
+    SCOPED_TRACE(by_stack);
+    std::string path = tempPath("rules.tmtrace");
+    (by_stack ? queue() : newStacks()).write(path);
+    const std::string before = recordsOf(path);
+    PackOutcome o = packTrace(path);
+    ASSERT_EQ(o.left_as_is, "");
+    EXPECT_GT(o.packs, 1u);
+    EXPECT_EQ(o.packs_by_stack, by_stack ? o.packs : 0u);
+    TraceReader reader(path);
+    for (const TraceReader::Chunk& c : reader.chunks())
+      EXPECT_EQ(c.encoding, by_stack ? format::PackEncoding::Modeled3 : format::PackEncoding::Modeled2);
+    EXPECT_EQ(recordsOf(path), before);
+    std::filesystem::remove(path);
+  }
+}
+
+// Traces packed by the builds before (from the trace busyTrace() writes): by the first rules, and
+// by the second alone (before session 22). Both still read, record for record.
+TEST(TracePack, TracesPackedByEarlierRulesReadTheSame) {
   std::string path = tempPath("busy-again.tmtrace");
   busyTrace().write(path);
   const std::string written = recordsOf(path);
-  EXPECT_EQ(recordsOf(packed), written);
-  // Packed today: by the second rules, and the same records again.
+  for (auto [file, rules] : {std::pair{"busy_packed_modeled_v1.tmtrace", format::PackEncoding::Modeled},
+                             std::pair{"busy_packed_modeled_v2.tmtrace", format::PackEncoding::Modeled2}}) {
+    SCOPED_TRACE(file);
+    const std::string packed = std::string(TM_GOLDEN_DIR) + "/" + file;
+    TraceReader reader(packed);
+    ASSERT_TRUE(reader.packed());
+    size_t modeled = 0;
+    for (const TraceReader::Chunk& c : reader.chunks()) {
+      EXPECT_TRUE(c.encoding == rules || c.encoding == format::PackEncoding::Raw);
+      modeled += c.encoding == rules;
+    }
+    EXPECT_GT(modeled, 10u);
+    EXPECT_EQ(recordsOf(packed), written);
+  }
+  // Packed today, and the same records again.
   ASSERT_EQ(packTrace(path).left_as_is, "");
-  TraceReader again(path);
-  for (const TraceReader::Chunk& c : again.chunks()) EXPECT_EQ(c.encoding, format::PackEncoding::Modeled2);
   EXPECT_EQ(recordsOf(path), written);
   std::filesystem::remove(path);
 }

@@ -200,6 +200,7 @@ TrendVerdict classifyTrend(const std::vector<double>& t, const std::vector<doubl
   v.max = *std::max_element(y.begin(), y.end());
   double peak_max = v.max;
   if (peaks_in.size() >= n) peak_max = std::max(peak_max, *std::max_element(peaks_in.begin(), peaks_in.begin() + static_cast<long>(n)));
+  v.peak = peak_max;
   double range = v.max - v.min;
   double duration = t[n - 1] - t[0];
   const double resolution_s = v.moments > 1 ? duration / static_cast<double>(v.moments - 1) : duration;

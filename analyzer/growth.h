@@ -23,6 +23,7 @@ enum class Shortfall {
 struct TrendVerdict {
   Trend trend = Trend::Steady;
   double start = 0, end = 0, min = 0, max = 0;  // values of the series
+  double peak = 0;                               // its highest value, short spikes included
   double rate_per_s = 0;                         // Unbounded, GrowsWithWork (and the tail of any series): slope
   double level = 0, level_reached_s = 0;         // Plateau
   double period_s = 0, amplitude = 0;            // Periodic

@@ -25,14 +25,18 @@ std::string confidenceText(double confidence) {
 
 // Why a verdict could not be given, and what would give one.
 std::string shortfallText(const TrendVerdict& v, double span_s) {
+  // The levels the series held, and its short spikes when they went higher (a site whose memory
+  // comes and goes within each step holds 0 B between spikes).
+  const std::string range =
+      (v.min == v.max ? "at " + signedBytes(v.min) : fmt::format("between {} and {}", signedBytes(v.min), signedBytes(v.max))) +
+      (v.peak > v.max ? ", with spikes to " + signedBytes(v.peak) + "," : "");
   if (v.shortfall == Shortfall::Sampling)
-    return fmt::format("not enough evidence: between {} and {} over {}, a rise the sampling alone could make; "
-                       "{} would tell",
-                       signedBytes(v.min), signedBytes(v.max), secondsText(span_s),
+    return fmt::format("not enough evidence: {} over {}, a rise the sampling alone could make; {} would tell", range,
+                       secondsText(span_s),
                        v.needed >= 1 ? fmt::format("--sample-bytes {}", humanBytes(static_cast<uint64_t>(v.needed)))
                                      : std::string("full mode"));
-  return fmt::format("not enough evidence: between {} and {} over {}, seen at {} moments of the {} a verdict takes",
-                     signedBytes(v.min), signedBytes(v.max), secondsText(span_s), v.moments, v.needed);
+  return fmt::format("not enough evidence: {} over {}, seen at {} moments of the {} a verdict takes", range,
+                     secondsText(span_s), v.moments, v.needed);
 }
 
 }  // namespace

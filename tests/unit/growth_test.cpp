@@ -6,6 +6,7 @@
 
 #include "growth.h"
 #include "site_series.h"
+#include "verdict_text.h"
 
 using namespace tidemark;
 
@@ -172,6 +173,24 @@ TEST(GrowthEvidence, GrowthSeenAtTooFewMomentsIsNotJudged) {
   v = classifyTrend(s.t, s.y, {}, 25);
   EXPECT_EQ(v.trend, Trend::Unbounded);
   EXPECT_GT(v.confidence, 0.99);
+}
+
+// Memory that comes and goes within every step holds 0 B at each step's end; what the site did is
+// in its spikes, and the shortfall says how high they went (a QuantLib example's tree, built and
+// freed within each pricing, read "between 0 B and 0 B").
+TEST(GrowthEvidence, ASiteSeenOnlyInItsSpikesSaysHowHighTheyWent) {
+  std::vector<double> t, y, peaks;
+  for (int i = 0; i < 760; ++i) {
+    t.push_back(i * 1e-4);
+    y.push_back(0);
+    peaks.push_back(i % 250 == 0 ? kMiB : 0);
+  }
+  TrendVerdict v = classifyTrend(t, y, peaks, 3);
+  EXPECT_EQ(v.trend, Trend::NotEnoughEvidence);
+  EXPECT_EQ(v.peak, kMiB);
+  EXPECT_EQ(describeProcessVerdict(v, 0.0759),
+            "not enough evidence: at 0 B, with spikes to 1.00 MiB, over 75 ms, seen at 3 moments of the 25 a verdict "
+            "takes");
 }
 
 TEST(GrowthEvidence, ACycleNeedsFiveRegularFalls) {

@@ -37,15 +37,9 @@ void SeriesRecorder::halve() {
   }
 }
 
-void SeriesRecorder::update(uint32_t stack, uint64_t time_ns, uint64_t value) {
-  uint32_t bin = binOf(time_ns);
+void SeriesRecorder::addPoint(uint32_t stack, uint32_t bin, uint64_t value) {
   if (stack >= series_.size()) growTo(series_, stack + 1);
   auto& points = series_[stack];
-  if (!points.empty() && points.back().bin == bin) {
-    points.back().last = value;
-    points.back().max = std::max(points.back().max, value);
-    return;
-  }
   // The bin starts at the previous value; the max covers it too.
   uint64_t before = points.empty() ? 0 : points.back().last;
   points.push_back({bin, value, std::max(before, value)});

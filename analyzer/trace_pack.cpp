@@ -124,8 +124,9 @@ std::vector<uint8_t> compressed(const std::vector<uint8_t>& body, int level, con
 
 // The pack is made by the second rules and by the third (chunk_packing.h) at once, and the one
 // zstd makes smaller at its fastest level is kept: the third for most native programs (the bench
-// workload 1.09 -> 0.92 bytes per allocation), the second for Python's (pandas_backtest.py 5-15%
-// smaller by it).
+// workload's 75 days 1.10 -> 0.95 bytes per allocation), the second for Python's (a script's
+// estimate for pandas_backtest.py: its import-time packs 11-19% larger by the third, the later
+// ones 1-2%).
 MadePack makePack(const TraceReader& reader, const std::vector<TraceReader::Chunk>& chunks, size_t first, size_t last,
                   int zstd_level) {
   MadePack pack;

@@ -80,6 +80,7 @@ ProcessIdentity readIdentity(const std::string& trace) {
                      .start_realtime_ns = h.start_realtime_ns,
                      .peak_rss = h.peak_rss,
                      .peak_pss = h.peak_pss,
+                     .stopped_early = h.stop_reason != 0,
                      .exe = {},
                      .argv = {}};
   size_t seen = 0;

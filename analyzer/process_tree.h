@@ -31,6 +31,7 @@ struct ProcessIdentity {
   std::string host;
   uint64_t start_realtime_ns = 0;
   uint64_t peak_rss = 0, peak_pss = 0;  // as the header has them (kept up to date while it ran)
+  bool stopped_early = false;           // the tracker stopped recording before the process ended
   std::string exe;
   std::vector<std::string> argv;
   std::string program() const;  // the executable's file name ("tidemark-engine", "python3.11")

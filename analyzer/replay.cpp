@@ -704,6 +704,9 @@ const char* RecordingStop::why() const {
     case format::StopReason::FileFull: return "the trace file could not grow (the disk or the quota is full)";
     case format::StopReason::MapFailed: return "the trace file could not be mapped (out of address space or mappings)";
     case format::StopReason::DescriptorLost: return "the program closed or replaced the trace's file descriptor";
+    case format::StopReason::LockedAtFork:
+      return "the process was forked while another thread was unwinding a stack or walking the loaded modules "
+             "(dl_iterate_phdr) and did not finish; the child inherited their locks held, and an unwind there could hang";
   }
   return "an unknown reason";
 }

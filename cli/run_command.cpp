@@ -15,6 +15,7 @@
 #include <memory>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include "error.h"
 #include "live_view.h"
@@ -178,8 +179,16 @@ std::string describeProcesses(const std::string& dir) {
   }
   if (ids.size() < 2) return {};
   const ProcessIdentity& largest = ids[selectProcess(ids, "")];
-  return fmt::format("{} processes; the largest: {} (pid {}), peak RSS {}", ids.size(), largest.program(), largest.pid,
-                     humanBytes(largest.peak_rss));
+  std::string text = fmt::format("{} processes; the largest: {} (pid {}), peak RSS {}", ids.size(), largest.program(),
+                                 largest.pid, humanBytes(largest.peak_rss));
+  std::vector<uint64_t> stopped;
+  for (const ProcessIdentity& id : ids)
+    if (id.stopped_early) stopped.push_back(id.pid);
+  if (!stopped.empty())
+    text += fmt::format("; recording stopped early in {} of them ({}{}): tidemark summary --process PID says why",
+                        stopped.size(), fmt::join(stopped.begin(), stopped.begin() + std::min<size_t>(stopped.size(), 5), ", "),
+                        stopped.size() > 5 ? ", ..." : "");
+  return text;
 }
 
 }  // namespace

@@ -9,6 +9,7 @@
 
 #include "aggregator.h"
 #include "frame_rules.h"
+#include "fork_gate.h"
 #include "python_frames.h"
 #include "sys.h"
 #include "tracker.h"
@@ -500,6 +501,14 @@ extern "C" __attribute__((visibility("default"))) int sigprocmask(int how, const
     memcpy(old, &was, sizeof was);
   }
   return 0;
+}
+
+// Every walk of the loaded modules, the program's and libunwind's and the tracker's own, is a
+// section a fork waits for (fork_gate.h).
+extern "C" __attribute__((visibility("default"))) int dl_iterate_phdr(int (*callback)(dl_phdr_info*, size_t, void*), void* data) {
+  if (TM_UNLIKELY(!ensureReal()) || !real.dl_iterate_phdr) return 0;  // only while dlsym runs, which never walks
+  ForkGatedSection section;
+  return real.dl_iterate_phdr(callback, data);
 }
 
 // Code unloaded by dlclose may be replaced by other code at the same addresses: the learned frame

@@ -16,6 +16,7 @@
 
 #include "aggregator.h"
 #include "module_map.h"
+#include "fork_gate.h"
 #include "python_frames.h"
 #include "spinlock.h"
 #include "frame_rules.h"
@@ -140,6 +141,7 @@ bool resolveRealFunctions() {
   real.munmap = reinterpret_cast<decltype(real.munmap)>(next("munmap"));
   real.mremap = reinterpret_cast<decltype(real.mremap)>(next("mremap"));
   real.dlclose = reinterpret_cast<decltype(real.dlclose)>(next("dlclose"));
+  real.dl_iterate_phdr = reinterpret_cast<decltype(real.dl_iterate_phdr)>(next("dl_iterate_phdr"));
   real.sigprocmask = reinterpret_cast<decltype(real.sigprocmask)>(next("sigprocmask"));
   real.execvpe = reinterpret_cast<decltype(real.execvpe)>(next("execvpe"));
   real.wait4 = reinterpret_cast<decltype(real.wait4)>(next("wait4"));
@@ -174,6 +176,7 @@ StackId internFrames(ThreadState& t, const uint64_t* frames, uint32_t count) {
 // libunwind's fast trace, for stacks that are not cached.
 StackId unwindFast(ThreadState& t, CallSite caller) {
   SignalsHeld held(t);
+  ForkGatedSection section;  // libunwind's locks (fork_gate.h)
   // libunwind loops on `errno == EINTR` after calls that succeed without touching errno: never let
   // the program's errno in (the hook restores it on the way out). Only where libunwind runs, not
   // on a cache hit.
@@ -225,6 +228,7 @@ __thread uint64_t t_stack_top __attribute__((tls_model("initial-exec")));
 // before.
 void learnStack(CallSite caller, uint32_t frames) {
   SignalsHeld held(t_state);
+  ForkGatedSection section;  // libunwind's locks (fork_gate.h)
   errno = 0;  // as in unwindFast
   unw_context_t context;
   unw_cursor_t cursor;
@@ -856,13 +860,27 @@ void beginTrace(ThreadState& t) {
   if (g_aggregate) aggregator().start(writer().totals(), format::kDefaultChunkSize);
   if (g_statm_fd < 0) g_statm_fd = sys::ownDescriptor(sys::open("/proc/self/statm", O_RDONLY | O_CLOEXEC));
   writeProcessInfo(t);
+  if (g_is_fork_child && sectionWasUnderWayAtFork()) {
+    // The module map walks the modules and every new stack unwinds, and either could hang: the
+    // trace ends after saying which process this is and its memory at the fork, and why it ends;
+    // the child runs on untracked.
+    writeSample(t);
+    writer().stop(format::StopReason::LockedAtFork);
+    __atomic_store_n(&g_tracker_state, 3, __ATOMIC_RELEASE);
+    return;
+  }
   currentModuleMap(t.stream);
   writeSample(t);
   __atomic_store_n(&g_tracker_state, 2, __ATOMIC_RELEASE);
 }
 
-void forkPrepare() { g_start_lock.lock(); }
+// The start lock first: a thread starting the tracker walks the modules while holding it.
+void forkPrepare() {
+  g_start_lock.lock();
+  closeForkGate();
+}
 void forkParent() {
+  openForkGateInParent();
   g_start_lock.unlock();
   notePartOfProcessTree();
 }
@@ -870,6 +888,7 @@ void forkParent() {
 // every lock taken before the fork is free from here on (spinlock.h).
 void forkChild() {
   advanceForkGeneration();
+  openForkGateInChild();
   ThreadState& t = t_state;
   bool was_busy = t.busy;
   t.busy = true;

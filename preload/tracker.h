@@ -2,6 +2,7 @@
 // the life cycle of the tracker (start, fork, exit).
 #pragma once
 
+#include <link.h>
 #include <signal.h>
 #include <sys/types.h>
 #include <sys/wait.h>
@@ -31,6 +32,7 @@ struct RealFunctions {
   int (*munmap)(void*, size_t);
   void* (*mremap)(void*, size_t, size_t, int, ...);
   int (*dlclose)(void*);
+  int (*dl_iterate_phdr)(int (*)(struct dl_phdr_info*, size_t, void*), void*);
   int (*sigprocmask)(int, const sigset_t*, sigset_t*);
   // Resolved at start, never later: a vfork child calling execvp must not run dlsym (it would
   // allocate in its parent's heap).

@@ -55,6 +55,7 @@ std::string findingsOf(const RunProcess& p) {
                                                                                      : "killed",
                                 when));
   }
+  if (p.id.stopped_early) parts.push_back(fmt::format("recording stopped early (tidemark summary --process {} says why)", p.id.pid));
   for (const SiteTrend& t : p.unbounded) parts.push_back(fmt::format("{}: {}", siteOf(t), describeVerdict(t, p.simulated_days)));
   bool exited = p.end.state == EndState::Exited || p.end.state == EndState::ExitCalled;
   if (p.leaked_bytes >= 64 * 1024 && exited && p.death.kind == Death::Kind::None) parts.push_back(fmt::format("leaked {}{} at exit", humanBytes(p.leaked_bytes), p.sampled ? " (estimated)" : ""));
@@ -293,6 +294,7 @@ nlohmann::json runJson(const std::string& path, const RunTree& tree) {
                          {"peak_uss", p.uss_peak},
                          {"leaked_bytes", p.leaked_bytes},
                          {"anomalies", anomaliesJson(p.anomalies)},
+                         {"stopped_early", p.id.stopped_early},
                          {"unbounded", unbounded},
                          {"findings", findingsOf(p)}});
   }

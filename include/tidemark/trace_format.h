@@ -177,6 +177,7 @@ enum class StopReason : uint32_t {
   FileFull = 1,        // the trace file could not grow: the disk or the quota is full
   MapFailed = 2,       // the trace file could not be mapped (no address space, or too many mappings)
   DescriptorLost = 3,  // the program closed or replaced the trace's file descriptor
+  LockedAtFork = 4,    // forked while a thread unwound or walked the loaded modules, past the wait (preload/fork_gate.h)
 };
 
 enum class ScanReason : uint8_t { Exit = 0, Signal = 1, Request = 2 };  // Request: tidemark_scan_v1 (tidemark.scan())

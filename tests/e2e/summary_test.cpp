@@ -192,8 +192,10 @@ TEST_P(Summary, ForkedChildWritesItsOwnTrace) {
                        "with --process PID\n");
 }
 
-// Forks while other threads hold the tracker's locks: every child must run to its end (a lock
-// copied held into a child hangs it; the test's timeout would catch that) and trace its own stacks.
+// Forks while other threads hold the tracker's locks, and libunwind's while they unwind new stacks
+// (fork_gate.h): every child must run to its end (a lock copied held into a child hangs it; the
+// test's timeout would catch that; before the gate, a loop of aggregate-mode runs hung at its third)
+// and trace its own stacks.
 // The 101 traces are read as written (--no-pack): packing them under the sanitizers took the test
 // to 125 s in CI (80-90 s before packing), and packed traces are read by every other test.
 TEST_P(Summary, ForksWhileThreadsAllocateNeverHang) {
@@ -214,6 +216,33 @@ TEST_P(Summary, ForksWhileThreadsAllocateNeverHang) {
     EXPECT_EQ(p["anomalies"]["unknown_frees"], 0) << p.dump();  // each traced its own blocks
   }
   EXPECT_EQ(reaped, 100u);  // every child, as its parent saw it end
+}
+
+// glibc does not free in a forked child the lock a walk of the loaded modules holds: a child forked
+// while another thread walks hangs in its first walk, and under the tracker every child walks at
+// once (its module map; its new stacks). Here a thread holds that lock 20 ms at a time, nearly
+// always: each fork waits for the walk to end, and each child runs and traces its own 40 stacks.
+// (Forks while threads unwind, libunwind's own lock: ForksWhileThreadsAllocateNeverHang.)
+TEST_P(Summary, AForkWaitsForAWalkOfTheLoadedModules) {
+  std::string run_dir = tempDir() + "/walks";
+  Result r = run({tidemark(), "run", "--no-pack", "--mode", GetParam(), "-o", run_dir, "--", program("tm-test-fork_child"),
+                  "walking", "20", "10"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.out.find("forks 10 failures 0"), std::string::npos) << r.out;
+  EXPECT_EQ(r.err.find("stopped early"), std::string::npos) << r.err;
+  auto run_summary = summary(run_dir);
+  ASSERT_EQ(run_summary["run"]["processes"].size(), 11u);
+  size_t children = 0;
+  for (const auto& p : run_summary["run"]["processes"]) {
+    EXPECT_FALSE(p["stopped_early"].get<bool>()) << p.dump();
+    if (p["parent"].is_null()) continue;
+    ++children;
+    auto child = summary(p["trace"].get<std::string>());
+    EXPECT_TRUE(child["incomplete"].is_null()) << child["incomplete"];
+    EXPECT_EQ(child["allocations"], 40) << p.dump();  // one at each depth
+    EXPECT_EQ(child["frees"], 40);
+  }
+  EXPECT_EQ(children, 10u);
 }
 
 TEST_P(Summary, DlopenChurnIsSymbolizedAfterUnload) {

@@ -96,6 +96,29 @@ void expectStopsWhenFull(const std::string& trace_dir, const std::string& dir) {
 // own sigprocmask calls (preload/tracker.h, SignalsHeld); every other call is glibc's. The program's
 // masks are what they are plain, a blocked signal stays pending until it is unblocked, and a timer
 // firing every 200 us reaches its handler while 200 new stacks are learned, in every mode.
+// A walk of the loaded modules that outlasts the fork's wait (a callback that sleeps 1.5 s): the
+// fork goes ahead after kWalkWaitNs, and the child, whose walks could hang on the lock copied held,
+// records nothing more. It runs as it would untraced; its trace says who it was and why it ends.
+TEST(TargetSafety, AWalkThatOutlastsTheForksWaitStopsTheChildsRecordingNotTheChild) {
+  std::string run_dir = tempDir() + "/walk";
+  Result r = run({tidemark(), "run", "--no-pack", "-o", run_dir, "--", program("tm-test-fork_child"), "walking", "1500", "1"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(r.out, "forks 1 failures 0\n");
+  EXPECT_NE(r.err.find("; recording stopped early in 1 of them ("), std::string::npos) << r.err;
+  auto s = summary(run_dir);
+  ASSERT_EQ(s["run"]["processes"].size(), 2u);
+  for (const auto& p : s["run"]["processes"]) {
+    EXPECT_EQ(p["stopped_early"].get<bool>(), !p["parent"].is_null()) << p.dump();
+    EXPECT_EQ(p["end"]["state"], "exited") << p.dump();
+    if (p["parent"].is_null()) continue;
+    EXPECT_EQ(p["program"], "tm-test-fork_child");  // written before recording stopped
+    auto child = summary(p["trace"].get<std::string>());
+    ASSERT_TRUE(child["incomplete"].is_object()) << child.dump(1).substr(0, 2000);
+    EXPECT_NE(child["incomplete"]["reason"].get<std::string>().find("walking the loaded modules (dl_iterate_phdr)"), std::string::npos);
+    EXPECT_EQ(child["allocations"], 0);
+  }
+}
+
 TEST(TargetSafety, AProgramsSignalMasksAndTimersAreItsOwn) {
   Result plain = run({program("tm-test-signal_masks")});
   ASSERT_EQ(plain.code, 0) << plain.err;

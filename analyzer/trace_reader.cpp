@@ -7,8 +7,15 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <condition_variable>
 #include <cstring>
+#include <deque>
+#include <exception>
+#include <functional>
+#include <mutex>
+#include <optional>
 #include <queue>
+#include <thread>
 
 #include <fmt/format.h>
 #include <zstd.h>
@@ -232,11 +239,71 @@ struct Damage {
 // Decodes one stream (its chunks in order) record by record.
 constexpr uint32_t kRecordsPerProgress = 1u << 18;
 
+// The read's second thread: it unpacks each stream's next packed chunk while the reader decodes
+// and replays the one before (unpacking is about half of a packed trace's first read). Jobs run
+// in the order given; destroying it waits for the job under way and drops the others.
+class UnpackAhead {
+ public:
+  UnpackAhead() = default;
+  UnpackAhead(const UnpackAhead&) = delete;
+  UnpackAhead& operator=(const UnpackAhead&) = delete;
+  ~UnpackAhead() {
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      stop_ = true;
+    }
+    work_.notify_all();
+    if (thread_.joinable()) thread_.join();
+  }
+
+  void submit(std::function<void()> job) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (!thread_.joinable()) thread_ = std::thread([this] { run(); });
+    jobs_.push_back(std::move(job));
+    work_.notify_one();
+  }
+  // A job sets its flag when done; the reader waits for it.
+  void finished(bool& done) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    done = true;
+    done_.notify_all();
+  }
+  void wait(const bool& done) {
+    std::unique_lock<std::mutex> lock(mutex_);
+    done_.wait(lock, [&] { return done; });
+  }
+
+ private:
+  void run() {
+    for (;;) {
+      std::function<void()> job;
+      {
+        std::unique_lock<std::mutex> lock(mutex_);
+        work_.wait(lock, [&] { return stop_ || !jobs_.empty(); });
+        if (stop_) return;
+        job = std::move(jobs_.front());
+        jobs_.pop_front();
+      }
+      job();
+    }
+  }
+
+  std::mutex mutex_;
+  std::condition_variable work_, done_;
+  std::deque<std::function<void()>> jobs_;
+  bool stop_ = false;
+  std::thread thread_;
+};
+
 class Cursor {
  public:
   Cursor(const TraceReader& reader, uint64_t chunk_size, std::vector<TraceReader::Chunk> chunks, uint32_t stream,
          const std::string& path, Damage& damage)
       : reader_(reader), chunk_size_(chunk_size), chunks_(std::move(chunks)), stream_(stream), path_(path), damage_(damage) {}
+
+  // Packed chunks are unpacked one ahead on `ahead`'s thread from here on. The cursor must stay
+  // where it is (its jobs point to it) and outlive `ahead`.
+  void unpackAheadOn(UnpackAhead* ahead) { ahead_ = ahead; }
 
   size_t chunksTaken() const { return index_; }
 
@@ -259,9 +326,16 @@ class Cursor {
           if (!reader_.readAt(chunk.offset, buffer_.data(), len))
             throw Error(fmt::format("{}: cannot read the chunk at offset {}: {}", path_, chunk.offset, strerror(errno)));
           chunk_offset_ = chunk.offset;
+        } else if (next_.index == index_ - 1) {
+          ahead_->wait(next_.done);
+          next_.index = kNone;
+          if (next_.error) std::rethrow_exception(next_.error);
+          buffer_.swap(next_.buffer);
+          chunk_offset_ = next_.chunk_offset;
         } else {
-          unpack(chunk);
+          unpack(chunk, buffer_, chunk_offset_);
         }
+        unpackNextAhead();
         p_ = buffer_.data() + sizeof(format::ChunkHeader);
         end_ = buffer_.data() + len;
         cut_ = len < chunk_size_;
@@ -290,11 +364,28 @@ class Cursor {
   }
 
  private:
-  // A packed chunk into buffer_: its pack decompressed when it is the pack's first, and rebuilt
-  // by the pack's address model, which has seen the pack's chunks before it in order.
-  void unpack(const TraceReader::Chunk& chunk) {
+  // The next chunk, when packed, goes to the second thread while this one is read. One job per
+  // cursor at a time: the unpacking state (the pack, its model) is the job's until it is done.
+  void unpackNextAhead() {
+    if (!ahead_ || index_ >= chunks_.size() || chunks_[index_].pack == TraceReader::kNotPacked) return;
+    next_.index = index_;
+    next_.done = false;
+    next_.error = nullptr;
+    ahead_->submit([this, index = index_] {
+      try {
+        unpack(chunks_[index], next_.buffer, next_.chunk_offset);
+      } catch (...) {
+        next_.error = std::current_exception();  // thrown when the reader reaches this chunk
+      }
+      ahead_->finished(next_.done);
+    });
+  }
+
+  // A packed chunk into `out`: its pack decompressed when it is the pack's first, and rebuilt by
+  // the pack's address model, which has seen the pack's chunks before it in order.
+  void unpack(const TraceReader::Chunk& chunk, std::vector<uint8_t>& out, uint64_t& out_offset) {
     const TraceReader::Pack& pack = reader_.packs()[chunk.pack];
-    chunk_offset_ = pack.payload_offset;
+    out_offset = pack.payload_offset;
     if (chunk.pack != pack_index_) {
       if (chunk.position != 0)
         throw Error(fmt::format("{}: corrupt packed trace: the pack at offset {} begins inside a stream's run of chunks",
@@ -318,12 +409,12 @@ class Cursor {
     const uint8_t* body = pack_body_.data() + chunk.offset;
     bool ok = true;
     if (chunk.encoding == format::PackEncoding::Raw) {
-      buffer_.assign(chunk.length, 0);
-      memcpy(buffer_.data(), &header, sizeof header);
-      memcpy(buffer_.data() + sizeof header, body, chunk.body_bytes);
+      out.assign(chunk.length, 0);
+      memcpy(out.data(), &header, sizeof header);
+      memcpy(out.data() + sizeof header, body, chunk.body_bytes);
     } else {
       ok = unpackChunkBody(header, body, chunk.body_bytes, chunk.length, reader_.header().version, chunk.encoding, model_,
-                           buffer_);
+                           out);
     }
     if (!ok)
       throw Error(fmt::format("{}: corrupt packed trace: chunk {} of stream {} (pack at offset {}) does not unpack",
@@ -382,6 +473,17 @@ class Cursor {
   uint32_t next_position_ = 0;
   std::vector<uint8_t> compressed_, pack_body_;
   PackModel model_;
+  // The chunk being unpacked ahead (index kNone: none); `done` and `error` are set by the job.
+  static constexpr size_t kNone = SIZE_MAX;
+  struct Ahead {
+    size_t index = kNone;
+    bool done = true;
+    std::exception_ptr error;
+    std::vector<uint8_t> buffer;
+    uint64_t chunk_offset = 0;
+  };
+  UnpackAhead* ahead_ = nullptr;
+  Ahead next_;
   size_t index_ = 0;
   uint32_t stream_;
   const std::string& path_;
@@ -403,6 +505,12 @@ void TraceReader::forEach(const std::function<void(const Record&)>& fn) {
     uint32_t stream = chunks_[i].stream;
     for (; i < chunks_.size() && chunks_[i].stream == stream; ++i) list.push_back(chunks_[i]);
     cursors.emplace_back(*this, header_.chunk_size, std::move(list), stream, path_, damage);
+  }
+  // Declared after the cursors, so destroyed first: its last job ends before they go.
+  std::optional<UnpackAhead> ahead;
+  if (!packs_.empty() && std::thread::hardware_concurrency() > 1) {
+    ahead.emplace();
+    for (Cursor& c : cursors) c.unpackAheadOn(&*ahead);
   }
   // How far: the chunks the cursors took, of all of them (the head of each is being read).
   const uint64_t all_chunks = chunks_.size();

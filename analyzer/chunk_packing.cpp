@@ -401,16 +401,21 @@ bool unpackChunkBody(const format::ChunkHeader& header, const uint8_t* body, siz
     w += n;
     return true;
   };
-  // An Alloc or Free as the tracker wrote it: type, then varints (the address as a delta).
+  // An Alloc or Free as the tracker wrote it: type, then varints (the address as a delta). Encoded
+  // in place when the chunk has room for the longest, else beside it and copied (or refused).
   uint8_t rebuilt[1 + 4 * 10];
   auto put = [&](uint8_t type, std::initializer_list<uint64_t> before, uint64_t a, std::initializer_list<uint64_t> after) {
-    uint8_t* r = rebuilt;
+    const bool in_place = static_cast<size_t>(limit - w) >= sizeof rebuilt;
+    uint8_t* const at = in_place ? w : rebuilt;
+    uint8_t* r = at;
     *r++ = type;
     for (uint64_t v : before) r = format::putVarint(r, v);
     r = format::putVarint(r, format::zigzag(static_cast<int64_t>(a - deltas.address)));
     deltas.address = a;
     for (uint64_t v : after) r = format::putVarint(r, v);
-    return write(rebuilt, static_cast<size_t>(r - rebuilt));
+    if (!in_place) return write(rebuilt, static_cast<size_t>(r - rebuilt));
+    w = r;
+    return true;
   };
   // A record whose fields were rewritten by rewriteIds: its type, its seq, its fields as the tracker
   // encoded them.

@@ -15,6 +15,7 @@
 #include <mutex>
 #include <optional>
 #include <queue>
+#include <system_error>
 #include <thread>
 
 #include <fmt/format.h>
@@ -257,10 +258,22 @@ class UnpackAhead {
   }
 
   void submit(std::function<void()> job) {
-    std::lock_guard<std::mutex> lock(mutex_);
-    if (!thread_.joinable()) thread_ = std::thread([this] { run(); });
-    jobs_.push_back(std::move(job));
-    work_.notify_one();
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      if (!no_thread_ && !thread_.joinable()) {
+        try {
+          thread_ = std::thread([this] { run(); });
+        } catch (const std::system_error&) {
+          no_thread_ = true;  // out of threads (a limit): the reader unpacks each chunk itself
+        }
+      }
+      if (!no_thread_) {
+        jobs_.push_back(std::move(job));
+        work_.notify_one();
+        return;
+      }
+    }
+    job();
   }
   // A job sets its flag when done; the reader waits for it.
   void finished(bool& done) {
@@ -292,6 +305,7 @@ class UnpackAhead {
   std::condition_variable work_, done_;
   std::deque<std::function<void()>> jobs_;
   bool stop_ = false;
+  bool no_thread_ = false;
   std::thread thread_;
 };
 

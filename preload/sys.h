@@ -70,6 +70,11 @@ inline int populateForWriting(void* addr, size_t len) { return (int)raw(SYS_madv
 inline void futexWait(uint32_t* word, uint32_t expected, const struct timespec* rel) {
   raw(SYS_futex, (long)word, 128 /* FUTEX_WAIT_PRIVATE */, expected, (long)rel);
 }
+// Sleeps about ns nanoseconds (less when a signal comes).
+inline void nap(long ns) {
+  struct timespec t{0, ns};
+  raw(SYS_nanosleep, (long)&t, 0);
+}
 inline void futexWake(uint32_t* word) { raw(SYS_futex, (long)word, 129 /* FUTEX_WAKE_PRIVATE */, 1); }
 inline int rename(const char* a, const char* b) { return (int)raw(SYS_renameat, -100, (long)a, -100, (long)b); }
 // -EEXIST when b exists (renameat2's RENAME_NOREPLACE).

@@ -7,6 +7,7 @@
 
 #include <cerrno>
 #include <chrono>
+#include <cstdint>
 #include <cstdlib>
 #include <cstring>
 #include <map>
@@ -26,7 +27,7 @@ namespace {
 // its length and checksum.
 constexpr char kMagic[8] = {'T', 'M', 'C', 'K', 'P', 'T', '\n', '\0'};
 // Changes whenever the body's layout does (fields() below); the build id changes with every build.
-constexpr uint32_t kLayout = 1;
+constexpr uint32_t kLayout = 2;
 constexpr uint64_t kStillWritingNs = 60'000'000'000;  // a trace unchanged this long is finished
 
 // A checksum of 8 bytes at a time (damage, not an adversary: the key's build id is the trust).
@@ -188,13 +189,18 @@ void fields(A& a, ScanGraph& s) {
     s.root_kind, s.edges, s.python);
 }
 template <class A>
+void fields(A& a, StackTable& t) {
+  TIDEMARK_LISTED_SIZE(StackTable, 48);
+  t.fields(a);
+}
+template <class A>
 void fields(A& a, SeriesRecorder& s) {
-  TIDEMARK_LISTED_SIZE(SeriesRecorder, 64);
+  TIDEMARK_LISTED_SIZE(SeriesRecorder, 88);
   s.fields(a);
 }
 template <class A>
 void fields(A& a, ReplayResult& r) {
-  TIDEMARK_LISTED_SIZE(ReplayResult, 2120);
+  TIDEMARK_LISTED_SIZE(ReplayResult, 2216);
   a(r.pid, r.ppid, r.exe, r.argv, r.cgroup_limit, r.start_realtime_ns, r.sample_interval_ns, r.host);
   a(r.aggregated, r.pss_on_grid, r.sample_bytes, r.heap_variance, r.heap_peak_variance, r.stopped, r.end,
     r.end_from_parent, r.run_limit, r.oom, r.group_oom, r.duration_ns, r.last_event_time_ns);
@@ -210,14 +216,22 @@ void fields(A& a, ReplayResult& r) {
 
 class Writer {
  public:
+  // Writes at most `limit` bytes: past it, nothing more is kept and over() says so (a replay too
+  // large to keep is not built in memory first: a Python trace's was 380 MiB).
+  explicit Writer(size_t limit = SIZE_MAX) : limit_(limit) {}
   template <class... T>
   void operator()(T&... v) {
     (put(v), ...);
   }
   std::string& bytes() { return out_; }
+  bool over() const { return over_; }
 
  private:
   void raw(const void* p, size_t n) {
+    if (over_ || n > limit_ - out_.size()) {
+      over_ = true;
+      return;
+    }
     if (n) out_.append(static_cast<const char*>(p), n);  // an empty vector's data() may be null
   }
   template <class T>
@@ -249,6 +263,8 @@ class Writer {
     }
   }
   std::string out_;
+  size_t limit_;
+  bool over_ = false;
 };
 
 // Reads what Writer wrote; every length is checked against the bytes left before anything is
@@ -390,7 +406,9 @@ std::optional<ReplayResult> loadCheckpoint(const TraceReader& reader) {
       out.emplace();
       Reader in(body.data(), body.data() + body.size());
       fields(in, *out);
-      if (!in.ok() || !in.atEnd()) out.reset();
+      if (!in.ok() || !in.atEnd() || !out->stacks.consistent() || !out->series.consistent() || !out->allocated_series.consistent() ||
+          !out->day_series.consistent())
+        out.reset();
     }
   }
   ::close(fd);
@@ -404,12 +422,12 @@ bool saveCheckpoint(const TraceReader& reader, const ReplayResult& run) {
     return false;
   Key key = keyOf(reader);
   if (key.build_id.empty() || key.inode == 0 || mayStillChange(run, reader.stamp())) return false;
-  Writer out;
-  fields(out, const_cast<ReplayResult&>(run));  // Writer only reads what it is given
-  const std::string& body = out.bytes();
   // Reading the replay costs about what replaying a trace of its size does: a replay larger than a
   // quarter of the trace (many deep stacks, object graphs) saves too little to keep by default.
-  if (policy == CheckpointPolicy::Large && body.size() > reader.recordBytes() / kCheckpointMaxShare) return false;
+  Writer out(policy == CheckpointPolicy::Large ? reader.recordBytes() / kCheckpointMaxShare : SIZE_MAX);
+  fields(out, const_cast<ReplayResult&>(run));  // Writer only reads what it is given
+  if (out.over()) return false;
+  const std::string& body = out.bytes();
   Head head{};
   memcpy(head.magic, kMagic, sizeof kMagic);
   head.layout = kLayout;

@@ -427,8 +427,7 @@ class Replayer {
   StackStats& stats(StackId id) {
     if (id > max_stack_id_)
       throw Error(fmt::format("corrupt trace: stack id {} is more than a file of this size can define", id));
-    if (id >= r_.stacks.size()) growTo(r_.stacks, id + 1, max_stack_id_ + 1);
-    return r_.stacks[id];
+    return r_.stacks.make(id, max_stack_id_ + 1);
   }
 
   // Saves the stack's value at the latest peak before it changes for the first time after it.
@@ -510,8 +509,9 @@ class Replayer {
   // A simulated day begins; on the first, every stack's value so far enters the day series.
   void beginDay() {
     if (day_++ == 0)
-      for (StackId id = 0; id < r_.stacks.size(); ++id)
-        if (r_.stacks[id].live_bytes) r_.day_series.update(id, day_, r_.stacks[id].live_bytes);
+      r_.stacks.forEach([&](StackId id, const StackStats& st) {
+        if (st.live_bytes) r_.day_series.update(id, day_, st.live_bytes);
+      });
     r_.day_series.extendTo(day_);
   }
 
@@ -562,10 +562,9 @@ class Replayer {
     if (thread_ == r_.sole_allocating_thread) return;
     per_thread_ = true;
     const uint64_t first = uint64_t{r_.sole_allocating_thread} << 32;
-    for (StackId id = 0; id < r_.stacks.size(); ++id) {
-      const StackStats& st = r_.stacks[id];
+    r_.stacks.forEach([&](StackId id, const StackStats& st) {
       if (st.alloc_count || st.live_blocks) r_.thread_stacks[first | id] = st;
-    }
+    });
   }
 
   // The thread whose record this is: the stream's latest ThreadName (records of one stream come in runs).
@@ -676,14 +675,14 @@ class Replayer {
 
 const StackStats* ReplayResult::threadStack(uint32_t thread, StackId id) const {
   if (aggregated || threads.empty()) return nullptr;
-  if (thread_stacks.empty()) return thread == sole_allocating_thread && id < stacks.size() ? &stacks[id] : nullptr;
+  if (thread_stacks.empty()) return thread == sole_allocating_thread ? stacks.find(id) : nullptr;
   auto it = thread_stacks.find(uint64_t{thread} << 32 | id);
   return it == thread_stacks.end() ? nullptr : &it->second;
 }
 
-uint64_t ReplayResult::peakBytes(StackId id) const { return id < stacks.size() ? peakBytes(stacks[id]) : 0; }
+uint64_t ReplayResult::peakBytes(StackId id) const { return peakBytes(stacks[id]); }
 
-uint64_t ReplayResult::peakBlocks(StackId id) const { return id < stacks.size() ? peakBlocks(stacks[id]) : 0; }
+uint64_t ReplayResult::peakBlocks(StackId id) const { return peakBlocks(stacks[id]); }
 
 uint64_t ReplayResult::timeAtSeq(uint64_t seq) const {
   if (timeline.empty()) return 0;
@@ -727,11 +726,14 @@ ReplayResult replay(TraceReader& reader) {
     // The tracker did the replay itself; take its counters.
     const format::AggregateTotals& t = reader.header().aggregate;
     std::vector<format::StackCounters> counters = reader.stackCounters();
-    r.stacks.assign(counters.size(), StackStats{});
+    r.stacks = StackTable{};
     uint64_t live = 0, blocks = 0;
     for (size_t id = 0; id < counters.size(); ++id) {
       const format::StackCounters& c = counters[id];
-      r.stacks[id] = {.live_bytes = c.live_bytes,
+      if (!c.live_bytes && !c.live_blocks && !c.peak_bytes && !c.peak_blocks && !c.alloc_count && !c.alloc_bytes &&
+          !c.mmap_bytes)
+        continue;  // a stack id that only named frames
+      r.stacks.make(static_cast<StackId>(id)) = {.live_bytes = c.live_bytes,
                       .live_blocks = c.live_blocks,
                       .peak_bytes = c.peak_bytes,
                       .peak_blocks = c.peak_blocks,
@@ -757,8 +759,9 @@ ReplayResult replay(TraceReader& reader) {
   }
   rp.finish();
   r.warnings = reader.warnings();
-  for (StackId id = 1; id < r.stacks.size(); ++id)
-    if (r.stacks[id].alloc_count && !r.stack_defs.count(id)) ++r.anomalies.undefined_stacks;
+  r.stacks.forEach([&](StackId id, const StackStats& st) {
+    if (id && st.alloc_count && !r.stack_defs.count(id)) ++r.anomalies.undefined_stacks;
+  });
   return r;
 }
 

@@ -227,9 +227,8 @@ std::vector<StackGroup> groupStacks(const ReplayResult& run, Symbolizer& symbols
   std::vector<StackGroup> groups;
   std::vector<uint32_t> ids;
   std::vector<const Frame*> whole, frames;  // one stack's, reused for every stack
-  for (StackId id = 0; id < run.stacks.size(); ++id) {
-    const StackStats& st = run.stacks[id];
-    if (!st.alloc_count && !st.live_blocks) continue;
+  run.stacks.forEach([&](StackId id, const StackStats& st) {
+    if (!st.alloc_count && !st.live_blocks) return;
     Holder holder = Holder::Program;
     auto def = run.stack_defs.find(id);
     if (def != run.stack_defs.end()) {
@@ -255,7 +254,7 @@ std::vector<StackGroup> groupStacks(const ReplayResult& run, Symbolizer& symbols
     StackGroup& g = groups[at->second];
     g.stacks.push_back(id);
     addStack(g, run, st);
-  }
+  });
   std::vector<size_t> order(groups.size());
   for (size_t i = 0; i < order.size(); ++i) order[i] = i;
   GroupOrder by_names(groups);  // one cache of pieces for the whole sort (std::sort copies its comparator)

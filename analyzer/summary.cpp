@@ -178,7 +178,7 @@ Summary summarize(const ReplayResult& run, Symbolizer& symbols, const SummaryOpt
   };
   // Whether a block is held for life, not the program's (made by the runtime or at start-up: an
   // import running a module's body, the interpreter starting itself): its stack's group says.
-  std::vector<uint8_t> held_for_life(run.stacks.size(), 0);
+  std::vector<uint8_t> held_for_life(run.stacks.idBound(), 0);
   for (const StackGroup& g : all)
     if (g.heldForLife())
       for (StackId id : g.stacks)

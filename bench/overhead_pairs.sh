@@ -4,7 +4,9 @@
 # round's wall and CPU ratios to plain and their medians.
 #
 #   bench/overhead_pairs.sh [--pairs N] [--build DIR] [--mode full|aggregate|sample]... [--heaptrack]
-#                           [--sample-bytes N] [--ignore REGEX] -- COMMAND [ARGS...]
+#                           [--passthrough] [--sample-bytes N] [--ignore REGEX] -- COMMAND [ARGS...]
+# --passthrough: also under bench/passthrough_preload.cpp, which interposes malloc and friends and
+# records nothing: the cost of interposition alone.
 # --ignore: lines of the output that differ from run to run anyway (the engine prints its own
 # timings), left out of the check that the output is the plain run's.
 set -euo pipefail
@@ -13,6 +15,7 @@ pairs=9
 build="$root/build"
 modes=()
 heaptrack=0
+passthrough=0
 sample_bytes=""
 ignore='^$'
 while (($#)); do
@@ -21,6 +24,7 @@ while (($#)); do
     --build) build="$2"; shift 2 ;;
     --mode) modes+=("$2"); shift 2 ;;
     --heaptrack) heaptrack=1; shift ;;
+    --passthrough) passthrough=1; shift ;;
     --sample-bytes) sample_bytes="$2"; shift 2 ;;
     --ignore) ignore="$2"; shift 2 ;;
     --) shift; break ;;
@@ -31,6 +35,11 @@ done
 ((${#modes[@]})) || modes=(full)
 preload="$build/bin/libtidemark_preload.so"
 [ -f "$preload" ] || { echo "overhead_pairs.sh: no $preload (build first)" >&2; exit 2; }
+passthrough_lib="$build/bin/libtidemark-bench-passthrough.so"
+if ((passthrough)) && [ ! -f "$passthrough_lib" ]; then
+  echo "overhead_pairs.sh: no $passthrough_lib (ninja -C $build tidemark-bench-passthrough)" >&2
+  exit 2
+fi
 if ((heaptrack)) && ! command -v heaptrack >/dev/null; then
   echo "overhead_pairs.sh: heaptrack is not installed" >&2
   exit 2
@@ -45,7 +54,9 @@ timed() {
   awk '{ printf "%s %.3f\n", $1, $2 + $3 }' "$work/time"
 }
 
-variants=("${modes[@]}")
+variants=()
+((passthrough)) && variants+=(passthrough)
+variants+=("${modes[@]}")
 ((heaptrack)) && variants+=(heaptrack)
 printf 'round  plain wall/cpu s'
 for v in "${variants[@]}"; do printf '  %s wall x / cpu x' "$v"; done
@@ -62,6 +73,8 @@ for ((round = 1; round <= pairs; ++round)); do
       # heaptrack prints its own lines on the program's standard output: keep the program's
       grep -Fxf <(grep -v -E -e "$ignore" "$work/out.plain") "$work/out.$v" > "$work/out.tmp" || true
       mv "$work/out.tmp" "$work/out.$v"
+    elif [ "$v" = passthrough ]; then
+      read -r w c < <(timed "$v" env LD_PRELOAD="$passthrough_lib" "$@")
     else
       env_args=(LD_PRELOAD="$preload" TIDEMARK_OUTPUT="$work/trace.tmtrace" TIDEMARK_MODE="$v")
       [ -n "$sample_bytes" ] && env_args+=(TIDEMARK_SAMPLE_BYTES="$sample_bytes")

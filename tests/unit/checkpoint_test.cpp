@@ -77,7 +77,7 @@ TEST(Checkpoint, TheSecondAnalysisReadsTheCheckpointAndAnswersTheSame) {
     ASSERT_TRUE(kept.has_value());
     EXPECT_EQ(kept->heap_peak, 5421u);  // 100 + 5000 + 321
     EXPECT_EQ(kept->heap_live, 1021u);
-    EXPECT_EQ(kept->stacks.at(3).live_bytes, 321u);
+    EXPECT_EQ(kept->stacks[3].live_bytes, 321u);
     EXPECT_EQ(kept->stack_defs.at(2).frames, (std::vector<uint64_t>{0x401100, 0x402000}));
     EXPECT_EQ(kept->argv, (std::vector<std::string>{"backtest", "--days", "30"}));
     EXPECT_EQ(kept->timeline.size(), 2u);
@@ -162,4 +162,32 @@ TEST(Checkpoint, WrittenOnlyWhenAllowedAndForAFinishedTrace) {
   EXPECT_NO_THROW(summaryOf(blocked));
   EXPECT_TRUE(fs::is_directory(checkpointPath(blocked)));
   EXPECT_EQ(std::distance(fs::directory_iterator(s.dir), fs::directory_iterator()), 5);  // no file left behind
+}
+
+// By default a replay larger than a quarter of its trace is not kept (reading it would save too
+// little), and is not built in memory whole to find that out; asked for every trace, it is kept.
+TEST(Checkpoint, AReplayLargerThanAQuarterOfItsTraceIsKeptOnlyWhenAskedFor) {
+  Scratch s;
+  std::string trace = s.path("deep.tmtrace");
+  TraceBuilder b(1 << 20);
+  uint64_t seq = 1;
+  b.processInfo(seq++, 4242, "/bin/backtest", std::string("backtest", 8));
+  // Deep stacks far apart: about 8 bytes a frame in the trace, 8 in the replay and the stack's own.
+  std::vector<uint64_t> frames(512);
+  for (uint32_t id = 1; id <= 13000; ++id) {
+    for (size_t i = 0; i < frames.size(); ++i) frames[i] = 0x7f0000000000 + (uint64_t{id} * 7919 + i * 104729) * 4099;
+    b.stackDef(seq++, id, frames);
+  }
+  b.alloc(seq, 1, 0x1000, 100).exit(seq + 1, 3'000'000);
+  b.write(trace);
+  ASSERT_GE(fs::file_size(trace), kCheckpointMinBytes);
+
+  unsetenv("TIDEMARK_CHECKPOINT");
+  std::string replayed = summaryOf(trace);
+  EXPECT_FALSE(fs::exists(checkpointPath(trace)));
+  setenv("TIDEMARK_CHECKPOINT", "1", 1);
+  EXPECT_EQ(summaryOf(trace), replayed);
+  ASSERT_TRUE(fs::exists(checkpointPath(trace)));
+  EXPECT_GT(fs::file_size(checkpointPath(trace)), fs::file_size(trace) / kCheckpointMaxShare);
+  EXPECT_EQ(summaryOf(trace), replayed);
 }

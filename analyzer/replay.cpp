@@ -45,6 +45,16 @@ std::vector<std::string> splitCommandLine(std::string_view cmdline) {
   return argv;
 }
 
+StackStats& StackTable::add(StackId id, size_t most) {
+  if (id >= slot_.size()) growTo(slot_, size_t{id} + 1, most);
+  uint32_t& slot = slot_[id];
+  if (!slot) {
+    stats_.emplace_back();
+    slot = static_cast<uint32_t>(stats_.size());
+  }
+  return stats_[slot - 1];
+}
+
 SampledBlock weighSample(uint64_t size, uint64_t mean) {
   if (size == 0 || mean == 0) return {size, 0};
   double kept = std::exp(-static_cast<double>(size) / static_cast<double>(mean));  // 1 - p

@@ -74,13 +74,8 @@ class StackTable {
   // The replay's: the stack's figures, made (zero) when it has none; `most`: the ids a trace of
   // its size can hold. A reference lasts until the next stack is made.
   StackStats& make(StackId id, size_t most = SIZE_MAX) {
-    if (id >= slot_.size()) growTo(slot_, size_t{id} + 1, most);
-    uint32_t& slot = slot_[id];
-    if (!slot) {
-      stats_.emplace_back();
-      slot = static_cast<uint32_t>(stats_.size());
-    }
-    return stats_[slot - 1];
+    if (__builtin_expect(id < slot_.size() && slot_[id], 1)) return stats_[slot_[id] - 1];  // every event's
+    return add(id, most);
   }
   size_t size() const { return stats_.size(); }  // the stacks that have figures
   StackId idBound() const { return static_cast<StackId>(slot_.size()); }  // every id with figures is below
@@ -102,6 +97,7 @@ class StackTable {
   }
 
  private:
+  StackStats& add(StackId id, size_t most);  // a stack's first figures
   static inline const StackStats kNone{};
   std::vector<uint32_t> slot_;  // by id: 1 + the index of its figures, 0: none
   std::vector<StackStats> stats_;

@@ -38,20 +38,11 @@ void SeriesRecorder::halve() {
 }
 
 void SeriesRecorder::addPoint(uint32_t stack, uint32_t bin, uint64_t value) {
-  if (stack >= slot_.size()) growTo(slot_, stack + 1);
-  if (!slot_[stack]) {
-    series_.emplace_back();
-    slot_[stack] = static_cast<uint32_t>(series_.size());
-  }
-  auto& points = series_[slot_[stack] - 1];
+  if (stack >= series_.size()) growTo(series_, stack + 1);
+  auto& points = series_[stack];
   // The bin starts at the previous value; the max covers it too.
   uint64_t before = points.empty() ? 0 : points.back().last;
   points.push_back({bin, value, std::max(before, value)});
-}
-
-bool SeriesRecorder::consistent() const {
-  return std::all_of(slot_.begin(), slot_.end(), [&](uint32_t s) { return s <= series_.size(); }) &&
-         std::none_of(series_.begin(), series_.end(), [](const std::vector<SeriesPoint>& p) { return p.empty(); });
 }
 
 void SeriesRecorder::sum(const std::vector<uint32_t>& stacks, std::vector<double>& last,
@@ -63,10 +54,9 @@ void SeriesRecorder::sum(const std::vector<uint32_t>& stacks, std::vector<double
   last.assign(n, 0.0);
   max.assign(n, 0.0);
   for (uint32_t id : stacks) {
-    const std::vector<SeriesPoint>* points = pointsOf(id);
-    if (!points) continue;
+    if (id >= series_.size()) continue;
     uint64_t value = 0;
-    for (const SeriesPoint& p : *points) {
+    for (const SeriesPoint& p : series_[id]) {
       if (p.bin >= n) break;
       last[p.bin] += static_cast<double>(p.last) - static_cast<double>(value);
       max[p.bin] += static_cast<double>(std::max(p.max, p.last) - p.last);
@@ -84,10 +74,9 @@ void SeriesRecorder::sum(const std::vector<uint32_t>& stacks, std::vector<double
 uint64_t SeriesRecorder::highestBound(const std::vector<uint32_t>& stacks) const {
   uint64_t bound = 0;
   for (uint32_t id : stacks) {
-    const std::vector<SeriesPoint>* points = pointsOf(id);
-    if (!points) continue;
+    if (id >= series_.size()) continue;
     uint64_t highest = 0;
-    for (const SeriesPoint& p : *points) highest = std::max({highest, p.max, p.last});
+    for (const SeriesPoint& p : series_[id]) highest = std::max({highest, p.max, p.last});
     bound += highest;
   }
   return bound;

@@ -38,13 +38,11 @@ class SeriesRecorder {
   // free), so it is here to be inlined: the same bin as the stack's last point most of the time.
   void update(uint32_t stack, uint64_t time_ns, uint64_t value) {
     const uint32_t bin = time_ns == cached_time_ && width_ns_ == cached_width_ ? cached_bin_ : binOf(time_ns);
-    if (stack < slot_.size() && slot_[stack]) {
-      SeriesPoint& last = series_[slot_[stack] - 1].back();  // a stack with a slot has a point
-      if (last.bin == bin) {
-        last.last = value;
-        last.max = std::max(last.max, value);
-        return;
-      }
+    if (stack < series_.size() && !series_[stack].empty() && series_[stack].back().bin == bin) {
+      SeriesPoint& last = series_[stack].back();
+      last.last = value;
+      last.max = std::max(last.max, value);
+      return;
     }
     addPoint(stack, bin, value);
   }
@@ -63,11 +61,9 @@ class SeriesRecorder {
 
   // What a checkpoint keeps of it (checkpoint.cpp): a(...) is called with every member that is not
   // a cache.
-  // Whether every slot names a stack's points, each with one at least (a checkpoint read back).
-  bool consistent() const;
   template <class Archive>
   void fields(Archive& a) {
-    a(width_ns_, last_bin_, slot_, series_);
+    a(width_ns_, last_bin_, series_);
   }
 
  private:
@@ -79,14 +75,7 @@ class SeriesRecorder {
   uint32_t last_bin_ = 0;
   uint64_t cached_time_ = UINT64_MAX, cached_width_ = 0;  // binOf's last answer
   uint32_t cached_bin_ = 0;
-  // The points of the stacks that have any, by slot; a stack's slot is slot_[stack] - 1 (0: none).
-  // Most stack ids of a Python trace never change in value (the ids of Python frames and of
-  // stacks that count as another): 4 bytes each here, not an empty vector's 24.
-  std::vector<uint32_t> slot_;
-  std::vector<std::vector<SeriesPoint>> series_;
-  const std::vector<SeriesPoint>* pointsOf(uint32_t stack) const {
-    return stack < slot_.size() && slot_[stack] ? &series_[slot_[stack] - 1] : nullptr;
-  }
+  std::vector<std::vector<SeriesPoint>> series_;  // by stack id
 };
 
 // At most `points` of the bins 0 .. bins-1, evenly spaced, the last bin always among them: the

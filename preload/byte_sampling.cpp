@@ -3,6 +3,7 @@
 #include <cstring>
 
 #include "aggregator.h"
+#include "spinlock.h"
 #include "sys.h"
 
 namespace tidemark::preload {
@@ -14,6 +15,7 @@ uint64_t g_seed = 0;
 uint64_t g_threads_seeded = 0;
 }  // namespace
 uint8_t g_sampled_filter[kSampledFilterSlots];
+uint64_t g_sampled_bits[kSampledFilterSlots / 64];
 
 namespace {
 
@@ -79,26 +81,35 @@ bool sampleSlow(SampleCountdown& c, uint64_t size) {
   return true;
 }
 
+namespace {
+// A count and its bit change together: a bit cleared when its count fell to 0 while another thread
+// counted a new block there would hide that block's release. Taken once per sampled block.
+SpinLock g_filter_lock;
+}  // namespace
+
 void noteSampledBlock(uint64_t address, uint64_t size, StackId stack) {
   aggregator().track(address, size, stack);
-  uint8_t* slot = sampledFilterSlot(address);
-  uint8_t seen = __atomic_load_n(slot, __ATOMIC_RELAXED);
-  while (seen < 255 && !__atomic_compare_exchange_n(slot, &seen, seen + 1, true, __ATOMIC_RELAXED, __ATOMIC_RELAXED)) {
-  }
+  const uint32_t slot = sampledFilterSlot(address);
+  LockGuard guard(g_filter_lock);
+  if (g_sampled_filter[slot] < 255) ++g_sampled_filter[slot];
+  __atomic_fetch_or(&g_sampled_bits[slot / 64], uint64_t{1} << (slot % 64), __ATOMIC_RELAXED);
 }
 
 Aggregator::Taken takeSampledBlock(uint64_t address) {
-  uint8_t* slot = sampledFilterSlot(address);
-  if (__builtin_expect(__atomic_load_n(slot, __ATOMIC_RELAXED) == 0, 1)) return {};
+  if (__builtin_expect(!maybeSampled(address), 1)) return {};
   Aggregator::Taken taken = aggregator().take(address);
   if (!taken.known) return taken;
-  uint8_t seen = __atomic_load_n(slot, __ATOMIC_RELAXED);
-  while (seen > 0 && seen < 255 &&
-         !__atomic_compare_exchange_n(slot, &seen, seen - 1, true, __ATOMIC_RELAXED, __ATOMIC_RELAXED)) {
-  }
+  const uint32_t slot = sampledFilterSlot(address);
+  LockGuard guard(g_filter_lock);
+  uint8_t& count = g_sampled_filter[slot];
+  if (count > 0 && count < 255 && --count == 0)
+    __atomic_fetch_and(&g_sampled_bits[slot / 64], ~(uint64_t{1} << (slot % 64)), __ATOMIC_RELAXED);
   return taken;
 }
 
-void resetSamplingAfterFork() { memset(g_sampled_filter, 0, sizeof g_sampled_filter); }
+void resetSamplingAfterFork() {
+  memset(g_sampled_filter, 0, sizeof g_sampled_filter);
+  memset(g_sampled_bits, 0, sizeof g_sampled_bits);
+}
 
 }  // namespace tidemark::preload

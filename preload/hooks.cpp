@@ -267,15 +267,40 @@ python::Allocator python::trackingAllocator(Allocator* wrapped) {
 
 extern "C" {
 
+}  // extern "C"
+
+namespace {
+// malloc's every other path, out of line: so that its own (sample mode's allocation that does not
+// reach the thread's next point, nearly every one) saves no registers. `caller` is malloc's.
+__attribute__((noinline)) void* mallocTracked(size_t size, CallSite caller) {
+  return allocateTracked(caller, size, [&] { return real.malloc(size); });
+}
+}  // namespace
+
+extern "C" {
+
 __attribute__((visibility("default"))) void* malloc(size_t size) {
   if (TM_UNLIKELY(!ensureReal())) return bootstrapAlloc(size, 16);
-  return allocateTracked(TM_CALLER, size, [&] { return real.malloc(size); });
+  // Sample mode, not the thread's next point: the countdown, and the real call inside the guard
+  // (the allocator's own mmap calls are not the program's), as allocateTracked would.
+  ThreadState& t = t_state;
+  if (g_sampling && TM_LIKELY(trackerReady()) && !t.busy && t.sampling.bytes_left > size) {
+    t.sampling.bytes_left -= size;
+    t.busy = true;
+    void* p = real.malloc(size);
+    t.busy = false;
+    return p;
+  }
+  return mallocTracked(size, TM_CALLER);
 }
 
-__attribute__((visibility("default"))) void free(void* p) {
-  if (!p || TM_UNLIKELY(isBootstrap(p))) return;
-  if (TM_UNLIKELY(!ensureReal())) return;  // only while dlsym runs: leak rather than crash
-  ThreadState* t = releaseUnrecorded(p) ? nullptr : enter();
+}  // extern "C"
+
+namespace {
+// A release that may be recorded: out of line, so that free's own path (sample mode's release of
+// a block that was not sampled, nearly every one) saves no registers.
+__attribute__((noinline)) void freeRecorded(void* p) {
+  ThreadState* t = enter();
   if (!t) {
     real.free(p);
     return;
@@ -284,6 +309,19 @@ __attribute__((visibility("default"))) void free(void* p) {
   recordFree(t, p);  // before the memory can be handed to another thread
   real.free(p);
   leave(t, e);
+}
+}  // namespace
+
+extern "C" {
+
+__attribute__((visibility("default"))) void free(void* p) {
+  if (!p || TM_UNLIKELY(isBootstrap(p))) return;
+  if (TM_UNLIKELY(!ensureReal())) return;  // only while dlsym runs: leak rather than crash
+  if (releaseUnrecorded(p)) {
+    real.free(p);
+    return;
+  }
+  freeRecorded(p);
 }
 
 __attribute__((visibility("default"))) void* calloc(size_t n, size_t size) {

@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <cmath>
 #include <string_view>
+#include <unordered_map>
+#include <utility>
 
 #include "diagnosis.h"
 #include "python_report.h"
@@ -17,6 +19,20 @@ namespace tidemark {
 
 std::vector<FlameStack> flameStacks(const std::vector<StackGroup>& groups, const std::string& metric) {
   std::vector<FlameStack> stacks;
+  // A frame's "file:line", made once for every group that has it (a Python trace's 160,000 groups
+  // made 1.2 million copies of 50,000 texts): by the file's shared text and the line.
+  struct ByText {
+    size_t operator()(const std::pair<const std::string*, int>& k) const {
+      return std::hash<const void*>()(k.first) ^ (static_cast<size_t>(k.second) * 0x9e3779b97f4a7c15ull);
+    }
+  };
+  std::unordered_map<std::pair<const std::string*, int>, FrameText, ByText> details;
+  auto detail = [&](const Frame& f) -> FrameText {
+    if (f.file.empty()) return f.module;
+    auto [at, fresh] = details.try_emplace({&f.file.str(), f.line});
+    if (fresh) at->second = FrameText(fmt::format("{}:{}", f.file, f.line));
+    return at->second;
+  };
   for (const StackGroup& g : groups) {
     uint64_t value = metric == "peak"        ? g.peak_bytes
                      : metric == "leaked"    ? (g.heldForLife() ? 0 : g.live_bytes)
@@ -25,8 +41,9 @@ std::vector<FlameStack> flameStacks(const std::vector<StackGroup>& groups, const
     if (!value) continue;
     FlameStack fs;
     fs.value = value;
+    fs.frames.reserve(g.frames.size());
     for (auto it = g.frames.rbegin(); it != g.frames.rend(); ++it)
-      fs.frames.push_back({it->function, it->file.empty() ? it->module : FrameText(fmt::format("{}:{}", it->file, it->line))});
+      fs.frames.push_back({it->function, detail(*it)});
     stacks.push_back(std::move(fs));
   }
   return stacks;
@@ -40,7 +57,8 @@ std::vector<ReportFlames> reportFlames(const TraceAnalysis& analysis, const std:
                         .allocated = flameStacks(g, "allocated"),
                         .temporary = flameStacks(g, "temporary")};
   };
-  std::vector<ReportFlames> out{of("", groups)};
+  std::vector<ReportFlames> out;
+  out.push_back(of("", groups));  // moved (a braced list would copy every stack of the four)
   const std::vector<ThreadSummary>& threads = analysis.summary().threads;
   for (size_t i = 0; i < threads.size() && i < kReportThreads; ++i)
     out.push_back(of(threadLabel(threads[i]), threadShare(analysis.run(), groups, threads[i].index)));

@@ -49,6 +49,25 @@ struct Record {
   detail::RecordPayloads payloads_;
 };
 
+// Decodes the fields of a record of type T (what follows its seq delta) into out; false when they
+// are short or malformed. Inline, for the reader's most common records.
+template <class T>
+bool decodeFieldsAs(format::FieldDecoder& d, Decoded<T>& out) {
+  static_cast<T&>(out) = T{};
+  if (!T::fields(d, static_cast<T&>(out))) return false;
+  if constexpr (format::HasElements<T>) {
+    uint64_t n = out.*T::kCount;
+    if (n > T::kMaxElements) return false;
+    out.elements.resize(n);
+    typename T::Element previous{};
+    for (auto& e : out.elements) {
+      if (!T::Element::fields(d, e, previous)) return false;
+      previous = e;
+    }
+  }
+  return true;
+}
+
 // Decodes the fields of a record of `type` (what follows its seq delta) into rec's slot for that
 // type; false when they are short or malformed. The reader's decoder, and the packer's.
 bool decodeFields(format::RecordType type, format::FieldDecoder& d, Record& rec);

@@ -472,7 +472,12 @@ class Cursor {
     r.stream = stream_;
     if (deltas_.seq < last_seq_) ++damage_.seq_reversals;  // a thread's events are in order
     r.seq = last_seq_ = deltas_.seq;
-    bool ok = decodeFields(r.type, d, r);
+    bool ok = false;
+    switch (r.type) {  // most records: decoded here, inline
+      case RecordType::Alloc: ok = decodeFieldsAs<format::Alloc>(d, r.slot<format::Alloc>()); break;
+      case RecordType::Free: ok = decodeFieldsAs<format::Free>(d, r.slot<format::Free>()); break;
+      default: ok = decodeFields(r.type, d, r);
+    }
     if (ok) p_ = d.position();
     return ok;
   }

@@ -241,8 +241,12 @@ void* pythonRealloc(void* ctx, void* p, size_t size) {
   int e = errno;
   const auto new_address = reinterpret_cast<uint64_t>(q);
   if (g_aggregate) {
-    if (q) aggregator().reallocated(taken, stack, new_address, size);
-    else if (p) aggregator().restore(old_address, taken);
+    if (q && !p)
+      aggregator().allocated(stack, new_address, size);  // PyMem_Realloc(NULL, n): an allocation, as below
+    else if (q)
+      aggregator().reallocated(taken, stack, new_address, size);
+    else if (p)
+      aggregator().restore(old_address, taken);
   } else {
     if (options.scan) {
       if (q) aggregator().track(new_address, size, stack);

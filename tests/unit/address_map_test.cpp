@@ -36,7 +36,9 @@ bool churnAgrees(const std::vector<uint64_t>& addresses, uint64_t seed) {
         const uint64_t* found = map.find(addr);
         auto it = truth.find(addr);
         EXPECT_EQ(found != nullptr, it != truth.end());
-        if (found && it != truth.end()) EXPECT_EQ(*found, it->second);
+        if (found && it != truth.end()) {
+          EXPECT_EQ(*found, it->second);
+        }
       }
     }
     if (map.size() != truth.size()) {

@@ -744,13 +744,13 @@ ReplayResult replay(TraceReader& reader) {
           !c.mmap_bytes)
         continue;  // a stack id that only named frames
       r.stacks.make(static_cast<StackId>(id)) = {.live_bytes = c.live_bytes,
-                      .live_blocks = c.live_blocks,
-                      .peak_bytes = c.peak_bytes,
-                      .peak_blocks = c.peak_blocks,
-                      .touched_epoch = c.touched_epoch,
-                      .alloc_count = c.alloc_count,
-                      .alloc_bytes = c.alloc_bytes,
-                      .mmap_bytes = c.mmap_bytes};
+                                                 .live_blocks = c.live_blocks,
+                                                 .peak_bytes = c.peak_bytes,
+                                                 .peak_blocks = c.peak_blocks,
+                                                 .touched_epoch = c.touched_epoch,
+                                                 .alloc_count = c.alloc_count,
+                                                 .alloc_bytes = c.alloc_bytes,
+                                                 .mmap_bytes = c.mmap_bytes};
       live += c.live_bytes;
       blocks += c.live_blocks;
     }

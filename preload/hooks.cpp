@@ -269,15 +269,25 @@ python::Allocator python::trackingAllocator(Allocator* wrapped) {
   return {wrapped, pythonMalloc, pythonCalloc, pythonRealloc, pythonFree};
 }
 
-extern "C" {
-
-}  // extern "C"
-
 namespace {
 // malloc's every other path, out of line: so that its own (sample mode's allocation that does not
 // reach the thread's next point, nearly every one) saves no registers. `caller` is malloc's.
 __attribute__((noinline)) void* mallocTracked(size_t size, CallSite caller) {
   return allocateTracked(caller, size, [&] { return real.malloc(size); });
+}
+
+// A release that may be recorded: out of line, so that free's own path (sample mode's release of
+// a block that was not sampled, nearly every one) saves no registers.
+__attribute__((noinline)) void freeRecorded(void* p) {
+  ThreadState* t = enter();
+  if (!t) {
+    real.free(p);
+    return;
+  }
+  int e = errno;
+  recordFree(t, p);  // before the memory can be handed to another thread
+  real.free(p);
+  leave(t, e);
 }
 }  // namespace
 
@@ -297,26 +307,6 @@ __attribute__((visibility("default"))) void* malloc(size_t size) {
   }
   return mallocTracked(size, TM_CALLER);
 }
-
-}  // extern "C"
-
-namespace {
-// A release that may be recorded: out of line, so that free's own path (sample mode's release of
-// a block that was not sampled, nearly every one) saves no registers.
-__attribute__((noinline)) void freeRecorded(void* p) {
-  ThreadState* t = enter();
-  if (!t) {
-    real.free(p);
-    return;
-  }
-  int e = errno;
-  recordFree(t, p);  // before the memory can be handed to another thread
-  real.free(p);
-  leave(t, e);
-}
-}  // namespace
-
-extern "C" {
 
 __attribute__((visibility("default"))) void free(void* p) {
   if (!p || TM_UNLIKELY(isBootstrap(p))) return;

@@ -127,10 +127,12 @@ std::string timeAxes(int width, int height, int left, double y_max, double t_end
         break;
       }
   auto x = [&](double t_s) { return left + (width - left - 10) * t_s / span_s; };
+  // A label at the right edge ends at its tick: centred there, it was cut by the chart's edge.
   for (double t = 0; t <= span_s * (1 + 1e-9); t += step_s)
     out += fmt::format("<line x1=\"{0:.1f}\" x2=\"{0:.1f}\" y1=\"{1}\" y2=\"{2}\" class=\"tick\"/><text x=\"{0:.1f}\" y=\"{3}\" "
-                       "class=\"axis time-tick\" text-anchor=\"middle\">{4}</text>\n",
-                       x(t), bottom, bottom + 4, bottom + 15, t == 0 ? "0" : escapeXml(humanDuration(static_cast<uint64_t>(t * 1e9 + 0.5))));
+                       "class=\"axis time-tick\" text-anchor=\"{5}\">{4}</text>\n",
+                       x(t), bottom, bottom + 4, bottom + 15, t == 0 ? "0" : escapeXml(humanDuration(static_cast<uint64_t>(t * 1e9 + 0.5))),
+                       x(t) > width - 40 ? "end" : "middle");
   out += fmt::format("<text x=\"2\" y=\"{}\" class=\"axis\">wall time</text>", bottom + 15);
   return out + "</g>\n";
 }

@@ -139,6 +139,12 @@ try {
     facts.timeTicks = ticks.map((t) => t.text).join(' ');
     check('timeline axes', ticks.length >= 3 && ticks.every((t, i) => i === 0 || t.x > ticks[i - 1].x),
           `time ticks ${JSON.stringify(ticks)}: fewer than 3, or not left to right`);
+    // No time label runs past its chart's edge (the last one, centred on the right edge, was cut).
+    const cut = await page.locator('svg text.time-tick').evaluateAll((ts) => ts.filter((t) => {
+      const box = t.getBBox();
+      return box.x < 0 || box.x + box.width > t.ownerSVGElement.viewBox.baseVal.width + 0.5;
+    }).map((t) => `${t.ownerSVGElement.id}: ${t.textContent}`));
+    check('timeline axes', cut.length === 0, `time labels past their chart's edge: ${cut.join(', ')}`);
     const swatches = await page.locator('#timeline g.legend rect').evaluateAll((rs) => rs.map((r) => r.getAttribute('fill')));
     const strokes = [await page.locator('#rss-line').getAttribute('stroke'), await page.locator('#heap-line').getAttribute('stroke')];
     check('timeline axes', swatches[0] === strokes[0] && swatches[1] === strokes[1],

@@ -296,6 +296,30 @@ std::string timelineSvg(const ReplayResult& r, const Summary& s) {
   // fitted tail line of an unbounded site, the level of a plateau from when it was reached, the
   // falls of a periodic site as ticks.
   int shown = 0;
+  // The labels placed so far (right end, width, baseline): a label that would cover one goes up a
+  // line at a time (down, once at the top). Plateaus of one level end at the same place: a pandas
+  // script's three caches of 9.6 MiB were three labels on one spot.
+  struct PlacedLabel {
+    double right, width, y;
+  };
+  std::vector<PlacedLabel> labels;
+  constexpr double kLabelCharWidth = 8;  // svg .label is 11px: "<module>" measured 64 wide in Chromium
+  auto placeLabel = [&](double right, double width, double wanted) {
+    constexpr double kLine = 14;  // a label box measured 13.3 high
+    const double top = T + 10, bottom = H - B - 2;
+    auto clear = [&](double y) {
+      return std::none_of(labels.begin(), labels.end(), [&](const PlacedLabel& l) {
+        return std::abs(l.y - y) < kLine && right - width < l.right && l.right - l.width < right;
+      });
+    };
+    double y = std::clamp(wanted, top, bottom);
+    for (int step = 0; step < 40; ++step) {
+      const double up = y - step * kLine, down = y + step * kLine;
+      if (up >= top && clear(up)) return labels.push_back({right, width, up}), up;
+      if (step && down <= bottom && clear(down)) return labels.push_back({right, width, down}), down;
+    }
+    return labels.push_back({right, width, y}), y;
+  };
   for (const SiteTrend& t : g.sites) {
     const TrendVerdict& v = t.verdict;
     std::string name = e(siteName(siteFrame(t.frames)));
@@ -331,8 +355,9 @@ std::string timelineSvg(const ReplayResult& r, const Summary& s) {
     double label_y = v.trend == Trend::Unbounded ? Y(static_cast<double>(t.final_bytes)) - 6
                      : v.trend == Trend::Plateau ? Y(v.level) - 6
                                                  : H - B - 16;
+    const std::string label = clipText(shortName(siteFrame(t.frames).function), 48);
     body += fmt::format("<text class=\"label finding-label\" x=\"{:.1f}\" y=\"{:.1f}\" text-anchor=\"end\" style=\"fill:{}\">{}</text>",
-                        label_x, std::max<double>(T + 10, label_y), colour, e(clipText(shortName(siteFrame(t.frames).function), 48)));
+                        label_x, placeLabel(label_x, kLabelCharWidth * static_cast<double>(label.size()), label_y), colour, e(label));
     out += fmt::format("<g class=\"finding\" data-verdict=\"{}\" data-site=\"{}\"><title>{}: {}, {}</title>{}</g>\n", trendName(v.trend),
                        name, name, trendName(v.trend), e(detail), body);
     ++shown;

@@ -145,6 +145,14 @@ try {
       return box.x < 0 || box.x + box.width > t.ownerSVGElement.viewBox.baseVal.width + 0.5;
     }).map((t) => `${t.ownerSVGElement.id}: ${t.textContent}`));
     check('timeline axes', cut.length === 0, `time labels past their chart's edge: ${cut.join(', ')}`);
+    // No finding's label covers another's (plateaus of one level end at one spot).
+    const labels = await page.locator('#timeline text.finding-label').evaluateAll((ts) => ts.map((t) => {
+      const box = t.getBBox();
+      return { text: t.textContent, x: box.x, y: box.y, w: box.width, h: box.height };
+    }));
+    const covered = labels.flatMap((a, i) => labels.slice(i + 1).filter((b) =>
+      a.x < b.x + b.w && b.x < a.x + a.w && a.y < b.y + b.h && b.y < a.y + a.h).map((b) => `${a.text} / ${b.text}`));
+    check('timeline axes', covered.length === 0, `finding labels that cover each other: ${covered.join(', ')}`);
     const swatches = await page.locator('#timeline g.legend rect').evaluateAll((rs) => rs.map((r) => r.getAttribute('fill')));
     const strokes = [await page.locator('#rss-line').getAttribute('stroke'), await page.locator('#heap-line').getAttribute('stroke')];
     check('timeline axes', swatches[0] === strokes[0] && swatches[1] === strokes[1],

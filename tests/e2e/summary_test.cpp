@@ -637,32 +637,41 @@ TEST(Report, SelfContainedEscapedAndComplete) {
 }
 
 // The same program under valgrind memcheck: the same definitely and indirectly lost totals.
+// valgrind's own scan is conservative too: once in CI it found 599 of the 600 lost blocks (a stale
+// word in its run's roots; tidemark's trace of that run said 600, as valgrind does every time here),
+// so valgrind runs again, at most three times, until it agrees; every run's figures are printed.
 TEST(HeapScan, AgreesWithValgrind) {
   Result which = run({"/bin/sh", "-c", "command -v valgrind"});
   if (which.code != 0) GTEST_SKIP() << "valgrind is not installed";
-  Result vg = run({"valgrind", "--leak-check=full", program("tm-test-cycles"), "300", "200", "100", "50"});
-  ASSERT_EQ(vg.code, 0) << vg.err;
-  std::smatch m;
-  auto figure = [&](const std::string& what) {
-    std::regex re(what + ": ([0-9,]+) bytes in ([0-9,]+) blocks");
-    EXPECT_TRUE(std::regex_search(vg.err, m, re)) << vg.err;
-    auto number = [](std::string x) {
-      std::erase(x, ',');
-      return std::stoull(x);
-    };
-    return std::pair{number(m[1]), number(m[2])};
-  };
-  auto [definite_bytes, definite_blocks] = figure("definitely lost");
-  auto [indirect_bytes, indirect_blocks] = figure("indirectly lost");
   std::string trace = tempDir() + "/cycles.tmtrace";
   Result r = run({tidemark(), "run", "--scan", "-o", trace, "--", program("tm-test-cycles"), "300", "200", "100", "50"});
   ASSERT_EQ(r.code, 0) << r.err;
   auto s = summary(trace);
-  const auto& v = s["heap_scan"]["valgrind"];
-  EXPECT_EQ(v["definitely_lost_bytes"], definite_bytes);
-  EXPECT_EQ(v["definitely_lost_blocks"], definite_blocks);
-  EXPECT_EQ(v["indirectly_lost_bytes"], indirect_bytes);
-  EXPECT_EQ(v["indirectly_lost_blocks"], indirect_blocks);
+  const nlohmann::json mine = s["heap_scan"]["valgrind"];
+  std::string seen;
+  for (int attempt = 0; attempt < 3; ++attempt) {
+    Result vg = run({"valgrind", "--leak-check=full", program("tm-test-cycles"), "300", "200", "100", "50"});
+    ASSERT_EQ(vg.code, 0) << vg.err;
+    std::smatch m;
+    auto figure = [&](const std::string& what) {
+      std::regex re(what + ": ([0-9,]+) bytes in ([0-9,]+) blocks");
+      EXPECT_TRUE(std::regex_search(vg.err, m, re)) << vg.err;
+      auto number = [](std::string x) {
+        std::erase(x, ',');
+        return std::stoull(x);
+      };
+      return std::pair{number(m[1]), number(m[2])};
+    };
+    auto [definite_bytes, definite_blocks] = figure("definitely lost");
+    auto [indirect_bytes, indirect_blocks] = figure("indirectly lost");
+    const nlohmann::json theirs = {{"definitely_lost_blocks", definite_blocks},
+                                   {"definitely_lost_bytes", definite_bytes},
+                                   {"indirectly_lost_blocks", indirect_blocks},
+                                   {"indirectly_lost_bytes", indirect_bytes}};
+    if (theirs == mine) return;
+    seen += theirs.dump() + "\n";
+  }
+  ADD_FAILURE() << "tidemark: " << mine.dump() << "\nvalgrind, three runs:\n" << seen;
 }
 
 INSTANTIATE_TEST_SUITE_P(Modes, Summary, ::testing::Values("full", "aggregate"));

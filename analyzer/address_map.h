@@ -1,4 +1,4 @@
-// Live blocks by address: an open-addressing hash map (linear probing, backward-shift deletion).
+// Live blocks by address (or anything by a non-zero id): an open-addressing hash map (linear probing, backward-shift deletion).
 // The replay of a trace does one insert and one erase per allocation, so this is its hot loop:
 // std::unordered_map was 3x slower here. Its slots follow the addresses' order while that keeps
 // the probe runs short (address_table.h), and are scattered once it does not.
@@ -14,7 +14,10 @@ namespace tidemark {
 template <typename Value>
 class AddressMap {
  public:
-  AddressMap() { slots_.resize(1024); }
+  // Keys: addresses (their order kept in the slots while it pays), or ids (counters, hashed from
+  // the start: consecutive ids would all have one home in place).
+  enum class Keys { Addresses, Ids };
+  explicit AddressMap(Keys keys = Keys::Addresses) : ids_(keys == Keys::Ids), scattered_(ids_) { slots_.resize(1024); }
 
   // Returns the value for addr, nullptr when absent. Address 0 is never stored.
   Value* find(uint64_t addr) {
@@ -61,6 +64,12 @@ class AddressMap {
   }
 
   size_t size() const { return size_; }
+  void clear() {
+    slots_.assign(1024, Slot{});
+    size_ = 0;
+    scattered_ = ids_;
+    window_ops_ = window_walked_ = 0;
+  }
   // Whether the slots have left the addresses' own order for scattered ones (walks grew long).
   bool scattered() const { return scattered_; }
 
@@ -144,7 +153,8 @@ class AddressMap {
 
   std::vector<Slot> slots_;
   size_t size_ = 0;
-  bool scattered_ = false;
+  bool ids_;
+  bool scattered_;
 };
 
 }  // namespace tidemark

@@ -18,6 +18,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "address_map.h"
 #include "tidemark/trace_format.h"
 
 namespace tidemark {
@@ -48,6 +49,9 @@ class AddressModel {
   // From now on keep each stack's blocks (for Modeled3's names); only before the first allocation.
   void indexStacks() { index_stacks_ = true; }
   bool stacksIndexed() const { return index_stacks_; }
+  // Whether a stack id can be kept by stack (its key, 1 + the id, is not 0): a chunk that has the
+  // one that cannot is kept raw, a packed one is damaged.
+  static bool indexable(uint64_t stack_id) { return stack_id != UINT64_MAX; }
 
   // A Free's block as Modeled3 names it: rank 0 when it was not allocated in this pack.
   struct StackRank {
@@ -81,8 +85,18 @@ class AddressModel {
   // last bits; an older block's rank adds up the runs after it (a pack holds a few hundred).
   class LiveSet {
    public:
-    uint64_t append();  // a new live block; its place
-    void remove(uint64_t place);
+    uint64_t append() {  // a new live block; its place
+      const uint64_t place = places_++;
+      if (place % kRunBits == 0) run_live_.push_back(0);
+      if (place % 64 == 0) bits_.push_back(0);
+      bits_[place / 64] |= uint64_t{1} << (place % 64);
+      ++run_live_[place / kRunBits];
+      return place;
+    }
+    void remove(uint64_t place) {
+      bits_[place / 64] &= ~(uint64_t{1} << (place % 64));
+      --run_live_[place / kRunBits];
+    }
     bool isLive(uint64_t place) const { return place < places_ && bits_[place / 64] >> (place % 64) & 1; }
     uint64_t rankOf(uint64_t place) const;  // the live blocks at this place and after: 1 for the newest
     bool placeOfRank(uint64_t rank, uint64_t& place) const;
@@ -102,7 +116,7 @@ class AddressModel {
     LiveSet live;
   };
   bool index_stacks_ = false;
-  std::unordered_map<uint64_t, uint32_t> stack_index_;  // stack id -> its StackBlocks
+  AddressMap<uint32_t> stack_index_{AddressMap<uint32_t>::Keys::Ids};  // 1 + stack id -> its StackBlocks
   std::vector<StackBlocks> stack_blocks_;
 
   // The latest freed addresses of one size class, newest last; the oldest goes when it is full.
@@ -131,12 +145,12 @@ class AddressModel {
   };
   std::vector<Block> blocks_;  // by allocation ordinal in the pack
 
-  std::unordered_map<uint64_t, uint64_t> latest_;      // packer: address -> its latest ordinal
+  AddressMap<uint64_t> latest_;  // packer: address -> its latest ordinal (address 0 is never named)
 
   // The last kEnds allocations, newest last, and where each ends: as malloc's chunk (its 8-byte
   // header and 16-byte steps, 32 bytes at least) or as a pymalloc block (16-byte steps).
   struct Made {
-    uint64_t address, size;
+    uint64_t malloc_end, pymalloc_end;
   };
   Made recent_[kEnds];
   uint32_t recent_head_ = 0, recent_count_ = 0;
@@ -169,10 +183,10 @@ struct PackModel {
 };
 
 // One chunk's body (its bytes after the ChunkHeader, without the zeros after its last record) with
-// its addresses and ids named by the second rules (Modeled2) in by_rank and by the third
-// (Modeled3) in by_stack: the two differ in their Frees only. The model's stacks must be indexed
+// its addresses and ids named by the second rules (Modeled2) appended to by_rank and by the third
+// (Modeled3) to by_stack: the two differ in their Frees only. The model's stacks must be indexed
 // from the pack's start. False when the chunk is not a plain run of whole records followed by
-// zeros (a chunk cut by the end of the file, damage): such a chunk is kept raw.
+// zeros (a chunk cut by the end of the file, damage): such a chunk is kept raw (nothing appended).
 bool packChunkBody(const uint8_t* chunk, size_t length, uint32_t version, PackModel& model, std::vector<uint8_t>& by_rank,
                    std::vector<uint8_t>& by_stack);
 // The chunk (length bytes: its header, then its records, then zeros) from a body packed with

@@ -112,6 +112,13 @@ struct PackBody {
     bytes.insert(bytes.end(), body, body + n);
     entries.push_back(entry);
   }
+  // A chunk packed by these rules, its body what was appended to `bytes` since `from`.
+  void enter(format::PackedChunk entry, size_t from) {
+    entry.encoding = static_cast<uint32_t>(rules);
+    entry.body_offset = from;
+    entry.body_bytes = bytes.size() - from;
+    entries.push_back(entry);
+  }
 };
 
 std::vector<uint8_t> compressed(const std::vector<uint8_t>& body, int level, const TraceReader& reader) {
@@ -135,7 +142,9 @@ MadePack makePack(const TraceReader& reader, const std::vector<TraceReader::Chun
   model.addresses.indexStacks();
   PackBody bodies[] = {{format::PackEncoding::Modeled2, {}, {}}, {format::PackEncoding::Modeled3, {}, {}}};
   std::vector<uint8_t> raws;  // the chunks as read, one after another: each rebuilt chunk is checked against its own
-  std::vector<uint8_t> by_rank, by_stack;
+  size_t raw_bytes = 0;
+  for (size_t i = first; i < last; ++i) raw_bytes += chunks[i].length;
+  raws.reserve(raw_bytes);
   for (size_t i = first; i < last; ++i) {
     const TraceReader::Chunk& c = chunks[i];
     const size_t at = raws.size();
@@ -146,11 +155,10 @@ MadePack makePack(const TraceReader& reader, const std::vector<TraceReader::Chun
     format::PackedChunk entry{};
     memcpy(&entry.header, raw, sizeof entry.header);
     entry.length = static_cast<uint32_t>(c.length);
-    if (packChunkBody(raw, c.length, version, model, by_rank, by_stack)) {
-      entry.encoding = static_cast<uint32_t>(format::PackEncoding::Modeled2);
-      bodies[0].add(entry, by_rank.data(), by_rank.size());
-      entry.encoding = static_cast<uint32_t>(format::PackEncoding::Modeled3);
-      bodies[1].add(entry, by_stack.data(), by_stack.size());
+    const size_t by_rank = bodies[0].bytes.size(), by_stack = bodies[1].bytes.size();
+    if (packChunkBody(raw, c.length, version, model, bodies[0].bytes, bodies[1].bytes)) {
+      bodies[0].enter(entry, by_rank);
+      bodies[1].enter(entry, by_stack);
     } else {
       size_t used = c.length;
       while (used > sizeof(format::ChunkHeader) && raw[used - 1] == 0) --used;

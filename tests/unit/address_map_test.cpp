@@ -10,8 +10,9 @@ namespace {
 
 // Churn over the given addresses checked against std::unordered_map, lookups included; returns
 // whether the map ended with its slots scattered.
-bool churnAgrees(const std::vector<uint64_t>& addresses, uint64_t seed) {
-  tidemark::AddressMap<uint64_t> map;
+bool churnAgrees(const std::vector<uint64_t>& addresses, uint64_t seed,
+                 tidemark::AddressMap<uint64_t>::Keys keys = tidemark::AddressMap<uint64_t>::Keys::Addresses) {
+  tidemark::AddressMap<uint64_t> map(keys);
   std::unordered_map<uint64_t, uint64_t> truth;
   std::mt19937_64 rng(seed);
   for (int i = 0; i < 300000; ++i) {
@@ -70,6 +71,22 @@ TEST(AddressMap, FollowsTheAddressesUntilTheyPileUp) {
     for (uint64_t page = 0; page < 15000; ++page) piled.push_back(0x7f00'0000'0000 + (heap << 26) + 4096 * page);
   EXPECT_FALSE(churnAgrees(carved, 1));
   EXPECT_TRUE(churnAgrees(piled, 2));
+}
+
+// Ids (1, 2, 3...): hashed from the start, as in place they would all start one probe run.
+TEST(AddressMap, KeysThatAreIdsAreScatteredFromTheStart) {
+  std::vector<uint64_t> ids;
+  for (uint64_t i = 1; i <= 60000; ++i) ids.push_back(i);
+  EXPECT_TRUE(churnAgrees(ids, 4, tidemark::AddressMap<uint64_t>::Keys::Ids));
+  tidemark::AddressMap<uint64_t> map(tidemark::AddressMap<uint64_t>::Keys::Ids);
+  for (uint64_t i = 1; i <= 5000; ++i) map.insert(i, 2 * i);
+  map.clear();
+  EXPECT_EQ(map.size(), 0u);
+  EXPECT_TRUE(map.scattered());
+  EXPECT_EQ(map.find(7), nullptr);
+  map.insert(7, 1);
+  ASSERT_NE(map.find(7), nullptr);
+  EXPECT_EQ(*map.find(7), 1u);
 }
 
 }  // namespace

@@ -158,6 +158,44 @@ TEST(TracePack, EveryRecordComesBackExactly) {
   std::filesystem::remove(path);
 }
 
+// The packer keeps its blocks by address and by stack in hash tables whose keys cannot be 0: a
+// block at address 0 (a hostile or damaged trace's) is written out, not named, and a stack id whose
+// key would be 0 keeps its chunk as it was; every record still comes back exactly.
+TEST(TracePack, AddressZeroAndTheLastStackIdComeBackExactly) {
+  std::string path = tempPath("edges.tmtrace");
+  TraceBuilder b(4096);
+  b.processInfo(1, 42, "/bin/prog", "prog");
+  b.stackDef(2, 1, {0x401000});
+  uint64_t seq = 10;
+  b.onStream(1);
+  for (int round = 0; round < 300; ++round) {
+    b.alloc(seq++, 1, 0, 40);
+    b.alloc(seq++, 1, 0x5500'0000'1000, 40);
+    b.free(seq++, 0);
+    b.free(seq++, 0x5500'0000'1000);
+  }
+  b.onStream(2);
+  b.record(seq++, format::Alloc{.stack_id = UINT64_MAX, .address = 0x5500'0000'2000, .size = 24});
+  b.free(seq++, 0x5500'0000'2000);
+  b.exit(seq, seq * 1000);
+  b.write(path);
+  const std::string before = recordsOf(path);
+  PackOutcome o = packTrace(path);
+  ASSERT_EQ(o.left_as_is, "");
+  EXPECT_EQ(o.raw_chunks, 1u);  // stream 2's
+  EXPECT_GT(o.chunks, 2u);
+  std::vector<std::string> warnings;
+  EXPECT_EQ(recordsOf(path, &warnings), before);
+  EXPECT_TRUE(warnings.empty());
+  std::filesystem::remove(path);
+  // Unpacking: that stack id in a packed body is damage.
+  AddressModel model;
+  model.indexStacks();
+  uint64_t address = 0x5500'0000'2000;
+  EXPECT_FALSE(model.allocationNamed(0, 24, UINT64_MAX, format::PackEncoding::Modeled3, address));
+  EXPECT_TRUE(model.allocationNamed(0, 24, UINT64_MAX - 1, format::PackEncoding::Modeled3, address));
+}
+
 TEST(TracePack, TheModelNamesWhatMallocReuses) {
   using format::PackEncoding;
   for (PackEncoding rules : {PackEncoding::Modeled, PackEncoding::Modeled2}) {

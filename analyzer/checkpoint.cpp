@@ -27,7 +27,7 @@ namespace {
 // its length and checksum.
 constexpr char kMagic[8] = {'T', 'M', 'C', 'K', 'P', 'T', '\n', '\0'};
 // Changes whenever the body's layout does (fields() below); the build id changes with every build.
-constexpr uint32_t kLayout = 2;
+constexpr uint32_t kLayout = 3;
 constexpr uint64_t kStillWritingNs = 60'000'000'000;  // a trace unchanged this long is finished
 
 // A checksum of 8 bytes at a time (damage, not an adversary: the key's build id is the trust).
@@ -188,9 +188,9 @@ void fields(A& a, ScanGraph& s) {
   a(s.present, s.complete, s.time_ns, s.duration_ns, s.words, s.root_bytes, s.reason, s.addr, s.size, s.stack,
     s.root_kind, s.edges, s.python);
 }
-template <class A>
-void fields(A& a, StackTable& t) {
-  TIDEMARK_LISTED_SIZE(StackTable, 48);
+template <class A, class T>
+void fields(A& a, IdTable<T>& t) {
+  TIDEMARK_LISTED_SIZE(IdTable<T>, 48);
   t.fields(a);
 }
 template <class A>
@@ -406,7 +406,7 @@ std::optional<ReplayResult> loadCheckpoint(const TraceReader& reader) {
       out.emplace();
       Reader in(body.data(), body.data() + body.size());
       fields(in, *out);
-      if (!in.ok() || !in.atEnd() || !out->stacks.consistent()) out.reset();
+      if (!in.ok() || !in.atEnd() || !out->stacks.consistent() || !out->stack_defs.consistent()) out.reset();
     }
   }
   ::close(fd);

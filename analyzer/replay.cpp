@@ -45,16 +45,6 @@ std::vector<std::string> splitCommandLine(std::string_view cmdline) {
   return argv;
 }
 
-StackStats& StackTable::add(StackId id, size_t most) {
-  if (id >= slot_.size()) growTo(slot_, size_t{id} + 1, most);
-  uint32_t& slot = slot_[id];
-  if (!slot) {
-    stats_.emplace_back();
-    slot = static_cast<uint32_t>(stats_.size());
-  }
-  return stats_[slot - 1];
-}
-
 SampledBlock weighSample(uint64_t size, uint64_t mean) {
   if (size == 0 || mean == 0) return {size, 0};
   double kept = std::exp(-static_cast<double>(size) / static_cast<double>(mean));  // 1 - p
@@ -121,7 +111,7 @@ class Replayer {
       }
       case RecordType::StackDef: {
         const auto& d = rec.get<format::StackDef>();
-        StackDef& def = r_.stack_defs[static_cast<StackId>(d.stack_id)];
+        StackDef& def = r_.stack_defs.make(checkedId(d.stack_id), max_stack_id_ + 1);
         def.generation = static_cast<uint32_t>(d.module_generation);
         def.frames.clear();
         def.frames.reserve(d.elements.size());
@@ -369,12 +359,12 @@ class Replayer {
       }
       case RecordType::PythonStack: {
         const auto& p = rec.get<format::PythonStack>();
-        auto id = static_cast<StackId>(p.stack_id);
+        const StackId id = checkedId(p.stack_id);
         auto native = static_cast<StackId>(p.native_stack);
         uint64_t frame = canonicalFrame(p.python_frame);
-        auto in = r_.stack_defs.find(native);
-        r_.stack_defs[id] = {.generation = in == r_.stack_defs.end() ? 0 : in->second.generation,
-                             .frames = {}, .native = native, .python_frame = frame};
+        const StackDef* in = r_.stack_defs.find(native);
+        const uint32_t generation = in ? in->generation : 0;
+        r_.stack_defs.make(id, max_stack_id_ + 1) = {.generation = generation, .frames = {}, .native = native, .python_frame = frame};
         // Events of stacks that differ only in instructions of the same lines count as one stack.
         auto [it, first] = line_stacks_.try_emplace(std::make_pair(native, frame), id);
         if (!first && id < max_stack_id_) {
@@ -434,11 +424,12 @@ class Replayer {
     return it == frame_alias_.end() ? raw : it->second;
   }
 
-  StackStats& stats(StackId id) {
+  StackId checkedId(uint64_t id) const {
     if (id > max_stack_id_)
       throw Error(fmt::format("corrupt trace: stack id {} is more than a file of this size can define", id));
-    return r_.stacks.make(id, max_stack_id_ + 1);
+    return static_cast<StackId>(id);
   }
+  StackStats& stats(StackId id) { return r_.stacks.make(checkedId(id), max_stack_id_ + 1); }
 
   // Saves the stack's value at the latest peak before it changes for the first time after it.
   StackStats& touch(StackId id) { return keepPeak(stats(id)); }
@@ -770,7 +761,7 @@ ReplayResult replay(TraceReader& reader) {
   rp.finish();
   r.warnings = reader.warnings();
   r.stacks.forEach([&](StackId id, const StackStats& st) {
-    if (id && st.alloc_count && !r.stack_defs.count(id)) ++r.anomalies.undefined_stacks;
+    if (id && st.alloc_count && !r.stack_defs.contains(id)) ++r.anomalies.undefined_stacks;
   });
   return r;
 }

@@ -60,48 +60,61 @@ struct StackStats {
   double live_variance = 0, peak_variance = 0;
 };
 
-// The figures of every stack that allocated or mapped, by stack id. A stack id that never did (a
-// Python trace's frame ids and its stacks that count as another: most of its ids) costs 4 bytes
-// here, not a StackStats' 104: a pandas script's replay held 96 MiB of them for 967,000 ids.
-class StackTable {
+// Something about some of the stack ids, by id: a 4-byte slot per id up to the highest one with an
+// entry, and the entries one after another. Stacks' figures (only the stacks that allocated or
+// mapped have any: most of a Python trace's ids are its frames') and their definitions: a pandas
+// script's replay held 96 MiB of 104-byte figures for 967,000 ids, and a std::map of its 500,000
+// definitions cost 10% of `summary` to free and 20 nodes a look-up.
+template <class T>
+class IdTable {
  public:
-  // A stack's figures; zeros for one that has none.
-  const StackStats& operator[](StackId id) const {
-    const StackStats* s = find(id);
+  // An id's entry; empty (zeros) for one that has none.
+  const T& operator[](StackId id) const {
+    const T* s = find(id);
     return s ? *s : kNone;
   }
-  const StackStats* find(StackId id) const { return id < slot_.size() && slot_[id] ? &stats_[slot_[id] - 1] : nullptr; }
-  // The replay's: the stack's figures, made (zero) when it has none; `most`: the ids a trace of
-  // its size can hold. A reference lasts until the next stack is made.
-  StackStats& make(StackId id, size_t most = SIZE_MAX) {
-    if (__builtin_expect(id < slot_.size() && slot_[id], 1)) return stats_[slot_[id] - 1];  // every event's
+  const T* find(StackId id) const { return id < slot_.size() && slot_[id] ? &entries_[slot_[id] - 1] : nullptr; }
+  bool contains(StackId id) const { return find(id) != nullptr; }
+  // The replay's: the id's entry, made (empty) when it has none; `most`: the ids a trace of its
+  // size can hold. A reference lasts until the next entry is made.
+  T& make(StackId id, size_t most = SIZE_MAX) {
+    if (__builtin_expect(id < slot_.size() && slot_[id], 1)) return entries_[slot_[id] - 1];  // every event's
     return add(id, most);
   }
-  size_t size() const { return stats_.size(); }  // the stacks that have figures
-  StackId idBound() const { return static_cast<StackId>(slot_.size()); }  // every id with figures is below
-  // fn(id, figures) for every stack that has figures, by id.
+  size_t size() const { return entries_.size(); }  // the ids that have entries
+  StackId idBound() const { return static_cast<StackId>(slot_.size()); }  // every id with an entry is below
+  // fn(id, entry) for every id that has one, by id.
   template <class Fn>
   void forEach(Fn&& fn) const {
     for (StackId id = 0; id < slot_.size(); ++id)
-      if (slot_[id]) fn(id, stats_[slot_[id] - 1]);
+      if (slot_[id]) fn(id, entries_[slot_[id] - 1]);
   }
-  // Whether every slot names figures (a checkpoint read back).
+  // Whether every slot names an entry (a checkpoint read back).
   bool consistent() const {
     for (uint32_t slot : slot_)
-      if (slot > stats_.size()) return false;
+      if (slot > entries_.size()) return false;
     return true;
   }
   template <class Archive>
   void fields(Archive& a) {
-    a(slot_, stats_);
+    a(slot_, entries_);
   }
 
  private:
-  StackStats& add(StackId id, size_t most);  // a stack's first figures
-  static inline const StackStats kNone{};
-  std::vector<uint32_t> slot_;  // by id: 1 + the index of its figures, 0: none
-  std::vector<StackStats> stats_;
+  T& add(StackId id, size_t most) {  // an id's first entry
+    if (id >= slot_.size()) growTo(slot_, size_t{id} + 1, most);
+    uint32_t& slot = slot_[id];
+    if (!slot) {
+      entries_.emplace_back();
+      slot = static_cast<uint32_t>(entries_.size());
+    }
+    return entries_[slot - 1];
+  }
+  static inline const T kNone{};
+  std::vector<uint32_t> slot_;  // by id: 1 + the index of its entry, 0: none
+  std::vector<T> entries_;
 };
+using StackTable = IdTable<StackStats>;
 
 // Sample mode: what one sampled block of `size` bytes stands for when allocations are sampled by
 // bytes with a mean of `mean` bytes between two points. It was sampled with probability
@@ -286,7 +299,7 @@ struct ReplayResult {
   TraceAnomalies anomalies;
 
   StackTable stacks;
-  std::map<StackId, StackDef> stack_defs;
+  IdTable<StackDef> stack_defs;
   std::map<uint32_t, std::vector<ModuleInfo>> module_maps;  // by generation
   std::vector<uint64_t> module_load_ns;  // when each module map was written (libraries loaded)
   std::map<uint64_t, CodeInfo> code_objects;  // by code id

@@ -230,9 +230,8 @@ std::vector<StackGroup> groupStacks(const ReplayResult& run, Symbolizer& symbols
   run.stacks.forEach([&](StackId id, const StackStats& st) {
     if (!st.alloc_count && !st.live_blocks) return;
     Holder holder = Holder::Program;
-    auto def = run.stack_defs.find(id);
-    if (def != run.stack_defs.end()) {
-      symbols.stack(def->second, full, whole);
+    if (const StackDef* def = run.stack_defs.find(id)) {
+      symbols.stack(*def, full, whole);
       foldStack(whole, full, holder, frames);
     } else {
       frames.clear();

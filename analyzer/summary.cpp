@@ -170,10 +170,10 @@ Summary summarize(const ReplayResult& run, Symbolizer& symbols, const SummaryOpt
   s.growth = findGrowth(run, all, options.growth, s.limit.bytes);
   // The frame that names a block's allocation site (symbolizer-owned), or null.
   auto siteFrame = [&](StackId id) -> const Frame* {
-    auto def = run.stack_defs.find(id);
-    if (def == run.stack_defs.end()) return nullptr;
+    const StackDef* def = run.stack_defs.find(id);
+    if (!def) return nullptr;
     Holder holder = Holder::Program;
-    std::vector<const Frame*> frames = foldStack(symbols.stack(def->second, options.full), options.full, holder);
+    std::vector<const Frame*> frames = foldStack(symbols.stack(*def, options.full), options.full, holder);
     return frames.empty() ? nullptr : frames[siteIndex(frames)];
   };
   // Whether a block is held for life, not the program's (made by the runtime or at start-up: an

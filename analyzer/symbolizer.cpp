@@ -409,10 +409,10 @@ void Symbolizer::stack(const StackDef& def, bool interpreter_frames, std::vector
   python_frames.assign(python.size(), nullptr);
   for (size_t i = python.size(); i-- > 0;)
     python_frames[i] = &pythonFrame(*python[i], i + 1 < python.size() && python_frames[i + 1]->installed);
-  auto native = run_.stack_defs.find(def.native);
+  const StackDef* native = run_.stack_defs.find(def.native);
   size_t next = 0;
-  if (native != run_.stack_defs.end()) {
-    for (uint64_t ip : native->second.frames) {
+  if (native) {
+    for (uint64_t ip : native->frames) {
       const auto& fs = frames(def.generation, ip);
       // Each native call of the eval loop ran the Python frames up to the next entry frame.
       if (next < python.size() && !fs.empty() && fs.back().eval_loop) {

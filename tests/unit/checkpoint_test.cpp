@@ -78,7 +78,7 @@ TEST(Checkpoint, TheSecondAnalysisReadsTheCheckpointAndAnswersTheSame) {
     EXPECT_EQ(kept->heap_peak, 5421u);  // 100 + 5000 + 321
     EXPECT_EQ(kept->heap_live, 1021u);
     EXPECT_EQ(kept->stacks[3].live_bytes, 321u);
-    EXPECT_EQ(kept->stack_defs.at(2).frames, (std::vector<uint64_t>{0x401100, 0x402000}));
+    EXPECT_EQ(kept->stack_defs[2].frames, (std::vector<uint64_t>{0x401100, 0x402000}));
     EXPECT_EQ(kept->argv, (std::vector<std::string>{"backtest", "--days", "30"}));
     EXPECT_EQ(kept->timeline.size(), 2u);
     EXPECT_EQ(kept->end.state, EndState::ExitCalled);

@@ -395,20 +395,12 @@ void Symbolizer::stack(const StackDef& def, bool interpreter_frames, std::vector
     for (uint64_t ip : def.frames) append(frames(def.generation, ip));
     return;
   }
-  // The Python frames, innermost first (a damaged trace may loop: no more than a stack can hold),
-  // and whether each is called from installed code (its caller, the next, is installed).
-  std::vector<const PythonFrameNode*>& python = python_nodes_;
+  // The Python frames, innermost first (no more than a stack can hold).
+  std::vector<const PythonCall*>& python = python_stack_;
   python.clear();
-  for (uint64_t id = def.python_frame; id && python.size() < 4 * format::kMaxFrames;) {
-    auto it = run_.python_frames.find(id);
-    if (it == run_.python_frames.end()) break;
-    python.push_back(&it->second);
-    id = it->second.parent;
-  }
-  std::vector<const Frame*>& python_frames = python_frames_;
-  python_frames.assign(python.size(), nullptr);
-  for (size_t i = python.size(); i-- > 0;)
-    python_frames[i] = &pythonFrame(*python[i], i + 1 < python.size() && python_frames[i + 1]->installed);
+  for (const PythonCall* call = pythonCall(def.python_frame); call && python.size() < 4 * format::kMaxFrames;
+       call = call->caller)
+    python.push_back(call);
   const StackDef* native = run_.stack_defs.find(def.native);
   size_t next = 0;
   if (native) {
@@ -416,8 +408,8 @@ void Symbolizer::stack(const StackDef& def, bool interpreter_frames, std::vector
       const auto& fs = frames(def.generation, ip);
       // Each native call of the eval loop ran the Python frames up to the next entry frame.
       if (next < python.size() && !fs.empty() && fs.back().eval_loop) {
-        do out.push_back(python_frames[next]);
-        while (!python[next++]->entry && next < python.size());
+        do out.push_back(python[next]->frame);
+        while (!python[next++]->node->entry && next < python.size());
         continue;
       }
       // Left out, the interpreter's frames still say when it was starting itself (stack_groups.h).
@@ -425,7 +417,32 @@ void Symbolizer::stack(const StackDef& def, bool interpreter_frames, std::vector
     }
   }
   // Calls whose native frame was not found (a native stack cut short): outermost, in order.
-  for (; next < python.size(); ++next) out.push_back(python_frames[next]);
+  for (; next < python.size(); ++next) out.push_back(python[next]->frame);
+}
+
+const Symbolizer::PythonCall* Symbolizer::pythonCall(uint64_t frame_id) {
+  // The nodes not made yet, outward from this one, up to one that is (or the outermost, or a node
+  // the trace does not have, or one met before: a damaged trace's loop; no more than a stack holds).
+  unresolved_.clear();
+  const PythonCall* caller = nullptr;
+  for (uint64_t id = frame_id; id && unresolved_.size() < 4 * format::kMaxFrames;) {
+    if (auto made = python_calls_.find(id); made != python_calls_.end()) {
+      caller = &made->second;
+      break;
+    }
+    auto node = run_.python_frames.find(id);
+    if (node == run_.python_frames.end()) break;
+    if (std::any_of(unresolved_.begin(), unresolved_.end(), [&](const auto& u) { return u.first == id; })) break;
+    unresolved_.emplace_back(id, &node->second);
+    id = node->second.parent;
+  }
+  // Made from the outermost in: each is called from installed code when its caller is installed.
+  for (size_t i = unresolved_.size(); i-- > 0;) {
+    const auto [id, node] = unresolved_[i];
+    const Frame& frame = pythonFrame(*node, caller && caller->frame->installed);
+    caller = &python_calls_.emplace(id, PythonCall{&frame, node, caller}).first->second;
+  }
+  return caller;
 }
 
 std::string fileAndLine(const Frame& f) {

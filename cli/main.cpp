@@ -7,7 +7,6 @@
 #include <fstream>
 #include <iostream>
 #include <optional>
-#include <set>
 #include <string_view>
 
 #include <CLI/CLI.hpp>
@@ -21,7 +20,6 @@
 #include "flamegraph.h"
 #include "gate.h"
 #include "html_report.h"
-#include "huge_pages.h"
 #include "lines.h"
 #include "live_view.h"
 #include "manual.h"
@@ -349,10 +347,6 @@ std::string environmentHelp() {
 }  // namespace
 
 int main(int argc, char** argv) {
-  // The commands that read traces; not run (its command inherits the environment) nor watch.
-  static const std::set<std::string_view> kAnalyses = {"summary", "flamegraph", "report", "gate", "diff",
-                                                       "recommend", "lines", "pack", "dump"};
-  if (argc > 1 && kAnalyses.count(argv[1])) restartWithHugePages(argv);
   // The analysis makes arrays of hundreds of MB one after the other. From mmap, each is new memory
   // whose every page faults in (on these machines 0.3 to 1.2 s per 400 MB); from the heap, kept
   // after it is freed, the next one reuses the pages: the graph of 8 M blocks is analysed in

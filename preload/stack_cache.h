@@ -16,6 +16,7 @@
 #include <cstdint>
 
 #include "stack_depot.h"
+#include "tidemark/trace_format.h"
 
 namespace tidemark::preload {
 
@@ -124,6 +125,9 @@ class StackCache {
   uint64_t ring_value_[kRing];
   Pair pairs_[kPairs];
 };
+
+
+static_assert(sizeof(StackCache) <= tidemark::format::kTrackerBytesPerThread, "the analysis allows this much per thread");
 
 extern __thread StackCache* t_stack_cache __attribute__((tls_model("initial-exec")));
 extern uint32_t g_stack_cache_epoch;

@@ -84,6 +84,13 @@ inline constexpr uint32_t kFlagPssOnGrid = 4;
 // A packed trace (version 11): after the header come packs, not chunks (PackHeader below). Its
 // records are the same as before packing, byte for byte; only how they are stored differs.
 inline constexpr uint32_t kFlagPacked = 8;
+// The tracker's own anonymous memory in the traced process, counted in its RSS though it is not the
+// program's: at most kTrackerBytesPerThread for each thread that allocates (its stack cache,
+// preload/stack_cache.h) and about kTrackerBytesPerProcess besides (the stack depot's first table
+// and arena, the sampler thread's stack). The analysis allows for it before it calls RSS growth
+// the program's (findings.cpp).
+inline constexpr uint64_t kTrackerBytesPerThread = 1280u << 10;  // 1.25 MiB
+inline constexpr uint64_t kTrackerBytesPerProcess = 2u << 20;
 inline constexpr uint64_t kDefaultSampleBytes = 512 * 1024;  // as jemalloc's default (lg_prof_sample 19)
 // An aggregate chunk: ChunkHeader, padding to 64 bytes, then counters for ids
 // [page * countersPerChunk, (page + 1) * countersPerChunk).

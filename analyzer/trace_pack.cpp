@@ -156,7 +156,8 @@ MadePack makePack(const TraceReader& reader, const std::vector<TraceReader::Chun
     memcpy(&entry.header, raw, sizeof entry.header);
     entry.length = static_cast<uint32_t>(c.length);
     const size_t by_rank = bodies[0].bytes.size(), by_stack = bodies[1].bytes.size();
-    if (packChunkBody(raw, c.length, version, model, bodies[0].bytes, bodies[1].bytes)) {
+    const bool counters = c.stream == format::kAggregateStream;  // not records: kept as they are
+    if (!counters && packChunkBody(raw, c.length, version, model, bodies[0].bytes, bodies[1].bytes)) {
       bodies[0].enter(entry, by_rank);
       bodies[1].enter(entry, by_stack);
     } else {
@@ -205,11 +206,6 @@ PackOutcome packTrace(const std::string& path, int zstd_level) {
     outcome.nothing_to_pack = true;
     return outcome;
   }
-  if (reader.aggregated()) {
-    outcome.left_as_is = "an aggregate-mode trace has no records to pack";
-    outcome.nothing_to_pack = true;
-    return outcome;
-  }
   if (reader.header().version < 10) {
     // Packing marks the file as format 11, whose records are those of format 10.
     outcome.left_as_is = fmt::format("it was written in format {}, before packing existed", reader.header().version);
@@ -239,8 +235,13 @@ PackOutcome packTrace(const std::string& path, int zstd_level) {
 
   // The packs: consecutive chunks of one stream, closed at kPackRecordBytes of records. Each is
   // made on its own (its model starts afresh), so they are made on every core, a batch at a time,
-  // and written in order.
-  const std::vector<TraceReader::Chunk>& chunks = reader.chunks();
+  // and written in order. An aggregate trace's counters (mostly zeros: a Python program's ids are
+  // mostly its frames', which count nothing) follow its records, kept raw and compressed.
+  std::vector<TraceReader::Chunk> chunks = reader.chunks();
+  std::vector<TraceReader::Chunk> counters = reader.aggregateChunks();
+  std::sort(counters.begin(), counters.end(),
+            [](const TraceReader::Chunk& a, const TraceReader::Chunk& b) { return a.stream_chunk < b.stream_chunk; });
+  chunks.insert(chunks.end(), counters.begin(), counters.end());
   std::vector<std::pair<size_t, size_t>> plan;  // [first, last) chunk of each pack
   for (size_t first = 0, bytes = 0, i = 0; i < chunks.size(); ++i) {
     bytes += chunks[i].length;

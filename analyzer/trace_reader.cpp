@@ -59,8 +59,8 @@ TraceReader::TraceReader(const std::string& path) : path_(path) {
   if ((header_.flags & format::kFlagSampled) && (header_.sample_bytes == 0 || (header_.flags & format::kFlagAggregate)))
     fail(fmt::format("corrupt trace header (sample mode with a mean of {} bytes{})", header_.sample_bytes,
                      header_.flags & format::kFlagAggregate ? ", and aggregated" : ""));
-  if ((header_.flags & format::kFlagPacked) && (header_.version < 11 || (header_.flags & format::kFlagAggregate)))
-    fail(fmt::format("corrupt trace header (packed{})", header_.version < 11 ? " in a format before 11" : ", and aggregated"));
+  if ((header_.flags & format::kFlagPacked) && header_.version < 11)
+    fail("corrupt trace header (packed in a format before 11)");
   if (header_.header_size < sizeof(format::FileHeader) || header_.header_size > (1u << 20))
     fail(fmt::format("corrupt trace header (header size {})", header_.header_size));
   if (header_.chunk_size < 4096 || header_.chunk_size > (1u << 30) || header_.chunk_size % 4096)
@@ -159,14 +159,16 @@ void TraceReader::findPacks() {
     for (uint32_t i = 0; i < ph.chunk_count; ++i) {
       const format::PackedChunk& e = entries[i];
       bool raw = e.encoding == static_cast<uint32_t>(format::PackEncoding::Raw);
-      if (e.header.magic != format::kChunkMagic || e.header.stream_id == format::kAggregateStream ||
+      const bool counters = e.header.stream_id == format::kAggregateStream;  // kept raw, read by stackCounters()
+      if (e.header.magic != format::kChunkMagic || (counters && (!raw || !aggregated())) ||
           e.length < sizeof(format::ChunkHeader) || e.length > cs ||
           e.encoding > static_cast<uint32_t>(format::PackEncoding::Modeled3) || e.body_offset > ph.body_bytes ||
           e.body_bytes > ph.body_bytes - e.body_offset || (raw && e.body_bytes > e.length - sizeof(format::ChunkHeader)))
         fail(fmt::format("corrupt packed trace: chunk {} of pack {} at offset {} is out of bounds", i, packs_.size(), at));
-      chunks_.push_back({e.body_offset, e.length, e.header.stream_id, e.header.stream_chunk,
-                         static_cast<uint32_t>(packs_.size()), i, e.header.tid, static_cast<format::PackEncoding>(e.encoding),
-                         e.body_bytes});
+      (counters ? aggregate_chunks_ : chunks_)
+          .push_back({e.body_offset, e.length, e.header.stream_id, e.header.stream_chunk,
+                      static_cast<uint32_t>(packs_.size()), i, e.header.tid, static_cast<format::PackEncoding>(e.encoding),
+                      e.body_bytes});
     }
     packs_.push_back({payload, ph.payload_bytes, ph.body_bytes});
     at = payload + ph.payload_bytes;
@@ -182,16 +184,42 @@ std::vector<format::StackCounters> TraceReader::stackCounters() const {
     throw Error(fmt::format("{}: corrupt trace header: {} stacks, but its aggregate chunks hold {} at most", path_,
                             max_id, aggregate_chunks_.size() * per_page));
   out.resize(max_id + 1, format::StackCounters{});
+  // Packed: each chunk is kept whole in its pack's body (its zeros after the last counter cut off).
+  uint32_t body_of = kNotPacked;
+  std::vector<uint8_t> compressed, body;
   for (const Chunk& c : aggregate_chunks_) {
+    if (c.pack != kNotPacked && c.pack != body_of) {
+      packBody(c.pack, compressed, body);
+      body_of = c.pack;
+    }
     uint64_t first = c.stream_chunk * per_page;
     for (uint64_t i = 0; i < per_page && first + i <= max_id; ++i) {
       uint64_t at = 64 + i * sizeof(format::StackCounters);
       if (at + sizeof(format::StackCounters) > c.length) break;  // the file was cut here
-      if (!readAt(c.offset + at, &out[first + i], sizeof(format::StackCounters)))
-        throw Error(fmt::format("{}: cannot read the aggregate counters: {}", path_, strerror(errno)));
+      if (c.pack == kNotPacked) {
+        if (!readAt(c.offset + at, &out[first + i], sizeof(format::StackCounters)))
+          throw Error(fmt::format("{}: cannot read the aggregate counters: {}", path_, strerror(errno)));
+        continue;
+      }
+      const uint64_t in_body = at - sizeof(format::ChunkHeader);  // a raw chunk's body follows its header
+      if (in_body >= c.body_bytes) break;  // zeros from here
+      memcpy(&out[first + i], body.data() + c.offset + in_body,
+             std::min<uint64_t>(sizeof(format::StackCounters), c.body_bytes - in_body));
     }
   }
   return out;
+}
+
+void TraceReader::packBody(uint32_t index, std::vector<uint8_t>& compressed, std::vector<uint8_t>& out) const {
+  const Pack& pack = packs_.at(index);
+  compressed.resize(pack.payload_bytes);
+  if (!readAt(pack.payload_offset, compressed.data(), compressed.size()))
+    throw Error(fmt::format("{}: cannot read the pack at offset {}: {}", path_, pack.payload_offset, strerror(errno)));
+  out.resize(pack.body_bytes);
+  size_t n = ZSTD_decompress(out.data(), out.size(), compressed.data(), compressed.size());
+  if (ZSTD_isError(n) || n != pack.body_bytes)
+    throw Error(fmt::format("{}: corrupt packed trace: the pack at offset {} does not decompress ({})", path_,
+                            pack.payload_offset, ZSTD_isError(n) ? ZSTD_getErrorName(n) : "short"));
 }
 
 uint64_t TraceReader::recordBytes() const {
@@ -404,14 +432,7 @@ class Cursor {
       if (chunk.position != 0)
         throw Error(fmt::format("{}: corrupt packed trace: the pack at offset {} begins inside a stream's run of chunks",
                                 path_, pack.payload_offset));
-      compressed_.resize(pack.payload_bytes);
-      if (!reader_.readAt(pack.payload_offset, compressed_.data(), compressed_.size()))
-        throw Error(fmt::format("{}: cannot read the pack at offset {}: {}", path_, pack.payload_offset, strerror(errno)));
-      pack_body_.resize(pack.body_bytes);
-      size_t n = ZSTD_decompress(pack_body_.data(), pack_body_.size(), compressed_.data(), compressed_.size());
-      if (ZSTD_isError(n) || n != pack.body_bytes)
-        throw Error(fmt::format("{}: corrupt packed trace: the pack at offset {} does not decompress ({})", path_,
-                                pack.payload_offset, ZSTD_isError(n) ? ZSTD_getErrorName(n) : "short"));
+      reader_.packBody(chunk.pack, compressed_, pack_body_);
       pack_index_ = chunk.pack;
       next_position_ = 0;
       model_.reset();

@@ -73,6 +73,11 @@ class TraceReader {
   // The record chunks, sorted by (stream, stream_chunk); the packs of a packed trace.
   const std::vector<Chunk>& chunks() const { return chunks_; }
   const std::vector<Pack>& packs() const { return packs_; }
+  // Aggregate mode: the chunks of per-stack counters (stream_chunk: the page of ids they hold).
+  const std::vector<Chunk>& aggregateChunks() const { return aggregate_chunks_; }
+  // A pack's body, decompressed into `out` (`compressed`: scratch); throws Error when it cannot be
+  // read or does not decompress to its size.
+  void packBody(uint32_t pack, std::vector<uint8_t>& compressed, std::vector<uint8_t>& out) const;
 
  private:
   void findChunks();

@@ -57,8 +57,13 @@ format::StackCounters* Aggregator::counters(StackId id) {
   return c;
 }
 
+// The analysis allows for the table (trace_format.h): its first size, and 4 slots a live block.
+constexpr uint64_t kFirstSlots = 1u << 16;
+static_assert(kFirstSlots * sizeof(Aggregator::Block) <= format::kTrackerBlockTableBytes);
+static_assert(4 * sizeof(Aggregator::Block) <= format::kTrackerBytesPerLiveBlock);
+
 bool Aggregator::grow() {
-  uint64_t slots = mask_ ? (mask_ + 1) * 2 : (1u << 16);
+  uint64_t slots = mask_ ? (mask_ + 1) * 2 : kFirstSlots;
   auto* fresh = static_cast<Block*>(sys::mapAnonymous(slots * sizeof(Block)));
   if (!fresh) return false;
   Block* old = blocks_;

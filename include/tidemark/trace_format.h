@@ -87,10 +87,15 @@ inline constexpr uint32_t kFlagPacked = 8;
 // The tracker's own anonymous memory in the traced process, counted in its RSS though it is not the
 // program's: at most kTrackerBytesPerThread for each thread that allocates (its stack cache,
 // preload/stack_cache.h) and about kTrackerBytesPerProcess besides (the stack depot's first table
-// and arena, the sampler thread's stack). The analysis allows for it before it calls RSS growth
+// and arena, the sampler thread's stack); in aggregate mode and with the heap scan, its table of
+// live blocks too (preload/aggregator.h): kTrackerBlockTableBytes at first, and at most
+// kTrackerBytesPerLiveBlock for each block live at once (24-byte slots, at most half of them used,
+// a quarter just after the table doubled). The analysis allows for it before it calls RSS growth
 // the program's (findings.cpp).
 inline constexpr uint64_t kTrackerBytesPerThread = 1280u << 10;  // 1.25 MiB
 inline constexpr uint64_t kTrackerBytesPerProcess = 2u << 20;
+inline constexpr uint64_t kTrackerBlockTableBytes = 1536u << 10;  // 1.5 MiB
+inline constexpr uint64_t kTrackerBytesPerLiveBlock = 96;
 inline constexpr uint64_t kDefaultSampleBytes = 512 * 1024;  // as jemalloc's default (lg_prof_sample 19)
 // An aggregate chunk: ChunkHeader, padding to 64 bytes, then counters for ids
 // [page * countersPerChunk, (page + 1) * countersPerChunk).

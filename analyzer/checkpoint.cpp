@@ -27,7 +27,7 @@ namespace {
 // its length and checksum.
 constexpr char kMagic[8] = {'T', 'M', 'C', 'K', 'P', 'T', '\n', '\0'};
 // Changes whenever the body's layout does (fields() below); the build id changes with every build.
-constexpr uint32_t kLayout = 3;
+constexpr uint32_t kLayout = 4;
 constexpr uint64_t kStillWritingNs = 60'000'000'000;  // a trace unchanged this long is finished
 
 // A checksum of 8 bytes at a time (damage, not an adversary: the key's build id is the trust).

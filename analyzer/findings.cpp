@@ -104,16 +104,17 @@ void daySeries(const SeriesRecorder& days, const std::vector<uint32_t>& stacks, 
 // its top or 2 MiB for the stacks, libraries and allocator bookkeeping around it, plus the
 // tracker's own memory (`tracker_bytes`), which the first sample, taken as it starts, is without:
 // sqlite3 building an index, its anonymous RSS 2.3 MiB above its heap from its first allocations
-// to its end, was said to grow outside the heap. `unseen_high`: how high the heap may have gone where
-// the series does not show it.
-bool rssFollowsHeap(const std::vector<double>& rss, const std::vector<double>& heap, double tracker_bytes,
-                    double unseen_high) {
-  if (rss.empty() || heap.size() != rss.size()) return false;
+// to its end, was said to grow outside the heap. `heap_high`: the highest the heap was since the point
+// before (what is made and freed between two samples is resident all the same); `unseen_high`: how
+// high it may have gone where neither series shows it.
+bool rssFollowsHeap(const std::vector<double>& rss, const std::vector<double>& heap, const std::vector<double>& heap_high,
+                    double tracker_bytes, double unseen_high) {
+  if (rss.empty() || heap.size() != rss.size() || heap_high.size() != rss.size()) return false;
   const double top = *std::max_element(rss.begin(), rss.end());
   const double slack = std::max(2.0 * 1024 * 1024, 0.05 * top) + tracker_bytes;
   double high_water = std::max(heap[0], unseen_high);
   for (size_t i = 0; i < rss.size(); ++i) {
-    high_water = std::max(high_water, heap[i]);
+    high_water = std::max({high_water, heap[i], heap_high[i]});
     if (rss[i] > rss[0] + (high_water - heap[0]) + slack) return false;
   }
   return true;
@@ -173,7 +174,7 @@ ProcessTrend judgeProcess(const ReplayResult& run, uint64_t window_end, const Da
       startup_end_ns = std::max(startup_end_ns, m.time_ns);
       break;
     }
-  std::vector<double> t, rss, heap;
+  std::vector<double> t, rss, heap, heap_high;
   double last = 0;  // the whole RSS, which a limit counts
   if (run.timeline.size() >= 16) {
     size_t step = std::max<size_t>(1, run.timeline.size() / 4000);
@@ -184,6 +185,10 @@ ProcessTrend judgeProcess(const ReplayResult& run, uint64_t window_end, const Da
       // Anonymous RSS: the pages of libraries and mapped files are not memory the program grew.
       rss.push_back(static_cast<double>(run.timeline[i].rss - run.timeline[i].rss_file));
       heap.push_back(static_cast<double>(run.timeline[i].heap + run.timeline[i].mmap));
+      // The highest since the point before: the samples left out by `step` count too.
+      uint64_t high = 0;
+      for (size_t k = i + 1 - std::min(i + 1, step); k <= i; ++k) high = std::max(high, run.timeline[k].heap_high);
+      heap_high.push_back(static_cast<double>(high + run.timeline[i].mmap));
       last = static_cast<double>(run.timeline[i].rss);
     }
   }
@@ -200,7 +205,7 @@ ProcessTrend judgeProcess(const ReplayResult& run, uint64_t window_end, const Da
     // them (a day's 33 MiB of vectors made and freed within 10 ms): its high-water mark is taken
     // to be the heap's peak from the start.
     const double unseen_high = run.aggregated ? static_cast<double>(run.heap_peak + run.mmap_peak) : 0;
-    p.rss_follows_heap = rssFollowsHeap(rss, heap, static_cast<double>(trackerBytes(run)), unseen_high);
+    p.rss_follows_heap = rssFollowsHeap(rss, heap, heap_high, static_cast<double>(trackerBytes(run)), unseen_high);
     if (p.rss_follows_heap) {
       TrendVerdict own = p.rss;
       p.rss = p.heap;

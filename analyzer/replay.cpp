@@ -145,7 +145,9 @@ class Replayer {
                                .mmap = aggregated_ ? s.mmap : r_.mmap_live,
                                .rss_file = std::min(s.rss_file, s.rss),
                                .pss = s.pss,
-                               .uss = s.uss});
+                               .uss = s.uss,
+                               .heap_high = aggregated_ ? s.heap : std::max(heap_high_, r_.heap_live)});
+        heap_high_ = r_.heap_live;
         r_.pss_peak = std::max(r_.pss_peak, s.pss);
         r_.uss_peak = std::max(r_.uss_peak, s.uss);
         if (s.rss > r_.rss_peak) {
@@ -478,6 +480,7 @@ class Replayer {
     }
     r_.allocated_series.update(stack, now_ns_, s.alloc_bytes);
     r_.heap_live += size;
+    heap_high_ = std::max(heap_high_, r_.heap_live);
     ++r_.allocations;
     r_.allocated_bytes += size;
   }
@@ -649,6 +652,7 @@ class Replayer {
   std::map<std::pair<StackId, uint64_t>, StackId> line_stacks_;
   std::vector<StackId> stack_alias_;
   uint64_t now_ns_ = 0;  // time of the latest sample or marker: events between take it
+  uint64_t heap_high_ = 0;  // the highest heap_live since the latest sample
   uint64_t day_ = 0;     // simulated days begun (date markers seen)
   ScanGraph pending_scan_;  // the scan being read
   // Per stream (thread): its latest allocation. Streams are numbered from 1 as threads take them;

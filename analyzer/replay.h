@@ -144,6 +144,9 @@ struct TimelineSample {
   uint64_t mmap;
   uint64_t rss_file;  // resident pages of files and shared memory, part of rss (0 before format 5)
   uint64_t pss = 0, uss = 0;  // from smaps_rollup, in the samples that read it (format 9); 0 in the others
+  // The highest the heap was since the sample before (blocks made and freed between two samples
+  // count): a full event log's; an aggregate trace's samples know only `heap`.
+  uint64_t heap_high = 0;
 };
 
 struct Marker {

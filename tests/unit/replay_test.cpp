@@ -125,6 +125,24 @@ TEST(Replay, TimeOfThePeakIsInterpolatedBetweenSamples) {
   EXPECT_EQ(r.end.state, EndState::ExitCalled);
 }
 
+// Each timeline point keeps the heap at that moment and the highest it was since the point before:
+// blocks made and freed between two samples are resident all the same (the RSS rule's envelope).
+TEST(Replay, EachTimelinePointKeepsTheHeapsHighestSinceTheOneBefore) {
+  TraceBuilder b;
+  b.sample(1, 0, 100).alloc(2, 1, 0x10, 5000).alloc(3, 1, 0x2000, 300).free(4, 0x10).sample(5, 1000, 200);
+  b.free(6, 0x2000).sample(7, 2000, 200).alloc(8, 1, 0x10, 40).sample(9, 3000, 200).exit(10, 4000);
+  ReplayResult r = replayOf(b, "high");
+  ASSERT_EQ(r.timeline.size(), 4u);
+  EXPECT_EQ(r.timeline[0].heap, 0u);
+  EXPECT_EQ(r.timeline[0].heap_high, 0u);
+  EXPECT_EQ(r.timeline[1].heap, 300u);
+  EXPECT_EQ(r.timeline[1].heap_high, 5300u);  // both blocks, between the two samples
+  EXPECT_EQ(r.timeline[2].heap, 0u);
+  EXPECT_EQ(r.timeline[2].heap_high, 300u);  // what was live at the point before
+  EXPECT_EQ(r.timeline[3].heap, 40u);
+  EXPECT_EQ(r.timeline[3].heap_high, 40u);
+}
+
 // In aggregate mode the tracker did the replay: every counter it kept must land in its own field.
 TEST(Replay, AggregateModeTakesEveryCounterByName) {
   TraceBuilder b;

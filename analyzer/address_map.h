@@ -1,4 +1,5 @@
-// Live blocks by address (or anything by a non-zero id): an open-addressing hash map (linear probing, backward-shift deletion).
+// Live blocks by address (or anything by a non-zero id): an open-addressing hash map (linear
+// probing, backward-shift deletion).
 // The replay of a trace does one insert and one erase per allocation, so this is its hot loop:
 // std::unordered_map was 3x slower here. Its slots follow the addresses' order while that keeps
 // the probe runs short (address_table.h), and are scattered once it does not.

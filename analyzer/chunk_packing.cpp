@@ -256,7 +256,10 @@ bool forEachRecord(const uint8_t* p, const uint8_t* end, uint32_t version, Recor
     if (!d.varint("seq", seq_delta)) return false;
     bool ok = false;
     switch (type) {  // most records: decoded here, inline
-      case RecordType::Alloc: ok = decodeFieldsAs<format::Alloc>(d, rec.slot<format::Alloc>()) && AddressModel::indexable(rec.slot<format::Alloc>().stack_id); break;
+      case RecordType::Alloc:
+        ok = decodeFieldsAs<format::Alloc>(d, rec.slot<format::Alloc>()) &&
+             AddressModel::indexable(rec.slot<format::Alloc>().stack_id);
+        break;
       case RecordType::Free: ok = decodeFieldsAs<format::Free>(d, rec.slot<format::Free>()); break;
       default: ok = decodeFields(type, d, rec);
     }
@@ -329,7 +332,9 @@ bool packChunkBody(const uint8_t* chunk, size_t length, uint32_t version, PackMo
   // First make sure the whole chunk decodes: the model must not see a chunk that is then kept raw.
   if (!forEachRecord(begin, end, version, rec, [](auto&&...) {})) return false;
   // A record is made here, then appended to both bodies at once; a Free is made each its way.
-  auto append = [&](std::vector<uint8_t>& out, const uint8_t* from, const uint8_t* to) { out.insert(out.end(), from, to); };
+  auto append = [&](std::vector<uint8_t>& out, const uint8_t* from, const uint8_t* to) {
+    out.insert(out.end(), from, to);
+  };
   forEachRecord(begin, end, version, rec,
                 [&](RecordType type, const uint8_t* start, uint64_t seq_delta, const uint8_t* after,
                     uint64_t address_before, Record& r) {
@@ -367,7 +372,8 @@ bool packChunkBody(const uint8_t* chunk, size_t length, uint32_t version, PackMo
                     const uint64_t name =
                         model.addresses.nameAllocation(a.address, a.size, a.stack_id, format::PackEncoding::Modeled2);
                     w = format::putVarint(w, name);
-                    if (name == 0) w = format::putVarint(w, format::zigzag(static_cast<int64_t>(a.address - address_before)));
+                    if (name == 0)
+                      w = format::putVarint(w, format::zigzag(static_cast<int64_t>(a.address - address_before)));
                   } else if (type == RecordType::PythonStack) {
                     w = encodeFields(w, rewriteIds<true>(id, r.slot<format::PythonStack>()));
                   } else if (type == RecordType::PythonFrame) {

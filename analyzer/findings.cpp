@@ -107,8 +107,8 @@ void daySeries(const SeriesRecorder& days, const std::vector<uint32_t>& stacks, 
 // to its end, was said to grow outside the heap. `heap_high`: the highest the heap was since the point
 // before (what is made and freed between two samples is resident all the same); `unseen_high`: how
 // high it may have gone where neither series shows it.
-bool rssFollowsHeap(const std::vector<double>& rss, const std::vector<double>& heap, const std::vector<double>& heap_high,
-                    double tracker_bytes, double unseen_high) {
+bool rssFollowsHeap(const std::vector<double>& rss, const std::vector<double>& heap,
+                    const std::vector<double>& heap_high, double tracker_bytes, double unseen_high) {
   if (rss.empty() || heap.size() != rss.size() || heap_high.size() != rss.size()) return false;
   const double top = *std::max_element(rss.begin(), rss.end());
   const double slack = std::max(2.0 * 1024 * 1024, 0.05 * top) + tracker_bytes;

@@ -366,7 +366,8 @@ class Replayer {
         uint64_t frame = canonicalFrame(p.python_frame);
         const StackDef* in = r_.stack_defs.find(native);
         const uint32_t generation = in ? in->generation : 0;
-        r_.stack_defs.make(id, max_stack_id_ + 1) = {.generation = generation, .frames = {}, .native = native, .python_frame = frame};
+        r_.stack_defs.make(id, max_stack_id_ + 1) = {
+            .generation = generation, .frames = {}, .native = native, .python_frame = frame};
         // Events of stacks that differ only in instructions of the same lines count as one stack.
         auto [it, first] = line_stacks_.try_emplace(std::make_pair(native, frame), id);
         if (!first && id < max_stack_id_) {

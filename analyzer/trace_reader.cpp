@@ -167,8 +167,8 @@ void TraceReader::findPacks() {
         fail(fmt::format("corrupt packed trace: chunk {} of pack {} at offset {} is out of bounds", i, packs_.size(), at));
       (counters ? aggregate_chunks_ : chunks_)
           .push_back({e.body_offset, e.length, e.header.stream_id, e.header.stream_chunk,
-                      static_cast<uint32_t>(packs_.size()), i, e.header.tid, static_cast<format::PackEncoding>(e.encoding),
-                      e.body_bytes});
+                      static_cast<uint32_t>(packs_.size()), i, e.header.tid,
+                      static_cast<format::PackEncoding>(e.encoding), e.body_bytes});
     }
     packs_.push_back({payload, ph.payload_bytes, ph.body_bytes});
     at = payload + ph.payload_bytes;

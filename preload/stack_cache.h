@@ -127,7 +127,8 @@ class StackCache {
 };
 
 
-static_assert(sizeof(StackCache) <= tidemark::format::kTrackerBytesPerThread, "the analysis allows this much per thread");
+static_assert(sizeof(StackCache) <= tidemark::format::kTrackerBytesPerThread,
+              "the analysis allows this much per thread");
 
 extern __thread StackCache* t_stack_cache __attribute__((tls_model("initial-exec")));
 extern uint32_t g_stack_cache_epoch;

@@ -274,8 +274,8 @@ bool forEachRecord(const uint8_t* p, const uint8_t* end, uint32_t version, Recor
 uint64_t distanceFrom(uint64_t base, uint64_t id) { return format::zigzag(static_cast<int64_t>(id - base)); }
 uint64_t idAt(uint64_t base, uint64_t distance) { return base + static_cast<uint64_t>(format::unzigzag(distance)); }
 
-// The longest record the packer makes in place: a type, a seq and at most five varints (the
-// records rewritten with encodeFields are a few).
+// The longest record the packer makes in place: a type byte and varints of 10 bytes at most, a seq
+// and the fields (PythonFrame's five are the most), with one to spare.
 constexpr size_t kLongestMade = 1 + 7 * 10;
 
 // A record's fields (not its type nor its seq) as the tracker encodes them, written at out; where

@@ -104,17 +104,17 @@ void daySeries(const SeriesRecorder& days, const std::vector<uint32_t>& stacks, 
 // its top or 2 MiB for the stacks, libraries and allocator bookkeeping around it, plus the
 // tracker's own memory (`tracker_bytes`), which the first sample, taken as it starts, is without:
 // sqlite3 building an index, its anonymous RSS 2.3 MiB above its heap from its first allocations
-// to its end, was said to grow outside the heap. `heap_high`: the highest the heap was since the point
-// before (what is made and freed between two samples is resident all the same); `unseen_high`: how
-// high it may have gone where neither series shows it.
+// to its end, was said to grow outside the heap. `heap_high`: the highest the heap was since the
+// point before (what is made and freed between two samples is resident all the same), never below
+// `heap` there.
 bool rssFollowsHeap(const std::vector<double>& rss, const std::vector<double>& heap,
-                    const std::vector<double>& heap_high, double tracker_bytes, double unseen_high) {
+                    const std::vector<double>& heap_high, double tracker_bytes) {
   if (rss.empty() || heap.size() != rss.size() || heap_high.size() != rss.size()) return false;
   const double top = *std::max_element(rss.begin(), rss.end());
   const double slack = std::max(2.0 * 1024 * 1024, 0.05 * top) + tracker_bytes;
-  double high_water = std::max(heap[0], unseen_high);
+  double high_water = heap[0];
   for (size_t i = 0; i < rss.size(); ++i) {
-    high_water = std::max({high_water, heap[i], heap_high[i]});
+    high_water = std::max(high_water, heap_high[i]);
     if (rss[i] > rss[0] + (high_water - heap[0]) + slack) return false;
   }
   return true;
@@ -201,11 +201,7 @@ ProcessTrend judgeProcess(const ReplayResult& run, uint64_t window_end, const Da
       if (run.interpreter.finalizing_ns && x.time_ns <= run.interpreter.finalizing_ns) last_sample = &x;
     judgeRelease(p.heap, static_cast<double>(last_sample->heap + last_sample->mmap), clock.available());
     p.rss = classifyTrend(t, rss, {}, 0, TrendThresholds::kMinSamples);
-    // An aggregate trace's samples hold the heap as it was at each, not how high it went between
-    // them (a day's 33 MiB of vectors made and freed within 10 ms): its high-water mark is taken
-    // to be the heap's peak from the start.
-    const double unseen_high = run.aggregated ? static_cast<double>(run.heap_peak + run.mmap_peak) : 0;
-    p.rss_follows_heap = rssFollowsHeap(rss, heap, heap_high, static_cast<double>(trackerBytes(run)), unseen_high);
+    p.rss_follows_heap = rssFollowsHeap(rss, heap, heap_high, static_cast<double>(trackerBytes(run)));
     if (p.rss_follows_heap) {
       TrendVerdict own = p.rss;
       p.rss = p.heap;

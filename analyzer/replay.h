@@ -145,7 +145,7 @@ struct TimelineSample {
   uint64_t rss_file;  // resident pages of files and shared memory, part of rss (0 before format 5)
   uint64_t pss = 0, uss = 0;  // from smaps_rollup, in the samples that read it (format 9); 0 in the others
   // The highest the heap was since the sample before (blocks made and freed between two samples
-  // count): a full event log's; an aggregate trace's samples know only `heap`.
+  // count); in an aggregate trace, whose samples cannot see between them, the heap's peak.
   uint64_t heap_high = 0;
 };
 

@@ -126,7 +126,6 @@ class StackCache {
   Pair pairs_[kPairs];
 };
 
-
 static_assert(sizeof(StackCache) <= tidemark::format::kTrackerBytesPerThread,
               "the analysis allows this much per thread");
 

@@ -159,6 +159,8 @@ TEST(Replay, AggregateModeTakesEveryCounterByName) {
               counters);
   ReplayResult r = replayOf(b, "aggregate");
   ASSERT_TRUE(r.aggregated);
+  ASSERT_EQ(r.timeline.size(), 1u);
+  EXPECT_EQ(r.timeline[0].heap_high, 100u);  // its samples cannot see between them: the peak
   ASSERT_EQ(r.stacks.size(), 2u);  // stack 0's counters are zeros: no figures
   EXPECT_EQ(r.stacks.find(0), nullptr);
   for (StackId id : {1u, 2u}) {

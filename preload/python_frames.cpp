@@ -1,12 +1,14 @@
 #include "python_frames.h"
 
 #include <dlfcn.h>
+#include <link.h>
 
 #include <cstring>
 
 #include "hash_table.h"
 #include "python_runtime.h"
 #include "spinlock.h"
+#include "stack_cache.h"
 #include "sys.h"
 #include "trace_writer.h"
 
@@ -263,7 +265,9 @@ const char* layoutFor(uint64_t version_hex, const uint8_t* runtime, Layout& out)
 
 }  // namespace
 
-void detect(Stream& t, bool wrap_allocator, bool at_start) {
+CodeRange g_eval_loop = {0, 0};  // set once, before frames are published; emptied at finalizing
+
+void detect(Stream& t, bool wrap_allocator, bool at_start, bool whole_native_stacks) {
   if (g_detected) return;
   auto* version = static_cast<const unsigned long*>(symbol("Py_Version"));
   auto* version_text = reinterpret_cast<const char* (*)()>(symbol("Py_GetVersion"));
@@ -312,9 +316,21 @@ void detect(Stream& t, bool wrap_allocator, bool at_start) {
       g_wrap_state = kCannotWrap;
     else if (at_start && !at<int32_t>(r.runtime, r.layout.runtime_initialized))
       wrapAtStart();
+    Dl_info info;
+    const ElfW(Sym)* eval_symbol = nullptr;  // its size: where the eval loop ends
+    if (!whole_native_stacks && dladdr1(r.eval_loop, &info, const_cast<void**>(reinterpret_cast<const void**>(&eval_symbol)), RTLD_DL_SYMENT) &&
+        eval_symbol && info.dli_saddr == r.eval_loop)
+      g_eval_loop = {reinterpret_cast<uint64_t>(r.eval_loop), eval_symbol->st_size};
     __atomic_store_n(&g_frames_available, true, __ATOMIC_RELEASE);
   }
   writeInterpreter(t);
+}
+
+void keepWholeStacksOnceFinalizing() {
+  if (!__atomic_load_n(&g_eval_loop.size, __ATOMIC_RELAXED)) return;
+  if (!at<uint64_t>(g_runtime.runtime, g_runtime.layout.runtime_finalizing)) return;
+  __atomic_store_n(&g_eval_loop.size, 0, __ATOMIC_RELAXED);
+  invalidateStackCaches();
 }
 
 bool framesAvailable() { return __atomic_load_n(&g_frames_available, __ATOMIC_ACQUIRE); }

@@ -35,10 +35,27 @@ inline uint64_t instructionOf(uint64_t w) { return w & kMaxInstruction; }
 // Looks for CPython in the process (dlsym; not from inside a hook) and writes the Interpreter
 // record to s when one is found, supported or not. wrap_allocator: whether its allocator may be
 // wrapped (TIDEMARK_PYTHON_ALLOCATOR); at_start: called before main, when wrapping is safe before
-// the interpreter runs. Later calls do nothing once one was found.
-void detect(Stream& s, bool wrap_allocator, bool at_start);
+// the interpreter runs; whole_native_stacks: TIDEMARK_NATIVE_ABOVE_PYTHON (g_eval_loop below).
+// Later calls do nothing once one was found.
+void detect(Stream& s, bool wrap_allocator, bool at_start, bool whole_native_stacks);
 // Whether stacks can carry Python frames (an interpreter was found and its layout is known).
 bool framesAvailable();
+
+// The code of the interpreter's eval loop, once frames are available (size 0 before, and when
+// TIDEMARK_NATIVE_ABOVE_PYTHON keeps whole native stacks). A native stack ends at its innermost
+// frame there: the Python frames it ran stand for it and for every frame above it (their own
+// calls of the eval loop included), so the unwinders stop (tracker.cpp) where the stack's native
+// part ends and need not walk, check or intern the interpreter's frames outside it.
+struct CodeRange {
+  uint64_t begin, size;
+  bool contains(uint64_t return_address) const { return return_address - 1 - begin < size; }
+};
+extern CodeRange g_eval_loop;
+inline CodeRange evalLoop() { return {g_eval_loop.begin, __atomic_load_n(&g_eval_loop.size, __ATOMIC_RELAXED)}; }
+// Once the interpreter finalizes, readFrames gives no Python frames: from then on stacks are whole
+// again (the stack caches emptied), so that what runs then (module teardown, __del__ methods)
+// keeps its frames up to main. Cheap: call it before every stack is taken.
+void keepWholeStacksOnceFinalizing();
 // The calling thread's Python frames as stack words, innermost first; 0 when it runs none (no
 // thread state, the interpreter not running yet or finalizing, a frame that does not check out).
 uint32_t readFrames(Stream& s, uint64_t* words, uint32_t max);

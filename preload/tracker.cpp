@@ -199,6 +199,10 @@ StackId unwindFast(ThreadState& t, CallSite caller) {
   }
   uint32_t count = static_cast<uint32_t>(n - start);
   if (count > options.max_frames) count = static_cast<uint32_t>(options.max_frames);
+  // Up to the innermost frame of the eval loop (python_frames.h), as unwindWithRules stops.
+  const python::CodeRange eval_loop = python::evalLoop();
+  for (uint32_t i = 0; i < count; ++i)
+    if (eval_loop.contains(reinterpret_cast<uintptr_t>(raw[start + i]))) count = i + 1;
   return internFrames(t, reinterpret_cast<const uint64_t*>(raw + start), count);
 }
 
@@ -243,6 +247,7 @@ void learnStack(CallSite caller, uint32_t frames) {
   for (uint32_t n = 0; n < options.max_frames && n < frames; ++n) {
     unw_word_t ip = 0, sp = 0, rbp = 0;
     unw_get_reg(&cursor, UNW_REG_IP, &ip);
+    if (python::evalLoop().contains(ip)) return;  // the stack ends there (python_frames.h)
     unw_get_reg(&cursor, UNW_REG_SP, &sp);
     unw_get_reg(&cursor, UNW_X86_64_RBP, &rbp);
     if (unw_is_signal_frame(&cursor) > 0) {
@@ -302,9 +307,10 @@ Unwound unwindWithRules(CallSite caller, uint64_t* frames, uint32_t& n, StackCac
   uint64_t rbp_from = caller.frame;  // where the current rbp value was read
   uint64_t rbp = word(rbp_from);
   n = 0;
+  const python::CodeRange eval_loop = python::evalLoop();
   for (;;) {
     frames[n++] = ip;
-    if (n == max) break;
+    if (n == max || eval_loop.contains(ip)) break;
     FrameRule rule = frameRule(ip);
     uint64_t cfa = 0;
     switch (rule.kind) {
@@ -506,8 +512,9 @@ StackId withPythonFrames(ThreadState& t, StackId native) {
 }  // namespace
 
 StackId captureStack(ThreadState& t, CallSite caller) {
-  StackId native = captureNativeStack(t, caller);
-  return python::framesAvailable() ? withPythonFrames(t, native) : native;
+  if (!python::framesAvailable()) return captureNativeStack(t, caller);
+  python::keepWholeStacksOnceFinalizing();
+  return withPythonFrames(t, captureNativeStack(t, caller));
 }
 
 // ---- start, fork, exit --------------------------------------------------------------------------
@@ -822,7 +829,8 @@ void* samplerMain(void*) {
                     static_cast<long>(options.interval_ms % 1000) * 1000000L};
   while (writer().active() && writer().generation() == generation) {
     writeSample(t, statm_fd, __atomic_load_n(&g_in_process_tree, __ATOMIC_RELAXED) ? &rollup : nullptr);
-    python::detect(t.stream, options.python_allocator != 0, false);  // an interpreter loaded later (dlopen of libpython); nothing once found
+    // an interpreter loaded later (dlopen of libpython); nothing once found
+    python::detect(t.stream, options.python_allocator != 0, false, options.native_above_python != 0);
     if (__atomic_exchange_n(&g_scan_requested, 0, __ATOMIC_ACQ_REL) && scanEnabled() &&
         !python::callAtSafePoint(scanAtSafePoint))
       scanHeap(t.stream, static_cast<uint8_t>(format::ScanReason::Signal));
@@ -932,7 +940,7 @@ void ensureStarted() {
   beginTrace(t);
   if (trackerReady()) {
     pthread_atfork(forkPrepare, forkParent, forkChild);
-    python::detect(t.stream, options.python_allocator != 0, true);
+    python::detect(t.stream, options.python_allocator != 0, true, options.native_above_python != 0);
   }
   t.busy = false;
 }

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <set>
 #include <string_view>
 #include <unordered_map>
 #include <utility>
@@ -295,7 +296,7 @@ std::string timelineSvg(const ReplayResult& r, const Summary& s) {
   // Growth findings, each as one group of class "finding" drawn in the site's own bytes: the
   // fitted tail line of an unbounded site, the level of a plateau from when it was reached, the
   // falls of a periodic site as ticks.
-  int shown = 0;
+  std::set<Trend> drawn;  // the kinds of finding drawn, for the legend
   // The labels placed so far (right end, width, baseline): a label that would cover one goes up a
   // line at a time (down, once at the top). Plateaus of one level end at the same place: a pandas
   // script's three caches of 9.6 MiB were three labels on one spot.
@@ -360,7 +361,7 @@ std::string timelineSvg(const ReplayResult& r, const Summary& s) {
                         label_x, placeLabel(label_x, kLabelCharWidth * static_cast<double>(label.size()), label_y), colour, e(label));
     out += fmt::format("<g class=\"finding\" data-verdict=\"{}\" data-site=\"{}\"><title>{}: {}, {}</title>{}</g>\n", trendName(v.trend),
                        name, name, trendName(v.trend), e(detail), body);
-    ++shown;
+    drawn.insert(v.trend);
   }
   if (death.kind != Death::Kind::None) {
     double dx = X(static_cast<double>(death.time_ns));
@@ -377,7 +378,10 @@ std::string timelineSvg(const ReplayResult& r, const Summary& s) {
                        L, W - 10, Y(static_cast<double>(limit)), e(humanBytes(limit)), L + 6, Y(static_cast<double>(limit)) - 4);
   // The legend: a swatch in each series' colour and its name.
   std::vector<std::pair<const char*, const char*>> legend = {{"#1f77b4", "RSS"}, {"#d62728", "heap"}};
-  if (shown) legend.insert(legend.end(), {{"#ff7f0e", "unbounded growth (fitted)"}, {"#2ca02c", "plateau"}, {"#9467bd", "periodic falls"}});
+  // Only the kinds of finding drawn: a swatch for a line that is not there sends the eye looking for it.
+  if (drawn.contains(Trend::Unbounded)) legend.emplace_back("#ff7f0e", "unbounded growth (fitted)");
+  if (drawn.contains(Trend::Plateau)) legend.emplace_back("#2ca02c", "plateau");
+  if (drawn.contains(Trend::Periodic)) legend.emplace_back("#9467bd", "periodic falls");
   out += "<g class=\"legend\">";
   double lx = L;
   for (const auto& [colour, label] : legend) {

@@ -157,6 +157,12 @@ try {
     const strokes = [await page.locator('#rss-line').getAttribute('stroke'), await page.locator('#heap-line').getAttribute('stroke')];
     check('timeline axes', swatches[0] === strokes[0] && swatches[1] === strokes[1],
           `legend swatches ${swatches} are not the RSS and heap lines' colours ${strokes}`);
+    // After those, a swatch for each kind of finding drawn, and none for a kind that is not.
+    const findingStrokes = await page.locator('#timeline g.finding line').evaluateAll((ls) => ls.map((l) => l.getAttribute('stroke')));
+    const drawnKinds = [...new Set(findingStrokes)].sort().join(' ');
+    const findingSwatches = swatches.slice(2).sort().join(' ');
+    check('timeline axes', drawnKinds === findingSwatches,
+          `the legend names findings in ${findingSwatches || 'no colour'}, the timeline draws them in ${drawnKinds || 'none'}`);
     const legendFill = await page.locator('#timeline text.legend-text').first().evaluate((t) => getComputedStyle(t).fill);
     const bodyColour = await page.evaluate(() => getComputedStyle(document.body).color);
     check('timeline axes', legendFill === bodyColour, `the legend's text is ${legendFill}, not the page's ${bodyColour}`);

@@ -145,7 +145,8 @@ TEST(ProcessTree, ASweepWithASharedBundleCountsItOnceAndEveryWorkerEndsAsItsPare
 // smaps_rollup (every sample's pss is 0), while a forking one's does.
 TEST(ProcessTree, AProgramThatStartsNoProcessNeverReadsPss) {
   std::string dir = tempDir();
-  auto pssReads = [&](const std::string& trace) {
+  // fewest_samples: enough for "never" to mean something (a quick worker of the sweep takes a few).
+  auto pssReads = [&](const std::string& trace, size_t fewest_samples) {
     Result dump = run({tidemark(), "dump", trace});
     EXPECT_EQ(dump.code, 0) << dump.err;
     size_t samples = 0, reads = 0;
@@ -155,18 +156,18 @@ TEST(ProcessTree, AProgramThatStartsNoProcessNeverReadsPss) {
       ++samples;
       reads += line.find(" pss=0 ") == std::string::npos;
     }
-    EXPECT_GE(samples, 10u) << trace;
+    EXPECT_GE(samples, fewest_samples) << trace;
     return reads;
   };
   Result alone = run({tidemark(), "run", "--interval-ms", "5", "-o", dir + "/alone", "--", TM_TRACED_ENGINE, "run", "-q",
                       "--days", "120", "--bundle-cache", dir});
   ASSERT_EQ(alone.code, 0) << alone.err;
-  EXPECT_EQ(pssReads(onlyTrace(dir + "/alone")), 0u);
+  EXPECT_EQ(pssReads(onlyTrace(dir + "/alone"), 10), 0u);
   Result sweep = run({tidemark(), "run", "--interval-ms", "5", "-o", dir + "/sweep", "--", TM_TRACED_ENGINE, "run", "-q",
                       "--days", "120", "--bundle-cache", dir, "--sweep", "universe=20,30", "--workers", "2"});
   ASSERT_EQ(sweep.code, 0) << sweep.err;
   size_t reads = 0;
-  for (const std::string& trace : tracesIn(dir + "/sweep")) reads += pssReads(trace);
+  for (const std::string& trace : tracesIn(dir + "/sweep")) reads += pssReads(trace, 1);
   EXPECT_GE(reads, 3u);  // the parent and each worker, at their first sample at least
 }
 

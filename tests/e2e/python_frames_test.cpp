@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -78,6 +79,39 @@ TEST(PythonFrames, TheLineThatAllocatedHoldsItsExactBytesAtThePeak) {
     uint64_t floats = lines[floats_line].peak;
     EXPECT_LE(floats, held["floats"].get<uint64_t>());
     EXPECT_GE(floats, held["floats"].get<uint64_t>() - 100 * 24);
+  }
+}
+
+// A Python allocation's native stack ends at the innermost call of the eval loop: its Python frames
+// stand for everything above it, C code between two Python calls (sorted calling the key function)
+// and the interpreter's frames up to main included. TIDEMARK_NATIVE_ABOVE_PYTHON=1 keeps all of it.
+// The bytes at the line are the same either way, and exact.
+TEST(PythonFrames, ANativeStackEndsWhereItsPythonFramesBegin) {
+  const std::string source = programSource("python/callback_lines.py");
+  const int line = lineOf(source, "CALLBACK");
+  for (const std::string& python : pythonInterpreters()) {
+    for (const char* whole : {"0", "1"}) {
+      SCOPED_TRACE(python + ", TIDEMARK_NATIVE_ABOVE_PYTHON=" + whole);
+      std::string trace = tempDir() + "/callback.tmtrace";
+      Result r = run({"env", std::string("TIDEMARK_NATIVE_ABOVE_PYTHON=") + whole, tidemark(), "run", "-o", trace, "--", python, source});
+      ASSERT_EQ(r.code, 0) << r.err;
+      auto held = nlohmann::json::parse(r.out);
+      Result full = run({tidemark(), "summary", "--json", "--full", trace});
+      ASSERT_EQ(full.code, 0) << full.err;
+      const auto top = nlohmann::json::parse(full.out)["top_at_peak"][0];
+      EXPECT_EQ(top["site"], "key (" + source + ":" + std::to_string(line) + ")") << top.dump(1);
+      std::vector<std::string> from_key;  // the frames from the key function outward
+      for (const auto& frame : top["frames"])
+        if (!from_key.empty() || frame["function"] == "key") from_key.push_back(frame["function"]);
+      if (whole[0] == '0') {
+        EXPECT_EQ(from_key, (std::vector<std::string>{"key", "<module>"})) << top.dump(1);
+      } else {
+        ASSERT_GE(from_key.size(), 4u) << top.dump(1);
+        EXPECT_NE(from_key[1], "<module>") << top.dump(1);  // sorted's C code between the two
+        EXPECT_NE(std::find(from_key.begin(), from_key.end(), "Py_RunMain"), from_key.end()) << top.dump(1);
+      }
+      EXPECT_EQ(lineBytes(trace, source, line).peak, held["callback"].get<uint64_t>());
+    }
   }
 }
 

@@ -73,10 +73,29 @@ class CodeRegistry {
  public:
   // The id of the code object at `code`, writing its CodeObject record the first time; 0 when the
   // registry is out of memory.
-  uint64_t idOf(Stream& t, const uint8_t* code, const Layout& L) {
+  // `cache`: the thread's, whose table of recent code objects is looked at first (may be null).
+  uint64_t idOf(Stream& t, StackCache* cache, const uint8_t* code, const Layout& L) {
     CodeKey key{reinterpret_cast<uint64_t>(code), at<uint64_t>(code, L.code_qualname),
                 at<uint64_t>(code, L.code_filename), at<uint64_t>(code, L.code_linetable),
                 at<int32_t>(code, L.code_firstlineno)};
+    if (!cache) return idInRegistry(t, code, key, L);
+    const uint32_t epoch = stackCacheEpoch();
+    StackCache::Code& recent = cache->codeSlot(key.address);
+    if (recent.epoch == epoch && recent.key[0] == key.address && recent.key[1] == key.qualname &&
+        recent.key[2] == key.filename && recent.key[3] == key.linetable && recent.first_line == key.first_line)
+      return recent.id;
+    uint64_t id = idInRegistry(t, code, key, L);
+    if (id) recent = {{key.address, key.qualname, key.filename, key.linetable}, key.first_line, epoch, id};
+    return id;
+  }
+
+  void resetAfterFork() {
+    table_ = nullptr;  // the parent's tables stay mapped, unused
+    next_id_ = 1;
+  }
+
+ private:
+  uint64_t idInRegistry(Stream& t, const uint8_t* code, const CodeKey& key, const Layout& L) {
     uint64_t hash = hashOf(key);
     if (const Table* table = __atomic_load_n(&table_, __ATOMIC_ACQUIRE))
       if (uint64_t id = find(table, hash, key)) return id;
@@ -97,12 +116,6 @@ class CodeRegistry {
     return id;
   }
 
-  void resetAfterFork() {
-    table_ = nullptr;  // the parent's tables stay mapped, unused
-    next_id_ = 1;
-  }
-
- private:
   struct Slot {
     uint64_t hash;  // 0 = empty; written last, with release
     CodeKey key;
@@ -343,7 +356,7 @@ bool holdsGil() {
   return current && current == r.this_thread_state();
 }
 
-uint32_t readFrames(Stream& t, uint64_t* words, uint32_t max) {
+uint32_t readFrames(Stream& t, StackCache* cache, uint64_t* words, uint32_t max) {
   const Runtime& r = g_runtime;
   const Layout& L = r.layout;
   // Not once the interpreter is finalizing: its thread states are being freed. (Before it starts,
@@ -374,7 +387,7 @@ uint32_t readFrames(Stream& t, uint64_t* words, uint32_t max) {
       const uint8_t* bytecode = code + L.code_bytecode;
       uint64_t index = instruction > bytecode ? static_cast<uint64_t>(instruction - bytecode) / 2 : 0;
       if (index > kMaxInstruction) index = kMaxInstruction;
-      uint64_t id = g_codes.idOf(t, code, L);
+      uint64_t id = g_codes.idOf(t, cache, code, L);
       if (!id) return 0;
       uint64_t word = kPythonWord | id << 24 | index;
       if (L.frame_is_entry >= 0 && at<bool>(frame, L.frame_is_entry)) word |= kEntryBit;

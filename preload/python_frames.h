@@ -20,6 +20,7 @@
 namespace tidemark::preload {
 
 struct Stream;
+class StackCache;
 
 namespace python {
 
@@ -58,7 +59,8 @@ inline CodeRange evalLoop() { return {g_eval_loop.begin, __atomic_load_n(&g_eval
 void keepWholeStacksOnceFinalizing();
 // The calling thread's Python frames as stack words, innermost first; 0 when it runs none (no
 // thread state, the interpreter not running yet or finalizing, a frame that does not check out).
-uint32_t readFrames(Stream& s, uint64_t* words, uint32_t max);
+// cache: the thread's (stack_cache.h), whose table of code objects spares most look-ups; may be null.
+uint32_t readFrames(Stream& s, StackCache* cache, uint64_t* words, uint32_t max);
 // Puts the tracker's wrappers around pymalloc's object and mem domains when detect() could not do
 // it at the start (an interpreter loaded later, or PYTHONMALLOC and -X dev replacing them): from a
 // thread that holds the GIL of the running interpreter; then, with s, the Interpreter record is

@@ -90,6 +90,20 @@ class StackCache {
     return pairs_[(h ^ (h >> 29)) & (kPairs - 1)];
   }
 
+  // The code objects this thread's Python frames ran lately (python_frames.cpp), direct-mapped by
+  // address: a hit costs no look-up in the registry's shared table, which is large and cold.
+  struct Code {
+    uint64_t key[4];  // the code object's address, and its name, file and line table's
+    int32_t first_line;
+    uint32_t epoch;
+    uint64_t id;
+  };
+  static constexpr uint32_t kCodes = 1024;
+  Code& codeSlot(uint64_t address) {
+    uint64_t h = address * 0x9e3779b97f4a7c15ull;
+    return codes_[(h >> 40) & (kCodes - 1)];
+  }
+
   // The cached id for this call, or 0; `victim` is the entry to overwrite after a miss.
   // `spread` (the next return addresses, hashed) picks the set, so that one wrapper such as
   // operator new, called at the same depth from many places, does not crowd a single set.
@@ -124,6 +138,7 @@ class StackCache {
   int32_t ring_offset_[kRing];  // from the CFA
   uint64_t ring_value_[kRing];
   Pair pairs_[kPairs];
+  Code codes_[kCodes];
 };
 
 static_assert(sizeof(StackCache) <= tidemark::format::kTrackerBytesPerThread,

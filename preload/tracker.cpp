@@ -491,7 +491,7 @@ void scanWithObjectGraph(Stream& s, format::ScanReason reason) {
 StackId withPythonFrames(ThreadState& t, StackId native) {
   python::wrapAllocatorWhenSafe(&t.stream);
   uint64_t words[format::kMaxFrames];
-  uint32_t n = python::readFrames(t.stream, words, static_cast<uint32_t>(options.max_frames));
+  uint32_t n = python::readFrames(t.stream, threadStackCache(), words, static_cast<uint32_t>(options.max_frames));
   if (n == 0) {
     // The first call on the thread finalizing the interpreter, after the program's atexit
     // handlers: its objects are all still there, and never will be again.

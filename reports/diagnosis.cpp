@@ -88,6 +88,15 @@ void addGrowth(std::vector<DiagnosisLine>& out, const Summary& s, std::map<std::
     out.push_back({Kind::LimitAhead, "On course to the memory limit", timeToLimit(p, s.limit), "", {Evidence::Findings}});
 }
 
+// CPython does not free everything at exit, nor do extension modules the caches they fill on first
+// use (numpy's per-ufunc dispatch caches): without a heap scan to tell, a little never freed in a
+// Python process (below both of the small leak's bounds) is that, not a finding.
+bool interpreterResidue(const Summary& s, uint64_t heap_peak) {
+  return s.ended_cleanly && s.leaked_bytes < kSmallLeakBytes &&
+         static_cast<double>(s.leaked_bytes) < kSmallLeakShare * static_cast<double>(heap_peak) && !s.lost.available &&
+         s.python && s.python->seen;
+}
+
 void addHealthy(std::vector<DiagnosisLine>& out, const Summary& s, uint64_t heap_peak) {
   // A cache that levelled off and was still held at exit is bounded, but not "not a leak".
   std::set<std::string> leaked;
@@ -112,7 +121,9 @@ void addHealthy(std::vector<DiagnosisLine>& out, const Summary& s, uint64_t heap
           out.push_back({Kind::BoundedCache, "Bounded, and still held at exit: " + shownSite(t.frames),
                          fmt::format("levels off at {}: a cache that stopped growing; {} of it never freed ({})",
                                      humanBytes(static_cast<uint64_t>(v.level)), humanBytes(t.exit_bytes),
-                                     held_to_exit ? "still reachable: counted in what was held until exit, below" : "counted in the leak above"),
+                                     held_to_exit                       ? "still reachable: counted in what was held until exit, below"
+                                     : interpreterResidue(s, heap_peak) ? "counted in what was never freed, below"
+                                                                        : "counted in the leak above"),
                          site, {Evidence::Findings, held_to_exit ? Evidence::HeapScan : Evidence::Leaks}});
         else
           out.push_back({Kind::BoundedCache, "Bounded, not a leak: " + shownSite(t.frames),
@@ -196,19 +207,24 @@ std::vector<DiagnosisLine> diagnose(const TraceAnalysis& analysis) {
     // Memory the program still reached when it ended (memcheck's "still reachable") was held to the
     // end and freed by the exit: a leak is what it lost (xz -9 holds 1 GiB of encoder to its exit).
     const bool held = s.lost.nothingLostAtExit();
-    const Kind kind = held ? Kind::HeldAtExit : small ? Kind::SmallLeak : Kind::Leak;
-    const std::string heading = held ? "Held until exit, all still reachable" : "Leaked at exit";
+    const bool residue = !held && interpreterResidue(s, r.heap_peak);
+    const Kind kind = held ? Kind::HeldAtExit : residue ? Kind::InterpreterResidue : small ? Kind::SmallLeak : Kind::Leak;
+    const std::string heading = held      ? "Held until exit, all still reachable"
+                                : residue ? "Never freed at exit, a little"
+                                          : "Leaked at exit";
+    const std::string why =
+        residue ? "; CPython and its extension modules keep what they cache to the end (--scan tells lost from reachable)" : "";
     const std::vector<Evidence> evidence{held ? Evidence::HeapScan : Evidence::Leaks};
     if (bytes && top == leak_order.end()) {
       out.push_back({kind, heading + ", in sites smaller than the ones listed",
-                     blocksText(bytes, blocks, s.sampled) + " never freed" + lostAtExit(s.lost), "", evidence});
+                     blocksText(bytes, blocks, s.sampled) + " never freed" + lostAtExit(s.lost) + why, "", evidence});
     } else if (bytes) {
       const LeakSite& site = **top;
       out.push_back({kind, heading + ": " + shownSite({site.frame}),
                      (site.bytes == bytes ? blocksText(bytes, blocks, s.sampled) + " never freed"
                                           : fmt::format("{} never freed in all; this site, the largest, holds {}", blocksText(bytes, blocks, s.sampled),
                                                         blocksText(site.bytes, site.blocks, s.sampled))) +
-                         lostAtExit(s.lost),
+                         lostAtExit(s.lost) + why,
                      siteName(site.frame), evidence});
     }
   }
@@ -304,6 +320,7 @@ const char* diagnosisKindKey(Kind k) {
     case Kind::Periodic: return "periodic";
     case Kind::WorkingSet: return "working-set";
     case Kind::HeldAtExit: return "held-at-exit";
+    case Kind::InterpreterResidue: return "interpreter-residue";
     case Kind::ModuleGarbage: return "module-garbage";
     case Kind::NotEnoughEvidence: return "not-enough-evidence";
     case Kind::NoProblem: return "no-problem";

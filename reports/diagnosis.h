@@ -35,6 +35,7 @@ struct DiagnosisLine {
     Periodic,           // healthy: rises and falls
     WorkingSet,         // healthy: grew with the work, released before exit
     HeldAtExit,         // healthy: live at exit, but the heap scan at exit found none of it lost
+    InterpreterResidue, // healthy: a small leak in a CPython process without a heap scan (its caches)
     ModuleGarbage,      // healthy: Python garbage cycles, every one made by imports or start-up
     NotEnoughEvidence,  // a verdict the run was too short to give
     NoProblem,          // nothing wrong: what was checked

@@ -145,8 +145,8 @@ try {
       return box.x < 0 || box.x + box.width > t.ownerSVGElement.viewBox.baseVal.width + 0.5;
     }).map((t) => `${t.ownerSVGElement.id}: ${t.textContent}`));
     check('timeline axes', cut.length === 0, `time labels past their chart's edge: ${cut.join(', ')}`);
-    // No finding's label covers another's (plateaus of one level end at one spot).
-    const labels = await page.locator('#timeline text.finding-label').evaluateAll((ts) => ts.map((t) => {
+    // No finding's label covers another's (plateaus of one level end at one spot), nor the peak's.
+    const labels = await page.locator('#timeline text.finding-label, #timeline #peak-label').evaluateAll((ts) => ts.map((t) => {
       const box = t.getBBox();
       return { text: t.textContent, x: box.x, y: box.y, w: box.width, h: box.height };
     }));

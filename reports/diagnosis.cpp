@@ -381,17 +381,25 @@ nlohmann::ordered_json diagnosisFirst(const nlohmann::json& summary) {
 }
 
 std::string diagnosisHtml(const std::vector<DiagnosisLine>& lines) {
-  std::string out = "<section id=\"diagnosis\"><h2>Diagnosis</h2>\n<ol class=\"diagnosis\">\n";
-  for (const DiagnosisLine& l : lines) {
+  // As the text has it: the problems numbered, most severe first; then what was looked at and
+  // found healthy (or without evidence enough), unnumbered.
+  auto item = [](const DiagnosisLine& l) {
     std::string links;
     for (Evidence e : l.evidence)
       links += fmt::format(" <a href=\"#{}\">{}</a>", evidenceAnchor(e), escapeXml(evidenceHeading(e)));
-    out += fmt::format("<li class=\"{}\" data-kind=\"{}\"{}><b>{}</b><br>{}<span class=\"evidence\">{}</span></li>\n",
+    return fmt::format("<li class=\"{}\" data-kind=\"{}\"{}><b>{}</b><br>{}<span class=\"evidence\">{}</span></li>\n",
                        l.problem() ? "problem" : l.kind == Kind::NotEnoughEvidence ? "open" : "healthy", diagnosisKindKey(l.kind),
                        l.site.empty() ? "" : fmt::format(" data-site=\"{}\"", escapeXml(l.site)), escapeXml(l.headline),
                        escapeXml(l.detail), links);
-  }
-  return out + "</ol></section>\n";
+  };
+  const size_t problems = std::count_if(lines.begin(), lines.end(), [](const DiagnosisLine& l) { return l.problem(); });
+  std::string out = "<section id=\"diagnosis\"><h2>Diagnosis</h2>\n";
+  if (problems) out += fmt::format("<p>{} problem{}, most severe first</p>\n", problems, problems == 1 ? "" : "s");
+  std::string first, rest;
+  for (const DiagnosisLine& l : lines) (l.problem() || l.kind == Kind::NoProblem ? first : rest) += item(l);
+  if (!first.empty()) out += "<ol class=\"diagnosis\">\n" + first + "</ol>\n";
+  if (!rest.empty()) out += std::string(first.empty() ? "" : "<p>Also looked at:</p>\n") + "<ul class=\"diagnosis\">\n" + rest + "</ul>\n";
+  return out + "</section>\n";
 }
 
 }  // namespace tidemark

@@ -412,8 +412,8 @@ h2{margin-top:28px;scroll-margin-top:40px} section,p,li{max-width:110ch}
 table{border-collapse:collapse;margin:8px 0} td,th{border:1px solid var(--rule);padding:3px 8px;font-size:13px;text-align:left}
 td.n{text-align:right} code{font-size:12px}
 #python-retained td:nth-child(-n+2),#python-growth td:nth-child(-n+3){white-space:nowrap}
-ol.diagnosis li{margin:6px 0} ol.diagnosis li.problem b{color:var(--bad)} ol.diagnosis li.healthy b{color:var(--good)} ol.diagnosis li.open b{color:var(--muted)}
-ol.diagnosis .evidence a{margin-left:8px;font-size:12px}
+.diagnosis li{margin:6px 0} .diagnosis li.problem b{color:var(--bad)} .diagnosis li.healthy b{color:var(--good)} .diagnosis li.open b{color:var(--muted)}
+.diagnosis .evidence a{margin-left:8px;font-size:12px}
 svg#timeline,svg#run-timeline,svg#baseline-timeline,svg#sites-timeline,svg.flamegraph{width:100%;height:auto;display:block}
 .swatch{display:inline-block;width:10px;height:10px}
 td.grew{color:var(--bad)} td.shrank{color:var(--good)}

@@ -125,6 +125,11 @@ try {
       check('diagnosis', JSON.stringify(shown) === JSON.stringify(expected),
             `the page's diagnosis ${JSON.stringify(shown)} is not the summary's ${JSON.stringify(expected)}`);
     }
+    // Only problems are numbered (as the text numbers them); what was looked at and found healthy is not.
+    const numbered = await page.locator('#diagnosis ol li').evaluateAll((lis) => lis.map((li) => li.className + ' ' + li.getAttribute('data-kind')));
+    const unnumbered = await page.locator('#diagnosis ul li').evaluateAll((lis) => lis.map((li) => li.className));
+    check('diagnosis', numbered.every((c) => c.startsWith('problem') || c.endsWith('no-problem')) && !unnumbered.includes('problem'),
+          `numbered: ${numbered.join(', ')}; unnumbered: ${unnumbered.join(', ')}`);
     // Each line's evidence links lead to a section of the page.
     const broken = await page.locator('#diagnosis a').evaluateAll((as) => as.map((a) => a.getAttribute('href'))
       .filter((h) => !document.getElementById(h.substring(1))));

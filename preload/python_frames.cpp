@@ -331,7 +331,8 @@ void detect(Stream& t, bool wrap_allocator, bool at_start, bool whole_native_sta
       wrapAtStart();
     Dl_info info;
     const ElfW(Sym)* eval_symbol = nullptr;  // its size: where the eval loop ends
-    if (!whole_native_stacks && dladdr1(r.eval_loop, &info, const_cast<void**>(reinterpret_cast<const void**>(&eval_symbol)), RTLD_DL_SYMENT) &&
+    if (!whole_native_stacks &&
+        dladdr1(r.eval_loop, &info, const_cast<void**>(reinterpret_cast<const void**>(&eval_symbol)), RTLD_DL_SYMENT) &&
         eval_symbol && info.dli_saddr == r.eval_loop)
       g_eval_loop = {reinterpret_cast<uint64_t>(r.eval_loop), eval_symbol->st_size};
     __atomic_store_n(&g_frames_available, true, __ATOMIC_RELEASE);

@@ -118,13 +118,15 @@ void addHealthy(std::vector<DiagnosisLine>& out, const Summary& s, uint64_t heap
         break;
       case Trend::Plateau:
         if (leaked.count(site))
-          out.push_back({Kind::BoundedCache, "Bounded, and still held at exit: " + shownSite(t.frames),
+          out.push_back({Kind::BoundedCache,
+                         "Bounded, and still held at exit: " + shownSite(t.frames),
                          fmt::format("levels off at {}: a cache that stopped growing; {} of it never freed ({})",
                                      humanBytes(static_cast<uint64_t>(v.level)), humanBytes(t.exit_bytes),
-                                     held_to_exit                       ? "still reachable: counted in what was held until exit, below"
+                                     held_to_exit ? "still reachable: counted in what was held until exit, below"
                                      : interpreterResidue(s, heap_peak) ? "counted in what was never freed, below"
                                                                         : "counted in the leak above"),
-                         site, {Evidence::Findings, held_to_exit ? Evidence::HeapScan : Evidence::Leaks}});
+                         site,
+                         {Evidence::Findings, held_to_exit ? Evidence::HeapScan : Evidence::Leaks}});
         else
           out.push_back({Kind::BoundedCache, "Bounded, not a leak: " + shownSite(t.frames),
                          fmt::format("levels off at {}: a cache that stopped growing", humanBytes(static_cast<uint64_t>(v.level))),
@@ -208,12 +210,17 @@ std::vector<DiagnosisLine> diagnose(const TraceAnalysis& analysis) {
     // end and freed by the exit: a leak is what it lost (xz -9 holds 1 GiB of encoder to its exit).
     const bool held = s.lost.nothingLostAtExit();
     const bool residue = !held && interpreterResidue(s, r.heap_peak);
-    const Kind kind = held ? Kind::HeldAtExit : residue ? Kind::InterpreterResidue : small ? Kind::SmallLeak : Kind::Leak;
+    const Kind kind = held      ? Kind::HeldAtExit
+                      : residue ? Kind::InterpreterResidue
+                      : small   ? Kind::SmallLeak
+                                : Kind::Leak;
     const std::string heading = held      ? "Held until exit, all still reachable"
                                 : residue ? "Never freed at exit, a little"
                                           : "Leaked at exit";
     const std::string why =
-        residue ? "; CPython and its extension modules keep what they cache to the end (--scan tells lost from reachable)" : "";
+        residue
+            ? "; CPython and its extension modules keep what they cache to the end (--scan tells lost from reachable)"
+            : "";
     const std::vector<Evidence> evidence{held ? Evidence::HeapScan : Evidence::Leaks};
     if (bytes && top == leak_order.end()) {
       out.push_back({kind, heading + ", in sites smaller than the ones listed",
@@ -222,7 +229,8 @@ std::vector<DiagnosisLine> diagnose(const TraceAnalysis& analysis) {
       const LeakSite& site = **top;
       out.push_back({kind, heading + ": " + shownSite({site.frame}),
                      (site.bytes == bytes ? blocksText(bytes, blocks, s.sampled) + " never freed"
-                                          : fmt::format("{} never freed in all; this site, the largest, holds {}", blocksText(bytes, blocks, s.sampled),
+                                          : fmt::format("{} never freed in all; this site, the largest, holds {}",
+                                                        blocksText(bytes, blocks, s.sampled),
                                                         blocksText(site.bytes, site.blocks, s.sampled))) +
                          lostAtExit(s.lost) + why,
                      siteName(site.frame), evidence});
@@ -320,7 +328,8 @@ const char* diagnosisKindKey(Kind k) {
     case Kind::Periodic: return "periodic";
     case Kind::WorkingSet: return "working-set";
     case Kind::HeldAtExit: return "held-at-exit";
-    case Kind::InterpreterResidue: return "interpreter-residue";
+    case Kind::InterpreterResidue:
+      return "interpreter-residue";
     case Kind::ModuleGarbage: return "module-garbage";
     case Kind::NotEnoughEvidence: return "not-enough-evidence";
     case Kind::NoProblem: return "no-problem";
@@ -388,7 +397,10 @@ std::string diagnosisHtml(const std::vector<DiagnosisLine>& lines) {
     for (Evidence e : l.evidence)
       links += fmt::format(" <a href=\"#{}\">{}</a>", evidenceAnchor(e), escapeXml(evidenceHeading(e)));
     return fmt::format("<li class=\"{}\" data-kind=\"{}\"{}><b>{}</b><br>{}<span class=\"evidence\">{}</span></li>\n",
-                       l.problem() ? "problem" : l.kind == Kind::NotEnoughEvidence ? "open" : "healthy", diagnosisKindKey(l.kind),
+                       l.problem()                         ? "problem"
+                       : l.kind == Kind::NotEnoughEvidence ? "open"
+                                                           : "healthy",
+                       diagnosisKindKey(l.kind),
                        l.site.empty() ? "" : fmt::format(" data-site=\"{}\"", escapeXml(l.site)), escapeXml(l.headline),
                        escapeXml(l.detail), links);
   };
@@ -398,7 +410,9 @@ std::string diagnosisHtml(const std::vector<DiagnosisLine>& lines) {
   std::string first, rest;
   for (const DiagnosisLine& l : lines) (l.problem() || l.kind == Kind::NoProblem ? first : rest) += item(l);
   if (!first.empty()) out += "<ol class=\"diagnosis\">\n" + first + "</ol>\n";
-  if (!rest.empty()) out += std::string(first.empty() ? "" : "<p>Also looked at:</p>\n") + "<ul class=\"diagnosis\">\n" + rest + "</ul>\n";
+  if (!rest.empty())
+    out +=
+        std::string(first.empty() ? "" : "<p>Also looked at:</p>\n") + "<ul class=\"diagnosis\">\n" + rest + "</ul>\n";
   return out + "</section>\n";
 }
 

@@ -19,26 +19,26 @@ enum class Evidence { Death, Findings, Leaks, Peak, HeapScan, PythonObjects, Hea
 struct DiagnosisLine {
   // In the order of severity; a report lists lines in this order.
   enum class Kind {
-    Incomplete,         // the tracker stopped recording: what follows is partial
-    Death,              // OOM-killed or killed
-    LimitAhead,         // RSS on course to reach the memory limit
-    Unbounded,          // a site grows without bound (and may leak what it grew)
-    HeapUnbounded,      // the heap grows without bound, no one site above the threshold
-    RssOutsideHeap,     // RSS grows past all the heap allocated (mappings, fragmentation)
-    Leak,               // live at exit
-    LeakedCycles,       // blocks in cycles nothing reaches (heap scan)
-    PythonGrowth,       // Python objects grown between scans
-    PythonGarbage,      // objects only the cycle collector frees
-    Spike,              // a site that rose and fell, defining the peak
-    SmallLeak,          // live at exit, below 64 KiB and 1% of the peak (a library's pool, say)
-    BoundedCache,       // healthy: a plateau
-    Periodic,           // healthy: rises and falls
-    WorkingSet,         // healthy: grew with the work, released before exit
-    HeldAtExit,         // healthy: live at exit, but the heap scan at exit found none of it lost
-    InterpreterResidue, // healthy: a small leak in a CPython process without a heap scan (its caches)
-    ModuleGarbage,      // healthy: Python garbage cycles, every one made by imports or start-up
-    NotEnoughEvidence,  // a verdict the run was too short to give
-    NoProblem,          // nothing wrong: what was checked
+    Incomplete,          // the tracker stopped recording: what follows is partial
+    Death,               // OOM-killed or killed
+    LimitAhead,          // RSS on course to reach the memory limit
+    Unbounded,           // a site grows without bound (and may leak what it grew)
+    HeapUnbounded,       // the heap grows without bound, no one site above the threshold
+    RssOutsideHeap,      // RSS grows past all the heap allocated (mappings, fragmentation)
+    Leak,                // live at exit
+    LeakedCycles,        // blocks in cycles nothing reaches (heap scan)
+    PythonGrowth,        // Python objects grown between scans
+    PythonGarbage,       // objects only the cycle collector frees
+    Spike,               // a site that rose and fell, defining the peak
+    SmallLeak,           // live at exit, below 64 KiB and 1% of the peak (a library's pool, say)
+    BoundedCache,        // healthy: a plateau
+    Periodic,            // healthy: rises and falls
+    WorkingSet,          // healthy: grew with the work, released before exit
+    HeldAtExit,          // healthy: live at exit, but the heap scan at exit found none of it lost
+    InterpreterResidue,  // healthy: a small leak in a CPython process without a heap scan (its caches)
+    ModuleGarbage,       // healthy: Python garbage cycles, every one made by imports or start-up
+    NotEnoughEvidence,   // a verdict the run was too short to give
+    NoProblem,           // nothing wrong: what was checked
   };
   Kind kind;
   std::string headline;  // "Grows without bound: SITE"

@@ -268,9 +268,10 @@ std::string timelineSvg(const ReplayResult& r, const Summary& s) {
   out += fmt::format("<polyline id=\"rss-line\" class=\"series\" points=\"{}\" fill=\"none\" stroke=\"#1f77b4\" "
                      "stroke-width=\"1.5\"/>\n",
                      rss);
-  out += fmt::format("<polyline id=\"heap-line\" class=\"series\" points=\"{}\" fill=\"none\" stroke=\"#d62728\" "
-                     "stroke-width=\"1.5\"/>\n",
-                     heap);
+  out += fmt::format(
+      "<polyline id=\"heap-line\" class=\"series\" points=\"{}\" fill=\"none\" stroke=\"#d62728\" "
+      "stroke-width=\"1.5\"/>\n",
+      heap);
   // The labels placed so far (right end, width, baseline): a label that would cover one goes up a
   // line at a time (down, once at the top). Plateaus of one level end at the same place: a pandas
   // script's three caches of 9.6 MiB were three labels on one spot.
@@ -302,14 +303,17 @@ std::string timelineSvg(const ReplayResult& r, const Summary& s) {
   const bool peak_label_left = px > W / 2;
   const double peak_label_x = px + (peak_label_left ? -8 : 8), peak_label_y = std::max<double>(T + 10, py - 8);
   labels.push_back({peak_label_left ? peak_label_x : peak_label_x + peak_label_width, peak_label_width, peak_label_y});
-  out += fmt::format("<circle id=\"peak-mark\" cx=\"{:.1f}\" cy=\"{:.1f}\" r=\"5\" fill=\"#d62728\"><title>heap peak {} at "
-                     "{}</title></circle><text id=\"peak-label\" class=\"label\" x=\"{:.1f}\" y=\"{:.1f}\" text-anchor=\"{}\">{}</text>\n",
-                     px, py, e(humanBytes(r.heap_peak)), e(humanDuration(r.heap_peak_time_ns)), peak_label_x, peak_label_y,
-                     peak_label_left ? "end" : "start", e(peak_label));
+  out += fmt::format(
+      "<circle id=\"peak-mark\" cx=\"{:.1f}\" cy=\"{:.1f}\" r=\"5\" fill=\"#d62728\"><title>heap peak {} at "
+      "{}</title></circle><text id=\"peak-label\" class=\"label\" x=\"{:.1f}\" y=\"{:.1f}\" "
+      "text-anchor=\"{}\">{}</text>\n",
+      px, py, e(humanBytes(r.heap_peak)), e(humanDuration(r.heap_peak_time_ns)), peak_label_x, peak_label_y,
+      peak_label_left ? "end" : "start", e(peak_label));
   if (g.window_end_ns && g.window_end_ns < r.duration_ns)
-    out += fmt::format("<line x1=\"{0:.1f}\" x2=\"{0:.1f}\" y1=\"{1}\" y2=\"{2}\" stroke=\"#999\" stroke-dasharray=\"4 3\">"
-                       "<title>findings window ends (teardown after)</title></line>\n",
-                       X(static_cast<double>(g.window_end_ns)), T, H - B);
+    out += fmt::format(
+        "<line x1=\"{0:.1f}\" x2=\"{0:.1f}\" y1=\"{1}\" y2=\"{2}\" stroke=\"#999\" stroke-dasharray=\"4 3\">"
+        "<title>findings window ends (teardown after)</title></line>\n",
+        X(static_cast<double>(g.window_end_ns)), T, H - B);
   // Simulation dates: thin vertical hover bands.
   std::vector<const Marker*> dates;
   for (const Marker& m : r.markers)
@@ -318,10 +322,10 @@ std::string timelineSvg(const ReplayResult& r, const Summary& s) {
   for (size_t i = 0; i < dates.size(); i += every) {
     double x0 = X(static_cast<double>(dates[i]->time_ns));
     double x1 = i + every < dates.size() ? X(static_cast<double>(dates[i + every]->time_ns)) : W - 10.0;
-    out += fmt::format("<rect class=\"date\" x=\"{:.1f}\" y=\"{}\" width=\"{:.1f}\" height=\"{}\" fill=\"transparent\">"
-                       "<title>simulated {} (at {})</title></rect>\n",
-                       x0, T, std::max(1.0, x1 - x0), H - T - B, e(dates[i]->text),
-                       e(humanDuration(dates[i]->time_ns)));
+    out += fmt::format(
+        "<rect class=\"date\" x=\"{:.1f}\" y=\"{}\" width=\"{:.1f}\" height=\"{}\" fill=\"transparent\">"
+        "<title>simulated {} (at {})</title></rect>\n",
+        x0, T, std::max(1.0, x1 - x0), H - T - B, e(dates[i]->text), e(humanDuration(dates[i]->time_ns)));
   }
   // Growth findings, each as one group of class "finding" drawn in the site's own bytes: the
   // fitted tail line of an unbounded site, the level of a plateau from when it was reached, the

@@ -93,7 +93,8 @@ TEST(PythonFrames, ANativeStackEndsWhereItsPythonFramesBegin) {
     for (const char* whole : {"0", "1"}) {
       SCOPED_TRACE(python + ", TIDEMARK_NATIVE_ABOVE_PYTHON=" + whole);
       std::string trace = tempDir() + "/callback.tmtrace";
-      Result r = run({"env", std::string("TIDEMARK_NATIVE_ABOVE_PYTHON=") + whole, tidemark(), "run", "-o", trace, "--", python, source});
+      Result r = run({"env", std::string("TIDEMARK_NATIVE_ABOVE_PYTHON=") + whole, tidemark(), "run", "-o", trace, "--",
+                      python, source});
       ASSERT_EQ(r.code, 0) << r.err;
       auto held = nlohmann::json::parse(r.out);
       Result full = run({tidemark(), "summary", "--json", "--full", trace});

@@ -263,7 +263,8 @@ GrowthFindings findGrowth(const ReplayResult& run, const std::vector<StackGroup>
 
   if (!run.has_series) {
     out.unavailable_reason =
-        "per-site growth needs the full event log: this trace was recorded with --mode aggregate";
+        "per-site growth needs per-stack timelines: this aggregate trace has none (written by a tidemark before "
+        "they were kept, or with TIDEMARK_INTERVAL_MS=0)";
     return out;
   }
   out.available = true;

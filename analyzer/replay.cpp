@@ -280,9 +280,18 @@ class Replayer {
         now_ns_ = std::max(now_ns_, m.time_ns);
         r_.markers.push_back(
             {.time_ns = m.time_ns, .seq = rec.seq, .kind = static_cast<uint32_t>(m.kind), .text = displayText(m.text)});
-        if (m.kind == static_cast<uint64_t>(format::MarkerKind::SimulationDate) && !aggregated_) beginDay();
+        if (m.kind == static_cast<uint64_t>(format::MarkerKind::SimulationDate)) beginDay();
         if (m.kind == static_cast<uint64_t>(format::MarkerKind::PhaseBegin) && !aggregated_) beginPhase(r_.markers.back());
         if (m.kind == static_cast<uint64_t>(format::MarkerKind::PhaseEnd) && !aggregated_) endPhase(r_.markers.back());
+        break;
+      }
+      case RecordType::StackLevels: {
+        if (!aggregated_) break;  // the tracker writes them in aggregate mode only
+        const auto& levels = rec.get<format::StackLevels>();
+        now_ns_ = std::max(now_ns_, levels.time_ns);
+        saw_levels_ = true;
+        // Raw ids, as the counters that give the stacks their figures in this mode.
+        for (const format::StackLevel& e : levels.elements) level(checkedId(e.stack_id), e.live_bytes, e.high_bytes);
         break;
       }
       case RecordType::Exit: {
@@ -411,7 +420,7 @@ class Replayer {
     if (r_.end.state == EndState::Exited || r_.end.state == EndState::Signaled)
       r_.duration_ns = std::max(r_.duration_ns, r_.end.time_ns);
     r_.heap_peak_time_ns = r_.timeAtSeq(r_.heap_peak_seq);
-    r_.has_series = !aggregated_;
+    r_.has_series = !aggregated_ || saw_levels_;
     if (!r_.scan.present && pending_scan_.present) r_.scan = std::move(pending_scan_);  // cut short: says so
     r_.series.extendTo(r_.duration_ns);
     r_.allocated_series.extendTo(r_.duration_ns);
@@ -513,12 +522,39 @@ class Replayer {
 
   // A simulated day begins; on the first, every stack's value so far enters the day series.
   void beginDay() {
-    if (day_++ == 0)
+    const bool first = day_++ == 0;
+    if (first && aggregated_) {  // the stacks' figures come at the end: their levels so far
+      for (size_t id = 0; id < levels_.size(); ++id)
+        if (levels_[id]) r_.day_series.update(static_cast<uint32_t>(id), day_, levels_[id]);
+    } else if (first) {
       r_.stacks.forEach([&](StackId id, const StackStats& st) {
         if (st.live_bytes) r_.day_series.update(id, day_, st.live_bytes);
       });
+    }
     r_.day_series.extendTo(day_);
   }
+
+  // Aggregate mode: a stack's live bytes as the tracker's levels (or its final counters) give them,
+  // after the most it held since the levels before.
+  void level(StackId stack, uint64_t live_bytes, uint64_t high_bytes) {
+    if (stack >= levels_.size()) growTo(levels_, static_cast<size_t>(stack) + 1);
+    levels_[stack] = live_bytes;
+    if (high_bytes > live_bytes) updateSeries(stack, high_bytes);
+    updateSeries(stack, live_bytes);
+  }
+
+ public:
+  // Aggregate mode, once the counters are read: where a stack ended, after its last levels.
+  void finalLevels(const StackTable& stacks) {
+    if (!saw_levels_) return;
+    stacks.forEach([&](StackId id, const StackStats& st) {
+      if (st.live_bytes != (id < levels_.size() ? levels_[id] : 0)) level(id, st.live_bytes, st.live_bytes);
+    });
+    for (size_t id = 0; id < levels_.size(); ++id)
+      if (levels_[id] && !stacks.contains(static_cast<StackId>(id))) level(static_cast<StackId>(id), 0, 0);
+  }
+
+ private:
 
   void removeBlock(uint64_t addr, const Block& b) {
     StackStats& s = touch(b.stack);
@@ -655,6 +691,10 @@ class Replayer {
   uint64_t now_ns_ = 0;  // time of the latest sample or marker: events between take it
   uint64_t heap_high_ = 0;  // the highest heap_live since the latest sample
   uint64_t day_ = 0;     // simulated days begun (date markers seen)
+  // Aggregate mode: each stack's live bytes in the latest StackLevels, by stack id, and whether
+  // the trace has any (the per-site timelines of the growth findings).
+  std::vector<uint64_t> levels_;
+  bool saw_levels_ = false;
   ScanGraph pending_scan_;  // the scan being read
   // Per stream (thread): its latest allocation. Streams are numbered from 1 as threads take them;
   // the wrapper's and the aggregate pages' ids are near 2^32.
@@ -765,6 +805,7 @@ ReplayResult replay(TraceReader& reader) {
     // The samples hold the heap as it was at each, not how high it went between them (the bench
     // workload makes and frees 33 MiB of vectors within 10 ms every day): at most its peak.
     for (TimelineSample& s : r.timeline) s.heap_high = std::max(s.heap, t.heap_peak);
+    rp.finalLevels(r.stacks);
   }
   rp.finish();
   r.warnings = reader.warnings();

@@ -31,6 +31,9 @@ void Aggregator::resetAfterFork() {
   // The child has its own trace: the parent's blocks are not its own (frees of them are unknown).
   totals_ = nullptr;
   memset(pages_, 0, sizeof pages_);
+  memset(page_written_, 0, sizeof page_written_);
+  memset(levels_written_, 0, sizeof levels_written_);  // the parent's stay mapped, unused
+  memset(levels_high_, 0, sizeof levels_high_);
   blocks_ = nullptr;
   mask_ = used_ = 0;
   regions_ = nullptr;
@@ -43,7 +46,7 @@ format::StackCounters* Aggregator::counters(StackId id) {
   if (!pages_[page]) {
     uint8_t* chunk = writer().mapAggregatePage(page);
     if (!chunk) return nullptr;
-    pages_[page] = reinterpret_cast<format::StackCounters*>(chunk + 64);
+    __atomic_store_n(&pages_[page], reinterpret_cast<format::StackCounters*>(chunk + 64), __ATOMIC_RELEASE);
   }
   format::StackCounters* c = &pages_[page][id % per_page_];
   if (id > totals_->max_stack_id) totals_->max_stack_id = id;
@@ -61,6 +64,8 @@ format::StackCounters* Aggregator::counters(StackId id) {
 constexpr uint64_t kFirstSlots = 1u << 16;
 static_assert(kFirstSlots * sizeof(Aggregator::Block) <= format::kTrackerBlockTableBytes);
 static_assert(4 * sizeof(Aggregator::Block) <= format::kTrackerBytesPerLiveBlock);
+
+void* Aggregator::mapLevels(uint32_t per_page) { return sys::mapAnonymous(per_page * sizeof(uint64_t)); }
 
 bool Aggregator::grow() {
   uint64_t slots = mask_ ? (mask_ + 1) * 2 : kFirstSlots;
@@ -122,6 +127,7 @@ void Aggregator::addBlock(uint64_t addr, uint64_t size, StackId stack) {
     ++c->live_blocks;
     ++c->alloc_count;
     c->alloc_bytes += size;
+    levelChanged(stack, c->live_bytes, true);
   }
   totals_->heap_live += size;
   ++totals_->allocations;
@@ -132,6 +138,7 @@ void Aggregator::removeBlock(uint64_t size, StackId stack) {
   if (format::StackCounters* c = counters(stack)) {
     c->live_bytes -= size;
     --c->live_blocks;
+    levelChanged(stack, c->live_bytes, false);
   }
   totals_->heap_live -= size;
 }

@@ -151,8 +151,10 @@ GateResult runGate(const MemoryProfile& whole_run, const MemoryProfile* whole_ba
   }
   if (o.no_unbounded_growth) {
     if (!run.growth_available)
-      throw Error(fmt::format("{}: --no-unbounded-growth needs per-site growth, which a trace recorded with --mode "
-                              "aggregate does not have", run.source));
+      throw Error(fmt::format("{}: --no-unbounded-growth needs per-site growth, which this aggregate trace does not "
+                              "have (no stack levels: recorded before they were kept, or without the sampler and "
+                              "simulated dates)",
+                              run.source));
     GateRule rule{.name = "no-unbounded-growth",
                   .passed = run.unbounded.empty(),
                   .measured = static_cast<double>(run.unbounded.size()),

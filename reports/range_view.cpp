@@ -14,8 +14,9 @@ namespace tidemark {
 std::string rangeSectionHtml(const TraceAnalysis& analysis, const std::vector<StackGroup>& groups) {
   const ReplayResult& r = analysis.run();
   std::string out = "<h3 id=\"range-section\">A range of the run</h3>\n";
-  if (!r.has_series || r.series.empty())
-    return out + "<p>Ranges need a full event log: an aggregated trace keeps totals, not their history.</p>\n";
+  if (r.aggregated || !r.has_series || r.series.empty())
+    return out + "<p>Ranges need a full event log: an aggregated trace keeps each stack's bytes at its levels, "
+                 "not what was allocated between them.</p>\n";
 
   // The moments: the end of every step-th bin, and the start.
   const std::vector<uint32_t> at = evenBins(std::max(r.series.bins(), r.allocated_series.bins()), kRangePoints);  // after the start

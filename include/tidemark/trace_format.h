@@ -33,7 +33,8 @@ inline constexpr char kMagic[8] = {'T', 'M', 'T', 'R', 'A', 'C', 'E', '\0'};
 //     blocks only: a reader of version 9 would take them for every block)
 // 11: packed traces (kFlagPacked): the chunks, re-encoded and compressed by `tidemark pack` or the
 //     wrapper once the process has ended, follow the header as packs (PackHeader)
-inline constexpr uint32_t kVersion = 11;
+// 12: aggregate mode's per-stack timelines: StackLevels (35)
+inline constexpr uint32_t kVersion = 12;
 inline constexpr uint32_t kHeaderSize = 4096;
 inline constexpr uint32_t kChunkMagic = 0x4b434d54;  // "TMCK" little-endian
 inline constexpr uint32_t kDefaultChunkSize = 256 * 1024;

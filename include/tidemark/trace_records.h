@@ -50,7 +50,8 @@ namespace tidemark::format {
   X(PythonObjects, 31)           \
   X(PythonReferences, 32)        \
   X(PythonName, 33)              \
-  X(ChildEnd, 34)
+  X(ChildEnd, 34)               \
+  X(StackLevels, 35)
 
 enum class RecordType : uint8_t {
   End = 0,  // a zero type byte ends a chunk
@@ -511,6 +512,30 @@ struct ChildEnd {
   template <class F, class R> static bool fields(F& f, R& r) {
     return f.varint("time_ns", r.time_ns) && f.varint("pid", r.pid) && f.varint("kind", r.kind) &&
            f.varint("code", r.code);
+  }
+};
+
+struct StackLevel {
+  uint64_t stack_id = 0, live_bytes = 0;
+  uint64_t high_bytes = 0;  // the most the stack held since the levels before (at least live_bytes)
+  template <class F, class R> static bool fields(F& f, R& r, const StackLevel& previous) {
+    return f.ascending("stack_id", r.stack_id, previous.stack_id) && f.varint("live_bytes", r.live_bytes) &&
+           f.relative("high_bytes", r.high_bytes, r.live_bytes);
+  }
+};
+
+struct StackLevels {
+  static constexpr RecordType kType = RecordType::StackLevels;
+  static constexpr const char* kAbout =
+      "aggregate mode: the live heap bytes of the stacks whose bytes changed since the last levels, at time_ns (one "
+      "moment may take several records), and the most each held in between; the per-site timelines of the growth "
+      "findings";
+  uint64_t time_ns = 0, count = 0;
+  using Element = StackLevel;
+  static constexpr uint64_t StackLevels::*kCount = &StackLevels::count;
+  static constexpr uint64_t kMaxElements = kMaxRecordSize / 3;  // each element takes 3 bytes at least
+  template <class F, class R> static bool fields(F& f, R& r) {
+    return f.varint("time_ns", r.time_ns) && f.varint("count", r.count);
   }
 };
 

@@ -19,10 +19,10 @@ struct EngineRun {
   nlohmann::json results;  // the engine's own results file
 };
 
-EngineRun traceEngine(const std::vector<std::string>& engine_args, bool scan = false) {
+EngineRun traceEngine(const std::vector<std::string>& engine_args, bool scan = false, const std::string& mode = "full") {
   std::string dir = tempDir();
   std::string trace = dir + "/engine.tmtrace";
-  std::vector<std::string> argv{tidemark(), "run"};
+  std::vector<std::string> argv{tidemark(), "run", "--mode", mode};
   if (scan) argv.push_back("--scan");
   // The bundle is ingested first, untraced (as a real backtest reads a bundle ingested before):
   // generating it inside the traced run would take nine tenths of the trace's time.
@@ -149,6 +149,36 @@ TEST(EngineFindings, LeakPerDayIsUnboundedAtTheInjectedRate) {
   EXPECT_EQ((*leak)["verdict"], "unbounded growth");
   EXPECT_NEAR((*leak)["rate_bytes_per_day"].get<double>(), 262144.0, 262144.0 * 0.05);
   EXPECT_EQ(unboundedSites(e.summary), 1) << e.summary["findings"].dump(1);
+}
+
+// Aggregate mode keeps each stack's bytes at the timeline's samples (StackLevels, sparser as the
+// run gets longer), not every event: its verdicts are full mode's on the faults that make them,
+// and the leak's rate is the injected one.
+TEST(EngineFindings, AggregateModeGivesFullModesVerdicts) {
+  const std::vector<std::vector<std::string>> runs = {
+      {},
+      {"--fault", "leak-per-day", "--leak-bytes-per-day", "262144", "--fault", "unbounded-cache"},
+      {"--strategy", "momentum", "--pipeline-chunk", "42"}};
+  for (const auto& args : runs) {
+    SCOPED_TRACE(args.empty() ? std::string("healthy") : args[1]);
+    EngineRun full = traceEngine(args);
+    EngineRun aggregate = traceEngine(args, false, "aggregate");
+    EXPECT_EQ(aggregate.summary["mode"], "aggregate");
+    ASSERT_TRUE(aggregate.summary["findings"]["available"].get<bool>()) << aggregate.summary["findings"].dump(1);
+    int judged = 0;
+    for (const auto& f : full.summary["findings"]["sites"]) {
+      const std::string verdict = f["verdict"];
+      if (verdict != "plateau" && verdict != "unbounded growth" && verdict != "periodic") continue;
+      const auto* same = site(aggregate.summary, f["function"].get<std::string>());
+      ASSERT_TRUE(same) << f["function"] << " " << aggregate.summary["findings"].dump(1);
+      EXPECT_EQ((*same)["verdict"], verdict) << f["function"];
+      ++judged;
+    }
+    EXPECT_GE(judged, 1) << full.summary["findings"].dump(1);
+    if (const auto* leak = site(aggregate.summary, "leakDailyScratch")) {
+      EXPECT_NEAR((*leak)["rate_bytes_per_day"].get<double>(), 262144.0, 262144.0 * 0.05);
+    }
+  }
 }
 
 TEST(EngineFindings, PipelineChunksArePeriodicNotGrowth) {

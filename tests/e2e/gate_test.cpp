@@ -243,10 +243,17 @@ TEST_F(Gate, BadInputIsExitCodeTwoWithOneLine) {
   Result r = gate({ok, "--baseline", bad_json, "--max-peak-increase", "1"});
   EXPECT_EQ(r.code, 2);
   EXPECT_NE(r.err.find("is not a tidemark summary"), std::string::npos) << r.err;
-  std::string aggregated = trace("aggregated", {}, {"--mode", "aggregate"});
-  r = gate({aggregated, "--no-unbounded-growth"});
-  EXPECT_EQ(r.code, 2) << r.out;
-  EXPECT_NE(r.err.find("--mode aggregate"), std::string::npos) << r.err;
+}
+
+// An aggregate trace judges growth from its stack levels: the leak fails the gate, the clean run
+// passes it, as in full mode.
+TEST_F(Gate, AnAggregateTraceIsJudgedForGrowthToo) {
+  Result clean_run = gate({trace("aggregated", {}, {"--mode", "aggregate"}), "--no-unbounded-growth"});
+  EXPECT_EQ(clean_run.code, 0) << clean_run.out << clean_run.err;
+  Result leak = gate({trace("aggregated-leak", {"--fault", "leak-per-day", "--leak-bytes-per-day", "65536"}, {"--mode", "aggregate"}),
+                      "--no-unbounded-growth"});
+  EXPECT_EQ(leak.code, 1) << leak.out << leak.err;
+  EXPECT_NE(leak.out.find("leakDailyScratch"), std::string::npos) << leak.out;
 }
 
 TEST_F(Gate, DiffFoldedHasBaseAndNewCounts) {

@@ -6,6 +6,7 @@
 #include <fstream>
 #include <map>
 #include <regex>
+#include <set>
 #include <sstream>
 
 #include <fmt/format.h>
@@ -453,13 +454,38 @@ TEST(Findings, GrowthVerdictsOnKnownPatterns) {
   EXPECT_NE(held["detail"].get<std::string>().find("; 1.25 MiB of it never freed"), std::string::npos) << held.dump();
 }
 
-TEST(Findings, AggregatedTraceSaysWhyThereAreNoSiteTrends) {
-  std::string trace = tempDir() + "/growth.tmtrace";
-  Result r = run({tidemark(), "run", "--mode", "aggregate", "-o", trace, "--", program("tm-test-growth_patterns")});
+// Aggregate mode's stack levels (at the timeline's samples and at the program's simulated dates)
+// give every site of growth_patterns the verdict the full event log gives it.
+TEST(Findings, AggregatedTraceGivesFullModesSiteVerdicts) {
+  std::map<std::string, std::string> verdicts[2];
+  const char* modes[2] = {"full", "aggregate"};
+  for (int m = 0; m < 2; ++m) {
+    std::string trace = tempDir() + "/growth.tmtrace";
+    Result r = run({tidemark(), "run", "--mode", modes[m], "-o", trace, "--", program("tm-test-growth_patterns")});
+    ASSERT_EQ(r.code, 0) << r.err;
+    auto s = summary(trace);
+    ASSERT_TRUE(s["findings"]["available"].get<bool>()) << modes[m];
+    for (const auto& f : s["findings"]["sites"]) verdicts[m][f["function"]] = f["verdict"];
+  }
+  EXPECT_EQ(verdicts[1], verdicts[0]);
+  std::set<std::string> kinds;
+  for (const auto& [site, verdict] : verdicts[0]) kinds.insert(verdict);
+  EXPECT_EQ(kinds, (std::set<std::string>{"unbounded growth", "plateau", "periodic", "transient"}));
+}
+
+// Without levels (no sampler thread, no simulated dates) an aggregate trace says why it has no site
+// trends, and the gate will not judge growth it cannot see.
+TEST(Findings, AggregatedTraceWithoutLevelsSaysWhyThereAreNoSiteTrends) {
+  std::string trace = tempDir() + "/threads.tmtrace";
+  Result r = run({tidemark(), "run", "--mode", "aggregate", "--interval-ms", "0", "-o", trace, "--", program("tm-test-threads")});
   ASSERT_EQ(r.code, 0) << r.err;
   auto s = summary(trace);
   EXPECT_FALSE(s["findings"]["available"].get<bool>());
-  EXPECT_NE(s["findings"]["unavailable_reason"].get<std::string>().find("--mode aggregate"), std::string::npos);
+  EXPECT_NE(s["findings"]["unavailable_reason"].get<std::string>().find("TIDEMARK_INTERVAL_MS=0"), std::string::npos)
+      << s["findings"];
+  Result gate = run({tidemark(), "gate", trace, "--no-unbounded-growth"});
+  EXPECT_EQ(gate.code, 2) << gate.out;
+  EXPECT_NE(gate.err.find("no stack levels"), std::string::npos) << gate.err;
 }
 
 // N2 Order<->Fill cycles, N3 Node->Edge->Label cycles, M plain leaks, K reachable cycles.

@@ -264,7 +264,7 @@ GrowthFindings findGrowth(const ReplayResult& run, const std::vector<StackGroup>
   if (!run.has_series) {
     out.unavailable_reason =
         "per-site growth needs per-stack timelines: this aggregate trace has none (written by a tidemark before "
-        "they were kept, or with TIDEMARK_INTERVAL_MS=0)";
+        "they were kept, or with neither the sampler, TIDEMARK_INTERVAL_MS=0, nor simulated dates)";
     return out;
   }
   out.available = true;

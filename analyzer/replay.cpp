@@ -410,6 +410,16 @@ class Replayer {
     }
   }
 
+  // Aggregate mode, once the counters are read: where a stack ended, after its last levels.
+  void finalLevels(const StackTable& stacks) {
+    if (!saw_levels_) return;
+    stacks.forEach([&](StackId id, const StackStats& st) {
+      if (st.live_bytes != (id < levels_.size() ? levels_[id] : 0)) level(id, st.live_bytes, st.live_bytes);
+    });
+    for (size_t id = 0; id < levels_.size(); ++id)
+      if (levels_[id] && !stacks.contains(static_cast<StackId>(id))) level(static_cast<StackId>(id), 0, 0);
+  }
+
   void finish() {
     for (size_t i : open_phases_) {
       r_.phases[i].heap_at_end = r_.heap_live;
@@ -543,18 +553,6 @@ class Replayer {
     updateSeries(stack, live_bytes);
   }
 
- public:
-  // Aggregate mode, once the counters are read: where a stack ended, after its last levels.
-  void finalLevels(const StackTable& stacks) {
-    if (!saw_levels_) return;
-    stacks.forEach([&](StackId id, const StackStats& st) {
-      if (st.live_bytes != (id < levels_.size() ? levels_[id] : 0)) level(id, st.live_bytes, st.live_bytes);
-    });
-    for (size_t id = 0; id < levels_.size(); ++id)
-      if (levels_[id] && !stacks.contains(static_cast<StackId>(id))) level(static_cast<StackId>(id), 0, 0);
-  }
-
- private:
 
   void removeBlock(uint64_t addr, const Block& b) {
     StackStats& s = touch(b.stack);

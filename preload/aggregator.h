@@ -49,11 +49,10 @@ class Aggregator {
   void withBlocks(F&& visit);
 
   // The StackLevels: calls visit(stack, live bytes, the most it held since the last call) for every
-  // stack whose bytes changed since the last call, in ascending order of stack id, and returns how
-  // many it visited. Only pages of counters written since the last call are read (the values without
+  // stack whose bytes changed since the last call, in ascending order of stack id. Only pages of counters written since the last call are read (the values without
   // the aggregator's lock: each as a counter held it at some moment since). One caller at a time.
   template <typename F>
-  uint64_t forEachChangedLevel(F&& visit);
+  void forEachChangedLevel(F&& visit);
 
   uint64_t heapLive() const { return totals_ ? __atomic_load_n(&totals_->heap_live, __ATOMIC_RELAXED) : 0; }
   uint64_t mmapLive() const { return totals_ ? __atomic_load_n(&totals_->mmap_live, __ATOMIC_RELAXED) : 0; }
@@ -102,8 +101,7 @@ class Aggregator {
 Aggregator& aggregator();
 
 template <typename F>
-uint64_t Aggregator::forEachChangedLevel(F&& visit) {
-  uint64_t visited = 0;
+void Aggregator::forEachChangedLevel(F&& visit) {
   for (uint32_t page = 0; page < kPages; ++page) {
     if (!__atomic_load_n(&page_written_[page], __ATOMIC_RELAXED)) continue;
     __atomic_store_n(&page_written_[page], 0, __ATOMIC_SEQ_CST);
@@ -117,10 +115,8 @@ uint64_t Aggregator::forEachChangedLevel(F&& visit) {
       if (live == written[i] && most <= live) continue;
       written[i] = live;
       visit(static_cast<StackId>(page * per_page_ + i), live, most > live ? most : live);
-      ++visited;
     }
   }
-  return visited;
 }
 
 void lockAggregator();

@@ -61,14 +61,6 @@ void* symbol(const char* name) { return dlsym(RTLD_DEFAULT, name); }
 
 // ---- code objects --------------------------------------------------------------------------
 
-// A code object as the tracker knows it: its address and what tells it from a later code object
-// at the same address (code objects die and their memory is reused).
-struct CodeKey {
-  uint64_t address, qualname, filename, linetable;
-  int32_t first_line;
-  bool operator==(const CodeKey&) const = default;
-};
-
 class CodeRegistry {
  public:
   // The id of the code object at `code`, writing its CodeObject record the first time; 0 when the
@@ -81,11 +73,9 @@ class CodeRegistry {
     if (!cache) return idInRegistry(t, code, key, L);
     const uint32_t epoch = stackCacheEpoch();
     StackCache::Code& recent = cache->codeSlot(key.address);
-    if (recent.epoch == epoch && recent.key[0] == key.address && recent.key[1] == key.qualname &&
-        recent.key[2] == key.filename && recent.key[3] == key.linetable && recent.first_line == key.first_line)
-      return recent.id;
+    if (recent.epoch == epoch && recent.key == key) return recent.id;
     uint64_t id = idInRegistry(t, code, key, L);
-    if (id) recent = {{key.address, key.qualname, key.filename, key.linetable}, key.first_line, epoch, id};
+    if (id) recent = {key, epoch, id};
     return id;
   }
 
@@ -340,13 +330,6 @@ void detect(Stream& t, bool wrap_allocator, bool at_start, bool whole_native_sta
   writeInterpreter(t);
 }
 
-void keepWholeStacksOnceFinalizing() {
-  if (!__atomic_load_n(&g_eval_loop.size, __ATOMIC_RELAXED)) return;
-  if (!at<uint64_t>(g_runtime.runtime, g_runtime.layout.runtime_finalizing)) return;
-  __atomic_store_n(&g_eval_loop.size, 0, __ATOMIC_RELAXED);
-  invalidateStackCaches();
-}
-
 bool framesAvailable() { return __atomic_load_n(&g_frames_available, __ATOMIC_ACQUIRE); }
 
 const Runtime& runtime() { return g_runtime; }
@@ -364,8 +347,12 @@ uint32_t readFrames(Stream& t, StackCache* cache, uint64_t* words, uint32_t max)
   // PyGILState_GetThisThreadState returns null on every version: it checks its key first.)
   if (at<uint64_t>(r.runtime, L.runtime_finalizing)) {
     bool was = false;
-    if (__atomic_compare_exchange_n(&g_finalizing, &was, true, false, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+    if (__atomic_compare_exchange_n(&g_finalizing, &was, true, false, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
       writeInterpreter(t);  // the summary says from when stacks have no Python frames
+      // With no Python frames to stand for them, native stacks are whole again (g_eval_loop).
+      __atomic_store_n(&g_eval_loop.size, 0, __ATOMIC_RELAXED);
+      invalidateStackCaches();
+    }
     return 0;
   }
   const auto* tstate = static_cast<const uint8_t*>(r.this_thread_state());

@@ -53,12 +53,11 @@ struct CodeRange {
 };
 extern CodeRange g_eval_loop;
 inline CodeRange evalLoop() { return {g_eval_loop.begin, __atomic_load_n(&g_eval_loop.size, __ATOMIC_RELAXED)}; }
-// Once the interpreter finalizes, readFrames gives no Python frames: from then on stacks are whole
-// again (the stack caches emptied), so that what runs then (module teardown, __del__ methods)
-// keeps its frames up to main. Cheap: call it before every stack is taken.
-void keepWholeStacksOnceFinalizing();
 // The calling thread's Python frames as stack words, innermost first; 0 when it runs none (no
 // thread state, the interpreter not running yet or finalizing, a frame that does not check out).
+// The first call to see the interpreter finalizing makes native stacks whole again (g_eval_loop
+// emptied, the stack caches too), so that what runs then (module teardown, __del__ methods) keeps
+// its frames up to main: read them before the native stack is taken.
 // cache: the thread's (stack_cache.h), whose table of code objects spares most look-ups; may be null.
 uint32_t readFrames(Stream& s, StackCache* cache, uint64_t* words, uint32_t max);
 // Puts the tracker's wrappers around pymalloc's object and mem domains when detect() could not do

@@ -55,6 +55,14 @@ constexpr int32_t kStrKeysEntrySize = 16, kAnyKeysEntrySize = 24;
 constexpr int32_t kGcGenerations = 24, kGcGenerationSize = 24, kGcGeneration0 = 96, kGcPermanent = 104,
                   kGcCollecting = 200;
 
+// A code object as the tracker knows it: its address and what tells it from a later code object
+// at the same address (code objects die and their memory is reused).
+struct CodeKey {
+  uint64_t address, qualname, filename, linetable;
+  int32_t first_line;
+  bool operator==(const CodeKey&) const = default;
+};
+
 struct Runtime {
   Layout layout;
   uint64_t version_hex;

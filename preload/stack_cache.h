@@ -15,6 +15,7 @@
 
 #include <cstdint>
 
+#include "python_runtime.h"
 #include "stack_depot.h"
 #include "tidemark/trace_format.h"
 
@@ -93,8 +94,7 @@ class StackCache {
   // The code objects this thread's Python frames ran lately (python_frames.cpp), direct-mapped by
   // address: a hit costs no look-up in the registry's shared table, which is large and cold.
   struct Code {
-    uint64_t key[4];  // the code object's address, and its name, file and line table's
-    int32_t first_line;
+    python::CodeKey key;
     uint32_t epoch;
     uint64_t id;
   };

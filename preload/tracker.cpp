@@ -488,10 +488,12 @@ void scanWithObjectGraph(Stream& s, format::ScanReason reason) {
   scanHeap(s, static_cast<uint8_t>(reason), python::writeObjectGraph, python::leftInFreeList);
 }
 
-StackId withPythonFrames(ThreadState& t, StackId native) {
+StackId withPythonFrames(ThreadState& t, CallSite caller) {
   python::wrapAllocatorWhenSafe(&t.stream);
   uint64_t words[format::kMaxFrames];
+  // The Python frames first: they say where the native stack ends (python_frames.h).
   uint32_t n = python::readFrames(t.stream, threadStackCache(), words, static_cast<uint32_t>(options.max_frames));
+  const StackId native = captureNativeStack(t, caller);
   if (n == 0) {
     // The first call on the thread finalizing the interpreter, after the program's atexit
     // handlers: its objects are all still there, and never will be again.
@@ -512,9 +514,7 @@ StackId withPythonFrames(ThreadState& t, StackId native) {
 }  // namespace
 
 StackId captureStack(ThreadState& t, CallSite caller) {
-  if (!python::framesAvailable()) return captureNativeStack(t, caller);
-  python::keepWholeStacksOnceFinalizing();
-  return withPythonFrames(t, captureNativeStack(t, caller));
+  return python::framesAvailable() ? withPythonFrames(t, caller) : captureNativeStack(t, caller);
 }
 
 // ---- start, fork, exit --------------------------------------------------------------------------
@@ -783,7 +783,7 @@ void writeSample(ThreadState& t, int& fd = g_statm_fd, RollupReader* rollup = nu
 // date's marker, so that a backtest's days are seen even when a day takes less than a sample. The
 // trace stays O(stacks x levels), nearly independent of how long the run is.
 constexpr uint32_t kLevelsPerStride = 256;
-constexpr uint32_t kLevelsPerRecord = 256;  // each at most 20 bytes: well within a record's 16 KiB
+constexpr uint32_t kLevelsPerRecord = 256;  // each at most 30 bytes: well within a record's 16 KiB
 
 struct LevelsSchedule {
   uint64_t stride = 1;     // samples between two levels

@@ -91,10 +91,11 @@ void addGrowth(std::vector<DiagnosisLine>& out, const Summary& s, std::map<std::
 // CPython does not free everything at exit, nor do extension modules the caches they fill on first
 // use (numpy's per-ufunc dispatch caches): without a heap scan to tell, a little never freed in a
 // Python process (below both of the small leak's bounds) is that, not a finding.
+bool smallLeak(uint64_t bytes, uint64_t heap_peak) {
+  return bytes < kSmallLeakBytes && static_cast<double>(bytes) < kSmallLeakShare * static_cast<double>(heap_peak);
+}
 bool interpreterResidue(const Summary& s, uint64_t heap_peak) {
-  return s.ended_cleanly && s.leaked_bytes < kSmallLeakBytes &&
-         static_cast<double>(s.leaked_bytes) < kSmallLeakShare * static_cast<double>(heap_peak) && !s.lost.available &&
-         s.python && s.python->seen;
+  return s.ended_cleanly && smallLeak(s.leaked_bytes, heap_peak) && !s.lost.available && s.python && s.python->seen;
 }
 
 void addHealthy(std::vector<DiagnosisLine>& out, const Summary& s, uint64_t heap_peak) {
@@ -205,7 +206,7 @@ std::vector<DiagnosisLine> diagnose(const TraceAnalysis& analysis) {
     const auto left = said();
     uint64_t bytes = s.leaked_bytes - (listed.first - left.first), blocks = s.leaked_blocks - (listed.second - left.second);
     auto top = std::find_if(leak_order.begin(), leak_order.end(), [&](const LeakSite* l) { return leak_totals.count(siteName(l->frame)) > 0; });
-    bool small = bytes < kSmallLeakBytes && static_cast<double>(bytes) < kSmallLeakShare * static_cast<double>(r.heap_peak);
+    const bool small = smallLeak(bytes, r.heap_peak);
     // Memory the program still reached when it ended (memcheck's "still reachable") was held to the
     // end and freed by the exit: a leak is what it lost (xz -9 holds 1 GiB of encoder to its exit).
     const bool held = s.lost.nothingLostAtExit();
